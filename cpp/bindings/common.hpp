@@ -1,0 +1,43 @@
+// Buffer conversion shared by the bindings: NumPy arrays in as spans (no copy), std::vector out
+// as NumPy arrays that take ownership of the vector's storage (no copy).
+#pragma once
+
+#include <optional>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+namespace mlsd::bindings {
+
+namespace py = pybind11;
+
+template <class T>
+using carray = py::array_t<T, py::array::c_style>;
+
+template <class T>
+std::span<const T> view(const carray<T>& a) {
+  return {a.data(), static_cast<std::size_t>(a.size())};
+}
+template <class T>
+std::span<const T> view(const std::optional<carray<T>>& a) {
+  return a ? view(*a) : std::span<const T>{};
+}
+template <class T>
+std::span<T> mutable_view(carray<T>& a) {
+  return {a.mutable_data(), static_cast<std::size_t>(a.size())};
+}
+
+template <class T>
+py::array_t<T> to_numpy(std::vector<T>&& v) {
+  auto* owned = new std::vector<T>(std::move(v));
+  py::capsule free_when_done(owned, [](void* p) { delete static_cast<std::vector<T>*>(p); });
+  return py::array_t<T>({static_cast<py::ssize_t>(owned->size())}, {sizeof(T)}, owned->data(), free_when_done);
+}
+
+void register_metrics(py::module_& m);
+
+}  // namespace mlsd::bindings

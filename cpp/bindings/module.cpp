@@ -1,0 +1,16 @@
+#include "common.hpp"
+#include "mlsd/common/parallel.hpp"
+
+#ifndef MLSD_VERSION
+#define MLSD_VERSION "dev"
+#endif
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "mlsd compiled kernels (private; use the mlsd package)";
+  m.attr("__version__") = MLSD_VERSION;
+  m.def("set_num_threads", &mlsd::set_num_threads, pybind11::arg("n"));
+  m.def("get_num_threads", &mlsd::get_num_threads);
+  m.def("default_num_threads", &mlsd::default_num_threads);
+  auto metrics = m.def_submodule("metrics", "mlsd::metrics kernels");
+  mlsd::bindings::register_metrics(metrics);
+}

@@ -1,0 +1,78 @@
+// Thread control shared by every mlsd kernel.
+//
+// One process-wide setting, `set_num_threads`, sizes the oneTBB arena each kernel runs in and the
+// OpenMP thread count (FAISS).  An arena limits only the work submitted to it, so the user's other
+// TBB-based libraries keep their own concurrency (unlike tbb::global_control).
+#pragma once
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+namespace mlsd {
+
+// n >= 1 sets the number of threads; n <= 0 restores the default (all cores available to the process).
+void set_num_threads(int n);
+int get_num_threads();
+int default_num_threads();
+
+// Runs f inside a task arena sized by get_num_threads().  Exceptions thrown by f or by any parallel
+// loop inside it propagate to the caller unchanged (oneTBB captures and rethrows them).
+template <class F>
+decltype(auto) run_in_arena(F&& f) {
+  tbb::task_arena arena(get_num_threads());
+  return arena.execute(std::forward<F>(f));
+}
+
+namespace detail {
+
+// Fixed chunk size for reductions: results depend on it, never on the thread count.
+inline constexpr std::int64_t kReduceChunk = 1 << 15;
+
+// Reduces [0, n) in fixed chunks: partial[c] = body(begin, end) runs in parallel, then the partials
+// are combined left to right.  The result is bit-identical for any thread count.
+template <class T, class Body, class Combine>
+T ordered_reduce(std::int64_t n, T identity, Body&& body, Combine&& combine,
+                 std::int64_t chunk = kReduceChunk) {
+  if (n <= 0) return identity;
+  const std::int64_t n_chunks = (n + chunk - 1) / chunk;
+  std::vector<T> partial(static_cast<std::size_t>(n_chunks), identity);
+  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n_chunks),
+                    [&](const tbb::blocked_range<std::int64_t>& r) {
+                      for (std::int64_t c = r.begin(); c != r.end(); ++c) {
+                        const std::int64_t b = c * chunk;
+                        const std::int64_t e = b + chunk < n ? b + chunk : n;
+                        partial[static_cast<std::size_t>(c)] = body(b, e);
+                      }
+                    });
+  T acc = identity;
+  for (auto& p : partial) acc = combine(std::move(acc), p);
+  return acc;
+}
+
+// Compensated (Neumaier) sum, for reductions over millions of terms.
+struct KahanSum {
+  double sum = 0.0;
+  double comp = 0.0;
+  void add(double x) {
+    const double t = sum + x;
+    if ((sum >= 0 ? sum : -sum) >= (x >= 0 ? x : -x)) {
+      comp += (sum - t) + x;
+    } else {
+      comp += (x - t) + sum;
+    }
+    sum = t;
+  }
+  void add(const KahanSum& o) {
+    add(o.sum);
+    add(o.comp);
+  }
+  double value() const { return sum + comp; }
+};
+
+}  // namespace detail
+}  // namespace mlsd

@@ -1,0 +1,109 @@
+// Parallel stable LSD radix sort on 64-bit keys with an optional payload.
+//
+// Each pass handles one byte; bytes that are identical across all keys (common for scores in a
+// narrow range, or group ids below 2^24) are skipped.  Blocks count and scatter in parallel; the
+// output is the unique stable order, so it does not depend on the number of blocks or threads.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include <tbb/parallel_for.h>
+
+namespace mlsd::detail {
+
+// Order-preserving map from double to uint64: a < b  <=>  key(a) < key(b).  -0.0 and +0.0 map to
+// the same key, as they compare equal.  NaN must be rejected before.
+inline std::uint64_t double_key(double x) {
+  const std::uint64_t u = std::bit_cast<std::uint64_t>(x + 0.0);
+  return (u >> 63) ? ~u : (u | 0x8000000000000000ULL);
+}
+inline double key_double(std::uint64_t k) {
+  const std::uint64_t u = (k >> 63) ? (k & 0x7FFFFFFFFFFFFFFFULL) : ~k;
+  return std::bit_cast<double>(u);
+}
+inline std::uint64_t int64_key(std::int64_t x) {
+  return static_cast<std::uint64_t>(x) ^ 0x8000000000000000ULL;
+}
+
+struct NoPayload {};
+
+template <class Payload = NoPayload>
+void radix_sort(std::vector<std::uint64_t>& keys, std::vector<Payload>* payload = nullptr) {
+  constexpr bool kHasPayload = !std::is_same_v<Payload, NoPayload>;
+  const std::size_t n = keys.size();
+  if (n < 2) return;
+  if (n < 4096) {  // small inputs: one comparison sort beats up to eight passes
+    std::vector<std::size_t> order(n);
+    for (std::size_t i = 0; i < n; ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return keys[a] < keys[b]; });
+    std::vector<std::uint64_t> k2(n);
+    for (std::size_t i = 0; i < n; ++i) k2[i] = keys[order[i]];
+    keys.swap(k2);
+    if constexpr (kHasPayload) {
+      std::vector<Payload> p2(n);
+      for (std::size_t i = 0; i < n; ++i) p2[i] = (*payload)[order[i]];
+      payload->swap(p2);
+    }
+    return;
+  }
+
+  constexpr std::size_t kBlock = 1 << 16;
+  const std::size_t n_blocks = (n + kBlock - 1) / kBlock;
+  using Hist = std::array<std::size_t, 256>;
+
+  // Which bytes vary?  OR of (key XOR first key) shows every bit that is not constant.
+  const std::uint64_t first = keys[0];
+  std::vector<std::uint64_t> diff(n_blocks, 0);
+  tbb::parallel_for(std::size_t{0}, n_blocks, [&](std::size_t b) {
+    std::uint64_t d = 0;
+    const std::size_t e = std::min(n, (b + 1) * kBlock);
+    for (std::size_t i = b * kBlock; i < e; ++i) d |= keys[i] ^ first;
+    diff[b] = d;
+  });
+  std::uint64_t varying = 0;
+  for (auto d : diff) varying |= d;
+  if (varying == 0) return;
+
+  std::vector<std::uint64_t> tmp_keys(n);
+  std::vector<Payload> tmp_payload(kHasPayload ? n : 0);
+  std::vector<Hist> hist(n_blocks);
+
+  for (int shift = 0; shift < 64; shift += 8) {
+    if (((varying >> shift) & 0xFF) == 0) continue;
+    tbb::parallel_for(std::size_t{0}, n_blocks, [&](std::size_t b) {
+      Hist& h = hist[b];
+      h.fill(0);
+      const std::size_t e = std::min(n, (b + 1) * kBlock);
+      for (std::size_t i = b * kBlock; i < e; ++i) ++h[(keys[i] >> shift) & 0xFF];
+    });
+    // Exclusive prefix over (digit, block) order gives each block its write offsets.
+    std::size_t offset = 0;
+    for (std::size_t v = 0; v < 256; ++v) {
+      for (std::size_t b = 0; b < n_blocks; ++b) {
+        const std::size_t c = hist[b][v];
+        hist[b][v] = offset;
+        offset += c;
+      }
+    }
+    tbb::parallel_for(std::size_t{0}, n_blocks, [&](std::size_t b) {
+      Hist& h = hist[b];
+      const std::size_t e = std::min(n, (b + 1) * kBlock);
+      for (std::size_t i = b * kBlock; i < e; ++i) {
+        const std::size_t dst = h[(keys[i] >> shift) & 0xFF]++;
+        tmp_keys[dst] = keys[i];
+        if constexpr (kHasPayload) tmp_payload[dst] = (*payload)[i];
+      }
+    });
+    keys.swap(tmp_keys);
+    if constexpr (kHasPayload) payload->swap(tmp_payload);
+  }
+}
+
+}  // namespace mlsd::detail

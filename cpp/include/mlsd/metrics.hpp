@@ -1,0 +1,107 @@
+// mlsd::metrics — offline evaluation kernels.
+//
+// Data layout, stated once for the family:
+//   * Binary classification: y_true is uint8 in {0, 1} (validate with check_binary_labels /
+//     to_binary_labels), scores are finite doubles, sample weights are finite and >= 0; all
+//     three are contiguous arrays of the same length n.  An empty weight span means unit weights.
+//   * Ranking: CSR.  Query q owns positions [indptr[q], indptr[q+1]) of the flat `relevance`
+//     (>= 0, finite) and `score` (finite) arrays.
+// Every function runs in a oneTBB arena sized by mlsd::set_num_threads and returns results that
+// do not depend on the thread count.  Invalid input throws std::invalid_argument.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "mlsd/common/views.hpp"
+
+namespace mlsd::metrics {
+
+// ---- labels ----------------------------------------------------------------------------------
+// Throws unless every value is 0 or 1.  Returns the number of positives.
+index_t check_binary_labels(std::span<const std::uint8_t> y);
+// Converts numeric labels to uint8, throwing on any value other than 0 or 1 (NaN included).
+template <class T>
+void to_binary_labels(std::span<const T> y, std::span<std::uint8_t> out);
+
+// ---- threshold curves ------------------------------------------------------------------------
+// Cumulative weights of positives (tps) and negatives (fps) at each distinct score, scores
+// descending: the confusion matrix at every threshold, as sklearn's _binary_clf_curve.
+struct ThresholdCurve {
+  std::vector<double> thresholds;  // distinct scores, descending
+  std::vector<double> tps;
+  std::vector<double> fps;
+};
+ThresholdCurve threshold_curve(std::span<const std::uint8_t> y_true, std::span<const double> y_score,
+                               std::span<const double> sample_weight);
+
+struct RocCurve {
+  std::vector<double> fpr, tpr, thresholds;  // thresholds[0] == +inf
+};
+RocCurve roc_curve(std::span<const std::uint8_t> y_true, std::span<const double> y_score,
+                   std::span<const double> sample_weight, bool drop_intermediate);
+
+struct PrCurve {
+  std::vector<double> precision, recall, thresholds;  // thresholds ascending, sklearn's order
+};
+PrCurve precision_recall_curve(std::span<const std::uint8_t> y_true, std::span<const double> y_score,
+                               std::span<const double> sample_weight, bool drop_intermediate);
+
+// Area under the ROC curve.  max_fpr in (0, 1): McClish-standardised partial AUC (sklearn).
+// Requires both classes.
+double roc_auc(std::span<const std::uint8_t> y_true, std::span<const double> y_score,
+               std::span<const double> sample_weight, double max_fpr = 1.0);
+// Step-wise average precision, sum_i (R_i - R_{i-1}) P_i.  Requires at least one positive.
+double average_precision(std::span<const std::uint8_t> y_true, std::span<const double> y_score,
+                         std::span<const double> sample_weight);
+
+// ---- probabilistic losses --------------------------------------------------------------------
+struct LossSums {
+  double loss = 0.0;    // sum of w_i * loss_i
+  double weight = 0.0;  // sum of w_i
+  double positive = 0.0;  // sum of w_i * y_i
+};
+// Log loss terms -log(p) (y=1) or -log(1-p) (y=0), p clipped to [eps, 1-eps].  y_prob in [0, 1].
+LossSums log_loss_sums(std::span<const std::uint8_t> y_true, std::span<const double> y_prob,
+                       std::span<const double> sample_weight, double eps);
+// Squared error (y - p)^2.
+LossSums brier_sums(std::span<const std::uint8_t> y_true, std::span<const double> y_prob,
+                    std::span<const double> sample_weight);
+
+// Per-bin weight, sum of w*p and sum of w*y.  Bin of p = number of inner edges strictly below p
+// (numpy.searchsorted(inner_edges, p, side="left")), so there are inner_edges.size() + 1 bins.
+struct BinnedStats {
+  std::vector<double> weight, sum_prob, sum_true;
+};
+BinnedStats calibration_bins(std::span<const std::uint8_t> y_true, std::span<const double> y_prob,
+                             std::span<const double> sample_weight, std::span<const double> inner_edges);
+
+// ---- group AUC -------------------------------------------------------------------------------
+struct GroupAucResult {
+  std::vector<std::int64_t> group_keys;  // distinct group keys, ascending
+  std::vector<double> auc;               // NaN where the group has a single class
+  std::vector<double> weight;            // rows (or summed sample weight) per group
+};
+// Per-group ROC AUC.  group keys are arbitrary int64 values, unsorted.
+GroupAucResult group_auc(std::span<const std::int64_t> groups, std::span<const std::uint8_t> y_true,
+                         std::span<const double> y_score, std::span<const double> sample_weight);
+
+// ---- ranking ---------------------------------------------------------------------------------
+enum class RankingMetric { dcg, ndcg, precision, recall, hit_rate, reciprocal_rank, average_precision };
+enum class Gain { linear, exponential };          // rel, or 2^rel - 1
+enum class EmptyAction { zero, one, skip, error };  // queries with no relevant document
+struct RankingOptions {
+  index_t k = 10;            // cut-off; >= 1.  Larger than a list means the whole list.
+  Gain gain = Gain::linear;
+  bool ignore_ties = false;  // false: tied scores share their average gain (sklearn's DCG)
+  EmptyAction empty = EmptyAction::zero;
+};
+// Writes one value per query to out (size n_queries); NaN for skipped queries.
+// Documents are ranked by score descending; for every metric but (N)DCG with ignore_ties=false,
+// ties are broken by position in the list (earlier first).  A document is relevant when its
+// relevance is > 0.
+void ranking_metric(RankingMetric metric, CsrView queries, std::span<const double> relevance,
+                    std::span<const double> score, const RankingOptions& options, std::span<double> out);
+
+}  // namespace mlsd::metrics

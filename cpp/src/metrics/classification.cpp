@@ -1,0 +1,267 @@
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "mlsd/common/checks.hpp"
+#include "mlsd/common/error.hpp"
+#include "mlsd/common/parallel.hpp"
+#include "mlsd/detail/class_walk.hpp"
+#include "mlsd/metrics.hpp"
+
+namespace mlsd::metrics {
+
+using detail::SortedByClass;
+
+namespace {
+
+void check_inputs(const char* fn, std::span<const std::uint8_t> y, std::span<const double> s,
+                  std::span<const double> w, const char* score_name = "y_score") {
+  check_binary_labels(y);
+  MLSD_REQUIRE(s.size() == y.size(), fn, score_name, " has ", s.size(), " elements but y_true has ", y.size());
+  MLSD_REQUIRE(w.empty() || w.size() == y.size(), fn, "sample_weight has ", w.size(), " elements but y_true has ",
+               y.size());
+  detail::check_finite(s, fn, score_name);
+  if (!w.empty()) detail::check_nonnegative(w, fn, "sample_weight");
+}
+
+ThresholdCurve curve_from_sorted(const SortedByClass& sorted) {
+  ThresholdCurve c;
+  double tp = 0.0, fp = 0.0;
+  detail::walk_distinct_scores(sorted, [&](double score, double wp, double wn) {
+    tp += wp;
+    fp += wn;
+    c.thresholds.push_back(score);
+    c.tps.push_back(tp);
+    c.fps.push_back(fp);
+  });
+  return c;
+}
+
+// Interior points kept by sklearn's drop_intermediate: a "corner" in either coordinate.
+std::vector<std::size_t> roc_corners(const std::vector<double>& fps, const std::vector<double>& tps) {
+  const std::size_t m = fps.size();
+  std::vector<std::size_t> keep;
+  keep.reserve(m);
+  for (std::size_t i = 0; i < m; ++i) {
+    if (i == 0 || i + 1 == m) {
+      keep.push_back(i);
+      continue;
+    }
+    const double d2f = (fps[i + 1] - fps[i]) - (fps[i] - fps[i - 1]);
+    const double d2t = (tps[i + 1] - tps[i]) - (tps[i] - tps[i - 1]);
+    if (d2f != 0.0 || d2t != 0.0) keep.push_back(i);
+  }
+  return keep;
+}
+
+template <class T>
+std::vector<T> take(const std::vector<T>& v, const std::vector<std::size_t>& idx) {
+  std::vector<T> out;
+  out.reserve(idx.size());
+  for (auto i : idx) out.push_back(v[i]);
+  return out;
+}
+
+}  // namespace
+
+ThresholdCurve threshold_curve(std::span<const std::uint8_t> y, std::span<const double> s,
+                               std::span<const double> w) {
+  check_inputs("threshold_curve", y, s, w);
+  return run_in_arena([&] { return curve_from_sorted(detail::sort_by_class(y, s, w)); });
+}
+
+RocCurve roc_curve(std::span<const std::uint8_t> y, std::span<const double> s, std::span<const double> w,
+                   bool drop_intermediate) {
+  check_inputs("roc_curve", y, s, w);
+  ThresholdCurve c = run_in_arena([&] { return curve_from_sorted(detail::sort_by_class(y, s, w)); });
+  MLSD_REQUIRE(!c.thresholds.empty(), "roc_curve", "no sample has a non-zero weight");
+  if (drop_intermediate && c.fps.size() > 2) {
+    const auto keep = roc_corners(c.fps, c.tps);
+    c.fps = take(c.fps, keep);
+    c.tps = take(c.tps, keep);
+    c.thresholds = take(c.thresholds, keep);
+  }
+  const double n_neg = c.fps.back(), n_pos = c.tps.back();
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  RocCurve r;
+  const std::size_t m = c.fps.size() + 1;
+  r.fpr.resize(m);
+  r.tpr.resize(m);
+  r.thresholds.resize(m);
+  r.fpr[0] = n_neg > 0 ? 0.0 : nan;
+  r.tpr[0] = n_pos > 0 ? 0.0 : nan;
+  r.thresholds[0] = std::numeric_limits<double>::infinity();
+  for (std::size_t i = 1; i < m; ++i) {
+    r.fpr[i] = n_neg > 0 ? c.fps[i - 1] / n_neg : nan;
+    r.tpr[i] = n_pos > 0 ? c.tps[i - 1] / n_pos : nan;
+    r.thresholds[i] = c.thresholds[i - 1];
+  }
+  return r;
+}
+
+PrCurve precision_recall_curve(std::span<const std::uint8_t> y, std::span<const double> s,
+                               std::span<const double> w, bool drop_intermediate) {
+  check_inputs("precision_recall_curve", y, s, w);
+  ThresholdCurve c = run_in_arena([&] { return curve_from_sorted(detail::sort_by_class(y, s, w)); });
+  MLSD_REQUIRE(!c.thresholds.empty(), "precision_recall_curve", "no sample has a non-zero weight");
+  if (drop_intermediate && c.tps.size() > 2) {
+    std::vector<std::size_t> keep;
+    const auto& t = c.tps;
+    for (std::size_t i = 0; i < t.size(); ++i)
+      if (i == 0 || i + 1 == t.size() || t[i] != t[i - 1] || t[i + 1] != t[i]) keep.push_back(i);
+    c.fps = take(c.fps, keep);
+    c.tps = take(c.tps, keep);
+    c.thresholds = take(c.thresholds, keep);
+  }
+  const std::size_t m = c.tps.size();
+  const double n_pos = c.tps.back();
+  PrCurve r;
+  r.precision.resize(m + 1);
+  r.recall.resize(m + 1);
+  r.thresholds.resize(m);
+  for (std::size_t i = 0; i < m; ++i) {  // reversed: recall decreasing, thresholds ascending
+    const std::size_t j = m - 1 - i;
+    const double ps = c.tps[j] + c.fps[j];
+    r.precision[i] = ps != 0.0 ? c.tps[j] / ps : 0.0;
+    r.recall[i] = n_pos > 0 ? c.tps[j] / n_pos : 1.0;  // sklearn: recall is 1 without positives
+    r.thresholds[i] = c.thresholds[j];
+  }
+  r.precision[m] = 1.0;
+  r.recall[m] = 0.0;
+  return r;
+}
+
+double roc_auc(std::span<const std::uint8_t> y, std::span<const double> s, std::span<const double> w,
+               double max_fpr) {
+  const char* fn = "roc_auc_score";
+  check_inputs(fn, y, s, w);
+  MLSD_REQUIRE(max_fpr > 0.0 && max_fpr <= 1.0, fn, "max_fpr must be in (0, 1]; got ", max_fpr);
+  return run_in_arena([&] {
+    const SortedByClass sorted = detail::sort_by_class(y, s, w);
+    const double n_pos = sorted.total_positive(), n_neg = sorted.total_negative();
+    MLSD_REQUIRE(n_pos > 0 && n_neg > 0, fn,
+                 "y_true must contain both classes (ROC AUC is undefined with only one class); got ",
+                 n_pos > 0 ? "only positives" : (n_neg > 0 ? "only negatives" : "no sample with non-zero weight"));
+    if (max_fpr >= 1.0) {
+      // Trapezoids between consecutive distinct thresholds: each negative group contributes the
+      // positives ranked above it plus half of those tied with it.
+      return detail::auc_of_range(sorted, 0, sorted.size());
+    }
+    // Partial AUC up to max_fpr, interpolated linearly at the crossing, McClish-standardised.
+    double area = 0.0, tp = 0.0, fp = 0.0;
+    bool done = false;
+    detail::walk_distinct_scores(sorted, [&](double, double wp, double wn) {
+      if (done) return;
+      const double x0 = fp / n_neg, y0 = tp / n_pos;
+      const double x1 = (fp + wn) / n_neg, y1 = (tp + wp) / n_pos;
+      if (x1 <= max_fpr) {
+        area += (x1 - x0) * (y0 + y1) * 0.5;
+      } else {
+        const double y_at = y0 + (max_fpr - x0) * ((y1 - y0) / (x1 - x0));
+        area += (max_fpr - x0) * (y0 + y_at) * 0.5;
+        done = true;
+      }
+      tp += wp;
+      fp += wn;
+    });
+    const double min_area = 0.5 * max_fpr * max_fpr;
+    const double max_area = max_fpr;
+    return 0.5 * (1.0 + (area - min_area) / (max_area - min_area));
+  });
+}
+
+double average_precision(std::span<const std::uint8_t> y, std::span<const double> s, std::span<const double> w) {
+  const char* fn = "average_precision_score";
+  check_inputs(fn, y, s, w);
+  return run_in_arena([&] {
+    const SortedByClass sorted = detail::sort_by_class(y, s, w);
+    const double n_pos = sorted.total_positive();
+    MLSD_REQUIRE(n_pos > 0, fn, "y_true has no positive sample (with non-zero weight): average precision is undefined");
+    double ap = 0.0, tp = 0.0, fp = 0.0;
+    detail::walk_distinct_scores(sorted, [&](double, double wp, double wn) {
+      tp += wp;
+      fp += wn;
+      if (wp > 0) ap += (wp / n_pos) * (tp / (tp + fp));
+    });
+    return std::max(0.0, ap);
+  });
+}
+
+LossSums log_loss_sums(std::span<const std::uint8_t> y, std::span<const double> p, std::span<const double> w,
+                       double eps) {
+  const char* fn = "log_loss";
+  check_inputs(fn, y, p, w, "y_prob");
+  detail::check_in_range(p, 0.0, 1.0, fn, "y_prob");
+  return run_in_arena([&] {
+    return detail::loss_sums_impl<LossSums>(y, p, w, [eps](std::uint8_t yi, double pi) {
+      const double q = std::clamp(yi ? pi : 1.0 - pi, eps, 1.0 - eps);
+      return -std::log(q);
+    });
+  });
+}
+
+LossSums brier_sums(std::span<const std::uint8_t> y, std::span<const double> p, std::span<const double> w) {
+  const char* fn = "brier_score_loss";
+  check_inputs(fn, y, p, w, "y_prob");
+  detail::check_in_range(p, 0.0, 1.0, fn, "y_prob");
+  return run_in_arena([&] {
+    return detail::loss_sums_impl<LossSums>(y, p, w, [](std::uint8_t yi, double pi) {
+      const double d = static_cast<double>(yi) - pi;
+      return d * d;
+    });
+  });
+}
+
+BinnedStats calibration_bins(std::span<const std::uint8_t> y, std::span<const double> p, std::span<const double> w,
+                             std::span<const double> edges) {
+  const char* fn = "calibration_curve";
+  check_inputs(fn, y, p, w, "y_prob");
+  detail::check_in_range(p, 0.0, 1.0, fn, "y_prob");
+  MLSD_REQUIRE(std::is_sorted(edges.begin(), edges.end()), fn, "bin edges must be non-decreasing");
+  const std::size_t n_bins = edges.size() + 1;
+  struct Acc {
+    std::vector<detail::KahanSum> weight, prob, truth;
+  };
+  // Chunks hold one histogram each: make them large enough that histograms stay a small overhead.
+  const std::int64_t chunk = std::max<std::int64_t>(detail::kReduceChunk, 8 * static_cast<std::int64_t>(n_bins));
+  Acc acc = run_in_arena([&] {
+    return detail::ordered_reduce(
+        static_cast<std::int64_t>(y.size()), Acc{},
+        [&](std::int64_t b, std::int64_t e) {
+          Acc a{std::vector<detail::KahanSum>(n_bins), std::vector<detail::KahanSum>(n_bins),
+                std::vector<detail::KahanSum>(n_bins)};
+          for (std::int64_t i = b; i < e; ++i) {
+            const auto bin = static_cast<std::size_t>(std::lower_bound(edges.begin(), edges.end(), p[i]) - edges.begin());
+            const double wi = w.empty() ? 1.0 : w[i];
+            a.weight[bin].add(wi);
+            a.prob[bin].add(wi * p[i]);
+            a.truth[bin].add(wi * y[i]);
+          }
+          return a;
+        },
+        [n_bins](Acc a, const Acc& b) {
+          if (a.weight.empty()) return b;
+          for (std::size_t k = 0; k < n_bins; ++k) {
+            a.weight[k].add(b.weight[k]);
+            a.prob[k].add(b.prob[k]);
+            a.truth[k].add(b.truth[k]);
+          }
+          return a;
+        },
+        chunk);
+  });
+  BinnedStats out;
+  out.weight.assign(n_bins, 0.0);
+  out.sum_prob.assign(n_bins, 0.0);
+  out.sum_true.assign(n_bins, 0.0);
+  if (!acc.weight.empty()) {
+    for (std::size_t k = 0; k < n_bins; ++k) {
+      out.weight[k] = acc.weight[k].value();
+      out.sum_prob[k] = acc.prob[k].value();
+      out.sum_true[k] = acc.truth[k].value();
+    }
+  }
+  return out;
+}
+
+}  // namespace mlsd::metrics

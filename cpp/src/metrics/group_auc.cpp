@@ -1,0 +1,89 @@
+#include <cmath>
+
+#include "mlsd/common/checks.hpp"
+#include "mlsd/common/error.hpp"
+#include "mlsd/common/parallel.hpp"
+#include "mlsd/detail/class_walk.hpp"
+#include "mlsd/metrics.hpp"
+
+namespace mlsd::metrics {
+
+GroupAucResult group_auc(std::span<const std::int64_t> groups, std::span<const std::uint8_t> y,
+                         std::span<const double> s, std::span<const double> w) {
+  const char* fn = "group_auc";
+  MLSD_REQUIRE(groups.size() == y.size(), fn, "groups has ", groups.size(), " elements but y_true has ", y.size());
+  MLSD_REQUIRE(s.size() == y.size(), fn, "y_score has ", s.size(), " elements but y_true has ", y.size());
+  MLSD_REQUIRE(w.empty() || w.size() == y.size(), fn, "sample_weight has ", w.size(), " elements but y_true has ",
+               y.size());
+  check_binary_labels(y);
+  detail::check_finite(s, fn, "y_score");
+  if (!w.empty()) detail::check_nonnegative(w, fn, "sample_weight");
+
+  return run_in_arena([&] {
+    using detail::double_key;
+    const bool weighted = !w.empty();
+    // Rows with zero weight take no part, as in roc_auc_score.
+    std::vector<std::int64_t> rows;
+    rows.reserve(y.size());
+    for (std::size_t i = 0; i < y.size(); ++i)
+      if (!weighted || w[i] != 0.0) rows.push_back(static_cast<std::int64_t>(i));
+    const auto n = static_cast<std::int64_t>(rows.size());
+    auto par = [n](auto&& body) {
+      tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n), [&](const tbb::blocked_range<std::int64_t>& r) {
+        for (auto i = r.begin(); i != r.end(); ++i) body(i);
+      });
+    };
+
+    // Sort by score, then stably by group: each group is contiguous and sorted by score.
+    std::vector<std::uint64_t> keys(n);
+    par([&](std::int64_t i) { keys[i] = double_key(s[rows[i]]); });
+    detail::radix_sort(keys, &rows);
+    par([&](std::int64_t i) { keys[i] = detail::int64_key(groups[rows[i]]); });
+    detail::radix_sort(keys, &rows);
+
+    std::vector<std::int64_t> starts;  // segment boundaries
+    for (std::int64_t i = 0; i < n; ++i)
+      if (i == 0 || keys[i] != keys[i - 1]) starts.push_back(i);
+    starts.push_back(n);
+    const std::size_t n_groups = starts.size() - 1;
+
+    detail::SortedByClass sorted;
+    sorted.weighted = weighted;
+    sorted.keys.resize(n);
+    if (weighted) {
+      sorted.signed_weight.resize(n);
+      par([&](std::int64_t i) {
+        const auto r = rows[i];
+        sorted.keys[i] = double_key(s[r]);
+        sorted.signed_weight[i] = y[r] ? w[r] : -w[r];
+      });
+    } else {
+      sorted.labels.resize(n);
+      par([&](std::int64_t i) {
+        const auto r = rows[i];
+        sorted.keys[i] = double_key(s[r]);
+        sorted.labels[i] = y[r];
+      });
+    }
+
+    GroupAucResult out;
+    out.group_keys.resize(n_groups);
+    out.auc.resize(n_groups);
+    out.weight.resize(n_groups);
+    tbb::parallel_for(std::size_t{0}, n_groups, [&](std::size_t g) {
+      const auto b = static_cast<std::size_t>(starts[g]), e = static_cast<std::size_t>(starts[g + 1]);
+      out.group_keys[g] = groups[rows[b]];
+      out.auc[g] = detail::auc_of_range(sorted, b, e);
+      if (weighted) {
+        detail::KahanSum total;
+        for (auto i = b; i < e; ++i) total.add(std::abs(sorted.signed_weight[i]));
+        out.weight[g] = total.value();
+      } else {
+        out.weight[g] = static_cast<double>(e - b);
+      }
+    });
+    return out;
+  });
+}
+
+}  // namespace mlsd::metrics

@@ -1,0 +1,64 @@
+"""mlsd: multithreaded C++ kernels for machine-learning system design.
+
+Families: :mod:`mlsd.metrics` (offline evaluation).  Retrieval, hashing and A/B testing are on
+the roadmap (see the README).
+
+Threads
+-------
+Every kernel releases the GIL and runs on a oneTBB arena of :func:`get_num_threads` threads.
+:func:`set_num_threads` is the one knob: it sizes that arena and also sets the OpenMP thread
+count (used by FAISS) and the BLAS thread pools loaded in the process (through threadpoolctl), so
+that mlsd never oversubscribes the machine.  Results never depend on the thread count.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version as _version
+
+from . import _core
+
+try:
+    __version__ = _version("mlsd")
+except PackageNotFoundError:  # running from a build tree
+    __version__ = _core.__version__
+
+__all__ = ["__version__", "set_num_threads", "get_num_threads", "metrics"]
+
+_blas_limiter = None
+
+
+def set_num_threads(n: int | None) -> None:
+    """Set the number of threads mlsd uses (TBB, OpenMP and BLAS alike).
+
+    Parameters
+    ----------
+    n : int or None
+        A positive thread count, or None (or 0) for the default: every core available to the
+        process.  Setting a count also limits the BLAS libraries loaded in the process (via
+        threadpoolctl); the default removes that limit again.
+    """
+    global _blas_limiter
+    from ._validation import InvalidParameterError
+
+    if n is None:
+        n = 0
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise InvalidParameterError(
+            f"The 'n' parameter of set_num_threads must be an int >= 0 or None. Got {n!r} instead."
+        )
+    _core.set_num_threads(n)
+    from threadpoolctl import threadpool_limits
+
+    if _blas_limiter is not None:
+        _blas_limiter.restore_original_limits()
+        _blas_limiter = None
+    if n > 0:
+        _blas_limiter = threadpool_limits(limits=n, user_api="blas")
+
+
+def get_num_threads() -> int:
+    """The number of threads each mlsd kernel runs on."""
+    return int(_core.get_num_threads())
+
+
+from . import metrics  # noqa: E402  (needs _core, defined above)

@@ -1,0 +1,133 @@
+"""Shared argument checking for the public API.
+
+Each helper converts at most once (``np.ascontiguousarray`` with the dtype the kernel takes, which
+does not copy an array that is already right) and raises with a message that names the function,
+the argument and what was expected.  Checks that need a pass over the data (finiteness, label
+values, non-negative weights) run in C++, in parallel, inside the kernel.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Iterable
+
+import numpy as np
+
+from . import _core
+
+__all__ = [
+    "InvalidParameterError",
+    "as_binary_labels",
+    "as_float_array",
+    "as_sample_weight",
+    "check_int",
+    "check_option",
+    "check_real",
+]
+
+
+class InvalidParameterError(ValueError, TypeError):
+    """A parameter has the wrong type or value.
+
+    Subclasses both ValueError and TypeError, like scikit-learn's, so callers may catch either.
+    """
+
+
+def check_int(value: Any, name: str, func: str, *, min_value: int = 1, allow_none: bool = False) -> int | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)) and value >= min_value:
+        return int(value)
+    none = " or None" if allow_none else ""
+    raise InvalidParameterError(
+        f"The '{name}' parameter of {func} must be an int >= {min_value}{none}. Got {value!r} instead."
+    )
+
+
+def check_real(value: Any, name: str, func: str, *, low: float, high: float, closed: str = "both") -> float:
+    ok_type = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+    if ok_type:
+        v = float(value)
+        lo_ok = v >= low if closed in ("both", "left") else v > low
+        hi_ok = v <= high if closed in ("both", "right") else v < high
+        if lo_ok and hi_ok:
+            return v
+    left = "[" if closed in ("both", "left") else "("
+    right = "]" if closed in ("both", "right") else ")"
+    raise InvalidParameterError(
+        f"The '{name}' parameter of {func} must be a float in the range {left}{low}, {high}{right}. Got {value!r} instead."
+    )
+
+
+def check_option(value: Any, name: str, func: str, options: Iterable[str]) -> str:
+    options = tuple(options)
+    if isinstance(value, str) and value in options:
+        return value
+    choices = ", ".join(repr(o) for o in options)
+    raise InvalidParameterError(f"The '{name}' parameter of {func} must be one of {choices}. Got {value!r} instead.")
+
+
+def _as_array(x: Any, name: str, func: str) -> np.ndarray:
+    if x is None:
+        raise TypeError(f"{func}: {name} is required, got None")
+    arr = np.asarray(x)
+    if arr.dtype == object:
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"{func}: {name} must be numeric; got an object array that is not") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{func}: {name} must be a numeric array; got dtype {arr.dtype}")
+    return arr
+
+
+def as_float_array(x: Any, name: str, func: str, *, ndim: int | tuple[int, ...] = 1) -> np.ndarray:
+    """float64, C-contiguous; no copy when x already is.  Finiteness is checked by the kernel."""
+    arr = _as_array(x, name, func)
+    ndims = (ndim,) if isinstance(ndim, int) else ndim
+    if arr.ndim not in ndims:
+        want = " or ".join(f"{d}-D" for d in ndims)
+        raise ValueError(f"{func}: {name} must be {want}; got an array of shape {arr.shape}")
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+_LABEL_DTYPES = (np.int8, np.int32, np.int64, np.float32, np.float64)
+
+
+def as_binary_labels(y: Any, name: str, func: str) -> np.ndarray:
+    """uint8 labels in {0, 1}.  bool and uint8 arrays are viewed, not copied; other numeric dtypes
+    are converted in one parallel pass that rejects any value other than 0 and 1."""
+    arr = _as_array(y, name, func)
+    if arr.ndim != 1:
+        raise ValueError(f"{func}: {name} must be 1-D; got an array of shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{func}: {name} is empty; at least one sample is required")
+    if arr.dtype == np.bool_:
+        return np.ascontiguousarray(arr).view(np.uint8)
+    if arr.dtype == np.uint8:
+        return np.ascontiguousarray(arr)  # values are checked by the kernel
+    if arr.dtype.type not in _LABEL_DTYPES:
+        arr = arr.astype(np.float64 if arr.dtype.kind == "f" else np.int64)
+    try:
+        return _core.metrics.to_binary_labels(np.ascontiguousarray(arr))
+    except ValueError as e:
+        raise ValueError(f"{func}: {e}") from None
+
+
+def as_sample_weight(w: Any, n: int, func: str, name: str = "sample_weight") -> np.ndarray | None:
+    if w is None:
+        return None
+    arr = as_float_array(w, name, func)
+    if arr.shape[0] != n:
+        raise ValueError(f"{func}: {name} has {arr.shape[0]} elements but y_true has {n}")
+    return arr
+
+
+def check_same_length(func: str, **arrays: np.ndarray) -> None:
+    names = list(arrays)
+    first = names[0]
+    n = arrays[first].shape[0]
+    for other in names[1:]:
+        m = arrays[other].shape[0]
+        if m != n:
+            raise ValueError(f"{func}: {other} has {m} elements but {first} has {n}")
