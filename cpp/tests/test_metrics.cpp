@@ -1,0 +1,222 @@
+#include <cmath>
+#include <limits>
+#include <random>
+#include <stdexcept>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "mlsd/common/parallel.hpp"
+#include "mlsd/metrics.hpp"
+
+namespace mm = mlsd::metrics;
+using u8v = std::vector<std::uint8_t>;
+using dv = std::vector<double>;
+
+namespace {
+
+const dv kNoWeight;
+
+// O(n^2) definition: P(s+ > s-) + P(s+ == s-)/2 with weights.
+double brute_auc(const u8v& y, const dv& s, const dv& w) {
+  double num = 0, den = 0;
+  for (std::size_t i = 0; i < y.size(); ++i)
+    for (std::size_t j = 0; j < y.size(); ++j) {
+      if (!(y[i] == 1 && y[j] == 0)) continue;
+      const double ww = (w.empty() ? 1.0 : w[i] * w[j]);
+      den += ww;
+      num += ww * (s[i] > s[j] ? 1.0 : (s[i] == s[j] ? 0.5 : 0.0));
+    }
+  return num / den;
+}
+
+struct Data {
+  u8v y;
+  dv s, w;
+};
+Data random_data(std::size_t n, unsigned seed, int distinct_scores) {
+  std::mt19937 rng(seed);
+  Data d;
+  for (std::size_t i = 0; i < n; ++i) {
+    d.y.push_back(rng() % 3 == 0);
+    d.s.push_back(static_cast<double>(rng() % distinct_scores) / distinct_scores - 0.3);
+    d.w.push_back(static_cast<double>(rng() % 4));  // zeros included
+  }
+  return d;
+}
+
+TEST(RocAuc, HandExamples) {
+  // Positives at 0.35 and 0.8, negatives at 0.1 and 0.4: 3 of 4 pairs ordered.
+  EXPECT_DOUBLE_EQ(mm::roc_auc(u8v{0, 0, 1, 1}, dv{0.1, 0.4, 0.35, 0.8}, kNoWeight), 0.75);
+  EXPECT_DOUBLE_EQ(mm::roc_auc(u8v{0, 1, 0, 1}, dv{0.5, 0.5, 0.5, 0.5}, kNoWeight), 0.5);  // all tied
+  EXPECT_DOUBLE_EQ(mm::roc_auc(u8v{0, 1}, dv{-0.0, 0.0}, kNoWeight), 0.5);  // -0 ties +0
+  EXPECT_DOUBLE_EQ(mm::roc_auc(u8v{1, 0, 1}, dv{3, 2, 2}, kNoWeight), 0.75);
+}
+
+TEST(RocAuc, MatchesPairCountingWithTiesAndWeights) {
+  for (unsigned seed = 0; seed < 20; ++seed) {
+    const auto d = random_data(300 + seed * 37, seed, 1 + seed * 3);
+    EXPECT_NEAR(mm::roc_auc(d.y, d.s, kNoWeight), brute_auc(d.y, d.s, {}), 1e-12) << seed;
+    EXPECT_NEAR(mm::roc_auc(d.y, d.s, d.w), brute_auc(d.y, d.s, d.w), 1e-12) << seed;
+  }
+}
+
+TEST(RocAuc, RadixPathOnLargeInputAndThreadIndependence) {
+  const auto d = random_data(200000, 7, 1000);
+  mlsd::set_num_threads(1);
+  const double one = mm::roc_auc(d.y, d.s, d.w);
+  mlsd::set_num_threads(2);
+  EXPECT_EQ(mm::roc_auc(d.y, d.s, d.w), one);
+  mlsd::set_num_threads(0);
+  // Sub-sample for the O(n^2) reference: the kernel on a prefix vs brute force on it.
+  const std::size_t m = 3000;
+  u8v y(d.y.begin(), d.y.begin() + m);
+  dv s(d.s.begin(), d.s.begin() + m), w(d.w.begin(), d.w.begin() + m);
+  EXPECT_NEAR(mm::roc_auc(y, s, w), brute_auc(y, s, w), 1e-12);
+}
+
+TEST(RocAuc, PartialAucOfPerfectRankingIsOne) {
+  EXPECT_DOUBLE_EQ(mm::roc_auc(u8v{0, 0, 1, 1}, dv{0.1, 0.2, 0.8, 0.9}, kNoWeight, 0.5), 1.0);
+  // A max_fpr of 1 is the full AUC.
+  EXPECT_DOUBLE_EQ(mm::roc_auc(u8v{0, 0, 1, 1}, dv{0.1, 0.4, 0.35, 0.8}, kNoWeight, 1.0), 0.75);
+}
+
+TEST(RocAuc, Errors) {
+  EXPECT_THROW(mm::roc_auc(u8v{1, 1}, dv{0.1, 0.2}, kNoWeight), std::invalid_argument);          // one class
+  EXPECT_THROW(mm::roc_auc(u8v{0, 1}, dv{0.1}, kNoWeight), std::invalid_argument);               // length
+  EXPECT_THROW(mm::roc_auc(u8v{0, 2}, dv{0.1, 0.2}, kNoWeight), std::invalid_argument);          // label
+  EXPECT_THROW(mm::roc_auc(u8v{0, 1}, dv{0.1, NAN}, kNoWeight), std::invalid_argument);          // NaN
+  EXPECT_THROW(mm::roc_auc(u8v{0, 1}, dv{0.1, 0.2}, dv{1.0, -1.0}), std::invalid_argument);      // weight
+  EXPECT_THROW(mm::roc_auc(u8v{0, 1}, dv{0.1, 0.2}, dv{0.0, 1.0}), std::invalid_argument);       // class gone
+  EXPECT_THROW(mm::roc_auc(u8v{0, 1}, dv{0.1, 0.2}, kNoWeight, 0.0), std::invalid_argument);     // max_fpr
+}
+
+TEST(Curves, RocCurveHandExample) {
+  const auto r = mm::roc_curve(u8v{0, 0, 1, 1}, dv{0.1, 0.4, 0.35, 0.8}, kNoWeight, false);
+  EXPECT_EQ(r.thresholds, (dv{INFINITY, 0.8, 0.4, 0.35, 0.1}));
+  EXPECT_EQ(r.fpr, (dv{0, 0, 0.5, 0.5, 1}));
+  EXPECT_EQ(r.tpr, (dv{0, 0.5, 0.5, 1, 1}));
+}
+
+TEST(Curves, PrCurveAndAveragePrecision) {
+  // Ranked: 0.8(+) 0.4(-) 0.35(+) 0.1(-): precision 1, 1/2, 2/3, 1/2 at recall .5, .5, 1, 1.
+  const auto r = mm::precision_recall_curve(u8v{0, 0, 1, 1}, dv{0.1, 0.4, 0.35, 0.8}, kNoWeight, false);
+  EXPECT_EQ(r.thresholds, (dv{0.1, 0.35, 0.4, 0.8}));
+  EXPECT_EQ(r.recall, (dv{1, 1, 0.5, 0.5, 0}));
+  EXPECT_EQ(r.precision, (dv{0.5, 2.0 / 3.0, 0.5, 1, 1}));
+  EXPECT_NEAR(mm::average_precision(u8v{0, 0, 1, 1}, dv{0.1, 0.4, 0.35, 0.8}, kNoWeight), 0.5 * 1 + 0.5 * 2.0 / 3, 1e-15);
+  EXPECT_THROW(mm::average_precision(u8v{0, 0}, dv{0.1, 0.4}, kNoWeight), std::invalid_argument);
+}
+
+TEST(Losses, LogLossAndBrier) {
+  const u8v y{1, 0, 1};
+  const dv p{0.9, 0.2, 1.0};
+  const double eps = std::numeric_limits<double>::epsilon();
+  const auto l = mm::log_loss_sums(y, p, kNoWeight, eps);
+  EXPECT_NEAR(l.loss, -std::log(0.9) - std::log(0.8) - std::log(1 - eps), 1e-15);
+  EXPECT_EQ(l.weight, 3.0);
+  EXPECT_EQ(l.positive, 2.0);
+  const auto b = mm::brier_sums(y, p, dv{1, 2, 3});
+  EXPECT_NEAR(b.loss, 0.01 + 2 * 0.04 + 0.0, 1e-15);
+  EXPECT_THROW(mm::log_loss_sums(y, dv{0.5, 1.5, 0.1}, kNoWeight, eps), std::invalid_argument);
+}
+
+TEST(Calibration, ValueOnEdgeFallsInLowerBin) {
+  const auto r = mm::calibration_bins(u8v{0, 1, 1, 0}, dv{0.0, 0.5, 0.7, 1.0}, kNoWeight, dv{0.5});
+  EXPECT_EQ(r.weight, (dv{2, 2}));
+  EXPECT_EQ(r.sum_true, (dv{1, 1}));
+  EXPECT_DOUBLE_EQ(r.sum_prob[1], 1.7);
+}
+
+TEST(GroupAuc, EqualsPerGroupAucAndSkipsSingleClass) {
+  const auto d = random_data(5000, 3, 20);
+  std::mt19937 rng(5);
+  std::vector<std::int64_t> g(d.y.size());
+  for (auto& v : g) v = static_cast<std::int64_t>(rng() % 40) - 20;  // negative keys too
+  g[0] = 1000;  // a singleton group: one class
+  const auto r = mm::group_auc(g, d.y, d.s, d.w);
+  ASSERT_EQ(r.group_keys.size(), 41u);
+  for (std::size_t k = 0; k < r.group_keys.size(); ++k) {
+    u8v y;
+    dv s, w;
+    for (std::size_t i = 0; i < g.size(); ++i)
+      if (g[i] == r.group_keys[k]) {
+        y.push_back(d.y[i]);
+        s.push_back(d.s[i]);
+        w.push_back(d.w[i]);
+      }
+    if (r.group_keys[k] == 1000) {
+      EXPECT_TRUE(std::isnan(r.auc[k]));
+      continue;
+    }
+    EXPECT_NEAR(r.auc[k], brute_auc(y, s, w), 1e-12);
+    double total = 0;
+    for (double x : w) total += x;
+    EXPECT_DOUBLE_EQ(r.weight[k], total);
+  }
+  EXPECT_TRUE(std::is_sorted(r.group_keys.begin(), r.group_keys.end()));
+}
+
+// Ranking: one query, relevance [3, 2, 0, 1], scores [0.9, 0.1, 0.8, 0.3].
+// Order by score: doc0 (3), doc2 (0), doc3 (1), doc1 (2).
+dv run_metric(mm::RankingMetric m, const dv& rel, const dv& score, mm::RankingOptions o) {
+  const std::vector<mlsd::index_t> ip{0, static_cast<mlsd::index_t>(rel.size())};
+  dv out(1);
+  mm::ranking_metric(m, mlsd::CsrView{ip}, rel, score, o, out);
+  return out;
+}
+
+TEST(Ranking, HandComputedValues) {
+  const dv rel{3, 2, 0, 1}, sc{0.9, 0.1, 0.8, 0.3};
+  mm::RankingOptions o;
+  o.k = 3;
+  const double d1 = 1.0, d2 = 1.0 / std::log2(3.0), d3 = 0.5;
+  EXPECT_NEAR(run_metric(mm::RankingMetric::dcg, rel, sc, o)[0], 3 * d1 + 0 * d2 + 1 * d3, 1e-15);
+  EXPECT_NEAR(run_metric(mm::RankingMetric::ndcg, rel, sc, o)[0], (3 + 0.5) / (3 + 2 * d2 + 1 * d3), 1e-15);
+  EXPECT_NEAR(run_metric(mm::RankingMetric::precision, rel, sc, o)[0], 2.0 / 3, 1e-15);
+  EXPECT_NEAR(run_metric(mm::RankingMetric::recall, rel, sc, o)[0], 2.0 / 3, 1e-15);
+  EXPECT_NEAR(run_metric(mm::RankingMetric::average_precision, rel, sc, o)[0], (1.0 + 2.0 / 3) / 3, 1e-15);
+  EXPECT_EQ(run_metric(mm::RankingMetric::reciprocal_rank, dv{0, 0, 1}, dv{3, 2, 1}, o)[0], 1.0 / 3);
+  EXPECT_EQ(run_metric(mm::RankingMetric::hit_rate, dv{0, 0, 1}, dv{3, 2, 1}, {2})[0], 0.0);
+  o.gain = mm::Gain::exponential;
+  EXPECT_NEAR(run_metric(mm::RankingMetric::dcg, rel, sc, o)[0], 7 * d1 + 0 * d2 + 1 * d3, 1e-15);
+}
+
+TEST(Ranking, TiesShareAverageGainAcrossTheCutoff) {
+  // Scores [1, 1, 1, 0]: the three tied docs have gains 3, 0, 0 (mean 1); k = 2 covers two
+  // positions of the group, so DCG = 1 * (d1 + d2).
+  mm::RankingOptions o;
+  o.k = 2;
+  const double d2 = 1.0 / std::log2(3.0);
+  EXPECT_NEAR(run_metric(mm::RankingMetric::dcg, dv{3, 0, 0, 5}, dv{1, 1, 1, 0}, o)[0], 1 + d2, 1e-15);
+  o.ignore_ties = true;  // position order: doc0 then doc1
+  EXPECT_NEAR(run_metric(mm::RankingMetric::dcg, dv{3, 0, 0, 5}, dv{1, 1, 1, 0}, o)[0], 3.0, 1e-15);
+}
+
+TEST(Ranking, EmptyQueriesFollowTheAction) {
+  mm::RankingOptions o;
+  const dv rel{0, 0}, sc{1, 2};
+  EXPECT_EQ(run_metric(mm::RankingMetric::ndcg, rel, sc, o)[0], 0.0);
+  o.empty = mm::EmptyAction::one;
+  EXPECT_EQ(run_metric(mm::RankingMetric::recall, rel, sc, o)[0], 1.0);
+  o.empty = mm::EmptyAction::skip;
+  EXPECT_TRUE(std::isnan(run_metric(mm::RankingMetric::average_precision, rel, sc, o)[0]));
+  o.empty = mm::EmptyAction::error;
+  EXPECT_THROW(run_metric(mm::RankingMetric::ndcg, rel, sc, o), std::invalid_argument);
+}
+
+TEST(Ranking, BadCsrIsRejected) {
+  const dv rel{1, 0, 1}, sc{0.1, 0.2, 0.3};
+  dv out(2);
+  const mm::RankingOptions o;
+  auto call = [&](std::vector<mlsd::index_t> ip) {
+    out.resize(ip.size() - 1);
+    mm::ranking_metric(mm::RankingMetric::ndcg, mlsd::CsrView{ip}, rel, sc, o, out);
+  };
+  EXPECT_THROW(call({0, 2, 1, 3}), std::invalid_argument);  // decreasing
+  EXPECT_THROW(call({1, 3}), std::invalid_argument);        // not starting at 0
+  EXPECT_THROW(call({0, 2}), std::invalid_argument);        // not covering the data
+  EXPECT_NO_THROW(call({0, 0, 3}));                         // an empty query is fine
+}
+
+}  // namespace

@@ -1,0 +1,132 @@
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <random>
+#include <stdexcept>
+
+#include <gtest/gtest.h>
+
+#include "mlsd/common/checks.hpp"
+#include "mlsd/common/parallel.hpp"
+#include "mlsd/detail/radix_sort.hpp"
+
+namespace {
+
+struct ThreadGuard {
+  ~ThreadGuard() { mlsd::set_num_threads(0); }
+};
+
+TEST(Threads, SetAndGet) {
+  ThreadGuard g;
+  mlsd::set_num_threads(3);
+  EXPECT_EQ(mlsd::get_num_threads(), 3);
+  mlsd::set_num_threads(0);
+  EXPECT_EQ(mlsd::get_num_threads(), mlsd::default_num_threads());
+  mlsd::set_num_threads(-5);  // non-positive means default
+  EXPECT_EQ(mlsd::get_num_threads(), mlsd::default_num_threads());
+}
+
+TEST(Threads, ArenaHonoursThreadCount) {
+  ThreadGuard g;
+  mlsd::set_num_threads(1);
+  const int seen = mlsd::run_in_arena([] { return tbb::this_task_arena::max_concurrency(); });
+  EXPECT_EQ(seen, 1);
+  mlsd::set_num_threads(2);
+  EXPECT_EQ(mlsd::run_in_arena([] { return tbb::this_task_arena::max_concurrency(); }), 2);
+}
+
+TEST(Threads, ExceptionInsideParallelLoopReachesCaller) {
+  ThreadGuard g;
+  mlsd::set_num_threads(2);
+  auto run = [] {
+    mlsd::run_in_arena([] {
+      tbb::parallel_for(0, 10000, [](int i) {
+        if (i == 7777) throw std::invalid_argument("boom at 7777");
+      });
+    });
+  };
+  try {
+    run();
+    FAIL() << "expected an exception";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "boom at 7777");
+  }
+}
+
+TEST(Threads, OrderedReduceIsBitIdenticalForAnyThreadCount) {
+  ThreadGuard g;
+  std::mt19937_64 rng(42);
+  std::lognormal_distribution<double> dist(0.0, 3.0);
+  std::vector<double> x(1'000'003);
+  for (auto& v : x) v = dist(rng) * (rng() & 1 ? 1 : -1);
+  auto sum = [&] {
+    return mlsd::run_in_arena([&] {
+      return mlsd::detail::ordered_reduce(
+          static_cast<std::int64_t>(x.size()), 0.0,
+          [&](std::int64_t b, std::int64_t e) {
+            double s = 0;
+            for (auto i = b; i < e; ++i) s += x[i];
+            return s;
+          },
+          [](double a, double b) { return a + b; });
+    });
+  };
+  mlsd::set_num_threads(1);
+  const double one = sum();
+  for (int t : {2, 3, 4}) {
+    mlsd::set_num_threads(t);
+    EXPECT_EQ(sum(), one) << "threads=" << t;
+  }
+}
+
+TEST(Checks, FiniteReportsFirstBadIndex) {
+  std::vector<double> x(100000, 1.0);
+  x[70001] = std::numeric_limits<double>::quiet_NaN();
+  x[90000] = std::numeric_limits<double>::infinity();
+  try {
+    mlsd::detail::check_finite(x, "f", "y_score");
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("y_score must be finite"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("index 70001"), std::string::npos) << e.what();
+  }
+  std::vector<double> w{1.0, 0.0, -0.5};
+  EXPECT_THROW(mlsd::detail::check_nonnegative(w, "f", "sample_weight"), std::invalid_argument);
+}
+
+TEST(RadixSort, DoubleKeyPreservesOrder) {
+  using mlsd::detail::double_key;
+  std::vector<double> v{-std::numeric_limits<double>::infinity(), -1e300, -1.0, -1e-310, 0.0, 1e-310, 0.5, 1.0,
+                        1e300, std::numeric_limits<double>::infinity()};
+  for (std::size_t i = 1; i < v.size(); ++i) EXPECT_LT(double_key(v[i - 1]), double_key(v[i])) << v[i];
+  EXPECT_EQ(double_key(-0.0), double_key(0.0));
+  for (double d : v) EXPECT_EQ(mlsd::detail::key_double(double_key(d)), d);
+}
+
+class RadixSortSizes : public ::testing::TestWithParam<std::size_t> {};
+
+TEST_P(RadixSortSizes, MatchesStableSort) {
+  const std::size_t n = GetParam();
+  std::mt19937_64 rng(n);
+  for (int variant = 0; variant < 3; ++variant) {
+    std::vector<std::uint64_t> keys(n);
+    for (auto& k : keys) {
+      if (variant == 0) k = rng();                      // all bytes vary
+      else if (variant == 1) k = rng() % 50;            // heavy duplicates, one varying byte
+      else k = (rng() % 4) << 56 | 0x00FF00FF00FF00FFULL;  // only the top byte varies
+    }
+    std::vector<std::int64_t> payload(n);
+    std::iota(payload.begin(), payload.end(), 0);
+    std::vector<std::int64_t> expect = payload;
+    std::stable_sort(expect.begin(), expect.end(), [&](auto a, auto b) { return keys[a] < keys[b]; });
+    auto sorted_keys = keys;
+    mlsd::detail::radix_sort(sorted_keys, &payload);
+    ASSERT_EQ(payload, expect) << "variant " << variant;
+    for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(sorted_keys[i], keys[expect[i]]);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Sizes, RadixSortSizes, ::testing::Values(0, 1, 3, 97, 4095, 4096, 70001, 300000));
+
+}  // namespace

@@ -108,10 +108,7 @@ def as_binary_labels(y: Any, name: str, func: str) -> np.ndarray:
         return np.ascontiguousarray(arr)  # values are checked by the kernel
     if arr.dtype.type not in _LABEL_DTYPES:
         arr = arr.astype(np.float64 if arr.dtype.kind == "f" else np.int64)
-    try:
-        return _core.metrics.to_binary_labels(np.ascontiguousarray(arr))
-    except ValueError as e:
-        raise ValueError(f"{func}: {e}") from None
+    return call_kernel(func, _core.metrics.to_binary_labels, np.ascontiguousarray(arr))
 
 
 def as_sample_weight(w: Any, n: int, func: str, name: str = "sample_weight") -> np.ndarray | None:
@@ -131,3 +128,13 @@ def check_same_length(func: str, **arrays: np.ndarray) -> None:
         m = arrays[other].shape[0]
         if m != n:
             raise ValueError(f"{func}: {other} has {m} elements but {first} has {n}")
+
+
+def call_kernel(func: str, kernel, *args):
+    """Calls a compiled kernel.  A kernel's ValueError message starts with "<kernel>: " (an
+    identifier) or with the argument's name; either way the user sees the public function's name."""
+    try:
+        return kernel(*args)
+    except ValueError as e:
+        head, sep, rest = str(e).partition(": ")
+        raise ValueError(f"{func}: {rest}" if sep and head.isidentifier() else f"{func}: {e}") from None

@@ -10,7 +10,7 @@
 namespace mlsd::metrics {
 namespace {
 
-constexpr const char* kFn = "ranking metric";
+constexpr const char* kFn = "ranking_metric";
 
 // Positions [0, kk) of the top documents of one query, best first: score descending, earlier
 // position first among ties.  `top` holds offsets into the query's slice.
@@ -107,6 +107,16 @@ double query_metric(RankingMetric metric, std::span<const double> rel, std::span
         detail::throw_invalid(kFn, "query ", query, " has no relevant document (empty_target_action='error')");
     }
   }
+  if (metric == RankingMetric::reciprocal_rank) {
+    // Only the best-ranked relevant document matters: one scan finds it, a second gives its rank
+    // (documents with a higher score, or the same score earlier in the list, rank before it).
+    std::size_t best = m;
+    for (std::size_t j = 0; j < m; ++j)
+      if (rel[j] > 0.0 && (best == m || score[j] > score[best])) best = j;
+    std::size_t rank = 1;
+    for (std::size_t j = 0; j < m; ++j) rank += score[j] > score[best] || (score[j] == score[best] && j < best);
+    return rank <= kk ? 1.0 / static_cast<double>(rank) : 0.0;
+  }
   select_top(score, kk, ctx.top);
   const auto& top = ctx.top;
 
@@ -116,19 +126,17 @@ double query_metric(RankingMetric metric, std::span<const double> rel, std::span
     default: break;
   }
   std::size_t hits = 0;
-  double precision_sum = 0.0, first_hit_rank = 0.0;
+  double precision_sum = 0.0;
   for (std::size_t p = 0; p < kk; ++p) {
     if (rel[top[p]] > 0.0) {
       ++hits;
       precision_sum += static_cast<double>(hits) / static_cast<double>(p + 1);
-      if (first_hit_rank == 0.0) first_hit_rank = static_cast<double>(p + 1);
     }
   }
   switch (metric) {
     case RankingMetric::precision: return static_cast<double>(hits) / static_cast<double>(o.k);
     case RankingMetric::recall: return static_cast<double>(hits) / static_cast<double>(n_relevant);
     case RankingMetric::hit_rate: return hits > 0 ? 1.0 : 0.0;
-    case RankingMetric::reciprocal_rank: return first_hit_rank > 0 ? 1.0 / first_hit_rank : 0.0;
     case RankingMetric::average_precision: return precision_sum / static_cast<double>(n_relevant);
     default: return std::numeric_limits<double>::quiet_NaN();  // unreachable
   }
