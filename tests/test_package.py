@@ -81,3 +81,38 @@ def test_demo_runs():
                          timeout=600)
     assert out.returncode == 0, out.stderr
     assert "roc_auc_score" in out.stdout and "ndcg_at_k" in out.stdout
+
+
+def test_kernels_release_the_gil():
+    # While a worker thread is inside a long kernel, the main thread keeps running Python code.
+    # With the GIL held for the whole kernel, the loop below could not advance until it returned.
+    import threading
+
+    mlsd.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    y, s = rng.random(6_000_000) < 0.3, rng.random(6_000_000)
+    started, finished = threading.Event(), threading.Event()
+
+    def work():
+        started.set()
+        M.roc_auc_score(y, s)
+        finished.set()
+
+    t = threading.Thread(target=work)
+    t.start()
+    started.wait()
+    spins = 0
+    while not finished.is_set():
+        spins += 1
+    t.join()
+    assert spins > 1000
+
+
+def test_benchmark_script_runs_in_quick_mode():
+    import pathlib
+
+    script = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "bench_metrics.py"
+    out = subprocess.run([sys.executable, str(script), "--quick", "--repeat", "1"], capture_output=True,
+                         text=True, timeout=900)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.count("values agree") == 4

@@ -138,14 +138,14 @@ double roc_auc(std::span<const std::uint8_t> y, std::span<const double> s, std::
   MLSD_REQUIRE(max_fpr > 0.0 && max_fpr <= 1.0, fn, "max_fpr must be in (0, 1]; got ", max_fpr);
   return run_in_arena([&] {
     const SortedByClass sorted = detail::sort_by_class(y, s, w);
-    const double n_pos = sorted.total_positive(), n_neg = sorted.total_negative();
+    const double n_pos = sorted.positive, n_neg = sorted.negative;
     MLSD_REQUIRE(n_pos > 0 && n_neg > 0, fn,
                  "y_true must contain both classes (ROC AUC is undefined with only one class); got ",
                  n_pos > 0 ? "only positives" : (n_neg > 0 ? "only negatives" : "no sample with non-zero weight"));
     if (max_fpr >= 1.0) {
       // Trapezoids between consecutive distinct thresholds: each negative group contributes the
       // positives ranked above it plus half of those tied with it.
-      return detail::auc_of_range(sorted, 0, sorted.size());
+      return detail::auc_of_walk([&](auto&& visit) { detail::walk_distinct_scores(sorted, visit); });
     }
     // Partial AUC up to max_fpr, interpolated linearly at the crossing, McClish-standardised.
     double area = 0.0, tp = 0.0, fp = 0.0;
@@ -175,7 +175,7 @@ double average_precision(std::span<const std::uint8_t> y, std::span<const double
   check_inputs(fn, y, s, w);
   return run_in_arena([&] {
     const SortedByClass sorted = detail::sort_by_class(y, s, w);
-    const double n_pos = sorted.total_positive();
+    const double n_pos = sorted.positive;
     MLSD_REQUIRE(n_pos > 0, fn, "y_true has no positive sample (with non-zero weight): average precision is undefined");
     double ap = 0.0, tp = 0.0, fp = 0.0;
     detail::walk_distinct_scores(sorted, [&](double, double wp, double wn) {

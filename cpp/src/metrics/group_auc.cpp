@@ -42,29 +42,24 @@ GroupAucResult group_auc(std::span<const std::int64_t> groups, std::span<const s
     detail::radix_sort(keys, &rows);
 
     std::vector<std::int64_t> starts;  // segment boundaries
+    std::vector<std::int64_t> group_of_segment;
     for (std::int64_t i = 0; i < n; ++i)
-      if (i == 0 || keys[i] != keys[i - 1]) starts.push_back(i);
+      if (i == 0 || keys[i] != keys[i - 1]) {
+        starts.push_back(i);
+        group_of_segment.push_back(groups[rows[i]]);
+      }
     starts.push_back(n);
     const std::size_t n_groups = starts.size() - 1;
 
-    detail::SortedByClass sorted;
-    sorted.weighted = weighted;
-    sorted.keys.resize(n);
-    if (weighted) {
-      sorted.signed_weight.resize(n);
-      par([&](std::int64_t i) {
-        const auto r = rows[i];
-        sorted.keys[i] = double_key(s[r]);
-        sorted.signed_weight[i] = y[r] ? w[r] : -w[r];
-      });
-    } else {
-      sorted.labels.resize(n);
-      par([&](std::int64_t i) {
-        const auto r = rows[i];
-        sorted.keys[i] = double_key(s[r]);
-        sorted.labels[i] = y[r];
-      });
-    }
+    // Rows in (group, score) order: score keys with labels, or with signed weights.
+    std::vector<std::uint8_t> labels(weighted ? 0 : n);
+    std::vector<double> signed_weight(weighted ? n : 0);
+    par([&](std::int64_t i) {
+      const auto r = rows[i];
+      keys[i] = double_key(s[r]);
+      if (weighted) signed_weight[i] = y[r] ? w[r] : -w[r];
+      else labels[i] = y[r];
+    });
 
     GroupAucResult out;
     out.group_keys.resize(n_groups);
@@ -72,11 +67,12 @@ GroupAucResult group_auc(std::span<const std::int64_t> groups, std::span<const s
     out.weight.resize(n_groups);
     tbb::parallel_for(std::size_t{0}, n_groups, [&](std::size_t g) {
       const auto b = static_cast<std::size_t>(starts[g]), e = static_cast<std::size_t>(starts[g + 1]);
-      out.group_keys[g] = groups[rows[b]];
-      out.auc[g] = detail::auc_of_range(sorted, b, e);
+      out.group_keys[g] = group_of_segment[g];
+      out.auc[g] = detail::auc_of_walk(
+          [&](auto&& visit) { detail::walk_mixed(keys, labels, signed_weight, b, e, visit); });
       if (weighted) {
         detail::KahanSum total;
-        for (auto i = b; i < e; ++i) total.add(std::abs(sorted.signed_weight[i]));
+        for (auto i = b; i < e; ++i) total.add(std::abs(signed_weight[i]));
         out.weight[g] = total.value();
       } else {
         out.weight[g] = static_cast<double>(e - b);

@@ -1,5 +1,5 @@
-// Sorting scores with their labels and walking them by distinct score: the core of every
-// threshold metric (ROC, PR, AUC, group AUC).
+// Sorting scores by class and walking them by distinct score: the core of every threshold metric
+// (ROC, PR, AUC, group AUC).
 #pragma once
 
 #include <cstdint>
@@ -12,60 +12,128 @@
 
 namespace mlsd::detail {
 
-// Samples sorted by score ascending.  Unweighted: the label is the payload.  Weighted: the payload
-// is +w for a positive and -w for a negative; zero-weight samples are dropped (as sklearn does),
-// so the sign is never ambiguous.
+// Keys (double_key of the score) ascending, in one of two forms:
+//  * unweighted: positives' and negatives' keys in two arrays, sorted keys-only (the cheapest sort);
+//  * weighted: one array, with +w for a positive and -w for a negative as payload.  Zero-weight
+//    samples are dropped (as sklearn does), so the sign is never ambiguous.
 struct SortedByClass {
-  std::vector<std::uint64_t> keys;  // double_key(score)
-  std::vector<std::uint8_t> labels;
-  std::vector<double> signed_weight;
   bool weighted = false;
+  std::vector<std::uint64_t> pos, neg;  // unweighted
+  std::vector<std::uint64_t> keys;      // weighted
+  std::vector<double> signed_weight;    // weighted
   double positive = 0.0, negative = 0.0;  // total weight of each class
-
-  double total_positive() const { return positive; }
-  double total_negative() const { return negative; }
-  std::size_t size() const { return keys.size(); }
 };
+
+// Calls visit(score, positive_weight, negative_weight) once per distinct score, highest first.
+// Mixed form: keys ascending over [begin, end), with either labels (0/1) or signed weights.
+template <class Visit>
+void walk_mixed(std::span<const std::uint64_t> keys, std::span<const std::uint8_t> labels,
+                std::span<const double> signed_weight, std::size_t begin, std::size_t end, Visit&& visit) {
+  std::size_t i = end;
+  while (i > begin) {
+    const std::uint64_t k = keys[i - 1];
+    double wp = 0.0, wn = 0.0;
+    if (!signed_weight.empty()) {
+      for (; i > begin && keys[i - 1] == k; --i) {
+        const double v = signed_weight[i - 1];
+        if (v > 0) wp += v; else wn -= v;
+      }
+    } else {
+      std::size_t n_pos = 0, count = 0;
+      for (; i > begin && keys[i - 1] == k; --i, ++count) n_pos += labels[i - 1];
+      wp = static_cast<double>(n_pos);
+      wn = static_cast<double>(count - n_pos);
+    }
+    visit(key_double(k), wp, wn);
+  }
+}
+
+// Split form: merge of the two sorted key arrays, from the top.
+template <class Visit>
+void walk_split(std::span<const std::uint64_t> pos, std::span<const std::uint64_t> neg, Visit&& visit) {
+  std::size_t i = pos.size(), j = neg.size();
+  while (i > 0 || j > 0) {
+    const std::uint64_t k = i == 0 ? neg[j - 1] : (j == 0 ? pos[i - 1] : std::max(pos[i - 1], neg[j - 1]));
+    std::size_t cp = 0, cn = 0;
+    for (; i > 0 && pos[i - 1] == k; --i) ++cp;
+    for (; j > 0 && neg[j - 1] == k; --j) ++cn;
+    visit(key_double(k), static_cast<double>(cp), static_cast<double>(cn));
+  }
+}
+
+template <class Visit>
+void walk_distinct_scores(const SortedByClass& s, Visit&& visit) {
+  if (s.weighted) {
+    walk_mixed(s.keys, {}, s.signed_weight, 0, s.keys.size(), std::forward<Visit>(visit));
+  } else {
+    walk_split(s.pos, s.neg, std::forward<Visit>(visit));
+  }
+}
+
+// Rank-sum AUC over a walk: P(score+ > score-) + P(tie) / 2; NaN for a single class.  Each
+// negative group is credited with the positives above it and half of those tied with it.
+template <class Walk>
+double auc_of_walk(Walk&& walk) {
+  double area = 0.0, tp = 0.0, fp = 0.0;
+  walk([&](double, double wp, double wn) {
+    area += wn * (tp + 0.5 * wp);
+    tp += wp;
+    fp += wn;
+  });
+  if (tp <= 0.0 || fp <= 0.0) return std::numeric_limits<double>::quiet_NaN();
+  return area / (tp * fp);
+}
 
 inline SortedByClass sort_by_class(std::span<const std::uint8_t> y, std::span<const double> s,
                                    std::span<const double> w) {
   SortedByClass out;
   out.weighted = !w.empty();
   const auto n = static_cast<std::int64_t>(y.size());
-  if (!out.weighted) {
-    out.keys.resize(n);
-    out.labels.assign(y.begin(), y.end());
-    tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n), [&](const tbb::blocked_range<std::int64_t>& r) {
-      for (auto i = r.begin(); i != r.end(); ++i) out.keys[i] = double_key(s[i]);
-    });
-    radix_sort(out.keys, &out.labels);
-    const auto pos = ordered_reduce(
-        n, std::int64_t{0},
-        [&](std::int64_t b, std::int64_t e) {
-          std::int64_t c = 0;
-          for (auto i = b; i < e; ++i) c += y[i];
-          return c;
-        },
-        [](std::int64_t a, std::int64_t b) { return a + b; });
-    out.positive = static_cast<double>(pos);
-    out.negative = static_cast<double>(n - pos);
-    return out;
-  }
-  // Weighted: compact away zero weights (stable, block-parallel), then sort.
   constexpr std::int64_t kBlock = 1 << 16;
   const std::int64_t n_blocks = (n + kBlock - 1) / kBlock;
+  // Block-parallel stable partition: counts per block, prefix sums, then each block writes its part.
+  auto for_blocks = [&](auto&& body) {
+    tbb::parallel_for(std::int64_t{0}, n_blocks, [&](std::int64_t b) { body(b, b * kBlock, std::min(n, (b + 1) * kBlock)); });
+  };
+  if (!out.weighted) {
+    std::vector<std::int64_t> pos_at(n_blocks + 1, 0), neg_at(n_blocks + 1, 0);
+    for_blocks([&](std::int64_t b, std::int64_t lo, std::int64_t hi) {
+      std::int64_t c = 0;
+      for (auto i = lo; i < hi; ++i) c += y[i];
+      pos_at[b + 1] = c;
+      neg_at[b + 1] = (hi - lo) - c;
+    });
+    for (std::int64_t b = 0; b < n_blocks; ++b) {
+      pos_at[b + 1] += pos_at[b];
+      neg_at[b + 1] += neg_at[b];
+    }
+    out.pos.resize(pos_at[n_blocks]);
+    out.neg.resize(neg_at[n_blocks]);
+    for_blocks([&](std::int64_t b, std::int64_t lo, std::int64_t hi) {
+      std::int64_t p = pos_at[b], q = neg_at[b];
+      for (auto i = lo; i < hi; ++i) {
+        const std::uint64_t k = double_key(s[i]);
+        if (y[i]) out.pos[p++] = k; else out.neg[q++] = k;
+      }
+    });
+    radix_sort<NoPayload>(out.pos);
+    radix_sort<NoPayload>(out.neg);
+    out.positive = static_cast<double>(out.pos.size());
+    out.negative = static_cast<double>(out.neg.size());
+    return out;
+  }
   std::vector<std::int64_t> kept(n_blocks + 1, 0);
-  tbb::parallel_for(std::int64_t{0}, n_blocks, [&](std::int64_t b) {
+  for_blocks([&](std::int64_t b, std::int64_t lo, std::int64_t hi) {
     std::int64_t c = 0;
-    for (auto i = b * kBlock, e = std::min(n, (b + 1) * kBlock); i < e; ++i) c += w[i] != 0.0;
+    for (auto i = lo; i < hi; ++i) c += w[i] != 0.0;
     kept[b + 1] = c;
   });
   for (std::int64_t b = 0; b < n_blocks; ++b) kept[b + 1] += kept[b];
   out.keys.resize(kept[n_blocks]);
   out.signed_weight.resize(kept[n_blocks]);
-  tbb::parallel_for(std::int64_t{0}, n_blocks, [&](std::int64_t b) {
+  for_blocks([&](std::int64_t b, std::int64_t lo, std::int64_t hi) {
     std::int64_t dst = kept[b];
-    for (auto i = b * kBlock, e = std::min(n, (b + 1) * kBlock); i < e; ++i) {
+    for (auto i = lo; i < hi; ++i) {
       if (w[i] == 0.0) continue;
       out.keys[dst] = double_key(s[i]);
       out.signed_weight[dst] = y[i] ? w[i] : -w[i];
@@ -91,46 +159,6 @@ inline SortedByClass sort_by_class(std::span<const std::uint8_t> y, std::span<co
   out.negative = t.neg.value();
   radix_sort(out.keys, &out.signed_weight);
   return out;
-}
-
-// Calls visit(score, positive_weight, negative_weight) once per distinct score in [begin, end),
-// highest score first.
-template <class Visit>
-void walk_distinct_scores(const SortedByClass& s, std::size_t begin, std::size_t end, Visit&& visit) {
-  std::size_t i = end;
-  while (i > begin) {
-    const std::uint64_t k = s.keys[i - 1];
-    double wp = 0.0, wn = 0.0;
-    if (s.weighted) {
-      for (; i > begin && s.keys[i - 1] == k; --i) {
-        const double v = s.signed_weight[i - 1];
-        (v > 0 ? wp : wn) += v > 0 ? v : -v;
-      }
-    } else {
-      std::size_t pos = 0, cnt = 0;
-      for (; i > begin && s.keys[i - 1] == k; --i, ++cnt) pos += s.labels[i - 1];
-      wp = static_cast<double>(pos);
-      wn = static_cast<double>(cnt - pos);
-    }
-    visit(key_double(k), wp, wn);
-  }
-}
-template <class Visit>
-void walk_distinct_scores(const SortedByClass& s, Visit&& visit) {
-  walk_distinct_scores(s, 0, s.size(), std::forward<Visit>(visit));
-}
-
-// Rank-sum AUC of [begin, end): P(score+ > score-) + P(tie) / 2, NaN for a single class.
-template <class Sorted>
-double auc_of_range(const Sorted& s, std::size_t begin, std::size_t end) {
-  double area = 0.0, tp = 0.0, fp = 0.0;
-  walk_distinct_scores(s, begin, end, [&](double, double wp, double wn) {
-    area += wn * (tp + 0.5 * wp);
-    tp += wp;
-    fp += wn;
-  });
-  if (tp <= 0.0 || fp <= 0.0) return std::numeric_limits<double>::quiet_NaN();
-  return area / (tp * fp);
 }
 
 // sum_i w_i * loss(y_i, p_i), sum_i w_i, sum_i w_i * y_i, reduced in a fixed order.
