@@ -13,6 +13,6 @@ $SUDO apt-get install -y -qq --no-install-recommends \
 
 PY="${PYTHON:-python3}"
 # cmake and ninja also build the GoogleTest suite (run_tests.sh).
-"$PY" -m pip install -q --upgrade pip "cmake>=3.20" ninja
+"$PY" -m pip install -q "cmake>=3.20" ninja
 "$PY" -m pip install -q ".[test,bench]"
 echo "mlsd $("$PY" -c 'import mlsd; print(mlsd.__version__)') installed."
