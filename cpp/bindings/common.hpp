@@ -39,5 +39,6 @@ py::array_t<T> to_numpy(std::vector<T>&& v) {
 }
 
 void register_metrics(py::module_& m);
+void register_hashing(py::module_& m);
 
 }  // namespace mlsd::bindings

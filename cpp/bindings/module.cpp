@@ -13,4 +13,6 @@ PYBIND11_MODULE(_core, m) {
   m.def("default_num_threads", &mlsd::default_num_threads);
   auto metrics = m.def_submodule("metrics", "mlsd::metrics kernels");
   mlsd::bindings::register_metrics(metrics);
+  auto hashing = m.def_submodule("hashing", "mlsd::hashing kernels");
+  mlsd::bindings::register_hashing(hashing);
 }

@@ -1,0 +1,149 @@
+// Bindings for mlsd::hashing.  flatten_features is the one piece here that walks Python objects:
+// it turns FeatureHasher's raw_X (an iterable of dicts, of (name, value) pairs, or of strings) into
+// the flat string layout the C++ kernel takes, applying scikit-learn's conversion rules per item.
+// That cannot live in the pure C++ library (it needs Python objects), and doing it item by item
+// in Python would cost more than the hashing itself.  The GIL is held while it reads objects and
+// released for hashing.
+#include <Python.h>
+
+#include <cstring>
+#include <string>
+
+#include "common.hpp"
+#include "mlsd/hashing.hpp"
+
+namespace mlsd::bindings {
+
+namespace mh = mlsd::hashing;
+
+namespace {
+
+struct Flat {
+  std::string data;
+  std::vector<std::int64_t> offsets{0};
+  std::vector<double> values;
+  std::vector<std::int64_t> row_indptr{0};
+
+  void push_bytes(const char* p, Py_ssize_t n, double v) {
+    data.append(p, static_cast<std::size_t>(n));
+    offsets.push_back(static_cast<std::int64_t>(data.size()));
+    values.push_back(v);
+  }
+};
+
+// One feature, by scikit-learn's rules (sklearn/feature_extraction/_hashing_fast.pyx):
+// a str value v turns the name into "%s=%s" % (f, v) with value 1; otherwise the value is
+// float(v) and the name must be str (hashed as UTF-8) or bytes.
+void add_feature(Flat& flat, PyObject* f, PyObject* v) {
+  if (PyUnicode_Check(v)) {
+    py::str name = py::str(py::handle(f)) + py::str("=") + py::reinterpret_borrow<py::str>(v);
+    Py_ssize_t n = 0;
+    const char* p = PyUnicode_AsUTF8AndSize(name.ptr(), &n);
+    if (p == nullptr) throw py::error_already_set();
+    flat.push_bytes(p, n, 1.0);
+    return;
+  }
+  const double value = PyFloat_AsDouble(v);
+  if (value == -1.0 && PyErr_Occurred()) throw py::error_already_set();
+  if (PyUnicode_Check(f)) {
+    Py_ssize_t n = 0;
+    const char* p = PyUnicode_AsUTF8AndSize(f, &n);
+    if (p == nullptr) throw py::error_already_set();
+    flat.push_bytes(p, n, value);
+  } else if (PyBytes_Check(f)) {
+    flat.push_bytes(PyBytes_AS_STRING(f), PyBytes_GET_SIZE(f), value);
+  } else {
+    throw py::type_error("feature names must be strings");
+  }
+}
+
+void add_pair(Flat& flat, PyObject* item) {
+  py::object seq = py::reinterpret_steal<py::object>(PySequence_Fast(item, ""));
+  if (!seq) {
+    PyErr_Clear();
+    throw py::type_error(std::string("cannot unpack non-iterable ") + Py_TYPE(item)->tp_name + " object");
+  }
+  const Py_ssize_t n = PySequence_Fast_GET_SIZE(seq.ptr());
+  if (n != 2) {
+    if (n > 2) throw py::value_error("too many values to unpack (expected 2)");
+    throw py::value_error("not enough values to unpack (expected 2, got " + std::to_string(n) + ")");
+  }
+  add_feature(flat, PySequence_Fast_GET_ITEM(seq.ptr(), 0), PySequence_Fast_GET_ITEM(seq.ptr(), 1));
+}
+
+Flat flatten(const py::iterable& raw_x, const std::string& input_type) {
+  Flat flat;
+  static PyObject* one = PyFloat_FromDouble(1.0);
+  bool first = true;
+  for (py::handle row : raw_x) {
+    if (input_type == "string" && first && PyUnicode_Check(row.ptr()))
+      throw py::value_error("Samples can not be a single string. The input must be an iterable over iterables of strings.");
+    first = false;
+    if (input_type == "dict") {
+      if (PyDict_Check(row.ptr())) {
+        PyObject *k, *v;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(row.ptr(), &pos, &k, &v)) add_feature(flat, k, v);
+      } else {  // a Mapping that is not a dict: iterate its items()
+        for (py::handle kv : row.attr("items")()) add_pair(flat, kv.ptr());
+      }
+    } else if (input_type == "pair") {
+      for (py::handle item : row) add_pair(flat, item.ptr());
+    } else {
+      for (py::handle name : row) add_feature(flat, name.ptr(), one);
+    }
+    flat.row_indptr.push_back(static_cast<std::int64_t>(flat.values.size()));
+  }
+  return flat;
+}
+
+}  // namespace
+
+void register_hashing(py::module_& m) {
+  m.def(
+      "murmurhash3_32_bytes",
+      [](const py::bytes& key, std::uint32_t seed) {
+        const std::string_view v = key;
+        return mh::murmurhash3_32(v.data(), v.size(), seed);
+      },
+      py::arg("key"), py::arg("seed"));
+  m.def(
+      "murmurhash3_32_int32",
+      [](const carray<std::int32_t>& keys, std::uint32_t seed) {
+        carray<std::uint32_t> out(keys.size());
+        auto in = view(keys);
+        auto dst = mutable_view(out);
+        py::gil_scoped_release release;
+        mh::murmurhash3_32_int32(in, seed, dst);
+        return out;
+      },
+      py::arg("keys").noconvert(), py::arg("seed"));
+  m.def(
+      "flatten_features",
+      [](const py::iterable& raw_x, const std::string& input_type) {
+        Flat f = flatten(raw_x, input_type);
+        auto data = to_numpy(std::vector<char>(f.data.begin(), f.data.end()));
+        return py::make_tuple(data, to_numpy(std::move(f.offsets)), to_numpy(std::move(f.values)),
+                              to_numpy(std::move(f.row_indptr)));
+      },
+      py::arg("raw_X"), py::arg("input_type"));
+  m.def(
+      "hash_features",
+      [](const carray<char>& data, const carray<std::int64_t>& offsets, const carray<double>& values,
+         const carray<std::int64_t>& row_indptr, std::int64_t n_features, std::uint32_t seed, bool alternate_sign) {
+        mh::HashedEntries r;
+        {
+          mh::StringsView names{view(data), view(offsets)};
+          auto vv = view(values);
+          auto rv = view(row_indptr);
+          py::gil_scoped_release release;
+          r = mh::hash_features(names, vv, rv, n_features, seed, alternate_sign);
+        }
+        return py::make_tuple(to_numpy(std::move(r.indices)), to_numpy(std::move(r.values)),
+                              to_numpy(std::move(r.indptr)));
+      },
+      py::arg("data").noconvert(), py::arg("offsets").noconvert(), py::arg("values").noconvert(),
+      py::arg("row_indptr").noconvert(), py::arg("n_features"), py::arg("seed"), py::arg("alternate_sign"));
+}
+
+}  // namespace mlsd::bindings

@@ -1,0 +1,51 @@
+// mlsd::hashing — the hashing trick for sparse categorical features.
+//
+// Data layout, stated once for the family:
+//   * Strings are a flat byte buffer plus int64 offsets (n + 1 entries): string i is
+//     data[offsets[i] .. offsets[i+1]), UTF-8, no terminator (Arrow's layout).
+//   * Hashed output is CSR in insertion order: row r owns entries [indptr[r], indptr[r+1]).
+// Bucket and sign follow scikit-learn's FeatureHasher exactly: h = MurmurHash3_x86_32(key, seed)
+// read as int32; bucket = |h| mod n_features (h = INT32_MIN maps to
+// (INT32_MAX - (n_features - 1)) mod n_features); with alternate_sign the value is negated when
+// h < 0.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace mlsd::hashing {
+
+// MurmurHash3_x86_32 (Austin Appleby, public domain algorithm); bytes read little-endian.
+std::uint32_t murmurhash3_32(const void* key, std::size_t len, std::uint32_t seed);
+
+// Hash of each int32 key (its 4 little-endian bytes), in parallel.
+void murmurhash3_32_int32(std::span<const std::int32_t> keys, std::uint32_t seed, std::span<std::uint32_t> out);
+
+struct StringsView {
+  std::span<const char> data;
+  std::span<const std::int64_t> offsets;  // size() == n + 1
+  std::size_t size() const { return offsets.empty() ? 0 : offsets.size() - 1; }
+};
+
+// Hash of each string, in parallel.
+void murmurhash3_32_strings(StringsView keys, std::uint32_t seed, std::span<std::uint32_t> out);
+
+inline std::int64_t bucket_of(std::int32_t h, std::int64_t n_features) {
+  if (h == INT32_MIN) return (INT32_MAX - (n_features - 1)) % n_features;
+  return static_cast<std::int64_t>(h < 0 ? -h : h) % n_features;
+}
+
+struct HashedEntries {
+  std::vector<std::int64_t> indices;  // bucket of each kept entry, insertion order
+  std::vector<double> values;         // signed value of each kept entry
+  std::vector<std::int64_t> indptr;   // n_rows + 1
+};
+
+// FeatureHasher's core: feature i (name names[i], value values[i]) belongs to the row given by
+// row_indptr.  Entries whose value is 0 are dropped before hashing (as scikit-learn does); the rest
+// are hashed in parallel.  Output is identical for any thread count.
+HashedEntries hash_features(StringsView names, std::span<const double> values, std::span<const std::int64_t> row_indptr,
+                            std::int64_t n_features, std::uint32_t seed, bool alternate_sign);
+
+}  // namespace mlsd::hashing
