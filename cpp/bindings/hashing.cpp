@@ -19,17 +19,41 @@ namespace mh = mlsd::hashing;
 namespace {
 
 struct Flat {
-  std::string data;
+  std::vector<char> data;
   std::vector<std::int64_t> offsets{0};
   std::vector<double> values;
   std::vector<std::int64_t> row_indptr{0};
 
   void push_bytes(const char* p, Py_ssize_t n, double v) {
-    data.append(p, static_cast<std::size_t>(n));
+    data.insert(data.end(), p, p + n);
     offsets.push_back(static_cast<std::int64_t>(data.size()));
     values.push_back(v);
   }
 };
+
+// UTF-8 bytes of a str without building Python's cached UTF-8 copy when the string is ASCII.
+inline const char* utf8_of(PyObject* s, Py_ssize_t* n) {
+  if (PyUnicode_IS_COMPACT_ASCII(s)) {
+    *n = PyUnicode_GET_LENGTH(s);
+    return static_cast<const char*>(PyUnicode_DATA(s));
+  }
+  const char* p = PyUnicode_AsUTF8AndSize(s, n);
+  if (p == nullptr) throw py::error_already_set();
+  return p;
+}
+
+// Calls f(item) for each element: lists and tuples by index, anything else through iteration.
+template <class F>
+void for_each_item(py::handle seq, F&& f) {
+  PyObject* o = seq.ptr();
+  if (PyList_Check(o) || PyTuple_Check(o)) {
+    const bool list = PyList_Check(o);
+    for (Py_ssize_t i = 0; i < (list ? PyList_GET_SIZE(o) : PyTuple_GET_SIZE(o)); ++i)
+      f(list ? PyList_GET_ITEM(o, i) : PyTuple_GET_ITEM(o, i));
+  } else {
+    for (py::handle item : py::reinterpret_borrow<py::iterable>(seq)) f(item.ptr());
+  }
+}
 
 // One feature, by scikit-learn's rules (sklearn/feature_extraction/_hashing_fast.pyx):
 // a str value v turns the name into "%s=%s" % (f, v) with value 1; otherwise the value is
@@ -38,8 +62,7 @@ void add_feature(Flat& flat, PyObject* f, PyObject* v) {
   if (PyUnicode_Check(v)) {
     py::str name = py::str(py::handle(f)) + py::str("=") + py::reinterpret_borrow<py::str>(v);
     Py_ssize_t n = 0;
-    const char* p = PyUnicode_AsUTF8AndSize(name.ptr(), &n);
-    if (p == nullptr) throw py::error_already_set();
+    const char* p = utf8_of(name.ptr(), &n);
     flat.push_bytes(p, n, 1.0);
     return;
   }
@@ -47,8 +70,7 @@ void add_feature(Flat& flat, PyObject* f, PyObject* v) {
   if (value == -1.0 && PyErr_Occurred()) throw py::error_already_set();
   if (PyUnicode_Check(f)) {
     Py_ssize_t n = 0;
-    const char* p = PyUnicode_AsUTF8AndSize(f, &n);
-    if (p == nullptr) throw py::error_already_set();
+    const char* p = utf8_of(f, &n);
     flat.push_bytes(p, n, value);
   } else if (PyBytes_Check(f)) {
     flat.push_bytes(PyBytes_AS_STRING(f), PyBytes_GET_SIZE(f), value);
@@ -88,9 +110,9 @@ Flat flatten(const py::iterable& raw_x, const std::string& input_type) {
         for (py::handle kv : row.attr("items")()) add_pair(flat, kv.ptr());
       }
     } else if (input_type == "pair") {
-      for (py::handle item : row) add_pair(flat, item.ptr());
+      for_each_item(row, [&](PyObject* item) { add_pair(flat, item); });
     } else {
-      for (py::handle name : row) add_feature(flat, name.ptr(), one);
+      for_each_item(row, [&](PyObject* name) { add_feature(flat, name, one); });
     }
     flat.row_indptr.push_back(static_cast<std::int64_t>(flat.values.size()));
   }
@@ -122,8 +144,7 @@ void register_hashing(py::module_& m) {
       "flatten_features",
       [](const py::iterable& raw_x, const std::string& input_type) {
         Flat f = flatten(raw_x, input_type);
-        auto data = to_numpy(std::vector<char>(f.data.begin(), f.data.end()));
-        return py::make_tuple(data, to_numpy(std::move(f.offsets)), to_numpy(std::move(f.values)),
+        return py::make_tuple(to_numpy(std::move(f.data)), to_numpy(std::move(f.offsets)), to_numpy(std::move(f.values)),
                               to_numpy(std::move(f.row_indptr)));
       },
       py::arg("raw_X"), py::arg("input_type"));

@@ -34,8 +34,9 @@ def set_num_threads(n: int | None) -> None:
     ----------
     n : int or None
         A positive thread count, or None (or 0) for the default: every core available to the
-        process.  Setting a count also limits the BLAS libraries loaded in the process (via
-        threadpoolctl); the default removes that limit again.
+        process.  A count above the number of cores is capped at it.  Setting a count also limits
+        the BLAS libraries loaded in the process (via threadpoolctl); the default removes that
+        limit again.
     """
     global _blas_limiter
     from ._validation import InvalidParameterError
@@ -46,6 +47,7 @@ def set_num_threads(n: int | None) -> None:
         raise InvalidParameterError(
             f"The 'n' parameter of set_num_threads must be an int >= 0 or None. Got {n!r} instead."
         )
+    n = min(n, _core.default_num_threads())  # more threads than cores only oversubscribe
     _core.set_num_threads(n)
     from threadpoolctl import threadpool_limits
 

@@ -102,6 +102,12 @@ def as_binary_labels(y: Any, name: str, func: str) -> np.ndarray:
         raise ValueError(f"{func}: {name} must be 1-D; got an array of shape {arr.shape}")
     if arr.size == 0:
         raise ValueError(f"{func}: {name} is empty; at least one sample is required")
+    if not arr.dtype.isnative:
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    if arr.dtype.kind == "u" and arr.dtype.itemsize >= 8:  # would wrap around as int64
+        bad = np.flatnonzero(arr > 1)
+        if bad.size:
+            raise ValueError(f"{func}: y_true must contain only 0 and 1; found {arr[bad[0]]} at index {bad[0]}")
     if arr.dtype == np.bool_:
         return np.ascontiguousarray(arr).view(np.uint8)
     if arr.dtype == np.uint8:

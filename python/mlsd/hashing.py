@@ -177,9 +177,8 @@ class FeatureHasher(*_BASES):
         # Index dtypes and the duplicate-summing step exactly as scikit-learn builds its matrix, so
         # that the result is identical, explicit zeros from cancelling signs included.
         if indptr[-1] > _INT32_MAX:
-            indices = indices.astype(np.int64, copy=False)
+            indices = indices.astype(np.int64)
         else:
-            indices = indices.astype(np.int32)
             indptr = indptr.astype(np.int32)
         X = sp.csr_array((vals.astype(self.dtype, copy=False), indices, indptr), dtype=self.dtype,
                          shape=(n_samples, self.n_features))

@@ -12,7 +12,9 @@ Conventions
   so is NaN or infinity in scores, probabilities or weights, and a negative weight.
 * Samples with zero ``sample_weight`` are dropped before thresholds are formed, as in scikit-learn.
 * Scores are read as float64 (a float32 array is converted once; float32 -> float64 is exact, so
-  orderings and ties do not change).
+  orderings and ties do not change).  All arithmetic is float64, so for float32 or float16
+  probabilities the losses can differ from scikit-learn's lower-precision arithmetic in the last
+  digits of that precision.
 """
 
 from __future__ import annotations
@@ -162,7 +164,8 @@ def precision_recall_curve(y_true: Any, y_score: Any, *, sample_weight: Any = No
     func = "precision_recall_curve"
     y, s, w = _binary_inputs(func, y_true, y_score, sample_weight)
     precision, recall, thr = call_kernel(func, _k.precision_recall_curve, y, s, w, bool(drop_intermediate))
-    if recall.shape[0] > 1 and recall[0] == 1.0 and not np.any(y):
+    positive_weight = np.count_nonzero(y) if w is None else np.dot(y, w)
+    if positive_weight == 0:
         warnings.warn("No positive class found in y_true, recall is set to one for all thresholds.",
                       UndefinedMetricWarning, stacklevel=2)
     src = np.asarray(y_score)
@@ -487,7 +490,7 @@ def _ranking(metric: str, func: str, y_true, y_score, k, indptr, *, gain="linear
     n_queries = ip.shape[0] - 1
     if n_queries < 1:
         raise ValueError(f"{func}: no query given; y_true must have at least one row (indptr at least 2 entries)")
-    kk = int(np.iinfo(np.int64).max) if k is None else k
+    kk = int(np.iinfo(np.int64).max) if k is None else min(k, int(np.iinfo(np.int64).max))
     per_query = call_kernel(func, _k.ranking_metric, getattr(_k.RankingMetric, metric), ip, rel, score, kk,
                             getattr(_k.Gain, gain), bool(ignore_ties), _EMPTY_ACTIONS[action])
     weights = None

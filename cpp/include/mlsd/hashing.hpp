@@ -37,7 +37,7 @@ inline std::int64_t bucket_of(std::int32_t h, std::int64_t n_features) {
 }
 
 struct HashedEntries {
-  std::vector<std::int64_t> indices;  // bucket of each kept entry, insertion order
+  std::vector<std::int32_t> indices;  // bucket of each kept entry (< n_features <= 2^31 - 1), insertion order
   std::vector<double> values;         // signed value of each kept entry
   std::vector<std::int64_t> indptr;   // n_rows + 1
 };

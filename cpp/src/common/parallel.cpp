@@ -22,8 +22,11 @@ void set_num_threads(int n) {
 }
 
 int get_num_threads() {
+  // More threads than cores would only oversubscribe them (and oneTBB cannot build arenas beyond
+  // its worker limit), so a request above the core count is served with every core.
+  const int cores = default_num_threads();
   const int n = g_num_threads.load(std::memory_order_relaxed);
-  return n > 0 ? n : default_num_threads();
+  return n > 0 && n < cores ? n : cores;
 }
 
 }  // namespace mlsd

@@ -50,7 +50,7 @@ HashedEntries hash_features(StringsView names, std::span<const double> values, s
         const auto b = names.offsets[i], e = names.offsets[i + 1];
         const auto h =
             static_cast<std::int32_t>(murmurhash3_32(names.data.data() + b, static_cast<std::size_t>(e - b), seed));
-        out.indices[dst] = bucket_of(h, n_features);
+        out.indices[dst] = static_cast<std::int32_t>(bucket_of(h, n_features));
         out.values[dst] = (alternate_sign && h < 0) ? -values[i] : values[i];
         ++dst;
       }

@@ -145,7 +145,7 @@ double roc_auc(std::span<const std::uint8_t> y, std::span<const double> s, std::
     if (max_fpr >= 1.0) {
       // Trapezoids between consecutive distinct thresholds: each negative group contributes the
       // positives ranked above it plus half of those tied with it.
-      return detail::auc_of_walk([&](auto&& visit) { detail::walk_distinct_scores(sorted, visit); });
+      return detail::auc_of_walk([&](auto&& visit) { detail::walk_distinct_scores(sorted, visit); }, n_pos, n_neg);
     }
     // Partial AUC up to max_fpr, interpolated linearly at the crossing, McClish-standardised.
     double area = 0.0, tp = 0.0, fp = 0.0;

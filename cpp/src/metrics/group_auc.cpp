@@ -68,15 +68,21 @@ GroupAucResult group_auc(std::span<const std::int64_t> groups, std::span<const s
     tbb::parallel_for(std::size_t{0}, n_groups, [&](std::size_t g) {
       const auto b = static_cast<std::size_t>(starts[g]), e = static_cast<std::size_t>(starts[g + 1]);
       out.group_keys[g] = group_of_segment[g];
-      out.auc[g] = detail::auc_of_walk(
-          [&](auto&& visit) { detail::walk_mixed(keys, labels, signed_weight, b, e, visit); });
+      double pos = 0.0, neg = 0.0;
       if (weighted) {
-        detail::KahanSum total;
-        for (auto i = b; i < e; ++i) total.add(std::abs(signed_weight[i]));
-        out.weight[g] = total.value();
+        detail::KahanSum p, q;
+        for (auto i = b; i < e; ++i) (signed_weight[i] > 0 ? p : q).add(std::abs(signed_weight[i]));
+        pos = p.value();
+        neg = q.value();
       } else {
-        out.weight[g] = static_cast<double>(e - b);
+        std::size_t c = 0;
+        for (auto i = b; i < e; ++i) c += labels[i];
+        pos = static_cast<double>(c);
+        neg = static_cast<double>(e - b - c);
       }
+      out.weight[g] = pos + neg;
+      out.auc[g] = detail::auc_of_walk(
+          [&](auto&& visit) { detail::walk_mixed(keys, labels, signed_weight, b, e, visit); }, pos, neg);
     });
     return out;
   });

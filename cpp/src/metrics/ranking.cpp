@@ -98,15 +98,16 @@ double query_metric(RankingMetric metric, std::span<const double> rel, std::span
   std::size_t n_relevant = 0;
   for (double r : rel) n_relevant += r > 0.0;
 
-  if (metric != RankingMetric::dcg && n_relevant == 0) {
+  auto empty_value = [&]() -> double {
     switch (o.empty) {
       case EmptyAction::zero: return 0.0;
       case EmptyAction::one: return 1.0;
       case EmptyAction::skip: return std::numeric_limits<double>::quiet_NaN();
-      case EmptyAction::error:
-        detail::throw_invalid(kFn, "query ", query, " has no relevant document (empty_target_action='error')");
+      case EmptyAction::error: break;
     }
-  }
+    detail::throw_invalid(kFn, "query ", query, " has no relevant document (empty_target_action='error')");
+  };
+  if (metric != RankingMetric::dcg && n_relevant == 0) return empty_value();
   if (metric == RankingMetric::reciprocal_rank) {
     // Only the best-ranked relevant document matters: one scan finds it, a second gives its rank
     // (documents with a higher score, or the same score earlier in the list, rank before it).
@@ -122,7 +123,11 @@ double query_metric(RankingMetric metric, std::span<const double> rel, std::span
 
   switch (metric) {
     case RankingMetric::dcg: return dcg(rel, score, top, discount, o);
-    case RankingMetric::ndcg: return dcg(rel, score, top, discount, o) / ideal_dcg(rel, kk, discount, o.gain, ctx.gains);
+    case RankingMetric::ndcg: {
+      // With exponential gain a tiny relevance has 2^rel - 1 == 0: no gain to normalise by.
+      const double ideal = ideal_dcg(rel, kk, discount, o.gain, ctx.gains);
+      return ideal > 0.0 ? dcg(rel, score, top, discount, o) / ideal : empty_value();
+    }
     default: break;
   }
   std::size_t hits = 0;
@@ -162,6 +167,8 @@ void ranking_metric(RankingMetric metric, CsrView q, std::span<const double> rel
     longest = std::max(longest, ip[i] - ip[i - 1]);
   }
   detail::check_nonnegative(rel, kFn, "y_true (relevance)");
+  if (o.gain == Gain::exponential)  // 2^rel overflows double above 1023
+    detail::check_in_range(rel, 0.0, 1023.0, kFn, "y_true (relevance, with exponential gain)");
   detail::check_finite(score, kFn, "y_score");
 
   // Discount 1 / log2(rank + 1), written as sklearn writes it so that the digits agree.

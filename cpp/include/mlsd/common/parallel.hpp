@@ -15,7 +15,8 @@
 
 namespace mlsd {
 
-// n >= 1 sets the number of threads; n <= 0 restores the default (all cores available to the process).
+// n >= 1 sets the number of threads, capped at the cores available to the process; n <= 0 restores
+// the default (all of them).
 void set_num_threads(int n);
 int get_num_threads();
 int default_num_threads();

@@ -70,18 +70,19 @@ void walk_distinct_scores(const SortedByClass& s, Visit&& visit) {
   }
 }
 
-// Rank-sum AUC over a walk: P(score+ > score-) + P(tie) / 2; NaN for a single class.  Each
-// negative group is credited with the positives above it and half of those tied with it.
+// Rank-sum AUC over a walk: P(score+ > score-) + P(tie) / 2, given each class's total weight;
+// NaN for a single class.  Each negative group is credited with the positives above it and half
+// of those tied with it.  Terms are normalised as they are added: a product of raw weights
+// overflows for weights near 1e155 (and underflows near 1e-160).
 template <class Walk>
-double auc_of_walk(Walk&& walk) {
-  double area = 0.0, tp = 0.0, fp = 0.0;
+double auc_of_walk(Walk&& walk, double total_positive, double total_negative) {
+  if (!(total_positive > 0.0) || !(total_negative > 0.0)) return std::numeric_limits<double>::quiet_NaN();
+  double area = 0.0, tp = 0.0;
   walk([&](double, double wp, double wn) {
-    area += wn * (tp + 0.5 * wp);
+    area += (wn / total_negative) * ((tp + 0.5 * wp) / total_positive);
     tp += wp;
-    fp += wn;
   });
-  if (tp <= 0.0 || fp <= 0.0) return std::numeric_limits<double>::quiet_NaN();
-  return area / (tp * fp);
+  return area;
 }
 
 inline SortedByClass sort_by_class(std::span<const std::uint8_t> y, std::span<const double> s,
