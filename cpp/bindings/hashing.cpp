@@ -97,7 +97,20 @@ Flat flatten(const py::iterable& raw_x, const std::string& input_type) {
   Flat flat;
   static PyObject* one = PyFloat_FromDouble(1.0);
   bool first = true;
+  // Growing the output geometrically copies it several times; once the first rows are read,
+  // reserve for the whole input when its length is known.
+  const Py_ssize_t n_rows_hint = PyObject_LengthHint(raw_x.ptr(), 0);
+  if (n_rows_hint < 0) throw py::error_already_set();
   for (py::handle row : raw_x) {
+    if (flat.row_indptr.size() == 65 && n_rows_hint > 64) {
+      const double per_row = static_cast<double>(flat.values.size()) / 64.0;
+      const double bytes_per = flat.values.empty() ? 0.0 : static_cast<double>(flat.data.size()) / flat.values.size();
+      const auto items = static_cast<std::size_t>(per_row * static_cast<double>(n_rows_hint) * 1.05);
+      flat.values.reserve(items);
+      flat.offsets.reserve(items + 1);
+      flat.data.reserve(static_cast<std::size_t>(static_cast<double>(items) * bytes_per));
+      flat.row_indptr.reserve(static_cast<std::size_t>(n_rows_hint) + 1);
+    }
     if (input_type == "string" && first && PyUnicode_Check(row.ptr()))
       throw py::value_error("Samples can not be a single string. The input must be an iterable over iterables of strings.");
     first = false;
