@@ -193,3 +193,29 @@ def test_murmurhash_errors():
         murmurhash3_32(1.5)
     with pytest.raises(InvalidParameterError, match="'seed' parameter"):
         murmurhash3_32("a", seed=-1)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_parallel_duplicate_summing_is_byte_identical_to_scipy(seed):
+    # Long rows (> 16 entries: std::sort leaves insertion sort) full of duplicate buckets with
+    # fractional values, where summation order shows in the last bits.
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(0, 120, 300)
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    indices = rng.integers(0, 40, indptr[-1]).astype(np.int32)
+    values = rng.normal(size=indptr[-1]) * 10 ** rng.uniform(-8, 8, indptr[-1])
+    ind, val, ip = mlsd._core.hashing.sum_duplicates(indices, values, indptr)
+    ref = sp.csr_array((values.copy(), indices.copy(), indptr.astype(np.int32)), shape=(300, 40))
+    ref.sum_duplicates()
+    np.testing.assert_array_equal(ip, ref.indptr)
+    np.testing.assert_array_equal(ind, ref.indices)
+    assert np.array_equal(val.view(np.uint64), ref.data.view(np.uint64))  # bit for bit
+
+
+def test_long_rows_with_fractional_duplicates_identical_to_sklearn():
+    rng = np.random.default_rng(0)
+    names = [f"n{i}" for i in range(30)]
+    rows = [[(names[j], float(rng.normal())) for j in rng.integers(0, 30, 60)] for _ in range(200)]
+    for dtype in (np.float64, np.float32):
+        assert_identical(FeatureHasher(16, input_type="pair", dtype=dtype).transform(rows),
+                         SkHasher(16, input_type="pair", dtype=dtype).transform(rows))

@@ -31,10 +31,11 @@ std::span<T> mutable_view(carray<T>& a) {
   return {a.mutable_data(), static_cast<std::size_t>(a.size())};
 }
 
-template <class T>
-py::array_t<T> to_numpy(std::vector<T>&& v) {
-  auto* owned = new std::vector<T>(std::move(v));
-  py::capsule free_when_done(owned, [](void* p) { delete static_cast<std::vector<T>*>(p); });
+template <class T, class Alloc>
+py::array_t<T> to_numpy(std::vector<T, Alloc>&& v) {
+  using Vec = std::vector<T, Alloc>;
+  auto* owned = new Vec(std::move(v));
+  py::capsule free_when_done(owned, [](void* p) { delete static_cast<Vec*>(p); });
   return py::array_t<T>({static_cast<py::ssize_t>(owned->size())}, {sizeof(T)}, owned->data(), free_when_done);
 }
 

@@ -6,10 +6,12 @@
 // released for hashing.
 #include <Python.h>
 
+#include <atomic>
 #include <cstring>
 #include <string>
 
 #include "common.hpp"
+#include "mlsd/common/parallel.hpp"
 #include "mlsd/hashing.hpp"
 
 namespace mlsd::bindings {
@@ -93,6 +95,72 @@ void add_pair(Flat& flat, PyObject* item) {
   add_feature(flat, PySequence_Fast_GET_ITEM(seq.ptr(), 0), PySequence_Fast_GET_ITEM(seq.ptr(), 1));
 }
 
+// Fast path for input_type="string" when raw_X is a list of lists/tuples of exact, compact-ASCII
+// str objects (the common case: rows built in Python): rows are read in parallel by TBB workers.
+// This is safe without per-object locking because the calling thread holds the GIL for the whole
+// call, so no Python code can run to mutate or free these objects, and the workers only read
+// immutable fields (list items, str length and data) without calling into the C API.  Returns
+// false, having written nothing, when any object falls outside that shape; the caller then takes
+// the general serial path.
+bool flatten_ascii_string_rows(PyObject* raw, Flat& flat) {
+  if (!PyList_CheckExact(raw)) return false;
+  const Py_ssize_t n_rows = PyList_GET_SIZE(raw);
+  auto row_items = [raw](Py_ssize_t r, PyObject*** items, Py_ssize_t* n) {
+    PyObject* row = PyList_GET_ITEM(raw, r);
+    if (PyList_CheckExact(row)) {
+      *items = reinterpret_cast<PyListObject*>(row)->ob_item;
+      *n = PyList_GET_SIZE(row);
+    } else if (PyTuple_CheckExact(row)) {
+      *items = reinterpret_cast<PyTupleObject*>(row)->ob_item;
+      *n = PyTuple_GET_SIZE(row);
+    } else {
+      return false;
+    }
+    return true;
+  };
+  std::vector<std::int64_t> items_at(n_rows + 1, 0), bytes_at(n_rows + 1, 0);
+  std::atomic<bool> ok{true};
+  mlsd::run_in_arena([&] {
+    tbb::parallel_for(Py_ssize_t{0}, n_rows, [&](Py_ssize_t r) {
+      PyObject** items;
+      Py_ssize_t n;
+      if (!ok.load(std::memory_order_relaxed) || !row_items(r, &items, &n)) return ok.store(false);
+      std::int64_t bytes = 0;
+      for (Py_ssize_t j = 0; j < n; ++j) {
+        PyObject* s = items[j];
+        if (!PyUnicode_CheckExact(s) || !PyUnicode_IS_COMPACT_ASCII(s)) return ok.store(false);
+        bytes += PyUnicode_GET_LENGTH(s);
+      }
+      items_at[r + 1] = n;
+      bytes_at[r + 1] = bytes;
+    });
+  });
+  if (!ok.load()) return false;
+  for (Py_ssize_t r = 0; r < n_rows; ++r) {
+    items_at[r + 1] += items_at[r];
+    bytes_at[r + 1] += bytes_at[r];
+  }
+  flat.data.resize(static_cast<std::size_t>(bytes_at[n_rows]));
+  flat.offsets.resize(static_cast<std::size_t>(items_at[n_rows]) + 1);
+  // values stay empty: every value is 1 for string input
+  flat.row_indptr.assign(items_at.begin(), items_at.end());
+  mlsd::run_in_arena([&] {
+    tbb::parallel_for(Py_ssize_t{0}, n_rows, [&](Py_ssize_t r) {
+      PyObject** items;
+      Py_ssize_t n;
+      row_items(r, &items, &n);
+      std::int64_t pos = bytes_at[r];
+      for (Py_ssize_t j = 0; j < n; ++j) {
+        const Py_ssize_t len = PyUnicode_GET_LENGTH(items[j]);
+        std::memcpy(flat.data.data() + pos, PyUnicode_DATA(items[j]), static_cast<std::size_t>(len));
+        pos += len;
+        flat.offsets[items_at[r] + j + 1] = pos;
+      }
+    });
+  });
+  return true;
+}
+
 Flat flatten(const py::iterable& raw_x, const std::string& input_type) {
   Flat flat;
   static PyObject* one = PyFloat_FromDouble(1.0);
@@ -156,7 +224,11 @@ void register_hashing(py::module_& m) {
   m.def(
       "flatten_features",
       [](const py::iterable& raw_x, const std::string& input_type) {
-        Flat f = flatten(raw_x, input_type);
+        Flat f;
+        const bool first_is_str = PyList_Check(raw_x.ptr()) && PyList_GET_SIZE(raw_x.ptr()) > 0 &&
+                                  PyUnicode_Check(PyList_GET_ITEM(raw_x.ptr(), 0));
+        if (input_type != "string" || first_is_str || !flatten_ascii_string_rows(raw_x.ptr(), f))
+          f = flatten(raw_x, input_type);
         return py::make_tuple(to_numpy(std::move(f.data)), to_numpy(std::move(f.offsets)), to_numpy(std::move(f.values)),
                               to_numpy(std::move(f.row_indptr)));
       },
@@ -178,6 +250,21 @@ void register_hashing(py::module_& m) {
       },
       py::arg("data").noconvert(), py::arg("offsets").noconvert(), py::arg("values").noconvert(),
       py::arg("row_indptr").noconvert(), py::arg("n_features"), py::arg("seed"), py::arg("alternate_sign"));
+  m.def(
+      "sum_duplicates",
+      [](const carray<std::int32_t>& indices, const carray<double>& values, const carray<std::int64_t>& indptr) {
+        mh::HashedEntries r;
+        {
+          auto iv = view(indices);
+          auto vv = view(values);
+          auto pv = view(indptr);
+          py::gil_scoped_release release;
+          r = mh::sum_duplicates(iv, vv, pv);
+        }
+        return py::make_tuple(to_numpy(std::move(r.indices)), to_numpy(std::move(r.values)),
+                              to_numpy(std::move(r.indptr)));
+      },
+      py::arg("indices").noconvert(), py::arg("values").noconvert(), py::arg("indptr").noconvert());
 }
 
 }  // namespace mlsd::bindings

@@ -56,7 +56,7 @@ TEST(FeatureHashing, DropsZerosKeepsOrderAndRows) {
   const std::vector<std::int64_t> rows{0, 2, 2, 4};  // row 1 is empty
   const auto r = mh::hash_features({data, offsets}, values, rows, 1 << 20, 0, true);
   ASSERT_EQ(r.indices.size(), 3u);
-  EXPECT_EQ(r.indptr, (std::vector<std::int64_t>{0, 2, 2, 3}));
+  EXPECT_EQ(std::vector<std::int64_t>(r.indptr.begin(), r.indptr.end()), (std::vector<std::int64_t>{0, 2, 2, 3}));
   const char* names[] = {"dog", "cat", "run"};
   for (int i = 0; i < 3; ++i) {
     const auto h = static_cast<std::int32_t>(mh::murmurhash3_32(names[i], 3, 0));

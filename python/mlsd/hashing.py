@@ -168,21 +168,30 @@ class FeatureHasher(*_BASES):
     def transform(self, raw_X: Iterable):
         """Hash a sequence of samples into a CSR matrix of shape (n_samples, n_features)."""
         self._validate()
-        data, offsets, values, row_indptr = _h.flatten_features(iter(raw_X), self.input_type)
+        rows = raw_X if isinstance(raw_X, list) else iter(raw_X)  # a list lets C++ read rows in parallel
+        data, offsets, values, row_indptr = _h.flatten_features(rows, self.input_type)
         n_samples = row_indptr.shape[0] - 1
         if n_samples == 0:
             raise ValueError("Cannot vectorize empty sequence.")
         indices, vals, indptr = _h.hash_features(data, offsets, values, row_indptr, int(self.n_features), 0,
                                                  bool(self.alternate_sign))
-        # Index dtypes and the duplicate-summing step exactly as scikit-learn builds its matrix, so
-        # that the result is identical, explicit zeros from cancelling signs included.
+        # Build the matrix exactly as scikit-learn does (index dtypes, then summing duplicates), so
+        # that the result is identical, explicit zeros from cancelling signs included.  For float64
+        # the duplicate summing runs in C++, in parallel, with scipy's algorithm; other dtypes are
+        # summed by scipy in that dtype, as scikit-learn's are.
+        canonical = np.dtype(self.dtype) == np.float64
+        if canonical:
+            indices, vals, indptr = _h.sum_duplicates(indices, vals, indptr)
         if indptr[-1] > _INT32_MAX:
             indices = indices.astype(np.int64)
         else:
             indptr = indptr.astype(np.int32)
         X = sp.csr_array((vals.astype(self.dtype, copy=False), indices, indptr), dtype=self.dtype,
                          shape=(n_samples, self.n_features))
-        X.sum_duplicates()
+        if canonical:
+            X.has_canonical_format = True  # sorted, no duplicates: what sum_duplicates would leave
+        else:
+            X.sum_duplicates()
         return X if _sparse_interface() == "sparray" else sp.csr_matrix(X)
 
     def fit_transform(self, X, y=None, **fit_params):

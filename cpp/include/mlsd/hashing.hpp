@@ -14,6 +14,8 @@
 #include <span>
 #include <vector>
 
+#include "mlsd/common/views.hpp"
+
 namespace mlsd::hashing {
 
 // MurmurHash3_x86_32 (Austin Appleby, public domain algorithm); bytes read little-endian.
@@ -37,15 +39,22 @@ inline std::int64_t bucket_of(std::int32_t h, std::int64_t n_features) {
 }
 
 struct HashedEntries {
-  std::vector<std::int32_t> indices;  // bucket of each kept entry (< n_features <= 2^31 - 1), insertion order
-  std::vector<double> values;         // signed value of each kept entry
-  std::vector<std::int64_t> indptr;   // n_rows + 1
+  buffer<std::int32_t> indices;  // bucket of each kept entry (< n_features <= 2^31 - 1), insertion order
+  buffer<double> values;         // signed value of each kept entry
+  buffer<std::int64_t> indptr;   // n_rows + 1
 };
 
-// FeatureHasher's core: feature i (name names[i], value values[i]) belongs to the row given by
-// row_indptr.  Entries whose value is 0 are dropped before hashing (as scikit-learn does); the rest
-// are hashed in parallel.  Output is identical for any thread count.
+// FeatureHasher's core: feature i (name names[i], value values[i]; every value is 1 when `values`
+// is empty) belongs to the row given by row_indptr.  Entries whose value is 0 are dropped before
+// hashing (as scikit-learn does); the rest are hashed in parallel.  Output is identical for any
+// thread count.
 HashedEntries hash_features(StringsView names, std::span<const double> values, std::span<const std::int64_t> row_indptr,
                             std::int64_t n_features, std::uint32_t seed, bool alternate_sign);
+
+// scipy's csr sum_duplicates, row by row in parallel: each row's (index, value) pairs are sorted by
+// index with std::sort comparing the index only (as scipy's csr_sort_indices does), then runs of
+// equal indices are summed in that order; sums that cancel stay as explicit zeros.
+HashedEntries sum_duplicates(std::span<const std::int32_t> indices, std::span<const double> values,
+                             std::span<const std::int64_t> indptr);
 
 }  // namespace mlsd::hashing

@@ -13,7 +13,10 @@ HashedEntries hash_features(StringsView names, std::span<const double> values, s
   MLSD_REQUIRE(n_features >= 1 && n_features <= std::numeric_limits<std::int32_t>::max(), fn,
                "n_features must be in [1, 2**31 - 1]; got ", n_features);
   const std::size_t n = names.size();
-  MLSD_REQUIRE(values.size() == n, fn, "values has ", values.size(), " elements but there are ", n, " names");
+  MLSD_REQUIRE(values.empty() || values.size() == n, fn, "values has ", values.size(), " elements but there are ", n,
+               " names");
+  const bool unit = values.empty();
+  auto value_of = [&](std::int64_t i) { return unit ? 1.0 : values[i]; };
   MLSD_REQUIRE(!row_indptr.empty() && row_indptr.front() == 0 && static_cast<std::size_t>(row_indptr.back()) == n, fn,
                "row_indptr must start at 0 and end at the number of features (", n, ")");
   MLSD_REQUIRE(names.offsets.empty() ||
@@ -37,7 +40,8 @@ HashedEntries hash_features(StringsView names, std::span<const double> values, s
     };
     for_rows([&](std::size_t r, std::int64_t lo, std::int64_t hi) {
       std::int64_t c = 0;
-      for (auto i = lo; i < hi; ++i) c += values[i] != 0.0;
+      if (unit) c = hi - lo;
+      else for (auto i = lo; i < hi; ++i) c += values[i] != 0.0;
       out.indptr[r + 1] = c;
     });
     for (std::size_t r = 0; r < n_rows; ++r) out.indptr[r + 1] += out.indptr[r];
@@ -46,14 +50,72 @@ HashedEntries hash_features(StringsView names, std::span<const double> values, s
     for_rows([&](std::size_t r, std::int64_t lo, std::int64_t hi) {
       std::int64_t dst = out.indptr[r];
       for (auto i = lo; i < hi; ++i) {
-        if (values[i] == 0.0) continue;  // scikit-learn drops zero values before hashing
+        const double v = value_of(i);
+        if (v == 0.0) continue;  // scikit-learn drops zero values before hashing
         const auto b = names.offsets[i], e = names.offsets[i + 1];
         const auto h =
             static_cast<std::int32_t>(murmurhash3_32(names.data.data() + b, static_cast<std::size_t>(e - b), seed));
         out.indices[dst] = static_cast<std::int32_t>(bucket_of(h, n_features));
-        out.values[dst] = (alternate_sign && h < 0) ? -values[i] : values[i];
+        out.values[dst] = (alternate_sign && h < 0) ? -v : v;
         ++dst;
       }
+    });
+    return out;
+  });
+}
+
+HashedEntries sum_duplicates(std::span<const std::int32_t> indices, std::span<const double> values,
+                             std::span<const std::int64_t> indptr) {
+  MLSD_REQUIRE(indices.size() == values.size() && !indptr.empty() && indptr.front() == 0 &&
+                   static_cast<std::size_t>(indptr.back()) == indices.size(),
+               "sum_duplicates", "inconsistent CSR arrays");
+  for (std::size_t r = 1; r < indptr.size(); ++r)
+    MLSD_REQUIRE(indptr[r] >= indptr[r - 1], "sum_duplicates", "indptr must be non-decreasing");
+  const std::size_t n_rows = indptr.size() - 1;
+  using Pair = std::pair<std::int32_t, double>;
+  // One row sorted into a scratch buffer, as scipy's csr_sort_indices does it.
+  auto sorted_row = [&](std::size_t r, std::vector<Pair>& tmp) {
+    tmp.clear();
+    for (auto i = indptr[r]; i < indptr[r + 1]; ++i) tmp.emplace_back(indices[i], values[i]);
+    std::sort(tmp.begin(), tmp.end(), [](const Pair& a, const Pair& b) { return a.first < b.first; });
+  };
+  auto for_rows = [&](auto&& body) {
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n_rows), [&](const tbb::blocked_range<std::size_t>& rr) {
+      std::vector<Pair> tmp;
+      for (auto r = rr.begin(); r != rr.end(); ++r) body(r, tmp);
+    });
+  };
+  return run_in_arena([&] {
+    // Each row is sorted once; its summed entries are written at the row's own input offset
+    // (a row never grows), then rows are compacted if any row had duplicates.
+    HashedEntries stage;
+    stage.indices.resize(indices.size());
+    stage.values.resize(values.size());
+    buffer<std::int64_t> count(n_rows);
+    for_rows([&](std::size_t r, std::vector<Pair>& tmp) {
+      sorted_row(r, tmp);
+      std::int64_t dst = indptr[r] - 1;
+      for (std::size_t i = 0; i < tmp.size(); ++i) {
+        if (i == 0 || tmp[i].first != tmp[i - 1].first) {
+          stage.indices[++dst] = tmp[i].first;
+          stage.values[dst] = tmp[i].second;
+        } else {
+          stage.values[dst] += tmp[i].second;  // summed in sorted order, as scipy does
+        }
+      }
+      count[r] = dst + 1 - indptr[r];
+    });
+    stage.indptr.resize(n_rows + 1);
+    stage.indptr[0] = 0;
+    for (std::size_t r = 0; r < n_rows; ++r) stage.indptr[r + 1] = stage.indptr[r] + count[r];
+    if (stage.indptr[n_rows] == indptr.back()) return stage;  // no duplicates anywhere
+    HashedEntries out;
+    out.indptr = stage.indptr;
+    out.indices.resize(static_cast<std::size_t>(out.indptr[n_rows]));
+    out.values.resize(static_cast<std::size_t>(out.indptr[n_rows]));
+    tbb::parallel_for(std::size_t{0}, n_rows, [&](std::size_t r) {
+      std::copy_n(stage.indices.begin() + indptr[r], count[r], out.indices.begin() + out.indptr[r]);
+      std::copy_n(stage.values.begin() + indptr[r], count[r], out.values.begin() + out.indptr[r]);
     });
     return out;
   });

@@ -6,7 +6,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <new>
 #include <span>
+#include <utility>
+#include <vector>
 
 namespace mlsd {
 
@@ -16,5 +20,29 @@ struct CsrView {
   std::span<const index_t> indptr;  // n_groups + 1 offsets into the flat arrays
   index_t n_groups() const { return indptr.empty() ? 0 : static_cast<index_t>(indptr.size()) - 1; }
 };
+
+// Allocator whose resize() leaves trivially constructible elements uninitialised: for output
+// buffers that a kernel overwrites completely (zero-filling hundreds of MB first is a serial pass).
+template <class T>
+struct default_init_allocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = default_init_allocator<U>;
+  };
+  default_init_allocator() = default;
+  template <class U>
+  default_init_allocator(const default_init_allocator<U>&) noexcept {}
+  template <class U>
+  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+
+template <class T>
+using buffer = std::vector<T, default_init_allocator<T>>;
 
 }  // namespace mlsd
