@@ -251,6 +251,72 @@ void register_hashing(py::module_& m) {
       py::arg("data").noconvert(), py::arg("offsets").noconvert(), py::arg("values").noconvert(),
       py::arg("row_indptr").noconvert(), py::arg("n_features"), py::arg("seed"), py::arg("alternate_sign"));
   m.def(
+      "strings_from_objects",
+      [](const py::sequence& values, const std::string& column) {
+        // An object column: str values, or missing (None, float NaN, pandas.NA).
+        Flat f;
+        std::vector<std::uint8_t> valid;
+        const auto n = static_cast<std::size_t>(py::len(values));
+        valid.reserve(n);
+        f.offsets.reserve(n + 1);
+        for (std::size_t i = 0; i < n; ++i) {
+          py::object v = values[i];
+          PyObject* o = v.ptr();
+          Py_ssize_t len = 0;
+          if (PyUnicode_Check(o)) {
+            const char* p = utf8_of(o, &len);
+            f.data.insert(f.data.end(), p, p + len);
+            valid.push_back(1);
+          } else if (o == Py_None || (PyFloat_Check(o) && PyFloat_AS_DOUBLE(o) != PyFloat_AS_DOUBLE(o)) ||
+                     std::string_view(Py_TYPE(o)->tp_name) == "NAType") {
+            valid.push_back(0);
+          } else {
+            throw py::type_error("hash_columns: column '" + column + "' must hold strings (or missing values); found " +
+                                 Py_TYPE(o)->tp_name + " at row " + std::to_string(i));
+          }
+          f.offsets.push_back(static_cast<std::int64_t>(f.data.size()));
+        }
+        return py::make_tuple(to_numpy(std::move(f.data)), to_numpy(std::move(f.offsets)), to_numpy(std::move(valid)));
+      },
+      py::arg("values"), py::arg("column"));
+  m.def(
+      "hash_columns",
+      [](const py::list& specs, std::size_t n_single, const std::vector<std::vector<std::size_t>>& crosses,
+         std::int64_t n_rows, std::int64_t n_features, std::uint32_t seed, bool alternate_sign) {
+        // specs: (kind, name, data uint8|None, offsets int64|None, ints int64|None, valid uint8|None)
+        std::vector<mh::Column> columns;
+        std::vector<py::object> keep_alive;
+        for (py::handle h : specs) {
+          auto t = h.cast<py::tuple>();
+          mh::Column c;
+          const auto kind = t[0].cast<std::string>();
+          c.kind = kind == "strings" ? mh::Column::Kind::strings
+                   : kind == "ints"  ? mh::Column::Kind::ints
+                                     : mh::Column::Kind::dictionary;
+          c.name = t[1].cast<std::string>();
+          // Arrays are held in keep_alive: a cast may return a converted copy, which must outlive
+          // the views taken of it.
+          auto hold = [&](py::handle a, auto tag) {
+            auto arr = a.cast<carray<decltype(tag)>>();
+            keep_alive.push_back(arr);
+            return view(arr);
+          };
+          if (!t[2].is_none()) c.strings = {hold(t[2], char{}), hold(t[3], std::int64_t{})};
+          if (!t[4].is_none()) c.ints = hold(t[4], std::int64_t{});
+          if (!t[5].is_none()) c.valid = hold(t[5], std::uint8_t{});
+          columns.push_back(std::move(c));
+        }
+        mh::HashedEntries r;
+        {
+          py::gil_scoped_release release;
+          r = mh::hash_columns(columns, n_single, crosses, n_rows, n_features, seed, alternate_sign);
+        }
+        return py::make_tuple(to_numpy(std::move(r.indices)), to_numpy(std::move(r.values)),
+                              to_numpy(std::move(r.indptr)));
+      },
+      py::arg("specs"), py::arg("n_single"), py::arg("crosses"), py::arg("n_rows"), py::arg("n_features"), py::arg("seed"),
+      py::arg("alternate_sign"));
+  m.def(
       "sum_duplicates",
       [](const carray<std::int32_t>& indices, const carray<double>& values, const carray<std::int64_t>& indptr) {
         mh::HashedEntries r;

@@ -18,6 +18,7 @@ of 0 is dropped before hashing.
 from __future__ import annotations
 
 import numbers
+from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 import numpy as np
@@ -26,7 +27,7 @@ import scipy.sparse as sp
 from . import _core
 from ._validation import InvalidParameterError, check_option
 
-__all__ = ["murmurhash3_32", "FeatureHasher"]
+__all__ = ["murmurhash3_32", "FeatureHasher", "hash_columns", "collision_report", "CollisionReport"]
 
 _h = _core.hashing
 _INT32_MAX = np.iinfo(np.int32).max
@@ -75,6 +76,26 @@ def murmurhash3_32(key: Any, seed: int = 0, positive: bool = False):
         raise TypeError(f"key {key!r} with type {type(key)} is not supported. Supported types: str, bytes, int, "
                         "np.int32 and ndarray of int32")
     return h if positive else (h - (1 << 32) if h >= (1 << 31) else h)
+
+
+def _to_csr(indices, vals, indptr, n_rows: int, n_features: int, dtype):
+    """The matrix exactly as scikit-learn's FeatureHasher builds it (index dtypes, then summing
+    duplicates), so that the result is identical, explicit zeros from cancelling signs included.
+    For float64 the duplicate summing runs in C++, in parallel, with scipy's algorithm; other dtypes
+    are summed by scipy in that dtype, as scikit-learn's are."""
+    canonical = np.dtype(dtype) == np.float64
+    if canonical:
+        indices, vals, indptr = _h.sum_duplicates(indices, vals, indptr)
+    if indptr[-1] > _INT32_MAX:
+        indices = indices.astype(np.int64)
+    else:
+        indptr = indptr.astype(np.int32)
+    X = sp.csr_array((vals.astype(dtype, copy=False), indices, indptr), dtype=dtype, shape=(n_rows, n_features))
+    if canonical:
+        X.has_canonical_format = True  # sorted, no duplicates: what sum_duplicates would leave
+    else:
+        X.sum_duplicates()
+    return X if _sparse_interface() == "sparray" else sp.csr_matrix(X)
 
 
 def _sparse_interface() -> str:
@@ -175,24 +196,7 @@ class FeatureHasher(*_BASES):
             raise ValueError("Cannot vectorize empty sequence.")
         indices, vals, indptr = _h.hash_features(data, offsets, values, row_indptr, int(self.n_features), 0,
                                                  bool(self.alternate_sign))
-        # Build the matrix exactly as scikit-learn does (index dtypes, then summing duplicates), so
-        # that the result is identical, explicit zeros from cancelling signs included.  For float64
-        # the duplicate summing runs in C++, in parallel, with scipy's algorithm; other dtypes are
-        # summed by scipy in that dtype, as scikit-learn's are.
-        canonical = np.dtype(self.dtype) == np.float64
-        if canonical:
-            indices, vals, indptr = _h.sum_duplicates(indices, vals, indptr)
-        if indptr[-1] > _INT32_MAX:
-            indices = indices.astype(np.int64)
-        else:
-            indptr = indptr.astype(np.int32)
-        X = sp.csr_array((vals.astype(self.dtype, copy=False), indices, indptr), dtype=self.dtype,
-                         shape=(n_samples, self.n_features))
-        if canonical:
-            X.has_canonical_format = True  # sorted, no duplicates: what sum_duplicates would leave
-        else:
-            X.sum_duplicates()
-        return X if _sparse_interface() == "sparray" else sp.csr_matrix(X)
+        return _to_csr(indices, vals, indptr, n_samples, int(self.n_features), self.dtype)
 
     def fit_transform(self, X, y=None, **fit_params):
         return self.fit(X, y).transform(X)
@@ -204,3 +208,283 @@ class FeatureHasher(*_BASES):
         tags.input_tags.dict = self.input_type == "dict"
         tags.requires_fit = False
         return tags
+
+
+# ---------------------------------------------------------------------------------------------
+# Columnar hashing
+# ---------------------------------------------------------------------------------------------
+
+_EMPTY_I8 = np.zeros(0, dtype=np.int8)
+
+
+def _strings_layout(values: list) -> tuple:
+    """(data, offsets) of a short list of texts (dictionaries, categories)."""
+    encoded = [str(v).encode("utf-8") for v in values]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(e) for e in encoded], out=offsets[1:])
+    return np.frombuffer(b"".join(encoded), dtype=np.int8) if encoded else _EMPTY_I8, offsets
+
+
+def _integral_floats(name: str, x: np.ndarray) -> tuple:
+    valid = ~np.isnan(x)
+    v = x[valid]
+    if not np.array_equal(v, np.round(v)) or (v.size and np.abs(v).max() >= 2**63):
+        raise TypeError(f"hash_columns: column {name!r} holds non-integer floats; hash_columns takes string, "
+                        "integer, boolean and categorical columns (floats only when they hold whole numbers)")
+    return np.where(valid, x, 0).astype(np.int64), valid.astype(np.uint8)
+
+
+def _numpy_spec(name: str, x: np.ndarray) -> tuple:
+    kind = x.dtype.kind
+    if kind == "b":
+        return ("dictionary", name, *_strings_layout(["False", "True"]), x.astype(np.int64), None)
+    if kind in "iu":
+        if kind == "u" and x.dtype.itemsize == 8 and x.size and x.max() > np.iinfo(np.int64).max:
+            raise ValueError(f"hash_columns: column {name!r} has values above 2**63 - 1")
+        return ("ints", name, None, None, np.ascontiguousarray(x, dtype=np.int64), None)
+    if kind == "f":
+        ints, valid = _integral_floats(name, x)
+        return ("ints", name, None, None, ints, valid)
+    if kind in "OUS":
+        pa = _pyarrow()
+        if pa is not None and kind in "US":
+            return _arrow_spec(name, pa.array(x))
+        data, offsets, valid = _h.strings_from_objects(x.tolist() if kind == "O" else x.astype(object).tolist(), name)
+        return ("strings", name, data, offsets, None, valid)
+    raise TypeError(f"hash_columns: column {name!r} has unsupported dtype {x.dtype}")
+
+
+def _pyarrow():
+    import sys
+
+    return sys.modules.get("pyarrow")
+
+
+def _arrow_spec(name: str, arr) -> tuple:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    t = arr.type
+    valid = None if arr.null_count == 0 else pc.is_valid(arr).to_numpy(zero_copy_only=False).astype(np.uint8)
+    if pa.types.is_dictionary(t):
+        codes = pc.fill_null(arr.indices, -1).cast(pa.int64()).to_numpy(zero_copy_only=False)
+        return ("dictionary", name, *_strings_layout(arr.dictionary.to_pylist()), np.ascontiguousarray(codes), None)
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        off_dtype = np.int32 if pa.types.is_string(t) else np.int64
+        buffers = arr.buffers()
+        offsets = np.frombuffer(buffers[1], dtype=off_dtype)[arr.offset:arr.offset + len(arr) + 1].astype(np.int64)
+        data = np.frombuffer(buffers[2], dtype=np.int8) if buffers[2] is not None else _EMPTY_I8
+        return ("strings", name, data, offsets, None, valid)
+    if pa.types.is_integer(t):
+        ints = pc.fill_null(arr, 0).cast(pa.int64()).to_numpy(zero_copy_only=False)
+        return ("ints", name, None, None, np.ascontiguousarray(ints), valid)
+    if pa.types.is_floating(t):  # nulls become NaN: whole numbers are read as integers
+        return _numpy_spec(name, arr.cast(pa.float64()).to_numpy(zero_copy_only=False))
+    if pa.types.is_boolean(t):
+        codes = pc.fill_null(arr.cast(pa.int64()), -1).to_numpy(zero_copy_only=False)
+        return ("dictionary", name, *_strings_layout(["False", "True"]), np.ascontiguousarray(codes), None)
+    raise TypeError(f"hash_columns: column {name!r} has unsupported Arrow type {t}")
+
+
+def _pandas_spec(name: str, col) -> tuple:
+    import pandas as pd
+
+    dtype = col.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        codes = np.ascontiguousarray(col.cat.codes.to_numpy(), dtype=np.int64)
+        return ("dictionary", name, *_strings_layout(list(col.cat.categories)), codes, None)
+    if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
+        return _numpy_spec(name, col.to_numpy())
+    if pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):  # nullable (masked) types
+        valid = (~col.isna().to_numpy()).astype(np.uint8)
+        if pd.api.types.is_bool_dtype(dtype):
+            codes = np.where(valid, col.to_numpy(dtype=bool, na_value=False), -1).astype(np.int64)
+            return ("dictionary", name, *_strings_layout(["False", "True"]), codes, None)
+        return ("ints", name, None, None, col.to_numpy(dtype=np.int64, na_value=0), valid)
+    if pd.api.types.is_float_dtype(dtype):
+        return _numpy_spec(name, col.to_numpy(dtype=np.float64, na_value=np.nan))
+    pa = _pyarrow()
+    if pa is not None:
+        try:
+            return _arrow_spec(name, pa.array(col, from_pandas=True))
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            pass  # mixed objects: the object path names the offending row
+    data, offsets, valid = _h.strings_from_objects(col.tolist(), name)
+    return ("strings", name, data, offsets, None, valid)
+
+
+def _columns_of(data) -> tuple[list, dict, int]:
+    """(names, getter, n_rows) for a DataFrame, an Arrow table or a mapping of arrays."""
+    pa = _pyarrow()
+    if pa is not None and isinstance(data, pa.Table):
+        return list(data.column_names), lambda c: _arrow_spec(c, data.column(c)), data.num_rows
+    try:
+        import pandas as pd
+    except ImportError:
+        pd = None
+    if pd is not None and isinstance(data, pd.DataFrame):
+        by_name = {str(c): c for c in data.columns}
+        if len(by_name) != len(data.columns):
+            raise ValueError("hash_columns: the DataFrame has duplicate column names")
+        return list(by_name), lambda c: _pandas_spec(c, data[by_name[c]]), len(data)
+    if isinstance(data, dict):
+        arrays = {str(k): v for k, v in data.items()}
+        lengths = {len(v) for v in arrays.values()}
+        if len(lengths) > 1:
+            raise ValueError(f"hash_columns: columns have different lengths {sorted(lengths)}")
+
+        def spec(c):
+            v = arrays[c]
+            if pa is not None and isinstance(v, (pa.Array, pa.ChunkedArray)):
+                return _arrow_spec(c, v)
+            if pd is not None and isinstance(v, pd.Series):
+                return _pandas_spec(c, v)
+            return _numpy_spec(c, np.asarray(v))
+
+        return list(arrays), spec, (lengths.pop() if lengths else 0)
+    raise TypeError(f"hash_columns: data must be a pandas DataFrame, a pyarrow Table or a dict of arrays; "
+                    f"got {type(data).__name__}")
+
+
+def _plan(data, columns, crosses, func):
+    names, spec_of, n_rows = _columns_of(data)
+    columns = names if columns is None else [str(c) for c in columns]
+    crosses = [tuple(str(c) for c in cross) for cross in crosses]
+    for cross in crosses:
+        if len(cross) < 2:
+            raise ValueError(f"{func}: a cross needs at least two columns; got {cross!r}")
+    needed = list(dict.fromkeys(columns + [c for cross in crosses for c in cross]))
+    unknown = [c for c in needed if c not in names]
+    if unknown:
+        raise ValueError(f"{func}: unknown column(s) {unknown}; the data has {names}")
+    specs = [spec_of(c) for c in needed]
+    position = {c: i for i, c in enumerate(needed)}
+    single = [position[c] for c in columns]
+    return specs, single, [[position[c] for c in cross] for cross in crosses], n_rows, columns, crosses
+
+
+def _check_n_features(n_features, func):
+    if not (isinstance(n_features, numbers.Integral) and not isinstance(n_features, (bool, np.bool_))
+            and 1 <= n_features <= _INT32_MAX):
+        raise InvalidParameterError(
+            f"The 'n_features' parameter of {func} must be an int in the range [1, {_INT32_MAX}]. Got {n_features!r} instead.")
+    return int(n_features)
+
+
+def _run(specs, single, crosses, n_rows, n_features, seed, alternate_sign):
+    # Columns used only inside crosses take part in the crosses but get no entry of their own.
+    used = [specs[i] for i in single]
+    extra = [i for i in range(len(specs)) if i not in single]
+    ordered = used + [specs[i] for i in extra]
+    remap = {old: new for new, old in enumerate(single + extra)}
+    try:
+        return _h.hash_columns(ordered, len(used), [[remap[i] for i in c] for c in crosses], n_rows, n_features,
+                                     seed, alternate_sign)
+    except ValueError as e:
+        head, sep, rest = str(e).partition(": ")
+        raise ValueError(f"hash_columns: {rest}" if sep else str(e)) from None
+
+
+def hash_columns(data, columns=None, crosses=(), *, n_features: int = 2**20, seed: int = 0,
+                 alternate_sign: bool = True, dtype=np.float64):
+    """Hash the columns of a table, and crosses of columns, into a CSR matrix.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame, pyarrow.Table, or dict of 1-D arrays
+        String, integer, boolean and categorical (dictionary) columns.  Missing values (None,
+        NaN, pandas.NA, Arrow nulls) are skipped.  Float columns are accepted when they hold whole
+        numbers (how pandas stores an integer column with missing values) and read as integers.
+    columns : list of str, default=None
+        Columns hashed one by one (default: every column).
+    crosses : list of tuples of str, default=()
+        Feature crosses, e.g. ``[("user_id", "ad_id")]``: one entry per row whose parts are all
+        present.  Crossed columns need not be in ``columns``.
+    n_features : int in [1, 2**31 - 1], default=2**20
+    seed : int in [0, 2**32 - 1], default=0
+    alternate_sign : bool, default=True
+    dtype : numpy dtype, default=np.float64
+
+    Returns
+    -------
+    scipy.sparse CSR matrix of shape (n_rows, n_features)
+
+    Notes
+    -----
+    The key of a value is ``f"{column}={value}"`` with Python's ``str()`` of the value (so an
+    integer 42 is ``"42"``, a boolean ``"True"``; whole-number floats are read as integers).  A
+    cross joins its parts' keys with ``"\x1f"`` (ASCII unit separator):
+    ``"user_id=42\x1fad_id=7"``.  Each key is hashed with MurmurHash3_x86_32 and placed with
+    value 1 exactly like a :class:`FeatureHasher` feature (see the module docstring).  Row ``i`` is
+    therefore equal to ``FeatureHasher(n_features, input_type="string").transform([keys_i])`` with
+    ``keys_i`` the row's keys (with ``seed=0``).  Everything runs in C++, in parallel over rows,
+    without building Python strings.
+    """
+    func = "hash_columns"
+    n_features = _check_n_features(n_features, func)
+    seed = _check_seed(seed, func)
+    if not isinstance(alternate_sign, (bool, np.bool_)):
+        raise InvalidParameterError(f"The 'alternate_sign' parameter of {func} must be an instance of 'bool'. "
+                                    f"Got {alternate_sign!r} instead.")
+    specs, single, cross_pos, n_rows, _, _ = _plan(data, columns, crosses, func)
+    indices, vals, indptr = _run(specs, single, cross_pos, n_rows, n_features, seed, bool(alternate_sign))
+    return _to_csr(indices, vals, indptr, n_rows, n_features, dtype)
+
+
+@dataclass(frozen=True)
+class CollisionReport:
+    """Result of :func:`collision_report`.
+
+    ``n_keys`` distinct keys land in ``n_buckets_used`` of ``n_features`` buckets;
+    ``n_colliding_keys`` of them share a bucket with another key (``collision_rate`` =
+    ``n_colliding_keys / n_keys``); ``expected_collision_rate`` is the rate for ideal uniform
+    hashing, ``1 - (1 - 1/n_features) ** (n_keys - 1)``.  ``per_source`` has one row per column
+    and cross: its distinct keys and the buckets they use.
+    """
+
+    n_features: int
+    n_keys: int
+    n_buckets_used: int
+    n_colliding_keys: int
+    collision_rate: float
+    expected_collision_rate: float
+    per_source: list = field(default_factory=list, repr=False)
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.per_source, columns=["source", "n_keys", "n_buckets"])
+
+
+def collision_report(data, columns=None, crosses=(), *, n_features: int = 2**20, seed: int = 0) -> CollisionReport:
+    """How many distinct keys share hash buckets at a given ``n_features``: the number to look at
+    when choosing ``n_features`` for :func:`hash_columns` (same arguments).
+
+    Distinct keys are told apart by a 62-bit fingerprint (two further MurmurHash3 seeds), so two
+    keys are counted as one only with probability about ``n_keys**2 / 2**63``.
+    """
+    func = "collision_report"
+    n_features = _check_n_features(n_features, func)
+    seed = _check_seed(seed, func)
+    specs, single, cross_pos, n_rows, names, cross_names = _plan(data, columns, crosses, func)
+    sources = [([i], [], n) for i, n in zip(single, names)] + \
+              [([], [c], " x ".join(cn)) for c, cn in zip(cross_pos, cross_names)]
+    all_buckets, all_prints, per_source = [], [], []
+    for cols, cross, label in sources:
+        buckets = _run(specs, cols, cross, n_rows, n_features, seed, False)[0]
+        a = _run(specs, cols, cross, n_rows, _INT32_MAX, 0x9747B28C, False)[0].astype(np.uint64)
+        b = _run(specs, cols, cross, n_rows, _INT32_MAX, 0x85EBCA6B, False)[0].astype(np.uint64)
+        prints, first = np.unique((a << np.uint64(31)) | b, return_index=True)
+        per_source.append((label, int(prints.size), int(np.unique(buckets[first]).size)))
+        all_buckets.append(buckets[first])
+        all_prints.append(prints)
+    prints, first = np.unique(np.concatenate(all_prints) if all_prints else np.zeros(0, np.uint64), return_index=True)
+    buckets = np.concatenate(all_buckets)[first] if all_buckets else np.zeros(0, np.int32)
+    _, inverse, counts = np.unique(buckets, return_inverse=True, return_counts=True)
+    n_keys = int(prints.size)
+    colliding = int((counts[inverse] > 1).sum())
+    expected = 1.0 - (1.0 - 1.0 / n_features) ** max(n_keys - 1, 0)
+    return CollisionReport(n_features, n_keys, int(counts.size), colliding, colliding / n_keys if n_keys else 0.0,
+                           expected, per_source)

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "mlsd/common/views.hpp"
@@ -50,6 +51,28 @@ struct HashedEntries {
 // thread count.
 HashedEntries hash_features(StringsView names, std::span<const double> values, std::span<const std::int64_t> row_indptr,
                             std::int64_t n_features, std::uint32_t seed, bool alternate_sign);
+
+// ---- columnar hashing ------------------------------------------------------------------------
+// A column of n_rows values: strings (Arrow layout), int64, or dictionary-encoded (codes into a
+// dictionary of strings; code -1 is missing).  `valid` (empty: all valid) marks missing rows.
+struct Column {
+  enum class Kind { strings, ints, dictionary };
+  Kind kind = Kind::strings;
+  std::string name;
+  StringsView strings;                 // strings: the values; dictionary: the dictionary
+  std::span<const std::int64_t> ints;  // ints: the values; dictionary: the codes
+  std::span<const std::uint8_t> valid;
+};
+
+// Key of a column value: "<name>=<text>", text = the string, or the integer in decimal.  A cross
+// of columns (c1, c2, ...) has the key "<c1>=<t1>\x1f<c2>=<t2>..." (parts joined by the ASCII unit
+// separator) and exists only where every part is present.  Each key is hashed like a
+// FeatureHasher feature with value 1.  Row r's entries: its present columns among the first
+// n_single (in order), then its crosses in order; columns past n_single appear only in crosses.
+// `crosses` lists column positions.
+HashedEntries hash_columns(std::span<const Column> columns, std::size_t n_single,
+                           std::span<const std::vector<std::size_t>> crosses, std::int64_t n_rows,
+                           std::int64_t n_features, std::uint32_t seed, bool alternate_sign);
 
 // scipy's csr sum_duplicates, row by row in parallel: each row's (index, value) pairs are sorted by
 // index with std::sort comparing the index only (as scipy's csr_sort_indices does), then runs of
