@@ -3,8 +3,12 @@
     python benchmarks/bench_hashing.py            # the sizes quoted in the README
     python benchmarks/bench_hashing.py --quick    # small sizes, a smoke run (used by the tests)
 
-Case (issue #5): 1,000,000 rows x 20 string features from Python lists,
-FeatureHasher(input_type="string") vs sklearn's, checking that the matrices are identical.
+Cases (issue #5), checking in each that the matrices are identical:
+  * 1,000,000 rows x 20 string features from Python lists: FeatureHasher(input_type="string") vs
+    sklearn's;
+  * the same data as a pyarrow Table and as a pandas DataFrame, plus two crosses: hash_columns vs
+    sklearn's FeatureHasher(input_type="string") on the equivalent key strings (which the sklearn
+    user would first have to build; that time is not counted).
 """
 
 from __future__ import annotations
@@ -51,6 +55,34 @@ def bench_string_lists(n_rows, n_cols, repeat):
         raise SystemExit(1)
 
 
+def bench_table(n_rows, n_cols, repeat):
+    import pandas as pd
+    import pyarrow as pa
+    from sklearn.feature_extraction import FeatureHasher as SkHasher
+
+    from mlsd.hashing import hash_columns
+
+    rng = np.random.default_rng(1)
+    codes = rng.zipf(1.3, (n_rows, n_cols)) % 10_000
+    names = [f"f{j}" for j in range(n_cols)]
+    vocab = np.array([f"v{v}" for v in range(10_000)], dtype=object)
+    table = pa.table({names[j]: pa.array(vocab[codes[:, j]].tolist()) for j in range(n_cols)})
+    frame = table.to_pandas()
+    crosses = [("f0", "f1"), ("f2", "f3")]
+    keys = [[f"{names[j]}={vocab[codes[i, j]]}" for j in range(n_cols)]
+            + [f"f0={vocab[codes[i, 0]]}\x1ff1={vocab[codes[i, 1]]}", f"f2={vocab[codes[i, 2]]}\x1ff3={vocab[codes[i, 3]]}"]
+            for i in range(n_rows)]
+    print(f"hash_columns: {n_rows:,} rows x {n_cols} string columns + 2 crosses")
+    ref, pt = best_time(lambda: SkHasher(input_type="string").transform(keys), repeat)
+    for label, data in (("pyarrow Table", table), ("pandas DataFrame", frame)):
+        ours, t = best_time(lambda: hash_columns(data, crosses=crosses), repeat)
+        ok = identical(ours, ref)
+        print(f"  {label:<17} mlsd {t * 1e3:9.1f} ms   sklearn on key strings {pt * 1e3:9.1f} ms   ratio "
+              f"{pt / t:5.1f}x   {'identical matrices' if ok else 'MISMATCH'}")
+        if not ok:
+            raise SystemExit(1)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
@@ -63,7 +95,9 @@ def main():
 
     print(f"mlsd {mlsd.__version__}, scikit-learn {sklearn.__version__}; {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores, mlsd threads {mlsd.get_num_threads()}")
-    bench_string_lists(10_000 if args.quick else 1_000_000, 20, args.repeat)
+    n = 10_000 if args.quick else 1_000_000
+    bench_string_lists(n, 20, args.repeat)
+    bench_table(n, 20, args.repeat)
 
 
 if __name__ == "__main__":
