@@ -77,23 +77,31 @@ HashedEntries hash_columns(std::span<const Column> columns, std::size_t n_single
     for (std::int64_t r = 0; r < n_rows; ++r) out.indptr[r + 1] += out.indptr[r];
     out.indices.resize(static_cast<std::size_t>(out.indptr[n_rows]));
     out.values.resize(static_cast<std::size_t>(out.indptr[n_rows]));
-    tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n_rows), [&](const tbb::blocked_range<std::int64_t>& rr) {
+    // Column-major within blocks of rows: one column (two memory streams) at a time over the
+    // block, each row writing at its own cursor, keeps the reads sequential; row by row over
+    // twenty columns would interleave forty streams.
+    constexpr std::int64_t kBlock = 4096;
+    const std::int64_t n_blocks = (n_rows + kBlock - 1) / kBlock;
+    tbb::parallel_for(std::int64_t{0}, n_blocks, [&](std::int64_t blk) {
+      const std::int64_t lo = blk * kBlock, hi = std::min(n_rows, lo + kBlock);
+      std::vector<std::int64_t> cursor(out.indptr.begin() + lo, out.indptr.begin() + hi);
       std::string key;
-      auto emit = [&](std::int64_t& dst) {
+      auto emit = [&](std::int64_t r) {
         const auto h = static_cast<std::int32_t>(murmurhash3_32(key.data(), key.size(), seed));
+        const std::int64_t dst = cursor[r - lo]++;
         out.indices[dst] = static_cast<std::int32_t>(bucket_of(h, n_features));
         out.values[dst] = (alternate_sign && h < 0) ? -1.0 : 1.0;
-        ++dst;
       };
-      for (auto r = rr.begin(); r != rr.end(); ++r) {
-        std::int64_t dst = out.indptr[r];
-        for (const auto& col : single) {
+      for (const auto& col : single) {
+        for (auto r = lo; r < hi; ++r) {
           if (!present(col, r)) continue;
           key.clear();
           append_key(col, r, key);
-          emit(dst);
+          emit(r);
         }
-        for (const auto& cross : crosses) {
+      }
+      for (const auto& cross : crosses) {
+        for (auto r = lo; r < hi; ++r) {
           bool all = true;
           for (auto i : cross) all = all && present(columns[i], r);
           if (!all) continue;
@@ -102,7 +110,7 @@ HashedEntries hash_columns(std::span<const Column> columns, std::size_t n_single
             if (j > 0) key += kCrossSeparator;
             append_key(columns[cross[j]], r, key);
           }
-          emit(dst);
+          emit(r);
         }
       }
     });
