@@ -80,7 +80,7 @@ def test_demo_runs():
     out = subprocess.run([sys.executable, "-m", "mlsd", "demo", "--rows", "20000"], capture_output=True, text=True,
                          timeout=600)
     assert out.returncode == 0, out.stderr
-    assert "roc_auc_score" in out.stdout and "ndcg_at_k" in out.stdout
+    assert "roc_auc_score" in out.stdout and "ndcg_at_k" in out.stdout and "hash_columns" in out.stdout
 
 
 def test_kernels_release_the_gil():
@@ -108,11 +108,13 @@ def test_kernels_release_the_gil():
     assert spins > 1000
 
 
-def test_benchmark_script_runs_in_quick_mode():
+@pytest.mark.parametrize("name,marker,count", [("bench_metrics.py", "values agree", 4),
+                                               ("bench_hashing.py", "identical matrices", 3)])
+def test_benchmark_script_runs_in_quick_mode(name, marker, count):
     import pathlib
 
-    script = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "bench_metrics.py"
+    script = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / name
     out = subprocess.run([sys.executable, str(script), "--quick", "--repeat", "1"], capture_output=True,
                          text=True, timeout=900)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert out.stdout.count("values agree") == 4
+    assert out.stdout.count(marker) == count

@@ -72,6 +72,17 @@ def demo(rows: int, threads: int | None, seed: int = 0) -> int:
     gauc, t = _timed(M.group_auc, y, p, user)
     row(f"group_auc ({gauc.n_skipped:,} skipped)", (gauc.score, t))
 
+    # Hashing: the click log's categorical columns and a user x ad cross, into a sparse matrix.
+    from mlsd.hashing import collision_report, hash_columns
+
+    ad = np.random.default_rng(seed + 2).integers(0, 5_000, rows)
+    log = {"user_id": user, "ad_id": ad, "hour": np.arange(rows) % 24}
+    X, t = _timed(hash_columns, log, crosses=[("user_id", "ad_id")], n_features=2**22)
+    report = collision_report(log, crosses=[("user_id", "ad_id")], n_features=2**22)
+    print(f"\nhashing: hash_columns -> {X.shape[0]:,} x {X.shape[1]:,} CSR, {X.nnz:,} non-zeros in {t * 1e3:.0f} ms; "
+          f"{report.n_keys:,} distinct keys, {report.collision_rate:.2%} share a bucket "
+          f"(uniform hashing: {report.expected_collision_rate:.2%})")
+
     # Ranking: re-rank each user's impressions as a query list.
     n_q, n_d = max(rows // 100, 1), 100
     rng = np.random.default_rng(seed + 1)
@@ -92,7 +103,8 @@ def demo(rows: int, threads: int | None, seed: int = 0) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mlsd", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("demo", help="evaluate a synthetic click model with mlsd.metrics (vs scikit-learn)")
+    d = sub.add_parser("demo", help="evaluate a synthetic click model with mlsd.metrics (vs scikit-learn) "
+                                    "and hash its features with mlsd.hashing")
     d.add_argument("--rows", type=int, default=2_000_000, help="impressions to generate (default 2,000,000)")
     d.add_argument("--threads", type=int, default=None, help="threads (default: all cores)")
     args = parser.parse_args(argv)
