@@ -13,24 +13,13 @@ Cases (issue #5), checking in each that the matrices are identical:
 
 from __future__ import annotations
 
-import argparse
-import os
-import platform
-import time
 
 import numpy as np
 
-import mlsd
+from _common import best_time, setup
 from mlsd.hashing import FeatureHasher
 
 
-def best_time(fn, repeat):
-    best, value = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        value = fn()
-        best = min(best, time.perf_counter() - t0)
-    return value, best
 
 
 def identical(a, b) -> bool:
@@ -84,17 +73,7 @@ def bench_table(n_rows, n_cols, repeat):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    if args.threads:
-        mlsd.set_num_threads(args.threads)
-    import sklearn
-
-    print(f"mlsd {mlsd.__version__}, scikit-learn {sklearn.__version__}; {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores, mlsd threads {mlsd.get_num_threads()}")
+    args = setup(__doc__)
     n = 10_000 if args.quick else 1_000_000
     bench_string_lists(n, 20, args.repeat)
     bench_table(n, 20, args.repeat)

@@ -14,27 +14,14 @@ that mlsd and the peer agree before printing the ratio.
 
 from __future__ import annotations
 
-import argparse
-import os
-import platform
 import time
 
 import numpy as np
 
-import mlsd
 import mlsd.metrics as M
+from _common import best_time, setup
 
 
-def best_time(fn, repeat):
-    best, value = float("inf"), None
-    for i in range(repeat):
-        t0 = time.perf_counter()
-        value = fn()
-        elapsed = time.perf_counter() - t0
-        best = min(best, elapsed)
-        if elapsed > 10:
-            break
-    return value, best
 
 
 def report(name, ours, peer_name, peer):
@@ -117,17 +104,7 @@ def bench_ndcg(n_queries, n_docs, repeat):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not a measurement")
-    parser.add_argument("--threads", type=int, default=None, help="mlsd threads (default: all cores)")
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    if args.threads:
-        mlsd.set_num_threads(args.threads)
-    import sklearn
-
-    print(f"mlsd {mlsd.__version__}, scikit-learn {sklearn.__version__}, numpy {np.__version__}; "
-          f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, mlsd threads {mlsd.get_num_threads()}")
+    args = setup(__doc__)
     scale = 100 if args.quick else 1
     bench_roc_auc(10_000_000 // scale, args.repeat)
     bench_group_auc(10_000_000 // scale, 100_000 // scale, args.repeat)

@@ -52,22 +52,12 @@ def test_float32_scores_and_lists():
 
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("drop", [True, False])
-def test_roc_curve_matches_sklearn(seed, drop):
+@pytest.mark.parametrize("curve", ["roc_curve", "precision_recall_curve"])
+def test_curves_match_sklearn(seed, drop, curve):
     # Integer weights keep cumulative sums exact, so the dropped points agree exactly.
     y, s, w = binary_data(seed, weights=seed % 2 == 0, zero_weights=True)
-    ours = M.roc_curve(y, s, sample_weight=w, drop_intermediate=drop)
-    ref = skm.roc_curve(y, s, sample_weight=w, drop_intermediate=drop)
-    for a, b in zip(ours, ref):
-        assert a.shape == b.shape
-        np.testing.assert_allclose(a, b, **TOL)
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("drop", [True, False])
-def test_precision_recall_curve_matches_sklearn(seed, drop):
-    y, s, w = binary_data(seed, weights=seed % 2 == 0, zero_weights=True)
-    ours = M.precision_recall_curve(y, s, sample_weight=w, drop_intermediate=drop)
-    ref = skm.precision_recall_curve(y, s, sample_weight=w, drop_intermediate=drop)
+    ours = getattr(M, curve)(y, s, sample_weight=w, drop_intermediate=drop)
+    ref = getattr(skm, curve)(y, s, sample_weight=w, drop_intermediate=drop)
     for a, b in zip(ours, ref):
         assert a.shape == b.shape
         np.testing.assert_allclose(a, b, **TOL)

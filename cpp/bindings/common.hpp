@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <span>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -37,6 +38,20 @@ py::array_t<T> to_numpy(std::vector<T, Alloc>&& v) {
   auto* owned = new Vec(std::move(v));
   py::capsule free_when_done(owned, [](void* p) { delete static_cast<Vec*>(p); });
   return py::array_t<T>({static_cast<py::ssize_t>(owned->size())}, {sizeof(T)}, owned->data(), free_when_done);
+}
+
+// Views of the arrays (no copy), then fn(views...) with the GIL released.
+template <class Fn, class... Arrays>
+auto call_without_gil(Fn&& fn, const Arrays&... arrays) {
+  auto views = std::make_tuple(view(arrays)...);
+  py::gil_scoped_release release;
+  return std::apply(std::forward<Fn>(fn), views);
+}
+
+// A tuple of NumPy arrays that take over the vectors' storage.
+template <class... Vectors>
+py::tuple numpy_tuple(Vectors&&... v) {
+  return py::make_tuple(to_numpy(std::move(v))...);
 }
 
 void register_metrics(py::module_& m);

@@ -44,12 +44,7 @@ void register_metrics(py::module_& m) {
       .value("error", mm::EmptyAction::error);
 
   m.def(
-      "check_binary_labels",
-      [](const u8& y) {
-        auto v = view(y);
-        py::gil_scoped_release release;
-        return mm::check_binary_labels(v);
-      },
+      "check_binary_labels", [](const u8& y) { return call_without_gil(mm::check_binary_labels, y); },
       py::arg("y").noconvert());
   def_to_binary_labels<std::int8_t>(m);
   def_to_binary_labels<std::int32_t>(m);
@@ -59,117 +54,59 @@ void register_metrics(py::module_& m) {
 
   m.def(
       "roc_curve",
-      [](const u8& y, const f64& s, const opt_f64& w, bool drop_intermediate) {
-        mm::RocCurve r;
-        {
-          auto yv = view(y);
-          auto sv = view(s);
-          auto wv = view(w);
-          py::gil_scoped_release release;
-          r = mm::roc_curve(yv, sv, wv, drop_intermediate);
-        }
-        return py::make_tuple(to_numpy(std::move(r.fpr)), to_numpy(std::move(r.tpr)), to_numpy(std::move(r.thresholds)));
+      [](const u8& y, const f64& s, const opt_f64& w, bool drop) {
+        auto r = call_without_gil([drop](auto... v) { return mm::roc_curve(v..., drop); }, y, s, w);
+        return numpy_tuple(std::move(r.fpr), std::move(r.tpr), std::move(r.thresholds));
       },
       py::arg("y_true").noconvert(), py::arg("y_score").noconvert(), py::arg("sample_weight").noconvert(),
       py::arg("drop_intermediate"));
-
   m.def(
       "precision_recall_curve",
-      [](const u8& y, const f64& s, const opt_f64& w, bool drop_intermediate) {
-        mm::PrCurve r;
-        {
-          auto yv = view(y);
-          auto sv = view(s);
-          auto wv = view(w);
-          py::gil_scoped_release release;
-          r = mm::precision_recall_curve(yv, sv, wv, drop_intermediate);
-        }
-        return py::make_tuple(to_numpy(std::move(r.precision)), to_numpy(std::move(r.recall)),
-                              to_numpy(std::move(r.thresholds)));
+      [](const u8& y, const f64& s, const opt_f64& w, bool drop) {
+        auto r = call_without_gil([drop](auto... v) { return mm::precision_recall_curve(v..., drop); }, y, s, w);
+        return numpy_tuple(std::move(r.precision), std::move(r.recall), std::move(r.thresholds));
       },
       py::arg("y_true").noconvert(), py::arg("y_score").noconvert(), py::arg("sample_weight").noconvert(),
       py::arg("drop_intermediate"));
-
   m.def(
       "roc_auc",
       [](const u8& y, const f64& s, const opt_f64& w, double max_fpr) {
-        auto yv = view(y);
-        auto sv = view(s);
-        auto wv = view(w);
-        py::gil_scoped_release release;
-        return mm::roc_auc(yv, sv, wv, max_fpr);
+        return call_without_gil([max_fpr](auto... v) { return mm::roc_auc(v..., max_fpr); }, y, s, w);
       },
       py::arg("y_true").noconvert(), py::arg("y_score").noconvert(), py::arg("sample_weight").noconvert(),
       py::arg("max_fpr"));
-
   m.def(
       "average_precision",
-      [](const u8& y, const f64& s, const opt_f64& w) {
-        auto yv = view(y);
-        auto sv = view(s);
-        auto wv = view(w);
-        py::gil_scoped_release release;
-        return mm::average_precision(yv, sv, wv);
-      },
+      [](const u8& y, const f64& s, const opt_f64& w) { return call_without_gil(mm::average_precision, y, s, w); },
       py::arg("y_true").noconvert(), py::arg("y_score").noconvert(), py::arg("sample_weight").noconvert());
-
   m.def(
       "log_loss_sums",
       [](const u8& y, const f64& p, const opt_f64& w, double eps) {
-        auto yv = view(y);
-        auto pv = view(p);
-        auto wv = view(w);
-        py::gil_scoped_release release;
-        const auto r = mm::log_loss_sums(yv, pv, wv, eps);
+        const auto r = call_without_gil([eps](auto... v) { return mm::log_loss_sums(v..., eps); }, y, p, w);
         return std::make_tuple(r.loss, r.weight, r.positive);
       },
       py::arg("y_true").noconvert(), py::arg("y_prob").noconvert(), py::arg("sample_weight").noconvert(),
       py::arg("eps"));
-
   m.def(
       "brier_sums",
       [](const u8& y, const f64& p, const opt_f64& w) {
-        auto yv = view(y);
-        auto pv = view(p);
-        auto wv = view(w);
-        py::gil_scoped_release release;
-        const auto r = mm::brier_sums(yv, pv, wv);
+        const auto r = call_without_gil(mm::brier_sums, y, p, w);
         return std::make_tuple(r.loss, r.weight, r.positive);
       },
       py::arg("y_true").noconvert(), py::arg("y_prob").noconvert(), py::arg("sample_weight").noconvert());
-
   m.def(
       "calibration_bins",
       [](const u8& y, const f64& p, const opt_f64& w, const f64& inner_edges) {
-        mm::BinnedStats r;
-        {
-          auto yv = view(y);
-          auto pv = view(p);
-          auto wv = view(w);
-          auto ev = view(inner_edges);
-          py::gil_scoped_release release;
-          r = mm::calibration_bins(yv, pv, wv, ev);
-        }
-        return py::make_tuple(to_numpy(std::move(r.weight)), to_numpy(std::move(r.sum_prob)),
-                              to_numpy(std::move(r.sum_true)));
+        auto r = call_without_gil(mm::calibration_bins, y, p, w, inner_edges);
+        return numpy_tuple(std::move(r.weight), std::move(r.sum_prob), std::move(r.sum_true));
       },
       py::arg("y_true").noconvert(), py::arg("y_prob").noconvert(), py::arg("sample_weight").noconvert(),
       py::arg("inner_edges").noconvert());
-
   m.def(
       "group_auc",
       [](const carray<std::int64_t>& groups, const u8& y, const f64& s, const opt_f64& w) {
-        mm::GroupAucResult r;
-        {
-          auto gv = view(groups);
-          auto yv = view(y);
-          auto sv = view(s);
-          auto wv = view(w);
-          py::gil_scoped_release release;
-          r = mm::group_auc(gv, yv, sv, wv);
-        }
-        return py::make_tuple(to_numpy(std::move(r.group_keys)), to_numpy(std::move(r.auc)),
-                              to_numpy(std::move(r.weight)));
+        auto r = call_without_gil(mm::group_auc, groups, y, s, w);
+        return numpy_tuple(std::move(r.group_keys), std::move(r.auc), std::move(r.weight));
       },
       py::arg("groups").noconvert(), py::arg("y_true").noconvert(), py::arg("y_score").noconvert(),
       py::arg("sample_weight").noconvert());
