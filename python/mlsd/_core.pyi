@@ -1,6 +1,6 @@
-"""Type stubs for the compiled module mlsd._core (private: use mlsd.metrics)."""
+"""Type stubs for the compiled module mlsd._core (private: use mlsd.metrics and mlsd.hashing)."""
 
-from typing import Optional
+from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -58,3 +58,28 @@ class metrics:
     @staticmethod
     def ranking_metric(metric: "metrics.RankingMetric", indptr: I64, relevance: F64, score: F64, k: int,
                        gain: "metrics.Gain", ignore_ties: bool, empty: "metrics.EmptyAction") -> F64: ...
+
+class hashing:
+    I8 = npt.NDArray[np.int8]
+    I32 = npt.NDArray[np.int32]
+    I64 = npt.NDArray[np.int64]
+    U8 = npt.NDArray[np.uint8]
+    U32 = npt.NDArray[np.uint32]
+    F64 = npt.NDArray[np.float64]
+
+    @staticmethod
+    def murmurhash3_32_bytes(key: bytes, seed: int) -> int: ...
+    @staticmethod
+    def murmurhash3_32_int32(keys: npt.NDArray[np.int32], seed: int) -> U32: ...
+    @staticmethod
+    def flatten_features(raw_X: Iterable[Any], input_type: str) -> tuple[I8, I64, F64, I64]: ...
+    @staticmethod
+    def hash_features(data: I8, offsets: I64, values: F64, row_indptr: I64, n_features: int, seed: int,
+                      alternate_sign: bool) -> tuple[I32, F64, I64]: ...
+    @staticmethod
+    def strings_from_objects(values: Sequence[Any], column: str) -> tuple[I8, I64, U8]: ...
+    @staticmethod
+    def hash_columns(specs: list[tuple[Any, ...]], n_single: int, crosses: list[list[int]], n_rows: int,
+                     n_features: int, seed: int, alternate_sign: bool) -> tuple[I32, F64, I64]: ...
+    @staticmethod
+    def sum_duplicates(indices: I32, values: F64, indptr: I64) -> tuple[I32, F64, I64]: ...
