@@ -98,6 +98,15 @@ TEST(Curves, RocCurveHandExample) {
   EXPECT_EQ(r.tpr, (dv{0, 0.5, 0.5, 1, 1}));
 }
 
+TEST(Curves, ThresholdCurveCountsWeightsAtEachDistinctScore) {
+  // Scores 0.8(+,w2) 0.4(-,w1) 0.4(+,w3) 0.1(-,w0: dropped): tps 2, 5; fps 0, 1.
+  const auto c = mm::threshold_curve(u8v{1, 0, 1, 0}, dv{0.8, 0.4, 0.4, 0.1}, dv{2, 1, 3, 0});
+  EXPECT_EQ(c.thresholds, (dv{0.8, 0.4}));
+  EXPECT_EQ(c.tps, (dv{2, 5}));
+  EXPECT_EQ(c.fps, (dv{0, 1}));
+  EXPECT_THROW(mm::threshold_curve(u8v{1, 0}, dv{0.8}, kNoWeight), std::invalid_argument);
+}
+
 TEST(Curves, PrCurveAndAveragePrecision) {
   // Ranked: 0.8(+) 0.4(-) 0.35(+) 0.1(-): precision 1, 1/2, 2/3, 1/2 at recall .5, .5, 1, 1.
   const auto r = mm::precision_recall_curve(u8v{0, 0, 1, 1}, dv{0.1, 0.4, 0.35, 0.8}, kNoWeight, false);

@@ -24,7 +24,11 @@ void check_inputs(const char* fn, std::span<const std::uint8_t> y, std::span<con
   if (!w.empty()) detail::check_nonnegative(w, fn, "sample_weight");
 }
 
-ThresholdCurve curve_from_sorted(const SortedByClass& sorted) {
+// Confusion matrix at every distinct score, for the public function `fn` (named in errors).
+ThresholdCurve curve_of(const char* fn, std::span<const std::uint8_t> y, std::span<const double> s,
+                        std::span<const double> w) {
+  check_inputs(fn, y, s, w);
+  const SortedByClass sorted = run_in_arena([&] { return detail::sort_by_class(y, s, w); });
   ThresholdCurve c;
   double tp = 0.0, fp = 0.0;
   detail::walk_distinct_scores(sorted, [&](double score, double wp, double wn) {
@@ -66,14 +70,12 @@ std::vector<T> take(const std::vector<T>& v, const std::vector<std::size_t>& idx
 
 ThresholdCurve threshold_curve(std::span<const std::uint8_t> y, std::span<const double> s,
                                std::span<const double> w) {
-  check_inputs("threshold_curve", y, s, w);
-  return run_in_arena([&] { return curve_from_sorted(detail::sort_by_class(y, s, w)); });
+  return curve_of("threshold_curve", y, s, w);
 }
 
 RocCurve roc_curve(std::span<const std::uint8_t> y, std::span<const double> s, std::span<const double> w,
                    bool drop_intermediate) {
-  check_inputs("roc_curve", y, s, w);
-  ThresholdCurve c = run_in_arena([&] { return curve_from_sorted(detail::sort_by_class(y, s, w)); });
+  ThresholdCurve c = curve_of("roc_curve", y, s, w);
   MLSD_REQUIRE(!c.thresholds.empty(), "roc_curve", "no sample has a non-zero weight");
   if (drop_intermediate && c.fps.size() > 2) {
     const auto keep = roc_corners(c.fps, c.tps);
@@ -101,8 +103,7 @@ RocCurve roc_curve(std::span<const std::uint8_t> y, std::span<const double> s, s
 
 PrCurve precision_recall_curve(std::span<const std::uint8_t> y, std::span<const double> s,
                                std::span<const double> w, bool drop_intermediate) {
-  check_inputs("precision_recall_curve", y, s, w);
-  ThresholdCurve c = run_in_arena([&] { return curve_from_sorted(detail::sort_by_class(y, s, w)); });
+  ThresholdCurve c = curve_of("precision_recall_curve", y, s, w);
   MLSD_REQUIRE(!c.thresholds.empty(), "precision_recall_curve", "no sample has a non-zero weight");
   if (drop_intermediate && c.tps.size() > 2) {
     std::vector<std::size_t> keep;
