@@ -45,7 +45,6 @@ def bench_string_lists(n_rows, n_cols, repeat):
 
 
 def bench_table(n_rows, n_cols, repeat):
-    import pandas as pd
     import pyarrow as pa
     from sklearn.feature_extraction import FeatureHasher as SkHasher
 

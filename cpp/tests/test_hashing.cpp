@@ -89,3 +89,27 @@ TEST(FeatureHashing, SameOutputForAnyThreadCount) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(ColumnHashing, MalformedStringOffsetsAreRejectedNotRead) {
+  const std::string data = "abc";
+  const std::vector<std::int64_t> bad_offsets{0, 2, 9};  // past the end of data
+  mh::Column c;
+  c.name = "s";
+  c.strings = {data, bad_offsets};
+  const std::vector<mh::Column> cols{c};
+  EXPECT_THROW(mh::hash_columns(cols, 1, {}, 2, 16, 0, true), std::invalid_argument);
+  const std::vector<std::int64_t> decreasing{0, 2, 1};
+  std::vector<mh::Column> cols2{c};
+  cols2[0].strings = {data, decreasing};
+  EXPECT_THROW(mh::hash_columns(cols2, 1, {}, 2, 16, 0, true), std::invalid_argument);
+  std::vector<mh::Column> ok{c};
+  const std::vector<std::int64_t> good{0, 2, 3};
+  ok[0].strings = {data, good};
+  const auto r = mh::hash_columns(ok, 1, {}, 2, 16, 0, true);
+  EXPECT_EQ(r.indices.size(), 2u);
+  EXPECT_EQ(r.indices[0], mh::bucket_of(static_cast<std::int32_t>(mh::murmurhash3_32("s=ab", 4, 0)), 16));
+}
+
+}  // namespace

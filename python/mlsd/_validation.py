@@ -20,6 +20,7 @@ __all__ = [
     "as_binary_labels",
     "as_float_array",
     "as_sample_weight",
+    "check_bool",
     "check_int",
     "check_option",
     "check_real",
@@ -33,15 +34,24 @@ class InvalidParameterError(ValueError, TypeError):
     """
 
 
-def check_int(value: Any, name: str, func: str, *, min_value: int = 1, allow_none: bool = False) -> int | None:
+def check_int(value: Any, name: str, func: str, *, min_value: int = 1, max_value: int | None = None,
+              allow_none: bool = False) -> int | None:
     if value is None and allow_none:
         return None
-    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)) and value >= min_value:
+    if (isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)) and value >= min_value
+            and (max_value is None or value <= max_value)):
         return int(value)
     none = " or None" if allow_none else ""
+    what = f">= {min_value}" if max_value is None else f"in the range [{min_value}, {max_value}]"
     raise InvalidParameterError(
-        f"The '{name}' parameter of {func} must be an int >= {min_value}{none}. Got {value!r} instead."
+        f"The '{name}' parameter of {func} must be an int {what}{none}. Got {value!r} instead."
     )
+
+
+def check_bool(value: Any, name: str, func: str) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise InvalidParameterError(f"The '{name}' parameter of {func} must be an instance of 'bool'. Got {value!r} instead.")
 
 
 def check_real(value: Any, name: str, func: str, *, low: float, high: float, closed: str = "both") -> float:

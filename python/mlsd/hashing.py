@@ -17,7 +17,6 @@ of 0 is dropped before hashing.
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -25,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _core
-from ._validation import InvalidParameterError, check_option
+from ._validation import call_kernel, check_bool, check_int, check_option
 
 __all__ = ["murmurhash3_32", "FeatureHasher", "hash_columns", "collision_report", "CollisionReport"]
 
@@ -34,9 +33,11 @@ _INT32_MAX = np.iinfo(np.int32).max
 
 
 def _check_seed(seed: Any, func: str) -> int:
-    if isinstance(seed, numbers.Integral) and not isinstance(seed, (bool, np.bool_)) and 0 <= seed <= 0xFFFFFFFF:
-        return int(seed)
-    raise InvalidParameterError(f"The 'seed' parameter of {func} must be an int in [0, 2**32 - 1]. Got {seed!r} instead.")
+    return check_int(seed, "seed", func, min_value=0, max_value=0xFFFFFFFF)
+
+
+def _check_n_features(n_features: Any, func: str) -> int:
+    return check_int(n_features, "n_features", func, min_value=1, max_value=_INT32_MAX)
 
 
 def murmurhash3_32(key: Any, seed: int = 0, positive: bool = False):
@@ -170,16 +171,9 @@ class FeatureHasher(*_BASES):
         self.alternate_sign = alternate_sign
 
     def _validate(self) -> None:
-        n = self.n_features
-        if not (isinstance(n, numbers.Integral) and not isinstance(n, (bool, np.bool_)) and 1 <= n <= _INT32_MAX):
-            raise InvalidParameterError(
-                f"The 'n_features' parameter of FeatureHasher must be an int in the range [1, {_INT32_MAX}]. "
-                f"Got {n!r} instead.")
+        _check_n_features(self.n_features, "FeatureHasher")
         check_option(self.input_type, "input_type", "FeatureHasher", ("dict", "pair", "string"))
-        if not isinstance(self.alternate_sign, (bool, np.bool_)):
-            raise InvalidParameterError(
-                f"The 'alternate_sign' parameter of FeatureHasher must be an instance of 'bool'. "
-                f"Got {self.alternate_sign!r} instead.")
+        check_bool(self.alternate_sign, "alternate_sign", "FeatureHasher")
 
     def fit(self, X=None, y=None):
         """Only validates the parameters; returns self."""
@@ -365,26 +359,14 @@ def _plan(data, columns, crosses, func):
     return specs, single, [[position[c] for c in cross] for cross in crosses], n_rows, columns, crosses
 
 
-def _check_n_features(n_features, func):
-    if not (isinstance(n_features, numbers.Integral) and not isinstance(n_features, (bool, np.bool_))
-            and 1 <= n_features <= _INT32_MAX):
-        raise InvalidParameterError(
-            f"The 'n_features' parameter of {func} must be an int in the range [1, {_INT32_MAX}]. Got {n_features!r} instead.")
-    return int(n_features)
-
-
-def _run(specs, single, crosses, n_rows, n_features, seed, alternate_sign):
+def _run(func, specs, single, crosses, n_rows, n_features, seed, alternate_sign):
     # Columns used only inside crosses take part in the crosses but get no entry of their own.
     used = [specs[i] for i in single]
     extra = [i for i in range(len(specs)) if i not in single]
     ordered = used + [specs[i] for i in extra]
     remap = {old: new for new, old in enumerate(single + extra)}
-    try:
-        return _h.hash_columns(ordered, len(used), [[remap[i] for i in c] for c in crosses], n_rows, n_features,
-                                     seed, alternate_sign)
-    except ValueError as e:
-        head, sep, rest = str(e).partition(": ")
-        raise ValueError(f"hash_columns: {rest}" if sep else str(e)) from None
+    return call_kernel(func, _h.hash_columns, ordered, len(used), [[remap[i] for i in c] for c in crosses], n_rows,
+                       n_features, seed, alternate_sign)
 
 
 def hash_columns(data, columns=None, crosses=(), *, n_features: int = 2**20, seed: int = 0,
@@ -425,11 +407,9 @@ def hash_columns(data, columns=None, crosses=(), *, n_features: int = 2**20, see
     func = "hash_columns"
     n_features = _check_n_features(n_features, func)
     seed = _check_seed(seed, func)
-    if not isinstance(alternate_sign, (bool, np.bool_)):
-        raise InvalidParameterError(f"The 'alternate_sign' parameter of {func} must be an instance of 'bool'. "
-                                    f"Got {alternate_sign!r} instead.")
+    alternate_sign = check_bool(alternate_sign, "alternate_sign", func)
     specs, single, cross_pos, n_rows, _, _ = _plan(data, columns, crosses, func)
-    indices, vals, indptr = _run(specs, single, cross_pos, n_rows, n_features, seed, bool(alternate_sign))
+    indices, vals, indptr = _run(func, specs, single, cross_pos, n_rows, n_features, seed, alternate_sign)
     return _to_csr(indices, vals, indptr, n_rows, n_features, dtype)
 
 
@@ -473,9 +453,9 @@ def collision_report(data, columns=None, crosses=(), *, n_features: int = 2**20,
               [([], [c], " x ".join(cn)) for c, cn in zip(cross_pos, cross_names)]
     all_buckets, all_prints, per_source = [], [], []
     for cols, cross, label in sources:
-        buckets = _run(specs, cols, cross, n_rows, n_features, seed, False)[0]
-        a = _run(specs, cols, cross, n_rows, _INT32_MAX, 0x9747B28C, False)[0].astype(np.uint64)
-        b = _run(specs, cols, cross, n_rows, _INT32_MAX, 0x85EBCA6B, False)[0].astype(np.uint64)
+        buckets = _run(func, specs, cols, cross, n_rows, n_features, seed, False)[0]
+        a = _run(func, specs, cols, cross, n_rows, _INT32_MAX, 0x9747B28C, False)[0].astype(np.uint64)
+        b = _run(func, specs, cols, cross, n_rows, _INT32_MAX, 0x85EBCA6B, False)[0].astype(np.uint64)
         prints, first = np.unique((a << np.uint64(31)) | b, return_index=True)
         per_source.append((label, int(prints.size), int(np.unique(buckets[first]).size)))
         all_buckets.append(buckets[first])

@@ -31,8 +31,11 @@ struct StringsView {
   std::size_t size() const { return offsets.empty() ? 0 : offsets.size() - 1; }
 };
 
-// Hash of each string, in parallel.
-void murmurhash3_32_strings(StringsView keys, std::uint32_t seed, std::span<std::uint32_t> out);
+// Throws std::invalid_argument (naming fn and what) unless offsets start at 0, never decrease and
+// stay within data: every kernel reading a StringsView checks it first.
+void check_strings(const StringsView& s, const char* fn, const char* what);
+// Throws unless 1 <= n_features <= 2^31 - 1 (bucket indices are int32, as in scikit-learn).
+void check_n_features(std::int64_t n_features, const char* fn);
 
 inline std::int64_t bucket_of(std::int32_t h, std::int64_t n_features) {
   if (h == INT32_MIN) return (INT32_MAX - (n_features - 1)) % n_features;

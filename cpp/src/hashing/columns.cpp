@@ -42,9 +42,10 @@ HashedEntries hash_columns(std::span<const Column> columns, std::size_t n_single
   const char* fn = "hash_columns";
   MLSD_REQUIRE(n_single <= columns.size(), fn, "n_single (", n_single, ") exceeds the ", columns.size(), " columns");
   const auto single = columns.first(n_single);
-  MLSD_REQUIRE(n_features >= 1 && n_features <= INT32_MAX, fn, "n_features must be in [1, 2**31 - 1]; got ", n_features);
+  check_n_features(n_features, fn);
   MLSD_REQUIRE(n_rows >= 0, fn, "n_rows must be >= 0");
   for (const auto& c : columns) {
+    check_strings(c.strings, fn, c.name.c_str());
     const auto n = static_cast<std::size_t>(n_rows);
     const bool ok = c.kind == Column::Kind::strings ? c.strings.size() == n : c.ints.size() == n;
     MLSD_REQUIRE(ok && (c.valid.empty() || c.valid.size() == n), fn, "column '", c.name, "' does not have ", n_rows,
@@ -59,14 +60,15 @@ HashedEntries hash_columns(std::span<const Column> columns, std::size_t n_single
     MLSD_REQUIRE(cross.size() >= 2, fn, "a cross needs at least two columns");
     for (auto i : cross) MLSD_REQUIRE(i < columns.size(), fn, "cross refers to column ", i, " of ", columns.size());
   }
+  auto cross_present = [&](const std::vector<std::size_t>& cross, std::int64_t r) {
+    for (auto i : cross)
+      if (!present(columns[i], r)) return false;
+    return true;
+  };
   auto n_entries = [&](std::int64_t r) {
     std::int64_t c = 0;
     for (const auto& col : single) c += present(col, r);
-    for (const auto& cross : crosses) {
-      bool all = true;
-      for (auto i : cross) all = all && present(columns[i], r);
-      c += all;
-    }
+    for (const auto& cross : crosses) c += cross_present(cross, r);
     return c;
   };
   return run_in_arena([&] {
@@ -102,9 +104,7 @@ HashedEntries hash_columns(std::span<const Column> columns, std::size_t n_single
       }
       for (const auto& cross : crosses) {
         for (auto r = lo; r < hi; ++r) {
-          bool all = true;
-          for (auto i : cross) all = all && present(columns[i], r);
-          if (!all) continue;
+          if (!cross_present(cross, r)) continue;
           key.clear();
           for (std::size_t j = 0; j < cross.size(); ++j) {
             if (j > 0) key += kCrossSeparator;

@@ -10,8 +10,7 @@ namespace mlsd::hashing {
 HashedEntries hash_features(StringsView names, std::span<const double> values, std::span<const std::int64_t> row_indptr,
                             std::int64_t n_features, std::uint32_t seed, bool alternate_sign) {
   const char* fn = "hash_features";
-  MLSD_REQUIRE(n_features >= 1 && n_features <= std::numeric_limits<std::int32_t>::max(), fn,
-               "n_features must be in [1, 2**31 - 1]; got ", n_features);
+  check_n_features(n_features, fn);
   const std::size_t n = names.size();
   MLSD_REQUIRE(values.empty() || values.size() == n, fn, "values has ", values.size(), " elements but there are ", n,
                " names");
@@ -19,11 +18,7 @@ HashedEntries hash_features(StringsView names, std::span<const double> values, s
   auto value_of = [&](std::int64_t i) { return unit ? 1.0 : values[i]; };
   MLSD_REQUIRE(!row_indptr.empty() && row_indptr.front() == 0 && static_cast<std::size_t>(row_indptr.back()) == n, fn,
                "row_indptr must start at 0 and end at the number of features (", n, ")");
-  MLSD_REQUIRE(names.offsets.empty() ||
-                   (names.offsets.front() == 0 && static_cast<std::size_t>(names.offsets.back()) <= names.data.size()),
-               fn, "string offsets out of range");
-  for (std::size_t i = 1; i < names.offsets.size(); ++i)
-    MLSD_REQUIRE(names.offsets[i] >= names.offsets[i - 1], fn, "string offsets must be non-decreasing");
+  check_strings(names, fn, "names");
   for (std::size_t r = 1; r < row_indptr.size(); ++r)
     MLSD_REQUIRE(row_indptr[r] >= row_indptr[r - 1], fn, "row_indptr must be non-decreasing");
 

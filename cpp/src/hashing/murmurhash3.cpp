@@ -69,16 +69,16 @@ void murmurhash3_32_int32(std::span<const std::int32_t> keys, std::uint32_t seed
   });
 }
 
-void murmurhash3_32_strings(StringsView keys, std::uint32_t seed, std::span<std::uint32_t> out) {
-  MLSD_REQUIRE(out.size() == keys.size(), "murmurhash3_32", "output has ", out.size(), " elements, expected ", keys.size());
-  run_in_arena([&] {
-    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, keys.size()), [&](const tbb::blocked_range<std::size_t>& r) {
-      for (auto i = r.begin(); i != r.end(); ++i) {
-        const auto b = keys.offsets[i], e = keys.offsets[i + 1];
-        out[i] = murmurhash3_32(keys.data.data() + b, static_cast<std::size_t>(e - b), seed);
-      }
-    });
-  });
+void check_strings(const StringsView& s, const char* fn, const char* what) {
+  if (s.offsets.empty()) return;
+  MLSD_REQUIRE(s.offsets.front() == 0 && s.offsets.back() >= 0 && static_cast<std::size_t>(s.offsets.back()) <= s.data.size(),
+               fn, what, ": string offsets out of range");
+  for (std::size_t i = 1; i < s.offsets.size(); ++i)
+    MLSD_REQUIRE(s.offsets[i] >= s.offsets[i - 1], fn, what, ": string offsets must be non-decreasing");
+}
+
+void check_n_features(std::int64_t n_features, const char* fn) {
+  MLSD_REQUIRE(n_features >= 1 && n_features <= INT32_MAX, fn, "n_features must be in [1, 2**31 - 1]; got ", n_features);
 }
 
 }  // namespace mlsd::hashing
