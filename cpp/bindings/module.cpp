@@ -15,4 +15,6 @@ PYBIND11_MODULE(_core, m) {
   mlsd::bindings::register_metrics(metrics);
   auto hashing = m.def_submodule("hashing", "mlsd::hashing kernels");
   mlsd::bindings::register_hashing(hashing);
+  auto retrieval = m.def_submodule("retrieval", "mlsd::retrieval kernels");
+  mlsd::bindings::register_retrieval(retrieval);
 }

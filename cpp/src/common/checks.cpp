@@ -12,8 +12,8 @@ namespace {
 
 // Index of the first element failing `ok`, or -1.  Chunks are scanned in parallel; the minimum
 // failing index is reported so the message is the same for any thread count.
-template <class Ok>
-std::int64_t first_failure(std::span<const double> x, Ok ok) {
+template <class T, class Ok>
+std::int64_t first_failure(std::span<const T> x, Ok ok) {
   constexpr std::int64_t kNone = std::numeric_limits<std::int64_t>::max();
   const std::int64_t found = run_in_arena([&] { return ordered_reduce(
       static_cast<std::int64_t>(x.size()), kNone,
@@ -34,6 +34,12 @@ std::int64_t first_failure(std::span<const double> x, Ok ok) {
 void check_finite(std::span<const double> x, const char* function, const char* name) {
   const auto i = first_failure(x, [](double v) { return std::isfinite(v); });
   MLSD_REQUIRE(i < 0, function, name, " must be finite; found ", x[i < 0 ? 0 : i], " at index ", i);
+}
+
+void check_finite_rows(std::span<const float> x, std::int64_t d, const char* function, const char* name) {
+  const auto i = first_failure(x, [](float v) { return std::isfinite(v); });
+  MLSD_REQUIRE(i < 0, function, name, " must be finite; found ", x[i < 0 ? 0 : i], " at row ", i / d, ", column ",
+               i % d);
 }
 
 void check_nonnegative(std::span<const double> x, const char* function, const char* name) {

@@ -2,11 +2,14 @@
 // function, the argument and the first offending index.
 #pragma once
 
+#include <cstdint>
 #include <span>
 
 namespace mlsd::detail {
 
 void check_finite(std::span<const double> x, const char* function, const char* name);
+// x is (n, d) row-major; the message names the row and column.
+void check_finite_rows(std::span<const float> x, std::int64_t d, const char* function, const char* name);
 // Finite and >= 0.
 void check_nonnegative(std::span<const double> x, const char* function, const char* name);
 // Finite and within [lo, hi].

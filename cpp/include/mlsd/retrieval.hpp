@@ -1,0 +1,145 @@
+// mlsd::retrieval — embedding candidate generation: exact and FAISS-backed approximate top-k.
+//
+// Data layout, stated once for the family: a set of n vectors of dimension d is a contiguous,
+// row-major float32 array, element (i, j) at x[i * d + j] (the FAISS convention).  Top-k results
+// are two row-major (n_queries, k) arrays, scores and int64 ids, best first in every row.
+//
+// Scores: inner product ("ip", larger is better) or squared Euclidean distance ("l2", smaller is
+// better); cosine similarity is the inner product of L2-normalised vectors.  Ties are broken by the
+// smaller id, so results are deterministic and a sharded search equals the unsharded one.  A row
+// with fewer than k results is padded with id -1 and the worst possible score (-inf for ip,
+// +inf for l2).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "mlsd/common/views.hpp"
+
+namespace mlsd::retrieval {
+
+enum class Metric { inner_product, l2, cosine };
+
+const char* metric_name(Metric m);
+
+// (n_queries, k) results, row-major, best first.
+struct TopK {
+  index_t n_queries = 0;
+  index_t k = 0;
+  buffer<float> scores;
+  buffer<index_t> ids;
+};
+
+// Items allowed in a search, as a bitmap over item rows (bit r of byte r / 8, the FAISS
+// IDSelectorBitmap layout).  Empty span: every item is allowed.
+using AllowBits = std::span<const std::uint8_t>;
+
+// Exact k-nearest neighbours by blocked GEMM (BLAS sgemm, single-threaded per task) and a oneTBB
+// parallel top-k selection.  queries: (n_queries, d); items: (n_items, d); metric inner_product or
+// l2 (normalise for cosine first).  ids: the id reported for each item row (empty: the row number).
+// item_sqnorms: squared norms of the items for l2 (empty: computed here).
+TopK knn(std::span<const float> queries, std::span<const float> items, index_t d, index_t k,
+         Metric metric, std::span<const index_t> ids = {}, AllowBits allow = {},
+         std::span<const float> item_sqnorms = {});
+
+// Merges per-shard top-k results of the same queries into one top-k (scatter-gather).  Each part
+// is a TopK over the same n_queries; parts may have different k.  Rows keep the tie rule above;
+// padding (id -1) never displaces a real result.
+TopK merge_topk(std::span<const TopK* const> parts, index_t k, Metric metric);
+
+// Mean over queries of |approx[q, :k] ∩ exact[q, :k]| / |exact[q, :k]|, ignoring -1 padding and
+// queries whose exact row is all padding.  Both arrays are (n_queries, width) with width >= k.
+double recall_at_k(std::span<const index_t> approx, index_t approx_width, std::span<const index_t> exact,
+                   index_t exact_width, index_t n_queries, index_t k);
+
+// Scales each row of x (n rows of dimension d) to unit L2 norm, in place.  Throws if a row is zero.
+void normalize_rows(std::span<float> x, index_t d, const char* function, const char* argument);
+
+// CRC-32 (IEEE 802.3, as zlib.crc32), continuing from crc.
+std::uint32_t crc32(std::span<const std::uint8_t> data, std::uint32_t crc = 0);
+
+struct SearchParams {
+  std::optional<int> nprobe;     // IVF: inverted lists visited per query
+  std::optional<int> ef_search;  // HNSW: candidate list size
+  int threads = 0;                // OpenMP threads for FAISS's loops; 0: mlsd's thread count
+};
+
+// A vector index over items with int64 external ids.  `spec` is a FAISS index-factory string;
+// "Flat" is served by mlsd's own exact kernel.  Searches may run concurrently from many threads;
+// train/add/remove take an exclusive lock.
+class Index {
+ public:
+  Index(index_t dim, Metric metric, const std::string& spec);
+  ~Index();
+  Index(Index&&) noexcept;
+  Index& operator=(Index&&) noexcept;
+
+  index_t dim() const;
+  Metric metric() const;
+  const std::string& spec() const;
+  index_t size() const;            // live items
+  bool is_trained() const;
+  bool supports_remove() const;
+  std::string kind() const;        // "flat", "ivf", "hnsw", "pq", ...
+
+  void train(std::span<const float> x);
+  // ids empty: the next ids after the largest id so far (0, 1, ... for a new index).
+  void add(std::span<const float> x, std::span<const index_t> ids);
+  // Returns the number of items removed; ids not in the index are ignored.
+  index_t remove(std::span<const index_t> ids);
+
+  // Live ids in insertion order; a boolean allow mask is over this order.
+  std::vector<index_t> ids() const;
+  // Allow bitmap (over internal rows) from a list of ids / a mask over ids() order.  Returns the
+  // bitmap and the number of allowed items.
+  std::pair<std::vector<std::uint8_t>, index_t> allow_from_ids(std::span<const index_t> ids) const;
+  std::pair<std::vector<std::uint8_t>, index_t> allow_from_mask(std::span<const std::uint8_t> mask) const;
+
+  TopK search(std::span<const float> queries, index_t k, const SearchParams& params = {},
+              AllowBits allow = {}, index_t n_allowed = -1) const;
+
+  // Reconstructed vectors of the live items (exact for Flat and HNSW-Flat/IVF-Flat).
+  std::vector<float> vectors() const;
+
+  std::vector<std::uint8_t> serialize() const;
+  static Index deserialize(std::span<const std::uint8_t> bytes);
+
+  struct Impl;  // opaque; defined in the library's sources
+
+ private:
+  std::unique_ptr<Impl> impl_;
+  explicit Index(std::unique_ptr<Impl> impl);
+};
+
+// Items split across shards by a hash of their id; each shard is an Index with the same spec.
+// search() queries every shard in parallel and merges with merge_topk.
+class ShardedIndex {
+ public:
+  ShardedIndex(index_t dim, Metric metric, const std::string& spec, int n_shards);
+  int n_shards() const;
+  Index& shard(int s);
+  const Index& shard(int s) const;
+  index_t size() const;
+  bool is_trained() const;
+  void train(std::span<const float> x);  // trains one shard, copies its trained state to the others
+  void add(std::span<const float> x, std::span<const index_t> ids);
+  index_t remove(std::span<const index_t> ids);
+  TopK search(std::span<const float> queries, index_t k, const SearchParams& params = {},
+              std::span<const index_t> allow_ids = {}, bool has_allow = false) const;
+  // The shard an id lives on.
+  static int shard_of(index_t id, int n_shards);
+
+ private:
+  std::vector<Index> shards_;
+  index_t next_id_ = 0;
+};
+
+// File format of a serialised Index, exposed for tests.
+inline constexpr char kFileMagic[8] = {'M', 'L', 'S', 'D', 'I', 'D', 'X', '\0'};
+inline constexpr std::uint32_t kFileVersion = 1;
+
+}  // namespace mlsd::retrieval

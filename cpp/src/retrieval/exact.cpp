@@ -1,0 +1,345 @@
+// Exact k-NN: the scores of a block of queries against a tile of items come from one BLAS sgemm
+// call sized to stay in cache, and are scanned for the top-k while hot.  Tasks are
+// (query block, item chunk) pairs run by oneTBB; every task calls a single-threaded sgemm, so BLAS
+// never starts threads of its own on top of TBB's.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include <tbb/parallel_for.h>
+
+#include "mlsd/common/checks.hpp"
+#include "mlsd/common/error.hpp"
+#include "mlsd/common/parallel.hpp"
+#include "mlsd/detail/topk.hpp"
+#include "mlsd/retrieval.hpp"
+#include "blas.hpp"
+
+namespace mlsd::retrieval {
+namespace {
+
+using detail::Candidate;
+using detail::TopKHeap;
+
+// A tile of kQueryBlock x kItemTile float scores is 512 KiB: it stays in L2 between the sgemm that
+// writes it and the scan that reads it.
+constexpr index_t kQueryBlock = 128;
+constexpr index_t kItemTile = 1024;
+
+bool allowed(AllowBits allow, index_t row) {
+  return allow.empty() || ((allow[static_cast<std::size_t>(row >> 3)] >> (row & 7)) & 1u) != 0;
+}
+
+index_t count_allowed(AllowBits allow, index_t n) {
+  index_t c = 0;
+  for (index_t r = 0; r < n; ++r) c += allowed(allow, r) ? 1 : 0;
+  return c;
+}
+
+std::vector<float> squared_norms(std::span<const float> x, index_t d) {
+  const index_t n = d > 0 ? static_cast<index_t>(x.size()) / d : 0;
+  std::vector<float> out(static_cast<std::size_t>(n));
+  tbb::parallel_for(tbb::blocked_range<index_t>(0, n, 4096), [&](const auto& r) {
+    for (index_t i = r.begin(); i != r.end(); ++i) {
+      const float* v = x.data() + i * d;
+      float s = 0.0f;
+      for (index_t j = 0; j < d; ++j) s += v[j] * v[j];
+      out[static_cast<std::size_t>(i)] = s;
+    }
+  });
+  return out;
+}
+
+struct KnnProblem {
+  std::span<const float> queries, items;
+  index_t d, k, nq, n;
+  bool l2;
+  std::span<const index_t> ids;
+  AllowBits allow;
+  std::span<const float> item_sqnorms;
+};
+
+// Top-k of queries [q0, q1) over items [i0, i1) into heaps[(q - q0_base) * k ...].
+void scan_block(const KnnProblem& p, index_t q0, index_t q1, index_t i0, index_t i1,
+                std::span<Candidate> heaps, std::vector<float>& tile) {
+  const index_t nqb = q1 - q0;
+  for (index_t q = 0; q < nqb; ++q) {
+    TopKHeap(heaps.subspan(static_cast<std::size_t>(q * p.k), static_cast<std::size_t>(p.k))).reset();
+  }
+  const float alpha = p.l2 ? 2.0f : 1.0f;  // l2 key: 2<q,x> - |x|^2 = |q|^2 - |q - x|^2
+  for (index_t t0 = i0; t0 < i1; t0 += kItemTile) {
+    const index_t nt = std::min(kItemTile, i1 - t0);
+    blas::gemm_nt(nqb, nt, p.d, alpha, p.queries.data() + q0 * p.d, p.items.data() + t0 * p.d, tile.data());
+    for (index_t q = 0; q < nqb; ++q) {
+      TopKHeap heap(heaps.subspan(static_cast<std::size_t>(q * p.k), static_cast<std::size_t>(p.k)));
+      const float* row = tile.data() + q * nt;
+      float threshold = heap.threshold();
+      for (index_t j = 0; j < nt; ++j) {
+        const index_t item = t0 + j;
+        const float key = p.l2 ? row[j] - p.item_sqnorms[static_cast<std::size_t>(item)] : row[j];
+        if (key < threshold || !allowed(p.allow, item)) continue;
+        heap.push({key, p.ids.empty() ? item : p.ids[static_cast<std::size_t>(item)], item});
+        threshold = heap.threshold();
+      }
+    }
+  }
+}
+
+// Final scores of the kept candidates, recomputed in double precision from the vectors.  The
+// sgemm scores that chose them depend (in the last bits) on where an item fell in a BLAS tile;
+// recomputing makes a score a function of the query and item alone, so sharded, filtered and
+// unsharded searches report identical numbers.  Rows are then sorted by the documented rule.
+void finish_row(const KnnProblem& p, index_t q, std::span<Candidate> heap, float* scores, index_t* ids) {
+  const float* qv = p.queries.data() + q * p.d;
+  std::vector<std::pair<float, index_t>> row;
+  row.reserve(heap.size());
+  for (const Candidate& c : heap) {
+    if (c.id == detail::kEmptyId) continue;
+    const float* xv = p.items.data() + c.row * p.d;
+    double s = 0.0;
+    for (index_t j = 0; j < p.d; ++j) {
+      const double a = qv[j], b = xv[j];
+      s += p.l2 ? (a - b) * (a - b) : a * b;
+    }
+    row.emplace_back(static_cast<float>(s), c.id);
+  }
+  std::sort(row.begin(), row.end(), [l2 = p.l2](const auto& a, const auto& b) {
+    if (a.first != b.first) return l2 ? a.first < b.first : a.first > b.first;
+    return a.second < b.second;
+  });
+  const float pad = p.l2 ? std::numeric_limits<float>::infinity() : -std::numeric_limits<float>::infinity();
+  for (std::size_t j = 0; j < heap.size(); ++j) {
+    scores[j] = j < row.size() ? row[j].first : pad;
+    ids[j] = j < row.size() ? row[j].second : -1;
+  }
+}
+
+TopK knn_impl(const KnnProblem& p) {
+  TopK out;
+  out.n_queries = p.nq;
+  out.k = p.k;
+  out.scores.resize(static_cast<std::size_t>(p.nq * p.k));
+  out.ids.resize(static_cast<std::size_t>(p.nq * p.k));
+  if (p.nq == 0) return out;
+
+  const index_t n_qblocks = (p.nq + kQueryBlock - 1) / kQueryBlock;
+  const index_t max_chunks = std::max<index_t>(1, (p.n + kItemTile - 1) / kItemTile);
+  const index_t wanted_tasks = 4 * static_cast<index_t>(get_num_threads());
+  const index_t n_chunks = std::clamp<index_t>((wanted_tasks + n_qblocks - 1) / n_qblocks, 1, max_chunks);
+  // Chunks are whole tiles, so an item's place in a tile (and thus its sgemm score, to the last
+  // bit) does not depend on the thread count.
+  const index_t chunk = (max_chunks + n_chunks - 1) / n_chunks * kItemTile;
+
+  // heaps[c][q][0..k): the top-k of query q over item chunk c.
+  std::vector<Candidate> heaps(static_cast<std::size_t>(n_chunks * p.nq * p.k));
+  tbb::parallel_for(tbb::blocked_range<index_t>(0, n_qblocks * n_chunks, 1), [&](const auto& r) {
+    std::vector<float> tile(static_cast<std::size_t>(kQueryBlock * kItemTile));
+    for (index_t task = r.begin(); task != r.end(); ++task) {
+      const index_t b = task / n_chunks, c = task % n_chunks;
+      const index_t q0 = b * kQueryBlock, q1 = std::min(p.nq, q0 + kQueryBlock);
+      const index_t i0 = std::min(p.n, c * chunk), i1 = std::min(p.n, i0 + chunk);
+      auto dst = std::span<Candidate>(heaps).subspan(static_cast<std::size_t>((c * p.nq + q0) * p.k),
+                                                     static_cast<std::size_t>((q1 - q0) * p.k));
+      scan_block(p, q0, q1, i0, i1, dst, tile);
+    }
+  });
+
+  tbb::parallel_for(tbb::blocked_range<index_t>(0, p.nq, 64), [&](const auto& r) {
+    std::vector<Candidate> merged(static_cast<std::size_t>(p.k));
+    for (index_t q = r.begin(); q != r.end(); ++q) {
+      std::span<Candidate> heap(heaps.data() + q * p.k, static_cast<std::size_t>(p.k));
+      if (n_chunks > 1) {
+        TopKHeap m(merged);
+        m.reset();
+        for (index_t c = 0; c < n_chunks; ++c) {
+          for (index_t j = 0; j < p.k; ++j) m.push(heaps[static_cast<std::size_t>((c * p.nq + q) * p.k + j)]);
+        }
+        heap = merged;
+      }
+      finish_row(p, q, heap, out.scores.data() + q * p.k, out.ids.data() + q * p.k);
+    }
+  });
+  return out;
+}
+
+}  // namespace
+
+const char* metric_name(Metric m) {
+  switch (m) {
+    case Metric::inner_product: return "ip";
+    case Metric::l2: return "l2";
+    case Metric::cosine: return "cosine";
+  }
+  return "?";
+}
+
+TopK knn(std::span<const float> queries, std::span<const float> items, index_t d, index_t k, Metric metric,
+         std::span<const index_t> ids, AllowBits allow, std::span<const float> item_sqnorms) {
+  constexpr const char* fn = "knn";
+  MLSD_REQUIRE(d >= 1, fn, "d must be >= 1, got ", d);
+  MLSD_REQUIRE(k >= 1, fn, "k must be >= 1, got ", k);
+  MLSD_REQUIRE(metric != Metric::cosine, fn, "normalise the vectors and use the inner product for cosine");
+  MLSD_REQUIRE(queries.size() % static_cast<std::size_t>(d) == 0 && items.size() % static_cast<std::size_t>(d) == 0,
+               fn, "queries and items must have ", d, " columns");
+  const index_t n = static_cast<index_t>(items.size()) / d;
+  MLSD_REQUIRE(ids.empty() || static_cast<index_t>(ids.size()) == n, fn, "ids must have one entry per item");
+  MLSD_REQUIRE(allow.empty() || static_cast<index_t>(allow.size()) >= (n + 7) / 8, fn,
+               "allow bitmap must have at least ", (n + 7) / 8, " bytes");
+  MLSD_REQUIRE(item_sqnorms.empty() || static_cast<index_t>(item_sqnorms.size()) == n, fn,
+               "item_sqnorms must have one entry per item");
+
+  return run_in_arena([&] {
+    mlsd::detail::check_finite_rows(queries, d, fn, "queries");
+    mlsd::detail::check_finite_rows(items, d, fn, "items");
+    blas::SingleThreaded blas_guard;
+    const bool l2 = metric == Metric::l2;
+    std::vector<float> norms;
+    if (l2 && item_sqnorms.empty()) {
+      norms = squared_norms(items, d);
+      item_sqnorms = norms;
+    }
+    KnnProblem p{queries, items, d, k, static_cast<index_t>(queries.size()) / d, n, l2, ids, allow, item_sqnorms};
+
+    // A selective filter: gather the allowed items and search only those.
+    if (!allow.empty()) {
+      const index_t n_allowed = count_allowed(allow, n);
+      if (n_allowed * 8 <= n) {
+        std::vector<float> sub(static_cast<std::size_t>(n_allowed * d));
+        std::vector<index_t> sub_ids(static_cast<std::size_t>(n_allowed));
+        std::vector<float> sub_norms(l2 ? static_cast<std::size_t>(n_allowed) : 0);
+        index_t j = 0;
+        for (index_t r = 0; r < n; ++r) {
+          if (!allowed(allow, r)) continue;
+          std::copy_n(items.data() + r * d, d, sub.data() + j * d);
+          sub_ids[static_cast<std::size_t>(j)] = ids.empty() ? r : ids[static_cast<std::size_t>(r)];
+          if (l2) sub_norms[static_cast<std::size_t>(j)] = item_sqnorms[static_cast<std::size_t>(r)];
+          ++j;
+        }
+        p.items = sub;
+        p.n = n_allowed;
+        p.ids = sub_ids;
+        p.allow = {};
+        p.item_sqnorms = sub_norms;
+        return knn_impl(p);
+      }
+    }
+    return knn_impl(p);
+  });
+}
+
+TopK merge_topk(std::span<const TopK* const> parts, index_t k, Metric metric) {
+  constexpr const char* fn = "merge_topk";
+  MLSD_REQUIRE(k >= 1, fn, "k must be >= 1, got ", k);
+  MLSD_REQUIRE(!parts.empty(), fn, "needs at least one part");
+  const index_t nq = parts[0]->n_queries;
+  for (const TopK* p : parts) {
+    MLSD_REQUIRE(p->n_queries == nq, fn, "every part must have the same number of queries (", nq, "), got ",
+                 p->n_queries);
+    MLSD_REQUIRE(static_cast<index_t>(p->scores.size()) == p->n_queries * p->k &&
+                     p->ids.size() == p->scores.size(),
+                 fn, "each part must hold n_queries * k scores and ids");
+  }
+  const bool l2 = metric == Metric::l2;
+  TopK out;
+  out.n_queries = nq;
+  out.k = k;
+  out.scores.resize(static_cast<std::size_t>(nq * k));
+  out.ids.resize(static_cast<std::size_t>(nq * k));
+  run_in_arena([&] {
+    tbb::parallel_for(tbb::blocked_range<index_t>(0, nq, 64), [&](const auto& r) {
+      std::vector<Candidate> slots(static_cast<std::size_t>(k));
+      for (index_t q = r.begin(); q != r.end(); ++q) {
+        TopKHeap heap(slots);
+        heap.reset();
+        for (const TopK* p : parts) {
+          for (index_t j = 0; j < p->k; ++j) {
+            const index_t id = p->ids[static_cast<std::size_t>(q * p->k + j)];
+            if (id < 0) continue;  // padding
+            const float s = p->scores[static_cast<std::size_t>(q * p->k + j)];
+            heap.push({l2 ? -s : s, id});
+          }
+        }
+        heap.sort_best_first();
+        const float pad = l2 ? std::numeric_limits<float>::infinity() : -std::numeric_limits<float>::infinity();
+        for (index_t j = 0; j < k; ++j) {
+          const Candidate& c = slots[static_cast<std::size_t>(j)];
+          const bool empty = c.id == detail::kEmptyId;
+          out.scores[static_cast<std::size_t>(q * k + j)] = empty ? pad : (l2 ? -c.key : c.key);
+          out.ids[static_cast<std::size_t>(q * k + j)] = empty ? -1 : c.id;
+        }
+      }
+    });
+  });
+  return out;
+}
+
+double recall_at_k(std::span<const index_t> approx, index_t approx_width, std::span<const index_t> exact,
+                   index_t exact_width, index_t n_queries, index_t k) {
+  constexpr const char* fn = "recall_at_k";
+  MLSD_REQUIRE(k >= 1 && k <= approx_width && k <= exact_width, fn, "k must be in [1, ",
+               std::min(approx_width, exact_width), "], got ", k);
+  MLSD_REQUIRE(static_cast<index_t>(approx.size()) == n_queries * approx_width &&
+                   static_cast<index_t>(exact.size()) == n_queries * exact_width,
+               fn, "approx_ids and exact_ids must have n_queries rows");
+  struct Acc {
+    double sum = 0.0;
+    index_t n = 0;
+  };
+  const Acc total = run_in_arena([&] {
+    return mlsd::detail::ordered_reduce(
+        n_queries, Acc{},
+        [&](index_t b, index_t e) {
+          Acc a;
+          std::vector<index_t> truth;
+          for (index_t q = b; q < e; ++q) {
+            truth.clear();
+            for (index_t j = 0; j < k; ++j) {
+              const index_t id = exact[static_cast<std::size_t>(q * exact_width + j)];
+              if (id >= 0) truth.push_back(id);
+            }
+            if (truth.empty()) continue;
+            std::sort(truth.begin(), truth.end());
+            truth.erase(std::unique(truth.begin(), truth.end()), truth.end());
+            index_t hits = 0;
+            for (index_t j = 0; j < k; ++j) {
+              const index_t id = approx[static_cast<std::size_t>(q * approx_width + j)];
+              if (id < 0) continue;
+              // Count each true id once even if approx repeats it.
+              bool seen = false;
+              for (index_t jj = 0; jj < j; ++jj) seen = seen || approx[static_cast<std::size_t>(q * approx_width + jj)] == id;
+              if (!seen && std::binary_search(truth.begin(), truth.end(), id)) ++hits;
+            }
+            a.sum += static_cast<double>(hits) / static_cast<double>(truth.size());
+            ++a.n;
+          }
+          return a;
+        },
+        [](Acc a, const Acc& b) {
+          a.sum += b.sum;
+          a.n += b.n;
+          return a;
+        },
+        1024);
+  });
+  return total.n == 0 ? std::numeric_limits<double>::quiet_NaN() : total.sum / static_cast<double>(total.n);
+}
+
+void normalize_rows(std::span<float> x, index_t d, const char* function, const char* argument) {
+  const index_t n = static_cast<index_t>(x.size()) / d;
+  run_in_arena([&] {
+    tbb::parallel_for(tbb::blocked_range<index_t>(0, n, 4096), [&](const auto& r) {
+      for (index_t i = r.begin(); i != r.end(); ++i) {
+        float* v = x.data() + i * d;
+        double s = 0.0;
+        for (index_t j = 0; j < d; ++j) s += static_cast<double>(v[j]) * v[j];
+        MLSD_REQUIRE(s > 0.0, function, argument, " row ", i,
+                     " has zero norm; cosine similarity is undefined for it");
+        const float inv = static_cast<float>(1.0 / std::sqrt(s));
+        for (index_t j = 0; j < d; ++j) v[j] *= inv;
+      }
+    });
+  });
+}
+
+}  // namespace mlsd::retrieval

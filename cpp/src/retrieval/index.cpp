@@ -1,0 +1,427 @@
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <mutex>
+
+#include <faiss/IndexHNSW.h>
+#include <faiss/IndexIVF.h>
+#include <faiss/IndexPreTransform.h>
+#include <faiss/impl/FaissException.h>
+#include <faiss/impl/IDSelector.h>
+#include <faiss/index_factory.h>
+#include <omp.h>
+#include <tbb/parallel_for.h>
+
+#include "blas.hpp"
+#include "index_impl.hpp"
+#include "mlsd/common/checks.hpp"
+#include "mlsd/common/error.hpp"
+#include "mlsd/common/parallel.hpp"
+
+namespace mlsd::retrieval {
+namespace {
+
+constexpr const char* kFn = "Index";
+
+// The index behind IndexPreTransform wrappers (OPQ, PCA, ...).
+const faiss::Index* core_index(const faiss::Index* index) {
+  while (auto* pt = dynamic_cast<const faiss::IndexPreTransform*>(index)) index = pt->index;
+  return index;
+}
+
+// Sets the calling thread's OpenMP thread count (FAISS's loops) for a scope.
+class OmpThreads {
+ public:
+  explicit OmpThreads(int n) : previous_(omp_get_max_threads()) { omp_set_num_threads(n); }
+  ~OmpThreads() { omp_set_num_threads(previous_); }
+  OmpThreads(const OmpThreads&) = delete;
+  OmpThreads& operator=(const OmpThreads&) = delete;
+
+ private:
+  int previous_;
+};
+
+// Runs a FAISS call, turning its exceptions into mlsd's (FAISS rejects some inputs itself, such as
+// too few training points for the number of clusters).
+template <class F>
+void call_faiss(const char* what, F&& f) {
+  try {
+    f();
+  } catch (const faiss::FaissException& e) {
+    detail::throw_invalid(kFn, what, " failed in FAISS: ", e.msg);
+  }
+}
+
+bool bit(AllowBits bits, index_t i) { return ((bits[static_cast<std::size_t>(i >> 3)] >> (i & 7)) & 1u) != 0; }
+
+// A copy of x with unit rows for cosine; otherwise x itself.
+std::span<const float> prepare(const Index::Impl& s, std::span<const float> x, std::vector<float>& storage,
+                               const char* argument) {
+  if (s.metric != Metric::cosine) return x;
+  storage.assign(x.begin(), x.end());
+  normalize_rows(storage, s.dim, kFn, argument);
+  return storage;
+}
+
+void check_rows(const Index::Impl& s, std::span<const float> x, const char* argument) {
+  MLSD_REQUIRE(x.size() % static_cast<std::size_t>(s.dim) == 0, kFn, argument, " must have ", s.dim, " columns");
+  run_in_arena([&] { mlsd::detail::check_finite_rows(x, s.dim, kFn, argument); });
+}
+
+}  // namespace
+
+void Index::Impl::make_faiss_index() {
+  // mlsd keeps the ids itself; an IDMap inside would hide search parameters (see index_impl.hpp).
+  MLSD_REQUIRE(spec.find("IDMap") == std::string::npos, kFn,
+               "spec must not contain IDMap: mlsd maps ids itself (pass ids to add())");
+  faiss::Index* raw = nullptr;
+  try {
+    raw = faiss::index_factory(static_cast<int>(dim), spec.c_str(), faiss_metric());
+  } catch (const faiss::FaissException& e) {
+    detail::throw_invalid(kFn, "spec '", spec, "' is not a FAISS index-factory string this index supports: ", e.msg);
+  }
+  faiss.reset(raw);
+  if (auto* ivf = const_cast<faiss::IndexIVF*>(dynamic_cast<const faiss::IndexIVF*>(core_index(raw)))) {
+    // A hash-table direct map reconstructs any position and survives removals: filtered searches
+    // over few items read the allowed vectors back (see search()).
+    ivf->set_direct_map_type(faiss::DirectMap::Hashtable);
+  }
+}
+
+void Index::Impl::rebuild_id_map() {
+  id2pos.clear();
+  id2pos.reserve(static_cast<std::size_t>(n_live));
+  for (index_t p = 0; p < static_cast<index_t>(pos2id.size()); ++p) {
+    if (pos2id[static_cast<std::size_t>(p)] != -1) id2pos.emplace(pos2id[static_cast<std::size_t>(p)], p);
+  }
+}
+
+Index::Index(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Index::Index(index_t dim, Metric metric, const std::string& spec) : impl_(std::make_unique<Impl>()) {
+  MLSD_REQUIRE(dim >= 1 && dim <= (1 << 20), kFn, "dim must be an int in [1, 2**20], got ", dim);
+  impl_->dim = dim;
+  impl_->metric = metric;
+  impl_->spec = spec;
+  impl_->own_flat = spec == "Flat";
+  if (!impl_->own_flat) impl_->make_faiss_index();
+}
+
+Index::~Index() = default;
+Index::Index(Index&&) noexcept = default;
+Index& Index::operator=(Index&&) noexcept = default;
+
+index_t Index::dim() const { return impl_->dim; }
+Metric Index::metric() const { return impl_->metric; }
+const std::string& Index::spec() const { return impl_->spec; }
+
+index_t Index::size() const {
+  std::shared_lock lock(impl_->mutex);
+  return impl_->n_live;
+}
+
+bool Index::is_trained() const {
+  std::shared_lock lock(impl_->mutex);
+  return impl_->own_flat || impl_->faiss->is_trained;
+}
+
+std::string Index::kind() const {
+  if (impl_->own_flat) return "flat";
+  const faiss::Index* core = core_index(impl_->faiss.get());
+  if (dynamic_cast<const faiss::IndexIVF*>(core)) return "ivf";
+  if (dynamic_cast<const faiss::IndexHNSW*>(core)) return "hnsw";
+  return "other";
+}
+
+bool Index::supports_remove() const { return impl_->own_flat || kind() == "ivf"; }
+
+void Index::train(std::span<const float> x) {
+  Impl& s = *impl_;
+  check_rows(s, x, "training vectors");
+  const index_t n = static_cast<index_t>(x.size()) / s.dim;
+  MLSD_REQUIRE(n >= 1, kFn, "train needs at least one vector");
+  std::unique_lock lock(s.mutex);
+  if (s.own_flat) return;
+  MLSD_REQUIRE(s.n_live == 0 && s.pos2id.empty(), kFn, "train must be called before any vector is added");
+  std::vector<float> storage;
+  const auto v = prepare(s, x, storage, "training vectors");
+  // FAISS's k-means calls BLAS from one thread and leaves the parallelism to BLAS and OpenMP.
+  const int threads = get_num_threads();
+  blas::ScopedThreads blas_threads(threads);
+  OmpThreads omp_threads(threads);
+  call_faiss("train", [&] { s.faiss->train(n, v.data()); });
+}
+
+void Index::add(std::span<const float> x, std::span<const index_t> ids) {
+  Impl& s = *impl_;
+  check_rows(s, x, "vectors");
+  const index_t n = static_cast<index_t>(x.size()) / s.dim;
+  MLSD_REQUIRE(ids.empty() || static_cast<index_t>(ids.size()) == n, kFn, "ids has ", ids.size(),
+               " entries but vectors has ", n, " rows");
+  std::unique_lock lock(s.mutex);
+  MLSD_REQUIRE(s.own_flat || s.faiss->is_trained, kFn, "index with spec '", s.spec,
+               "' must be trained before vectors are added: call train() first");
+  if (n == 0) return;
+
+  std::vector<index_t> new_ids;
+  if (ids.empty()) {
+    MLSD_REQUIRE(s.next_id <= std::numeric_limits<index_t>::max() - n, kFn,
+                 "automatic ids would overflow int64; pass ids");
+    new_ids.resize(static_cast<std::size_t>(n));
+    for (index_t i = 0; i < n; ++i) new_ids[static_cast<std::size_t>(i)] = s.next_id + i;
+  } else {
+    new_ids.assign(ids.begin(), ids.end());
+  }
+  // Check every id before changing anything, so a rejected batch leaves the index as it was.
+  {
+    std::vector<index_t> sorted(new_ids);
+    std::sort(sorted.begin(), sorted.end());
+    for (std::size_t i = 0; i < sorted.size(); ++i) {
+      MLSD_REQUIRE(sorted[i] != -1, kFn, "ids must not contain -1 (it marks padding in search results)");
+      MLSD_REQUIRE(i == 0 || sorted[i] != sorted[i - 1], kFn, "ids contains duplicate id ", sorted[i]);
+      MLSD_REQUIRE(!s.id2pos.contains(sorted[i]), kFn, "id ", sorted[i], " is already in the index");
+    }
+  }
+  std::vector<float> storage;
+  const auto v = prepare(s, x, storage, "vectors");
+  const index_t first_pos = static_cast<index_t>(s.pos2id.size());
+
+  if (s.own_flat) {
+    s.vectors.insert(s.vectors.end(), v.begin(), v.end());
+    if (s.metric == Metric::l2) {
+      s.sqnorms.resize(static_cast<std::size_t>(first_pos + n));
+      run_in_arena([&] {
+        tbb::parallel_for(tbb::blocked_range<index_t>(0, n, 4096), [&](const auto& r) {
+          for (index_t i = r.begin(); i != r.end(); ++i) {
+            const float* row = v.data() + i * s.dim;
+            float sq = 0.0f;
+            for (index_t j = 0; j < s.dim; ++j) sq += row[j] * row[j];
+            s.sqnorms[static_cast<std::size_t>(first_pos + i)] = sq;
+          }
+        });
+      });
+    }
+  } else {
+    OmpThreads omp_threads(get_num_threads());
+    blas::ScopedThreads blas_threads(1);
+    if (kind() == "ivf") {
+      std::vector<faiss::Index::idx_t> positions(static_cast<std::size_t>(n));
+      for (index_t i = 0; i < n; ++i) positions[static_cast<std::size_t>(i)] = first_pos + i;
+      call_faiss("add", [&] { s.faiss->add_with_ids(n, v.data(), positions.data()); });
+    } else {
+      // FAISS numbers these indexes' items 0, 1, ...; without removal that is the position.
+      call_faiss("add", [&] { s.faiss->add(n, v.data()); });
+    }
+  }
+  s.pos2id.insert(s.pos2id.end(), new_ids.begin(), new_ids.end());
+  for (index_t i = 0; i < n; ++i) s.id2pos.emplace(new_ids[static_cast<std::size_t>(i)], first_pos + i);
+  s.n_live += n;
+  const index_t max_id = *std::max_element(new_ids.begin(), new_ids.end());
+  if (max_id >= s.next_id) s.next_id = max_id == std::numeric_limits<index_t>::max() ? max_id : max_id + 1;
+}
+
+index_t Index::remove(std::span<const index_t> ids) {
+  Impl& s = *impl_;
+  MLSD_REQUIRE(supports_remove(), kFn, "spec '", s.spec, "' does not support removing items");
+  std::unique_lock lock(s.mutex);
+  std::vector<index_t> positions;
+  for (index_t id : ids) {
+    auto it = s.id2pos.find(id);
+    if (it == s.id2pos.end()) continue;
+    positions.push_back(it->second);
+    s.id2pos.erase(it);
+  }
+  if (positions.empty()) return 0;
+  std::sort(positions.begin(), positions.end());
+  for (index_t p : positions) s.pos2id[static_cast<std::size_t>(p)] = -1;
+  s.n_live -= static_cast<index_t>(positions.size());
+
+  if (s.own_flat) {
+    // Compact: positions stay equal to rows.
+    index_t w = 0;
+    const std::size_t d = static_cast<std::size_t>(s.dim);
+    for (index_t p = 0; p < static_cast<index_t>(s.pos2id.size()); ++p) {
+      if (s.pos2id[static_cast<std::size_t>(p)] == -1) continue;
+      if (w != p) {
+        std::copy_n(s.vectors.begin() + static_cast<std::ptrdiff_t>(p * s.dim), d,
+                    s.vectors.begin() + static_cast<std::ptrdiff_t>(w * s.dim));
+        if (!s.sqnorms.empty()) s.sqnorms[static_cast<std::size_t>(w)] = s.sqnorms[static_cast<std::size_t>(p)];
+        s.pos2id[static_cast<std::size_t>(w)] = s.pos2id[static_cast<std::size_t>(p)];
+      }
+      ++w;
+    }
+    s.vectors.resize(static_cast<std::size_t>(w) * d);
+    if (!s.sqnorms.empty()) s.sqnorms.resize(static_cast<std::size_t>(w));
+    s.pos2id.resize(static_cast<std::size_t>(w));
+    s.rebuild_id_map();
+  } else {
+    std::vector<faiss::Index::idx_t> sel_ids(positions.begin(), positions.end());
+    faiss::IDSelectorArray sel(sel_ids.size(), sel_ids.data());
+    OmpThreads omp_threads(get_num_threads());
+    call_faiss("remove", [&] { s.faiss->remove_ids(sel); });
+  }
+  return static_cast<index_t>(positions.size());
+}
+
+std::vector<index_t> Index::ids() const {
+  std::shared_lock lock(impl_->mutex);
+  std::vector<index_t> out;
+  out.reserve(static_cast<std::size_t>(impl_->n_live));
+  for (index_t id : impl_->pos2id) {
+    if (id != -1) out.push_back(id);
+  }
+  return out;
+}
+
+std::pair<std::vector<std::uint8_t>, index_t> Index::allow_from_ids(std::span<const index_t> ids) const {
+  std::shared_lock lock(impl_->mutex);
+  const Impl& s = *impl_;
+  std::vector<std::uint8_t> bits((s.pos2id.size() + 7) / 8, 0);
+  index_t count = 0;
+  for (index_t id : ids) {
+    auto it = s.id2pos.find(id);
+    if (it == s.id2pos.end()) continue;
+    const index_t p = it->second;
+    const std::uint8_t m = static_cast<std::uint8_t>(1u << (p & 7));
+    std::uint8_t& b = bits[static_cast<std::size_t>(p >> 3)];
+    if ((b & m) == 0) ++count;
+    b |= m;
+  }
+  return {std::move(bits), count};
+}
+
+std::pair<std::vector<std::uint8_t>, index_t> Index::allow_from_mask(std::span<const std::uint8_t> mask) const {
+  std::shared_lock lock(impl_->mutex);
+  const Impl& s = *impl_;
+  MLSD_REQUIRE(static_cast<index_t>(mask.size()) == s.n_live, kFn, "allow mask has ", mask.size(),
+               " entries but the index holds ", s.n_live, " items");
+  std::vector<std::uint8_t> bits((s.pos2id.size() + 7) / 8, 0);
+  index_t count = 0, row = 0;
+  for (index_t p = 0; p < static_cast<index_t>(s.pos2id.size()); ++p) {
+    if (s.pos2id[static_cast<std::size_t>(p)] == -1) continue;
+    if (mask[static_cast<std::size_t>(row++)] != 0) {
+      bits[static_cast<std::size_t>(p >> 3)] |= static_cast<std::uint8_t>(1u << (p & 7));
+      ++count;
+    }
+  }
+  return {std::move(bits), count};
+}
+
+std::vector<float> Index::vectors() const {
+  std::shared_lock lock(impl_->mutex);
+  const Impl& s = *impl_;
+  if (s.own_flat) return s.vectors;
+  std::vector<float> out(static_cast<std::size_t>(s.n_live * s.dim));
+  index_t row = 0;
+  call_faiss("reconstruct", [&] {
+    for (index_t p = 0; p < static_cast<index_t>(s.pos2id.size()); ++p) {
+      if (s.pos2id[static_cast<std::size_t>(p)] == -1) continue;
+      s.faiss->reconstruct(p, out.data() + (row++) * s.dim);
+    }
+  });
+  return out;
+}
+
+TopK Index::search(std::span<const float> queries, index_t k, const SearchParams& params, AllowBits allow,
+                   index_t n_allowed) const {
+  const Impl& s = *impl_;
+  check_rows(s, queries, "queries");
+  MLSD_REQUIRE(k >= 1, kFn, "k must be >= 1, got ", k);
+  std::shared_lock lock(s.mutex);
+  MLSD_REQUIRE(s.own_flat || s.faiss->is_trained, kFn, "index with spec '", s.spec,
+               "' is not trained: call train() and add() before searching");
+  MLSD_REQUIRE(s.n_live > 0, kFn, "the index is empty: add() vectors before searching");
+  MLSD_REQUIRE(allow.empty() || allow.size() == (s.pos2id.size() + 7) / 8, kFn,
+               "allow bitmap does not match this index (build it with allow_from_ids/allow_from_mask)");
+  const std::string kind_name = kind();
+  MLSD_REQUIRE(!params.nprobe || kind_name == "ivf", kFn, "nprobe applies to IVF indexes, not spec '", s.spec, "'");
+  MLSD_REQUIRE(!params.ef_search || kind_name == "hnsw", kFn, "efSearch applies to HNSW indexes, not spec '",
+               s.spec, "'");
+  MLSD_REQUIRE(!params.nprobe || *params.nprobe >= 1, kFn, "nprobe must be >= 1, got ", *params.nprobe);
+  MLSD_REQUIRE(!params.ef_search || *params.ef_search >= 1, kFn, "efSearch must be >= 1, got ", *params.ef_search);
+
+  std::vector<float> storage;
+  const auto q = prepare(s, queries, storage, "queries");
+  const index_t nq = static_cast<index_t>(q.size()) / s.dim;
+  const Metric kernel_metric = s.metric == Metric::l2 ? Metric::l2 : Metric::inner_product;
+  if (!allow.empty() && n_allowed < 0) {
+    n_allowed = 0;
+    for (index_t p = 0; p < static_cast<index_t>(s.pos2id.size()); ++p) n_allowed += bit(allow, p) ? 1 : 0;
+  }
+
+  if (s.own_flat) return knn(q, s.vectors, s.dim, k, kernel_metric, s.pos2id, allow, s.sqnorms);
+
+  // A selective filter, or an index that takes no selector: score the allowed items' stored
+  // vectors exactly.  Graph and list traversals find few allowed items when most are filtered out.
+  const bool takes_selector = kind_name == "ivf" || kind_name == "hnsw";
+  if (!allow.empty() && (!takes_selector || n_allowed * 20 <= s.n_live || n_allowed <= 4096)) {
+    std::vector<float> sub(static_cast<std::size_t>(n_allowed * s.dim));
+    std::vector<index_t> sub_ids(static_cast<std::size_t>(n_allowed));
+    index_t j = 0;
+    call_faiss("reconstruct", [&] {
+      for (index_t p = 0; p < static_cast<index_t>(s.pos2id.size()); ++p) {
+        if (!bit(allow, p)) continue;
+        s.faiss->reconstruct(p, sub.data() + j * s.dim);
+        sub_ids[static_cast<std::size_t>(j++)] = s.pos2id[static_cast<std::size_t>(p)];
+      }
+    });
+    if (n_allowed == 0) {
+      TopK empty = knn(q, std::span<const float>(q.data(), 0), s.dim, k, kernel_metric);
+      return empty;
+    }
+    return knn(q, sub, s.dim, k, kernel_metric, sub_ids);
+  }
+
+  // FAISS search with per-call parameters; shared index state is never modified.
+  std::unique_ptr<faiss::IDSelectorBitmap> sel;
+  if (!allow.empty()) sel = std::make_unique<faiss::IDSelectorBitmap>(allow.size(), allow.data());
+  faiss::SearchParametersIVF ivf_params;
+  faiss::SearchParametersHNSW hnsw_params;
+  faiss::SearchParameters* inner = nullptr;
+  const faiss::Index* core = core_index(s.faiss.get());
+  if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(core)) {
+    ivf_params.nprobe = static_cast<std::size_t>(params.nprobe.value_or(static_cast<int>(ivf->nprobe)));
+    ivf_params.sel = sel.get();
+    inner = &ivf_params;
+  } else if (auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(core)) {
+    hnsw_params.efSearch = params.ef_search.value_or(hnsw->hnsw.efSearch);
+    if (sel) {
+      // Only allowed nodes enter the result list, so widen the candidate list by the filter's
+      // selectivity to keep about efSearch allowed candidates.
+      const double widen = static_cast<double>(s.n_live) / static_cast<double>(std::max<index_t>(n_allowed, 1));
+      hnsw_params.efSearch = static_cast<int>(std::min<double>(
+          std::max<double>(hnsw_params.efSearch, std::ceil(hnsw_params.efSearch * widen)), 1 << 20));
+    }
+    hnsw_params.sel = sel.get();
+    inner = &hnsw_params;
+  }
+  faiss::SearchParametersPreTransform pt_params;
+  const faiss::SearchParameters* top = inner;
+  if (inner != nullptr && core != s.faiss.get()) {
+    pt_params.index_params = inner;
+    top = &pt_params;
+  }
+
+  TopK out;
+  out.n_queries = nq;
+  out.k = k;
+  out.scores.resize(static_cast<std::size_t>(nq * k));
+  std::vector<faiss::Index::idx_t> labels(static_cast<std::size_t>(nq * k));
+  {
+    OmpThreads omp_threads(params.threads > 0 ? params.threads : get_num_threads());
+    blas::ScopedThreads blas_threads(1);
+    call_faiss("search", [&] { s.faiss->search(nq, q.data(), k, out.scores.data(), labels.data(), top); });
+  }
+  out.ids.resize(labels.size());
+  const bool l2 = s.metric == Metric::l2;
+  const float pad = l2 ? std::numeric_limits<float>::infinity() : -std::numeric_limits<float>::infinity();
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    const faiss::Index::idx_t p = labels[i];
+    const bool valid = p >= 0 && p < static_cast<faiss::Index::idx_t>(s.pos2id.size()) && s.pos2id[static_cast<std::size_t>(p)] != -1;
+    out.ids[i] = valid ? s.pos2id[static_cast<std::size_t>(p)] : -1;
+    if (!valid) out.scores[i] = pad;
+  }
+  return out;
+}
+
+}  // namespace mlsd::retrieval

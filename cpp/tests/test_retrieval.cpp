@@ -1,0 +1,294 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "mlsd/common/parallel.hpp"
+#include "mlsd/detail/topk.hpp"
+#include "mlsd/retrieval.hpp"
+
+namespace mr = mlsd::retrieval;
+using mlsd::index_t;
+
+namespace {
+
+std::vector<float> random_matrix(index_t rows, index_t d, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> dist;
+  std::vector<float> x(static_cast<std::size_t>(rows * d));
+  for (auto& v : x) v = dist(gen);
+  return x;
+}
+
+// Brute force in double precision: (score, id) sorted best first with the documented tie rule.
+std::vector<std::pair<double, index_t>> brute_force(const std::vector<float>& q, index_t qi,
+                                                    const std::vector<float>& x, index_t d, bool l2,
+                                                    const std::vector<bool>& allow = {}) {
+  const index_t n = static_cast<index_t>(x.size()) / d;
+  std::vector<std::pair<double, index_t>> all;
+  for (index_t i = 0; i < n; ++i) {
+    if (!allow.empty() && !allow[static_cast<std::size_t>(i)]) continue;
+    double s = 0;
+    for (index_t j = 0; j < d; ++j) {
+      const double a = q[static_cast<std::size_t>(qi * d + j)], b = x[static_cast<std::size_t>(i * d + j)];
+      s += l2 ? (a - b) * (a - b) : a * b;
+    }
+    all.emplace_back(s, i);
+  }
+  std::sort(all.begin(), all.end(), [&](const auto& a, const auto& b) {
+    if (a.first != b.first) return l2 ? a.first < b.first : a.first > b.first;
+    return a.second < b.second;
+  });
+  return all;
+}
+
+std::vector<std::uint8_t> pack(const std::vector<bool>& mask) {
+  std::vector<std::uint8_t> bits((mask.size() + 7) / 8, 0);
+  for (std::size_t i = 0; i < mask.size(); ++i) {
+    if (mask[i]) bits[i / 8] |= static_cast<std::uint8_t>(1u << (i % 8));
+  }
+  return bits;
+}
+
+// Checks a knn result against brute force: scores to float tolerance, ids exactly unless the
+// reference has a near-tie at that rank.
+void expect_matches(const mr::TopK& r, const std::vector<float>& q, const std::vector<float>& x, index_t d, bool l2,
+                    const std::vector<bool>& allow = {}) {
+  for (index_t qi = 0; qi < r.n_queries; ++qi) {
+    const auto ref = brute_force(q, qi, x, d, l2, allow);
+    for (index_t j = 0; j < r.k; ++j) {
+      const float s = r.scores[static_cast<std::size_t>(qi * r.k + j)];
+      const index_t id = r.ids[static_cast<std::size_t>(qi * r.k + j)];
+      if (j >= static_cast<index_t>(ref.size())) {
+        EXPECT_EQ(id, -1);
+        EXPECT_EQ(s, l2 ? INFINITY : -INFINITY);
+        continue;
+      }
+      const double tol = 1e-4 * (1.0 + std::abs(ref[static_cast<std::size_t>(j)].first));
+      EXPECT_NEAR(s, ref[static_cast<std::size_t>(j)].first, tol) << "query " << qi << " rank " << j;
+      const bool near_tie =
+          (j > 0 && std::abs(ref[j].first - ref[j - 1].first) < tol) ||
+          (j + 1 < static_cast<index_t>(ref.size()) && std::abs(ref[j].first - ref[j + 1].first) < tol);
+      if (!near_tie) EXPECT_EQ(id, ref[static_cast<std::size_t>(j)].second) << "query " << qi << " rank " << j;
+    }
+  }
+}
+
+}  // namespace
+
+TEST(TopKHeap, KeepsBestWithIdTieBreak) {
+  std::vector<mr::detail::Candidate> slots(3);
+  mr::detail::TopKHeap heap(slots);
+  heap.reset();
+  for (auto c : std::vector<mr::detail::Candidate>{{1, 5}, {3, 9}, {2, 1}, {3, 4}, {0, 0}, {2, 0}}) heap.push(c);
+  heap.sort_best_first();
+  EXPECT_EQ(slots[0].id, 4);  // key 3, smaller id first
+  EXPECT_EQ(slots[1].id, 9);
+  EXPECT_EQ(slots[2].id, 0);  // key 2: id 0 beats id 1
+}
+
+class KnnShapes : public ::testing::TestWithParam<std::tuple<index_t, index_t, index_t, index_t>> {};
+
+TEST_P(KnnShapes, MatchesBruteForce) {
+  const auto [nq, n, d, k] = GetParam();
+  const auto q = random_matrix(nq, d, 1);
+  const auto x = random_matrix(n, d, 2);
+  for (bool l2 : {false, true}) {
+    const auto r = mr::knn(q, x, d, k, l2 ? mr::Metric::l2 : mr::Metric::inner_product);
+    ASSERT_EQ(r.n_queries, nq);
+    ASSERT_EQ(r.k, k);
+    expect_matches(r, q, x, d, l2);
+  }
+}
+
+// Odd sizes: SIMD tails, a query count that spans two query blocks, k larger than n.
+INSTANTIATE_TEST_SUITE_P(Sizes, KnnShapes,
+                         ::testing::Values(std::make_tuple(1, 1, 1, 1), std::make_tuple(3, 97, 3, 5),
+                                           std::make_tuple(130, 2500, 17, 10), std::make_tuple(5, 4, 8, 7),
+                                           std::make_tuple(2, 3000, 256, 100)));
+
+TEST(Knn, FilterNeverReturnsDisallowedAndIsExact) {
+  const index_t d = 16, n = 4000, nq = 20, k = 10;
+  const auto q = random_matrix(nq, d, 3);
+  const auto x = random_matrix(n, d, 4);
+  std::mt19937 gen(5);
+  for (double keep : {0.5, 0.01, 0.0}) {  // dense mask path, gathered subset path, nothing allowed
+    std::vector<bool> allow(static_cast<std::size_t>(n));
+    std::bernoulli_distribution b(keep);
+    for (std::size_t i = 0; i < allow.size(); ++i) allow[i] = b(gen);
+    const auto bits = pack(allow);
+    std::vector<index_t> ids(static_cast<std::size_t>(n));
+    std::iota(ids.begin(), ids.end(), 0);
+    const auto r = mr::knn(q, x, d, k, mr::Metric::inner_product, ids, bits);
+    for (index_t id : r.ids) {
+      if (id >= 0) EXPECT_TRUE(allow[static_cast<std::size_t>(id)]);
+    }
+    expect_matches(r, q, x, d, false, allow);
+  }
+}
+
+TEST(Knn, TiesBrokenBySmallerIdAndIdsMapped) {
+  const index_t d = 4;
+  std::vector<float> x(static_cast<std::size_t>(6 * d), 1.0f);  // six identical items
+  std::vector<float> q(static_cast<std::size_t>(d), 1.0f);
+  std::vector<index_t> ids = {50, 10, 40, 20, 60, 30};
+  const auto r = mr::knn(q, x, d, 3, mr::Metric::inner_product, ids);
+  EXPECT_EQ(r.ids, (mlsd::buffer<index_t>{10, 20, 30}));
+}
+
+TEST(Knn, SameResultForAnyThreadCount) {
+  const index_t d = 32, n = 20000, nq = 300, k = 20;
+  const auto q = random_matrix(nq, d, 6);
+  const auto x = random_matrix(n, d, 7);
+  mlsd::set_num_threads(1);
+  const auto one = mr::knn(q, x, d, k, mr::Metric::l2);
+  mlsd::set_num_threads(0);
+  const auto all = mr::knn(q, x, d, k, mr::Metric::l2);
+  EXPECT_EQ(one.ids, all.ids);
+  EXPECT_EQ(one.scores, all.scores);
+}
+
+TEST(Knn, RejectsBadArguments) {
+  const auto x = random_matrix(10, 4, 8);
+  EXPECT_THROW(mr::knn(x, x, 4, 0, mr::Metric::l2), std::invalid_argument);
+  EXPECT_THROW(mr::knn(x, x, 3, 1, mr::Metric::l2), std::invalid_argument);
+  EXPECT_THROW(mr::knn(x, x, 4, 1, mr::Metric::cosine), std::invalid_argument);
+  auto bad = x;
+  bad[13] = NAN;
+  EXPECT_THROW(mr::knn(x, bad, 4, 1, mr::Metric::l2), std::invalid_argument);
+}
+
+TEST(Normalize, ErrorInsideParallelLoopReachesCaller) {
+  auto x = random_matrix(50000, 8, 9);
+  std::fill_n(x.begin() + 8 * 31337, 8, 0.0f);  // one zero row deep inside some worker's range
+  try {
+    mr::normalize_rows(x, 8, "f", "vectors");
+    FAIL() << "expected an exception";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("row 31337"), std::string::npos) << e.what();
+  }
+}
+
+TEST(MergeTopK, ShardsEqualUnsharded) {
+  const index_t d = 8, n = 3000, nq = 40, k = 15;
+  const auto q = random_matrix(nq, d, 10);
+  const auto x = random_matrix(n, d, 11);
+  std::vector<index_t> ids(static_cast<std::size_t>(n));
+  std::iota(ids.begin(), ids.end(), 0);
+  for (bool l2 : {false, true}) {
+    const auto metric = l2 ? mr::Metric::l2 : mr::Metric::inner_product;
+    const auto whole = mr::knn(q, x, d, k, metric, ids);
+    // Three uneven contiguous shards; one is smaller than k, so it returns padding.
+    std::vector<mr::TopK> parts;
+    const index_t cuts[] = {0, 5, 1700, n};
+    for (int s = 0; s < 3; ++s) {
+      std::span<const float> xs(x.data() + cuts[s] * d, static_cast<std::size_t>((cuts[s + 1] - cuts[s]) * d));
+      std::span<const index_t> is(ids.data() + cuts[s], static_cast<std::size_t>(cuts[s + 1] - cuts[s]));
+      parts.push_back(mr::knn(q, xs, d, k, metric, is));
+    }
+    std::vector<const mr::TopK*> ptrs{&parts[0], &parts[1], &parts[2]};
+    const auto merged = mr::merge_topk(ptrs, k, metric);
+    EXPECT_EQ(merged.ids, whole.ids);
+    EXPECT_EQ(merged.scores, whole.scores);
+  }
+}
+
+TEST(MergeTopK, PadsWhenTooFewResults) {
+  mr::TopK a;
+  a.n_queries = 1;
+  a.k = 2;
+  a.scores = {0.5f, -INFINITY};
+  a.ids = {3, -1};
+  const mr::TopK* p[] = {&a};
+  const auto r = mr::merge_topk(p, 3, mr::Metric::inner_product);
+  EXPECT_EQ(r.ids, (mlsd::buffer<index_t>{3, -1, -1}));
+  EXPECT_EQ(r.scores[1], -INFINITY);
+}
+
+TEST(Recall, HandComputed) {
+  // query 0: approx {1, 2, 9} vs exact {1, 2, 3} -> 2/3; query 1: all found -> 1.
+  const std::vector<index_t> approx = {1, 2, 9, 4, 5, 6}, exact = {1, 2, 3, 4, 5, 6};
+  EXPECT_DOUBLE_EQ(mr::recall_at_k(approx, 3, exact, 3, 2, 3), (2.0 / 3.0 + 1.0) / 2.0);
+  // Padding in the truth shrinks the denominator; duplicates in approx count once.
+  const std::vector<index_t> a2 = {7, 7}, e2 = {7, -1};
+  EXPECT_DOUBLE_EQ(mr::recall_at_k(a2, 2, e2, 2, 1, 2), 1.0);
+}
+
+TEST(FileFormat, Crc32KnownValue) {
+  const std::string s = "123456789";
+  EXPECT_EQ(mr::crc32({reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}), 0xCBF43926u);
+}
+
+class IndexFiles : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(IndexFiles, RoundTripAndCorruption) {
+  const index_t d = 8, n = 2000;
+  const auto x = random_matrix(n, d, 12);
+  mr::Index index(d, mr::Metric::l2, GetParam());
+  if (!index.is_trained()) index.train(x);
+  std::vector<index_t> ids(static_cast<std::size_t>(n));
+  for (index_t i = 0; i < n; ++i) ids[static_cast<std::size_t>(i)] = 1000 + 3 * i;
+  index.add(x, ids);
+  if (index.supports_remove()) EXPECT_EQ(index.remove(std::vector<index_t>{1000, 1003, 7}), 2);
+  const auto bytes = index.serialize();
+  ASSERT_EQ(std::memcmp(bytes.data(), mr::kFileMagic, 8), 0);
+
+  const auto back = mr::Index::deserialize(bytes);
+  EXPECT_EQ(back.ids(), index.ids());
+  EXPECT_EQ(back.spec(), index.spec());
+  EXPECT_EQ(back.metric(), index.metric());
+  const auto q = random_matrix(5, d, 13);
+  const auto r1 = index.search(q, 10), r2 = back.search(q, 10);
+  EXPECT_EQ(r1.ids, r2.ids);
+  EXPECT_EQ(r1.scores, r2.scores);
+
+  // Truncated at several points, a flipped byte, a foreign file, a future version.
+  for (std::size_t cut : {std::size_t{0}, std::size_t{5}, std::size_t{12}, bytes.size() / 2, bytes.size() - 1}) {
+    std::vector<std::uint8_t> t(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(cut));
+    EXPECT_THROW(mr::Index::deserialize(t), std::invalid_argument) << "cut at " << cut;
+  }
+  auto flipped = bytes;
+  flipped[flipped.size() / 3] ^= 0x40;
+  EXPECT_THROW(mr::Index::deserialize(flipped), std::invalid_argument);
+  std::vector<std::uint8_t> foreign(100, 'x');
+  EXPECT_THROW(mr::Index::deserialize(foreign), std::invalid_argument);
+  auto future = bytes;
+  future[8] = 99;
+  EXPECT_THROW(mr::Index::deserialize(future), std::invalid_argument);
+}
+
+INSTANTIATE_TEST_SUITE_P(Specs, IndexFiles, ::testing::Values("Flat", "IVF16,Flat", "HNSW16", "PQ4x4"));
+
+TEST(Index, IdsRemoveAndErrors) {
+  const index_t d = 4;
+  const auto x = random_matrix(100, d, 14);
+  mr::Index index(d, mr::Metric::inner_product, "Flat");
+  EXPECT_THROW(index.search(x, 1), std::invalid_argument);  // empty
+  std::vector<index_t> ids(100);
+  std::iota(ids.begin(), ids.end(), 500);
+  ids[7] = ids[8];
+  EXPECT_THROW(index.add(x, ids), std::invalid_argument);  // duplicate within the batch
+  EXPECT_EQ(index.size(), 0);
+  std::iota(ids.begin(), ids.end(), 500);
+  index.add(x, ids);
+  EXPECT_THROW(index.add(std::span<const float>(x.data(), d), std::vector<index_t>{510}), std::invalid_argument);
+  EXPECT_EQ(index.remove(std::vector<index_t>{500, 501, 12345}), 2);
+  const auto r = index.search(x, 100);
+  for (index_t id : r.ids) EXPECT_TRUE(id == -1 || id >= 502);
+  index.add(std::span<const float>(x.data(), d), {});  // automatic id continues after the largest
+  EXPECT_EQ(index.ids().back(), 600);
+
+  mr::Index hnsw(d, mr::Metric::l2, "HNSW8");
+  EXPECT_FALSE(hnsw.supports_remove());
+  EXPECT_THROW(mr::Index(d, mr::Metric::l2, "NotASpec"), std::invalid_argument);
+  EXPECT_THROW(mr::Index(d, mr::Metric::l2, "IDMap,Flat"), std::invalid_argument);
+  mr::Index ivf(d, mr::Metric::l2, "IVF4,Flat");
+  EXPECT_THROW(ivf.add(x, {}), std::invalid_argument);  // untrained
+  EXPECT_THROW(ivf.search(x, 1), std::invalid_argument);
+}

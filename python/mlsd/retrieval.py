@@ -1,0 +1,601 @@
+"""Embedding retrieval: exact and approximate (FAISS) top-k search with filters, shards and files.
+
+Candidate generation narrows millions of items to a few hundred by nearest-neighbour search over
+embeddings.  This module gives one index type for it, :class:`Index`, over any FAISS index-factory
+string, plus the exact kernel :func:`knn`, the scatter-gather :class:`ShardedIndex` with its merge
+step :func:`merge_topk`, and recall evaluation (:func:`recall_at_k`, :func:`sweep`).
+
+Conventions
+-----------
+- Vectors are float32 rows, ``(n, dim)``.  Arrays that are already C-contiguous float32 go to C++
+  without a copy; any other real dtype or layout is converted once (a copy).
+- ``metric="ip"``: inner product, larger is better.  ``"l2"``: *squared* Euclidean distance,
+  smaller is better (as FAISS reports it).  ``"cosine"``: cosine similarity, larger is better;
+  items are L2-normalised once when added and queries when searched, then scored by inner product.
+- Results are ``(scores, ids)``, both ``(n_queries, k)``, best first.  Ties are broken by the
+  smaller id.  When fewer than ``k`` items qualify (small index, restrictive filter), the row is
+  padded with id ``-1`` and the worst possible score: ``-inf`` for ip/cosine, ``+inf`` for l2 (so
+  rows stay sorted; ``ids >= 0`` selects the real results).  This never raises mid-batch.
+- Ids are arbitrary int64 values other than -1 (which marks padding), unique within an index.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+import time
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from . import _core
+from ._validation import InvalidParameterError, call_kernel, check_int, check_option
+
+__all__ = ["Index", "ShardedIndex", "knn", "merge_topk", "recall_at_k", "sweep"]
+
+_c = _core.retrieval
+_METRICS = {"ip": _c.Metric.ip, "l2": _c.Metric.l2, "cosine": _c.Metric.cosine}
+_ADD_BATCH = 1 << 16
+
+
+def _check_metric(metric: Any, func: str) -> str:
+    return check_option(metric, "metric", func, _METRICS)
+
+
+def _as_vectors(x: Any, name: str, func: str, dim: int | None = None) -> np.ndarray:
+    """(n, dim) float32, C-contiguous; no copy when x already is."""
+    if x is None:
+        raise TypeError(f"{func}: {name} is required, got None")
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{func}: {name} must be a real-valued array; got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise ValueError(f"{func}: {name} must be 2-D (n, dim); got an array of shape {arr.shape}"
+                         + (" (use x[None, :] for a single vector)" if arr.ndim == 1 else ""))
+    if dim is not None and arr.shape[1] != dim:
+        raise ValueError(f"{func}: {name} must have {dim} columns (the index dimension); got shape {arr.shape}")
+    return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def _as_ids(ids: Any, name: str, func: str, n: int | None = None) -> np.ndarray:
+    arr = np.asarray(ids)
+    if arr.ndim != 1:
+        raise ValueError(f"{func}: {name} must be 1-D; got an array of shape {arr.shape}")
+    if arr.size == 0:
+        arr = arr.astype(np.int64)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{func}: {name} must be integers; got dtype {arr.dtype}")
+    if arr.dtype.kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
+        raise ValueError(f"{func}: {name} must fit in int64")
+    if n is not None and arr.shape[0] != n:
+        raise ValueError(f"{func}: {name} has {arr.shape[0]} entries but vectors has {n} rows")
+    return np.ascontiguousarray(arr, dtype=np.int64)
+
+
+def _check_k(k: Any, func: str) -> int:
+    return check_int(k, "k", func, min_value=1, max_value=np.iinfo(np.int32).max)
+
+
+def _progress(total: int, desc: str, enabled: bool):
+    if not enabled:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover - tqdm is an optional dependency
+        raise ImportError("progress=True needs tqdm: pip install tqdm") from None
+    return tqdm(total=total, desc=desc, unit="vec", unit_scale=True)
+
+
+def knn(queries: Any, items: Any, k: int, metric: str = "ip", *, ids: Any = None,
+        allow: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Exact k-nearest neighbours of each query among items (no index needed).
+
+    Blocked matrix products (BLAS, one thread per task) with a multithreaded top-k selection;
+    this is the kernel behind ``Index(spec="Flat")`` and the ground truth for recall.
+
+    Parameters
+    ----------
+    queries : array of shape (n_queries, dim)
+    items : array of shape (n_items, dim)
+    k : int >= 1
+        Neighbours per query; rows are padded (id -1) when ``k > n_items``.
+    metric : {"ip", "cosine", "l2"}
+        See the module docstring for the score conventions.
+    ids : array of int of shape (n_items,), optional
+        The ids to report; default: row numbers of ``items``.
+    allow : bool array of shape (n_items,), optional
+        Only items with ``allow[i]`` True are returned.
+
+    Returns
+    -------
+    scores : float32 array of shape (n_queries, k)
+    ids : int64 array of shape (n_queries, k)
+
+    Examples
+    --------
+    >>> import numpy as np, mlsd
+    >>> items = np.eye(3, dtype=np.float32)
+    >>> scores, ids = mlsd.retrieval.knn(np.array([[0.1, 0.9, 0.2]]), items, k=2)
+    >>> ids.tolist(), scores.round(2).tolist()
+    ([[1, 2]], [[0.9, 0.2]])
+    """
+    func = "knn"
+    metric = _check_metric(metric, func)
+    k = _check_k(k, func)
+    items = _as_vectors(items, "items", func)
+    dim = items.shape[1]
+    if dim == 0:
+        raise ValueError(f"{func}: items must have at least one column")
+    queries = _as_vectors(queries, "queries", func, dim)
+    ids_arr = None if ids is None else _as_ids(ids, "ids", func, items.shape[0])
+    allow_bits = None
+    if allow is not None:
+        mask = np.asarray(allow)
+        if mask.dtype != np.bool_ or mask.shape != (items.shape[0],):
+            raise ValueError(f"{func}: allow must be a bool array of shape ({items.shape[0]},); "
+                             f"got dtype {mask.dtype}, shape {mask.shape}")
+        allow_bits = np.packbits(mask, bitorder="little")
+    if metric == "cosine":
+        items = _normalized(items, "items", func)
+        queries = _normalized(queries, "queries", func)
+    kernel_metric = _c.Metric.l2 if metric == "l2" else _c.Metric.ip
+    return call_kernel(func, _c.knn, queries, items, dim, k, kernel_metric, ids_arr, allow_bits)
+
+
+def _normalized(x: np.ndarray, name: str, func: str) -> np.ndarray:
+    """A unit-norm copy of each row (as the index normalises; zero rows raise)."""
+    out = np.array(x, dtype=np.float32, order="C", copy=True)
+    call_kernel(func, _c.normalize_rows, out, x.shape[1], name)
+    return out
+
+
+class Index:
+    """A vector index with int64 ids, exact or approximate (FAISS).
+
+    Parameters
+    ----------
+    dim : int
+        Vector dimension.
+    metric : {"ip", "cosine", "l2"}, default "ip"
+        Cosine normalises items once when they are added (and queries when searched).
+    spec : str, default "Flat"
+        A FAISS index-factory string: "Flat" (exact; served by mlsd's own kernel), "HNSW32",
+        "IVF1024,Flat", "IVF1024,PQ16", "OPQ16,IVF1024,PQ16", ...  Specs other than Flat and HNSW
+        need :meth:`train` before :meth:`add`.  Do not add an "IDMap": ids are handled by mlsd.
+
+    Notes
+    -----
+    Searches are thread-safe: several Python threads may search one index at once (the GIL is
+    released), and search parameters (``nprobe``, ``efSearch``) apply to one call only.
+    :meth:`train`, :meth:`add` and :meth:`remove` wait for running searches and block new ones.
+
+    Filtered search (``allow=``) never returns a disallowed item.  Exact indexes return the true
+    filtered top-k.  For approximate indexes, when the filter keeps at most 5% of the items (or at
+    most 4096), the allowed items' stored vectors are scored exactly, so recall is that of the
+    stored vectors (1.0 for HNSW/IVF with Flat storage); otherwise FAISS searches with the filter as
+    an ID selector (IVF: the lists visited are unchanged, so raise ``nprobe`` for selective
+    filters; HNSW: ``efSearch`` is widened by 1 / selectivity).  Indexes without selector support
+    (e.g. "PQ16") always take the first path.
+
+    Examples
+    --------
+    >>> import numpy as np, mlsd
+    >>> rng = np.random.default_rng(0)
+    >>> items = rng.standard_normal((1000, 16)).astype(np.float32)
+    >>> index = mlsd.retrieval.Index(16, metric="cosine")
+    >>> index.add(items, ids=np.arange(1000) * 10)
+    >>> scores, ids = index.search(items[:2], k=3)
+    >>> ids[:, 0].tolist()
+    [0, 10]
+    >>> scores, ids = index.search(items[:1], k=3, allow=np.arange(500, 510))
+    >>> bool(np.isin(ids, np.arange(500, 510)).all())
+    True
+    """
+
+    def __init__(self, dim: int, metric: str = "ip", spec: str = "Flat") -> None:
+        func = "Index"
+        dim = check_int(dim, "dim", func, min_value=1, max_value=1 << 20)
+        metric = _check_metric(metric, func)
+        if not isinstance(spec, str) or not spec:
+            raise InvalidParameterError(f"The 'spec' parameter of Index must be a non-empty str. Got {spec!r} instead.")
+        self._metric = metric
+        self._index = call_kernel(func, _c.Index, dim, _METRICS[metric], spec)
+
+    @classmethod
+    def _wrap(cls, core_index, metric: str) -> "Index":
+        obj = cls.__new__(cls)
+        obj._metric = metric
+        obj._index = core_index
+        return obj
+
+    # -- properties -----------------------------------------------------------------------------
+    @property
+    def dim(self) -> int:
+        return int(self._index.dim)
+
+    @property
+    def metric(self) -> str:
+        return self._metric
+
+    @property
+    def spec(self) -> str:
+        return str(self._index.spec)
+
+    @property
+    def is_trained(self) -> bool:
+        """False for specs that must be trained (IVF, PQ, ...) until :meth:`train` has run."""
+        return bool(self._index.is_trained)
+
+    @property
+    def supports_remove(self) -> bool:
+        """True for Flat and IVF indexes; HNSW and PQ cannot remove items."""
+        return bool(self._index.supports_remove)
+
+    @property
+    def ids(self) -> np.ndarray:
+        """The ids of the items, in the order they were added (the order of a bool ``allow`` mask)."""
+        return self._index.ids()
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __repr__(self) -> str:
+        return f"Index(dim={self.dim}, metric={self.metric!r}, spec={self.spec!r}, n_items={len(self)})"
+
+    # -- building -------------------------------------------------------------------------------
+    def train(self, vectors: Any) -> "Index":
+        """Learns the index's centroids/codebooks from sample vectors (a no-op for Flat and HNSW).
+
+        Must come before :meth:`add`.  FAISS needs at least as many vectors as clusters (and warns,
+        on stderr, below 39 per cluster).
+        """
+        func = "Index.train"
+        x = _as_vectors(vectors, "vectors", func, self.dim)
+        if x.shape[0] == 0:
+            raise ValueError(f"{func}: vectors is empty; training needs at least one vector")
+        call_kernel(func, self._index.train, x)
+        return self
+
+    def add(self, vectors: Any, ids: Any = None, *, progress: bool = False) -> "Index":
+        """Adds vectors with their ids.
+
+        Parameters
+        ----------
+        vectors : array of shape (n, dim)
+            Converted to float32 once if needed; NaN or inf raise ValueError.
+        ids : array of int of shape (n,), optional
+            Any int64 values except -1, unique (also against the ids already in the index).
+            Default: consecutive ids after the largest id so far (0, 1, ... for a new index).
+        progress : bool, default False
+            Show a tqdm progress bar (vectors are added in batches of 65,536).
+        """
+        func = "Index.add"
+        x = _as_vectors(vectors, "vectors", func, self.dim)
+        ids_arr = None if ids is None else _as_ids(ids, "ids", func, x.shape[0])
+        if not progress:
+            call_kernel(func, self._index.add, x, ids_arr)
+            return self
+        if ids_arr is None:  # fix the automatic ids once, so batches continue them
+            start = int(self.ids.max()) + 1 if len(self) else 0
+            ids_arr = np.arange(start, start + x.shape[0], dtype=np.int64)
+        self._check_new_ids(ids_arr, func)
+        bar = _progress(x.shape[0], "add", True)
+        try:
+            for b in range(0, x.shape[0], _ADD_BATCH):
+                call_kernel(func, self._index.add, x[b:b + _ADD_BATCH], ids_arr[b:b + _ADD_BATCH])
+                bar.update(min(_ADD_BATCH, x.shape[0] - b))
+        finally:
+            bar.close()
+        return self
+
+    def _check_new_ids(self, ids: np.ndarray, func: str) -> None:
+        # Batched adds check every id up front, so a bad id in batch 10 leaves batches 1-9 out.
+        uniq, counts = np.unique(ids, return_counts=True)
+        if (counts > 1).any():
+            raise ValueError(f"{func}: ids contains duplicate id {uniq[counts > 1][0]}")
+        present = np.isin(uniq, self.ids)
+        if present.any():
+            raise ValueError(f"{func}: id {uniq[present][0]} is already in the index")
+        if (uniq == -1).any():
+            raise ValueError(f"{func}: ids must not contain -1 (it marks padding in search results)")
+
+    def remove(self, ids: Any) -> int:
+        """Removes items by id; returns how many were removed (unknown ids are ignored).
+
+        Raises NotImplementedError for indexes that cannot remove items (HNSW, PQ).
+        """
+        func = "Index.remove"
+        if not self.supports_remove:
+            raise NotImplementedError(f"{func}: spec {self.spec!r} does not support removing items "
+                                      "(Flat and IVF indexes do); rebuild the index without them")
+        return int(call_kernel(func, self._index.remove, _as_ids(ids, "ids", func)))
+
+    # -- search ---------------------------------------------------------------------------------
+    def search(self, queries: Any, k: int, *, allow: Any = None, nprobe: int | None = None,
+               efSearch: int | None = None) -> tuple[np.ndarray, np.ndarray]:  # noqa: N803 (FAISS's name)
+        """The k best items for each query.
+
+        Parameters
+        ----------
+        queries : array of shape (n_queries, dim)
+        k : int >= 1
+            Rows are padded with id -1 when fewer than k items qualify (see the module docstring).
+        allow : array of int ids, or bool array of shape (len(index),), optional
+            Restricts results to these ids (unknown ids are ignored), or to the items whose mask
+            entry is True, in the order of :attr:`ids`.
+        nprobe : int, optional
+            IVF indexes: inverted lists visited per query, for this call only.
+        efSearch : int, optional
+            HNSW indexes: candidate list size, for this call only.
+
+        Returns
+        -------
+        scores : float32 array of shape (n_queries, k)
+        ids : int64 array of shape (n_queries, k)
+        """
+        func = "Index.search"
+        k = _check_k(k, func)
+        q = _as_vectors(queries, "queries", func, self.dim)
+        nprobe = check_int(nprobe, "nprobe", func, min_value=1, max_value=np.iinfo(np.int32).max, allow_none=True)
+        efSearch = check_int(efSearch, "efSearch", func, min_value=1, max_value=np.iinfo(np.int32).max,
+                             allow_none=True)
+        bits, n_allowed = self._allow_bits(allow, func)
+        return call_kernel(func, self._index.search, q, k, nprobe, efSearch, bits, n_allowed)
+
+    def _allow_bits(self, allow: Any, func: str):
+        if allow is None:
+            return None, -1
+        arr = np.asarray(allow)
+        if arr.dtype == np.bool_:
+            if arr.shape != (len(self),):
+                raise ValueError(f"{func}: a bool allow mask must have shape ({len(self)},) (one entry per item, "
+                                 f"in the order of Index.ids); got {arr.shape}")
+            return call_kernel(func, self._index.allow_from_mask, np.ascontiguousarray(arr).view(np.uint8))
+        return call_kernel(func, self._index.allow_from_ids, _as_ids(arr, "allow", func))
+
+    # -- files ----------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> None:
+        """Writes the index (ids, metric, spec, vectors or FAISS codes) to one file.
+
+        The file starts with a magic number and a format version and ends with a CRC-32 of its
+        contents; :meth:`load` checks all three.
+        """
+        data = call_kernel("Index.save", self._index.serialize)
+        with open(path, "wb") as f:
+            f.write(memoryview(data))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Index":
+        """Reads an index written by :meth:`save`.
+
+        Raises ValueError for a file that is not an mlsd index, has an unsupported format version,
+        or is truncated or corrupted (checksum mismatch).
+        """
+        with open(path, "rb") as f:
+            data = np.frombuffer(f.read(), dtype=np.uint8)
+        core = call_kernel("Index.load", _c.Index.deserialize, data)
+        metric = {v: k for k, v in _METRICS.items()}[core.metric]
+        return cls._wrap(core, metric)
+
+
+class ShardedIndex:
+    """Items split across ``n_shards`` indexes by a hash of their id; searched in parallel and merged.
+
+    This is the scatter-gather of a cluster deployment, in one process: each shard returns its own
+    top-k and :func:`merge_topk` combines them.  With exact shards the result equals the unsharded
+    exact search (same ties rule).  Training trains one shard and copies its trained state to the
+    others, so all shards share centroids.
+
+    Parameters
+    ----------
+    dim, metric, spec
+        As for :class:`Index`.
+    n_shards : int, default 4
+    """
+
+    def __init__(self, dim: int, metric: str = "ip", spec: str = "Flat", n_shards: int = 4) -> None:
+        func = "ShardedIndex"
+        dim = check_int(dim, "dim", func, min_value=1, max_value=1 << 20)
+        metric = _check_metric(metric, func)
+        n_shards = check_int(n_shards, "n_shards", func, min_value=1, max_value=4096)
+        if not isinstance(spec, str) or not spec:
+            raise InvalidParameterError(
+                f"The 'spec' parameter of ShardedIndex must be a non-empty str. Got {spec!r} instead.")
+        self._metric = metric
+        self._dim = dim
+        self._index = call_kernel(func, _c.ShardedIndex, dim, _METRICS[metric], spec, n_shards)
+
+    @property
+    def n_shards(self) -> int:
+        return int(self._index.n_shards)
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def metric(self) -> str:
+        return self._metric
+
+    @property
+    def is_trained(self) -> bool:
+        return bool(self._index.is_trained)
+
+    def shard(self, s: int) -> Index:
+        """Shard ``s`` as an :class:`Index` (shares storage with this sharded index)."""
+        s = check_int(s, "s", "ShardedIndex.shard", min_value=0, max_value=self.n_shards - 1)
+        return Index._wrap(self._index.shard(s), self._metric)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def train(self, vectors: Any) -> "ShardedIndex":
+        func = "ShardedIndex.train"
+        x = _as_vectors(vectors, "vectors", func, self._dim)
+        if x.shape[0] == 0:
+            raise ValueError(f"{func}: vectors is empty; training needs at least one vector")
+        call_kernel(func, self._index.train, x)
+        return self
+
+    def add(self, vectors: Any, ids: Any = None) -> "ShardedIndex":
+        func = "ShardedIndex.add"
+        x = _as_vectors(vectors, "vectors", func, self._dim)
+        ids_arr = None if ids is None else _as_ids(ids, "ids", func, x.shape[0])
+        call_kernel(func, self._index.add, x, ids_arr)
+        return self
+
+    def remove(self, ids: Any) -> int:
+        func = "ShardedIndex.remove"
+        if not self.shard(0).supports_remove:
+            raise NotImplementedError(f"{func}: this spec does not support removing items")
+        return int(call_kernel(func, self._index.remove, _as_ids(ids, "ids", func)))
+
+    def search(self, queries: Any, k: int, *, allow: Any = None, nprobe: int | None = None,
+               efSearch: int | None = None) -> tuple[np.ndarray, np.ndarray]:  # noqa: N803
+        """As :meth:`Index.search`; ``allow`` must be a list of ids (shards have no common row order)."""
+        func = "ShardedIndex.search"
+        k = _check_k(k, func)
+        q = _as_vectors(queries, "queries", func, self._dim)
+        nprobe = check_int(nprobe, "nprobe", func, min_value=1, max_value=np.iinfo(np.int32).max, allow_none=True)
+        efSearch = check_int(efSearch, "efSearch", func, min_value=1, max_value=np.iinfo(np.int32).max,
+                             allow_none=True)
+        allow_ids = None
+        if allow is not None:
+            if np.asarray(allow).dtype == np.bool_:
+                raise TypeError(f"{func}: allow must be an array of ids (a bool mask has no meaning across shards)")
+            allow_ids = _as_ids(allow, "allow", func)
+        return call_kernel(func, self._index.search, q, k, nprobe, efSearch, allow_ids)
+
+
+def merge_topk(results: Sequence[tuple[Any, Any]], k: int, metric: str = "ip") -> tuple[np.ndarray, np.ndarray]:
+    """Merges per-shard top-k results of the same queries into one top-k.
+
+    Parameters
+    ----------
+    results : sequence of (scores, ids)
+        One pair per shard, each of shape (n_queries, k_s) as returned by ``search``; padding
+        (id -1) is ignored.
+    k : int >= 1
+    metric : {"ip", "cosine", "l2"}
+        Decides the order: larger scores first, or smaller for l2.
+
+    Returns
+    -------
+    scores, ids : arrays of shape (n_queries, k), best first, ties by smaller id, padded with -1.
+
+    Examples
+    --------
+    >>> import numpy as np, mlsd
+    >>> a = (np.array([[0.9, 0.1]], np.float32), np.array([[7, 3]]))
+    >>> b = (np.array([[0.5, 0.4]], np.float32), np.array([[2, 8]]))
+    >>> mlsd.retrieval.merge_topk([a, b], k=3)[1].tolist()
+    [[7, 2, 8]]
+    """
+    func = "merge_topk"
+    k = _check_k(k, func)
+    metric = _check_metric(metric, func)
+    parts = []
+    n_queries = None
+    for i, pair in enumerate(results):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TypeError(f"{func}: results[{i}] must be a (scores, ids) pair")
+        scores = np.asarray(pair[0])
+        ids = np.asarray(pair[1])
+        if scores.ndim != 2 or ids.shape != scores.shape:
+            raise ValueError(f"{func}: results[{i}] scores and ids must be 2-D arrays of the same shape; "
+                             f"got {scores.shape} and {ids.shape}")
+        if n_queries is not None and scores.shape[0] != n_queries:
+            raise ValueError(f"{func}: results[{i}] has {scores.shape[0]} queries but results[0] has {n_queries}")
+        n_queries = scores.shape[0]
+        if scores.dtype.kind != "f":
+            raise TypeError(f"{func}: results[{i}] scores must be floats; got dtype {scores.dtype}")
+        if ids.dtype.kind not in "iu":
+            raise TypeError(f"{func}: results[{i}] ids must be integers; got dtype {ids.dtype}")
+        parts.append((np.ascontiguousarray(scores, dtype=np.float32), np.ascontiguousarray(ids, dtype=np.int64)))
+    if not parts:
+        raise ValueError(f"{func}: results is empty; pass at least one (scores, ids) pair")
+    return call_kernel(func, _c.merge_topk, parts, k, _METRICS[metric])
+
+
+def recall_at_k(approx_ids: Any, exact_ids: Any, k: int | None = None) -> float:
+    """k-recall@k: the fraction of the true top-k that the approximate top-k found, averaged over queries.
+
+    For each query, ``|approx[:k] ∩ exact[:k]| / |exact[:k]|``, where -1 padding is ignored on both
+    sides; queries whose exact row holds no result are skipped.
+
+    Parameters
+    ----------
+    approx_ids, exact_ids : int arrays of shape (n_queries, >= k)
+    k : int, optional
+        Default: the width of ``exact_ids``.
+
+    Examples
+    --------
+    >>> import numpy as np, mlsd
+    >>> mlsd.retrieval.recall_at_k(np.array([[1, 2, 9], [4, 5, 6]]), np.array([[1, 2, 3], [4, 5, 6]]))
+    0.8333333333333334
+    """
+    func = "recall_at_k"
+    approx = np.asarray(approx_ids)
+    exact = np.asarray(exact_ids)
+    for name, arr in (("approx_ids", approx), ("exact_ids", exact)):
+        if arr.ndim != 2:
+            raise ValueError(f"{func}: {name} must be 2-D (n_queries, k); got shape {arr.shape}")
+        if arr.dtype.kind not in "iu":
+            raise TypeError(f"{func}: {name} must be integers; got dtype {arr.dtype}")
+    if approx.shape[0] != exact.shape[0]:
+        raise ValueError(f"{func}: approx_ids has {approx.shape[0]} rows but exact_ids has {exact.shape[0]}")
+    if approx.shape[0] == 0:
+        raise ValueError(f"{func}: approx_ids and exact_ids are empty; at least one query is required")
+    width = min(approx.shape[1], exact.shape[1])
+    k = exact.shape[1] if k is None else check_int(k, "k", func, min_value=1, max_value=max(width, 1))
+    if k > width:
+        raise ValueError(f"{func}: approx_ids has {approx.shape[1]} columns, fewer than k={k}")
+    r = call_kernel(func, _c.recall_at_k, np.ascontiguousarray(approx, dtype=np.int64),
+                    np.ascontiguousarray(exact, dtype=np.int64), k)
+    if np.isnan(r):
+        raise ValueError(f"{func}: every row of exact_ids is padding (-1); recall is undefined")
+    return float(r)
+
+
+def sweep(index: Index, queries: Any, k: int, exact_ids: Any, param: str, values: Iterable[int], *,
+          repeat: int = 1):
+    """Recall and speed of an approximate index over a range of one search parameter.
+
+    Parameters
+    ----------
+    index : Index
+    queries : array of shape (n_queries, dim)
+    k : int
+    exact_ids : int array of shape (n_queries, >= k)
+        Ground truth, e.g. from :func:`knn` or a Flat index.
+    param : {"nprobe", "efSearch"}
+    values : iterable of int
+    repeat : int, default 1
+        Timed runs per value; the fastest is reported.
+
+    Returns
+    -------
+    pandas.DataFrame with columns ``param, value, recall, qps, seconds`` (one row per value).
+    """
+    func = "sweep"
+    import pandas as pd
+
+    if not isinstance(index, (Index, ShardedIndex)):
+        raise TypeError(f"{func}: index must be an mlsd.retrieval.Index; got {type(index).__name__}")
+    param = check_option(param, "param", func, ("nprobe", "efSearch"))
+    repeat = check_int(repeat, "repeat", func, min_value=1)
+    k = _check_k(k, func)
+    q = _as_vectors(queries, "queries", func, index.dim)
+    rows = []
+    for v in values:
+        if not isinstance(v, numbers.Integral):
+            raise TypeError(f"{func}: values must be ints; got {v!r}")
+        best = float("inf")
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            _, ids = index.search(q, k, **{param: int(v)})
+            best = min(best, time.perf_counter() - t0)
+        rows.append({"param": param, "value": int(v), "recall": recall_at_k(ids, exact_ids, k),
+                     "qps": q.shape[0] / best if best > 0 else float("inf"), "seconds": best})
+    return pd.DataFrame(rows, columns=["param", "value", "recall", "qps", "seconds"])
