@@ -81,6 +81,7 @@ def test_demo_runs():
                          timeout=600)
     assert out.returncode == 0, out.stderr
     assert "roc_auc_score" in out.stdout and "ndcg_at_k" in out.stdout and "hash_columns" in out.stdout
+    assert "recall@100" in out.stdout
 
 
 def test_kernels_release_the_gil():
@@ -109,7 +110,8 @@ def test_kernels_release_the_gil():
 
 
 @pytest.mark.parametrize("name,marker,count", [("bench_metrics.py", "values agree", 4),
-                                               ("bench_hashing.py", "identical matrices", 3)])
+                                               ("bench_hashing.py", "identical matrices", 3),
+                                               ("bench_retrieval.py", "recall vs faiss 1.0000", 1)])
 def test_benchmark_script_runs_in_quick_mode(name, marker, count):
     import pathlib
 

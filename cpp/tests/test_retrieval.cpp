@@ -12,6 +12,7 @@
 #include "mlsd/common/parallel.hpp"
 #include "mlsd/detail/topk.hpp"
 #include "mlsd/retrieval.hpp"
+#include "../src/retrieval/distances.hpp"
 
 namespace mr = mlsd::retrieval;
 using mlsd::index_t;
@@ -291,4 +292,18 @@ TEST(Index, IdsRemoveAndErrors) {
   mr::Index ivf(d, mr::Metric::l2, "IVF4,Flat");
   EXPECT_THROW(ivf.add(x, {}), std::invalid_argument);  // untrained
   EXPECT_THROW(ivf.search(x, 1), std::invalid_argument);
+}
+
+TEST(Distances, MatchDoublePrecisionOnOddSizes) {
+  for (std::size_t d : {1u, 3u, 7u, 8u, 15u, 16u, 17u, 97u, 128u, 256u}) {
+    const auto a = random_matrix(1, static_cast<index_t>(d), 20 + static_cast<unsigned>(d));
+    const auto b = random_matrix(1, static_cast<index_t>(d), 40 + static_cast<unsigned>(d));
+    double ip = 0, l2 = 0;
+    for (std::size_t i = 0; i < d; ++i) {
+      ip += static_cast<double>(a[i]) * b[i];
+      l2 += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
+    }
+    EXPECT_NEAR(mr::detail::inner_product_fn()(a.data(), b.data(), d), ip, 1e-5 * (1 + std::abs(ip))) << d;
+    EXPECT_NEAR(mr::detail::l2sqr_fn()(a.data(), b.data(), d), l2, 1e-5 * (1 + l2)) << d;
+  }
 }

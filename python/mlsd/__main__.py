@@ -83,6 +83,8 @@ def demo(rows: int, threads: int | None, seed: int = 0) -> int:
           f"{report.n_keys:,} distinct keys, {report.collision_rate:.2%} share a bucket "
           f"(uniform hashing: {report.expected_collision_rate:.2%})")
 
+    _retrieval_demo(rows, seed)
+
     # Ranking: re-rank each user's impressions as a query list.
     n_q, n_d = max(rows // 100, 1), 100
     rng = np.random.default_rng(seed + 1)
@@ -100,11 +102,37 @@ def demo(rows: int, threads: int | None, seed: int = 0) -> int:
     return 0
 
 
+def _retrieval_demo(rows: int, seed: int) -> None:
+    """Candidate generation: the top 100 ads for 1,000 users, exact and with an IVF index."""
+    import mlsd.retrieval as R
+
+    n_items, n_users, d, k = max(min(rows // 20, 100_000), 1_000), 1_000, 64, 100
+    rng = np.random.default_rng(seed + 3)
+    proj = rng.standard_normal((16, d))
+    centres = rng.standard_normal((200, 16)) * 2
+    item_vec = (centres[rng.integers(0, 200, n_items)] + rng.standard_normal((n_items, 16))) @ proj
+    user_vec = (centres[rng.integers(0, 200, n_users)] + rng.standard_normal((n_users, 16))) @ proj
+    ad_ids = np.arange(n_items, dtype=np.int64) * 7 + 1_000_000
+    print(f"\nretrieval: top {k} of {n_items:,} ads ({d}-d embeddings, cosine) for {n_users:,} users")
+    exact = R.Index(d, "cosine").add(item_vec, ad_ids)
+    (_, truth), t = _timed(exact.search, user_vec, k)
+    print(f"  exact (Flat)              {t * 1e3:8.1f} ms")
+    nlist = 256 if n_items >= 50_000 else 32
+    ivf = R.Index(d, "cosine", f"IVF{nlist},Flat").train(item_vec).add(item_vec, ad_ids)
+    for nprobe in (4, 16):
+        (_, ids), t = _timed(ivf.search, user_vec, k, nprobe=nprobe)
+        print(f"  IVF{nlist},Flat nprobe={nprobe:<3}   {t * 1e3:8.1f} ms   recall@{k} {R.recall_at_k(ids, truth):.3f}")
+    in_stock = ad_ids[rng.random(n_items) < 0.05]
+    (_, ids), t = _timed(ivf.search, user_vec, k, allow=in_stock)
+    assert np.isin(ids[ids >= 0], in_stock).all()
+    print(f"  IVF, in-stock filter (5%) {t * 1e3:8.1f} ms   only allowed ads returned")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mlsd", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("demo", help="evaluate a synthetic click model with mlsd.metrics (vs scikit-learn) "
-                                    "and hash its features with mlsd.hashing")
+    d = sub.add_parser("demo", help="evaluate a synthetic click model with mlsd.metrics (vs scikit-learn), "
+                                    "hash its features with mlsd.hashing and retrieve ads with mlsd.retrieval")
     d.add_argument("--rows", type=int, default=2_000_000, help="impressions to generate (default 2,000,000)")
     d.add_argument("--threads", type=int, default=None, help="threads (default: all cores)")
     args = parser.parse_args(argv)

@@ -13,6 +13,7 @@
 #include <tbb/parallel_for.h>
 
 #include "blas.hpp"
+#include "hnsw_search.hpp"
 #include "index_impl.hpp"
 #include "mlsd/common/checks.hpp"
 #include "mlsd/common/error.hpp"
@@ -48,7 +49,7 @@ void call_faiss(const char* what, F&& f) {
   try {
     f();
   } catch (const faiss::FaissException& e) {
-    detail::throw_invalid(kFn, what, " failed in FAISS: ", e.msg);
+    mlsd::detail::throw_invalid(kFn, what, " failed in FAISS: ", e.msg);
   }
 }
 
@@ -78,7 +79,7 @@ void Index::Impl::make_faiss_index() {
   try {
     raw = faiss::index_factory(static_cast<int>(dim), spec.c_str(), faiss_metric());
   } catch (const faiss::FaissException& e) {
-    detail::throw_invalid(kFn, "spec '", spec, "' is not a FAISS index-factory string this index supports: ", e.msg);
+    mlsd::detail::throw_invalid(kFn, "spec '", spec, "' is not a FAISS index-factory string this index supports: ", e.msg);
   }
   faiss.reset(raw);
   if (auto* ivf = const_cast<faiss::IndexIVF*>(dynamic_cast<const faiss::IndexIVF*>(core_index(raw)))) {
@@ -373,51 +374,52 @@ TopK Index::search(std::span<const float> queries, index_t k, const SearchParams
   }
 
   // FAISS search with per-call parameters; shared index state is never modified.
-  std::unique_ptr<faiss::IDSelectorBitmap> sel;
-  if (!allow.empty()) sel = std::make_unique<faiss::IDSelectorBitmap>(allow.size(), allow.data());
-  faiss::SearchParametersIVF ivf_params;
-  faiss::SearchParametersHNSW hnsw_params;
-  faiss::SearchParameters* inner = nullptr;
-  const faiss::Index* core = core_index(s.faiss.get());
-  if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(core)) {
-    ivf_params.nprobe = static_cast<std::size_t>(params.nprobe.value_or(static_cast<int>(ivf->nprobe)));
-    ivf_params.sel = sel.get();
-    inner = &ivf_params;
-  } else if (auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(core)) {
-    hnsw_params.efSearch = params.ef_search.value_or(hnsw->hnsw.efSearch);
-    if (sel) {
-      // Only allowed nodes enter the result list, so widen the candidate list by the filter's
-      // selectivity to keep about efSearch allowed candidates.
-      const double widen = static_cast<double>(s.n_live) / static_cast<double>(std::max<index_t>(n_allowed, 1));
-      hnsw_params.efSearch = static_cast<int>(std::min<double>(
-          std::max<double>(hnsw_params.efSearch, std::ceil(hnsw_params.efSearch * widen)), 1 << 20));
-    }
-    hnsw_params.sel = sel.get();
-    inner = &hnsw_params;
-  }
-  faiss::SearchParametersPreTransform pt_params;
-  const faiss::SearchParameters* top = inner;
-  if (inner != nullptr && core != s.faiss.get()) {
-    pt_params.index_params = inner;
-    top = &pt_params;
-  }
-
   TopK out;
-  out.n_queries = nq;
-  out.k = k;
-  out.scores.resize(static_cast<std::size_t>(nq * k));
-  std::vector<faiss::Index::idx_t> labels(static_cast<std::size_t>(nq * k));
-  {
-    OmpThreads omp_threads(params.threads > 0 ? params.threads : get_num_threads());
-    blas::ScopedThreads blas_threads(1);
-    call_faiss("search", [&] { s.faiss->search(nq, q.data(), k, out.scores.data(), labels.data(), top); });
+  const faiss::Index* core = core_index(s.faiss.get());
+  if (auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(core)) {
+    std::span<const float> hq = q;
+    std::unique_ptr<float[]> transformed;
+    if (core != s.faiss.get()) {  // e.g. "PCA32,HNSW32": transform the queries first
+      MLSD_REQUIRE(core_index(s.faiss.get()) == hnsw && dynamic_cast<const faiss::IndexPreTransform*>(s.faiss.get())->index == hnsw,
+                   kFn, "nested transforms around HNSW are not supported");
+      const auto* pt = dynamic_cast<const faiss::IndexPreTransform*>(s.faiss.get());
+      const float* xt = pt->apply_chain(nq, q.data());
+      if (xt != q.data()) transformed.reset(const_cast<float*>(xt));
+      hq = std::span<const float>(xt, static_cast<std::size_t>(nq * hnsw->d));
+    }
+    out = detail::hnsw_search(*hnsw, hq, k, params.ef_search.value_or(hnsw->hnsw.efSearch), allow);
+  } else {
+    std::unique_ptr<faiss::IDSelectorBitmap> sel;
+    if (!allow.empty()) sel = std::make_unique<faiss::IDSelectorBitmap>(allow.size(), allow.data());
+    faiss::SearchParametersIVF ivf_params;
+    faiss::SearchParameters* inner = nullptr;
+    if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(core)) {
+      ivf_params.nprobe = static_cast<std::size_t>(params.nprobe.value_or(static_cast<int>(ivf->nprobe)));
+      ivf_params.sel = sel.get();
+      inner = &ivf_params;
+    }
+    faiss::SearchParametersPreTransform pt_params;
+    const faiss::SearchParameters* top = inner;
+    if (inner != nullptr && core != s.faiss.get()) {
+      pt_params.index_params = inner;
+      top = &pt_params;
+    }
+    out.n_queries = nq;
+    out.k = k;
+    out.scores.resize(static_cast<std::size_t>(nq * k));
+    std::vector<faiss::Index::idx_t> labels(static_cast<std::size_t>(nq * k));
+    {
+      OmpThreads omp_threads(params.threads > 0 ? params.threads : get_num_threads());
+      blas::ScopedThreads blas_threads(1);
+      call_faiss("search", [&] { s.faiss->search(nq, q.data(), k, out.scores.data(), labels.data(), top); });
+    }
+    out.ids.assign(labels.begin(), labels.end());
   }
-  out.ids.resize(labels.size());
   const bool l2 = s.metric == Metric::l2;
   const float pad = l2 ? std::numeric_limits<float>::infinity() : -std::numeric_limits<float>::infinity();
-  for (std::size_t i = 0; i < labels.size(); ++i) {
-    const faiss::Index::idx_t p = labels[i];
-    const bool valid = p >= 0 && p < static_cast<faiss::Index::idx_t>(s.pos2id.size()) && s.pos2id[static_cast<std::size_t>(p)] != -1;
+  for (std::size_t i = 0; i < out.ids.size(); ++i) {
+    const index_t p = out.ids[i];
+    const bool valid = p >= 0 && p < static_cast<index_t>(s.pos2id.size()) && s.pos2id[static_cast<std::size_t>(p)] != -1;
     out.ids[i] = valid ? s.pos2id[static_cast<std::size_t>(p)] : -1;
     if (!valid) out.scores[i] = pad;
   }

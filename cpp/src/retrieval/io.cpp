@@ -126,7 +126,7 @@ std::vector<std::uint8_t> Index::serialize() const {
     try {
       faiss::write_index(s.faiss.get(), &fw);
     } catch (const faiss::FaissException& e) {
-      detail::throw_invalid("Index.save", "FAISS cannot serialise spec '", s.spec, "': ", e.msg);
+      mlsd::detail::throw_invalid("Index.save", "FAISS cannot serialise spec '", s.spec, "': ", e.msg);
     }
     w.put(static_cast<std::uint64_t>(fw.data.size()));
     w.bytes(fw.data.data(), fw.data.size());
@@ -197,7 +197,7 @@ Index Index::deserialize(std::span<const std::uint8_t> bytes) {
     try {
       impl->faiss.reset(faiss::read_index(&fr));
     } catch (const faiss::FaissException& e) {
-      detail::throw_invalid(kLoad, "FAISS could not read the stored index: ", e.msg);
+      mlsd::detail::throw_invalid(kLoad, "FAISS could not read the stored index: ", e.msg);
     }
     MLSD_REQUIRE(impl->faiss->d == impl->dim && impl->faiss->ntotal == impl->n_live &&
                      impl->faiss->metric_type == impl->faiss_metric(),
