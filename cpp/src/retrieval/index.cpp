@@ -5,6 +5,8 @@
 
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIVF.h>
+#include <faiss/IndexIVFPQ.h>
+#include <faiss/IndexPQ.h>
 #include <faiss/IndexPreTransform.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/impl/IDSelector.h>
@@ -82,6 +84,12 @@ void Index::Impl::make_faiss_index() {
     mlsd::detail::throw_invalid(kFn, "spec '", spec, "' is not a FAISS index-factory string this index supports: ", e.msg);
   }
   faiss.reset(raw);
+  // The factory turns on polysemous training for PQ codes unless the spec says "np".  It tunes
+  // codes for Hamming-distance pre-filtering, which mlsd never uses, and dominated training time
+  // (minutes for a few thousand vectors), so it is off.
+  auto* core = const_cast<faiss::Index*>(core_index(raw));
+  if (auto* pq = dynamic_cast<faiss::IndexPQ*>(core)) pq->do_polysemous_training = false;
+  if (auto* ivfpq = dynamic_cast<faiss::IndexIVFPQ*>(core)) ivfpq->do_polysemous_training = false;
   if (auto* ivf = const_cast<faiss::IndexIVF*>(dynamic_cast<const faiss::IndexIVF*>(core_index(raw)))) {
     // A hash-table direct map reconstructs any position and survives removals: filtered searches
     // over few items read the allowed vectors back (see search()).
@@ -146,10 +154,12 @@ void Index::train(std::span<const float> x) {
   MLSD_REQUIRE(s.n_live == 0 && s.pos2id.empty(), kFn, "train must be called before any vector is added");
   std::vector<float> storage;
   const auto v = prepare(s, x, storage, "training vectors");
-  // FAISS's k-means calls BLAS from one thread and leaves the parallelism to BLAS and OpenMP.
-  const int threads = get_num_threads();
-  blas::ScopedThreads blas_threads(threads);
-  OmpThreads omp_threads(threads);
+  // FAISS's k-means mixes BLAS calls with OpenMP loops.  A threaded OpenBLAS keeps its workers
+  // spinning for a while after each call, stealing the cores from the OpenMP team that runs next;
+  // on a small machine that made training several times slower.  So BLAS runs on one thread and
+  // OpenMP on mlsd's thread count.
+  blas::SingleThreaded blas_threads;
+  OmpThreads omp_threads(get_num_threads());
   call_faiss("train", [&] { s.faiss->train(n, v.data()); });
 }
 
