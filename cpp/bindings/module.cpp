@@ -15,4 +15,6 @@ PYBIND11_MODULE(_core, m) {
   mlsd::bindings::register_metrics(metrics);
   auto hashing = m.def_submodule("hashing", "mlsd::hashing kernels");
   mlsd::bindings::register_hashing(hashing);
+  auto abtest = m.def_submodule("abtest", "mlsd::abtest kernels");
+  mlsd::bindings::register_abtest(abtest);
 }

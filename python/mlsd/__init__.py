@@ -1,7 +1,7 @@
 """mlsd: multithreaded C++ kernels for machine-learning system design.
 
-Families: :mod:`mlsd.metrics` (offline evaluation) and :mod:`mlsd.hashing` (the hashing trick).
-Retrieval and A/B testing are on the roadmap (see the README).
+Families: :mod:`mlsd.metrics` (offline evaluation), :mod:`mlsd.hashing` (the hashing trick) and
+:mod:`mlsd.abtest` (A/B significance tests).  Retrieval is on the roadmap (see the README).
 
 Threads
 -------
@@ -22,7 +22,7 @@ try:
 except PackageNotFoundError:  # running from a build tree
     __version__ = _core.__version__
 
-__all__ = ["__version__", "set_num_threads", "get_num_threads", "metrics", "hashing"]
+__all__ = ["__version__", "set_num_threads", "get_num_threads", "metrics", "hashing", "abtest"]
 
 _blas_limiter = None
 
@@ -63,4 +63,4 @@ def get_num_threads() -> int:
     return int(_core.get_num_threads())
 
 
-from . import hashing, metrics  # noqa: E402  (need _core, imported above)
+from . import abtest, hashing, metrics  # noqa: E402  (need _core, imported above)

@@ -1,0 +1,137 @@
+#include <cmath>
+#include <limits>
+#include <map>
+#include <random>
+#include <stdexcept>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "mlsd/abtest.hpp"
+#include "mlsd/common/parallel.hpp"
+
+namespace ma = mlsd::abtest;
+using dv = std::vector<double>;
+using cols = std::vector<std::span<const double>>;
+
+namespace {
+
+dv normal(std::size_t n, unsigned seed, double mu, double sd) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> d(mu, sd);
+  dv x(n);
+  for (auto& v : x) v = d(rng);
+  return x;
+}
+
+// Textbook two-pass moments in long double, as the reference.
+void expect_matches_two_pass(const ma::Moments& m, const std::vector<dv>& c, double rtol) {
+  const std::size_t n = c[0].size();
+  ASSERT_EQ(m.n, static_cast<double>(n));
+  std::vector<long double> mean(c.size());
+  for (std::size_t j = 0; j < c.size(); ++j) {
+    long double s = 0;
+    for (double v : c[j]) s += v;
+    mean[j] = s / n;
+    EXPECT_NEAR(m.mean[j], static_cast<double>(mean[j]), rtol * std::abs(static_cast<double>(mean[j])) + 1e-300);
+  }
+  std::vector<std::vector<long double>> com(c.size(), std::vector<long double>(c.size()));
+  for (std::size_t i = 0; i < c.size(); ++i)
+    for (std::size_t j = 0; j < c.size(); ++j)
+      for (std::size_t r = 0; r < n; ++r) com[i][j] += (c[i][r] - mean[i]) * (c[j][r] - mean[j]);
+  // Cross-moments are compared on the scale of sqrt(C_ii C_jj): a near-zero covariance is only
+  // known to that absolute precision.
+  for (std::size_t i = 0; i < c.size(); ++i)
+    for (std::size_t j = 0; j < c.size(); ++j)
+      EXPECT_NEAR(m.comoment[i][j], static_cast<double>(com[i][j]),
+                  rtol * std::sqrt(static_cast<double>(com[i][i] * com[j][j])));
+}
+
+}  // namespace
+
+TEST(AbtestMoments, MatchesTwoPassWithLargeOffset) {
+  // A mean of 1e9 with unit spread: the naive sum-of-squares formula loses every digit here.
+  const std::size_t n = 100003;
+  std::vector<dv> c = {normal(n, 1, 1e9, 1.0), normal(n, 2, -3.0, 2.0), normal(n, 3, 0.0, 1e-3)};
+  for (std::size_t r = 0; r < n; ++r) c[1][r] += 0.5 * (c[0][r] - 1e9);  // correlated columns
+  const cols views = {c[0], c[1], c[2]};
+  const auto m = ma::moments(views);
+  expect_matches_two_pass(m, c, 1e-9);
+  EXPECT_NEAR(m.comoment[0][0] / (n - 1), 1.0, 0.02);
+}
+
+TEST(AbtestMoments, MergeEqualsConcatenation) {
+  const dv a = normal(70001, 4, 5.0, 3.0), b = normal(12345, 5, -1.0, 0.5);
+  dv ab = a;
+  ab.insert(ab.end(), b.begin(), b.end());
+  const cols va = {a}, vb = {b}, vab = {ab};
+  const auto merged = ma::merge(ma::moments(va), ma::moments(vb));
+  const auto whole = ma::moments(vab);
+  EXPECT_EQ(merged.n, whole.n);
+  EXPECT_NEAR(merged.mean[0], whole.mean[0], 1e-12 * std::abs(whole.mean[0]));
+  EXPECT_NEAR(merged.comoment[0][0], whole.comoment[0][0], 1e-10 * whole.comoment[0][0]);
+  // Merging with an empty state is the identity.
+  ma::Moments empty;
+  empty.k = 1;
+  EXPECT_EQ(ma::merge(empty, merged).comoment[0][0], merged.comoment[0][0]);
+  ma::Moments two;
+  two.k = 2;
+  EXPECT_THROW(ma::merge(merged, two), std::invalid_argument);
+}
+
+TEST(AbtestMoments, IndependentOfThreadCount) {
+  const dv x = normal(300000, 6, 1.0, 1.0), y = normal(300000, 7, 2.0, 1.0);
+  const cols v = {x, y};
+  mlsd::set_num_threads(1);
+  const auto one = ma::moments(v);
+  mlsd::set_num_threads(0);
+  const auto all = ma::moments(v);
+  EXPECT_EQ(one.mean, all.mean);
+  EXPECT_EQ(one.comoment, all.comoment);
+}
+
+TEST(AbtestMoments, RejectsBadInput) {
+  dv x = {1, 2, 3, 4}, y = {1, 2, 3};
+  const std::vector<std::string> names = {"y", "denominator"};
+  try {
+    ma::moments(cols{x, y}, names);
+    FAIL() << "length mismatch accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "moments: denominator has 3 elements but y has 4");
+  }
+  x[2] = std::numeric_limits<double>::quiet_NaN();
+  try {
+    ma::moments(cols{x}, names);
+    FAIL() << "NaN accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "moments: y must be finite; found nan at index 2");
+  }
+  dv big = {1e300, -1e300, 1e300};
+  EXPECT_THROW(ma::moments(cols{big}), std::invalid_argument);
+  EXPECT_THROW(ma::moments(cols{}), std::invalid_argument);
+}
+
+TEST(AbtestMannWhitney, MatchesBruteForceWithTies) {
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int> d(0, 30);
+  for (std::size_t nx : {1, 7, 500, 5000}) {
+    dv x(nx), y(nx / 2 + 3);
+    for (auto& v : x) v = d(rng) * 0.5;
+    for (auto& v : y) v = d(rng) * 0.5 + 1.0;
+    double u = 0;
+    for (double a : x)
+      for (double b : y) u += a > b ? 1.0 : (a == b ? 0.5 : 0.0);
+    // Tie term by counting each value's multiplicity in the pooled sample.
+    std::map<double, double> count;
+    for (double a : x) count[a] += 1;
+    for (double b : y) count[b] += 1;
+    double ties = 0;
+    for (auto [v, t] : count) ties += t * t * t - t;
+    const auto r = ma::mann_whitney_u(x, y);
+    EXPECT_EQ(r.u_x, u) << nx;
+    EXPECT_EQ(r.tie_term, ties) << nx;
+  }
+  const dv empty, one = {1.0}, nan = {std::nan("")};
+  EXPECT_THROW(ma::mann_whitney_u(empty, one), std::invalid_argument);
+  EXPECT_THROW(ma::mann_whitney_u(one, nan), std::invalid_argument);
+}
