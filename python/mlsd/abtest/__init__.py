@@ -3,13 +3,25 @@
 * :class:`Stats` — count, means and centred cross-moments of an arm, built in one multithreaded
   pass, mergeable (``a + b``) and serialisable; every test accepts Stats or raw arrays.
 * Tests: :func:`ttest_ind` (Welch/Student), :func:`proportions_ztest`, :func:`compare` (absolute
-  and relative lift, ratio metrics by the delta method, CUPED).
+  and relative lift, ratio metrics by the delta method, CUPED), :func:`mannwhitneyu`,
+  :func:`chisquare`, :func:`chi2_contingency`, :func:`srm_test` (sample-ratio mismatch).
+* Planning: :func:`power`, :func:`solve_power`, :func:`sample_size_proportions`,
+  :func:`sample_size_means`, :func:`mde_proportions`, :func:`mde_means`.
+* Many metrics: :func:`multipletests` (Bonferroni, Holm, BH, BY).
 
 p-values come from survival functions (``scipy.special``), never from ``1 - cdf``, so they stay
 accurate far into the tail; ``log_pvalue`` carries the z tests' tails past double underflow.
 """
 
+from ._counts import SRMResult, chi2_contingency, chisquare, multipletests, srm_test
+from ._power import mde_means, mde_proportions, power, sample_size_means, sample_size_proportions, solve_power
+from ._rank import mannwhitneyu
 from ._stats import Stats
 from ._tests import TestResult, ZeroVarianceWarning, compare, proportions_ztest, ttest_ind
 
-__all__ = ["Stats", "TestResult", "ZeroVarianceWarning", "compare", "proportions_ztest", "ttest_ind"]
+__all__ = [
+    "Stats", "TestResult", "ZeroVarianceWarning", "SRMResult",
+    "ttest_ind", "proportions_ztest", "compare", "mannwhitneyu",
+    "chisquare", "chi2_contingency", "srm_test", "multipletests",
+    "power", "solve_power", "sample_size_proportions", "sample_size_means", "mde_proportions", "mde_means",
+]
