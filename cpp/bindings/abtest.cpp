@@ -45,6 +45,22 @@ void register_abtest(py::module_& m) {
         return py::make_tuple(r.u_x, r.tie_term);
       },
       py::arg("x").noconvert(), py::arg("y").noconvert());
+  m.def(
+      "bootstrap_sums",
+      [](const f64& y, const std::optional<f64>& d, std::int64_t n_resamples, std::uint64_t seed, std::uint64_t stream) {
+        auto r = call_without_gil([&](auto yv, auto dv) { return ma::bootstrap_sums(yv, dv, n_resamples, seed, stream); },
+                                  y, d);
+        return numpy_tuple(std::move(r.weight), std::move(r.y), std::move(r.d));
+      },
+      py::arg("y").noconvert(), py::arg("d").noconvert(), py::arg("n_resamples"), py::arg("seed"), py::arg("stream"));
+  m.def(
+      "bootstrap_quantiles",
+      [](const f64& sorted, const f64& probs, std::int64_t n_resamples, std::uint64_t seed, std::uint64_t stream) {
+        return to_numpy(call_without_gil(
+            [&](auto s, auto p) { return ma::bootstrap_quantiles(s, p, n_resamples, seed, stream); }, sorted, probs));
+      },
+      py::arg("sorted").noconvert(), py::arg("probs").noconvert(), py::arg("n_resamples"), py::arg("seed"),
+      py::arg("stream"));
 }
 
 }  // namespace mlsd::bindings

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -134,4 +135,69 @@ TEST(AbtestMannWhitney, MatchesBruteForceWithTies) {
   const dv empty, one = {1.0}, nan = {std::nan("")};
   EXPECT_THROW(ma::mann_whitney_u(empty, one), std::invalid_argument);
   EXPECT_THROW(ma::mann_whitney_u(one, nan), std::invalid_argument);
+}
+
+TEST(AbtestBootstrap, PoissonWeightsHaveUnitMeanAndVariance) {
+  const int n = 1 << 20;
+  double s = 0, s2 = 0, zeros = 0;
+  for (int i = 0; i < n; ++i) {
+    const double w = ma::poisson1_weight(42, 0, i % 7, i);
+    s += w;
+    s2 += w * w;
+    zeros += (w == 0);
+  }
+  // Standard errors: mean 1/sqrt(n) ~ 0.001, P(0) ~ 0.0005.
+  EXPECT_NEAR(s / n, 1.0, 0.005);
+  EXPECT_NEAR(s2 / n - (s / n) * (s / n), 1.0, 0.01);
+  EXPECT_NEAR(zeros / n, std::exp(-1.0), 0.003);
+  // Two streams (arms) are independent: weights differ with probability 1 - sum_k P(k)^2 = 0.69.
+  double differ = 0;
+  for (int i = 0; i < 100000; ++i) differ += ma::poisson1_weight(42, 0, 3, i) != ma::poisson1_weight(42, 1, 3, i);
+  EXPECT_NEAR(differ / 100000, 0.6911, 0.01);
+}
+
+TEST(AbtestBootstrap, SumsEqualExplicitWeightsForAnyThreadCount) {
+  const dv y = normal(40000, 21, 3.0, 1.0), d = normal(40000, 22, 5.0, 0.1);
+  const std::int64_t B = 17;
+  mlsd::set_num_threads(1);
+  const auto one = ma::bootstrap_sums(y, d, B, 7, 1);
+  mlsd::set_num_threads(0);
+  const auto all = ma::bootstrap_sums(y, d, B, 7, 1);
+  EXPECT_EQ(one.weight, all.weight);
+  EXPECT_EQ(one.y, all.y);
+  EXPECT_EQ(one.d, all.d);
+  for (std::int64_t b : {0, 16}) {
+    double sw = 0, swy = 0;
+    for (std::size_t i = 0; i < y.size(); ++i) {
+      const double w = ma::poisson1_weight(7, 1, b, static_cast<std::int64_t>(i));
+      sw += w;
+      swy += w * y[i];
+    }
+    EXPECT_EQ(one.weight[b], sw);
+    EXPECT_NEAR(one.y[b], swy, 1e-9 * swy);
+  }
+  EXPECT_NE(ma::bootstrap_sums(y, {}, B, 8, 1).y[0], one.y[0]);  // another seed, another resample
+  EXPECT_THROW(ma::bootstrap_sums(y, {}, 0, 7, 1), std::invalid_argument);
+}
+
+TEST(AbtestBootstrap, QuantilesEqualBruteForceWeightedQuantile) {
+  dv x = normal(50000, 23, 0.0, 1.0);
+  std::sort(x.begin(), x.end());
+  const dv probs = {0.0, 0.1, 0.5, 0.9, 1.0};
+  const std::int64_t B = 5;
+  const auto got = ma::bootstrap_quantiles(x, probs, B, 3, 2);
+  for (std::int64_t b = 0; b < B; ++b) {
+    std::vector<std::uint64_t> w(x.size());
+    std::uint64_t total = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) total += w[i] = ma::poisson1_weight(3, 2, b, static_cast<std::int64_t>(i));
+    for (std::size_t k = 0; k < probs.size(); ++k) {
+      const auto target = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(probs[k] * total)));
+      std::uint64_t cum = 0;
+      std::size_t i = 0;
+      while ((cum += w[i]) < target) ++i;
+      EXPECT_EQ(got[b * probs.size() + k], x[i]) << b << " " << probs[k];
+    }
+  }
+  const dv unsorted = {2.0, 1.0};
+  EXPECT_THROW(ma::bootstrap_quantiles(unsorted, probs, 3, 1, 1), std::invalid_argument);
 }

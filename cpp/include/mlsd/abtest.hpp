@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "mlsd/common/views.hpp"
 
@@ -51,5 +52,32 @@ struct RankSums {
 // Sorts the pooled sample once (parallel radix sort on order-preserving keys).  Both samples must
 // be non-empty and finite.
 RankSums mann_whitney_u(std::span<const double> x, std::span<const double> y);
+
+}  // namespace mlsd::abtest
+
+namespace mlsd::abtest {
+
+// ---- streaming Poisson bootstrap ----------------------------------------------------------------
+// Resample b gives row i the weight w(b, i) ~ Poisson(1), drawn from a counter-based generator
+// keyed by (seed, stream, b, i): no state is carried between rows, so any block of rows can be
+// weighted by any thread and the weights (and every result below) are identical for any thread
+// count.  This is the Poisson bootstrap (Hanley and MacGibbon 2006; Chamandy et al. 2012): the
+// resample size is random with mean n, which makes resampling a single streaming pass with no
+// n x resamples index matrix.  `stream` separates the arms of an experiment.
+std::uint32_t poisson1_weight(std::uint64_t seed, std::uint64_t stream, std::int64_t b, std::int64_t i);
+
+// Per resample b: sum_i w(b, i), sum_i w(b, i) y_i and (if d is given) sum_i w(b, i) d_i.
+struct BootstrapSums {
+  std::vector<double> weight, y, d;  // each n_resamples long; d empty without a denominator
+};
+BootstrapSums bootstrap_sums(std::span<const double> y, std::span<const double> d, std::int64_t n_resamples,
+                             std::uint64_t seed, std::uint64_t stream);
+
+// Per resample b and probability q (row-major, n_resamples x probs.size()): the weighted
+// inverted-CDF quantile of the ascending array `sorted`, i.e. the first sorted[i] whose cumulative
+// weight reaches q * total weight (and is positive); NaN if the resample is empty.  Two passes
+// over the data: per-chunk weight totals, then a scan of the one chunk holding each crossing.
+std::vector<double> bootstrap_quantiles(std::span<const double> sorted, std::span<const double> probs,
+                                        std::int64_t n_resamples, std::uint64_t seed, std::uint64_t stream);
 
 }  // namespace mlsd::abtest

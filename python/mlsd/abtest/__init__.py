@@ -5,6 +5,9 @@
 * Tests: :func:`ttest_ind` (Welch/Student), :func:`proportions_ztest`, :func:`compare` (absolute
   and relative lift, ratio metrics by the delta method, CUPED), :func:`mannwhitneyu`,
   :func:`chisquare`, :func:`chi2_contingency`, :func:`srm_test` (sample-ratio mismatch).
+* :func:`bootstrap` — percentile, basic and BCa intervals for means, medians, quantiles, ratios
+  and differences, by a streaming Poisson bootstrap in C++ (no n x resamples matrix; identical
+  for any thread count).
 * Planning: :func:`power`, :func:`solve_power`, :func:`sample_size_proportions`,
   :func:`sample_size_means`, :func:`mde_proportions`, :func:`mde_means`.
 * Many metrics: :func:`multipletests` (Bonferroni, Holm, BH, BY).
@@ -13,6 +16,7 @@ p-values come from survival functions (``scipy.special``), never from ``1 - cdf`
 accurate far into the tail; ``log_pvalue`` carries the z tests' tails past double underflow.
 """
 
+from ._bootstrap import BootstrapResult, bootstrap
 from ._counts import SRMResult, chi2_contingency, chisquare, multipletests, srm_test
 from ._power import mde_means, mde_proportions, power, sample_size_means, sample_size_proportions, solve_power
 from ._rank import mannwhitneyu
@@ -20,8 +24,8 @@ from ._stats import Stats
 from ._tests import TestResult, ZeroVarianceWarning, compare, proportions_ztest, ttest_ind
 
 __all__ = [
-    "Stats", "TestResult", "ZeroVarianceWarning", "SRMResult",
-    "ttest_ind", "proportions_ztest", "compare", "mannwhitneyu",
+    "Stats", "TestResult", "ZeroVarianceWarning", "SRMResult", "BootstrapResult",
+    "ttest_ind", "proportions_ztest", "compare", "mannwhitneyu", "bootstrap",
     "chisquare", "chi2_contingency", "srm_test", "multipletests",
     "power", "solve_power", "sample_size_proportions", "sample_size_means", "mde_proportions", "mde_means",
 ]
