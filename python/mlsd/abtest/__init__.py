@@ -10,6 +10,8 @@
   for any thread count).
 * Planning: :func:`power`, :func:`solve_power`, :func:`sample_size_proportions`,
   :func:`sample_size_means`, :func:`mde_proportions`, :func:`mde_means`.
+* Sequential: :func:`msprt` (always-valid p-values and confidence sequences) and
+  :func:`group_sequential_boundaries` (Lan-DeMets O'Brien-Fleming / Pocock alpha spending).
 * Many metrics: :func:`multipletests` (Bonferroni, Holm, BH, BY).
 
 p-values come from survival functions (``scipy.special``), never from ``1 - cdf``, so they stay
@@ -20,6 +22,7 @@ from ._bootstrap import BootstrapResult, bootstrap
 from ._counts import SRMResult, chi2_contingency, chisquare, multipletests, srm_test
 from ._power import mde_means, mde_proportions, power, sample_size_means, sample_size_proportions, solve_power
 from ._rank import mannwhitneyu
+from ._sequential import GroupSequentialBoundaries, MSPRTResult, group_sequential_boundaries, msprt
 from ._stats import Stats
 from ._tests import TestResult, ZeroVarianceWarning, compare, proportions_ztest, ttest_ind
 
@@ -27,5 +30,6 @@ __all__ = [
     "Stats", "TestResult", "ZeroVarianceWarning", "SRMResult", "BootstrapResult",
     "ttest_ind", "proportions_ztest", "compare", "mannwhitneyu", "bootstrap",
     "chisquare", "chi2_contingency", "srm_test", "multipletests",
+    "msprt", "MSPRTResult", "group_sequential_boundaries", "GroupSequentialBoundaries",
     "power", "solve_power", "sample_size_proportions", "sample_size_means", "mde_proportions", "mde_means",
 ]

@@ -144,6 +144,18 @@ class Stats:
             raise ValueError(f"{func}: nobs must be > ddof={ddof}")
         return cls(n, m[..., None], (sd * sd * (n - ddof))[..., None, None], ("y",))
 
+    @classmethod
+    def stack(cls, items: "list[Stats]") -> "Stats":
+        """A batch (along a new first axis) of Stats with the same columns."""
+        items = list(items)
+        if not items or not all(isinstance(s, Stats) for s in items):
+            raise TypeError("Stats.stack: expected a non-empty sequence of Stats")
+        cols = items[0].columns
+        if any(s.columns != cols for s in items):
+            raise ValueError("Stats.stack: every Stats must have the same columns")
+        return cls(np.stack([s.n for s in items]), np.stack([s.mean for s in items]),
+                   np.stack([s.comoment for s in items]), cols)
+
     # ---- algebra ---------------------------------------------------------------------------
     def __add__(self, other: "Stats") -> "Stats":
         if not isinstance(other, Stats):
