@@ -178,7 +178,7 @@ def test_docstring_examples_run():
     import importlib
 
     attempted = 0
-    for name in ("_stats", "_tests", "_power", "_counts", "_rank", "_bootstrap", "_sequential"):
+    for name in ("_stats", "_tests", "_power", "_counts", "_rank", "_bootstrap", "_sequential", "_result"):
         module = importlib.import_module(f"mlsd.abtest.{name}")
         result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert result.failed == 0, name

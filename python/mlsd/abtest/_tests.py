@@ -202,8 +202,8 @@ def _as_binary_stats(x: Any, name: str, func: str) -> Stats:
     return s
 
 
-def proportions_ztest(a: Any, b: Any, *, pooled: bool = True, alternative: str = "two-sided",
-                      alpha: float = 0.05) -> TestResult:
+def proportions_ztest(a: Any, b: Any, *, pooled: bool = True, relative: bool = False,
+                      alternative: str = "two-sided", alpha: float = 0.05) -> TestResult:
     """Two-proportion z-test, pooled or unpooled (vectorised over arrays of counts).
 
     Parameters
@@ -233,6 +233,7 @@ def proportions_ztest(a: Any, b: Any, *, pooled: bool = True, alternative: str =
     """
     func = "proportions_ztest"
     pooled = check_bool(pooled, "pooled", func)
+    relative = check_bool(relative, "relative", func)
     alternative = check_option(alternative, "alternative", func, ALTERNATIVES)
     alpha = check_alpha(alpha, func)
     sa, sb = _as_binary_stats(a, "a", func), _as_binary_stats(b, "b", func)
@@ -240,13 +241,15 @@ def proportions_ztest(a: Any, b: Any, *, pooled: bool = True, alternative: str =
         if np.any(s.n < 1):
             raise ValueError(f"{func}: {name} has no trials")
     pa, pb = sa.mean[..., 0], sb.mean[..., 0]
-    se = np.sqrt(sa.comoment[..., 0, 0] / sa.n**2 + sb.comoment[..., 0, 0] / sb.n**2)
+    va, vb = sa.comoment[..., 0, 0] / sa.n**2, sb.comoment[..., 0, 0] / sb.n**2  # p (1 - p) / n
+    se = np.sqrt(va + vb)
     null_se = None
     if pooled:
         p = (sa.sum() + sb.sum()) / (sa.n + sb.n)
         null_se = np.sqrt(p * (1.0 - p) * (1.0 / sa.n + 1.0 / sb.n))
     method = "two-proportion z-test (" + ("pooled" if pooled else "unpooled") + ")"
-    return finish(pa - pb, se, np.inf, alpha, alternative, method, null_se=null_se)
+    diff = finish(pa - pb, se, np.inf, alpha, alternative, method, null_se=null_se)
+    return to_relative(diff, pa, pb, va, vb, alpha, func) if relative else diff
 
 
 # ---- general comparison: means, ratios (delta method), CUPED ------------------------------------
@@ -375,13 +378,17 @@ def compare(treatment: Any, control: Any, *, cuped: bool | None = None, relative
     kind = "ratio (delta method)" if "denominator" in st.columns else "mean"
     method = f"{'Welch t' if test == 't' else 'z'}-test of {kind}{', CUPED' if cuped else ''}"
     diff = finish(est_t - est_c, np.sqrt(v_t + v_c), df, alpha, alternative, method, extra=extra)
-    if not relative:
-        return diff
+    return to_relative(diff, est_t, est_c, v_t, v_c, alpha, func) if relative else diff
+
+
+def to_relative(diff: TestResult, est_t, est_c, v_t, v_c, alpha: float, func: str) -> TestResult:
+    """Turns an absolute-difference result into the relative lift est_t / est_c - 1 with a
+    delta-method standard error and normal interval; the p-value (same null) is kept."""
     if np.any(est_c == 0):
         raise ValueError(f"{func}: the control estimate is zero; the relative lift is undefined")
     rel = est_t / est_c - 1.0
     se_rel = np.sqrt(v_t / est_c**2 + est_t**2 * v_c / est_c**4)
-    lo, hi = interval(rel, se_rel, np.inf, alpha, alternative)
+    lo, hi = interval(rel, se_rel, np.inf, alpha, diff.alternative)
     diff.estimate, diff.stderr = _scalar(rel), _scalar(se_rel)
     diff.confidence_interval = (_scalar(lo), _scalar(hi))
     diff.method += ", relative lift (delta method)"
