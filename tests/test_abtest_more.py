@@ -184,3 +184,15 @@ def test_docstring_examples_run():
         assert result.failed == 0, name
         attempted += result.attempted
     assert attempted >= 12
+
+
+def test_benchmark_script_runs_in_quick_mode():
+    import pathlib
+    import subprocess
+    import sys
+
+    script = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "bench_abtest.py"
+    out = subprocess.run([sys.executable, str(script), "--quick", "--repeat", "1"], capture_output=True,
+                         text=True, timeout=900)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.count("values agree") == 5

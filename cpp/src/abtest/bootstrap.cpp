@@ -101,19 +101,36 @@ BootstrapSums bootstrap_sums(std::span<const double> y, std::span<const double> 
         n, Partial(width * B, 0.0),
         [&](std::int64_t b0, std::int64_t e0) {
           Partial p(width * B, 0.0);
-          std::vector<std::uint32_t> w(static_cast<std::size_t>(e0 - b0));
           for (std::size_t r = 0; r < B; ++r) {
-            weights(resample_key(seed, stream, static_cast<std::int64_t>(r)), b0, e0, w.data());
-            double sw = 0.0, swy = 0.0, swd = 0.0;
-            for (std::int64_t i = b0; i < e0; ++i) {
-              const double wi = w[static_cast<std::size_t>(i - b0)];
-              sw += wi;
-              swy += wi * y[static_cast<std::size_t>(i)];
-              if (has_d) swd += wi * d[static_cast<std::size_t>(i)];
+            const std::uint64_t key = resample_key(seed, stream, static_cast<std::int64_t>(r));
+            // b0 is even (chunks are a multiple of 2 rows), so row pairs (2k, 2k+1) share a hash.
+            // Four accumulators break the floating-point add chains; the order is fixed, so the
+            // sums do not depend on scheduling.  The weight total is an exact integer.
+            std::uint64_t sw = 0;
+            double wy0 = 0.0, wy1 = 0.0, wd0 = 0.0, wd1 = 0.0;
+            std::int64_t i = b0;
+            for (; i + 1 < e0; i += 2) {
+              const std::uint64_t h = mix64(key + static_cast<std::uint64_t>(i >> 1) * kGolden);
+              const std::uint32_t w0 = weight_of(static_cast<std::uint32_t>(h));
+              const std::uint32_t w1 = weight_of(static_cast<std::uint32_t>(h >> 32));
+              sw += w0 + w1;
+              const auto u = static_cast<std::size_t>(i);
+              wy0 += w0 * y[u];
+              wy1 += w1 * y[u + 1];
+              if (has_d) {
+                wd0 += w0 * d[u];
+                wd1 += w1 * d[u + 1];
+              }
             }
-            p[r] = sw;
-            p[B + r] = swy;
-            if (has_d) p[2 * B + r] = swd;
+            if (i < e0) {
+              const std::uint32_t w0 = weight_of(static_cast<std::uint32_t>(mix64(key + static_cast<std::uint64_t>(i >> 1) * kGolden)));
+              sw += w0;
+              wy0 += w0 * y[static_cast<std::size_t>(i)];
+              if (has_d) wd0 += w0 * d[static_cast<std::size_t>(i)];
+            }
+            p[r] = static_cast<double>(sw);
+            p[B + r] = wy0 + wy1;
+            if (has_d) p[2 * B + r] = wd0 + wd1;
           }
           return p;
         },

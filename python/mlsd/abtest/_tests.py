@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 from scipy import special
@@ -120,6 +120,12 @@ def finish(est, se, df, alpha, alternative, method, *, null_se=None, extra=None)
                       {k: _scalar(v) for k, v in (extra or {}).items()})
 
 
+def require_plain(s: Stats, name: str, func: str) -> None:
+    """Tests of plain means must not silently ignore a ratio metric's denominator."""
+    if "denominator" in s.columns:
+        raise ValueError(f"{func}: {name} is a ratio metric (it has a denominator); use compare()")
+
+
 def require_two(s: Stats, name: str, func: str) -> None:
     if np.any(s.n < 2):
         raise ValueError(f"{func}: {name} needs at least two observations; got {np.min(s.n):g}")
@@ -174,6 +180,8 @@ def ttest_ind(a: Any, b: Any, *, equal_var: bool = False, alternative: str = "tw
     alternative = check_option(alternative, "alternative", func, ALTERNATIVES)
     alpha = check_alpha(alpha, func)
     sa, sb = as_stats(a, "a", func), as_stats(b, "b", func)
+    require_plain(sa, "a", func)
+    require_plain(sb, "b", func)
     require_two(sa, "a", func)
     require_two(sb, "b", func)
     ma, mb = sa.mean[..., 0], sb.mean[..., 0]
@@ -194,7 +202,13 @@ def _as_binary_stats(x: Any, name: str, func: str) -> Stats:
     if isinstance(x, tuple) and len(x) == 2:
         return Stats.from_counts(*x)
     s = as_stats(x, name, func)
-    if not isinstance(x, Stats):
+    require_plain(s, name, func)
+    if isinstance(x, (Stats, Mapping)):
+        # a 0/1 metric has comoment = n p (1 - p); anything else is not a proportion
+        p = s.mean[..., 0]
+        if not np.allclose(s.comoment[..., 0, 0], s.n * p * (1 - p), rtol=1e-9, atol=1e-9 * np.max(s.n)):
+            raise ValueError(f"{func}: {name} does not summarise a 0/1 metric (its variance is not p (1 - p))")
+    else:
         arr = np.asarray(x, dtype=np.float64)
         bad = np.flatnonzero((arr != 0) & (arr != 1))
         if bad.size:
