@@ -3,6 +3,7 @@ boundaries by Lan-DeMets alpha spending."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -96,7 +97,7 @@ def msprt(treatment: Any, control: Any, *, tau: float, alpha: float = 0.05, thet
     if len(t) != len(c):
         raise ValueError(f"{func}: treatment has {len(t)} looks but control has {len(c)}")
     if not cumulative:
-        t, c = list(np.cumsum(np.array(t, dtype=object))), list(np.cumsum(np.array(c, dtype=object)))
+        t, c = list(itertools.accumulate(t)), list(itertools.accumulate(c))  # merge look by look
     for k, (st_, sc_) in enumerate(zip(t, c)):
         if st_.columns != sc_.columns:
             raise ValueError(f"{func}: treatment has columns {st_.columns} but control has {sc_.columns}")
