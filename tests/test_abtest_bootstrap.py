@@ -47,6 +47,18 @@ def test_identical_for_any_thread_count_and_seeded():
     assert not np.array_equal(other.bootstrap_distribution, runs[0][0].bootstrap_distribution)
 
 
+def test_block_size_does_not_change_the_result(monkeypatch):
+    import mlsd.abtest._bootstrap as B
+
+    rng = np.random.default_rng(4)
+    t, c = rng.normal(size=3001), rng.normal(size=2000)
+    whole = [bootstrap(t, c, statistic=s, n_resamples=250, seed=9) for s in ("mean", "median")]
+    monkeypatch.setattr(B, "RESAMPLE_BLOCK", 7)
+    blocks = [bootstrap(t, c, statistic=s, n_resamples=250, seed=9) for s in ("mean", "median")]
+    for a, b in zip(whole, blocks):
+        assert np.array_equal(a.bootstrap_distribution, b.bootstrap_distribution)
+
+
 @pytest.mark.parametrize("method", ["bca", "percentile", "basic"])
 @pytest.mark.parametrize("statistic", ["mean", "median", "ratio"])
 def test_agrees_with_scipy_bootstrap_within_monte_carlo_error(method, statistic):

@@ -47,20 +47,25 @@ void register_abtest(py::module_& m) {
       py::arg("x").noconvert(), py::arg("y").noconvert());
   m.def(
       "bootstrap_sums",
-      [](const f64& y, const std::optional<f64>& d, std::int64_t n_resamples, std::uint64_t seed, std::uint64_t stream) {
-        auto r = call_without_gil([&](auto yv, auto dv) { return ma::bootstrap_sums(yv, dv, n_resamples, seed, stream); },
+      [](const f64& y, const std::optional<f64>& d, std::int64_t n_resamples, std::uint64_t seed, std::uint64_t stream,
+         std::int64_t first) {
+        auto r = call_without_gil(
+            [&](auto yv, auto dv) { return ma::bootstrap_sums(yv, dv, n_resamples, seed, stream, first); },
                                   y, d);
         return numpy_tuple(std::move(r.weight), std::move(r.y), std::move(r.d));
       },
-      py::arg("y").noconvert(), py::arg("d").noconvert(), py::arg("n_resamples"), py::arg("seed"), py::arg("stream"));
+      py::arg("y").noconvert(), py::arg("d").noconvert(), py::arg("n_resamples"), py::arg("seed"), py::arg("stream"),
+      py::arg("first_resample"));
   m.def(
       "bootstrap_quantiles",
-      [](const f64& sorted, const f64& probs, std::int64_t n_resamples, std::uint64_t seed, std::uint64_t stream) {
+      [](const f64& sorted, const f64& probs, std::int64_t n_resamples, std::uint64_t seed, std::uint64_t stream,
+         std::int64_t first) {
         return to_numpy(call_without_gil(
-            [&](auto s, auto p) { return ma::bootstrap_quantiles(s, p, n_resamples, seed, stream); }, sorted, probs));
+            [&](auto s, auto p) { return ma::bootstrap_quantiles(s, p, n_resamples, seed, stream, first); }, sorted,
+            probs));
       },
       py::arg("sorted").noconvert(), py::arg("probs").noconvert(), py::arg("n_resamples"), py::arg("seed"),
-      py::arg("stream"));
+      py::arg("stream"), py::arg("first_resample"));
 }
 
 }  // namespace mlsd::bindings

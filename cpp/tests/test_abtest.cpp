@@ -176,6 +176,12 @@ TEST(AbtestBootstrap, SumsEqualExplicitWeightsForAnyThreadCount) {
     EXPECT_EQ(one.weight[b], sw);
     EXPECT_NEAR(one.y[b], swy, 1e-9 * swy);
   }
+  // A block of resamples [12, 17) is the same as those resamples of the full run.
+  const auto block = ma::bootstrap_sums(y, d, 5, 7, 1, 12);
+  for (int k = 0; k < 5; ++k) {
+    EXPECT_EQ(block.weight[k], one.weight[12 + k]);
+    EXPECT_EQ(block.y[k], one.y[12 + k]);
+  }
   EXPECT_NE(ma::bootstrap_sums(y, {}, B, 8, 1).y[0], one.y[0]);  // another seed, another resample
   EXPECT_THROW(ma::bootstrap_sums(y, {}, 0, 7, 1), std::invalid_argument);
 }

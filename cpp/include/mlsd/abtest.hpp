@@ -70,14 +70,17 @@ std::uint32_t poisson1_weight(std::uint64_t seed, std::uint64_t stream, std::int
 struct BootstrapSums {
   std::vector<double> weight, y, d;  // each n_resamples long; d empty without a denominator
 };
+// Resamples are numbered first_resample, first_resample + 1, ...: a long bootstrap can run in
+// blocks of resamples (the caller can then react to Ctrl-C between blocks) with the same result.
 BootstrapSums bootstrap_sums(std::span<const double> y, std::span<const double> d, std::int64_t n_resamples,
-                             std::uint64_t seed, std::uint64_t stream);
+                             std::uint64_t seed, std::uint64_t stream, std::int64_t first_resample = 0);
 
 // Per resample b and probability q (row-major, n_resamples x probs.size()): the weighted
 // inverted-CDF quantile of the ascending array `sorted`, i.e. the first sorted[i] whose cumulative
 // weight reaches q * total weight (and is positive); NaN if the resample is empty.  Two passes
 // over the data: per-chunk weight totals, then a scan of the one chunk holding each crossing.
 std::vector<double> bootstrap_quantiles(std::span<const double> sorted, std::span<const double> probs,
-                                        std::int64_t n_resamples, std::uint64_t seed, std::uint64_t stream);
+                                        std::int64_t n_resamples, std::uint64_t seed, std::uint64_t stream,
+                                        std::int64_t first_resample = 0);
 
 }  // namespace mlsd::abtest

@@ -70,8 +70,9 @@ inline void weights(std::uint64_t key, std::int64_t b, std::int64_t e, std::uint
 
 constexpr std::int64_t kChunk = 1 << 14;  // rows per task: the chunk's data and weights stay in L1/L2
 
-void check_resamples(std::int64_t n_resamples, const char* fn) {
+void check_resamples(std::int64_t n_resamples, std::int64_t first, const char* fn) {
   MLSD_REQUIRE(n_resamples >= 1, fn, "n_resamples must be >= 1; got ", n_resamples);
+  MLSD_REQUIRE(first >= 0, fn, "first_resample must be >= 0; got ", first);
 }
 
 }  // namespace
@@ -83,9 +84,9 @@ std::uint32_t poisson1_weight(std::uint64_t seed, std::uint64_t stream, std::int
 }
 
 BootstrapSums bootstrap_sums(std::span<const double> y, std::span<const double> d, std::int64_t n_resamples,
-                             std::uint64_t seed, std::uint64_t stream) {
+                             std::uint64_t seed, std::uint64_t stream, std::int64_t first_resample) {
   constexpr const char* fn = "bootstrap_sums";
-  check_resamples(n_resamples, fn);
+  check_resamples(n_resamples, first_resample, fn);
   const bool has_d = !d.empty();
   MLSD_REQUIRE(!has_d || d.size() == y.size(), fn, "denominator has ", d.size(), " elements but y has ", y.size());
   detail::check_finite(y, fn, "y");
@@ -102,7 +103,7 @@ BootstrapSums bootstrap_sums(std::span<const double> y, std::span<const double> 
         [&](std::int64_t b0, std::int64_t e0) {
           Partial p(width * B, 0.0);
           for (std::size_t r = 0; r < B; ++r) {
-            const std::uint64_t key = resample_key(seed, stream, static_cast<std::int64_t>(r));
+            const std::uint64_t key = resample_key(seed, stream, first_resample + static_cast<std::int64_t>(r));
             // b0 is even (chunks are a multiple of 2 rows), so row pairs (2k, 2k+1) share a hash.
             // Four accumulators break the floating-point add chains; the order is fixed, so the
             // sums do not depend on scheduling.  The weight total is an exact integer.
@@ -148,9 +149,10 @@ BootstrapSums bootstrap_sums(std::span<const double> y, std::span<const double> 
 }
 
 std::vector<double> bootstrap_quantiles(std::span<const double> sorted, std::span<const double> probs,
-                                        std::int64_t n_resamples, std::uint64_t seed, std::uint64_t stream) {
+                                        std::int64_t n_resamples, std::uint64_t seed, std::uint64_t stream,
+                                        std::int64_t first_resample) {
   constexpr const char* fn = "bootstrap_quantiles";
-  check_resamples(n_resamples, fn);
+  check_resamples(n_resamples, first_resample, fn);
   MLSD_REQUIRE(!sorted.empty(), fn, "the sample is empty");
   detail::check_finite(sorted, fn, "x");
   MLSD_REQUIRE(std::is_sorted(sorted.begin(), sorted.end()), fn, "x must be sorted ascending");
@@ -168,7 +170,7 @@ std::vector<double> bootstrap_quantiles(std::span<const double> sorted, std::spa
       for (std::int64_t c = rc.begin(); c != rc.end(); ++c) {
         const std::int64_t b0 = c * kChunk, e0 = std::min(n, b0 + kChunk);
         for (std::size_t r = 0; r < B; ++r) {
-          weights(resample_key(seed, stream, static_cast<std::int64_t>(r)), b0, e0, w.data());
+          weights(resample_key(seed, stream, first_resample + static_cast<std::int64_t>(r)), b0, e0, w.data());
           std::uint64_t s = 0;
           for (std::int64_t i = 0; i < e0 - b0; ++i) s += w[static_cast<std::size_t>(i)];
           chunk_total[static_cast<std::size_t>(c) * B + r] = s;
@@ -183,7 +185,7 @@ std::vector<double> bootstrap_quantiles(std::span<const double> sorted, std::spa
         std::uint64_t total = 0;
         for (std::int64_t c = 0; c < n_chunks; ++c) total += chunk_total[static_cast<std::size_t>(c) * B + r];
         if (total == 0) continue;
-        const std::uint64_t key = resample_key(seed, stream, static_cast<std::int64_t>(r));
+        const std::uint64_t key = resample_key(seed, stream, first_resample + static_cast<std::int64_t>(r));
         for (std::size_t k = 0; k < nq; ++k) {
           // First cumulative weight >= max(q W, 1): an integer target, ceil(q W) (at least 1).
           const double qw = probs[k] * static_cast<double>(total);

@@ -16,6 +16,7 @@ from ._tests import check_alpha
 __all__ = ["bootstrap", "BootstrapResult"]
 
 STATISTICS = ("mean", "median", "quantile", "ratio")
+RESAMPLE_BLOCK = 100  # resamples per kernel call: bounds the time until Ctrl-C is seen
 METHODS = ("bca", "percentile", "basic")
 
 
@@ -73,10 +74,19 @@ class _Arm:
             self.estimate = float(self.y.mean())
 
     def resample(self, n_resamples: int, seed: int, stream: int, func: str) -> np.ndarray:
+        """Resampled statistics, computed in blocks of resamples so that Ctrl-C is honoured between
+        blocks; resample b's weights depend only on (seed, stream, b), so blocks change nothing."""
+        out = np.empty(n_resamples)
+        for first in range(0, n_resamples, RESAMPLE_BLOCK):
+            m = min(RESAMPLE_BLOCK, n_resamples - first)
+            out[first:first + m] = self._resample_block(m, seed, stream, first, func)
+        return out
+
+    def _resample_block(self, m: int, seed: int, stream: int, first: int, func: str) -> np.ndarray:
         if self.statistic in ("median", "quantile"):
             return call_kernel(func, _core.abtest.bootstrap_quantiles, self.sorted, np.array([self.q]),
-                               n_resamples, seed, stream)
-        w, sy, sd = call_kernel(func, _core.abtest.bootstrap_sums, self.y, self.d, n_resamples, seed, stream)
+                               m, seed, stream, first)
+        w, sy, sd = call_kernel(func, _core.abtest.bootstrap_sums, self.y, self.d, m, seed, stream, first)
         with np.errstate(invalid="ignore", divide="ignore"):
             out = sy / (sd if self.d is not None else w)
         out[w == 0] = np.nan
