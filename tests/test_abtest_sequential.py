@@ -82,6 +82,12 @@ def test_lan_demets_boundaries_match_published_tables():
     np.testing.assert_allclose(fine.z, obf.z, rtol=1e-6)
 
 
+def test_a_look_that_spends_nothing_has_no_boundary():
+    b = group_sequential_boundaries([1e-6, 1.0])  # O'Brien-Fleming spends ~0 at t = 1e-6
+    assert b.z[0] == np.inf and b.nominal_alpha[0] == 0.0
+    assert b.z[1] == pytest.approx(st.norm.isf(0.025), rel=1e-6)
+
+
 @pytest.mark.parametrize("spending", ["obrien_fleming", "pocock"])
 @pytest.mark.parametrize("alternative", ["two-sided", "greater"])
 def test_boundaries_spend_alpha_as_planned_monte_carlo(spending, alternative):

@@ -136,6 +136,9 @@ class GroupSequentialBoundaries:
     alternative: str
 
 
+Z_CAP = 9.0
+
+
 def _spend(t: np.ndarray, alpha: float, spending: str, sides: int) -> np.ndarray:
     """Cumulative alpha spent by time t: each side spends the one-sided function at alpha / sides
     (the convention of gsDesign, rpact and ldbounds for symmetric two-sided designs)."""
@@ -196,18 +199,22 @@ def group_sequential_boundaries(information: Sequence[float], *, alpha: float = 
     spent = _spend(t, alpha, spending, sides)
     increments = np.diff(np.r_[0.0, spent])
     z = np.empty(t.size)
-    z[0] = -special.ndtri(increments[0] / sides)
+    # A look that spends (next to) nothing gets no boundary (z = inf).  The integration grid is cut
+    # at |Z| = Z_CAP, beyond which the probability (< 1e-18) is negligible.
+    z[0] = -special.ndtri(increments[0] / sides) if increments[0] > 0 else np.inf
+
+    def grid_for(zk, tk):
+        top = min(zk, Z_CAP) * np.sqrt(tk)
+        return np.linspace(-top if sides == 2 else -Z_CAP * np.sqrt(tk), top, grid)
+
     # Sub-density of the score S = Z sqrt(t) on the continuation region, on a Simpson grid.
-    lower0 = -z[0] * np.sqrt(t[0]) if sides == 2 else -8.0 * np.sqrt(t[0]) - 1.0
-    s = np.linspace(lower0, z[0] * np.sqrt(t[0]), grid)
+    s = grid_for(z[0], t[0])
     f = np.exp(-0.5 * s**2 / t[0]) / np.sqrt(2 * np.pi * t[0])
+    w = np.ones(grid)
+    w[1:-1:2], w[2:-1:2] = 4.0, 2.0
     for k in range(1, t.size):
-        dt = t[k] - t[k - 1]
-        sd = np.sqrt(dt)
-        h = s[1] - s[0]
-        w = np.ones(grid)
-        w[1:-1:2], w[2:-1:2] = 4.0, 2.0
-        fw = f * w * h / 3.0
+        sd = np.sqrt(t[k] - t[k - 1])
+        fw = f * w * (s[1] - s[0]) / 3.0
 
         def cross(c, fw=fw, s=s, sd=sd, tk=t[k]):
             b = c * np.sqrt(tk)
@@ -218,10 +225,11 @@ def group_sequential_boundaries(information: Sequence[float], *, alpha: float = 
         target = increments[k]
         if cross(0.0) < target:
             raise ValueError(f"{func}: the alpha to spend at look {k} cannot be spent; check information")
-        z[k] = optimize.brentq(lambda c: cross(c) - target, 0.0, 40.0, xtol=1e-12)
-        b = z[k] * np.sqrt(t[k])
-        lower = -b if sides == 2 else s[0] - 8.0 * sd
-        s_new = np.linspace(lower, b, grid)
+        if target <= cross(40.0):
+            z[k] = np.inf
+        else:
+            z[k] = optimize.brentq(lambda c: cross(c) - target, 0.0, 40.0, xtol=1e-12)
+        s_new = grid_for(z[k], t[k])
         f = np.empty(grid)
         for r in range(0, grid, 256):  # blocks of the grid x grid Gaussian kernel bound the memory
             kern = np.exp(-0.5 * ((s_new[r:r + 256, None] - s[None, :]) / sd) ** 2)
