@@ -66,6 +66,8 @@ CASES = [
     ("multipletests: method", lambda: ab.multipletests([0.1], method="sidak"), InvalidParameterError, "'method' parameter"),
     ("power: nobs", lambda: ab.power(0.2, 0.5), InvalidParameterError, "'nobs1' parameter of power"),
     ("solve_power: two unknowns", lambda: ab.solve_power(effect_size=0.2), InvalidParameterError, "exactly one of"),
+    ("solve_power: power below alpha", lambda: ab.solve_power(effect_size=0.2, power=0.01), InvalidParameterError,
+     "'power' parameter of solve_power must be a float in the range (0.05, 1.0)"),
     ("solve_power: zero effect", lambda: ab.solve_power(effect_size=0.0, power=0.8), ValueError, "effect_size must be non-zero"),
     ("sample size: p outside", lambda: ab.sample_size_proportions(1.2, 0.01), InvalidParameterError, "'p_control' parameter"),
     ("sample size: target outside", lambda: ab.sample_size_proportions(0.99, 0.05), ValueError, "must be in (0, 1)"),

@@ -114,8 +114,8 @@ def solve_power(*, effect_size: float | None = None, nobs1: float | None = None,
                                     f"got {len(missing)} None")
     n_min = 1.0 if test == "z" else 1.0 + 1.0 / (1.0 + ratio)
     if power is not None:
-        power = check_real(power, "power", func, low=alpha if alternative != "two-sided" else alpha, high=1.0,
-                           closed="neither")
+        # the power at effect 0 is alpha: anything below is not a power
+        power = check_real(power, "power", func, low=alpha, high=1.0, closed="neither")
     if effect_size is not None:
         effect_size = check_real(effect_size, "effect_size", func, low=-np.inf, high=np.inf, closed="neither")
     if nobs1 is not None:
