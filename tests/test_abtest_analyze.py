@@ -6,7 +6,7 @@ import scipy.stats as st
 from statsmodels.stats.multitest import multipletests as sm_multipletests
 from statsmodels.stats.proportion import proportions_ztest as sm_proportions_ztest
 
-from mlsd.abtest import Stats, analyze, compare, mannwhitneyu, proportions_ztest, ttest_ind
+from mlsd.abtest import Stats, analyze, combine, compare, mannwhitneyu, proportions_ztest, ttest_ind
 
 
 def test_counts_rows_equal_statsmodels_loop_and_correction():
@@ -42,6 +42,22 @@ def test_stats_batches_equal_single_calls_and_raw_arrays():
     assert np.array_equal(res.pvalue_corrected, res.pvalue)
     one = analyze({"A": raw["A"][0]["y"], "B": raw["B"][0]["y"]}, control="A")
     assert one.pvalue[0] == pytest.approx(ttest_ind(raw["B"][0]["y"], raw["A"][0]["y"]).pvalue, rel=1e-12)
+
+
+def test_combine_corrects_over_all_rows():
+    rng = np.random.default_rng(3)
+    conv = analyze({v: (rng.binomial(1000, 0.1, 3), np.full(3, 1000)) for v in "ABC"}, control="A",
+                   metrics=["c1", "c2", "c3"])
+    arm = lambda: {"y": rng.poisson(3, 400) * 1.0, "denominator": rng.poisson(2, 400) + 1.0}  # noqa: E731
+    ratio = analyze({v: arm() for v in "AB"}, control="A", metrics=["clicks/session"], test="z")
+    both = combine([conv, ratio], correction="bonferroni")
+    df = both.to_frame()
+    assert len(df) == len(conv) + len(ratio) == 7
+    np.testing.assert_allclose(df.pvalue, np.r_[conv.pvalue, ratio.pvalue])
+    np.testing.assert_allclose(df.pvalue_corrected, np.minimum(df.pvalue * 7, 1.0), rtol=1e-14)
+    assert "ratio (delta method)" in df.method.iloc[-1]
+    with pytest.raises(ValueError, match="same control"):
+        combine([conv, analyze({v: arm() for v in "XB"}, control="X")])
 
 
 def test_plot_draws_every_interval():

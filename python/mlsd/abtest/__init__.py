@@ -1,7 +1,8 @@
 """A/B significance testing on raw rows or mergeable sufficient statistics.
 
 * :func:`analyze` — many metrics x many variants against the control in one vectorised call,
-  with a multiple-testing correction; ``to_frame()`` and ``plot()`` on the result.
+  with a multiple-testing correction; ``to_frame()`` and ``plot()`` on the result; :func:`combine`
+  joins results of different metric kinds under one correction.
 * :class:`Stats` — count, means and centred cross-moments of an arm, built in one multithreaded
   pass, mergeable (``a + b``) and serialisable; every test accepts Stats or raw arrays.
 * Tests: :func:`ttest_ind` (Welch/Student), :func:`proportions_ztest`, :func:`compare` (absolute
@@ -24,13 +25,13 @@ from ._bootstrap import BootstrapResult, bootstrap
 from ._counts import SRMResult, chi2_contingency, chisquare, multipletests, srm_test
 from ._power import mde_means, mde_proportions, power, sample_size_means, sample_size_proportions, solve_power
 from ._rank import mannwhitneyu
-from ._result import ABResult, analyze
+from ._result import ABResult, analyze, combine
 from ._sequential import GroupSequentialBoundaries, MSPRTResult, group_sequential_boundaries, msprt
 from ._stats import Stats
 from ._tests import TestResult, ZeroVarianceWarning, compare, proportions_ztest, ttest_ind
 
 __all__ = [
-    "analyze", "ABResult", "Stats", "TestResult", "ZeroVarianceWarning", "SRMResult", "BootstrapResult",
+    "analyze", "combine", "ABResult", "Stats", "TestResult", "ZeroVarianceWarning", "SRMResult", "BootstrapResult",
     "ttest_ind", "proportions_ztest", "compare", "mannwhitneyu", "bootstrap",
     "chisquare", "chi2_contingency", "srm_test", "multipletests",
     "msprt", "MSPRTResult", "group_sequential_boundaries", "GroupSequentialBoundaries",

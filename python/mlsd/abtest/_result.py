@@ -12,7 +12,7 @@ from ._counts import _METHODS, multipletests
 from ._stats import Stats, as_stats
 from ._tests import ALTERNATIVES, check_alpha, compare, proportions_ztest
 
-__all__ = ["analyze", "ABResult"]
+__all__ = ["analyze", "combine", "ABResult"]
 
 COLUMNS = ("metric", "variant", "control", "estimate", "ci_low", "ci_high", "pvalue", "pvalue_corrected",
            "method", "treatment_value", "control_value")
@@ -180,13 +180,56 @@ def analyze(variants: Mapping[str, Any], *, control: str, metrics: Sequence[str]
             rows[key].append(np.broadcast_to(np.asarray(value, dtype=np.float64), (n_metrics,)))
         rows["method"].append(np.full(n_metrics, r.method, dtype=object))
     out = {k: np.concatenate(v) for k, v in rows.items()}
-    finite = np.isfinite(out["pvalue"])
-    corrected = np.full_like(out["pvalue"], np.nan)
-    if correction is None:
-        corrected = out["pvalue"].copy()
-    elif np.any(finite):  # NaN p-values (zero variance) stay NaN and are not counted in the family
-        corrected[finite] = multipletests(out["pvalue"][finite], alpha=alpha, method=correction)[1]
     extra = {k: np.concatenate(v) for k, v in extra_rows.items()}
     return ABResult(out["metric"], out["variant"], control, out["estimate"], out["ci_low"], out["ci_high"],
-                    out["pvalue"], corrected, out["method"], out["treatment_value"], out["control_value"],
-                    correction, alpha, relative, extra)
+                    out["pvalue"], _correct(out["pvalue"], correction, alpha), out["method"], out["treatment_value"],
+                    out["control_value"], correction, alpha, relative, extra)
+
+
+def _correct(pvalue: np.ndarray, correction: str | None, alpha: float) -> np.ndarray:
+    """Corrected p-values over the whole family; NaN p-values (zero variance) stay NaN and are not
+    counted in the family."""
+    if correction is None:
+        return pvalue.copy()
+    corrected = np.full_like(pvalue, np.nan)
+    finite = np.isfinite(pvalue)
+    if np.any(finite):
+        corrected[finite] = multipletests(pvalue[finite], alpha=alpha, method=correction)[1]
+    return corrected
+
+
+def combine(results: Sequence[ABResult], *, correction: str | None = "holm") -> ABResult:
+    """One result from several :func:`analyze` calls (say conversion metrics from counts, ratio
+    metrics and CUPED-adjusted means, which need separate calls), with the multiple-testing
+    correction applied again over all their rows.  The results must share the control, alpha and
+    ``relative``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlsd.abtest import analyze, combine
+    >>> conv = analyze({"A": (np.array([100]), np.array([1000])), "B": (np.array([140]), np.array([1000]))},
+    ...                control="A", metrics=["conversion"])
+    >>> rng = np.random.default_rng(0)
+    >>> rev = analyze({"A": rng.exponential(1.0, 500), "B": rng.exponential(1.1, 500)}, control="A",
+    ...               metrics=["revenue"])
+    >>> combine([conv, rev]).to_frame().metric.tolist()
+    ['conversion', 'revenue']
+    """
+    func = "combine"
+    results = list(results)
+    if not results or not all(isinstance(r, ABResult) for r in results):
+        raise InvalidParameterError(f"{func}: results must be a non-empty sequence of ABResult")
+    if correction is not None:
+        correction = check_option(correction, "correction", func, _METHODS)
+    first = results[0]
+    for r in results[1:]:
+        if (r.control, r.alpha, r.relative) != (first.control, first.alpha, first.relative):
+            raise ValueError(f"{func}: every result must have the same control, alpha and relative setting")
+    cat = {c: np.concatenate([getattr(r, c) for r in results])
+           for c in COLUMNS if c not in ("control", "pvalue_corrected")}
+    extra_keys = sorted({k for r in results for k in r.extra})
+    extra = {k: np.concatenate([r.extra.get(k, np.full(len(r), np.nan)) for r in results]) for k in extra_keys}
+    return ABResult(cat["metric"], cat["variant"], first.control, cat["estimate"], cat["ci_low"], cat["ci_high"],
+                    cat["pvalue"], _correct(cat["pvalue"], correction, first.alpha), cat["method"],
+                    cat["treatment_value"], cat["control_value"], correction, first.alpha, first.relative, extra)
