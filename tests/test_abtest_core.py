@@ -236,7 +236,7 @@ def test_ratio_metric_delta_method_matches_linearisation(seed):
     close(r.pvalue, 2 * st.norm.sf(abs(rt - rc) / se))
     # the explicit formula with the covariance term
     for arm, lin in ((t, lt), (c, lc)):
-        n, md = len(arm["y"]), arm["denominator"].mean()
+        md = arm["denominator"].mean()
         R = arm["y"].sum() / arm["denominator"].sum()
         cov = np.cov(arm["y"], arm["denominator"])
         close((cov[0, 0] - 2 * R * cov[0, 1] + R**2 * cov[1, 1]) / md**2, np.var(lin, ddof=1))

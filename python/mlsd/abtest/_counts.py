@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from .._validation import InvalidParameterError, as_float_array, check_bool, check_int, check_option, check_real
+from .._validation import as_float_array, check_bool, check_int, check_option, check_real
 from ._stats import Stats
 
 __all__ = ["chisquare", "chi2_contingency", "srm_test", "SRMResult", "multipletests"]

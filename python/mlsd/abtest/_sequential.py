@@ -12,7 +12,7 @@ from scipy import optimize, special
 
 from .._validation import InvalidParameterError, as_float_array, check_option, check_real
 from ._stats import Stats, as_stats
-from ._tests import _gradient, _quad, check_alpha
+from ._tests import check_alpha, cov_form, metric_gradient
 
 __all__ = ["msprt", "MSPRTResult", "group_sequential_boundaries", "GroupSequentialBoundaries"]
 
@@ -104,10 +104,10 @@ def msprt(treatment: Any, control: Any, *, tau: float, alpha: float = 0.05, thet
         if st_.n < 2 or sc_.n < 2:
             raise ValueError(f"{func}: look {k} has fewer than two observations in an arm")
     bt, bc = Stats.stack(t), Stats.stack(c)
-    e_t, g_t = _gradient(bt, "y", "denominator")
-    e_c, g_c = _gradient(bc, "y", "denominator")
+    e_t, g_t = metric_gradient(bt, "y", "denominator")
+    e_c, g_c = metric_gradient(bc, "y", "denominator")
     est = e_t - e_c
-    var = _quad(bt, g_t, g_t) / bt.n + _quad(bc, g_c, g_c) / bc.n
+    var = cov_form(bt, g_t, g_t) / bt.n + cov_form(bc, g_c, g_c) / bc.n
     if np.any(var <= 0):
         raise ValueError(f"{func}: the variance of the difference is zero at look {int(np.argmin(var > 0))}")
     t2 = tau * tau

@@ -9,7 +9,7 @@ from typing import Any, Mapping
 import numpy as np
 from scipy import special
 
-from .._validation import InvalidParameterError, check_bool, check_option, check_real
+from .._validation import check_bool, check_option, check_real
 from ._stats import Stats, as_stats
 
 __all__ = ["TestResult", "ZeroVarianceWarning", "ttest_ind", "proportions_ztest", "compare"]
@@ -268,7 +268,7 @@ def proportions_ztest(a: Any, b: Any, *, pooled: bool = True, relative: bool = F
 
 # ---- general comparison: means, ratios (delta method), CUPED ------------------------------------
 
-def _gradient(s: Stats, num: str, den: str) -> tuple[np.ndarray, np.ndarray]:
+def metric_gradient(s: Stats, num: str, den: str) -> tuple[np.ndarray, np.ndarray]:
     """Estimate (mean of num, or mean num / mean den) and its gradient in the column means."""
     g = np.zeros(s.mean.shape)
     i = s.column(num)
@@ -286,7 +286,7 @@ def _gradient(s: Stats, num: str, den: str) -> tuple[np.ndarray, np.ndarray]:
     return est, g
 
 
-def _quad(s: Stats, g: np.ndarray, h: np.ndarray) -> np.ndarray:
+def cov_form(s: Stats, g: np.ndarray, h: np.ndarray) -> np.ndarray:
     """g' Cov h with the sample covariance (ddof = 1) of the columns."""
     return np.einsum("...i,...ij,...j->...", g, s.comoment, h) / (s.n - 1.0)
 
@@ -363,27 +363,27 @@ def compare(treatment: Any, control: Any, *, cuped: bool | None = None, relative
     if cuped and "covariate" not in st.columns:
         raise ValueError(f"{func}: cuped=True needs a 'covariate' column")
 
-    est_t, g_t = _gradient(st, "y", "denominator")
-    est_c, g_c = _gradient(sc, "y", "denominator")
+    est_t, g_t = metric_gradient(st, "y", "denominator")
+    est_c, g_c = metric_gradient(sc, "y", "denominator")
     extra = {}
-    var_raw = _quad(st, g_t, g_t) / st.n + _quad(sc, g_c, g_c) / sc.n
+    var_raw = cov_form(st, g_t, g_t) / st.n + cov_form(sc, g_c, g_c) / sc.n
     if cuped:
         pooled = st + sc
-        _, g_p = _gradient(pooled, "y", "denominator")
-        x_p, h_p = _gradient(pooled, "covariate", "covariate_denominator")
-        hh = _quad(pooled, h_p, h_p)
+        _, g_p = metric_gradient(pooled, "y", "denominator")
+        x_p, h_p = metric_gradient(pooled, "covariate", "covariate_denominator")
+        hh = cov_form(pooled, h_p, h_p)
         if np.any(hh <= 0):
             raise ValueError(f"{func}: the covariate is constant; CUPED needs a covariate with variance")
-        theta = _quad(pooled, g_p, h_p) / hh
-        x_t, h_t = _gradient(st, "covariate", "covariate_denominator")
-        x_c, h_c = _gradient(sc, "covariate", "covariate_denominator")
+        theta = cov_form(pooled, g_p, h_p) / hh
+        x_t, h_t = metric_gradient(st, "covariate", "covariate_denominator")
+        x_c, h_c = metric_gradient(sc, "covariate", "covariate_denominator")
         est_t = est_t - theta * (x_t - x_p)
         est_c = est_c - theta * (x_c - x_p)
         g_t = g_t - theta[..., None] * h_t
         g_c = g_c - theta[..., None] * h_c
         extra["theta"] = theta
-    v_t = _quad(st, g_t, g_t) / st.n
-    v_c = _quad(sc, g_c, g_c) / sc.n
+    v_t = cov_form(st, g_t, g_t) / st.n
+    v_c = cov_form(sc, g_c, g_c) / sc.n
     if cuped:
         with np.errstate(invalid="ignore", divide="ignore"):
             extra["variance_reduction"] = 1.0 - (v_t + v_c) / var_raw
