@@ -57,5 +57,6 @@ py::tuple numpy_tuple(Vectors&&... v) {
 void register_metrics(py::module_& m);
 void register_hashing(py::module_& m);
 void register_retrieval(py::module_& m);
+void register_abtest(py::module_& m);
 
 }  // namespace mlsd::bindings

@@ -17,4 +17,6 @@ PYBIND11_MODULE(_core, m) {
   mlsd::bindings::register_hashing(hashing);
   auto retrieval = m.def_submodule("retrieval", "mlsd::retrieval kernels");
   mlsd::bindings::register_retrieval(retrieval);
+  auto abtest = m.def_submodule("abtest", "mlsd::abtest kernels");
+  mlsd::bindings::register_abtest(abtest);
 }

@@ -1,8 +1,8 @@
 """mlsd: multithreaded C++ kernels for machine-learning system design.
 
 Families: :mod:`mlsd.retrieval` (exact and approximate nearest-neighbour search),
-:mod:`mlsd.metrics` (offline evaluation) and :mod:`mlsd.hashing` (the hashing trick).
-A/B testing is on the roadmap (see the README).
+:mod:`mlsd.metrics` (offline evaluation), :mod:`mlsd.hashing` (the hashing trick) and
+:mod:`mlsd.abtest` (A/B significance tests).
 
 Threads
 -------
@@ -23,7 +23,7 @@ try:
 except PackageNotFoundError:  # running from a build tree
     __version__ = _core.__version__
 
-__all__ = ["__version__", "set_num_threads", "get_num_threads", "metrics", "hashing", "retrieval"]
+__all__ = ["__version__", "set_num_threads", "get_num_threads", "abtest", "hashing", "metrics", "retrieval"]
 
 _blas_limiter = None
 
@@ -64,4 +64,4 @@ def get_num_threads() -> int:
     return int(_core.get_num_threads())
 
 
-from . import hashing, metrics, retrieval  # noqa: E402  (need _core, imported above)
+from . import abtest, hashing, metrics, retrieval  # noqa: E402  (need _core, imported above)

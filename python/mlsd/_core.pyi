@@ -1,4 +1,4 @@
-"""Type stubs for the compiled module mlsd._core (private: use mlsd.metrics and mlsd.hashing)."""
+"""Type stubs for the compiled module mlsd._core (private: use mlsd.metrics, mlsd.hashing and mlsd.abtest)."""
 
 from typing import Any, Iterable, Optional, Sequence
 
@@ -143,3 +143,16 @@ class retrieval:
         def search(self, queries: "retrieval.F32", k: int, nprobe: Optional[int] = None,
                    ef_search: Optional[int] = None,
                    allow_ids: Optional["retrieval.I64"] = None) -> tuple["retrieval.F32", "retrieval.I64"]: ...
+class abtest:
+    F64 = npt.NDArray[np.float64]
+
+    @staticmethod
+    def moments(columns: list[npt.NDArray[np.float64]], names: list[str]) -> tuple[float, F64, F64]: ...
+    @staticmethod
+    def mann_whitney_u(x: F64, y: F64) -> tuple[float, float]: ...
+    @staticmethod
+    def bootstrap_sums(y: F64, d: Optional[F64], n_resamples: int, seed: int, stream: int,
+                       first_resample: int) -> tuple[F64, F64, F64]: ...
+    @staticmethod
+    def bootstrap_quantiles(sorted: F64, probs: F64, n_resamples: int, seed: int, stream: int,
+                            first_resample: int) -> F64: ...

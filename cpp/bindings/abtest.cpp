@@ -1,0 +1,71 @@
+#include <string>
+#include <vector>
+
+#include "common.hpp"
+#include "mlsd/abtest.hpp"
+
+namespace mlsd::bindings {
+
+namespace ma = mlsd::abtest;
+using f64 = carray<double>;
+
+namespace {
+
+// Moments travel to Python as (n, mean[k], comoment[k, k]); Python merges them (vectorised).
+py::tuple to_python(const ma::Moments& m) {
+  f64 mean(m.k);
+  f64 com({m.k, m.k});
+  for (int i = 0; i < m.k; ++i) {
+    mean.mutable_at(i) = m.mean[i];
+    for (int j = 0; j < m.k; ++j) com.mutable_at(i, j) = m.comoment[i][j];
+  }
+  return py::make_tuple(m.n, mean, com);
+}
+
+}  // namespace
+
+void register_abtest(py::module_& m) {
+  m.def(
+      "moments",
+      [](const std::vector<f64>& columns, const std::vector<std::string>& names) {
+        std::vector<std::span<const double>> views;
+        for (const auto& c : columns) views.push_back(view(c));
+        ma::Moments r;
+        {
+          py::gil_scoped_release release;
+          r = ma::moments(views, names);
+        }
+        return to_python(r);
+      },
+      py::arg("columns"), py::arg("names"));
+  m.def(
+      "mann_whitney_u",
+      [](const f64& x, const f64& y) {
+        auto r = call_without_gil(ma::mann_whitney_u, x, y);
+        return py::make_tuple(r.u_x, r.tie_term);
+      },
+      py::arg("x").noconvert(), py::arg("y").noconvert());
+  m.def(
+      "bootstrap_sums",
+      [](const f64& y, const std::optional<f64>& d, std::int64_t n_resamples, std::uint64_t seed, std::uint64_t stream,
+         std::int64_t first) {
+        auto r = call_without_gil(
+            [&](auto yv, auto dv) { return ma::bootstrap_sums(yv, dv, n_resamples, seed, stream, first); },
+                                  y, d);
+        return numpy_tuple(std::move(r.weight), std::move(r.y), std::move(r.d));
+      },
+      py::arg("y").noconvert(), py::arg("d").noconvert(), py::arg("n_resamples"), py::arg("seed"), py::arg("stream"),
+      py::arg("first_resample"));
+  m.def(
+      "bootstrap_quantiles",
+      [](const f64& sorted, const f64& probs, std::int64_t n_resamples, std::uint64_t seed, std::uint64_t stream,
+         std::int64_t first) {
+        return to_numpy(call_without_gil(
+            [&](auto s, auto p) { return ma::bootstrap_quantiles(s, p, n_resamples, seed, stream, first); }, sorted,
+            probs));
+      },
+      py::arg("sorted").noconvert(), py::arg("probs").noconvert(), py::arg("n_resamples"), py::arg("seed"),
+      py::arg("stream"), py::arg("first_resample"));
+}
+
+}  // namespace mlsd::bindings

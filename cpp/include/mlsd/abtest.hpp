@@ -1,0 +1,86 @@
+// mlsd::abtest — sufficient statistics and rank kernels for A/B significance tests.
+//
+// Data layout, stated once for the family: every input is a contiguous array of finite doubles;
+// the k <= kMaxColumns columns passed to `moments` describe the same n units (row i of each column
+// belongs to unit i) and must have the same length.  Typical columns are the metric y, its
+// denominator (ratio metrics), a pre-experiment covariate and the covariate's denominator.
+// Every function runs in a oneTBB arena sized by mlsd::set_num_threads and returns results that do
+// not depend on the thread count.  Invalid input throws std::invalid_argument.
+//
+// The distributions (normal, t, chi-square tails) are evaluated by the Python layer through
+// scipy.special; this header holds only what needs a pass over the rows.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "mlsd/common/views.hpp"
+
+namespace mlsd::abtest {
+
+inline constexpr int kMaxColumns = 4;
+
+// Count, means and centred cross-moments C[i][j] = sum_r (c_i[r] - mean_i) (c_j[r] - mean_j) of up
+// to kMaxColumns columns.  C is symmetric; only i, j < k are meaningful.  Two Moments of the same
+// k merge exactly (up to rounding) by Chan, Golub and LeVeque's pairwise update, so per-partition
+// results combine into the moments of the concatenated data.
+struct Moments {
+  int k = 0;
+  double n = 0.0;  // a count; a double so that merged counts above 2^63 cannot overflow
+  std::array<double, kMaxColumns> mean{};
+  std::array<std::array<double, kMaxColumns>, kMaxColumns> comoment{};
+};
+
+// One parallel pass over the columns: within each fixed chunk two passes over cache-resident data
+// (chunk means, then centred products), chunks merged left to right with `merge`.  Throws if the
+// columns differ in length, if there are more than kMaxColumns, or on a non-finite value; messages
+// name column j as names[j] when given ("column j" otherwise).
+Moments moments(std::span<const std::span<const double>> columns, std::span<const std::string> names = {});
+
+// Moments of the union of the rows summarised by a and b (a.k == b.k required).
+Moments merge(const Moments& a, const Moments& b);
+
+// Mann-Whitney U statistic of x against y with mid-ranks for ties.
+struct RankSums {
+  double u_x = 0.0;        // U of x: rank sum of x minus n_x (n_x + 1) / 2
+  double tie_term = 0.0;   // sum over tie groups of t^3 - t (tie correction of the variance)
+  index_t n_x = 0, n_y = 0;
+};
+// Sorts the pooled sample once (parallel radix sort on order-preserving keys).  Both samples must
+// be non-empty and finite.
+RankSums mann_whitney_u(std::span<const double> x, std::span<const double> y);
+
+}  // namespace mlsd::abtest
+
+namespace mlsd::abtest {
+
+// ---- streaming Poisson bootstrap ----------------------------------------------------------------
+// Resample b gives row i the weight w(b, i) ~ Poisson(1), drawn from a counter-based generator
+// keyed by (seed, stream, b, i): no state is carried between rows, so any block of rows can be
+// weighted by any thread and the weights (and every result below) are identical for any thread
+// count.  This is the Poisson bootstrap (Hanley and MacGibbon 2006; Chamandy et al. 2012): the
+// resample size is random with mean n, which makes resampling a single streaming pass with no
+// n x resamples index matrix.  `stream` separates the arms of an experiment.
+std::uint32_t poisson1_weight(std::uint64_t seed, std::uint64_t stream, std::int64_t b, std::int64_t i);
+
+// Per resample b: sum_i w(b, i), sum_i w(b, i) y_i and (if d is given) sum_i w(b, i) d_i.
+struct BootstrapSums {
+  std::vector<double> weight, y, d;  // each n_resamples long; d empty without a denominator
+};
+// Resamples are numbered first_resample, first_resample + 1, ...: a long bootstrap can run in
+// blocks of resamples (the caller can then react to Ctrl-C between blocks) with the same result.
+BootstrapSums bootstrap_sums(std::span<const double> y, std::span<const double> d, std::int64_t n_resamples,
+                             std::uint64_t seed, std::uint64_t stream, std::int64_t first_resample = 0);
+
+// Per resample b and probability q (row-major, n_resamples x probs.size()): the weighted
+// inverted-CDF quantile of the ascending array `sorted`, i.e. the first sorted[i] whose cumulative
+// weight reaches q * total weight (and is positive); NaN if the resample is empty.  Two passes
+// over the data: per-chunk weight totals, then a scan of the one chunk holding each crossing.
+std::vector<double> bootstrap_quantiles(std::span<const double> sorted, std::span<const double> probs,
+                                        std::int64_t n_resamples, std::uint64_t seed, std::uint64_t stream,
+                                        std::int64_t first_resample = 0);
+
+}  // namespace mlsd::abtest

@@ -1,0 +1,215 @@
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include "mlsd/abtest.hpp"
+#include "mlsd/common/checks.hpp"
+#include "mlsd/common/error.hpp"
+#include "mlsd/common/parallel.hpp"
+
+namespace mlsd::abtest {
+namespace {
+
+// SplitMix64's finaliser (Steele, Lea and Flood 2014): a bijective 64-bit mixer, used here as a
+// counter-based generator (Salmon et al. 2011) on the key (seed, stream, resample) and the row.
+inline std::uint64_t mix64(std::uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+constexpr std::uint64_t kGolden = 0x9E3779B97F4A7C15ULL;
+
+inline std::uint64_t resample_key(std::uint64_t seed, std::uint64_t stream, std::int64_t b) {
+  return mix64(mix64(mix64(seed ^ 0x5851F42D4C957F2DULL) + stream * kGolden) + static_cast<std::uint64_t>(b) * kGolden);
+}
+
+// Thresholds T_k = 2^32 P(X <= k) for X ~ Poisson(1): the weight of a uniform 32-bit u is the
+// number of k with u >= T_k.  P(X > 12) = 1.7e-10 is below the 2^-32 resolution, so 13 levels.
+struct PoissonTable {
+  std::array<std::uint32_t, 13> t{};
+  PoissonTable() {
+    double term = std::exp(-1.0), cdf = 0.0;
+    for (int k = 0; k < 13; ++k) {
+      cdf += term;
+      term /= (k + 1);
+      const double v = std::ldexp(cdf, 32);
+      t[k] = v >= 4294967295.0 ? 0xFFFFFFFFU : static_cast<std::uint32_t>(v);
+    }
+  }
+};
+const PoissonTable kTable;
+
+inline std::uint32_t weight_of(std::uint32_t u) {
+  const auto& t = kTable.t;
+  // X <= 3 with probability 0.981: four branch-free compares, the rest rarely.
+  std::uint32_t w = (u >= t[0]) + (u >= t[1]) + (u >= t[2]) + (u >= t[3]);
+  if (w == 4) [[unlikely]]
+    for (int k = 4; k < 13 && u >= t[k]; ++k) ++w;
+  return w;
+}
+
+// Weights of rows [b, e) of resample `key` into out[0 .. e-b): one 64-bit hash serves two rows.
+inline void weights(std::uint64_t key, std::int64_t b, std::int64_t e, std::uint32_t* out) {
+  std::int64_t i = b;
+  if (i & 1) {
+    *out++ = weight_of(static_cast<std::uint32_t>(mix64(key + static_cast<std::uint64_t>(i >> 1) * kGolden) >> 32));
+    ++i;
+  }
+  for (; i + 1 < e; i += 2) {
+    const std::uint64_t h = mix64(key + static_cast<std::uint64_t>(i >> 1) * kGolden);
+    *out++ = weight_of(static_cast<std::uint32_t>(h));
+    *out++ = weight_of(static_cast<std::uint32_t>(h >> 32));
+  }
+  if (i < e) *out++ = weight_of(static_cast<std::uint32_t>(mix64(key + static_cast<std::uint64_t>(i >> 1) * kGolden)));
+}
+
+constexpr std::int64_t kChunk = 1 << 14;  // rows per task: the chunk's data and weights stay in L1/L2
+
+void check_resamples(std::int64_t n_resamples, std::int64_t first, const char* fn) {
+  MLSD_REQUIRE(n_resamples >= 1, fn, "n_resamples must be >= 1; got ", n_resamples);
+  MLSD_REQUIRE(first >= 0, fn, "first_resample must be >= 0; got ", first);
+}
+
+}  // namespace
+
+std::uint32_t poisson1_weight(std::uint64_t seed, std::uint64_t stream, std::int64_t b, std::int64_t i) {
+  std::uint32_t w;
+  weights(resample_key(seed, stream, b), i, i + 1, &w);
+  return w;
+}
+
+BootstrapSums bootstrap_sums(std::span<const double> y, std::span<const double> d, std::int64_t n_resamples,
+                             std::uint64_t seed, std::uint64_t stream, std::int64_t first_resample) {
+  constexpr const char* fn = "bootstrap_sums";
+  check_resamples(n_resamples, first_resample, fn);
+  const bool has_d = !d.empty();
+  MLSD_REQUIRE(!has_d || d.size() == y.size(), fn, "denominator has ", d.size(), " elements but y has ", y.size());
+  detail::check_finite(y, fn, "y");
+  if (has_d) detail::check_finite(d, fn, "denominator");
+  const auto n = static_cast<std::int64_t>(y.size());
+  const auto B = static_cast<std::size_t>(n_resamples);
+  const std::size_t width = has_d ? 3 : 2;
+  // Each chunk produces width x B partial sums; chunks are combined in index order, so the result
+  // does not depend on how chunks were scheduled.
+  using Partial = std::vector<double>;
+  Partial total = run_in_arena([&] {
+    return detail::ordered_reduce(
+        n, Partial(width * B, 0.0),
+        [&](std::int64_t b0, std::int64_t e0) {
+          Partial p(width * B, 0.0);
+          for (std::size_t r = 0; r < B; ++r) {
+            const std::uint64_t key = resample_key(seed, stream, first_resample + static_cast<std::int64_t>(r));
+            // b0 is even (chunks are a multiple of 2 rows), so row pairs (2k, 2k+1) share a hash.
+            // Four accumulators break the floating-point add chains; the order is fixed, so the
+            // sums do not depend on scheduling.  The weight total is an exact integer.
+            std::uint64_t sw = 0;
+            double wy0 = 0.0, wy1 = 0.0, wd0 = 0.0, wd1 = 0.0;
+            std::int64_t i = b0;
+            for (; i + 1 < e0; i += 2) {
+              const std::uint64_t h = mix64(key + static_cast<std::uint64_t>(i >> 1) * kGolden);
+              const std::uint32_t w0 = weight_of(static_cast<std::uint32_t>(h));
+              const std::uint32_t w1 = weight_of(static_cast<std::uint32_t>(h >> 32));
+              sw += w0 + w1;
+              const auto u = static_cast<std::size_t>(i);
+              wy0 += w0 * y[u];
+              wy1 += w1 * y[u + 1];
+              if (has_d) {
+                wd0 += w0 * d[u];
+                wd1 += w1 * d[u + 1];
+              }
+            }
+            if (i < e0) {
+              const std::uint32_t w0 = weight_of(static_cast<std::uint32_t>(mix64(key + static_cast<std::uint64_t>(i >> 1) * kGolden)));
+              sw += w0;
+              wy0 += w0 * y[static_cast<std::size_t>(i)];
+              if (has_d) wd0 += w0 * d[static_cast<std::size_t>(i)];
+            }
+            p[r] = static_cast<double>(sw);
+            p[B + r] = wy0 + wy1;
+            if (has_d) p[2 * B + r] = wd0 + wd1;
+          }
+          return p;
+        },
+        [](Partial acc, const Partial& p) {
+          for (std::size_t k = 0; k < acc.size(); ++k) acc[k] += p[k];
+          return acc;
+        },
+        kChunk);
+  });
+  BootstrapSums out;
+  out.weight.assign(total.begin(), total.begin() + static_cast<std::ptrdiff_t>(B));
+  out.y.assign(total.begin() + static_cast<std::ptrdiff_t>(B), total.begin() + static_cast<std::ptrdiff_t>(2 * B));
+  if (has_d) out.d.assign(total.begin() + static_cast<std::ptrdiff_t>(2 * B), total.end());
+  return out;
+}
+
+std::vector<double> bootstrap_quantiles(std::span<const double> sorted, std::span<const double> probs,
+                                        std::int64_t n_resamples, std::uint64_t seed, std::uint64_t stream,
+                                        std::int64_t first_resample) {
+  constexpr const char* fn = "bootstrap_quantiles";
+  check_resamples(n_resamples, first_resample, fn);
+  MLSD_REQUIRE(!sorted.empty(), fn, "the sample is empty");
+  detail::check_finite(sorted, fn, "x");
+  MLSD_REQUIRE(std::is_sorted(sorted.begin(), sorted.end()), fn, "x must be sorted ascending");
+  detail::check_in_range(probs, 0.0, 1.0, fn, "q");
+  const auto n = static_cast<std::int64_t>(sorted.size());
+  const auto B = static_cast<std::size_t>(n_resamples);
+  const std::int64_t n_chunks = (n + kChunk - 1) / kChunk;
+  const std::size_t nq = probs.size();
+  std::vector<double> out(B * nq, std::numeric_limits<double>::quiet_NaN());
+  run_in_arena([&] {
+    // Pass 1: integer weight totals per (chunk, resample); exact, so order cannot matter.
+    std::vector<std::uint64_t> chunk_total(static_cast<std::size_t>(n_chunks) * B);
+    tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n_chunks, 1), [&](const tbb::blocked_range<std::int64_t>& rc) {
+      std::vector<std::uint32_t> w(static_cast<std::size_t>(kChunk));
+      for (std::int64_t c = rc.begin(); c != rc.end(); ++c) {
+        const std::int64_t b0 = c * kChunk, e0 = std::min(n, b0 + kChunk);
+        for (std::size_t r = 0; r < B; ++r) {
+          weights(resample_key(seed, stream, first_resample + static_cast<std::int64_t>(r)), b0, e0, w.data());
+          std::uint64_t s = 0;
+          for (std::int64_t i = 0; i < e0 - b0; ++i) s += w[static_cast<std::size_t>(i)];
+          chunk_total[static_cast<std::size_t>(c) * B + r] = s;
+        }
+      }
+    });
+    // Pass 2, per resample: find the chunk where the cumulative weight reaches each target, then
+    // regenerate that chunk's weights to find the row.
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, B, 1), [&](const tbb::blocked_range<std::size_t>& rr) {
+      std::vector<std::uint32_t> w(static_cast<std::size_t>(kChunk));
+      for (std::size_t r = rr.begin(); r != rr.end(); ++r) {
+        std::uint64_t total = 0;
+        for (std::int64_t c = 0; c < n_chunks; ++c) total += chunk_total[static_cast<std::size_t>(c) * B + r];
+        if (total == 0) continue;
+        const std::uint64_t key = resample_key(seed, stream, first_resample + static_cast<std::int64_t>(r));
+        for (std::size_t k = 0; k < nq; ++k) {
+          // First cumulative weight >= max(q W, 1): an integer target, ceil(q W) (at least 1).
+          const double qw = probs[k] * static_cast<double>(total);
+          std::uint64_t target = static_cast<std::uint64_t>(std::ceil(qw));
+          target = std::clamp<std::uint64_t>(target, 1, total);
+          std::uint64_t cum = 0;
+          std::int64_t c = 0;
+          while (cum + chunk_total[static_cast<std::size_t>(c) * B + r] < target) {
+            cum += chunk_total[static_cast<std::size_t>(c) * B + r];
+            ++c;
+          }
+          const std::int64_t b0 = c * kChunk, e0 = std::min(n, b0 + kChunk);
+          weights(key, b0, e0, w.data());
+          std::int64_t i = b0;
+          for (; i < e0; ++i) {
+            cum += w[static_cast<std::size_t>(i - b0)];
+            if (cum >= target) break;
+          }
+          out[r * nq + k] = sorted[static_cast<std::size_t>(i)];
+        }
+      }
+    });
+  });
+  return out;
+}
+
+}  // namespace mlsd::abtest

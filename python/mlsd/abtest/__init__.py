@@ -1,0 +1,39 @@
+"""A/B significance testing on raw rows or mergeable sufficient statistics.
+
+* :func:`analyze` — many metrics x many variants against the control in one vectorised call,
+  with a multiple-testing correction; ``to_frame()`` and ``plot()`` on the result; :func:`combine`
+  joins results of different metric kinds under one correction.
+* :class:`Stats` — count, means and centred cross-moments of an arm, built in one multithreaded
+  pass, mergeable (``a + b``) and serialisable; every test accepts Stats or raw arrays.
+* Tests: :func:`ttest_ind` (Welch/Student), :func:`proportions_ztest`, :func:`compare` (absolute
+  and relative lift, ratio metrics by the delta method, CUPED), :func:`mannwhitneyu`,
+  :func:`chisquare`, :func:`chi2_contingency`, :func:`srm_test` (sample-ratio mismatch).
+* :func:`bootstrap` — percentile, basic and BCa intervals for means, medians, quantiles, ratios
+  and differences, by a streaming Poisson bootstrap in C++ (no n x resamples matrix; identical
+  for any thread count).
+* Planning: :func:`power`, :func:`solve_power`, :func:`sample_size_proportions`,
+  :func:`sample_size_means`, :func:`mde_proportions`, :func:`mde_means`.
+* Sequential: :func:`msprt` (always-valid p-values and confidence sequences) and
+  :func:`group_sequential_boundaries` (Lan-DeMets O'Brien-Fleming / Pocock alpha spending).
+* Many metrics: :func:`multipletests` (Bonferroni, Holm, BH, BY).
+
+p-values come from survival functions (``scipy.special``), never from ``1 - cdf``, so they stay
+accurate far into the tail; ``log_pvalue`` carries the z tests' tails past double underflow.
+"""
+
+from ._bootstrap import BootstrapResult, bootstrap
+from ._counts import SRMResult, chi2_contingency, chisquare, multipletests, srm_test
+from ._power import mde_means, mde_proportions, power, sample_size_means, sample_size_proportions, solve_power
+from ._rank import mannwhitneyu
+from ._result import ABResult, analyze, combine
+from ._sequential import GroupSequentialBoundaries, MSPRTResult, group_sequential_boundaries, msprt
+from ._stats import Stats
+from ._tests import TestResult, ZeroVarianceWarning, compare, proportions_ztest, ttest_ind
+
+__all__ = [
+    "analyze", "combine", "ABResult", "Stats", "TestResult", "ZeroVarianceWarning", "SRMResult", "BootstrapResult",
+    "ttest_ind", "proportions_ztest", "compare", "mannwhitneyu", "bootstrap",
+    "chisquare", "chi2_contingency", "srm_test", "multipletests",
+    "msprt", "MSPRTResult", "group_sequential_boundaries", "GroupSequentialBoundaries",
+    "power", "solve_power", "sample_size_proportions", "sample_size_means", "mde_proportions", "mde_means",
+]

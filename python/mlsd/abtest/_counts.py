@@ -1,0 +1,212 @@
+"""Tests on counts: chi-square goodness of fit and contingency, sample-ratio mismatch, and
+multiple-testing corrections of many p-values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import special
+
+from .._validation import as_float_array, check_bool, check_int, check_option, check_real
+from ._stats import Stats
+
+__all__ = ["chisquare", "chi2_contingency", "srm_test", "SRMResult", "multipletests"]
+
+
+def _counts(x: Any, name: str, func: str, ndim: int) -> np.ndarray:
+    arr = as_float_array(x, name, func, ndim=ndim)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{func}: {name} must be finite")
+    if np.any(arr < 0):
+        raise ValueError(f"{func}: {name} must be >= 0 (counts); found {arr[arr < 0].ravel()[0]:g}")
+    return arr
+
+
+def _chi2_sf(stat: float, df: float) -> tuple[float, float]:
+    """(p, log p) of a chi-square statistic from the survival function."""
+    p = float(special.chdtrc(df, stat))
+    if p > 0:
+        return p, float(np.log(p))
+    from scipy import stats as _st
+
+    return p, float(_st.chi2.logsf(stat, df))
+
+
+def chisquare(f_obs: Any, f_exp: Any = None, *, ddof: int = 0) -> tuple[float, float]:
+    """Chi-square goodness-of-fit test: ``(statistic, pvalue)`` as ``scipy.stats.chisquare``.
+
+    Parameters
+    ----------
+    f_obs : array-like of shape (k,)
+        Observed counts (>= 0).
+    f_exp : array-like of shape (k,), optional
+        Expected counts, > 0, with the same total as ``f_obs`` (relative tolerance 1e-8, as in
+        SciPy).  Default: all categories equally likely.
+    ddof : int >= 0
+        The p-value has ``k - 1 - ddof`` degrees of freedom.
+
+    Examples
+    --------
+    >>> from mlsd.abtest import chisquare
+    >>> stat, p = chisquare([16, 18, 16, 14, 12, 12])
+    >>> round(stat, 6), round(p, 6)
+    (2.0, 0.849145)
+    """
+    func = "chisquare"
+    obs = _counts(f_obs, "f_obs", func, 1)
+    ddof = check_int(ddof, "ddof", func, min_value=0)
+    k = obs.shape[0]
+    if k - 1 - ddof < 1:
+        raise ValueError(f"{func}: f_obs needs more than 1 + ddof = {1 + ddof} categories; got {k}")
+    if f_exp is None:
+        exp = np.full(k, obs.sum() / k)
+    else:
+        exp = _counts(f_exp, "f_exp", func, 1)
+        if exp.shape != obs.shape:
+            raise ValueError(f"{func}: f_exp has {exp.shape[0]} elements but f_obs has {k}")
+        if np.any(exp <= 0):
+            raise ValueError(f"{func}: f_exp must be > 0")
+        if abs(obs.sum() - exp.sum()) > 1e-8 * max(obs.sum(), exp.sum()):
+            raise ValueError(f"{func}: f_obs and f_exp must have the same total; got {obs.sum():g} and {exp.sum():g}")
+    if obs.sum() <= 0:
+        raise ValueError(f"{func}: f_obs sums to zero")
+    stat = float(np.sum((obs - exp) ** 2 / exp))
+    return stat, _chi2_sf(stat, k - 1 - ddof)[0]
+
+
+def chi2_contingency(observed: Any, *, correction: bool = True) -> tuple[float, float, int, np.ndarray]:
+    """Chi-square test of independence: ``(statistic, pvalue, dof, expected)`` as
+    ``scipy.stats.chi2_contingency`` (Pearson's statistic; Yates' correction when ``correction``
+    and dof == 1).
+
+    Examples
+    --------
+    >>> from mlsd.abtest import chi2_contingency
+    >>> stat, p, dof, _ = chi2_contingency([[120, 880], [100, 900]])
+    >>> round(stat, 6), round(p, 6), dof
+    (1.843718, 0.174516, 1)
+    """
+    func = "chi2_contingency"
+    obs = _counts(observed, "observed", func, 2)
+    correction = check_bool(correction, "correction", func)
+    if obs.size == 0:
+        raise ValueError(f"{func}: observed is empty")
+    rows, cols = obs.sum(axis=1), obs.sum(axis=0)
+    if np.any(rows == 0) or np.any(cols == 0):
+        raise ValueError(f"{func}: observed has a row or column of zeros; the expected counts would be zero")
+    expected = np.outer(rows, cols) / obs.sum()
+    dof = int((obs.shape[0] - 1) * (obs.shape[1] - 1))
+    if dof == 0:
+        return 0.0, 1.0, 0, expected
+    if dof == 1 and correction:
+        diff = expected - obs
+        obs = obs + np.minimum(0.5, np.abs(diff)) * np.sign(diff)
+    stat = float(np.sum((obs - expected) ** 2 / expected))
+    return stat, _chi2_sf(stat, dof)[0], dof, expected
+
+
+@dataclass
+class SRMResult:
+    """Sample-ratio-mismatch check: chi-square statistic, p-value, observed and expected counts,
+    and ``mismatch`` = p-value < threshold."""
+
+    statistic: float
+    pvalue: float
+    observed: np.ndarray
+    expected: np.ndarray
+    mismatch: bool
+    log_pvalue: float
+
+
+def srm_test(counts: Any, weights: Any = None, *, threshold: float = 0.001) -> SRMResult:
+    """Sample-ratio-mismatch check for any number of variants.
+
+    A chi-square goodness-of-fit test of the units assigned to each variant against the planned
+    split.  A small p-value means the assignment is broken (the test results are not to be
+    trusted), so the conventional threshold is strict.
+
+    Parameters
+    ----------
+    counts : array-like of shape (k,) or sequence of Stats
+        Units per variant (for Stats, their ``n``).
+    weights : array-like of shape (k,), optional
+        Planned traffic split (any positive scale); default equal.
+    threshold : float in (0, 1), default 0.001
+
+    Examples
+    --------
+    >>> from mlsd.abtest import srm_test
+    >>> r = srm_test([50_000, 51_000, 49_000], weights=[1, 1, 1])
+    >>> float(r.statistic), r.mismatch
+    (40.0, True)
+    """
+    func = "srm_test"
+    if isinstance(counts, (list, tuple)) and counts and all(isinstance(c, Stats) for c in counts):
+        counts = [float(c.n) for c in counts]
+    obs = _counts(counts, "counts", func, 1)
+    threshold = check_real(threshold, "threshold", func, low=0.0, high=1.0, closed="neither")
+    if obs.shape[0] < 2:
+        raise ValueError(f"{func}: counts needs at least two variants; got {obs.shape[0]}")
+    if weights is None:
+        w = np.ones_like(obs)
+    else:
+        w = as_float_array(weights, "weights", func)
+        if w.shape != obs.shape:
+            raise ValueError(f"{func}: weights has {w.shape[0]} elements but counts has {obs.shape[0]}")
+        if not np.all(np.isfinite(w)) or np.any(w <= 0):
+            raise ValueError(f"{func}: weights must be finite and > 0")
+    total = obs.sum()
+    if total <= 0:
+        raise ValueError(f"{func}: counts sums to zero")
+    expected = total * w / w.sum()
+    stat = float(np.sum((obs - expected) ** 2 / expected))
+    p, logp = _chi2_sf(stat, obs.shape[0] - 1)
+    return SRMResult(stat, p, obs, expected, bool(p < threshold), logp)
+
+
+_METHODS = ("bonferroni", "holm", "fdr_bh", "fdr_by")
+
+
+def multipletests(pvals: Any, alpha: float = 0.05, method: str = "holm") -> tuple[np.ndarray, np.ndarray]:
+    """Multiple-testing correction: ``(reject, pvals_corrected)`` as statsmodels
+    ``multipletests`` for Bonferroni, Holm, Benjamini-Hochberg ("fdr_bh") and
+    Benjamini-Yekutieli ("fdr_by").
+
+    ``reject`` is ``pvals_corrected <= alpha``.  Any shape is accepted; the correction runs over
+    all entries (the family is the whole array).  NaN p-values are an error.
+
+    Examples
+    --------
+    >>> from mlsd.abtest import multipletests
+    >>> reject, corrected = multipletests([0.01, 0.02, 0.03, 0.5], method="fdr_bh")
+    >>> corrected.tolist()
+    [0.04, 0.04, 0.04, 0.5]
+    """
+    func = "multipletests"
+    p = as_float_array(pvals, "pvals", func, ndim=(0, 1, 2, 3))
+    alpha = check_real(alpha, "alpha", func, low=0.0, high=1.0, closed="neither")
+    method = check_option(method, "method", func, _METHODS)
+    if p.size == 0:
+        raise ValueError(f"{func}: pvals is empty")
+    if not np.all((p >= 0) & (p <= 1)):  # also rejects NaN
+        raise ValueError(f"{func}: pvals must be within [0, 1]; found {p[~((p >= 0) & (p <= 1))].ravel()[0]}")
+    flat = p.ravel()
+    m = flat.size
+    if method == "bonferroni":
+        corrected = np.minimum(flat * m, 1.0)
+    else:
+        order = np.argsort(flat, kind="stable")
+        ps = flat[order]
+        if method == "holm":
+            adj = np.maximum.accumulate(ps * np.arange(m, 0, -1))
+        else:
+            factor = np.arange(1, m + 1) / m
+            if method == "fdr_by":
+                factor = factor / np.sum(1.0 / np.arange(1, m + 1))
+            adj = np.minimum.accumulate((ps / factor)[::-1])[::-1]
+        corrected = np.empty(m)
+        corrected[order] = np.minimum(adj, 1.0)
+    corrected = corrected.reshape(p.shape)
+    return corrected <= alpha, corrected
