@@ -80,7 +80,7 @@ def _progress(total: int, desc: str, enabled: bool):
     if not enabled:
         return None
     try:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
     except ImportError:  # pragma: no cover - tqdm is an optional dependency
         raise ImportError("progress=True needs tqdm: pip install tqdm") from None
     return tqdm(total=total, desc=desc, unit="vec", unit_scale=True)
