@@ -95,10 +95,17 @@ class Searcher {
       candidates.pop();
       std::size_t begin, end;
       hnsw_.neighbor_range(c.second, 0, &begin, &end);
+      // Collect the unvisited neighbours first and prefetch their vectors, so that the memory
+      // loads overlap instead of stalling one distance at a time (graph walks are memory-bound).
+      fresh_.clear();
       for (std::size_t j = begin; j < end; ++j) {
         const int nb = hnsw_.neighbors[j];
         if (nb < 0) break;
         if (!visited.visit(nb)) continue;
+        fresh_.push_back(nb);
+        prefetch(nb);
+      }
+      for (const int nb : fresh_) {
         const float d = distance(nb);
         if (top.size() < width || d < top.top().first) {
           candidates.emplace(d, nb);
@@ -120,6 +127,12 @@ class Searcher {
   float score(float distance) const { return negate_ ? -distance : distance; }
 
  private:
+  void prefetch(int i) const {
+    if (xb_ == nullptr) return;
+    const char* p = reinterpret_cast<const char*>(xb_ + static_cast<std::size_t>(i) * d_);
+    for (std::size_t off = 0; off < d_ * sizeof(float); off += 64) __builtin_prefetch(p + off);
+  }
+
   float distance(int i) {
     const float d = xb_ != nullptr ? fn_(query_, xb_ + static_cast<std::size_t>(i) * d_, d_) : (*dis_)(i);
     return negate_ ? -d : d;  // inner product: larger is better, so search on its negative
@@ -136,6 +149,7 @@ class Searcher {
   DistanceFn fn_ = nullptr;
   std::unique_ptr<faiss::DistanceComputer> dis_;
   const float* query_ = nullptr;
+  std::vector<int> fresh_;
 };
 
 }  // namespace
