@@ -251,6 +251,22 @@ void register_hashing(py::module_& m) {
       py::arg("data").noconvert(), py::arg("offsets").noconvert(), py::arg("values").noconvert(),
       py::arg("row_indptr").noconvert(), py::arg("n_features"), py::arg("seed"), py::arg("alternate_sign"));
   m.def(
+      "hash_features_summed",
+      [](const carray<char>& data, const carray<std::int64_t>& offsets, const carray<std::int64_t>& row_indptr,
+         std::int64_t n_features, std::uint32_t seed, bool alternate_sign) {
+        mh::HashedEntries r;
+        {
+          mh::StringsView names{view(data), view(offsets)};
+          auto rv = view(row_indptr);
+          py::gil_scoped_release release;
+          r = mh::hash_features_summed(names, rv, n_features, seed, alternate_sign);
+        }
+        return py::make_tuple(to_numpy(std::move(r.indices)), to_numpy(std::move(r.values)),
+                              to_numpy(std::move(r.indptr)));
+      },
+      py::arg("data").noconvert(), py::arg("offsets").noconvert(), py::arg("row_indptr").noconvert(),
+      py::arg("n_features"), py::arg("seed"), py::arg("alternate_sign"));
+  m.def(
       "strings_from_objects",
       [](const py::sequence& values, const std::string& column) {
         // An object column: str values, or missing (None, float NaN, pandas.NA).

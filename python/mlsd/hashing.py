@@ -79,13 +79,15 @@ def murmurhash3_32(key: Any, seed: int = 0, positive: bool = False):
     return h if positive else (h - (1 << 32) if h >= (1 << 31) else h)
 
 
-def _to_csr(indices, vals, indptr, n_rows: int, n_features: int, dtype):
+def _to_csr(indices, vals, indptr, n_rows: int, n_features: int, dtype, summed: bool = False):
     """The matrix exactly as scikit-learn's FeatureHasher builds it (index dtypes, then summing
     duplicates), so that the result is identical, explicit zeros from cancelling signs included.
-    For float64 the duplicate summing runs in C++, in parallel, with scipy's algorithm; other dtypes
-    are summed by scipy in that dtype, as scikit-learn's are."""
-    canonical = np.dtype(dtype) == np.float64
-    if canonical:
+    ``summed``: the kernel already sorted each row and summed its duplicates, and the values are
+    sums of +-1 (exact in every dtype scipy would sum them in), so nothing is left to do.
+    Otherwise, for float64 the duplicate summing runs in C++, in parallel, with scipy's algorithm;
+    other dtypes are summed by scipy in that dtype, as scikit-learn's are."""
+    canonical = summed or np.dtype(dtype) == np.float64
+    if canonical and not summed:
         indices, vals, indptr = _h.sum_duplicates(indices, vals, indptr)
     if indptr[-1] > _INT32_MAX:
         indices = indices.astype(np.int64)
@@ -188,9 +190,17 @@ class FeatureHasher(*_BASES):
         n_samples = row_indptr.shape[0] - 1
         if n_samples == 0:
             raise ValueError("Cannot vectorize empty sequence.")
-        indices, vals, indptr = _h.hash_features(data, offsets, values, row_indptr, int(self.n_features), 0,
-                                                 bool(self.alternate_sign))
-        return _to_csr(indices, vals, indptr, n_samples, int(self.n_features), self.dtype)
+        # String input has every value 1: the kernel sums duplicates itself.  Those sums are exact in
+        # any dtype while a row has at most 2**24 keys (float32's integers); longer rows go the
+        # general way, summed by scipy in the dtype as scikit-learn does.
+        summed = self.input_type == "string" and int(np.diff(row_indptr).max()) <= 2**24
+        if summed:
+            indices, vals, indptr = _h.hash_features_summed(data, offsets, row_indptr, int(self.n_features), 0,
+                                                            bool(self.alternate_sign))
+        else:
+            indices, vals, indptr = _h.hash_features(data, offsets, values, row_indptr, int(self.n_features), 0,
+                                                     bool(self.alternate_sign))
+        return _to_csr(indices, vals, indptr, n_samples, int(self.n_features), self.dtype, summed=summed)
 
     def fit_transform(self, X, y=None, **fit_params):
         return self.fit(X, y).transform(X)
@@ -410,7 +420,7 @@ def hash_columns(data, columns=None, crosses=(), *, n_features: int = 2**20, see
     alternate_sign = check_bool(alternate_sign, "alternate_sign", func)
     specs, single, cross_pos, n_rows, _, _ = _plan(data, columns, crosses, func)
     indices, vals, indptr = _run(func, specs, single, cross_pos, n_rows, n_features, seed, alternate_sign)
-    return _to_csr(indices, vals, indptr, n_rows, n_features, dtype)
+    return _to_csr(indices, vals, indptr, n_rows, n_features, dtype, summed=True)
 
 
 @dataclass(frozen=True)

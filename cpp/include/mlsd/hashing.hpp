@@ -3,7 +3,8 @@
 // Data layout, stated once for the family:
 //   * Strings are a flat byte buffer plus int64 offsets (n + 1 entries): string i is
 //     data[offsets[i] .. offsets[i+1]), UTF-8, no terminator (Arrow's layout).
-//   * Hashed output is CSR in insertion order: row r owns entries [indptr[r], indptr[r+1]).
+//   * Hashed output is CSR: row r owns entries [indptr[r], indptr[r+1]), in insertion order
+//     (hash_features) or summed, sorted by bucket (hash_features_summed, hash_columns).
 // Bucket and sign follow scikit-learn's FeatureHasher exactly: h = MurmurHash3_x86_32(key, seed)
 // read as int32; bucket = |h| mod n_features (h = INT32_MIN maps to
 // (INT32_MAX - (n_features - 1)) mod n_features); with alternate_sign the value is negated when
@@ -55,6 +56,12 @@ struct HashedEntries {
 HashedEntries hash_features(StringsView names, std::span<const double> values, std::span<const std::int64_t> row_indptr,
                             std::int64_t n_features, std::uint32_t seed, bool alternate_sign);
 
+// hash_features for keys whose value is 1 (FeatureHasher's string input), returned summed: each row
+// sorted by bucket with its duplicates summed (+-1 each; cancelling signs leave an explicit 0),
+// exactly what scipy's sum_duplicates leaves of hash_features' output.  Never sorts more than a row.
+HashedEntries hash_features_summed(StringsView names, std::span<const std::int64_t> row_indptr, std::int64_t n_features,
+                                   std::uint32_t seed, bool alternate_sign);
+
 // ---- columnar hashing ------------------------------------------------------------------------
 // A column of n_rows values: strings (Arrow layout), int64, or dictionary-encoded (codes into a
 // dictionary of strings; code -1 is missing).  `valid` (empty: all valid) marks missing rows.
@@ -70,9 +77,9 @@ struct Column {
 // Key of a column value: "<name>=<text>", text = the string, or the integer in decimal.  A cross
 // of columns (c1, c2, ...) has the key "<c1>=<t1>\x1f<c2>=<t2>..." (parts joined by the ASCII unit
 // separator) and exists only where every part is present.  Each key is hashed like a
-// FeatureHasher feature with value 1.  Row r's entries: its present columns among the first
-// n_single (in order), then its crosses in order; columns past n_single appear only in crosses.
-// `crosses` lists column positions.
+// FeatureHasher feature with value 1.  Row r's keys: its present columns among the first n_single,
+// then its crosses; columns past n_single appear only in crosses.  `crosses` lists column
+// positions.  The output is summed like hash_features_summed's.
 HashedEntries hash_columns(std::span<const Column> columns, std::size_t n_single,
                            std::span<const std::vector<std::size_t>> crosses, std::int64_t n_rows,
                            std::int64_t n_features, std::uint32_t seed, bool alternate_sign);

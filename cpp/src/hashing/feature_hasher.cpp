@@ -3,24 +3,35 @@
 
 #include "mlsd/common/error.hpp"
 #include "mlsd/common/parallel.hpp"
+#include "mlsd/detail/canonical_rows.hpp"
 #include "mlsd/hashing.hpp"
 
 namespace mlsd::hashing {
 
-HashedEntries hash_features(StringsView names, std::span<const double> values, std::span<const std::int64_t> row_indptr,
-                            std::int64_t n_features, std::uint32_t seed, bool alternate_sign) {
-  const char* fn = "hash_features";
+namespace {
+
+void check_features(const StringsView& names, std::span<const std::int64_t> row_indptr, std::int64_t n_features,
+                    const char* fn) {
   check_n_features(n_features, fn);
   const std::size_t n = names.size();
-  MLSD_REQUIRE(values.empty() || values.size() == n, fn, "values has ", values.size(), " elements but there are ", n,
-               " names");
-  const bool unit = values.empty();
-  auto value_of = [&](std::int64_t i) { return unit ? 1.0 : values[i]; };
   MLSD_REQUIRE(!row_indptr.empty() && row_indptr.front() == 0 && static_cast<std::size_t>(row_indptr.back()) == n, fn,
                "row_indptr must start at 0 and end at the number of features (", n, ")");
   check_strings(names, fn, "names");
   for (std::size_t r = 1; r < row_indptr.size(); ++r)
     MLSD_REQUIRE(row_indptr[r] >= row_indptr[r - 1], fn, "row_indptr must be non-decreasing");
+}
+
+}  // namespace
+
+HashedEntries hash_features(StringsView names, std::span<const double> values, std::span<const std::int64_t> row_indptr,
+                            std::int64_t n_features, std::uint32_t seed, bool alternate_sign) {
+  const char* fn = "hash_features";
+  const std::size_t n = names.size();
+  MLSD_REQUIRE(values.empty() || values.size() == n, fn, "values has ", values.size(), " elements but there are ", n,
+               " names");
+  check_features(names, row_indptr, n_features, fn);
+  const bool unit = values.empty();
+  auto value_of = [&](std::int64_t i) { return unit ? 1.0 : values[i]; };
 
   return run_in_arena([&] {
     // Rows are independent: count each row's kept (non-zero) entries, prefix-sum them into the
@@ -56,6 +67,23 @@ HashedEntries hash_features(StringsView names, std::span<const double> values, s
       }
     });
     return out;
+  });
+}
+
+HashedEntries hash_features_summed(StringsView names, std::span<const std::int64_t> row_indptr, std::int64_t n_features,
+                                   std::uint32_t seed, bool alternate_sign) {
+  check_features(names, row_indptr, n_features, "hash_features_summed");
+  return run_in_arena([&] {
+    const detail::EntryCoder code_of_hash(n_features, alternate_sign);
+    buffer<std::uint32_t> codes(names.size());
+    auto fill = [&](std::int64_t lo, std::int64_t hi) {
+      for (auto i = row_indptr[lo]; i < row_indptr[hi]; ++i) {
+        const auto b = names.offsets[i], e = names.offsets[i + 1];
+        codes[i] = code_of_hash(murmurhash3_32(names.data.data() + b, static_cast<std::size_t>(e - b), seed));
+      }
+    };
+    const auto n_rows = static_cast<std::int64_t>(row_indptr.size()) - 1;
+    return detail::canonical_rows(n_rows, 2048, codes.data(), [&](std::int64_t r) { return row_indptr[r]; }, fill);
   });
 }
 
