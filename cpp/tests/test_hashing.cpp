@@ -287,3 +287,32 @@ TEST(ColumnHashing, EqualsFeatureHashingOfTheDocumentedKeys) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(FeatureHashing, FixedWidthRowsSortLikeRowByRow) {
+  // Widths around the network's powers of two; row counts that leave a partial lane group and a
+  // partial block; few distinct codes so that duplicates, cancellations and kNoEntry slots occur.
+  std::mt19937 rng(21);
+  for (std::int64_t width : {0, 1, 2, 3, 5, 8, 9, 16, 17, 22, 31, 32, 33, 64, 70})
+    for (std::int64_t n_rows : {0, 1, 13, 2049}) {
+      std::vector<std::uint32_t> codes(static_cast<std::size_t>(n_rows * width));
+      for (auto& c : codes) c = rng() % 7 == 0 ? mh::detail::kNoEntry : static_cast<std::uint32_t>(rng() % 40);
+      auto reference_codes = codes;
+      const auto expected = mlsd::run_in_arena([&] {
+        return mh::detail::canonical_rows(
+            n_rows, 64, reference_codes.data(), [&](std::int64_t r) { return r * width; }, [](std::int64_t, std::int64_t) {});
+      });
+      mh::detail::FixedWidthRows rows(n_rows, width);
+      const auto got = mlsd::run_in_arena([&] {
+        return rows.build([&](std::int64_t lo, std::int64_t hi) {
+          for (auto r = lo; r < hi; ++r)
+            for (std::int64_t k = 0; k < width; ++k) rows.at(r, k) = codes[static_cast<std::size_t>(r * width + k)];
+        });
+      });
+      SCOPED_TRACE("width " + std::to_string(width) + ", rows " + std::to_string(n_rows));
+      expect_same(got, expected);
+    }
+}
+
+}  // namespace

@@ -119,15 +119,15 @@ HashedEntries hash_columns(std::span<const Column> columns, std::size_t n_single
         s.table[v] = code_of_hash(h.finish());
       });
     }
-    buffer<std::uint32_t> codes(static_cast<std::size_t>(n_rows * width));
-    // Within a block of rows, one source at a time (column-major) keeps each column's reads
-    // sequential; the codes of a row end up contiguous, ready to sort.
+    detail::FixedWidthRows rows(n_rows, width);
+    // Within a block of rows, one source at a time keeps each column's reads sequential.
     auto fill = [&](std::int64_t lo, std::int64_t hi) {
       for (std::int64_t k = 0; k < width; ++k) {
         const Source& s = sources[k];
         const Column& c = *s.parts[0];
         auto each_row = [&](auto&& code_of) {
-          for (auto r = lo; r < hi; ++r) codes[r * width + k] = code_of(r);
+          std::uint32_t* out = rows.wire(lo, k) - lo;
+          for (auto r = lo; r < hi; ++r) out[r] = code_of(r);
         };
         if (!s.table.empty()) {
           each_row([&](std::int64_t r) { return present(c, r) ? s.table[c.ints[r]] : detail::kNoEntry; });
@@ -144,7 +144,7 @@ HashedEntries hash_columns(std::span<const Column> columns, std::size_t n_single
         }
       }
     };
-    return detail::canonical_rows(n_rows, 2048, codes.data(), [width](std::int64_t r) { return r * width; }, fill);
+    return rows.build(fill);
   });
 }
 

@@ -6,7 +6,11 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
+#include <cstring>
+#include <utility>
+#include <vector>
 
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
@@ -26,18 +30,27 @@ inline constexpr std::uint32_t kNoEntry = 0xFFFFFFFFu;
 class EntryCoder {
  public:
   EntryCoder(std::int64_t n_features, bool alternate_sign)
-      : n_(static_cast<std::uint64_t>(n_features)), m_(~std::uint64_t{0} / n_ + 1), sign_(alternate_sign) {}
+      : n_(static_cast<std::uint64_t>(n_features)),
+        m_(~std::uint64_t{0} / n_ + 1),
+        mask_(std::has_single_bit(n_) ? static_cast<std::uint32_t>(n_ - 1) : 0),
+        sign_(alternate_sign) {}
 
   std::uint32_t operator()(std::uint32_t hash) const {
     const bool negative = static_cast<std::int32_t>(hash) < 0;
     const std::uint32_t magnitude = negative ? 0u - hash : hash;
-    const std::uint64_t low = m_ * magnitude;  // high 64 bits of low * n_ (n_ < 2^32), in 64-bit arithmetic:
-    const auto bucket = static_cast<std::uint32_t>(((low >> 32) * n_ + (((low & 0xFFFFFFFFu) * n_) >> 32)) >> 32);
+    std::uint32_t bucket;
+    if (mask_ != 0 || n_ == 1) {  // a power of two (the usual n_features): a mask
+      bucket = magnitude & mask_;
+    } else {  // the high 64 bits of low * n_ (n_ < 2^32), in 64-bit arithmetic
+      const std::uint64_t low = m_ * magnitude;
+      bucket = static_cast<std::uint32_t>(((low >> 32) * n_ + (((low & 0xFFFFFFFFu) * n_) >> 32)) >> 32);
+    }
     return bucket << 1 | static_cast<std::uint32_t>(sign_ && negative);
   }
 
  private:
   std::uint64_t n_, m_;
+  std::uint32_t mask_;
   bool sign_;
 };
 
@@ -62,34 +75,35 @@ inline std::int64_t sort_row(std::uint32_t* first, std::uint32_t* last) {
   return n - equal_pairs - (n > 0 && last[-1] == kNoEntry);
 }
 
-// Writes a sorted row's `count` distinct buckets with their summed signs.
-inline void write_row(const std::uint32_t* first, const std::uint32_t* last, std::int64_t count, std::int32_t* indices,
-                      double* values) {
+// Writes a sorted row (n codes, `stride` apart) as its `count` distinct buckets with summed signs.
+inline void write_row(const std::uint32_t* first, std::int64_t n, std::ptrdiff_t stride, std::int64_t count,
+                      std::int32_t* indices, double* values) {
   auto value = [](std::uint32_t code) { return (code & 1) ? -1.0 : 1.0; };
-  if (count == last - first || first[count] == kNoEntry) {  // no duplicates: the first `count` codes are the entries
+  if (count == n || first[count * stride] == kNoEntry) {  // no duplicates: the first `count` codes are the entries
     for (std::int64_t i = 0; i < count; ++i) {
-      indices[i] = static_cast<std::int32_t>(first[i] >> 1);
-      values[i] = value(first[i]);
+      indices[i] = static_cast<std::int32_t>(first[i * stride] >> 1);
+      values[i] = value(first[i * stride]);
     }
     return;
   }
   std::int64_t k = -1;
-  for (auto* p = first; p < last && *p != kNoEntry; ++p) {
-    if (p != first && (*p >> 1) == (p[-1] >> 1)) {
-      values[k] += value(*p);
+  for (std::int64_t i = 0; i < n && first[i * stride] != kNoEntry; ++i) {
+    const std::uint32_t c = first[i * stride];
+    if (i > 0 && (c >> 1) == (first[(i - 1) * stride] >> 1)) {
+      values[k] += value(c);
     } else {
-      indices[++k] = static_cast<std::int32_t>(*p >> 1);
-      values[k] = value(*p);
+      indices[++k] = static_cast<std::int32_t>(c >> 1);
+      values[k] = value(c);
     }
   }
 }
 
-// Row r's codes live in codes[start(r), start(r + 1)); fill(lo, hi) writes those of rows [lo, hi).
-// Rows are filled and sorted in blocks of `block` rows, counted, then written once into the output
-// at their final offsets.  Each row is independent, so the result is the same for any thread count.
-// Runs inside the caller's task arena.
-template <class Start, class Fill>
-HashedEntries canonical_rows(std::int64_t n_rows, std::int64_t block, std::uint32_t* codes, Start&& start, Fill&& fill) {
+// The skeleton shared by both layouts: in blocks of `block` rows, sort_block(lo, hi, counts) fills
+// and sorts rows [lo, hi) and stores each row's distinct count at counts[r]; the counts become the
+// indptr, and write(r, count, indices, values) writes row r once at its final offset.  Each row is
+// independent, so the result is the same for any thread count.  Runs in the caller's task arena.
+template <class SortBlock, class Write>
+HashedEntries canonical_rows(std::int64_t n_rows, std::int64_t block, SortBlock&& sort_block, Write&& write) {
   HashedEntries out;
   out.indptr.resize(static_cast<std::size_t>(n_rows) + 1);
   out.indptr[0] = 0;
@@ -97,19 +111,117 @@ HashedEntries canonical_rows(std::int64_t n_rows, std::int64_t block, std::uint3
     const std::int64_t n_blocks = (n_rows + block - 1) / block;
     tbb::parallel_for(std::int64_t{0}, n_blocks, [&](std::int64_t b) { body(b * block, std::min(n_rows, (b + 1) * block)); });
   };
-  for_blocks([&](std::int64_t lo, std::int64_t hi) {
-    fill(lo, hi);
-    for (auto r = lo; r < hi; ++r) out.indptr[r + 1] = sort_row(codes + start(r), codes + start(r + 1));
-  });
+  for_blocks([&](std::int64_t lo, std::int64_t hi) { sort_block(lo, hi, out.indptr.data() + 1); });
   for (std::int64_t r = 0; r < n_rows; ++r) out.indptr[r + 1] += out.indptr[r];
   out.indices.resize(static_cast<std::size_t>(out.indptr[n_rows]));
   out.values.resize(static_cast<std::size_t>(out.indptr[n_rows]));
   for_blocks([&](std::int64_t lo, std::int64_t hi) {
     for (auto r = lo; r < hi; ++r)
-      write_row(codes + start(r), codes + start(r + 1), out.indptr[r + 1] - out.indptr[r], out.indices.data() + out.indptr[r],
-                out.values.data() + out.indptr[r]);
+      write(r, out.indptr[r + 1] - out.indptr[r], out.indices.data() + out.indptr[r], out.values.data() + out.indptr[r]);
   });
   return out;
 }
+
+// Rows of any length, row r's codes in codes[start(r), start(r + 1)); fill(lo, hi) writes those of
+// rows [lo, hi).
+template <class Start, class Fill>
+HashedEntries canonical_rows(std::int64_t n_rows, std::int64_t block, std::uint32_t* codes, Start&& start, Fill&& fill) {
+  return canonical_rows(
+      n_rows, block,
+      [&](std::int64_t lo, std::int64_t hi, std::int64_t* counts) {
+        fill(lo, hi);
+        for (auto r = lo; r < hi; ++r) counts[r] = sort_row(codes + start(r), codes + start(r + 1));
+      },
+      [&](std::int64_t r, std::int64_t count, std::int32_t* indices, double* values) {
+        write_row(codes + start(r), start(r + 1) - start(r), 1, count, indices, values);
+      });
+}
+
+// Rows of a fixed width, stored by block and then wire-major: in each block of kLanes-aligned rows,
+// slot k of row r is at codes_of_block + k * block + (r - lo).  Rows are sorted kLanes at a time by
+// one sorting network (Batcher's odd-even merge sort), the same compare-exchange applied to each
+// lane: no data-dependent branches, and the compiler vectorises the lanes.
+class FixedWidthRows {
+ public:
+  static constexpr std::int64_t kLanes = 8;
+  static constexpr std::int64_t kBlock = 2048;  // rows per block, a multiple of kLanes
+
+  explicit FixedWidthRows(std::int64_t n_rows, std::int64_t width) : n_rows_(n_rows), width_(width) {
+    // Network for the next power of two; comparators that touch a wire >= width are dropped: those
+    // wires would hold kNoEntry, the largest code, which no comparator moves.
+    std::int64_t n = 1;
+    while (n < width) n *= 2;
+    for (std::int64_t p = 1; p < n; p *= 2)
+      for (std::int64_t k = p; k >= 1; k /= 2)
+        for (std::int64_t j = k % p; j + k < n; j += 2 * k)
+          for (std::int64_t i = 0; i < std::min(k, n - j - k); ++i)
+            if ((i + j) / (2 * p) == (i + j + k) / (2 * p) && i + j + k < width)
+              network_.push_back({static_cast<std::uint32_t>(i + j), static_cast<std::uint32_t>(i + j + k)});
+    codes_.resize(static_cast<std::size_t>((n_rows + kBlock - 1) / kBlock * kBlock * width));
+  }
+
+  // Slot k of row r, for fill.
+  std::uint32_t& at(std::int64_t r, std::int64_t k) { return codes_[slot(r, k)]; }
+  // Slot k of rows lo, lo + 1, ... (up to the end of lo's block) are at wire(lo, k)[0], [1], ...
+  std::uint32_t* wire(std::int64_t lo, std::int64_t k) { return &codes_[slot(lo, k)]; }
+
+  // fill(lo, hi) writes the slots of rows [lo, hi).
+  template <class Fill>
+  HashedEntries build(Fill&& fill) {
+    return canonical_rows(
+        n_rows_, kBlock,
+        [&](std::int64_t lo, std::int64_t hi, std::int64_t* counts) {
+          fill(lo, hi);
+          for (std::int64_t k = 0; k < width_; ++k)  // lanes past the last row sort as empty rows
+            std::fill(wire(lo, k) + (hi - lo), wire(lo, k) + ((hi - lo + kLanes - 1) / kLanes * kLanes), kNoEntry);
+          for (auto r = lo; r < hi; r += kLanes) sort_lanes(r, counts, hi);
+        },
+        [&](std::int64_t r, std::int64_t count, std::int32_t* indices, double* values) {
+          write_row(&codes_[slot(r, 0)], width_, kBlock, count, indices, values);
+        });
+  }
+
+ private:
+  std::size_t slot(std::int64_t r, std::int64_t k) const {
+    return static_cast<std::size_t>((r / kBlock) * kBlock * width_ + k * kBlock + r % kBlock);
+  }
+
+  void sort_lanes(std::int64_t r0, std::int64_t* counts, std::int64_t hi) {
+    std::uint32_t* base = &codes_[slot(r0, 0)];
+    // Compared as signed integers after flipping the top bit (same order): SSE2 has a signed
+    // 32-bit compare but no unsigned one.
+    auto flip = [&] {
+      for (std::int64_t k = 0; k < width_; ++k)
+        for (std::int64_t l = 0; l < kLanes; ++l) base[k * kBlock + l] ^= 0x80000000u;
+    };
+    flip();
+    for (const auto& [i, j] : network_) {
+      std::uint32_t* a = base + i * kBlock;
+      std::uint32_t* b = base + j * kBlock;
+      std::int32_t x[kLanes], y[kLanes];
+      std::memcpy(x, a, sizeof x);
+      std::memcpy(y, b, sizeof y);
+      for (std::int64_t l = 0; l < kLanes; ++l) {
+        const std::int32_t lo = x[l] < y[l] ? x[l] : y[l];
+        y[l] = x[l] < y[l] ? y[l] : x[l];
+        x[l] = lo;
+      }
+      std::memcpy(a, x, sizeof x);
+      std::memcpy(b, y, sizeof y);
+    }
+    flip();
+    // Distinct buckets per lane, as in sort_row: width - equal adjacent pairs - (any kNoEntry).
+    std::uint32_t equal[kLanes] = {};
+    for (std::int64_t k = 1; k < width_; ++k)
+      for (std::int64_t l = 0; l < kLanes; ++l)
+        equal[l] += (base[k * kBlock + l] >> 1) == (base[(k - 1) * kBlock + l] >> 1);
+    for (std::int64_t l = 0; l < kLanes && r0 + l < hi; ++l)
+      counts[r0 + l] = width_ - equal[l] - (width_ > 0 && base[(width_ - 1) * kBlock + l] == kNoEntry);
+  }
+
+  std::int64_t n_rows_, width_;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> network_;
+  buffer<std::uint32_t> codes_;
+};
 
 }  // namespace mlsd::hashing::detail
