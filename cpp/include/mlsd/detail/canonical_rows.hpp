@@ -137,13 +137,19 @@ HashedEntries canonical_rows(std::int64_t n_rows, std::int64_t block, std::uint3
       });
 }
 
+// Applies a sorting network to kSortLanes independent rows at once: wire k of lane l is
+// base[k * stride + l].  Compiled for AVX2 as well as the baseline, chosen at run time.
+inline constexpr std::int64_t kSortLanes = 8;
+void sort_lanes_by_network(std::uint32_t* base, std::int64_t stride, std::int64_t width,
+                           const std::vector<std::pair<std::uint32_t, std::uint32_t>>& network);
+
 // Rows of a fixed width, stored by block and then wire-major: in each block of kLanes-aligned rows,
 // slot k of row r is at codes_of_block + k * block + (r - lo).  Rows are sorted kLanes at a time by
 // one sorting network (Batcher's odd-even merge sort), the same compare-exchange applied to each
 // lane: no data-dependent branches, and the compiler vectorises the lanes.
 class FixedWidthRows {
  public:
-  static constexpr std::int64_t kLanes = 8;
+  static constexpr std::int64_t kLanes = kSortLanes;
   static constexpr std::int64_t kBlock = 2048;  // rows per block, a multiple of kLanes
 
   explicit FixedWidthRows(std::int64_t n_rows, std::int64_t width) : n_rows_(n_rows), width_(width) {
@@ -188,28 +194,7 @@ class FixedWidthRows {
 
   void sort_lanes(std::int64_t r0, std::int64_t* counts, std::int64_t hi) {
     std::uint32_t* base = &codes_[slot(r0, 0)];
-    // Compared as signed integers after flipping the top bit (same order): SSE2 has a signed
-    // 32-bit compare but no unsigned one.
-    auto flip = [&] {
-      for (std::int64_t k = 0; k < width_; ++k)
-        for (std::int64_t l = 0; l < kLanes; ++l) base[k * kBlock + l] ^= 0x80000000u;
-    };
-    flip();
-    for (const auto& [i, j] : network_) {
-      std::uint32_t* a = base + i * kBlock;
-      std::uint32_t* b = base + j * kBlock;
-      std::int32_t x[kLanes], y[kLanes];
-      std::memcpy(x, a, sizeof x);
-      std::memcpy(y, b, sizeof y);
-      for (std::int64_t l = 0; l < kLanes; ++l) {
-        const std::int32_t lo = x[l] < y[l] ? x[l] : y[l];
-        y[l] = x[l] < y[l] ? y[l] : x[l];
-        x[l] = lo;
-      }
-      std::memcpy(a, x, sizeof x);
-      std::memcpy(b, y, sizeof y);
-    }
-    flip();
+    sort_lanes_by_network(base, kBlock, width_, network_);
     // Distinct buckets per lane, as in sort_row: width - equal adjacent pairs - (any kNoEntry).
     std::uint32_t equal[kLanes] = {};
     for (std::int64_t k = 1; k < width_; ++k)
