@@ -80,6 +80,9 @@ class hashing:
     def hash_features_summed(data: I8, offsets: I64, row_indptr: I64, n_features: int, seed: int,
                              alternate_sign: bool) -> tuple[I32, F64, I64]: ...
     @staticmethod
+    def hash_ascii_string_rows(raw_X: Any, n_features: int, seed: int,
+                               alternate_sign: bool) -> tuple[I32, F64, I64] | None: ...
+    @staticmethod
     def strings_from_objects(values: Sequence[Any], column: str) -> tuple[I8, I64, U8]: ...
     @staticmethod
     def hash_columns(specs: list[tuple[Any, ...]], n_single: int, crosses: list[list[int]], n_rows: int,

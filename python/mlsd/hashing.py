@@ -185,6 +185,10 @@ class FeatureHasher(*_BASES):
     def transform(self, raw_X: Iterable):
         """Hash a sequence of samples into a CSR matrix of shape (n_samples, n_features)."""
         self._validate()
+        if self.input_type == "string":  # a list of lists of ASCII str is hashed in place, in parallel
+            fast = _h.hash_ascii_string_rows(raw_X, int(self.n_features), 0, bool(self.alternate_sign))
+            if fast is not None:
+                return _to_csr(*fast, len(raw_X), int(self.n_features), self.dtype, summed=True)
         rows = raw_X if isinstance(raw_X, list) else iter(raw_X)  # a list lets C++ read rows in parallel
         data, offsets, values, row_indptr = _h.flatten_features(rows, self.input_type)
         n_samples = row_indptr.shape[0] - 1

@@ -12,8 +12,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mlsd/common/views.hpp"
@@ -61,6 +63,16 @@ HashedEntries hash_features(StringsView names, std::span<const double> values, s
 // exactly what scipy's sum_duplicates leaves of hash_features' output.  Never sorts more than a row.
 HashedEntries hash_features_summed(StringsView names, std::span<const std::int64_t> row_indptr, std::int64_t n_features,
                                    std::uint32_t seed, bool alternate_sign);
+
+// Writes the keys of rows [row_lo, row_hi), in order, to keys[0 .. row_indptr[row_hi] - row_indptr[row_lo]).
+// Called from worker threads, concurrently for disjoint row ranges; the views must stay valid for
+// the whole call.
+using KeySource = std::function<void(std::int64_t row_lo, std::int64_t row_hi, std::string_view* keys)>;
+
+// hash_features_summed over keys that live elsewhere (e.g. in Python str objects): each key is
+// read where it is, so no flat copy of the keys is made.
+HashedEntries hash_keys_summed(const KeySource& keys, std::span<const std::int64_t> row_indptr, std::int64_t n_features,
+                               std::uint32_t seed, bool alternate_sign);
 
 // ---- columnar hashing ------------------------------------------------------------------------
 // A column of n_rows values: strings (Arrow layout), int64, or dictionary-encoded (codes into a

@@ -73,14 +73,28 @@ HashedEntries hash_features(StringsView names, std::span<const double> values, s
 HashedEntries hash_features_summed(StringsView names, std::span<const std::int64_t> row_indptr, std::int64_t n_features,
                                    std::uint32_t seed, bool alternate_sign) {
   check_features(names, row_indptr, n_features, "hash_features_summed");
+  const KeySource keys = [&](std::int64_t lo, std::int64_t hi, std::string_view* out) {
+    for (auto i = row_indptr[lo]; i < row_indptr[hi]; ++i)
+      *out++ = {names.data.data() + names.offsets[i], static_cast<std::size_t>(names.offsets[i + 1] - names.offsets[i])};
+  };
+  return hash_keys_summed(keys, row_indptr, n_features, seed, alternate_sign);
+}
+
+HashedEntries hash_keys_summed(const KeySource& keys, std::span<const std::int64_t> row_indptr, std::int64_t n_features,
+                               std::uint32_t seed, bool alternate_sign) {
+  const char* fn = "hash_keys_summed";
+  check_n_features(n_features, fn);
+  MLSD_REQUIRE(!row_indptr.empty() && row_indptr.front() == 0, fn, "row_indptr must start at 0");
+  for (std::size_t r = 1; r < row_indptr.size(); ++r)
+    MLSD_REQUIRE(row_indptr[r] >= row_indptr[r - 1], fn, "row_indptr must be non-decreasing");
   return run_in_arena([&] {
     const detail::EntryCoder code_of_hash(n_features, alternate_sign);
-    buffer<std::uint32_t> codes(names.size());
+    buffer<std::uint32_t> codes(static_cast<std::size_t>(row_indptr.back()));
     auto fill = [&](std::int64_t lo, std::int64_t hi) {
-      for (auto i = row_indptr[lo]; i < row_indptr[hi]; ++i) {
-        const auto b = names.offsets[i], e = names.offsets[i + 1];
-        codes[i] = code_of_hash(murmurhash3_32(names.data.data() + b, static_cast<std::size_t>(e - b), seed));
-      }
+      std::vector<std::string_view> block(static_cast<std::size_t>(row_indptr[hi] - row_indptr[lo]));
+      keys(lo, hi, block.data());
+      std::uint32_t* out = codes.data() + row_indptr[lo];
+      for (const auto& k : block) *out++ = code_of_hash(murmurhash3_32(k.data(), k.size(), seed));
     };
     const auto n_rows = static_cast<std::int64_t>(row_indptr.size()) - 1;
     return detail::canonical_rows(n_rows, 2048, codes.data(), [&](std::int64_t r) { return row_indptr[r]; }, fill);
