@@ -350,7 +350,7 @@ void register_hashing(py::module_& m) {
       "hash_columns",
       [](const py::list& specs, std::size_t n_single, const std::vector<std::vector<std::size_t>>& crosses,
          std::int64_t n_rows, std::int64_t n_features, std::uint32_t seed, bool alternate_sign) {
-        // specs: (kind, name, data uint8|None, offsets int64|None, ints int64|None, valid uint8|None)
+        // specs: (kind, name, data uint8|None, offsets int32|int64|None, ints int64|None, valid uint8|None)
         std::vector<mh::Column> columns;
         std::vector<py::object> keep_alive;
         for (py::handle h : specs) {
@@ -368,7 +368,11 @@ void register_hashing(py::module_& m) {
             keep_alive.push_back(arr);
             return view(arr);
           };
-          if (!t[2].is_none()) c.strings = {hold(t[2], char{}), hold(t[3], std::int64_t{})};
+          if (!t[2].is_none()) {
+            c.strings.data = hold(t[2], char{});
+            if (py::isinstance<py::array_t<std::int32_t>>(t[3])) c.strings.offsets32 = hold(t[3], std::int32_t{});
+            else c.strings.offsets = hold(t[3], std::int64_t{});
+          }
           if (!t[4].is_none()) c.ints = hold(t[4], std::int64_t{});
           if (!t[5].is_none()) c.valid = hold(t[5], std::uint8_t{});
           columns.push_back(std::move(c));

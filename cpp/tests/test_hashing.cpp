@@ -239,16 +239,16 @@ TEST(ColumnHashing, EqualsFeatureHashingOfTheDocumentedKeys) {
   cols[2].kind = mh::Column::Kind::dictionary;
   cols[2].strings = {ddata, doff};
   cols[2].ints = codes;
-  cols[3].name = "plain";  // used in a cross only
-  cols[3].strings = {sdata, soff};
+  cols[3].name = "plain";  // used in a cross only, with 32-bit offsets
+  const std::vector<std::int32_t> soff32(soff.begin(), soff.end());
+  cols[3].strings.data = sdata;
+  cols[3].strings.offsets32 = soff32;
   const std::vector<std::vector<std::size_t>> crosses{{0, 1}, {2, 1, 3}, {3, 2}};
 
   auto text = [&](std::size_t c, std::int64_t r) -> std::optional<std::string> {
     const auto& col = cols[c];
     if (!col.valid.empty() && !col.valid[r]) return std::nullopt;
-    auto str = [](const mh::StringsView& s, std::int64_t i) {
-      return std::string(s.data.data() + s.offsets[i], static_cast<std::size_t>(s.offsets[i + 1] - s.offsets[i]));
-    };
+    auto str = [](const mh::StringsView& s, std::int64_t i) { return std::string(s[static_cast<std::size_t>(i)]); };
     if (col.kind == mh::Column::Kind::ints) return col.name + "=" + std::to_string(col.ints[r]);
     if (col.kind == mh::Column::Kind::dictionary)
       return col.ints[r] < 0 ? std::nullopt : std::optional(col.name + "=" + str(col.strings, col.ints[r]));

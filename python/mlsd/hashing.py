@@ -280,9 +280,10 @@ def _arrow_spec(name: str, arr) -> tuple:
         codes = pc.fill_null(arr.indices, -1).cast(pa.int64()).to_numpy(zero_copy_only=False)
         return ("dictionary", name, *_strings_layout(arr.dictionary.to_pylist()), np.ascontiguousarray(codes), None)
     if pa.types.is_string(t) or pa.types.is_large_string(t):
+        # Arrow's own offsets, 32- or 64-bit, without a copy (a sliced array's need not start at 0).
         off_dtype = np.int32 if pa.types.is_string(t) else np.int64
         buffers = arr.buffers()
-        offsets = np.frombuffer(buffers[1], dtype=off_dtype)[arr.offset:arr.offset + len(arr) + 1].astype(np.int64)
+        offsets = np.frombuffer(buffers[1], dtype=off_dtype)[arr.offset:arr.offset + len(arr) + 1]
         data = np.frombuffer(buffers[2], dtype=np.int8) if buffers[2] is not None else _EMPTY_I8
         return ("strings", name, data, offsets, None, valid)
     if pa.types.is_integer(t):

@@ -1,7 +1,7 @@
 // mlsd::hashing — the hashing trick for sparse categorical features.
 //
 // Data layout, stated once for the family:
-//   * Strings are a flat byte buffer plus int64 offsets (n + 1 entries): string i is
+//   * Strings are a flat byte buffer plus int64 or int32 offsets (n + 1 entries): string i is
 //     data[offsets[i] .. offsets[i+1]), UTF-8, no terminator (Arrow's layout).
 //   * Hashed output is CSR: row r owns entries [indptr[r], indptr[r+1]), in insertion order
 //     (hash_features) or summed, sorted by bucket (hash_features_summed, hash_columns).
@@ -30,12 +30,23 @@ void murmurhash3_32_int32(std::span<const std::int32_t> keys, std::uint32_t seed
 
 struct StringsView {
   std::span<const char> data;
-  std::span<const std::int64_t> offsets;  // size() == n + 1
-  std::size_t size() const { return offsets.empty() ? 0 : offsets.size() - 1; }
+  std::span<const std::int64_t> offsets;    // size() == n + 1
+  std::span<const std::int32_t> offsets32;  // used instead when offsets is empty (Arrow's `string` type)
+
+  std::size_t size() const {
+    const std::size_t m = offsets.empty() ? offsets32.size() : offsets.size();
+    return m == 0 ? 0 : m - 1;
+  }
+  std::int64_t offset(std::size_t i) const { return offsets.empty() ? offsets32[i] : offsets[i]; }
+  std::string_view operator[](std::size_t i) const {
+    const auto b = offset(i);
+    return {data.data() + b, static_cast<std::size_t>(offset(i + 1) - b)};
+  }
 };
 
-// Throws std::invalid_argument (naming fn and what) unless offsets start at 0, never decrease and
-// stay within data: every kernel reading a StringsView checks it first.
+// Throws std::invalid_argument (naming fn and what) unless offsets are >= 0 (a sliced Arrow array's
+// start where it starts), never decrease and stay within data: every kernel reading a StringsView
+// checks it first.
 void check_strings(const StringsView& s, const char* fn, const char* what);
 // Throws unless 1 <= n_features <= 2^31 - 1 (bucket indices are int32, as in scikit-learn).
 void check_n_features(std::int64_t n_features, const char* fn);

@@ -21,9 +21,7 @@ bool present(const Column& c, std::int64_t r) {
   return c.kind != Column::Kind::dictionary || c.ints[r] >= 0;
 }
 
-std::string_view string_at(const StringsView& s, std::int64_t i) {
-  return {s.data.data() + s.offsets[i], static_cast<std::size_t>(s.offsets[i + 1] - s.offsets[i])};
-}
+std::string_view string_at(const StringsView& s, std::int64_t i) { return s[static_cast<std::size_t>(i)]; }
 
 // Feeds the text of row r's value (the "<text>" of "<name>=<text>") to the hash.
 void feed_value(const Column& c, std::int64_t r, MurmurStream& h) {

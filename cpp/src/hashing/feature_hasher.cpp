@@ -58,9 +58,8 @@ HashedEntries hash_features(StringsView names, std::span<const double> values, s
       for (auto i = lo; i < hi; ++i) {
         const double v = value_of(i);
         if (v == 0.0) continue;  // scikit-learn drops zero values before hashing
-        const auto b = names.offsets[i], e = names.offsets[i + 1];
-        const auto h =
-            static_cast<std::int32_t>(murmurhash3_32(names.data.data() + b, static_cast<std::size_t>(e - b), seed));
+        const auto key = names[static_cast<std::size_t>(i)];
+        const auto h = static_cast<std::int32_t>(murmurhash3_32(key.data(), key.size(), seed));
         out.indices[dst] = static_cast<std::int32_t>(bucket_of(h, n_features));
         out.values[dst] = (alternate_sign && h < 0) ? -v : v;
         ++dst;
@@ -75,7 +74,7 @@ HashedEntries hash_features_summed(StringsView names, std::span<const std::int64
   check_features(names, row_indptr, n_features, "hash_features_summed");
   const KeySource keys = [&](std::int64_t lo, std::int64_t hi, std::string_view* out) {
     for (auto i = row_indptr[lo]; i < row_indptr[hi]; ++i)
-      *out++ = {names.data.data() + names.offsets[i], static_cast<std::size_t>(names.offsets[i + 1] - names.offsets[i])};
+      *out++ = names[static_cast<std::size_t>(i)];
   };
   return hash_keys_summed(keys, row_indptr, n_features, seed, alternate_sign);
 }

@@ -34,20 +34,24 @@ void murmurhash3_32_int32(std::span<const std::int32_t> keys, std::uint32_t seed
 }
 
 void check_strings(const StringsView& s, const char* fn, const char* what) {
-  if (s.offsets.empty()) return;
-  MLSD_REQUIRE(s.offsets.front() == 0 && s.offsets.back() >= 0 && static_cast<std::size_t>(s.offsets.back()) <= s.data.size(),
-               fn, what, ": string offsets out of range");
-  // One pass over millions of offsets per column: in parallel, in the arena of the kernel.
-  const bool ordered = run_in_arena([&] {
-    return tbb::parallel_reduce(
-        tbb::blocked_range<std::size_t>(1, s.offsets.size()), true,
-        [&](const tbb::blocked_range<std::size_t>& r, bool ok) {
-          for (auto i = r.begin(); i != r.end(); ++i) ok &= s.offsets[i] >= s.offsets[i - 1];
-          return ok;
-        },
-        [](bool a, bool b) { return a && b; });
-  });
-  MLSD_REQUIRE(ordered, fn, what, ": string offsets must be non-decreasing");
+  auto check = [&](auto offsets) {
+    if (offsets.empty()) return;
+    MLSD_REQUIRE(offsets.front() >= 0 && offsets.back() >= 0 && static_cast<std::size_t>(offsets.back()) <= s.data.size(),
+                 fn, what, ": string offsets out of range");
+    // One pass over millions of offsets per column: in parallel, in the arena of the kernel.
+    const bool ordered = run_in_arena([&] {
+      return tbb::parallel_reduce(
+          tbb::blocked_range<std::size_t>(1, offsets.size()), true,
+          [&](const tbb::blocked_range<std::size_t>& r, bool ok) {
+            for (auto i = r.begin(); i != r.end(); ++i) ok &= offsets[i] >= offsets[i - 1];
+            return ok;
+          },
+          [](bool a, bool b) { return a && b; });
+    });
+    MLSD_REQUIRE(ordered, fn, what, ": string offsets must be non-decreasing");
+  };
+  if (s.offsets.empty()) check(s.offsets32);
+  else check(s.offsets);
 }
 
 void check_n_features(std::int64_t n_features, const char* fn) {
