@@ -243,3 +243,20 @@ def test_long_rows_with_fractional_duplicates_identical_to_sklearn():
     for dtype in (np.float64, np.float32):
         assert_identical(FeatureHasher(16, input_type="pair", dtype=dtype).transform(rows),
                          SkHasher(16, input_type="pair", dtype=dtype).transform(rows))
+
+
+def test_int64_index_path_above_int32_entries(monkeypatch):
+    # Above 2**31 - 1 entries the index arrays are int64 (as scipy and scikit-learn make them).  A
+    # real input would need ~26 GB, so the threshold is lowered to take that path on a small one.
+    rows = [["a", "b", "a", "q"], [], ["c"], ["d", "e"]]
+    dicts = [{"a": 1.5, "b": -2.0}, {}, {"c": 0.25}, {"a": 1.5}]
+    expected = [SkHasher(16, input_type="string").transform(rows), SkHasher(16).transform(dicts),
+                SkHasher(16, input_type="string", dtype=np.float32).transform(rows)]
+    monkeypatch.setattr(mlsd.hashing, "_MAX_INT32_NNZ", 3)
+    got = [FeatureHasher(16, input_type="string").transform(rows), FeatureHasher(16).transform(dicts),
+           FeatureHasher(16, input_type="string", dtype=np.float32).transform(rows)]
+    for ours, ref in zip(got, expected):
+        assert ours.dtype == ref.dtype and ours.shape == ref.shape
+        np.testing.assert_array_equal(ours.indptr, ref.indptr)
+        np.testing.assert_array_equal(ours.indices, ref.indices)
+        np.testing.assert_array_equal(ours.data, ref.data)

@@ -30,6 +30,7 @@ __all__ = ["murmurhash3_32", "FeatureHasher", "hash_columns", "collision_report"
 
 _h = _core.hashing
 _INT32_MAX = np.iinfo(np.int32).max
+_MAX_INT32_NNZ = _INT32_MAX  # more entries need int64 index arrays; a test lowers it to reach that path
 
 
 def _check_seed(seed: Any, func: str) -> int:
@@ -89,7 +90,7 @@ def _to_csr(indices, vals, indptr, n_rows: int, n_features: int, dtype, summed: 
     canonical = summed or np.dtype(dtype) == np.float64
     if canonical and not summed:
         indices, vals, indptr = _h.sum_duplicates(indices, vals, indptr)
-    if indptr[-1] > _INT32_MAX:
+    if indptr[-1] > _MAX_INT32_NNZ:
         indices = indices.astype(np.int64)
     else:
         indptr = indptr.astype(np.int32)

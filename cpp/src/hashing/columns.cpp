@@ -130,13 +130,17 @@ HashedEntries hash_columns(std::span<const Column> columns, std::size_t n_single
         if (!s.table.empty()) {
           each_row([&](std::int64_t r) { return present(c, r) ? s.table[c.ints[r]] : detail::kNoEntry; });
         } else if (s.parts.size() == 1 && c.kind == Column::Kind::strings && c.valid.empty()) {
-          // The common case, inlined: a string column without missing values.
-          each_row([&](std::int64_t r) {
-            MurmurStream h = s.start;
-            const auto text = string_at(c.strings, r);
-            h.update(text.data(), text.size());
-            return code_of_hash(h.finish());
-          });
+          // The common case, inlined, with the offsets' width chosen once: a string column
+          // without missing values.
+          auto hash_strings = [&](auto offsets) {
+            each_row([&](std::int64_t r) {
+              MurmurStream h = s.start;
+              h.update(c.strings.data.data() + offsets[r], static_cast<std::size_t>(offsets[r + 1] - offsets[r]));
+              return code_of_hash(h.finish());
+            });
+          };
+          if (c.strings.offsets.empty()) hash_strings(c.strings.offsets32);
+          else hash_strings(c.strings.offsets);
         } else {
           each_row([&](std::int64_t r) { return s.present(r) ? code_of_hash(s.hash(r)) : detail::kNoEntry; });
         }
