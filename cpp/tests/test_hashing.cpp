@@ -295,13 +295,15 @@ TEST(FeatureHashing, FixedWidthRowsSortLikeRowByRow) {
   // partial block; few distinct codes so that duplicates, cancellations and kNoEntry slots occur.
   std::mt19937 rng(21);
   for (std::int64_t width : {0, 1, 2, 3, 5, 8, 9, 16, 17, 22, 31, 32, 33, 64, 70})
-    for (std::int64_t n_rows : {0, 1, 13, 2049}) {
+    for (std::int64_t n_rows : {0, 1, 13, 2049, 40000}) {  // 40000: more than one chunk of blocks
       std::vector<std::uint32_t> codes(static_cast<std::size_t>(n_rows * width));
       for (auto& c : codes) c = rng() % 7 == 0 ? mh::detail::kNoEntry : static_cast<std::uint32_t>(rng() % 40);
-      auto reference_codes = codes;
       const auto expected = mlsd::run_in_arena([&] {
-        return mh::detail::canonical_rows(
-            n_rows, 64, reference_codes.data(), [&](std::int64_t r) { return r * width; }, [](std::int64_t, std::int64_t) {});
+        return mh::detail::canonical_ragged_rows(
+            n_rows, 64, [&](std::int64_t r) { return r * width; },
+            [&](std::int64_t lo, std::int64_t hi, std::uint32_t* out) {
+              std::copy(codes.begin() + lo * width, codes.begin() + hi * width, out);
+            });
       });
       mh::detail::FixedWidthRows rows(n_rows, width);
       const auto got = mlsd::run_in_arena([&] {

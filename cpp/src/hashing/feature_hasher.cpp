@@ -88,15 +88,13 @@ HashedEntries hash_keys_summed(const KeySource& keys, std::span<const std::int64
     MLSD_REQUIRE(row_indptr[r] >= row_indptr[r - 1], fn, "row_indptr must be non-decreasing");
   return run_in_arena([&] {
     const detail::EntryCoder code_of_hash(n_features, alternate_sign);
-    buffer<std::uint32_t> codes(static_cast<std::size_t>(row_indptr.back()));
-    auto fill = [&](std::int64_t lo, std::int64_t hi) {
+    auto fill = [&](std::int64_t lo, std::int64_t hi, std::uint32_t* codes) {
       std::vector<std::string_view> block(static_cast<std::size_t>(row_indptr[hi] - row_indptr[lo]));
       keys(lo, hi, block.data());
-      std::uint32_t* out = codes.data() + row_indptr[lo];
-      for (const auto& k : block) *out++ = code_of_hash(murmurhash3_32(k.data(), k.size(), seed));
+      for (const auto& k : block) *codes++ = code_of_hash(murmurhash3_32(k.data(), k.size(), seed));
     };
     const auto n_rows = static_cast<std::int64_t>(row_indptr.size()) - 1;
-    return detail::canonical_rows(n_rows, 2048, codes.data(), [&](std::int64_t r) { return row_indptr[r]; }, fill);
+    return detail::canonical_ragged_rows(n_rows, 2048, [&](std::int64_t r) { return row_indptr[r]; }, fill);
   });
 }
 

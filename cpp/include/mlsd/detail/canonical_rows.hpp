@@ -98,42 +98,60 @@ inline void write_row(const std::uint32_t* first, std::int64_t n, std::ptrdiff_t
   }
 }
 
-// The skeleton shared by both layouts: in blocks of `block` rows, sort_block(lo, hi, counts) fills
-// and sorts rows [lo, hi) and stores each row's distinct count at counts[r]; the counts become the
-// indptr, and write(r, count, indices, values) writes row r once at its final offset.  Each row is
-// independent, so the result is the same for any thread count.  Runs in the caller's task arena.
+// Rows are hashed and sorted in blocks of rows, and blocks in chunks of kChunkBlocks: a chunk's
+// codes are sorted, counted and written out while they are still in cache, and the codes buffer
+// holds one chunk, not the whole input.
+inline constexpr std::int64_t kChunkBlocks = 16;
+
+// The skeleton shared by both layouts: for each block of `block` rows, sort_block(lo, hi, counts)
+// fills and sorts rows [lo, hi) and stores each row's distinct count at counts[r]; once a chunk's
+// counts are summed into the indptr, write(r, count, indices, values) writes row r at its final
+// offset.  `bound` is at least the number of entries (pages of the output past the actual number
+// are never touched).  Each row is independent, so the result is the same for any thread count.
+// Runs in the caller's task arena.
 template <class SortBlock, class Write>
-HashedEntries canonical_rows(std::int64_t n_rows, std::int64_t block, SortBlock&& sort_block, Write&& write) {
+HashedEntries canonical_rows(std::int64_t n_rows, std::int64_t block, std::int64_t bound, SortBlock&& sort_block,
+                             Write&& write) {
   HashedEntries out;
   out.indptr.resize(static_cast<std::size_t>(n_rows) + 1);
   out.indptr[0] = 0;
-  auto for_blocks = [&](auto&& body) {
-    const std::int64_t n_blocks = (n_rows + block - 1) / block;
-    tbb::parallel_for(std::int64_t{0}, n_blocks, [&](std::int64_t b) { body(b * block, std::min(n_rows, (b + 1) * block)); });
-  };
-  for_blocks([&](std::int64_t lo, std::int64_t hi) { sort_block(lo, hi, out.indptr.data() + 1); });
-  for (std::int64_t r = 0; r < n_rows; ++r) out.indptr[r + 1] += out.indptr[r];
+  out.indices.resize(static_cast<std::size_t>(bound));
+  out.values.resize(static_cast<std::size_t>(bound));
+  const std::int64_t n_blocks = (n_rows + block - 1) / block;
+  for (std::int64_t c0 = 0; c0 < n_blocks; c0 += kChunkBlocks) {
+    const std::int64_t c1 = std::min(n_blocks, c0 + kChunkBlocks);
+    auto for_blocks = [&](auto&& body) {
+      tbb::parallel_for(c0, c1, [&](std::int64_t b) { body(b * block, std::min(n_rows, (b + 1) * block)); });
+    };
+    for_blocks([&](std::int64_t lo, std::int64_t hi) { sort_block(lo, hi, out.indptr.data() + 1); });
+    for (auto r = c0 * block; r < std::min(n_rows, c1 * block); ++r) out.indptr[r + 1] += out.indptr[r];
+    for_blocks([&](std::int64_t lo, std::int64_t hi) {
+      for (auto r = lo; r < hi; ++r)
+        write(r, out.indptr[r + 1] - out.indptr[r], out.indices.data() + out.indptr[r], out.values.data() + out.indptr[r]);
+    });
+  }
   out.indices.resize(static_cast<std::size_t>(out.indptr[n_rows]));
   out.values.resize(static_cast<std::size_t>(out.indptr[n_rows]));
-  for_blocks([&](std::int64_t lo, std::int64_t hi) {
-    for (auto r = lo; r < hi; ++r)
-      write(r, out.indptr[r + 1] - out.indptr[r], out.indices.data() + out.indptr[r], out.values.data() + out.indptr[r]);
-  });
   return out;
 }
 
-// Rows of any length, row r's codes in codes[start(r), start(r + 1)); fill(lo, hi) writes those of
-// rows [lo, hi).
+// Rows of any length: row r has start(r + 1) - start(r) codes; fill(lo, hi, codes) writes those of
+// rows [lo, hi), in order, from codes[0].
 template <class Start, class Fill>
-HashedEntries canonical_rows(std::int64_t n_rows, std::int64_t block, std::uint32_t* codes, Start&& start, Fill&& fill) {
+HashedEntries canonical_ragged_rows(std::int64_t n_rows, std::int64_t block, Start&& start, Fill&& fill) {
+  const std::int64_t chunk_rows = block * kChunkBlocks;
+  std::int64_t most = 0;  // codes in the largest chunk
+  for (std::int64_t c = 0; c < n_rows; c += chunk_rows) most = std::max(most, start(std::min(n_rows, c + chunk_rows)) - start(c));
+  buffer<std::uint32_t> codes(static_cast<std::size_t>(most));
+  auto at = [&](std::int64_t r) { return codes.data() + (start(r) - start(r / chunk_rows * chunk_rows)); };
   return canonical_rows(
-      n_rows, block,
+      n_rows, block, start(n_rows),
       [&](std::int64_t lo, std::int64_t hi, std::int64_t* counts) {
-        fill(lo, hi);
-        for (auto r = lo; r < hi; ++r) counts[r] = sort_row(codes + start(r), codes + start(r + 1));
+        fill(lo, hi, at(lo));
+        for (auto r = lo; r < hi; ++r) counts[r] = sort_row(at(r), at(r) + (start(r + 1) - start(r)));
       },
       [&](std::int64_t r, std::int64_t count, std::int32_t* indices, double* values) {
-        write_row(codes + start(r), start(r + 1) - start(r), 1, count, indices, values);
+        write_row(at(r), start(r + 1) - start(r), 1, count, indices, values);
       });
 }
 
@@ -163,7 +181,8 @@ class FixedWidthRows {
           for (std::int64_t i = 0; i < std::min(k, n - j - k); ++i)
             if ((i + j) / (2 * p) == (i + j + k) / (2 * p) && i + j + k < width)
               network_.push_back({static_cast<std::uint32_t>(i + j), static_cast<std::uint32_t>(i + j + k)});
-    codes_.resize(static_cast<std::size_t>((n_rows + kBlock - 1) / kBlock * kBlock * width));
+    const std::int64_t blocks_held = std::min((n_rows + kBlock - 1) / kBlock, kChunkBlocks);  // one chunk's
+    codes_.resize(static_cast<std::size_t>(blocks_held * kBlock * width));
   }
 
   // Slot k of row r, for fill.
@@ -175,7 +194,7 @@ class FixedWidthRows {
   template <class Fill>
   HashedEntries build(Fill&& fill) {
     return canonical_rows(
-        n_rows_, kBlock,
+        n_rows_, kBlock, n_rows_ * width_,
         [&](std::int64_t lo, std::int64_t hi, std::int64_t* counts) {
           fill(lo, hi);
           for (std::int64_t k = 0; k < width_; ++k)  // lanes past the last row sort as empty rows
@@ -189,7 +208,7 @@ class FixedWidthRows {
 
  private:
   std::size_t slot(std::int64_t r, std::int64_t k) const {
-    return static_cast<std::size_t>((r / kBlock) * kBlock * width_ + k * kBlock + r % kBlock);
+    return static_cast<std::size_t>((r / kBlock % kChunkBlocks) * kBlock * width_ + k * kBlock + r % kBlock);
   }
 
   void sort_lanes(std::int64_t r0, std::int64_t* counts, std::int64_t hi) {
