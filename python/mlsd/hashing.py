@@ -155,7 +155,9 @@ class FeatureHasher(*_BASES):
     Notes
     -----
     Reading the Python objects holds the GIL (one pass over the input, in C++); hashing runs in
-    parallel without it.  See the module docstring for how keys become columns.
+    parallel without it.  The exception is ``input_type="string"`` on a list of lists (or tuples)
+    of ASCII ``str``: those strings are hashed in place, in parallel, while the calling thread holds
+    the GIL, so that no copy of them is made.  See the module docstring for how keys become columns.
 
     Examples
     --------
