@@ -307,10 +307,14 @@ TEST(FeatureHashing, FixedWidthRowsSortLikeRowByRow) {
       });
       mh::detail::FixedWidthRows rows(n_rows, width);
       const auto got = mlsd::run_in_arena([&] {
-        return rows.build([&](std::int64_t lo, std::int64_t hi) {
-          for (auto r = lo; r < hi; ++r)
-            for (std::int64_t k = 0; k < width; ++k) rows.at(r, k) = codes[static_cast<std::size_t>(r * width + k)];
-        });
+        const auto entries = static_cast<std::int64_t>(std::count_if(
+            codes.begin(), codes.end(), [](std::uint32_t c) { return c != mh::detail::kNoEntry; }));
+        return rows.build(
+            [&](std::int64_t lo, std::int64_t hi) {
+              for (auto r = lo; r < hi; ++r)
+                for (std::int64_t k = 0; k < width; ++k) rows.at(r, k) = codes[static_cast<std::size_t>(r * width + k)];
+            },
+            entries);
       });
       SCOPED_TRACE("width " + std::to_string(width) + ", rows " + std::to_string(n_rows));
       expect_same(got, expected);

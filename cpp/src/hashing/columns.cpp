@@ -1,7 +1,10 @@
 #include <charconv>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <tbb/parallel_reduce.h>
 
 #include "mlsd/common/error.hpp"
 #include "mlsd/common/parallel.hpp"
@@ -49,6 +52,12 @@ struct Source {
     start.update('=');
     for (std::size_t j = 0; j < parts.size(); ++j)
       joins.push_back(j == 0 ? std::string() : kCrossSeparator + parts[j]->name + '=');
+  }
+
+  bool always_present() const {
+    for (const auto* c : parts)
+      if (!c->valid.empty() || c->kind == Column::Kind::dictionary) return false;
+    return true;
   }
 
   bool present(std::int64_t r) const {
@@ -146,7 +155,19 @@ HashedEntries hash_columns(std::span<const Column> columns, std::size_t n_single
         }
       }
     };
-    return rows.build(fill);
+    // The output is sized by the number of present keys (not n_rows * width: with mostly missing
+    // values that could exceed what the system lets a process reserve).
+    std::int64_t entries = 0;
+    for (const auto& s : sources)
+      entries += s.always_present() ? n_rows
+                                    : tbb::parallel_reduce(
+                                          tbb::blocked_range<std::int64_t>(0, n_rows), std::int64_t{0},
+                                          [&](const tbb::blocked_range<std::int64_t>& rr, std::int64_t n) {
+                                            for (auto r = rr.begin(); r != rr.end(); ++r) n += s.present(r);
+                                            return n;
+                                          },
+                                          std::plus<>());
+    return rows.build(fill, entries);
   });
 }
 

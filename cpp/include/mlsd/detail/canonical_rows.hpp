@@ -190,11 +190,11 @@ class FixedWidthRows {
   // Slot k of rows lo, lo + 1, ... (up to the end of lo's block) are at wire(lo, k)[0], [1], ...
   std::uint32_t* wire(std::int64_t lo, std::int64_t k) { return &codes_[slot(lo, k)]; }
 
-  // fill(lo, hi) writes the slots of rows [lo, hi).
+  // fill(lo, hi) writes the slots of rows [lo, hi); at most `entries` of all the slots hold one.
   template <class Fill>
-  HashedEntries build(Fill&& fill) {
+  HashedEntries build(Fill&& fill, std::int64_t entries) {
     return canonical_rows(
-        n_rows_, kBlock, n_rows_ * width_,
+        n_rows_, kBlock, entries,
         [&](std::int64_t lo, std::int64_t hi, std::int64_t* counts) {
           fill(lo, hi);
           for (std::int64_t k = 0; k < width_; ++k)  // lanes past the last row sort as empty rows
