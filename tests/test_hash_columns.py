@@ -93,6 +93,18 @@ def test_pandas_arrow_and_numpy_inputs_agree():
     assert_identical(hash_columns(chunked, crosses=crosses), ref)
 
 
+def test_sliced_arrow_tables_and_large_strings():
+    # A sliced table's string offsets do not start at 0; 32- and 64-bit offsets are read as they are.
+    df = make_frame(5)
+    crosses = [("user", "country")]
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    large = table.set_column(0, "user", table.column("user").cast(pa.large_string()))
+    for t in (table, large):
+        for lo, n in ((0, 500), (37, 200), (499, 1), (250, 0)):
+            assert_identical(hash_columns(t.slice(lo, n), crosses=crosses),
+                             hash_columns(df.iloc[lo:lo + n].reset_index(drop=True), crosses=crosses))
+
+
 def test_crossed_columns_need_not_be_hashed_alone_and_subset():
     df = make_frame(1)
     ours = hash_columns(df, ["hour"], [("user", "ad")], n_features=2**18)

@@ -69,6 +69,30 @@ def test_transform_identical_to_sklearn(seed, alternate_sign, n_features):
         assert_identical(FeatureHasher(**kw).transform(data), SkHasher(**kw).transform(data))
 
 
+@pytest.mark.parametrize("alternate_sign", [True, False])
+@pytest.mark.parametrize("n_features", [1, 7, 2**20])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int32])
+def test_string_lists_hashed_in_place_identical_to_sklearn(alternate_sign, n_features, dtype):
+    # Lists of lists (or tuples) of ASCII str are hashed in place; a non-ASCII key, a str
+    # subclass or a row of another type anywhere sends the whole input the general way.
+    rng = np.random.default_rng(0)
+    names = [f"k{i}" for i in range(40)] + ["", "a=b", "x" * 50]
+    rows = [[names[i] for i in rng.integers(0, len(names), int(rng.integers(0, 60)))] for _ in range(3000)]
+
+    class Str(str):
+        pass
+
+    variants = [lambda: rows, lambda: [tuple(r) for r in rows], lambda: rows[:-1] + [rows[-1] + ["é"]],
+                lambda: rows[:-1] + [rows[-1] + [Str("s")]], lambda: rows[:-1] + [iter(rows[-1])]]
+    kw = dict(n_features=n_features, input_type="string", alternate_sign=alternate_sign, dtype=dtype)
+    for data in variants:
+        expected = SkHasher(**kw).transform(data())
+        for threads in (1, 2):
+            mlsd.set_num_threads(threads)
+            assert_identical(FeatureHasher(**kw).transform(data()), expected)
+        mlsd.set_num_threads(None)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64, np.int32])
 def test_dtypes(dtype):
     dicts, _, _ = random_samples(1)
@@ -219,3 +243,20 @@ def test_long_rows_with_fractional_duplicates_identical_to_sklearn():
     for dtype in (np.float64, np.float32):
         assert_identical(FeatureHasher(16, input_type="pair", dtype=dtype).transform(rows),
                          SkHasher(16, input_type="pair", dtype=dtype).transform(rows))
+
+
+def test_int64_index_path_above_int32_entries(monkeypatch):
+    # Above 2**31 - 1 entries the index arrays are int64 (as scipy and scikit-learn make them).  A
+    # real input would need ~26 GB, so the threshold is lowered to take that path on a small one.
+    rows = [["a", "b", "a", "q"], [], ["c"], ["d", "e"]]
+    dicts = [{"a": 1.5, "b": -2.0}, {}, {"c": 0.25}, {"a": 1.5}]
+    expected = [SkHasher(16, input_type="string").transform(rows), SkHasher(16).transform(dicts),
+                SkHasher(16, input_type="string", dtype=np.float32).transform(rows)]
+    monkeypatch.setattr(mlsd.hashing, "_MAX_INT32_NNZ", 3)
+    got = [FeatureHasher(16, input_type="string").transform(rows), FeatureHasher(16).transform(dicts),
+           FeatureHasher(16, input_type="string", dtype=np.float32).transform(rows)]
+    for ours, ref in zip(got, expected):
+        assert ours.dtype == ref.dtype and ours.shape == ref.shape
+        np.testing.assert_array_equal(ours.indptr, ref.indptr)
+        np.testing.assert_array_equal(ours.indices, ref.indices)
+        np.testing.assert_array_equal(ours.data, ref.data)

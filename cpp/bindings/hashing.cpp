@@ -102,33 +102,37 @@ void add_pair(Flat& flat, PyObject* item) {
 // immutable fields (list items, str length and data) without calling into the C API.  Returns
 // false, having written nothing, when any object falls outside that shape; the caller then takes
 // the general serial path.
+// Row r of a list of exact lists/tuples: its item array and length (false for any other row type).
+bool row_items(PyObject* raw, Py_ssize_t r, PyObject*** items, Py_ssize_t* n) {
+  PyObject* row = PyList_GET_ITEM(raw, r);
+  if (PyList_CheckExact(row)) {
+    *items = reinterpret_cast<PyListObject*>(row)->ob_item;
+    *n = PyList_GET_SIZE(row);
+  } else if (PyTuple_CheckExact(row)) {
+    *items = reinterpret_cast<PyTupleObject*>(row)->ob_item;
+    *n = PyTuple_GET_SIZE(row);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+bool is_ascii_str(PyObject* s) { return PyUnicode_CheckExact(s) && PyUnicode_IS_COMPACT_ASCII(s); }
+
 bool flatten_ascii_string_rows(PyObject* raw, Flat& flat) {
   if (!PyList_CheckExact(raw)) return false;
   const Py_ssize_t n_rows = PyList_GET_SIZE(raw);
-  auto row_items = [raw](Py_ssize_t r, PyObject*** items, Py_ssize_t* n) {
-    PyObject* row = PyList_GET_ITEM(raw, r);
-    if (PyList_CheckExact(row)) {
-      *items = reinterpret_cast<PyListObject*>(row)->ob_item;
-      *n = PyList_GET_SIZE(row);
-    } else if (PyTuple_CheckExact(row)) {
-      *items = reinterpret_cast<PyTupleObject*>(row)->ob_item;
-      *n = PyTuple_GET_SIZE(row);
-    } else {
-      return false;
-    }
-    return true;
-  };
   std::vector<std::int64_t> items_at(n_rows + 1, 0), bytes_at(n_rows + 1, 0);
   std::atomic<bool> ok{true};
   mlsd::run_in_arena([&] {
     tbb::parallel_for(Py_ssize_t{0}, n_rows, [&](Py_ssize_t r) {
       PyObject** items;
       Py_ssize_t n;
-      if (!ok.load(std::memory_order_relaxed) || !row_items(r, &items, &n)) return ok.store(false);
+      if (!ok.load(std::memory_order_relaxed) || !row_items(raw, r, &items, &n)) return ok.store(false);
       std::int64_t bytes = 0;
       for (Py_ssize_t j = 0; j < n; ++j) {
         PyObject* s = items[j];
-        if (!PyUnicode_CheckExact(s) || !PyUnicode_IS_COMPACT_ASCII(s)) return ok.store(false);
+        if (!is_ascii_str(s)) return ok.store(false);
         bytes += PyUnicode_GET_LENGTH(s);
       }
       items_at[r + 1] = n;
@@ -148,7 +152,7 @@ bool flatten_ascii_string_rows(PyObject* raw, Flat& flat) {
     tbb::parallel_for(Py_ssize_t{0}, n_rows, [&](Py_ssize_t r) {
       PyObject** items;
       Py_ssize_t n;
-      row_items(r, &items, &n);
+      row_items(raw, r, &items, &n);
       std::int64_t pos = bytes_at[r];
       for (Py_ssize_t j = 0; j < n; ++j) {
         const Py_ssize_t len = PyUnicode_GET_LENGTH(items[j]);
@@ -159,6 +163,47 @@ bool flatten_ascii_string_rows(PyObject* raw, Flat& flat) {
     });
   });
   return true;
+}
+
+// FeatureHasher(input_type="string") on the same shape as flatten_ascii_string_rows, hashed where
+// the strings are: TBB workers read each str's bytes in place (safe for the reason given above: the
+// calling thread holds the GIL throughout) and nothing is copied.  Returns None, having decided
+// nothing, when the input has another shape or a row longer than 2**24 keys (where the +-1 sums
+// would no longer be exact in float32); the caller then takes the general path.
+py::object hash_ascii_string_rows(PyObject* raw, std::int64_t n_features, std::uint32_t seed, bool alternate_sign) {
+  if (!PyList_CheckExact(raw) || PyList_GET_SIZE(raw) == 0) return py::none();
+  const Py_ssize_t n_rows = PyList_GET_SIZE(raw);
+  std::vector<std::int64_t> row_indptr(n_rows + 1, 0);
+  std::atomic<bool> ok{true};
+  mlsd::run_in_arena([&] {
+    tbb::parallel_for(Py_ssize_t{0}, n_rows, [&](Py_ssize_t r) {
+      PyObject** items;
+      Py_ssize_t n;
+      if (!row_items(raw, r, &items, &n) || n > (Py_ssize_t{1} << 24)) return ok.store(false);
+      row_indptr[r + 1] = n;
+    });
+  });
+  if (!ok.load()) return py::none();
+  for (Py_ssize_t r = 0; r < n_rows; ++r) row_indptr[r + 1] += row_indptr[r];
+  const mh::KeySource keys = [&](std::int64_t lo, std::int64_t hi, std::string_view* out) {
+    for (auto r = lo; r < hi; ++r) {
+      PyObject** items;
+      Py_ssize_t n;
+      row_items(raw, r, &items, &n);
+      for (Py_ssize_t j = 0; j < n; ++j) {
+        PyObject* s = items[j];
+        if (!is_ascii_str(s)) {
+          ok.store(false, std::memory_order_relaxed);
+          *out++ = {};
+          continue;
+        }
+        *out++ = {static_cast<const char*>(PyUnicode_DATA(s)), static_cast<std::size_t>(PyUnicode_GET_LENGTH(s))};
+      }
+    }
+  };
+  mh::HashedEntries r = mh::hash_keys_summed(keys, row_indptr, n_features, seed, alternate_sign);
+  if (!ok.load()) return py::none();
+  return py::make_tuple(to_numpy(std::move(r.indices)), to_numpy(std::move(r.values)), to_numpy(std::move(r.indptr)));
 }
 
 Flat flatten(const py::iterable& raw_x, const std::string& input_type) {
@@ -251,6 +296,28 @@ void register_hashing(py::module_& m) {
       py::arg("data").noconvert(), py::arg("offsets").noconvert(), py::arg("values").noconvert(),
       py::arg("row_indptr").noconvert(), py::arg("n_features"), py::arg("seed"), py::arg("alternate_sign"));
   m.def(
+      "hash_features_summed",
+      [](const carray<char>& data, const carray<std::int64_t>& offsets, const carray<std::int64_t>& row_indptr,
+         std::int64_t n_features, std::uint32_t seed, bool alternate_sign) {
+        mh::HashedEntries r;
+        {
+          mh::StringsView names{view(data), view(offsets)};
+          auto rv = view(row_indptr);
+          py::gil_scoped_release release;
+          r = mh::hash_features_summed(names, rv, n_features, seed, alternate_sign);
+        }
+        return py::make_tuple(to_numpy(std::move(r.indices)), to_numpy(std::move(r.values)),
+                              to_numpy(std::move(r.indptr)));
+      },
+      py::arg("data").noconvert(), py::arg("offsets").noconvert(), py::arg("row_indptr").noconvert(),
+      py::arg("n_features"), py::arg("seed"), py::arg("alternate_sign"));
+  m.def(
+      "hash_ascii_string_rows",
+      [](const py::object& raw_x, std::int64_t n_features, std::uint32_t seed, bool alternate_sign) {
+        return hash_ascii_string_rows(raw_x.ptr(), n_features, seed, alternate_sign);
+      },
+      py::arg("raw_X"), py::arg("n_features"), py::arg("seed"), py::arg("alternate_sign"));
+  m.def(
       "strings_from_objects",
       [](const py::sequence& values, const std::string& column) {
         // An object column: str values, or missing (None, float NaN, pandas.NA).
@@ -283,7 +350,7 @@ void register_hashing(py::module_& m) {
       "hash_columns",
       [](const py::list& specs, std::size_t n_single, const std::vector<std::vector<std::size_t>>& crosses,
          std::int64_t n_rows, std::int64_t n_features, std::uint32_t seed, bool alternate_sign) {
-        // specs: (kind, name, data uint8|None, offsets int64|None, ints int64|None, valid uint8|None)
+        // specs: (kind, name, data uint8|None, offsets int32|int64|None, ints int64|None, valid uint8|None)
         std::vector<mh::Column> columns;
         std::vector<py::object> keep_alive;
         for (py::handle h : specs) {
@@ -301,7 +368,11 @@ void register_hashing(py::module_& m) {
             keep_alive.push_back(arr);
             return view(arr);
           };
-          if (!t[2].is_none()) c.strings = {hold(t[2], char{}), hold(t[3], std::int64_t{})};
+          if (!t[2].is_none()) {
+            c.strings.data = hold(t[2], char{});
+            if (py::isinstance<py::array_t<std::int32_t>>(t[3])) c.strings.offsets32 = hold(t[3], std::int32_t{});
+            else c.strings.offsets = hold(t[3], std::int64_t{});
+          }
           if (!t[4].is_none()) c.ints = hold(t[4], std::int64_t{});
           if (!t[5].is_none()) c.valid = hold(t[5], std::uint8_t{});
           columns.push_back(std::move(c));

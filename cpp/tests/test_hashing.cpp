@@ -113,3 +113,212 @@ TEST(ColumnHashing, MalformedStringOffsetsAreRejectedNotRead) {
 }
 
 }  // namespace
+
+#include <algorithm>
+#include <optional>
+#include <random>
+
+#include "mlsd/detail/canonical_rows.hpp"
+#include "mlsd/detail/murmurhash3_stream.hpp"
+
+namespace {
+
+TEST(MurmurHash3, StreamEqualsOneShotForAnySplit) {
+  std::mt19937 rng(11);
+  for (int trial = 0; trial < 3000; ++trial) {
+    std::string key(rng() % 40, '\0');
+    for (auto& c : key) c = static_cast<char>(rng());
+    const std::uint32_t seed = trial % 3 == 0 ? 0u : static_cast<std::uint32_t>(rng());
+    // Up to four pieces cut at random points: every prefix length and tail length occurs.
+    std::vector<std::size_t> cuts{0, key.size()};
+    for (int c = 0; c < 3; ++c) cuts.push_back(key.empty() ? 0 : rng() % (key.size() + 1));
+    std::sort(cuts.begin(), cuts.end());
+    mh::detail::MurmurStream h(seed);
+    for (std::size_t i = 1; i < cuts.size(); ++i) h.update(key.data() + cuts[i - 1], cuts[i] - cuts[i - 1]);
+    ASSERT_EQ(h.finish(), mm3(key, seed)) << "key length " << key.size() << ", trial " << trial;
+  }
+  for (std::size_t prefix = 0; prefix < 9; ++prefix)  // byte by byte after each prefix length
+    for (std::size_t len = prefix; len < 20; ++len) {
+      const std::string key = std::string("abcdefghijklmnopqrstuvwxyz").substr(0, len);
+      mh::detail::MurmurStream h(42);
+      h.update(key.data(), prefix);
+      for (std::size_t i = prefix; i < len; ++i) h.update(key[i]);
+      EXPECT_EQ(h.finish(), mm3(key, 42));
+    }
+}
+
+TEST(FeatureHashing, EntryCodeEqualsBucketAndSign) {
+  std::mt19937 rng(5);
+  std::vector<std::int64_t> ns{1, 2, 3, 5, 7, 10, 16, 1000003, 1 << 20, (1 << 30) + 1, INT32_MAX - 1, INT32_MAX};
+  for (int i = 0; i < 20; ++i) ns.push_back(1 + rng() % INT32_MAX);
+  std::vector<std::uint32_t> hashes{0, 1, 0x7FFFFFFFu, 0x80000000u, 0x80000001u, 0xFFFFFFFFu};
+  for (int i = 0; i < 2000; ++i) hashes.push_back(static_cast<std::uint32_t>(rng()));
+  for (auto n : ns)
+    for (bool sign : {true, false}) {
+      const mh::detail::EntryCoder code(n, sign);
+      for (auto u : hashes) {
+        const auto h = static_cast<std::int32_t>(u);
+        ASSERT_EQ(code(u) >> 1, static_cast<std::uint32_t>(mh::bucket_of(h, n))) << "n " << n << ", h " << h;
+        ASSERT_EQ(code(u) & 1, sign && h < 0 ? 1u : 0u);
+      }
+    }
+}
+
+// Random unit-valued rows: empty ones, short ones (insertion sort) and long ones (std::sort), with
+// few buckets so that duplicates and cancelling signs are common.
+struct UnitRows {
+  std::string data;
+  std::vector<std::int64_t> offsets{0}, rows{0};
+  explicit UnitRows(unsigned seed) {
+    std::mt19937 rng(seed);
+    for (int r = 0; r < 3000; ++r) {
+      const int len = r % 50 == 0 ? 200 + static_cast<int>(rng() % 300) : static_cast<int>(rng() % 40);
+      for (int i = 0; i < len; ++i) {
+        data += "k" + std::to_string(rng() % 500);
+        offsets.push_back(static_cast<std::int64_t>(data.size()));
+      }
+      rows.push_back(static_cast<std::int64_t>(offsets.size()) - 1);
+    }
+  }
+  mh::StringsView names() const { return {data, offsets}; }
+};
+
+void expect_same(const mh::HashedEntries& a, const mh::HashedEntries& b) {
+  EXPECT_EQ(a.indptr, b.indptr);
+  EXPECT_EQ(a.indices, b.indices);
+  EXPECT_EQ(a.values, b.values);
+}
+
+TEST(FeatureHashing, SummedEqualsHashThenSumDuplicates) {
+  const UnitRows in(3);
+  for (std::int64_t n_features : {7, 64, 1 << 20})
+    for (bool sign : {true, false}) {
+      const auto raw = mh::hash_features(in.names(), {}, in.rows, n_features, 9, sign);
+      const auto ref = mh::sum_duplicates(raw.indices, raw.values, raw.indptr);
+      mlsd::set_num_threads(1);
+      expect_same(mh::hash_features_summed(in.names(), in.rows, n_features, 9, sign), ref);
+      mlsd::set_num_threads(2);
+      expect_same(mh::hash_features_summed(in.names(), in.rows, n_features, 9, sign), ref);
+      mlsd::set_num_threads(0);
+    }
+}
+
+TEST(ColumnHashing, EqualsFeatureHashingOfTheDocumentedKeys) {
+  // Strings with missing rows, integers (negative, extreme), a dictionary with missing codes, and
+  // crosses of two and three columns; keys built by hand as the header documents them.
+  std::mt19937 rng(8);
+  const std::int64_t n = 5000;
+  std::string sdata;
+  std::vector<std::int64_t> soff{0}, ints(n), codes(n);
+  std::vector<std::uint8_t> svalid(n), ivalid(n);
+  const std::vector<std::string> words{"", "a", "bb", "ccc", "dddd", "\xc3\xa9t\xc3\xa9", "x=y", "long value here"};
+  std::string ddata;
+  std::vector<std::int64_t> doff{0};
+  for (const auto& w : words) {
+    ddata += w;
+    doff.push_back(static_cast<std::int64_t>(ddata.size()));
+  }
+  const std::vector<std::int64_t> extremes{0, -1, 7, INT64_MIN, INT64_MAX, 1234567890123};
+  for (std::int64_t r = 0; r < n; ++r) {
+    sdata += words[rng() % words.size()] + std::to_string(rng() % 100);
+    soff.push_back(static_cast<std::int64_t>(sdata.size()));
+    svalid[r] = rng() % 10 != 0;
+    ints[r] = r % 7 == 0 ? extremes[rng() % extremes.size()] : static_cast<std::int64_t>(rng() % 1000) - 300;
+    ivalid[r] = rng() % 8 != 0;
+    codes[r] = static_cast<std::int64_t>(rng() % (words.size() + 1)) - 1;  // -1: missing
+  }
+  std::vector<mh::Column> cols(4);
+  cols[0].name = "s";
+  cols[0].strings = {sdata, soff};
+  cols[0].valid = svalid;
+  cols[1].name = "i";
+  cols[1].kind = mh::Column::Kind::ints;
+  cols[1].ints = ints;
+  cols[1].valid = ivalid;
+  cols[2].name = "d";
+  cols[2].kind = mh::Column::Kind::dictionary;
+  cols[2].strings = {ddata, doff};
+  cols[2].ints = codes;
+  cols[3].name = "plain";  // used in a cross only, with 32-bit offsets
+  const std::vector<std::int32_t> soff32(soff.begin(), soff.end());
+  cols[3].strings.data = sdata;
+  cols[3].strings.offsets32 = soff32;
+  const std::vector<std::vector<std::size_t>> crosses{{0, 1}, {2, 1, 3}, {3, 2}};
+
+  auto text = [&](std::size_t c, std::int64_t r) -> std::optional<std::string> {
+    const auto& col = cols[c];
+    if (!col.valid.empty() && !col.valid[r]) return std::nullopt;
+    auto str = [](const mh::StringsView& s, std::int64_t i) { return std::string(s[static_cast<std::size_t>(i)]); };
+    if (col.kind == mh::Column::Kind::ints) return col.name + "=" + std::to_string(col.ints[r]);
+    if (col.kind == mh::Column::Kind::dictionary)
+      return col.ints[r] < 0 ? std::nullopt : std::optional(col.name + "=" + str(col.strings, col.ints[r]));
+    return col.name + "=" + str(col.strings, r);
+  };
+  std::string kdata;
+  std::vector<std::int64_t> koff{0}, krows{0};
+  auto push = [&](const std::string& k) {
+    kdata += k;
+    koff.push_back(static_cast<std::int64_t>(kdata.size()));
+  };
+  for (std::int64_t r = 0; r < n; ++r) {
+    for (std::size_t c = 0; c < 3; ++c)
+      if (auto t = text(c, r)) push(*t);
+    for (const auto& cross : crosses) {
+      std::string key;
+      bool all = true;
+      for (std::size_t j = 0; j < cross.size(); ++j) {
+        auto t = text(cross[j], r);
+        all = all && t.has_value();
+        if (t) key += (j ? "\x1f" : "") + *t;
+      }
+      if (all) push(key);
+    }
+    krows.push_back(static_cast<std::int64_t>(koff.size()) - 1);
+  }
+  for (std::int64_t n_features : {13, 1 << 18}) {
+    const auto raw = mh::hash_features({kdata, koff}, {}, krows, n_features, 77, true);
+    const auto ref = mh::sum_duplicates(raw.indices, raw.values, raw.indptr);
+    for (int threads : {1, 2}) {
+      mlsd::set_num_threads(threads);
+      expect_same(mh::hash_columns(cols, 3, crosses, n, n_features, 77, true), ref);
+    }
+    mlsd::set_num_threads(0);
+  }
+}
+
+}  // namespace
+
+namespace {
+
+TEST(FeatureHashing, FixedWidthRowsSortLikeRowByRow) {
+  // Widths around the network's powers of two; row counts that leave a partial lane group and a
+  // partial block; few distinct codes so that duplicates, cancellations and kNoEntry slots occur.
+  std::mt19937 rng(21);
+  for (std::int64_t width : {0, 1, 2, 3, 5, 8, 9, 16, 17, 22, 31, 32, 33, 64, 70})
+    for (std::int64_t n_rows : {0, 1, 13, 2049, 40000}) {  // 40000: more than one chunk of blocks
+      std::vector<std::uint32_t> codes(static_cast<std::size_t>(n_rows * width));
+      for (auto& c : codes) c = rng() % 7 == 0 ? mh::detail::kNoEntry : static_cast<std::uint32_t>(rng() % 40);
+      const auto expected = mlsd::run_in_arena([&] {
+        return mh::detail::canonical_ragged_rows(
+            n_rows, 64, [&](std::int64_t r) { return r * width; },
+            [&](std::int64_t lo, std::int64_t hi, std::uint32_t* out) {
+              std::copy(codes.begin() + lo * width, codes.begin() + hi * width, out);
+            });
+      });
+      mh::detail::FixedWidthRows rows(n_rows, width);
+      const auto got = mlsd::run_in_arena([&] {
+        const auto entries = static_cast<std::int64_t>(std::count_if(
+            codes.begin(), codes.end(), [](std::uint32_t c) { return c != mh::detail::kNoEntry; }));
+        return rows.build(
+            [&](std::int64_t lo, std::int64_t hi) {
+              for (auto r = lo; r < hi; ++r)
+                for (std::int64_t k = 0; k < width; ++k) rows.at(r, k) = codes[static_cast<std::size_t>(r * width + k)];
+            },
+            entries);
+      });
+      SCOPED_TRACE("width " + std::to_string(width) + ", rows " + std::to_string(n_rows));
+      expect_same(got, expected);
+    }
+}
+
+}  // namespace

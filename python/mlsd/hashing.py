@@ -30,6 +30,7 @@ __all__ = ["murmurhash3_32", "FeatureHasher", "hash_columns", "collision_report"
 
 _h = _core.hashing
 _INT32_MAX = np.iinfo(np.int32).max
+_MAX_INT32_NNZ = _INT32_MAX  # more entries need int64 index arrays; a test lowers it to reach that path
 
 
 def _check_seed(seed: Any, func: str) -> int:
@@ -79,15 +80,17 @@ def murmurhash3_32(key: Any, seed: int = 0, positive: bool = False):
     return h if positive else (h - (1 << 32) if h >= (1 << 31) else h)
 
 
-def _to_csr(indices, vals, indptr, n_rows: int, n_features: int, dtype):
+def _to_csr(indices, vals, indptr, n_rows: int, n_features: int, dtype, summed: bool = False):
     """The matrix exactly as scikit-learn's FeatureHasher builds it (index dtypes, then summing
     duplicates), so that the result is identical, explicit zeros from cancelling signs included.
-    For float64 the duplicate summing runs in C++, in parallel, with scipy's algorithm; other dtypes
-    are summed by scipy in that dtype, as scikit-learn's are."""
-    canonical = np.dtype(dtype) == np.float64
-    if canonical:
+    ``summed``: the kernel already sorted each row and summed its duplicates, and the values are
+    sums of +-1 (exact in every dtype scipy would sum them in), so nothing is left to do.
+    Otherwise, for float64 the duplicate summing runs in C++, in parallel, with scipy's algorithm;
+    other dtypes are summed by scipy in that dtype, as scikit-learn's are."""
+    canonical = summed or np.dtype(dtype) == np.float64
+    if canonical and not summed:
         indices, vals, indptr = _h.sum_duplicates(indices, vals, indptr)
-    if indptr[-1] > _INT32_MAX:
+    if indptr[-1] > _MAX_INT32_NNZ:
         indices = indices.astype(np.int64)
     else:
         indptr = indptr.astype(np.int32)
@@ -152,7 +155,9 @@ class FeatureHasher(*_BASES):
     Notes
     -----
     Reading the Python objects holds the GIL (one pass over the input, in C++); hashing runs in
-    parallel without it.  See the module docstring for how keys become columns.
+    parallel without it.  The exception is ``input_type="string"`` on a list of lists (or tuples)
+    of ASCII ``str``: those strings are hashed in place, in parallel, while the calling thread holds
+    the GIL, so that no copy of them is made.  See the module docstring for how keys become columns.
 
     Examples
     --------
@@ -183,14 +188,26 @@ class FeatureHasher(*_BASES):
     def transform(self, raw_X: Iterable):
         """Hash a sequence of samples into a CSR matrix of shape (n_samples, n_features)."""
         self._validate()
+        if self.input_type == "string":  # a list of lists of ASCII str is hashed in place, in parallel
+            fast = _h.hash_ascii_string_rows(raw_X, int(self.n_features), 0, bool(self.alternate_sign))
+            if fast is not None:
+                return _to_csr(*fast, len(raw_X), int(self.n_features), self.dtype, summed=True)
         rows = raw_X if isinstance(raw_X, list) else iter(raw_X)  # a list lets C++ read rows in parallel
         data, offsets, values, row_indptr = _h.flatten_features(rows, self.input_type)
         n_samples = row_indptr.shape[0] - 1
         if n_samples == 0:
             raise ValueError("Cannot vectorize empty sequence.")
-        indices, vals, indptr = _h.hash_features(data, offsets, values, row_indptr, int(self.n_features), 0,
-                                                 bool(self.alternate_sign))
-        return _to_csr(indices, vals, indptr, n_samples, int(self.n_features), self.dtype)
+        # String input has every value 1: the kernel sums duplicates itself.  Those sums are exact in
+        # any dtype while a row has at most 2**24 keys (float32's integers); longer rows go the
+        # general way, summed by scipy in the dtype as scikit-learn does.
+        summed = self.input_type == "string" and int(np.diff(row_indptr).max()) <= 2**24
+        if summed:
+            indices, vals, indptr = _h.hash_features_summed(data, offsets, row_indptr, int(self.n_features), 0,
+                                                            bool(self.alternate_sign))
+        else:
+            indices, vals, indptr = _h.hash_features(data, offsets, values, row_indptr, int(self.n_features), 0,
+                                                     bool(self.alternate_sign))
+        return _to_csr(indices, vals, indptr, n_samples, int(self.n_features), self.dtype, summed=summed)
 
     def fit_transform(self, X, y=None, **fit_params):
         return self.fit(X, y).transform(X)
@@ -266,9 +283,10 @@ def _arrow_spec(name: str, arr) -> tuple:
         codes = pc.fill_null(arr.indices, -1).cast(pa.int64()).to_numpy(zero_copy_only=False)
         return ("dictionary", name, *_strings_layout(arr.dictionary.to_pylist()), np.ascontiguousarray(codes), None)
     if pa.types.is_string(t) or pa.types.is_large_string(t):
+        # Arrow's own offsets, 32- or 64-bit, without a copy (a sliced array's need not start at 0).
         off_dtype = np.int32 if pa.types.is_string(t) else np.int64
         buffers = arr.buffers()
-        offsets = np.frombuffer(buffers[1], dtype=off_dtype)[arr.offset:arr.offset + len(arr) + 1].astype(np.int64)
+        offsets = np.frombuffer(buffers[1], dtype=off_dtype)[arr.offset:arr.offset + len(arr) + 1]
         data = np.frombuffer(buffers[2], dtype=np.int8) if buffers[2] is not None else _EMPTY_I8
         return ("strings", name, data, offsets, None, valid)
     if pa.types.is_integer(t):
@@ -410,7 +428,7 @@ def hash_columns(data, columns=None, crosses=(), *, n_features: int = 2**20, see
     alternate_sign = check_bool(alternate_sign, "alternate_sign", func)
     specs, single, cross_pos, n_rows, _, _ = _plan(data, columns, crosses, func)
     indices, vals, indptr = _run(func, specs, single, cross_pos, n_rows, n_features, seed, alternate_sign)
-    return _to_csr(indices, vals, indptr, n_rows, n_features, dtype)
+    return _to_csr(indices, vals, indptr, n_rows, n_features, dtype, summed=True)
 
 
 @dataclass(frozen=True)

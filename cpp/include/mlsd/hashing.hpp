@@ -1,9 +1,10 @@
 // mlsd::hashing — the hashing trick for sparse categorical features.
 //
 // Data layout, stated once for the family:
-//   * Strings are a flat byte buffer plus int64 offsets (n + 1 entries): string i is
+//   * Strings are a flat byte buffer plus int64 or int32 offsets (n + 1 entries): string i is
 //     data[offsets[i] .. offsets[i+1]), UTF-8, no terminator (Arrow's layout).
-//   * Hashed output is CSR in insertion order: row r owns entries [indptr[r], indptr[r+1]).
+//   * Hashed output is CSR: row r owns entries [indptr[r], indptr[r+1]), in insertion order
+//     (hash_features) or summed, sorted by bucket (hash_features_summed, hash_columns).
 // Bucket and sign follow scikit-learn's FeatureHasher exactly: h = MurmurHash3_x86_32(key, seed)
 // read as int32; bucket = |h| mod n_features (h = INT32_MIN maps to
 // (INT32_MAX - (n_features - 1)) mod n_features); with alternate_sign the value is negated when
@@ -11,8 +12,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mlsd/common/views.hpp"
@@ -27,12 +30,23 @@ void murmurhash3_32_int32(std::span<const std::int32_t> keys, std::uint32_t seed
 
 struct StringsView {
   std::span<const char> data;
-  std::span<const std::int64_t> offsets;  // size() == n + 1
-  std::size_t size() const { return offsets.empty() ? 0 : offsets.size() - 1; }
+  std::span<const std::int64_t> offsets;    // size() == n + 1
+  std::span<const std::int32_t> offsets32;  // used instead when offsets is empty (Arrow's `string` type)
+
+  std::size_t size() const {
+    const std::size_t m = offsets.empty() ? offsets32.size() : offsets.size();
+    return m == 0 ? 0 : m - 1;
+  }
+  std::int64_t offset(std::size_t i) const { return offsets.empty() ? offsets32[i] : offsets[i]; }
+  std::string_view operator[](std::size_t i) const {
+    const auto b = offset(i);
+    return {data.data() + b, static_cast<std::size_t>(offset(i + 1) - b)};
+  }
 };
 
-// Throws std::invalid_argument (naming fn and what) unless offsets start at 0, never decrease and
-// stay within data: every kernel reading a StringsView checks it first.
+// Throws std::invalid_argument (naming fn and what) unless offsets are >= 0 (a sliced Arrow array's
+// start where it starts), never decrease and stay within data: every kernel reading a StringsView
+// checks it first.
 void check_strings(const StringsView& s, const char* fn, const char* what);
 // Throws unless 1 <= n_features <= 2^31 - 1 (bucket indices are int32, as in scikit-learn).
 void check_n_features(std::int64_t n_features, const char* fn);
@@ -55,6 +69,22 @@ struct HashedEntries {
 HashedEntries hash_features(StringsView names, std::span<const double> values, std::span<const std::int64_t> row_indptr,
                             std::int64_t n_features, std::uint32_t seed, bool alternate_sign);
 
+// hash_features for keys whose value is 1 (FeatureHasher's string input), returned summed: each row
+// sorted by bucket with its duplicates summed (+-1 each; cancelling signs leave an explicit 0),
+// exactly what scipy's sum_duplicates leaves of hash_features' output.  Never sorts more than a row.
+HashedEntries hash_features_summed(StringsView names, std::span<const std::int64_t> row_indptr, std::int64_t n_features,
+                                   std::uint32_t seed, bool alternate_sign);
+
+// Writes the keys of rows [row_lo, row_hi), in order, to keys[0 .. row_indptr[row_hi] - row_indptr[row_lo]).
+// Called from worker threads, concurrently for disjoint row ranges; the views must stay valid for
+// the whole call.
+using KeySource = std::function<void(std::int64_t row_lo, std::int64_t row_hi, std::string_view* keys)>;
+
+// hash_features_summed over keys that live elsewhere (e.g. in Python str objects): each key is
+// read where it is, so no flat copy of the keys is made.
+HashedEntries hash_keys_summed(const KeySource& keys, std::span<const std::int64_t> row_indptr, std::int64_t n_features,
+                               std::uint32_t seed, bool alternate_sign);
+
 // ---- columnar hashing ------------------------------------------------------------------------
 // A column of n_rows values: strings (Arrow layout), int64, or dictionary-encoded (codes into a
 // dictionary of strings; code -1 is missing).  `valid` (empty: all valid) marks missing rows.
@@ -70,9 +100,9 @@ struct Column {
 // Key of a column value: "<name>=<text>", text = the string, or the integer in decimal.  A cross
 // of columns (c1, c2, ...) has the key "<c1>=<t1>\x1f<c2>=<t2>..." (parts joined by the ASCII unit
 // separator) and exists only where every part is present.  Each key is hashed like a
-// FeatureHasher feature with value 1.  Row r's entries: its present columns among the first
-// n_single (in order), then its crosses in order; columns past n_single appear only in crosses.
-// `crosses` lists column positions.
+// FeatureHasher feature with value 1.  Row r's keys: its present columns among the first n_single,
+// then its crosses; columns past n_single appear only in crosses.  `crosses` lists column
+// positions.  The output is summed like hash_features_summed's.
 HashedEntries hash_columns(std::span<const Column> columns, std::size_t n_single,
                            std::span<const std::vector<std::size_t>> crosses, std::int64_t n_rows,
                            std::int64_t n_features, std::uint32_t seed, bool alternate_sign);

@@ -1,12 +1,21 @@
 #include <charconv>
+#include <functional>
 #include <string>
+#include <string_view>
+#include <vector>
+
+#include <tbb/parallel_reduce.h>
 
 #include "mlsd/common/error.hpp"
 #include "mlsd/common/parallel.hpp"
+#include "mlsd/detail/canonical_rows.hpp"
+#include "mlsd/detail/murmurhash3_stream.hpp"
 #include "mlsd/hashing.hpp"
 
 namespace mlsd::hashing {
 namespace {
+
+using detail::MurmurStream;
 
 constexpr char kCrossSeparator = '\x1f';
 
@@ -15,24 +24,58 @@ bool present(const Column& c, std::int64_t r) {
   return c.kind != Column::Kind::dictionary || c.ints[r] >= 0;
 }
 
-// Appends "<name>=<text>" of row r to key.
-void append_key(const Column& c, std::int64_t r, std::string& key) {
-  key += c.name;
-  key += '=';
-  auto append_string = [&](const StringsView& s, std::int64_t i) {
-    key.append(s.data.data() + s.offsets[i], static_cast<std::size_t>(s.offsets[i + 1] - s.offsets[i]));
-  };
+std::string_view string_at(const StringsView& s, std::int64_t i) { return s[static_cast<std::size_t>(i)]; }
+
+// Feeds the text of row r's value (the "<text>" of "<name>=<text>") to the hash.
+void feed_value(const Column& c, std::int64_t r, MurmurStream& h) {
+  std::string_view text;
+  char buf[24];
   switch (c.kind) {
-    case Column::Kind::strings: append_string(c.strings, r); break;
-    case Column::Kind::dictionary: append_string(c.strings, c.ints[r]); break;
-    case Column::Kind::ints: {
-      char buf[24];
-      const auto res = std::to_chars(buf, buf + sizeof buf, c.ints[r]);
-      key.append(buf, res.ptr);
-      break;
-    }
+    case Column::Kind::strings: text = string_at(c.strings, r); break;
+    case Column::Kind::dictionary: text = string_at(c.strings, c.ints[r]); break;
+    case Column::Kind::ints: text = {buf, static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, c.ints[r]).ptr - buf)}; break;
   }
+  h.update(text.data(), text.size());
 }
+
+// One output entry per row: a column on its own, or a cross.  Every key starts with the first
+// part's "<name>=", so the hash state after it is computed once; later parts are preceded by the
+// constant "\x1f<name>=".
+struct Source {
+  std::vector<const Column*> parts;
+  MurmurStream start{0};
+  std::vector<std::string> joins;  // joins[j] precedes part j (j >= 1)
+  std::vector<std::uint32_t> table;  // a dictionary column alone: the entry code of each dictionary value
+
+  Source(std::vector<const Column*> cols, std::uint32_t seed) : parts(std::move(cols)), start(seed) {
+    start.update(parts[0]->name.data(), parts[0]->name.size());
+    start.update('=');
+    for (std::size_t j = 0; j < parts.size(); ++j)
+      joins.push_back(j == 0 ? std::string() : kCrossSeparator + parts[j]->name + '=');
+  }
+
+  bool always_present() const {
+    for (const auto* c : parts)
+      if (!c->valid.empty() || c->kind == Column::Kind::dictionary) return false;
+    return true;
+  }
+
+  bool present(std::int64_t r) const {
+    for (const auto* c : parts)
+      if (!mlsd::hashing::present(*c, r)) return false;
+    return true;
+  }
+
+  std::uint32_t hash(std::int64_t r) const {
+    MurmurStream h = start;
+    feed_value(*parts[0], r, h);
+    for (std::size_t j = 1; j < parts.size(); ++j) {
+      h.update(joins[j].data(), joins[j].size());
+      feed_value(*parts[j], r, h);
+    }
+    return h.finish();
+  }
+};
 
 }  // namespace
 
@@ -41,7 +84,6 @@ HashedEntries hash_columns(std::span<const Column> columns, std::size_t n_single
                            std::int64_t n_features, std::uint32_t seed, bool alternate_sign) {
   const char* fn = "hash_columns";
   MLSD_REQUIRE(n_single <= columns.size(), fn, "n_single (", n_single, ") exceeds the ", columns.size(), " columns");
-  const auto single = columns.first(n_single);
   check_n_features(n_features, fn);
   MLSD_REQUIRE(n_rows >= 0, fn, "n_rows must be >= 0");
   for (const auto& c : columns) {
@@ -56,65 +98,76 @@ HashedEntries hash_columns(std::span<const Column> columns, std::size_t n_single
         MLSD_REQUIRE(code < size, fn, "column '", c.name, "' has code ", code, " outside its dictionary of ", size);
     }
   }
+  std::vector<Source> sources;
+  for (std::size_t i = 0; i < n_single; ++i) sources.emplace_back(std::vector<const Column*>{&columns[i]}, seed);
   for (const auto& cross : crosses) {
     MLSD_REQUIRE(cross.size() >= 2, fn, "a cross needs at least two columns");
-    for (auto i : cross) MLSD_REQUIRE(i < columns.size(), fn, "cross refers to column ", i, " of ", columns.size());
+    std::vector<const Column*> parts;
+    for (auto i : cross) {
+      MLSD_REQUIRE(i < columns.size(), fn, "cross refers to column ", i, " of ", columns.size());
+      parts.push_back(&columns[i]);
+    }
+    sources.emplace_back(std::move(parts), seed);
   }
-  auto cross_present = [&](const std::vector<std::size_t>& cross, std::int64_t r) {
-    for (auto i : cross)
-      if (!present(columns[i], r)) return false;
-    return true;
-  };
-  auto n_entries = [&](std::int64_t r) {
-    std::int64_t c = 0;
-    for (const auto& col : single) c += present(col, r);
-    for (const auto& cross : crosses) c += cross_present(cross, r);
-    return c;
-  };
+  const auto width = static_cast<std::int64_t>(sources.size());
   return run_in_arena([&] {
-    HashedEntries out;
-    out.indptr.resize(static_cast<std::size_t>(n_rows) + 1);
-    out.indptr[0] = 0;
-    tbb::parallel_for(std::int64_t{0}, n_rows, [&](std::int64_t r) { out.indptr[r + 1] = n_entries(r); });
-    for (std::int64_t r = 0; r < n_rows; ++r) out.indptr[r + 1] += out.indptr[r];
-    out.indices.resize(static_cast<std::size_t>(out.indptr[n_rows]));
-    out.values.resize(static_cast<std::size_t>(out.indptr[n_rows]));
-    // Column-major within blocks of rows: one column (two memory streams) at a time over the
-    // block, each row writing at its own cursor, keeps the reads sequential; row by row over
-    // twenty columns would interleave forty streams.
-    constexpr std::int64_t kBlock = 4096;
-    const std::int64_t n_blocks = (n_rows + kBlock - 1) / kBlock;
-    tbb::parallel_for(std::int64_t{0}, n_blocks, [&](std::int64_t blk) {
-      const std::int64_t lo = blk * kBlock, hi = std::min(n_rows, lo + kBlock);
-      std::vector<std::int64_t> cursor(out.indptr.begin() + lo, out.indptr.begin() + hi);
-      std::string key;
-      auto emit = [&](std::int64_t r) {
-        const auto h = static_cast<std::int32_t>(murmurhash3_32(key.data(), key.size(), seed));
-        const std::int64_t dst = cursor[r - lo]++;
-        out.indices[dst] = static_cast<std::int32_t>(bucket_of(h, n_features));
-        out.values[dst] = (alternate_sign && h < 0) ? -1.0 : 1.0;
-      };
-      for (const auto& col : single) {
-        for (auto r = lo; r < hi; ++r) {
-          if (!present(col, r)) continue;
-          key.clear();
-          append_key(col, r, key);
-          emit(r);
+    // A dictionary column hashed alone: each dictionary value is hashed once (when the dictionary
+    // is not larger than the column), and rows look their code up.
+    const detail::EntryCoder code_of_hash(n_features, alternate_sign);
+    for (auto& s : sources) {
+      const Column& c = *s.parts[0];
+      if (s.parts.size() > 1 || c.kind != Column::Kind::dictionary || c.strings.size() > static_cast<std::size_t>(n_rows))
+        continue;
+      s.table.resize(c.strings.size());
+      tbb::parallel_for(std::size_t{0}, s.table.size(), [&](std::size_t v) {
+        MurmurStream h = s.start;
+        const auto text = string_at(c.strings, static_cast<std::int64_t>(v));
+        h.update(text.data(), text.size());
+        s.table[v] = code_of_hash(h.finish());
+      });
+    }
+    detail::FixedWidthRows rows(n_rows, width);
+    // Within a block of rows, one source at a time keeps each column's reads sequential.
+    auto fill = [&](std::int64_t lo, std::int64_t hi) {
+      for (std::int64_t k = 0; k < width; ++k) {
+        const Source& s = sources[k];
+        const Column& c = *s.parts[0];
+        auto each_row = [&](auto&& code_of) {
+          std::uint32_t* out = rows.wire(lo, k) - lo;
+          for (auto r = lo; r < hi; ++r) out[r] = code_of(r);
+        };
+        if (!s.table.empty()) {
+          each_row([&](std::int64_t r) { return present(c, r) ? s.table[c.ints[r]] : detail::kNoEntry; });
+        } else if (s.parts.size() == 1 && c.kind == Column::Kind::strings && c.valid.empty()) {
+          // The common case, inlined, with the offsets' width chosen once: a string column
+          // without missing values.
+          auto hash_strings = [&](auto offsets) {
+            each_row([&](std::int64_t r) {
+              MurmurStream h = s.start;
+              h.update(c.strings.data.data() + offsets[r], static_cast<std::size_t>(offsets[r + 1] - offsets[r]));
+              return code_of_hash(h.finish());
+            });
+          };
+          if (c.strings.offsets.empty()) hash_strings(c.strings.offsets32);
+          else hash_strings(c.strings.offsets);
+        } else {
+          each_row([&](std::int64_t r) { return s.present(r) ? code_of_hash(s.hash(r)) : detail::kNoEntry; });
         }
       }
-      for (const auto& cross : crosses) {
-        for (auto r = lo; r < hi; ++r) {
-          if (!cross_present(cross, r)) continue;
-          key.clear();
-          for (std::size_t j = 0; j < cross.size(); ++j) {
-            if (j > 0) key += kCrossSeparator;
-            append_key(columns[cross[j]], r, key);
-          }
-          emit(r);
-        }
-      }
-    });
-    return out;
+    };
+    // The output is sized by the number of present keys (not n_rows * width: with mostly missing
+    // values that could exceed what the system lets a process reserve).
+    std::int64_t entries = 0;
+    for (const auto& s : sources)
+      entries += s.always_present() ? n_rows
+                                    : tbb::parallel_reduce(
+                                          tbb::blocked_range<std::int64_t>(0, n_rows), std::int64_t{0},
+                                          [&](const tbb::blocked_range<std::int64_t>& rr, std::int64_t n) {
+                                            for (auto r = rr.begin(); r != rr.end(); ++r) n += s.present(r);
+                                            return n;
+                                          },
+                                          std::plus<>());
+    return rows.build(fill, entries);
   });
 }
 

@@ -3,24 +3,35 @@
 
 #include "mlsd/common/error.hpp"
 #include "mlsd/common/parallel.hpp"
+#include "mlsd/detail/canonical_rows.hpp"
 #include "mlsd/hashing.hpp"
 
 namespace mlsd::hashing {
 
-HashedEntries hash_features(StringsView names, std::span<const double> values, std::span<const std::int64_t> row_indptr,
-                            std::int64_t n_features, std::uint32_t seed, bool alternate_sign) {
-  const char* fn = "hash_features";
+namespace {
+
+void check_features(const StringsView& names, std::span<const std::int64_t> row_indptr, std::int64_t n_features,
+                    const char* fn) {
   check_n_features(n_features, fn);
   const std::size_t n = names.size();
-  MLSD_REQUIRE(values.empty() || values.size() == n, fn, "values has ", values.size(), " elements but there are ", n,
-               " names");
-  const bool unit = values.empty();
-  auto value_of = [&](std::int64_t i) { return unit ? 1.0 : values[i]; };
   MLSD_REQUIRE(!row_indptr.empty() && row_indptr.front() == 0 && static_cast<std::size_t>(row_indptr.back()) == n, fn,
                "row_indptr must start at 0 and end at the number of features (", n, ")");
   check_strings(names, fn, "names");
   for (std::size_t r = 1; r < row_indptr.size(); ++r)
     MLSD_REQUIRE(row_indptr[r] >= row_indptr[r - 1], fn, "row_indptr must be non-decreasing");
+}
+
+}  // namespace
+
+HashedEntries hash_features(StringsView names, std::span<const double> values, std::span<const std::int64_t> row_indptr,
+                            std::int64_t n_features, std::uint32_t seed, bool alternate_sign) {
+  const char* fn = "hash_features";
+  const std::size_t n = names.size();
+  MLSD_REQUIRE(values.empty() || values.size() == n, fn, "values has ", values.size(), " elements but there are ", n,
+               " names");
+  check_features(names, row_indptr, n_features, fn);
+  const bool unit = values.empty();
+  auto value_of = [&](std::int64_t i) { return unit ? 1.0 : values[i]; };
 
   return run_in_arena([&] {
     // Rows are independent: count each row's kept (non-zero) entries, prefix-sum them into the
@@ -47,15 +58,43 @@ HashedEntries hash_features(StringsView names, std::span<const double> values, s
       for (auto i = lo; i < hi; ++i) {
         const double v = value_of(i);
         if (v == 0.0) continue;  // scikit-learn drops zero values before hashing
-        const auto b = names.offsets[i], e = names.offsets[i + 1];
-        const auto h =
-            static_cast<std::int32_t>(murmurhash3_32(names.data.data() + b, static_cast<std::size_t>(e - b), seed));
+        const auto key = names[static_cast<std::size_t>(i)];
+        const auto h = static_cast<std::int32_t>(murmurhash3_32(key.data(), key.size(), seed));
         out.indices[dst] = static_cast<std::int32_t>(bucket_of(h, n_features));
         out.values[dst] = (alternate_sign && h < 0) ? -v : v;
         ++dst;
       }
     });
     return out;
+  });
+}
+
+HashedEntries hash_features_summed(StringsView names, std::span<const std::int64_t> row_indptr, std::int64_t n_features,
+                                   std::uint32_t seed, bool alternate_sign) {
+  check_features(names, row_indptr, n_features, "hash_features_summed");
+  const KeySource keys = [&](std::int64_t lo, std::int64_t hi, std::string_view* out) {
+    for (auto i = row_indptr[lo]; i < row_indptr[hi]; ++i)
+      *out++ = names[static_cast<std::size_t>(i)];
+  };
+  return hash_keys_summed(keys, row_indptr, n_features, seed, alternate_sign);
+}
+
+HashedEntries hash_keys_summed(const KeySource& keys, std::span<const std::int64_t> row_indptr, std::int64_t n_features,
+                               std::uint32_t seed, bool alternate_sign) {
+  const char* fn = "hash_keys_summed";
+  check_n_features(n_features, fn);
+  MLSD_REQUIRE(!row_indptr.empty() && row_indptr.front() == 0, fn, "row_indptr must start at 0");
+  for (std::size_t r = 1; r < row_indptr.size(); ++r)
+    MLSD_REQUIRE(row_indptr[r] >= row_indptr[r - 1], fn, "row_indptr must be non-decreasing");
+  return run_in_arena([&] {
+    const detail::EntryCoder code_of_hash(n_features, alternate_sign);
+    auto fill = [&](std::int64_t lo, std::int64_t hi, std::uint32_t* codes) {
+      std::vector<std::string_view> block(static_cast<std::size_t>(row_indptr[hi] - row_indptr[lo]));
+      keys(lo, hi, block.data());
+      for (const auto& k : block) *codes++ = code_of_hash(murmurhash3_32(k.data(), k.size(), seed));
+    };
+    const auto n_rows = static_cast<std::int64_t>(row_indptr.size()) - 1;
+    return detail::canonical_ragged_rows(n_rows, 2048, [&](std::int64_t r) { return row_indptr[r]; }, fill);
   });
 }
 

@@ -1,59 +1,23 @@
 #include <bit>
-#include <cstring>
+
+#include <tbb/parallel_reduce.h>
 
 #include "mlsd/common/error.hpp"
 #include "mlsd/common/parallel.hpp"
+#include "mlsd/detail/murmurhash3_stream.hpp"
 #include "mlsd/hashing.hpp"
 
 namespace mlsd::hashing {
-namespace {
-
-inline std::uint32_t load_le32(const unsigned char* p) {
-  std::uint32_t v;
-  std::memcpy(&v, p, 4);
-  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap32(v);
-  return v;
-}
-
-inline std::uint32_t fmix32(std::uint32_t h) {
-  h ^= h >> 16;
-  h *= 0x85ebca6bU;
-  h ^= h >> 13;
-  h *= 0xc2b2ae35U;
-  h ^= h >> 16;
-  return h;
-}
-
-}  // namespace
 
 std::uint32_t murmurhash3_32(const void* key, std::size_t len, std::uint32_t seed) {
-  constexpr std::uint32_t c1 = 0xcc9e2d51U, c2 = 0x1b873593U;
+  using namespace detail;
   const auto* data = static_cast<const unsigned char*>(key);
   const std::size_t n_blocks = len / 4;
   std::uint32_t h1 = seed;
-  for (std::size_t i = 0; i < n_blocks; ++i) {
-    std::uint32_t k1 = load_le32(data + 4 * i);
-    k1 *= c1;
-    k1 = std::rotl(k1, 15);
-    k1 *= c2;
-    h1 ^= k1;
-    h1 = std::rotl(h1, 13);
-    h1 = h1 * 5 + 0xe6546b64U;
-  }
-  const unsigned char* tail = data + 4 * n_blocks;
-  std::uint32_t k1 = 0;
-  switch (len & 3) {
-    case 3: k1 ^= static_cast<std::uint32_t>(tail[2]) << 16; [[fallthrough]];
-    case 2: k1 ^= static_cast<std::uint32_t>(tail[1]) << 8; [[fallthrough]];
-    case 1:
-      k1 ^= tail[0];
-      k1 *= c1;
-      k1 = std::rotl(k1, 15);
-      k1 *= c2;
-      h1 ^= k1;
-  }
-  h1 ^= static_cast<std::uint32_t>(len);  // the reference takes the length as int: low 32 bits
-  return fmix32(h1);
+  for (std::size_t i = 0; i < n_blocks; ++i) h1 = mix_block(h1, load_le32(data + 4 * i));
+  const std::size_t rest = len & 3;
+  const std::uint32_t tail = rest ? load_le_partial(data + 4 * n_blocks, rest) : 0;
+  return finalize(h1, tail, rest != 0, static_cast<std::uint32_t>(len));
 }
 
 void murmurhash3_32_int32(std::span<const std::int32_t> keys, std::uint32_t seed, std::span<std::uint32_t> out) {
@@ -70,11 +34,24 @@ void murmurhash3_32_int32(std::span<const std::int32_t> keys, std::uint32_t seed
 }
 
 void check_strings(const StringsView& s, const char* fn, const char* what) {
-  if (s.offsets.empty()) return;
-  MLSD_REQUIRE(s.offsets.front() == 0 && s.offsets.back() >= 0 && static_cast<std::size_t>(s.offsets.back()) <= s.data.size(),
-               fn, what, ": string offsets out of range");
-  for (std::size_t i = 1; i < s.offsets.size(); ++i)
-    MLSD_REQUIRE(s.offsets[i] >= s.offsets[i - 1], fn, what, ": string offsets must be non-decreasing");
+  auto check = [&](auto offsets) {
+    if (offsets.empty()) return;
+    MLSD_REQUIRE(offsets.front() >= 0 && offsets.back() >= 0 && static_cast<std::size_t>(offsets.back()) <= s.data.size(),
+                 fn, what, ": string offsets out of range");
+    // One pass over millions of offsets per column: in parallel, in the arena of the kernel.
+    const bool ordered = run_in_arena([&] {
+      return tbb::parallel_reduce(
+          tbb::blocked_range<std::size_t>(1, offsets.size()), true,
+          [&](const tbb::blocked_range<std::size_t>& r, bool ok) {
+            for (auto i = r.begin(); i != r.end(); ++i) ok &= offsets[i] >= offsets[i - 1];
+            return ok;
+          },
+          [](bool a, bool b) { return a && b; });
+    });
+    MLSD_REQUIRE(ordered, fn, what, ": string offsets must be non-decreasing");
+  };
+  if (s.offsets.empty()) check(s.offsets32);
+  else check(s.offsets);
 }
 
 void check_n_features(std::int64_t n_features, const char* fn) {
