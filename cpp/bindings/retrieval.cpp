@@ -121,37 +121,32 @@ void register_retrieval(py::module_& m) {
              }();
              return to_numpy(std::move(v));
            })
-      .def(
-          "allow_from_ids",
-          [](const mr::Index& self, const i64& ids) {
-            auto [bits, n] = call_without_gil([&](auto i) { return self.allow_from_ids(i); }, ids);
-            return py::make_tuple(to_numpy(std::move(bits)), n);
-          },
-          py::arg("ids").noconvert())
-      .def(
-          "allow_from_mask",
-          [](const mr::Index& self, const u8& mask) {
-            auto [bits, n] = call_without_gil([&](auto m) { return self.allow_from_mask(m); }, mask);
-            return py::make_tuple(to_numpy(std::move(bits)), n);
-          },
-          py::arg("mask").noconvert())
+      .def("next_id", &mr::Index::next_id)
       .def(
           "search",
           [](const mr::Index& self, const f32& q, index_t k, std::optional<int> nprobe, std::optional<int> ef_search,
-             const std::optional<u8>& allow, index_t n_allowed) {
+             const std::optional<i64>& allow_ids, const std::optional<u8>& allow_mask) {
             const auto params = search_params(nprobe, ef_search);
             return topk_tuple(call_without_gil(
-                [&](auto qv, auto av) { return self.search(qv, k, params, av, n_allowed); }, q, allow));
+                [&](auto qv, auto iv, auto mv) {
+                  mr::Allow allow;
+                  allow.active = allow_ids.has_value() || allow_mask.has_value();
+                  allow.ids = iv;
+                  allow.mask = mv;
+                  return self.search(qv, k, params, allow);
+                },
+                q, allow_ids, allow_mask));
           },
           py::arg("queries").noconvert(), py::arg("k"), py::arg("nprobe") = py::none(),
-          py::arg("ef_search") = py::none(), py::arg("allow").noconvert() = py::none(), py::arg("n_allowed") = -1)
+          py::arg("ef_search") = py::none(), py::arg("allow_ids").noconvert() = py::none(),
+          py::arg("allow_mask").noconvert() = py::none())
       .def("vectors",
            [](const mr::Index& self) {
              auto v = [&] {
                py::gil_scoped_release release;
                return self.vectors();
              }();
-             const index_t n = self.size();
+             const index_t n = static_cast<index_t>(v.size()) / self.dim();
              return to_numpy_2d(std::move(v), n, self.dim());
            })
       .def("serialize",

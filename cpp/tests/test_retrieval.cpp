@@ -196,7 +196,11 @@ TEST(MergeTopK, ShardsEqualUnsharded) {
     std::vector<const mr::TopK*> ptrs{&parts[0], &parts[1], &parts[2]};
     const auto merged = mr::merge_topk(ptrs, k, metric);
     EXPECT_EQ(merged.ids, whole.ids);
-    EXPECT_EQ(merged.scores, whole.scores);
+    if (!l2) {
+      EXPECT_EQ(merged.scores, whole.scores);
+    } else {  // knn centres each call's items on their own mean: equal to float rounding
+      for (std::size_t i = 0; i < whole.scores.size(); ++i) EXPECT_NEAR(merged.scores[i], whole.scores[i], 1e-5);
+    }
   }
 }
 

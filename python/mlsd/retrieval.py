@@ -15,7 +15,7 @@ Conventions
 - Results are ``(scores, ids)``, both ``(n_queries, k)``, best first.  Ties are broken by the
   smaller id.  When fewer than ``k`` items qualify (small index, restrictive filter), the row is
   padded with id ``-1`` and the worst possible score: ``-inf`` for ip/cosine, ``+inf`` for l2 (so
-  rows stay sorted; ``ids >= 0`` selects the real results).  This never raises mid-batch.
+  rows stay sorted; ``ids != -1`` selects the real results).  This never raises mid-batch.
 - Ids are arbitrary int64 values other than -1 (which marks padding), unique within an index.
 """
 
@@ -171,13 +171,19 @@ class Index:
     released), and search parameters (``nprobe``, ``efSearch``) apply to one call only.
     :meth:`train`, :meth:`add` and :meth:`remove` wait for running searches and block new ones.
 
-    Filtered search (``allow=``) never returns a disallowed item.  Exact indexes return the true
-    filtered top-k.  For approximate indexes, when the filter keeps at most 5% of the items (or at
-    most 4096), the allowed items' stored vectors are scored exactly, so recall is that of the
-    stored vectors (1.0 for HNSW/IVF with Flat storage); otherwise FAISS searches with the filter as
-    an ID selector (IVF: the lists visited are unchanged, so raise ``nprobe`` for selective
-    filters; HNSW: ``efSearch`` is widened by 1 / selectivity).  Indexes without selector support
-    (e.g. "PQ16") always take the first path.
+    Filtered search (``allow=``) never returns a disallowed item, even while other threads add or
+    remove items.  Exact indexes return the true filtered top-k.  For approximate indexes, when
+    the filter keeps at most 5% of the items (or at most 4096), the allowed items' stored vectors
+    are scored exactly, so recall is that of the stored vectors (1.0 for HNSW/IVF with Flat
+    storage).  Otherwise the index applies the filter itself: the HNSW walk continues until it
+    holds ``efSearch`` allowed candidates (hnswlib's rule; recall stays near the unfiltered one),
+    and IVF skips disallowed entries in the lists it visits (the lists visited are unchanged, so
+    raise ``nprobe`` for selective filters).  Indexes without selector support (e.g. "PQ16")
+    always take the first path.
+
+    HNSW indexes with ``metric="cosine"`` are built on L2 distances between the unit vectors
+    (the same order; FAISS builds inner-product graphs several times slower), and scores are
+    reported as cosine similarities.
 
     Examples
     --------
@@ -285,9 +291,13 @@ class Index:
             call_kernel(func, self._index.add, x, ids_arr)
             return self
         if ids_arr is None:  # fix the automatic ids once, so batches continue them
-            start = int(self.ids.max()) + 1 if len(self) else 0
+            start = int(self._index.next_id())
             ids_arr = np.arange(start, start + x.shape[0], dtype=np.int64)
         self._check_new_ids(ids_arr, func)
+        bad = np.flatnonzero(~np.isfinite(x).all(axis=1))
+        if bad.size:  # checked before the first batch, so a bad row leaves the index unchanged
+            col = int(np.flatnonzero(~np.isfinite(x[bad[0]]))[0])
+            raise ValueError(f"{func}: vectors must be finite; found {x[bad[0], col]} at row {bad[0]}, column {col}")
         bar = _progress(x.shape[0], "add", True)
         try:
             for b in range(0, x.shape[0], _ADD_BATCH):
@@ -348,19 +358,20 @@ class Index:
         nprobe = check_int(nprobe, "nprobe", func, min_value=1, max_value=np.iinfo(np.int32).max, allow_none=True)
         efSearch = check_int(efSearch, "efSearch", func, min_value=1, max_value=np.iinfo(np.int32).max,
                              allow_none=True)
-        bits, n_allowed = self._allow_bits(allow, func)
-        return call_kernel(func, self._index.search, q, k, nprobe, efSearch, bits, n_allowed)
+        allow_ids, allow_mask = self._allow(allow, func)
+        return call_kernel(func, self._index.search, q, k, nprobe, efSearch, allow_ids, allow_mask)
 
-    def _allow_bits(self, allow: Any, func: str):
+    def _allow(self, allow: Any, func: str):
+        """(ids, mask) for the kernel, which resolves them under the index lock."""
         if allow is None:
-            return None, -1
+            return None, None
         arr = np.asarray(allow)
         if arr.dtype == np.bool_:
-            if arr.shape != (len(self),):
-                raise ValueError(f"{func}: a bool allow mask must have shape ({len(self)},) (one entry per item, "
-                                 f"in the order of Index.ids); got {arr.shape}")
-            return call_kernel(func, self._index.allow_from_mask, np.ascontiguousarray(arr).view(np.uint8))
-        return call_kernel(func, self._index.allow_from_ids, _as_ids(arr, "allow", func))
+            if arr.ndim != 1:
+                raise ValueError(f"{func}: a bool allow mask must be 1-D (one entry per item, in the order of "
+                                 f"Index.ids); got shape {arr.shape}")
+            return None, np.ascontiguousarray(arr).view(np.uint8)
+        return _as_ids(arr, "allow", func), None
 
     # -- files ----------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> None:

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <vector>
@@ -62,6 +63,14 @@ void normalize_rows(std::span<float> x, index_t d, const char* function, const c
 // CRC-32 (IEEE 802.3, as zlib.crc32), continuing from crc.
 std::uint32_t crc32(std::span<const std::uint8_t> data, std::uint32_t crc = 0);
 
+// A search filter: allowed ids (unknown ids are ignored), or a mask with one byte per live item in
+// Index::ids() order (used when non-empty).
+struct Allow {
+  bool active = false;
+  std::span<const index_t> ids;
+  std::span<const std::uint8_t> mask;
+};
+
 struct SearchParams {
   std::optional<int> nprobe;     // IVF: inverted lists visited per query
   std::optional<int> ef_search;  // HNSW: candidate list size
@@ -89,18 +98,24 @@ class Index {
   void train(std::span<const float> x);
   // ids empty: the next ids after the largest id so far (0, 1, ... for a new index).
   void add(std::span<const float> x, std::span<const index_t> ids);
+  // Flat l2 indexes store vectors minus a centre (the mean of the first batch added, unless set
+  // here before any add).  Shards of one ShardedIndex share one centre, so that their distances
+  // are computed from the same numbers as the unsharded index's.
+  void set_l2_center(std::span<const float> center);
   // Returns the number of items removed; ids not in the index are ignored.
   index_t remove(std::span<const index_t> ids);
 
   // Live ids in insertion order; a boolean allow mask is over this order.
   std::vector<index_t> ids() const;
-  // Allow bitmap (over internal rows) from a list of ids / a mask over ids() order.  Returns the
-  // bitmap and the number of allowed items.
-  std::pair<std::vector<std::uint8_t>, index_t> allow_from_ids(std::span<const index_t> ids) const;
-  std::pair<std::vector<std::uint8_t>, index_t> allow_from_mask(std::span<const std::uint8_t> mask) const;
+  // How many of these ids are in the index.
+  index_t count_present(std::span<const index_t> ids) const;
+  // The first automatic id (one past the largest id ever added).
+  index_t next_id() const;
 
+  // allow is resolved against the index under the same lock as the search, so a concurrent
+  // add/remove can never make it select other items.
   TopK search(std::span<const float> queries, index_t k, const SearchParams& params = {},
-              AllowBits allow = {}, index_t n_allowed = -1) const;
+              const Allow& allow = {}) const;
 
   // Reconstructed vectors of the live items (exact for Flat and HNSW-Flat/IVF-Flat).
   std::vector<float> vectors() const;
@@ -136,6 +151,7 @@ class ShardedIndex {
  private:
   std::vector<Index> shards_;
   index_t next_id_ = 0;
+  mutable std::shared_mutex mutex_;  // add/remove/train exclusive, search shared
 };
 
 // File format of a serialised Index, exposed for tests.

@@ -1,5 +1,7 @@
 #include "blas.hpp"
 
+#include <mutex>
+
 extern "C" {
 // Fortran BLAS, as FAISS declares it (LP64 integers).
 int sgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k, const float* alpha,
@@ -18,17 +20,25 @@ void gemm_nt(index_t m, index_t n, index_t k, float alpha, const float* a, const
   sgemm_("T", "N", &mi, &ni, &ki, &alpha, b, &ki, a, &ki, &beta, c, &mi);
 }
 
-ScopedThreads::ScopedThreads(int n) : previous_(0) {
-  if (openblas_get_num_threads != nullptr && openblas_set_num_threads != nullptr) {
-    previous_ = openblas_get_num_threads();
-    if (previous_ != n) openblas_set_num_threads(n);
+namespace {
+std::mutex g_mutex;
+int g_active = 0;    // guards alive
+int g_previous = 0;  // the thread count to restore when the last guard leaves
+}  // namespace
+
+SingleThreaded::SingleThreaded() {
+  if (openblas_get_num_threads == nullptr || openblas_set_num_threads == nullptr) return;
+  std::lock_guard lock(g_mutex);
+  if (g_active++ == 0) {
+    g_previous = openblas_get_num_threads();
+    if (g_previous != 1) openblas_set_num_threads(1);
   }
 }
 
-ScopedThreads::~ScopedThreads() {
-  if (openblas_set_num_threads != nullptr && previous_ > 0) {
-    if (openblas_get_num_threads() != previous_) openblas_set_num_threads(previous_);
-  }
+SingleThreaded::~SingleThreaded() {
+  if (openblas_get_num_threads == nullptr || openblas_set_num_threads == nullptr) return;
+  std::lock_guard lock(g_mutex);
+  if (--g_active == 0 && g_previous > 1) openblas_set_num_threads(g_previous);
 }
 
 }  // namespace mlsd::retrieval::blas

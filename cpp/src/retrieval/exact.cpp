@@ -15,6 +15,7 @@
 #include "mlsd/detail/topk.hpp"
 #include "mlsd/retrieval.hpp"
 #include "blas.hpp"
+#include "exact_rows.hpp"
 
 namespace mlsd::retrieval {
 namespace {
@@ -95,7 +96,7 @@ void finish_row(const KnnProblem& p, index_t q, std::span<Candidate> heap, float
   std::vector<std::pair<float, index_t>> row;
   row.reserve(heap.size());
   for (const Candidate& c : heap) {
-    if (c.id == detail::kEmptyId) continue;
+    if (c.row < 0) continue;  // empty slot
     const float* xv = p.items.data() + c.row * p.d;
     double s = 0.0;
     for (index_t j = 0; j < p.d; ++j) {
@@ -115,13 +116,16 @@ void finish_row(const KnnProblem& p, index_t q, std::span<Candidate> heap, float
   }
 }
 
-TopK knn_impl(const KnnProblem& p) {
+TopK knn_impl(KnnProblem p) {
   TopK out;
   out.n_queries = p.nq;
   out.k = p.k;
   out.scores.resize(static_cast<std::size_t>(p.nq * p.k));
   out.ids.resize(static_cast<std::size_t>(p.nq * p.k));
   if (p.nq == 0) return out;
+  // Heaps hold at most n candidates however large k is; rows are padded to k at the end.
+  const index_t k_out = p.k;
+  p.k = std::max<index_t>(1, std::min(p.k, p.n));
 
   const index_t n_qblocks = (p.nq + kQueryBlock - 1) / kQueryBlock;
   const index_t max_chunks = std::max<index_t>(1, (p.n + kItemTile - 1) / kItemTile);
@@ -147,6 +151,9 @@ TopK knn_impl(const KnnProblem& p) {
 
   tbb::parallel_for(tbb::blocked_range<index_t>(0, p.nq, 64), [&](const auto& r) {
     std::vector<Candidate> merged(static_cast<std::size_t>(p.k));
+    std::vector<float> row_scores(static_cast<std::size_t>(p.k));
+    std::vector<index_t> row_ids(static_cast<std::size_t>(p.k));
+    const float pad = p.l2 ? std::numeric_limits<float>::infinity() : -std::numeric_limits<float>::infinity();
     for (index_t q = r.begin(); q != r.end(); ++q) {
       std::span<Candidate> heap(heaps.data() + q * p.k, static_cast<std::size_t>(p.k));
       if (n_chunks > 1) {
@@ -157,7 +164,13 @@ TopK knn_impl(const KnnProblem& p) {
         }
         heap = merged;
       }
-      finish_row(p, q, heap, out.scores.data() + q * p.k, out.ids.data() + q * p.k);
+      finish_row(p, q, heap, row_scores.data(), row_ids.data());
+      float* so = out.scores.data() + q * k_out;
+      index_t* io = out.ids.data() + q * k_out;
+      std::copy(row_scores.begin(), row_scores.end(), so);
+      std::copy(row_ids.begin(), row_ids.end(), io);
+      std::fill(so + p.k, so + k_out, pad);
+      std::fill(io + p.k, io + k_out, index_t{-1});
     }
   });
   return out;
@@ -192,6 +205,40 @@ TopK knn(std::span<const float> queries, std::span<const float> items, index_t d
   return run_in_arena([&] {
     mlsd::detail::check_finite_rows(queries, d, fn, "queries");
     mlsd::detail::check_finite_rows(items, d, fn, "items");
+    if (metric != Metric::l2 || !item_sqnorms.empty()) {
+      return detail::knn_rows(queries, items, d, k, metric, ids, allow, item_sqnorms);
+    }
+    // l2: centre both sides on the items' mean.  The kernel's |x|^2 - 2<q, x> loses all
+    // precision in float32 when the data sit far from the origin; distances do not change.
+    const index_t nq = static_cast<index_t>(queries.size()) / d;
+    std::vector<double> mean(static_cast<std::size_t>(d), 0.0);
+    for (index_t i = 0; i < n; ++i) {
+      for (index_t j = 0; j < d; ++j) mean[static_cast<std::size_t>(j)] += items[static_cast<std::size_t>(i * d + j)];
+    }
+    std::vector<float> center(static_cast<std::size_t>(d));
+    for (index_t j = 0; j < d; ++j) center[static_cast<std::size_t>(j)] = n > 0 ? static_cast<float>(mean[static_cast<std::size_t>(j)] / static_cast<double>(n)) : 0.0f;
+    auto centred = [&](std::span<const float> x, index_t rows) {
+      std::vector<float> out(x.size());
+      tbb::parallel_for(tbb::blocked_range<index_t>(0, rows, 4096), [&](const auto& r) {
+        for (index_t i = r.begin(); i != r.end(); ++i) {
+          for (index_t j = 0; j < d; ++j) {
+            const auto at = static_cast<std::size_t>(i * d + j);
+            out[at] = x[at] - center[static_cast<std::size_t>(j)];
+          }
+        }
+      });
+      return out;
+    };
+    const auto qc = centred(queries, nq), xc = centred(items, n);
+    return detail::knn_rows(qc, xc, d, k, metric, ids, allow, {});
+  });
+}
+
+TopK detail::knn_rows(std::span<const float> queries, std::span<const float> items, index_t d, index_t k,
+                      Metric metric, std::span<const index_t> ids, AllowBits allow,
+                      std::span<const float> item_sqnorms) {
+  const index_t n = static_cast<index_t>(items.size()) / d;
+  return run_in_arena([&] {
     blas::SingleThreaded blas_guard;
     const bool l2 = metric == Metric::l2;
     std::vector<float> norms;
@@ -255,16 +302,16 @@ TopK merge_topk(std::span<const TopK* const> parts, index_t k, Metric metric) {
         for (const TopK* p : parts) {
           for (index_t j = 0; j < p->k; ++j) {
             const index_t id = p->ids[static_cast<std::size_t>(q * p->k + j)];
-            if (id < 0) continue;  // padding
+            if (id == -1) continue;  // padding
             const float s = p->scores[static_cast<std::size_t>(q * p->k + j)];
-            heap.push({l2 ? -s : s, id});
+            heap.push({l2 ? -s : s, id, 0});
           }
         }
         heap.sort_best_first();
         const float pad = l2 ? std::numeric_limits<float>::infinity() : -std::numeric_limits<float>::infinity();
         for (index_t j = 0; j < k; ++j) {
           const Candidate& c = slots[static_cast<std::size_t>(j)];
-          const bool empty = c.id == detail::kEmptyId;
+          const bool empty = c.row < 0;
           out.scores[static_cast<std::size_t>(q * k + j)] = empty ? pad : (l2 ? -c.key : c.key);
           out.ids[static_cast<std::size_t>(q * k + j)] = empty ? -1 : c.id;
         }
@@ -296,7 +343,7 @@ double recall_at_k(std::span<const index_t> approx, index_t approx_width, std::s
             truth.clear();
             for (index_t j = 0; j < k; ++j) {
               const index_t id = exact[static_cast<std::size_t>(q * exact_width + j)];
-              if (id >= 0) truth.push_back(id);
+              if (id != -1) truth.push_back(id);
             }
             if (truth.empty()) continue;
             std::sort(truth.begin(), truth.end());
@@ -304,7 +351,7 @@ double recall_at_k(std::span<const index_t> approx, index_t approx_width, std::s
             index_t hits = 0;
             for (index_t j = 0; j < k; ++j) {
               const index_t id = approx[static_cast<std::size_t>(q * approx_width + j)];
-              if (id < 0) continue;
+              if (id == -1) continue;
               // Count each true id once even if approx repeats it.
               bool seen = false;
               for (index_t jj = 0; jj < j; ++jj) seen = seen || approx[static_cast<std::size_t>(q * approx_width + jj)] == id;
@@ -335,8 +382,9 @@ void normalize_rows(std::span<float> x, index_t d, const char* function, const c
         for (index_t j = 0; j < d; ++j) s += static_cast<double>(v[j]) * v[j];
         MLSD_REQUIRE(s > 0.0, function, argument, " row ", i,
                      " has zero norm; cosine similarity is undefined for it");
-        const float inv = static_cast<float>(1.0 / std::sqrt(s));
-        for (index_t j = 0; j < d; ++j) v[j] *= inv;
+        // Scale in double: 1 / norm overflows float for norms below ~1e-38.
+        const double norm = std::sqrt(s);
+        for (index_t j = 0; j < d; ++j) v[j] = static_cast<float>(v[j] / norm);
       }
     });
   });

@@ -2,6 +2,7 @@
 #include <cmath>
 #include <limits>
 #include <mutex>
+#include <tuple>
 
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIVF.h>
@@ -15,6 +16,7 @@
 #include <tbb/parallel_for.h>
 
 #include "blas.hpp"
+#include "exact_rows.hpp"
 #include "hnsw_search.hpp"
 #include "index_impl.hpp"
 #include "mlsd/common/checks.hpp"
@@ -84,6 +86,10 @@ void Index::Impl::make_faiss_index() {
     mlsd::detail::throw_invalid(kFn, "spec '", spec, "' is not a FAISS index-factory string this index supports: ", e.msg);
   }
   faiss.reset(raw);
+  if (metric == Metric::cosine && !cosine_as_l2 && dynamic_cast<const faiss::IndexHNSW*>(core_index(raw))) {
+    cosine_as_l2 = true;
+    return make_faiss_index();
+  }
   // The factory turns on polysemous training for PQ codes unless the spec says "np".  It tunes
   // codes for Hamming-distance pre-filtering, which mlsd never uses, and dominated training time
   // (minutes for a few thousand vectors), so it is off.
@@ -94,6 +100,42 @@ void Index::Impl::make_faiss_index() {
     // A hash-table direct map reconstructs any position and survives removals: filtered searches
     // over few items read the allowed vectors back (see search()).
     ivf->set_direct_map_type(faiss::DirectMap::Hashtable);
+  }
+}
+
+void Index::Impl::validate_faiss(const char* function) const {
+  // Search and reconstruct index FAISS's arrays without bounds checks; a file whose checksum is
+  // valid may still be crafted, so the graph of an HNSW index is checked before it is used.
+  const auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(core_index(faiss.get()));
+  if (hnsw == nullptr) return;
+  const faiss::HNSW& g = hnsw->hnsw;
+  const auto n = static_cast<std::size_t>(hnsw->ntotal);
+  MLSD_REQUIRE(hnsw->storage != nullptr && hnsw->storage->ntotal == hnsw->ntotal && hnsw->storage->d == hnsw->d,
+               function, "HNSW storage does not match the graph");
+  MLSD_REQUIRE(g.levels.size() == n && g.offsets.size() == n + 1 && g.offsets.back() == g.neighbors.size(),
+               function, "HNSW graph arrays are inconsistent");
+  MLSD_REQUIRE(g.entry_point >= -1 && g.entry_point < static_cast<int>(n) && (n == 0 || g.entry_point >= 0) &&
+                   g.max_level >= 0 && static_cast<std::size_t>(g.max_level) + 1 < g.cum_nneighbor_per_level.size(),
+               function, "HNSW entry point or levels are invalid");
+  for (std::size_t i = 0; i < n; ++i) {
+    const int level = g.levels[i];
+    MLSD_REQUIRE(level >= 1 && level <= g.max_level + 1 && g.offsets[i] <= g.offsets[i + 1] &&
+                     g.offsets[i + 1] - g.offsets[i] == static_cast<std::size_t>(g.cum_nneighbor_per_level[level]),
+                 function, "HNSW node ", i, " is malformed");
+  }
+  MLSD_REQUIRE(n == 0 || g.levels[static_cast<std::size_t>(g.entry_point)] == g.max_level + 1, function,
+               "HNSW entry point is not on the top level");
+  // Every edge on layer l must lead to a node that exists on layer l (the walk follows it there).
+  for (std::size_t i = 0; i < n; ++i) {
+    for (int layer = 0; layer < g.levels[i]; ++layer) {
+      std::size_t begin, end;
+      g.neighbor_range(static_cast<faiss::Index::idx_t>(i), layer, &begin, &end);
+      for (std::size_t j = begin; j < end; ++j) {
+        const int nb = g.neighbors[j];
+        MLSD_REQUIRE(nb >= -1 && nb < static_cast<int>(n) && (nb < 0 || g.levels[static_cast<std::size_t>(nb)] > layer),
+                     function, "HNSW graph refers to a missing node");
+      }
+    }
   }
 }
 
@@ -200,11 +242,21 @@ void Index::add(std::span<const float> x, std::span<const index_t> ids) {
   if (s.own_flat) {
     s.vectors.insert(s.vectors.end(), v.begin(), v.end());
     if (s.metric == Metric::l2) {
+      if (s.center.empty()) {
+        std::vector<double> mean(static_cast<std::size_t>(s.dim), 0.0);
+        for (index_t i = 0; i < n; ++i) {
+          for (index_t j = 0; j < s.dim; ++j) mean[static_cast<std::size_t>(j)] += v[static_cast<std::size_t>(i * s.dim + j)];
+        }
+        s.center.resize(static_cast<std::size_t>(s.dim));
+        for (index_t j = 0; j < s.dim; ++j) s.center[static_cast<std::size_t>(j)] = static_cast<float>(mean[static_cast<std::size_t>(j)] / static_cast<double>(n));
+      }
+      float* dst = s.vectors.data() + first_pos * s.dim;
+      for (std::size_t i = 0; i < static_cast<std::size_t>(n * s.dim); ++i) dst[i] -= s.center[i % s.center.size()];
       s.sqnorms.resize(static_cast<std::size_t>(first_pos + n));
       run_in_arena([&] {
         tbb::parallel_for(tbb::blocked_range<index_t>(0, n, 4096), [&](const auto& r) {
           for (index_t i = r.begin(); i != r.end(); ++i) {
-            const float* row = v.data() + i * s.dim;
+            const float* row = s.vectors.data() + (first_pos + i) * s.dim;
             float sq = 0.0f;
             for (index_t j = 0; j < s.dim; ++j) sq += row[j] * row[j];
             s.sqnorms[static_cast<std::size_t>(first_pos + i)] = sq;
@@ -214,7 +266,7 @@ void Index::add(std::span<const float> x, std::span<const index_t> ids) {
     }
   } else {
     OmpThreads omp_threads(get_num_threads());
-    blas::ScopedThreads blas_threads(1);
+    blas::SingleThreaded blas_threads;
     if (kind() == "ivf") {
       std::vector<faiss::Index::idx_t> positions(static_cast<std::size_t>(n));
       for (index_t i = 0; i < n; ++i) positions[static_cast<std::size_t>(i)] = first_pos + i;
@@ -229,6 +281,13 @@ void Index::add(std::span<const float> x, std::span<const index_t> ids) {
   s.n_live += n;
   const index_t max_id = *std::max_element(new_ids.begin(), new_ids.end());
   if (max_id >= s.next_id) s.next_id = max_id == std::numeric_limits<index_t>::max() ? max_id : max_id + 1;
+}
+
+void Index::set_l2_center(std::span<const float> center) {
+  std::unique_lock lock(impl_->mutex);
+  MLSD_REQUIRE(impl_->pos2id.empty() && static_cast<index_t>(center.size()) == impl_->dim, kFn,
+               "the centre must have dim entries and be set before any vector is added");
+  if (impl_->own_flat && impl_->metric == Metric::l2) impl_->center.assign(center.begin(), center.end());
 }
 
 index_t Index::remove(std::span<const index_t> ids) {
@@ -284,35 +343,39 @@ std::vector<index_t> Index::ids() const {
   return out;
 }
 
-std::pair<std::vector<std::uint8_t>, index_t> Index::allow_from_ids(std::span<const index_t> ids) const {
+index_t Index::count_present(std::span<const index_t> ids) const {
   std::shared_lock lock(impl_->mutex);
-  const Impl& s = *impl_;
-  std::vector<std::uint8_t> bits((s.pos2id.size() + 7) / 8, 0);
+  index_t n = 0;
+  for (index_t id : ids) n += impl_->id2pos.contains(id) ? 1 : 0;
+  return n;
+}
+
+index_t Index::next_id() const {
+  std::shared_lock lock(impl_->mutex);
+  return impl_->next_id;
+}
+
+std::pair<std::vector<std::uint8_t>, index_t> Index::Impl::allow_bits(const Allow& allow) const {
+  std::vector<std::uint8_t> bits((pos2id.size() + 7) / 8, 0);
   index_t count = 0;
-  for (index_t id : ids) {
-    auto it = s.id2pos.find(id);
-    if (it == s.id2pos.end()) continue;
-    const index_t p = it->second;
+  auto set = [&](index_t p) {
     const std::uint8_t m = static_cast<std::uint8_t>(1u << (p & 7));
     std::uint8_t& b = bits[static_cast<std::size_t>(p >> 3)];
     if ((b & m) == 0) ++count;
     b |= m;
-  }
-  return {std::move(bits), count};
-}
-
-std::pair<std::vector<std::uint8_t>, index_t> Index::allow_from_mask(std::span<const std::uint8_t> mask) const {
-  std::shared_lock lock(impl_->mutex);
-  const Impl& s = *impl_;
-  MLSD_REQUIRE(static_cast<index_t>(mask.size()) == s.n_live, kFn, "allow mask has ", mask.size(),
-               " entries but the index holds ", s.n_live, " items");
-  std::vector<std::uint8_t> bits((s.pos2id.size() + 7) / 8, 0);
-  index_t count = 0, row = 0;
-  for (index_t p = 0; p < static_cast<index_t>(s.pos2id.size()); ++p) {
-    if (s.pos2id[static_cast<std::size_t>(p)] == -1) continue;
-    if (mask[static_cast<std::size_t>(row++)] != 0) {
-      bits[static_cast<std::size_t>(p >> 3)] |= static_cast<std::uint8_t>(1u << (p & 7));
-      ++count;
+  };
+  if (!allow.mask.empty()) {
+    MLSD_REQUIRE(static_cast<index_t>(allow.mask.size()) == n_live, kFn, "allow mask has ", allow.mask.size(),
+                 " entries but the index holds ", n_live, " items");
+    index_t row = 0;
+    for (index_t p = 0; p < static_cast<index_t>(pos2id.size()); ++p) {
+      if (pos2id[static_cast<std::size_t>(p)] == -1) continue;
+      if (allow.mask[static_cast<std::size_t>(row++)] != 0) set(p);
+    }
+  } else {
+    for (index_t id : allow.ids) {
+      auto it = id2pos.find(id);
+      if (it != id2pos.end()) set(it->second);
     }
   }
   return {std::move(bits), count};
@@ -321,7 +384,11 @@ std::pair<std::vector<std::uint8_t>, index_t> Index::allow_from_mask(std::span<c
 std::vector<float> Index::vectors() const {
   std::shared_lock lock(impl_->mutex);
   const Impl& s = *impl_;
-  if (s.own_flat) return s.vectors;
+  if (s.own_flat) {
+    std::vector<float> out = s.vectors;
+    for (std::size_t i = 0; i < out.size() && !s.center.empty(); ++i) out[i] += s.center[i % s.center.size()];
+    return out;
+  }
   std::vector<float> out(static_cast<std::size_t>(s.n_live * s.dim));
   index_t row = 0;
   call_faiss("reconstruct", [&] {
@@ -333,8 +400,8 @@ std::vector<float> Index::vectors() const {
   return out;
 }
 
-TopK Index::search(std::span<const float> queries, index_t k, const SearchParams& params, AllowBits allow,
-                   index_t n_allowed) const {
+TopK Index::search(std::span<const float> queries, index_t k, const SearchParams& params,
+                   const Allow& allow_spec) const {
   const Impl& s = *impl_;
   check_rows(s, queries, "queries");
   MLSD_REQUIRE(k >= 1, kFn, "k must be >= 1, got ", k);
@@ -342,8 +409,6 @@ TopK Index::search(std::span<const float> queries, index_t k, const SearchParams
   MLSD_REQUIRE(s.own_flat || s.faiss->is_trained, kFn, "index with spec '", s.spec,
                "' is not trained: call train() and add() before searching");
   MLSD_REQUIRE(s.n_live > 0, kFn, "the index is empty: add() vectors before searching");
-  MLSD_REQUIRE(allow.empty() || allow.size() == (s.pos2id.size() + 7) / 8, kFn,
-               "allow bitmap does not match this index (build it with allow_from_ids/allow_from_mask)");
   const std::string kind_name = kind();
   MLSD_REQUIRE(!params.nprobe || kind_name == "ivf", kFn, "nprobe applies to IVF indexes, not spec '", s.spec, "'");
   MLSD_REQUIRE(!params.ef_search || kind_name == "hnsw", kFn, "efSearch applies to HNSW indexes, not spec '",
@@ -352,15 +417,22 @@ TopK Index::search(std::span<const float> queries, index_t k, const SearchParams
   MLSD_REQUIRE(!params.ef_search || *params.ef_search >= 1, kFn, "efSearch must be >= 1, got ", *params.ef_search);
 
   std::vector<float> storage;
-  const auto q = prepare(s, queries, storage, "queries");
+  auto q = prepare(s, queries, storage, "queries");
   const index_t nq = static_cast<index_t>(q.size()) / s.dim;
   const Metric kernel_metric = s.metric == Metric::l2 ? Metric::l2 : Metric::inner_product;
-  if (!allow.empty() && n_allowed < 0) {
-    n_allowed = 0;
-    for (index_t p = 0; p < static_cast<index_t>(s.pos2id.size()); ++p) n_allowed += bit(allow, p) ? 1 : 0;
-  }
+  std::vector<std::uint8_t> bits;
+  index_t n_allowed = -1;
+  if (allow_spec.active) std::tie(bits, n_allowed) = s.allow_bits(allow_spec);
+  const AllowBits allow = allow_spec.active ? AllowBits(bits) : AllowBits();
 
-  if (s.own_flat) return knn(q, s.vectors, s.dim, k, kernel_metric, s.pos2id, allow, s.sqnorms);
+  if (s.own_flat) {
+    if (!s.center.empty()) {  // stored vectors are centred (see Impl::center)
+      storage.assign(q.begin(), q.end());
+      for (std::size_t i = 0; i < storage.size(); ++i) storage[i] -= s.center[i % s.center.size()];
+      q = storage;
+    }
+    return detail::knn_rows(q, s.vectors, s.dim, k, kernel_metric, s.pos2id, allow, s.sqnorms);
+  }
 
   // A selective filter, or an index that takes no selector: score the allowed items' stored
   // vectors exactly.  Graph and list traversals find few allowed items when most are filtered out.
@@ -376,11 +448,8 @@ TopK Index::search(std::span<const float> queries, index_t k, const SearchParams
         sub_ids[static_cast<std::size_t>(j++)] = s.pos2id[static_cast<std::size_t>(p)];
       }
     });
-    if (n_allowed == 0) {
-      TopK empty = knn(q, std::span<const float>(q.data(), 0), s.dim, k, kernel_metric);
-      return empty;
-    }
-    return knn(q, sub, s.dim, k, kernel_metric, sub_ids);
+    if (s.metric == Metric::l2) return knn(q, sub, s.dim, k, kernel_metric, sub_ids);  // centres
+    return detail::knn_rows(q, sub, s.dim, k, kernel_metric, sub_ids, {}, {});
   }
 
   // FAISS search with per-call parameters; shared index state is never modified.
@@ -398,6 +467,9 @@ TopK Index::search(std::span<const float> queries, index_t k, const SearchParams
       hq = std::span<const float>(xt, static_cast<std::size_t>(nq * hnsw->d));
     }
     out = detail::hnsw_search(*hnsw, hq, k, params.ef_search.value_or(hnsw->hnsw.efSearch), allow);
+    if (s.cosine_as_l2) {
+      for (float& v : out.scores) v = 1.0f - 0.5f * v;  // |a - b|^2 = 2 - 2 cos for unit vectors
+    }
   } else {
     std::unique_ptr<faiss::IDSelectorBitmap> sel;
     if (!allow.empty()) sel = std::make_unique<faiss::IDSelectorBitmap>(allow.size(), allow.data());
@@ -420,7 +492,7 @@ TopK Index::search(std::span<const float> queries, index_t k, const SearchParams
     std::vector<faiss::Index::idx_t> labels(static_cast<std::size_t>(nq * k));
     {
       OmpThreads omp_threads(params.threads > 0 ? params.threads : get_num_threads());
-      blas::ScopedThreads blas_threads(1);
+      blas::SingleThreaded blas_threads;
       call_faiss("search", [&] { s.faiss->search(nq, q.data(), k, out.scores.data(), labels.data(), top); });
     }
     out.ids.assign(labels.begin(), labels.end());

@@ -26,6 +26,9 @@ struct Index::Impl {
   bool own_flat = true;
   std::vector<float> vectors;  // own_flat: (n positions, dim), compacted on remove
   std::vector<float> sqnorms;  // own_flat with l2: squared norm per position
+  // own_flat with l2: vectors are stored minus this point (the mean of the first batch), so that
+  // the |x|^2 - 2<q, x> form of the distance keeps its precision for data far from the origin.
+  std::vector<float> center;
   std::unique_ptr<faiss::Index> faiss;
 
   std::vector<index_t> pos2id;
@@ -35,12 +38,21 @@ struct Index::Impl {
 
   mutable std::shared_mutex mutex;
 
+  // HNSW over cosine is built on L2 distances of the unit vectors (same order, 2 - 2 cos):
+  // FAISS builds inner-product HNSW graphs several times slower than L2 ones.
+  bool cosine_as_l2 = false;
+
   faiss::MetricType faiss_metric() const {
-    return metric == Metric::l2 ? faiss::METRIC_L2 : faiss::METRIC_INNER_PRODUCT;
+    return metric == Metric::l2 || cosine_as_l2 ? faiss::METRIC_L2 : faiss::METRIC_INNER_PRODUCT;
   }
   // Builds an empty FAISS index for spec (throws std::invalid_argument for a bad spec).
   void make_faiss_index();
   void rebuild_id_map();
+  // Allowed positions as a bitmap (FAISS IDSelectorBitmap layout) and their count; caller holds
+  // the lock.
+  std::pair<std::vector<std::uint8_t>, index_t> allow_bits(const Allow& allow) const;
+  // Throws unless the FAISS index's internal structure is consistent (files can be crafted).
+  void validate_faiss(const char* function) const;
 };
 
 }  // namespace mlsd::retrieval

@@ -7,7 +7,8 @@
 //   spec       u32 length + bytes
 //   next_id    i64
 //   n_pos      i64      positions, then n_pos i64 external ids (-1: removed)
-//   storage    u8       0: mlsd Flat, followed by n_pos * dim float32
+//   storage    u8       0: mlsd Flat, followed by n_pos * dim float32 (for l2: minus the
+//                       centre), then for l2 the dim float32 centre
 //                       1: FAISS, followed by u64 length + faiss::write_index bytes
 //   crc32      u32      CRC-32 (zlib's) of every byte before it
 //
@@ -121,6 +122,11 @@ std::vector<std::uint8_t> Index::serialize() const {
   w.put(static_cast<std::uint8_t>(s.own_flat ? 0 : 1));
   if (s.own_flat) {
     w.bytes(s.vectors.data(), s.vectors.size() * sizeof(float));
+    if (s.metric == Metric::l2) {
+      std::vector<float> center = s.center;
+      center.resize(static_cast<std::size_t>(s.dim), 0.0f);  // no vectors yet: no centre
+      w.bytes(center.data(), center.size() * sizeof(float));
+    }
   } else {
     faiss::VectorIOWriter fw;
     try {
@@ -180,6 +186,11 @@ Index Index::deserialize(std::span<const std::uint8_t> bytes) {
     impl->vectors.resize(static_cast<std::size_t>(n_pos * impl->dim));
     std::memcpy(impl->vectors.data(), v.data(), v.size());
     if (impl->metric == Metric::l2) {
+      auto c = br.take_array(impl->dim, sizeof(float), "centre");
+      if (n_pos > 0) {
+        impl->center.resize(static_cast<std::size_t>(impl->dim));
+        std::memcpy(impl->center.data(), c.data(), c.size());
+      }
       impl->sqnorms.resize(static_cast<std::size_t>(n_pos));
       for (index_t i = 0; i < n_pos; ++i) {
         float sq = 0.0f;
@@ -198,10 +209,14 @@ Index Index::deserialize(std::span<const std::uint8_t> bytes) {
       impl->faiss.reset(faiss::read_index(&fr));
     } catch (const faiss::FaissException& e) {
       mlsd::detail::throw_invalid(kLoad, "FAISS could not read the stored index: ", e.msg);
+    } catch (const std::exception& e) {  // e.g. std::bad_alloc from a length field
+      mlsd::detail::throw_invalid(kLoad, "FAISS could not read the stored index: ", e.what());
     }
+    impl->cosine_as_l2 = impl->metric == Metric::cosine && impl->faiss->metric_type == faiss::METRIC_L2;
     MLSD_REQUIRE(impl->faiss->d == impl->dim && impl->faiss->ntotal == impl->n_live &&
                      impl->faiss->metric_type == impl->faiss_metric(),
                  kLoad, "stored FAISS index does not match the file header");
+    impl->validate_faiss(kLoad);
   }
   MLSD_REQUIRE(br.remaining() == 0, kLoad, "unexpected trailing bytes in the file");
   return Index(std::move(impl));

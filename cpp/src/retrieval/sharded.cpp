@@ -4,6 +4,7 @@
 
 #include <tbb/parallel_for.h>
 
+#include "mlsd/common/checks.hpp"
 #include "mlsd/common/error.hpp"
 #include "mlsd/common/parallel.hpp"
 #include "mlsd/retrieval.hpp"
@@ -53,6 +54,7 @@ index_t ShardedIndex::size() const {
 bool ShardedIndex::is_trained() const { return shards_.front().is_trained(); }
 
 void ShardedIndex::train(std::span<const float> x) {
+  std::unique_lock lock(mutex_);
   MLSD_REQUIRE(size() == 0, kFn, "train must be called before any vector is added");
   shards_.front().train(x);
   // Every shard shares the first shard's trained state (centroids, codebooks).
@@ -61,43 +63,61 @@ void ShardedIndex::train(std::span<const float> x) {
 }
 
 void ShardedIndex::add(std::span<const float> x, std::span<const index_t> ids) {
-  const index_t d = shards_.front().dim();
+  std::unique_lock lock(mutex_);
+  const Index& first = shards_.front();
+  const index_t d = first.dim();
   MLSD_REQUIRE(x.size() % static_cast<std::size_t>(d) == 0, kFn, "vectors must have ", d, " columns");
   const index_t n = static_cast<index_t>(x.size()) / d;
   MLSD_REQUIRE(ids.empty() || static_cast<index_t>(ids.size()) == n, kFn, "ids has ", ids.size(),
                " entries but vectors has ", n, " rows");
+  MLSD_REQUIRE(first.is_trained(), kFn, "index with spec '", first.spec(),
+               "' must be trained before vectors are added: call train() first");
+  // Everything a shard could reject is checked here, for the whole batch and with the caller's
+  // row numbers, so that a bad row never leaves some shards updated and others not.
+  run_in_arena([&] { mlsd::detail::check_finite_rows(x, d, kFn, "vectors"); });
+  if (first.metric() == Metric::cosine) {
+    for (index_t i = 0; i < n; ++i) {
+      bool zero = true;
+      for (index_t j = 0; j < d && zero; ++j) zero = x[static_cast<std::size_t>(i * d + j)] == 0.0f;
+      MLSD_REQUIRE(!zero, kFn, "vectors row ", i, " has zero norm; cosine similarity is undefined for it");
+    }
+  }
   std::vector<index_t> auto_ids;
   if (ids.empty()) {
+    MLSD_REQUIRE(next_id_ <= std::numeric_limits<index_t>::max() - n, kFn, "automatic ids would overflow int64; pass ids");
     auto_ids.resize(static_cast<std::size_t>(n));
     for (index_t i = 0; i < n; ++i) auto_ids[static_cast<std::size_t>(i)] = next_id_ + i;
     ids = auto_ids;
   }
-  // Reject duplicates (within the batch or already present) before any shard changes.
   std::vector<index_t> sorted(ids.begin(), ids.end());
   std::sort(sorted.begin(), sorted.end());
-  MLSD_REQUIRE(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end(), kFn, "ids contains duplicates");
+  const auto dup = std::adjacent_find(sorted.begin(), sorted.end());
+  MLSD_REQUIRE(dup == sorted.end(), kFn, "ids contains duplicate id ", dup == sorted.end() ? 0 : *dup);
+  MLSD_REQUIRE(!std::binary_search(sorted.begin(), sorted.end(), index_t{-1}), kFn,
+               "ids must not contain -1 (it marks padding in search results)");
+  if (first.metric() == Metric::l2 && first.spec() == "Flat" && size() == 0 && next_id_ == 0 && n > 0) {
+    // One centre for every shard: the mean of this first batch, as an unsharded index takes it.
+    std::vector<double> mean(static_cast<std::size_t>(d), 0.0);
+    for (index_t i = 0; i < n; ++i) {
+      for (index_t j = 0; j < d; ++j) mean[static_cast<std::size_t>(j)] += x[static_cast<std::size_t>(i * d + j)];
+    }
+    std::vector<float> center(static_cast<std::size_t>(d));
+    for (index_t j = 0; j < d; ++j) center[static_cast<std::size_t>(j)] = static_cast<float>(mean[static_cast<std::size_t>(j)] / static_cast<double>(n));
+    for (Index& shard : shards_) shard.set_l2_center(center);
+  }
   const auto rows = rows_by_shard(ids, n_shards());
+  std::vector<std::vector<index_t>> shard_ids(rows.size());
   for (int s = 0; s < n_shards(); ++s) {
-    const auto& r = rows[static_cast<std::size_t>(s)];
-    if (r.empty()) continue;
-    const auto [bits, present] = shards_[static_cast<std::size_t>(s)].allow_from_ids(
-        [&] {
-          std::vector<index_t> v;
-          for (index_t i : r) v.push_back(ids[static_cast<std::size_t>(i)]);
-          return v;
-        }());
-    MLSD_REQUIRE(present == 0, kFn, "ids contains ids already in the index");
+    for (index_t i : rows[static_cast<std::size_t>(s)]) shard_ids[static_cast<std::size_t>(s)].push_back(ids[static_cast<std::size_t>(i)]);
+    MLSD_REQUIRE(shards_[static_cast<std::size_t>(s)].count_present(shard_ids[static_cast<std::size_t>(s)]) == 0, kFn,
+                 "ids contains ids already in the index");
   }
   for (int s = 0; s < n_shards(); ++s) {
     const auto& r = rows[static_cast<std::size_t>(s)];
     if (r.empty()) continue;
     std::vector<float> xs(r.size() * static_cast<std::size_t>(d));
-    std::vector<index_t> is(r.size());
-    for (std::size_t j = 0; j < r.size(); ++j) {
-      std::copy_n(x.data() + r[j] * d, d, xs.data() + static_cast<index_t>(j) * d);
-      is[j] = ids[static_cast<std::size_t>(r[j])];
-    }
-    shards_[static_cast<std::size_t>(s)].add(xs, is);
+    for (std::size_t j = 0; j < r.size(); ++j) std::copy_n(x.data() + r[j] * d, d, xs.data() + static_cast<index_t>(j) * d);
+    shards_[static_cast<std::size_t>(s)].add(xs, shard_ids[static_cast<std::size_t>(s)]);
   }
   if (n > 0 && sorted.back() >= next_id_) {
     next_id_ = sorted.back() == std::numeric_limits<index_t>::max() ? sorted.back() : sorted.back() + 1;
@@ -105,6 +125,7 @@ void ShardedIndex::add(std::span<const float> x, std::span<const index_t> ids) {
 }
 
 index_t ShardedIndex::remove(std::span<const index_t> ids) {
+  std::unique_lock lock(mutex_);
   MLSD_REQUIRE(shards_.front().supports_remove(), kFn, "spec '", shards_.front().spec(),
                "' does not support removing items");
   const auto rows = rows_by_shard(ids, n_shards());
@@ -119,6 +140,7 @@ index_t ShardedIndex::remove(std::span<const index_t> ids) {
 
 TopK ShardedIndex::search(std::span<const float> queries, index_t k, const SearchParams& params,
                           std::span<const index_t> allow_ids, bool has_allow) const {
+  std::shared_lock lock(mutex_);
   MLSD_REQUIRE(size() > 0, kFn, "the index is empty: add() vectors before searching");
   const int ns = n_shards();
   std::vector<TopK> parts(static_cast<std::size_t>(ns));
@@ -130,12 +152,10 @@ TopK ShardedIndex::search(std::span<const float> queries, index_t k, const Searc
     tbb::parallel_for(0, ns, [&](int s) {
       const Index& shard = shards_[static_cast<std::size_t>(s)];
       if (shard.size() == 0) return;
-      if (has_allow) {
-        const auto [bits, count] = shard.allow_from_ids(allow_ids);
-        parts[static_cast<std::size_t>(s)] = shard.search(queries, k, shard_params, bits, count);
-      } else {
-        parts[static_cast<std::size_t>(s)] = shard.search(queries, k, shard_params);
-      }
+      Allow allow;
+      allow.active = has_allow;
+      allow.ids = allow_ids;
+      parts[static_cast<std::size_t>(s)] = shard.search(queries, k, shard_params, allow);
       used[static_cast<std::size_t>(s)] = 1;
     });
   });

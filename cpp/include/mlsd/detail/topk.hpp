@@ -17,7 +17,7 @@ namespace mlsd::retrieval::detail {
 struct Candidate {
   float key;
   index_t id;
-  index_t row = 0;  // where the exact kernel found it, for rescoring
+  index_t row = 0;  // where the exact kernel found it, for rescoring; -1: an empty slot
 };
 
 // Ids of empty heap slots: larger than any real id, so real candidates always win ties with them.
@@ -33,7 +33,7 @@ class TopKHeap {
  public:
   explicit TopKHeap(std::span<Candidate> slots) : h_(slots) {}
 
-  void reset() { std::fill(h_.begin(), h_.end(), Candidate{kWorstKey, kEmptyId, 0}); }
+  void reset() { std::fill(h_.begin(), h_.end(), Candidate{kWorstKey, kEmptyId, -1}); }
 
   // The key a candidate must reach to be considered.
   float threshold() const { return h_[0].key; }
