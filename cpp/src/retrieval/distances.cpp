@@ -27,7 +27,33 @@ float generic(const float* a, const float* b, std::size_t d) {
   return s;
 }
 
+std::size_t select_generic(const float* x, std::size_t n, float threshold, std::uint32_t* out) {
+  std::size_t m = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    out[m] = static_cast<std::uint32_t>(i);
+    m += x[i] >= threshold ? 1 : 0;  // branch-free: most scores fail
+  }
+  return m;
+}
+
 #ifdef MLSD_X86
+__attribute__((target("avx2"))) std::size_t select_avx2(const float* x, std::size_t n, float threshold,
+                                                        std::uint32_t* out) {
+  const __m256 t = _mm256_set1_ps(threshold);
+  std::size_t m = 0, i = 0;
+  for (; i + 8 <= n; i += 8) {
+    unsigned mask = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(x + i), t, _CMP_GE_OQ)));
+    while (mask != 0) {
+      out[m++] = static_cast<std::uint32_t>(i + static_cast<std::size_t>(__builtin_ctz(mask)));
+      mask &= mask - 1;
+    }
+  }
+  for (; i < n; ++i) {
+    if (x[i] >= threshold) out[m++] = static_cast<std::uint32_t>(i);
+  }
+  return m;
+}
+
 __attribute__((target("avx2,fma"))) inline float hsum256(__m256 v) {
   const __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
   __m128 s = _mm_add_ps(lo, hi);
@@ -83,6 +109,15 @@ DistanceFn inner_product_fn() {
   return fn;
 #else
   return &generic<false>;
+#endif
+}
+
+SelectFn select_at_least_fn() {
+#ifdef MLSD_X86
+  static const SelectFn fn = has_avx2() ? &select_avx2 : &select_generic;
+  return fn;
+#else
+  return &select_generic;
 #endif
 }
 
