@@ -86,6 +86,16 @@ def time_one(fn):
     return time.perf_counter() - t0
 
 
+def sweep_rows(name, values, search, exact_ids, nq, exact_qps, repeat):
+    """(value, recall, QPS) for each value of one search parameter, printed as it goes."""
+    rows = []
+    for v in values:
+        ids, t = best_time(lambda: search(v), repeat)
+        rows.append((v, R.recall_at_k(ids, exact_ids), nq / t))
+        print(f"    {name}={v:<4} recall {rows[-1][1]:.4f}  {rows[-1][2]:10,.0f} QPS  {rows[-1][2] / exact_qps:6.1f}x exact")
+    return rows
+
+
 def first_reaching(rows, target):
     for row in rows:
         if row[1] >= target:
@@ -101,12 +111,8 @@ def bench_ann(x, q, k, exact_ids, exact_seconds, repeat, threads, target=0.95):
     t0 = time.perf_counter()
     hnsw = R.Index(x.shape[1], "cosine", "HNSW32").add(x)
     print(f"  mlsd HNSW32 built in {time.perf_counter() - t0:.1f} s")
-    rows = []
-    for ef in (16, 32, 64, 128, 256, 512):
-        (_, ids), t = best_time(lambda: hnsw.search(q, k, efSearch=ef), repeat)
-        rows.append((ef, R.recall_at_k(ids, exact_ids), nq / t))
-        print(f"    efSearch={ef:<4} recall {rows[-1][1]:.4f}  {rows[-1][2]:10,.0f} QPS  "
-              f"{rows[-1][2] / exact_qps:6.1f}x exact")
+    rows = sweep_rows("efSearch", (16, 32, 64, 128, 256, 512), lambda ef: hnsw.search(q, k, efSearch=ef)[1],
+                      exact_ids, nq, exact_qps, repeat)
     ours = first_reaching(rows, target)
 
     import hnswlib
@@ -117,13 +123,12 @@ def bench_ann(x, q, k, exact_ids, exact_seconds, repeat, threads, target=0.95):
     peer.set_num_threads(threads)
     peer.add_items(x, np.arange(x.shape[0]))
     print(f"  hnswlib M=32 built in {time.perf_counter() - t0:.1f} s")
-    peer_rows = []
-    for ef in (16, 32, 64, 128, 256, 512):
+    def peer_search(ef):
         peer.set_ef(ef)
-        ids, t = best_time(lambda: peer.knn_query(q, k=k)[0], repeat)
-        peer_rows.append((ef, R.recall_at_k(ids.astype(np.int64), exact_ids), nq / t))
-        print(f"    ef={ef:<4}       recall {peer_rows[-1][1]:.4f}  {peer_rows[-1][2]:10,.0f} QPS")
-    theirs = first_reaching(peer_rows, target)
+        return peer.knn_query(q, k=k)[0].astype(np.int64)
+
+    theirs = first_reaching(sweep_rows("ef", (16, 32, 64, 128, 256, 512), peer_search, exact_ids, nq, exact_qps,
+                                       repeat), target)
     if ours and theirs:
         print(f"  at recall >= {target}: mlsd HNSW {ours[2]:,.0f} QPS ({ours[2] / exact_qps:.1f}x exact), "
               f"hnswlib {theirs[2]:,.0f} QPS: ratio {ours[2] / theirs[2]:.2f}x")
@@ -132,13 +137,8 @@ def bench_ann(x, q, k, exact_ids, exact_seconds, repeat, threads, target=0.95):
     t0 = time.perf_counter()
     ivf = R.Index(x.shape[1], "ip", f"IVF{nlist},Flat").train(x[: 256 * nlist]).add(x)
     print(f"  mlsd IVF{nlist},Flat trained and built in {time.perf_counter() - t0:.1f} s")
-    rows = []
-    for nprobe in (1, 4, 8, 16, 32, 64):
-        (_, ids), t = best_time(lambda: ivf.search(q, k, nprobe=nprobe), repeat)
-        rows.append((nprobe, R.recall_at_k(ids, exact_ids), nq / t))
-        print(f"    nprobe={nprobe:<4}  recall {rows[-1][1]:.4f}  {rows[-1][2]:10,.0f} QPS  "
-              f"{rows[-1][2] / exact_qps:6.1f}x exact")
-    ivf_row = first_reaching(rows, target)
+    ivf_row = first_reaching(sweep_rows("nprobe", (1, 2, 3, 4, 8, 16, 32), lambda p: ivf.search(q, k, nprobe=p)[1],
+                                        exact_ids, nq, exact_qps, repeat), target)
     if ivf_row:
         print(f"  at recall >= {target}: mlsd IVF {ivf_row[2]:,.0f} QPS ({ivf_row[2] / exact_qps:.1f}x exact)")
     return hnsw

@@ -24,3 +24,25 @@ def binary_data(seed, n=None, ties=True, weights=False, zero_weights=False):
         if zero_weights:
             w[rng.random(n) < 0.1] = 0.0
     return y, s, w
+
+
+def assert_releases_gil(kernel):
+    """While a worker thread runs kernel(), the main thread keeps running Python code.  With the
+    GIL held for the whole kernel, the loop below could not advance until it returned."""
+    import threading
+
+    started, finished = threading.Event(), threading.Event()
+
+    def work():
+        started.set()
+        kernel()
+        finished.set()
+
+    t = threading.Thread(target=work)
+    t.start()
+    started.wait()
+    spins = 0
+    while not finished.is_set():
+        spins += 1
+    t.join()
+    assert spins > 1000

@@ -13,6 +13,7 @@ import sklearn.metrics as skm
 
 import mlsd
 import mlsd.metrics as M
+from conftest import assert_releases_gil
 from mlsd import _core
 from mlsd._validation import as_binary_labels, as_float_array
 
@@ -85,28 +86,10 @@ def test_demo_runs():
 
 
 def test_kernels_release_the_gil():
-    # While a worker thread is inside a long kernel, the main thread keeps running Python code.
-    # With the GIL held for the whole kernel, the loop below could not advance until it returned.
-    import threading
-
     mlsd.set_num_threads(1)
     rng = np.random.default_rng(0)
     y, s = rng.random(6_000_000) < 0.3, rng.random(6_000_000)
-    started, finished = threading.Event(), threading.Event()
-
-    def work():
-        started.set()
-        M.roc_auc_score(y, s)
-        finished.set()
-
-    t = threading.Thread(target=work)
-    t.start()
-    started.wait()
-    spins = 0
-    while not finished.is_set():
-        spins += 1
-    t.join()
-    assert spins > 1000
+    assert_releases_gil(lambda: M.roc_auc_score(y, s))
 
 
 @pytest.mark.parametrize("name,marker,count", [("bench_metrics.py", "values agree", 4),

@@ -9,6 +9,7 @@ import pytest
 
 import mlsd
 import mlsd.retrieval as R
+from conftest import assert_releases_gil
 
 faiss = pytest.importorskip("faiss")
 
@@ -176,21 +177,7 @@ def test_concurrent_searches_from_python_threads():
 def test_search_releases_the_gil():
     mlsd.set_num_threads(1)
     x, q = gaussian(200_000, 64, 18), gaussian(500, 64, 19)
-    started, finished = threading.Event(), threading.Event()
-
-    def work():
-        started.set()
-        R.knn(q, x, 10)
-        finished.set()
-
-    t = threading.Thread(target=work)
-    t.start()
-    started.wait()
-    spins = 0
-    while not finished.is_set():
-        spins += 1
-    t.join()
-    assert spins > 1000
+    assert_releases_gil(lambda: R.knn(q, x, 10))
 
 
 # --------------------------------------------------------------------------------------------

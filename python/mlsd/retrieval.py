@@ -76,6 +76,14 @@ def _check_k(k: Any, func: str) -> int:
     return check_int(k, "k", func, min_value=1, max_value=np.iinfo(np.int32).max)
 
 
+def _search_args(func: str, queries: Any, dim: int, k: Any, nprobe: Any, efSearch: Any):  # noqa: N803
+    """The checked arguments shared by Index.search and ShardedIndex.search."""
+    i32 = np.iinfo(np.int32).max
+    return (_as_vectors(queries, "queries", func, dim), _check_k(k, func),
+            check_int(nprobe, "nprobe", func, min_value=1, max_value=i32, allow_none=True),
+            check_int(efSearch, "efSearch", func, min_value=1, max_value=i32, allow_none=True))
+
+
 def _progress(total: int, desc: str, enabled: bool):
     if not enabled:
         return None
@@ -353,11 +361,7 @@ class Index:
         ids : int64 array of shape (n_queries, k)
         """
         func = "Index.search"
-        k = _check_k(k, func)
-        q = _as_vectors(queries, "queries", func, self.dim)
-        nprobe = check_int(nprobe, "nprobe", func, min_value=1, max_value=np.iinfo(np.int32).max, allow_none=True)
-        efSearch = check_int(efSearch, "efSearch", func, min_value=1, max_value=np.iinfo(np.int32).max,
-                             allow_none=True)
+        q, k, nprobe, efSearch = _search_args(func, queries, self.dim, k, nprobe, efSearch)
         allow_ids, allow_mask = self._allow(allow, func)
         return call_kernel(func, self._index.search, q, k, nprobe, efSearch, allow_ids, allow_mask)
 
@@ -474,11 +478,7 @@ class ShardedIndex:
                efSearch: int | None = None) -> tuple[np.ndarray, np.ndarray]:  # noqa: N803
         """As :meth:`Index.search`; ``allow`` must be a list of ids (shards have no common row order)."""
         func = "ShardedIndex.search"
-        k = _check_k(k, func)
-        q = _as_vectors(queries, "queries", func, self._dim)
-        nprobe = check_int(nprobe, "nprobe", func, min_value=1, max_value=np.iinfo(np.int32).max, allow_none=True)
-        efSearch = check_int(efSearch, "efSearch", func, min_value=1, max_value=np.iinfo(np.int32).max,
-                             allow_none=True)
+        q, k, nprobe, efSearch = _search_args(func, queries, self._dim, k, nprobe, efSearch)
         allow_ids = None
         if allow is not None:
             if np.asarray(allow).dtype == np.bool_:
