@@ -82,7 +82,7 @@ def test_demo_runs():
                          timeout=600)
     assert out.returncode == 0, out.stderr
     assert "roc_auc_score" in out.stdout and "ndcg_at_k" in out.stdout and "hash_columns" in out.stdout
-    assert "recall@100" in out.stdout
+    assert "recall@100" in out.stdout and "CUPED" in out.stdout
 
 
 def test_kernels_release_the_gil():

@@ -84,6 +84,7 @@ def demo(rows: int, threads: int | None, seed: int = 0) -> int:
           f"(uniform hashing: {report.expected_collision_rate:.2%})")
 
     _retrieval_demo(rows, seed)
+    _abtest_demo(rows, seed)
 
     # Ranking: re-rank each user's impressions as a query list.
     n_q, n_d = max(rows // 100, 1), 100
@@ -100,6 +101,29 @@ def demo(rows: int, threads: int | None, seed: int = 0) -> int:
         r, t = _timed(fn, rel, score, 10) if fn is not M.mrr else _timed(fn, rel, score)
         row(name, (r.mean, t))
     return 0
+
+
+def _abtest_demo(rows: int, seed: int) -> None:
+    """An online experiment on the same traffic: does a new ranker lift CTR and revenue per user?"""
+    from mlsd import abtest as ab
+
+    rng = np.random.default_rng(seed + 4)
+    n = rows // 2
+    arm = {}
+    for name, ctr in (("control", 0.100), ("treatment", 0.102)):
+        clicks = rng.random(n) < ctr
+        pre_revenue = rng.gamma(2.0, 1.0, n)                       # the same users last month
+        revenue = 0.8 * pre_revenue + clicks * rng.gamma(2.0, 2.0, n)
+        arm[name] = (clicks, revenue, pre_revenue)
+    print(f"\nA/B test: {n:,} users per arm")
+    (ct, rt, pt), (cc, rc, pc) = arm["treatment"], arm["control"]
+    z = ab.proportions_ztest((int(ct.sum()), n), (int(cc.sum()), n))
+    print(f"  CTR {ct.mean():.4f} vs {cc.mean():.4f}: z = {z.statistic:.2f}, p = {z.pvalue:.3g}")
+    plain = ab.compare(rt, rc, relative=True)
+    cuped = ab.compare({"y": rt, "covariate": pt}, {"y": rc, "covariate": pc}, relative=True)
+    print(f"  revenue per user, relative lift {plain.estimate:+.2%}: p = {plain.pvalue:.3g}; with CUPED "
+          f"p = {cuped.pvalue:.3g} (variance reduced by {cuped.extra['variance_reduction']:.0%})")
+    print(f"  sample-ratio check: p = {ab.srm_test([n, n]).pvalue:.3f}")
 
 
 def _retrieval_demo(rows: int, seed: int) -> None:
@@ -132,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mlsd", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="evaluate a synthetic click model with mlsd.metrics (vs scikit-learn), "
-                                    "hash its features with mlsd.hashing and retrieve ads with mlsd.retrieval")
+                                    "hash its features with mlsd.hashing, retrieve ads with mlsd.retrieval "
+                                    "and test a change with mlsd.abtest")
     d.add_argument("--rows", type=int, default=2_000_000, help="impressions to generate (default 2,000,000)")
     d.add_argument("--threads", type=int, default=None, help="threads (default: all cores)")
     args = parser.parse_args(argv)
