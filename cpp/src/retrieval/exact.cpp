@@ -241,12 +241,7 @@ TopK knn(std::span<const float> queries, std::span<const float> items, index_t d
     // l2: centre both sides on the items' mean.  The kernel's |x|^2 - 2<q, x> loses all
     // precision in float32 when the data sit far from the origin; distances do not change.
     const index_t nq = static_cast<index_t>(queries.size()) / d;
-    std::vector<double> mean(static_cast<std::size_t>(d), 0.0);
-    for (index_t i = 0; i < n; ++i) {
-      for (index_t j = 0; j < d; ++j) mean[static_cast<std::size_t>(j)] += items[static_cast<std::size_t>(i * d + j)];
-    }
-    std::vector<float> center(static_cast<std::size_t>(d));
-    for (index_t j = 0; j < d; ++j) center[static_cast<std::size_t>(j)] = n > 0 ? static_cast<float>(mean[static_cast<std::size_t>(j)] / static_cast<double>(n)) : 0.0f;
+    const std::vector<float> center = detail::column_mean(items, d);
     auto centred = [&](std::span<const float> x, index_t rows) {
       std::vector<float> out(x.size());
       tbb::parallel_for(tbb::blocked_range<index_t>(0, rows, 4096), [&](const auto& r) {
@@ -262,6 +257,19 @@ TopK knn(std::span<const float> queries, std::span<const float> items, index_t d
     const auto qc = centred(queries, nq), xc = centred(items, n);
     return detail::knn_rows(qc, xc, d, k, metric, ids, allow, {});
   });
+}
+
+std::vector<float> detail::column_mean(std::span<const float> x, index_t d) {
+  const index_t n = static_cast<index_t>(x.size()) / d;
+  std::vector<double> sum(static_cast<std::size_t>(d), 0.0);
+  for (index_t i = 0; i < n; ++i) {
+    for (index_t j = 0; j < d; ++j) sum[static_cast<std::size_t>(j)] += x[static_cast<std::size_t>(i * d + j)];
+  }
+  std::vector<float> mean(static_cast<std::size_t>(d), 0.0f);
+  for (index_t j = 0; j < d && n > 0; ++j) {
+    mean[static_cast<std::size_t>(j)] = static_cast<float>(sum[static_cast<std::size_t>(j)] / static_cast<double>(n));
+  }
+  return mean;
 }
 
 TopK detail::knn_rows(std::span<const float> queries, std::span<const float> items, index_t d, index_t k,

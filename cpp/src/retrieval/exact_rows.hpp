@@ -2,9 +2,15 @@
 // data themselves (Index stores l2 vectors centred, see index_impl.hpp).
 #pragma once
 
+#include <vector>
+
 #include "mlsd/retrieval.hpp"
 
 namespace mlsd::retrieval::detail {
+
+// The mean of the rows of x (n rows of dimension d), accumulated in double; zeros when n == 0.
+// The point l2 data are centred on (see knn and Index::Impl::center).
+std::vector<float> column_mean(std::span<const float> x, index_t d);
 
 TopK knn_rows(std::span<const float> queries, std::span<const float> items, index_t d, index_t k, Metric metric,
               std::span<const index_t> ids, AllowBits allow, std::span<const float> item_sqnorms);

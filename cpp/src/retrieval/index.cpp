@@ -242,14 +242,7 @@ void Index::add(std::span<const float> x, std::span<const index_t> ids) {
   if (s.own_flat) {
     s.vectors.insert(s.vectors.end(), v.begin(), v.end());
     if (s.metric == Metric::l2) {
-      if (s.center.empty()) {
-        std::vector<double> mean(static_cast<std::size_t>(s.dim), 0.0);
-        for (index_t i = 0; i < n; ++i) {
-          for (index_t j = 0; j < s.dim; ++j) mean[static_cast<std::size_t>(j)] += v[static_cast<std::size_t>(i * s.dim + j)];
-        }
-        s.center.resize(static_cast<std::size_t>(s.dim));
-        for (index_t j = 0; j < s.dim; ++j) s.center[static_cast<std::size_t>(j)] = static_cast<float>(mean[static_cast<std::size_t>(j)] / static_cast<double>(n));
-      }
+      if (s.center.empty()) s.center = detail::column_mean(v, s.dim);
       float* dst = s.vectors.data() + first_pos * s.dim;
       for (std::size_t i = 0; i < static_cast<std::size_t>(n * s.dim); ++i) dst[i] -= s.center[i % s.center.size()];
       s.sqnorms.resize(static_cast<std::size_t>(first_pos + n));

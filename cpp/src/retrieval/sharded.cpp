@@ -4,6 +4,7 @@
 
 #include <tbb/parallel_for.h>
 
+#include "exact_rows.hpp"
 #include "mlsd/common/checks.hpp"
 #include "mlsd/common/error.hpp"
 #include "mlsd/common/parallel.hpp"
@@ -97,12 +98,7 @@ void ShardedIndex::add(std::span<const float> x, std::span<const index_t> ids) {
                "ids must not contain -1 (it marks padding in search results)");
   if (first.metric() == Metric::l2 && first.spec() == "Flat" && size() == 0 && next_id_ == 0 && n > 0) {
     // One centre for every shard: the mean of this first batch, as an unsharded index takes it.
-    std::vector<double> mean(static_cast<std::size_t>(d), 0.0);
-    for (index_t i = 0; i < n; ++i) {
-      for (index_t j = 0; j < d; ++j) mean[static_cast<std::size_t>(j)] += x[static_cast<std::size_t>(i * d + j)];
-    }
-    std::vector<float> center(static_cast<std::size_t>(d));
-    for (index_t j = 0; j < d; ++j) center[static_cast<std::size_t>(j)] = static_cast<float>(mean[static_cast<std::size_t>(j)] / static_cast<double>(n));
+    const std::vector<float> center = detail::column_mean(x, d);
     for (Index& shard : shards_) shard.set_l2_center(center);
   }
   const auto rows = rows_by_shard(ids, n_shards());
