@@ -39,6 +39,10 @@ struct TopK {
 // IDSelectorBitmap layout).  Empty span: every item is allowed.
 using AllowBits = std::span<const std::uint8_t>;
 
+inline bool allowed(AllowBits allow, index_t i) {
+  return allow.empty() || ((allow[static_cast<std::size_t>(i >> 3)] >> (i & 7)) & 1u) != 0;
+}
+
 // Exact k-nearest neighbours by blocked GEMM (BLAS sgemm, single-threaded per task) and a oneTBB
 // parallel top-k selection.  queries: (n_queries, d); items: (n_items, d); metric inner_product or
 // l2 (normalise for cosine first).  ids: the id reported for each item row (empty: the row number).

@@ -36,10 +36,6 @@ constexpr index_t kItemTile = 512;
 // Query blocks this small are scored with direct dot products instead of sgemm.
 constexpr index_t kDirectQueries = 4;
 
-bool allowed(AllowBits allow, index_t row) {
-  return allow.empty() || ((allow[static_cast<std::size_t>(row >> 3)] >> (row & 7)) & 1u) != 0;
-}
-
 index_t count_allowed(AllowBits allow, index_t n) {
   index_t c = 0;
   for (index_t r = 0; r < n; ++r) c += allowed(allow, r) ? 1 : 0;

@@ -137,9 +137,7 @@ class Searcher {
     const float d = xb_ != nullptr ? fn_(query_, xb_ + static_cast<std::size_t>(i) * d_, d_) : (*dis_)(i);
     return negate_ ? -d : d;  // inner product: larger is better, so search on its negative
   }
-  bool allowed(int i) const {
-    return allow_.empty() || ((allow_[static_cast<std::size_t>(i) >> 3] >> (i & 7)) & 1u) != 0;
-  }
+  bool allowed(int i) const { return retrieval::allowed(allow_, i); }
 
   const faiss::HNSW& hnsw_;
   bool negate_;

@@ -57,7 +57,6 @@ void call_faiss(const char* what, F&& f) {
   }
 }
 
-bool bit(AllowBits bits, index_t i) { return ((bits[static_cast<std::size_t>(i >> 3)] >> (i & 7)) & 1u) != 0; }
 
 // A copy of x with unit rows for cosine; otherwise x itself.
 std::span<const float> prepare(const Index::Impl& s, std::span<const float> x, std::vector<float>& storage,
@@ -436,7 +435,7 @@ TopK Index::search(std::span<const float> queries, index_t k, const SearchParams
     index_t j = 0;
     call_faiss("reconstruct", [&] {
       for (index_t p = 0; p < static_cast<index_t>(s.pos2id.size()); ++p) {
-        if (!bit(allow, p)) continue;
+        if (!allowed(allow, p)) continue;
         s.faiss->reconstruct(p, sub.data() + j * s.dim);
         sub_ids[static_cast<std::size_t>(j++)] = s.pos2id[static_cast<std::size_t>(p)];
       }
