@@ -46,3 +46,33 @@ def assert_releases_gil(kernel):
         spins += 1
     t.join()
     assert spins > 1000
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """One LocalCluster for the whole session, started only if a Dask test runs: two worker
+    processes with one thread each, as the mlsd.dask tests require."""
+    pytest.importorskip("distributed")
+    import warnings
+
+    from distributed import Client, LocalCluster
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # startup notices (ports, dashboard) are not test failures
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    yield client
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        client.close()
+        cluster.close()
+
+
+def uneven_split(n, seed, n_parts=7, empty=2):
+    """Chunk sizes summing to n: uneven, with `empty` zero-length chunks and a one-row chunk."""
+    rng = np.random.default_rng(seed)
+    cuts = np.sort(rng.choice(np.arange(1, n - 1), size=n_parts - empty - 2, replace=False))
+    sizes = list(np.diff(np.concatenate([[0], cuts, [n - 1]]))) + [1] + [0] * empty
+    rng.shuffle(sizes)
+    assert sum(sizes) == n
+    return tuple(int(s) for s in sizes)

@@ -1,0 +1,30 @@
+"""mlsd on Dask: the same metrics, A/B tests, hashing and sharded retrieval over partitioned data,
+with the answers the single-machine functions give.
+
+Install with ``pip install 'mlsd[dask]'``.  Importing :mod:`mlsd.dask` imports nothing from Dask;
+Dask is imported when a function is first called.
+
+Every function follows one pattern (see ``DESIGN.md``, "Mergeable statistics"): each partition is
+summarised into a small mergeable state by the mlsd kernel, on the worker that holds it; the
+states are tree-reduced (fan-in ``split_every``); the single-machine code computes the result from
+the merged state.  So what travels over the network is the states, never the rows, except where a
+function says otherwise (the group and query metrics shuffle rows by group).
+
+Pointing mlsd at a real cluster
+-------------------------------
+Create a client before calling mlsd, as for any Dask computation::
+
+    from distributed import Client
+    client = Client("tcp://scheduler-host:8786")   # your scheduler's address
+    import mlsd.dask as md
+    auc = md.roc_auc_score(df["click"], df["p_click"])
+
+The functions compute on the current default client (the last one created), or on the one passed
+as ``client=``.  Workers must have the same mlsd version installed.  Inside a worker, mlsd kernels
+run on the worker's ``nthreads`` threads (TBB, OpenMP and BLAS alike), so start workers with one
+process per machine and ``--nthreads`` equal to its cores, or several processes with fewer threads.
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,147 @@
+"""Plumbing shared by every mlsd.dask function: importing Dask lazily, lining up the partitions of
+several Dask collections, running mlsd kernels inside a worker with the worker's thread count, and
+tree-reducing mergeable states.
+
+Nothing here imports Dask at module import time: ``import mlsd.dask`` costs nothing until a
+function is called.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from typing import Any, Callable, Sequence
+
+__all__ = ["require", "is_dask_collection", "aligned_partitions", "tree_reduce", "in_worker", "compute"]
+
+_INSTALL_HINT = "mlsd.dask needs Dask and distributed: pip install 'mlsd[dask]'"
+
+
+def require(module: str = "dask"):
+    """Import a Dask module, or raise ImportError saying how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:  # pragma: no cover - exercised only without dask installed
+        raise ImportError(f"{_INSTALL_HINT} (could not import {module}: {e})") from e
+
+
+def is_dask_collection(x: Any) -> bool:
+    if type(x).__module__.split(".")[0] not in ("dask", "dask_expr"):
+        return False
+    from dask.base import is_dask_collection as _is
+
+    return _is(x)
+
+
+def _kind(x: Any, name: str, func: str) -> str:
+    if not is_dask_collection(x):
+        raise TypeError(f"{func}: {name} must be a Dask array or a Dask Series/DataFrame; got {type(x).__name__} "
+                        f"(use the single-machine function in mlsd for in-memory data)")
+    da = require("dask.array")
+    if isinstance(x, da.Array):
+        return "array"
+    dd = require("dask.dataframe")
+    if isinstance(x, (dd.Series, dd.DataFrame)):
+        return "frame"
+    raise TypeError(f"{func}: {name} must be a Dask array or a Dask Series/DataFrame; got {type(x).__name__}")
+
+
+def aligned_partitions(func: str, **columns: Any) -> list[list]:
+    """The partitions of several 1-D Dask collections that describe the same rows, as a list (one
+    entry per partition) of lists of Delayed objects (one per column, in keyword order).  None
+    columns give None.
+
+    Dask arrays are rechunked to the chunks of the first array; Dask Series must come from frames
+    with the same number of partitions (as columns of one DataFrame do) and are not repartitioned,
+    because their partition lengths are unknown until computed.  Mixing arrays and Series is an
+    error.
+    """
+    given = {k: v for k, v in columns.items() if v is not None}
+    if not given:
+        raise ValueError(f"{func}: no data given")
+    kinds = {k: _kind(v, k, func) for k, v in given.items()}
+    if len(set(kinds.values())) > 1:
+        raise TypeError(f"{func}: pass either Dask arrays or Dask Series for every column, not a mix "
+                        f"({', '.join(f'{k}: {v}' for k, v in kinds.items())})")
+    first_name, first = next(iter(given.items()))
+    blocks: dict[str, list] = {}
+    if kinds[first_name] == "array":
+        for k, v in given.items():
+            if v.ndim != 1:
+                raise ValueError(f"{func}: {k} must be 1-D; got a Dask array of shape {v.shape}")
+            known = not (math.isnan(v.shape[0]) or math.isnan(first.shape[0]))
+            if known and v.shape[0] != first.shape[0]:
+                raise ValueError(f"{func}: {k} has {v.shape[0]} elements but {first_name} has {first.shape[0]}")
+        for k, v in given.items():
+            if v.chunks != first.chunks:
+                v = v.rechunk(first.chunks)
+            blocks[k] = list(v.to_delayed().ravel())
+    else:
+        for k, v in given.items():
+            if hasattr(v, "columns"):
+                raise TypeError(f"{func}: {k} must be a Dask Series (one column); got a DataFrame")
+            if v.npartitions != first.npartitions:
+                raise ValueError(f"{func}: {k} has {v.npartitions} partitions but {first_name} has "
+                                 f"{first.npartitions}; pass columns of one DataFrame (or repartition them alike)")
+            blocks[k] = list(v.to_delayed())
+    n_parts = len(blocks[first_name])
+    return [[blocks[k][i] if k in blocks else None for k in columns] for i in range(n_parts)]
+
+
+def in_worker(fn: Callable) -> Callable:
+    """Wrap a function that runs as a Dask task: inside a distributed worker, mlsd kernels use the
+    worker's own thread count (``nthreads``), so worker processes never oversubscribe the cores."""
+
+    def task(*args, **kwargs):
+        _match_worker_threads()
+        return fn(*args, **kwargs)
+
+    task.__name__ = getattr(fn, "__name__", "mlsd_task")
+    task.__qualname__ = getattr(fn, "__qualname__", task.__name__)
+    return task
+
+
+_worker_threads: int | None = None
+
+
+def _match_worker_threads() -> None:
+    global _worker_threads
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):  # not running inside a distributed worker
+        return
+    n = int(getattr(getattr(worker, "state", worker), "nthreads", 0) or 0)
+    if n > 0 and n != _worker_threads:
+        import mlsd
+
+        mlsd.set_num_threads(n)
+        _worker_threads = n
+
+
+def tree_reduce(parts: Sequence, combine: Callable[[list], Any], split_every: int = 8, name: str = "mlsd-merge"):
+    """Reduce Delayed states pairwise-in-groups (a tree of fan-in ``split_every``) with ``combine``,
+    a function of a list of states returning one state.  Returns one Delayed."""
+    delayed = require("dask").delayed
+    if split_every < 2:
+        raise ValueError(f"split_every must be >= 2; got {split_every}")
+    level = list(parts)
+    if not level:
+        raise ValueError("tree_reduce: no partitions")
+    combine_task = delayed(in_worker(combine), pure=True)
+    depth = 0
+    while len(level) > 1:
+        level = [combine_task(level[i:i + split_every], dask_key_name=f"{name}-{depth}-{i // split_every}-"
+                              f"{require('dask.base').tokenize(level[i:i + split_every])}")
+                 for i in range(0, len(level), split_every)]
+        depth += 1
+    return level[0]
+
+
+def compute(obj, client: Any = None):
+    """Compute a Delayed (or several) on ``client`` if given, else on Dask's current scheduler (the
+    default distributed client when one exists)."""
+    if client is not None:
+        return client.compute(obj, sync=True)
+    return require("dask").compute(obj)[0]
