@@ -77,8 +77,79 @@ void register_metrics(py::module_& m) {
       py::arg("max_fpr"));
   m.def(
       "average_precision",
-      [](const u8& y, const f64& s, const opt_f64& w) { return call_without_gil(mm::average_precision, y, s, w); },
+      [](const u8& y, const f64& s, const opt_f64& w) { return call_without_gil([](auto... v) { return mm::average_precision(v...); }, y, s, w); },
       py::arg("y_true").noconvert(), py::arg("y_score").noconvert(), py::arg("sample_weight").noconvert());
+  // Score tables cross as (score, positive, negative) tuples of float64 arrays.
+  using table = std::tuple<f64, f64, f64>;
+  auto table_view = [](const table& t) {
+    return mm::ScoreTableView{view(std::get<0>(t)), view(std::get<1>(t)), view(std::get<2>(t))};
+  };
+  auto table_out = [](mm::ScoreTable&& t) {
+    return numpy_tuple(std::move(t.score), std::move(t.positive), std::move(t.negative));
+  };
+  m.def(
+      "score_table",
+      [table_out](const u8& y, const f64& s, const opt_f64& w) {
+        return table_out(call_without_gil(mm::score_table, y, s, w));
+      },
+      py::arg("y_true").noconvert(), py::arg("y_score").noconvert(), py::arg("sample_weight").noconvert());
+  m.def(
+      "binned_score_table",
+      [table_out](const u8& y, const f64& s, const opt_f64& w, double lo, double hi, std::int64_t n_bins) {
+        return table_out(call_without_gil(
+            [=](auto... v) { return mm::binned_score_table(v..., lo, hi, n_bins); }, y, s, w));
+      },
+      py::arg("y_true").noconvert(), py::arg("y_score").noconvert(), py::arg("sample_weight").noconvert(),
+      py::arg("lo"), py::arg("hi"), py::arg("n_bins"));
+  m.def(
+      "merge_score_tables",
+      [table_view, table_out](const std::vector<table>& tables) {
+        std::vector<mm::ScoreTableView> views;
+        for (const auto& t : tables) views.push_back(table_view(t));
+        py::gil_scoped_release release;
+        auto merged = mm::merge_score_tables(views);
+        py::gil_scoped_acquire acquire;
+        return table_out(std::move(merged));
+      },
+      py::arg("tables"));
+  m.def(
+      "table_roc_auc",
+      [table_view](const table& t, double max_fpr) {
+        const auto v = table_view(t);
+        py::gil_scoped_release release;
+        return mm::roc_auc(v, max_fpr);
+      },
+      py::arg("table"), py::arg("max_fpr"));
+  m.def(
+      "table_average_precision",
+      [table_view](const table& t) {
+        const auto v = table_view(t);
+        py::gil_scoped_release release;
+        return mm::average_precision(v);
+      },
+      py::arg("table"));
+  m.def(
+      "table_roc_curve",
+      [table_view](const table& t, bool drop) {
+        const auto v = table_view(t);
+        auto r = [&] {
+          py::gil_scoped_release release;
+          return mm::roc_curve(v, drop);
+        }();
+        return numpy_tuple(std::move(r.fpr), std::move(r.tpr), std::move(r.thresholds));
+      },
+      py::arg("table"), py::arg("drop_intermediate"));
+  m.def(
+      "table_precision_recall_curve",
+      [table_view](const table& t, bool drop) {
+        const auto v = table_view(t);
+        auto r = [&] {
+          py::gil_scoped_release release;
+          return mm::precision_recall_curve(v, drop);
+        }();
+        return numpy_tuple(std::move(r.precision), std::move(r.recall), std::move(r.thresholds));
+      },
+      py::arg("table"), py::arg("drop_intermediate"));
   m.def(
       "log_loss_sums",
       [](const u8& y, const f64& p, const opt_f64& w, double eps) {

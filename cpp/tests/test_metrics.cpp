@@ -229,3 +229,108 @@ TEST(Ranking, BadCsrIsRejected) {
 }
 
 }  // namespace
+
+// ---- score tables ------------------------------------------------------------------------------
+
+namespace {
+
+mm::ScoreTableView view_of(const mm::ScoreTable& t) { return {t.score, t.positive, t.negative}; }
+
+// Labels correlated with scores; scores continuous (distinct == 0) or among `distinct` values; no weights.
+Data table_data(std::size_t n, unsigned seed, int distinct) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> normal;
+  Data d;
+  for (std::size_t i = 0; i < n; ++i) {
+    const bool positive = rng() % 3 == 0;
+    double s = normal(rng) + (positive ? 1.0 : 0.0);
+    if (distinct > 0) s = std::round(s * distinct / 4.0);
+    d.y.push_back(positive);
+    d.s.push_back(s);
+  }
+  return d;
+}
+
+// Tables of consecutive slices of d (cut at the given row positions), merged.
+mm::ScoreTable merged_slices(const Data& d, const std::vector<std::size_t>& cuts) {
+  std::vector<mm::ScoreTable> parts;
+  std::size_t begin = 0;
+  for (std::size_t i = 0; i <= cuts.size(); ++i) {
+    const std::size_t end = i < cuts.size() ? cuts[i] : d.y.size();
+    const std::span<const double> w = d.w.empty() ? std::span<const double>{} : std::span<const double>(d.w).subspan(begin, end - begin);
+    parts.push_back(mm::score_table(std::span<const std::uint8_t>(d.y).subspan(begin, end - begin),
+                                    std::span<const double>(d.s).subspan(begin, end - begin), w));
+    begin = end;
+  }
+  std::vector<mm::ScoreTableView> views;
+  for (const auto& p : parts) views.push_back(view_of(p));
+  return mm::merge_score_tables(views);
+}
+
+}  // namespace
+
+TEST(ScoreTable, MergedSlicesEqualTheWholeTableAndItsMetrics) {
+  for (unsigned seed = 0; seed < 6; ++seed) {
+    Data d = table_data(2000, seed, seed % 2 ? 50 : 0);
+    const mm::ScoreTable whole = mm::score_table(d.y, d.s, kNoWeight);
+    const mm::ScoreTable merged = merged_slices(d, {0, 1, 700, 700, 1999});  // empty and one-row slices
+    EXPECT_EQ(merged.score, whole.score);
+    EXPECT_EQ(merged.positive, whole.positive);
+    EXPECT_EQ(merged.negative, whole.negative);
+    // Unweighted weights are integer counts, so the table's metrics are bit-identical to the raw ones.
+    EXPECT_EQ(mm::roc_auc(view_of(merged)), mm::roc_auc(d.y, d.s, kNoWeight));
+    EXPECT_EQ(mm::roc_auc(view_of(merged), 0.3), mm::roc_auc(d.y, d.s, kNoWeight, 0.3));
+    EXPECT_EQ(mm::average_precision(view_of(merged)), mm::average_precision(d.y, d.s, kNoWeight));
+    EXPECT_NEAR(mm::roc_auc(view_of(merged)), brute_auc(d.y, d.s, kNoWeight), 1e-12);
+    const auto roc = mm::roc_curve(view_of(merged), true);
+    const auto ref = mm::roc_curve(d.y, d.s, kNoWeight, true);
+    EXPECT_EQ(roc.fpr, ref.fpr);
+    EXPECT_EQ(roc.tpr, ref.tpr);
+    EXPECT_EQ(roc.thresholds, ref.thresholds);
+    const auto pr = mm::precision_recall_curve(view_of(merged), false);
+    const auto pref = mm::precision_recall_curve(d.y, d.s, kNoWeight, false);
+    EXPECT_EQ(pr.precision, pref.precision);
+    EXPECT_EQ(pr.recall, pref.recall);
+  }
+}
+
+TEST(ScoreTable, WeightedMergeMatchesToRounding) {
+  Data d = table_data(3000, 11, 40);
+  std::mt19937 rng(3);
+  d.w.resize(d.y.size());
+  for (auto& x : d.w) x = std::uniform_real_distribution<double>(0.0, 3.0)(rng);
+  const mm::ScoreTable merged = merged_slices(d, {10, 1500, 2999});
+  EXPECT_NEAR(mm::roc_auc(view_of(merged)), mm::roc_auc(d.y, d.s, d.w), 1e-13);
+  EXPECT_NEAR(mm::average_precision(view_of(merged)), mm::average_precision(d.y, d.s, d.w), 1e-13);
+}
+
+TEST(ScoreTable, BinnedTableIsTheTableOfTheBinnedScores) {
+  Data d = table_data(5000, 5, 0);
+  for (auto& x : d.s) x = 1.0 / (1.0 + std::exp(-x));  // probabilities
+  const std::int64_t n_bins = 64;
+  const mm::ScoreTable binned = mm::binned_score_table(d.y, d.s, kNoWeight, 0.0, 1.0, n_bins);
+  EXPECT_LE(binned.score.size(), static_cast<std::size_t>(n_bins));
+  dv edges(d.s.size());
+  for (std::size_t i = 0; i < d.s.size(); ++i) edges[i] = mm::bin_lower_edge(d.s[i], 0.0, 1.0, n_bins);
+  EXPECT_EQ(mm::roc_auc(view_of(binned)), mm::roc_auc(d.y, edges, kNoWeight));
+  EXPECT_EQ(mm::bin_lower_edge(-5.0, 0.0, 1.0, 4), 0.0);   // below the range: first bin
+  EXPECT_EQ(mm::bin_lower_edge(7.0, 0.0, 1.0, 4), 0.75);   // above the range: last bin
+  EXPECT_EQ(mm::bin_lower_edge(0.5, 0.0, 1.0, 4), 0.5);    // an edge belongs to the bin above it
+  EXPECT_THROW(mm::binned_score_table(d.y, d.s, kNoWeight, 1.0, 1.0, 8), std::invalid_argument);
+  EXPECT_THROW(mm::binned_score_table(d.y, d.s, kNoWeight, 0.0, 1.0, 0), std::invalid_argument);
+}
+
+TEST(ScoreTable, MalformedTablesThrow) {
+  const dv s{0.9, 0.5}, p{1.0, 0.0}, n{0.0, 2.0};
+  const dv unsorted{0.5, 0.9}, negative{-1.0, 1.0}, short_{1.0};
+  const dv nan{std::nan(""), 0.1}, zeros{0.0, 0.0};
+  EXPECT_NO_THROW(mm::roc_auc(mm::ScoreTableView{s, p, n}));
+  EXPECT_THROW(mm::roc_auc(mm::ScoreTableView{unsorted, p, n}), std::invalid_argument);
+  EXPECT_THROW(mm::roc_auc(mm::ScoreTableView{s, negative, n}), std::invalid_argument);
+  EXPECT_THROW(mm::roc_auc(mm::ScoreTableView{s, short_, n}), std::invalid_argument);
+  EXPECT_THROW(mm::roc_auc(mm::ScoreTableView{nan, p, n}), std::invalid_argument);
+  EXPECT_THROW(mm::roc_auc(mm::ScoreTableView{s, zeros, zeros}), std::invalid_argument);
+  EXPECT_THROW(mm::roc_auc(mm::ScoreTableView{s, p, zeros}), std::invalid_argument);  // one class
+  const std::vector<mm::ScoreTableView> bad{{s, p, n}, {unsorted, p, n}};
+  EXPECT_THROW(mm::merge_score_tables(bad), std::invalid_argument);
+}

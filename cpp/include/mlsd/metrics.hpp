@@ -56,6 +56,39 @@ double roc_auc(std::span<const std::uint8_t> y_true, std::span<const double> y_s
 double average_precision(std::span<const std::uint8_t> y_true, std::span<const double> y_score,
                          std::span<const double> sample_weight);
 
+// ---- mergeable score tables ------------------------------------------------------------------
+// The exact summary behind every threshold metric: each distinct score, highest first, with the
+// weight of positives and of negatives that have exactly that score.  The table of a union of
+// samples is the merge of their tables (weights at equal scores add), so ROC/PR AUC and the curves
+// computed from merged per-partition tables equal those of the concatenated data.  A table's size
+// is the number of distinct scores, at most the number of samples.
+struct ScoreTable {
+  std::vector<double> score, positive, negative;
+};
+struct ScoreTableView {
+  std::span<const double> score, positive, negative;
+};
+
+// Table of (y_true, y_score, sample_weight); zero-weight samples are dropped.
+ScoreTable score_table(std::span<const std::uint8_t> y_true, std::span<const double> y_score,
+                       std::span<const double> sample_weight);
+// Table of the scores mapped to n_bins equal-width bins over [lo, hi] (scores outside go to the end
+// bins): each score is replaced by bin_lower_edge(score, lo, hi, n_bins), so the table has at most
+// n_bins rows whatever the data.  Metrics from it are those of the binned scores: pairs in different
+// bins are ordered exactly, pairs within one bin count as ties.
+ScoreTable binned_score_table(std::span<const std::uint8_t> y_true, std::span<const double> y_score,
+                              std::span<const double> sample_weight, double lo, double hi, index_t n_bins);
+// lo + b * (hi - lo) / n_bins with b = clamp(floor((score - lo) / ((hi - lo) / n_bins)), 0, n_bins - 1).
+double bin_lower_edge(double score, double lo, double hi, index_t n_bins);
+// Merge of any number of tables.  Throws unless each table's scores are finite and strictly
+// decreasing and its weights finite, >= 0 and not both zero in a row.
+ScoreTable merge_score_tables(std::span<const ScoreTableView> tables);
+// The metrics of a table: the same arithmetic, in the same order, as the functions on raw arrays.
+double roc_auc(const ScoreTableView& table, double max_fpr = 1.0);
+double average_precision(const ScoreTableView& table);
+RocCurve roc_curve(const ScoreTableView& table, bool drop_intermediate);
+PrCurve precision_recall_curve(const ScoreTableView& table, bool drop_intermediate);
+
 // ---- probabilistic losses --------------------------------------------------------------------
 struct LossSums {
   double loss = 0.0;    // sum of w_i * loss_i

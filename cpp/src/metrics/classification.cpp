@@ -24,14 +24,12 @@ void check_inputs(const char* fn, std::span<const std::uint8_t> y, std::span<con
   if (!w.empty()) detail::check_nonnegative(w, fn, "sample_weight");
 }
 
-// Confusion matrix at every distinct score, for the public function `fn` (named in errors).
-ThresholdCurve curve_of(const char* fn, std::span<const std::uint8_t> y, std::span<const double> s,
-                        std::span<const double> w) {
-  check_inputs(fn, y, s, w);
-  const SortedByClass sorted = run_in_arena([&] { return detail::sort_by_class(y, s, w); });
+// Cumulative confusion matrix along a walk over distinct scores (highest first).
+template <class Walk>
+ThresholdCurve curve_of_walk(Walk&& walk) {
   ThresholdCurve c;
   double tp = 0.0, fp = 0.0;
-  detail::walk_distinct_scores(sorted, [&](double score, double wp, double wn) {
+  walk([&](double score, double wp, double wn) {
     tp += wp;
     fp += wn;
     c.thresholds.push_back(score);
@@ -39,6 +37,43 @@ ThresholdCurve curve_of(const char* fn, std::span<const std::uint8_t> y, std::sp
     c.fps.push_back(fp);
   });
   return c;
+}
+
+// Confusion matrix at every distinct score, for the public function `fn` (named in errors).
+ThresholdCurve curve_of(const char* fn, std::span<const std::uint8_t> y, std::span<const double> s,
+                        std::span<const double> w) {
+  check_inputs(fn, y, s, w);
+  const SortedByClass sorted = run_in_arena([&] { return detail::sort_by_class(y, s, w); });
+  return curve_of_walk([&](auto&& visit) { detail::walk_distinct_scores(sorted, visit); });
+}
+
+// The walk over a score table's rows, and its class totals (summed in a fixed order).
+auto table_walk(const ScoreTableView& t) {
+  return [&t](auto&& visit) {
+    for (std::size_t i = 0; i < t.score.size(); ++i) visit(t.score[i], t.positive[i], t.negative[i]);
+  };
+}
+std::pair<double, double> table_totals(const ScoreTableView& t) {
+  detail::KahanSum p, n;
+  for (std::size_t i = 0; i < t.score.size(); ++i) {
+    p.add(t.positive[i]);
+    n.add(t.negative[i]);
+  }
+  return {p.value(), n.value()};
+}
+
+void check_table(const ScoreTableView& t, const char* fn) {
+  MLSD_REQUIRE(t.positive.size() == t.score.size() && t.negative.size() == t.score.size(), fn,
+               "a score table's score, positive and negative arrays must have one length; got ", t.score.size(), ", ",
+               t.positive.size(), " and ", t.negative.size());
+  for (std::size_t i = 0; i < t.score.size(); ++i) {
+    MLSD_REQUIRE(std::isfinite(t.score[i]) && (i == 0 || t.score[i] < t.score[i - 1]), fn,
+                 "a score table's scores must be finite and strictly decreasing; row ", i, " holds ", t.score[i]);
+    MLSD_REQUIRE(std::isfinite(t.positive[i]) && std::isfinite(t.negative[i]) && t.positive[i] >= 0 &&
+                     t.negative[i] >= 0 && t.positive[i] + t.negative[i] > 0,
+                 fn, "a score table's weights must be finite, >= 0 and not both 0; row ", i, " holds ",
+                 t.positive[i], " and ", t.negative[i]);
+  }
 }
 
 // Interior points kept by sklearn's drop_intermediate: a "corner" in either coordinate.
@@ -73,9 +108,9 @@ ThresholdCurve threshold_curve(std::span<const std::uint8_t> y, std::span<const 
   return curve_of("threshold_curve", y, s, w);
 }
 
-RocCurve roc_curve(std::span<const std::uint8_t> y, std::span<const double> s, std::span<const double> w,
-                   bool drop_intermediate) {
-  ThresholdCurve c = curve_of("roc_curve", y, s, w);
+namespace {
+
+RocCurve roc_of_curve(ThresholdCurve c, bool drop_intermediate) {
   MLSD_REQUIRE(!c.thresholds.empty(), "roc_curve", "no sample has a non-zero weight");
   if (drop_intermediate && c.fps.size() > 2) {
     const auto keep = roc_corners(c.fps, c.tps);
@@ -101,9 +136,7 @@ RocCurve roc_curve(std::span<const std::uint8_t> y, std::span<const double> s, s
   return r;
 }
 
-PrCurve precision_recall_curve(std::span<const std::uint8_t> y, std::span<const double> s,
-                               std::span<const double> w, bool drop_intermediate) {
-  ThresholdCurve c = curve_of("precision_recall_curve", y, s, w);
+PrCurve pr_of_curve(ThresholdCurve c, bool drop_intermediate) {
   MLSD_REQUIRE(!c.thresholds.empty(), "precision_recall_curve", "no sample has a non-zero weight");
   if (drop_intermediate && c.tps.size() > 2) {
     std::vector<std::size_t> keep;
@@ -132,6 +165,65 @@ PrCurve precision_recall_curve(std::span<const std::uint8_t> y, std::span<const 
   return r;
 }
 
+// ROC AUC over a walk; max_fpr < 1 gives sklearn's McClish-standardised partial AUC.
+template <class Walk>
+double roc_auc_of(Walk&& walk, double n_pos, double n_neg, double max_fpr, const char* fn) {
+  MLSD_REQUIRE(max_fpr > 0.0 && max_fpr <= 1.0, fn, "max_fpr must be in (0, 1]; got ", max_fpr);
+  MLSD_REQUIRE(n_pos > 0 && n_neg > 0, fn,
+               "y_true must contain both classes (ROC AUC is undefined with only one class); got ",
+               n_pos > 0 ? "only positives" : (n_neg > 0 ? "only negatives" : "no sample with non-zero weight"));
+  if (max_fpr >= 1.0) {
+    // Trapezoids between consecutive distinct thresholds: each negative group contributes the
+    // positives ranked above it plus half of those tied with it.
+    return detail::auc_of_walk(walk, n_pos, n_neg);
+  }
+  // Partial AUC up to max_fpr, interpolated linearly at the crossing, McClish-standardised.
+  double area = 0.0, tp = 0.0, fp = 0.0;
+  bool done = false;
+  walk([&](double, double wp, double wn) {
+    if (done) return;
+    const double x0 = fp / n_neg, y0 = tp / n_pos;
+    const double x1 = (fp + wn) / n_neg, y1 = (tp + wp) / n_pos;
+    if (x1 <= max_fpr) {
+      area += (x1 - x0) * (y0 + y1) * 0.5;
+    } else {
+      const double y_at = y0 + (max_fpr - x0) * ((y1 - y0) / (x1 - x0));
+      area += (max_fpr - x0) * (y0 + y_at) * 0.5;
+      done = true;
+    }
+    tp += wp;
+    fp += wn;
+  });
+  const double min_area = 0.5 * max_fpr * max_fpr;
+  const double max_area = max_fpr;
+  return 0.5 * (1.0 + (area - min_area) / (max_area - min_area));
+}
+
+// Step-wise average precision over a walk, sum_i (R_i - R_{i-1}) P_i.
+template <class Walk>
+double average_precision_of(Walk&& walk, double n_pos, const char* fn) {
+  MLSD_REQUIRE(n_pos > 0, fn, "y_true has no positive sample (with non-zero weight): average precision is undefined");
+  double ap = 0.0, tp = 0.0, fp = 0.0;
+  walk([&](double, double wp, double wn) {
+    tp += wp;
+    fp += wn;
+    if (wp > 0) ap += (wp / n_pos) * (tp / (tp + fp));
+  });
+  return std::max(0.0, ap);
+}
+
+}  // namespace
+
+RocCurve roc_curve(std::span<const std::uint8_t> y, std::span<const double> s, std::span<const double> w,
+                   bool drop_intermediate) {
+  return roc_of_curve(curve_of("roc_curve", y, s, w), drop_intermediate);
+}
+
+PrCurve precision_recall_curve(std::span<const std::uint8_t> y, std::span<const double> s,
+                               std::span<const double> w, bool drop_intermediate) {
+  return pr_of_curve(curve_of("precision_recall_curve", y, s, w), drop_intermediate);
+}
+
 double roc_auc(std::span<const std::uint8_t> y, std::span<const double> s, std::span<const double> w,
                double max_fpr) {
   const char* fn = "roc_auc_score";
@@ -139,35 +231,8 @@ double roc_auc(std::span<const std::uint8_t> y, std::span<const double> s, std::
   MLSD_REQUIRE(max_fpr > 0.0 && max_fpr <= 1.0, fn, "max_fpr must be in (0, 1]; got ", max_fpr);
   return run_in_arena([&] {
     const SortedByClass sorted = detail::sort_by_class(y, s, w);
-    const double n_pos = sorted.positive, n_neg = sorted.negative;
-    MLSD_REQUIRE(n_pos > 0 && n_neg > 0, fn,
-                 "y_true must contain both classes (ROC AUC is undefined with only one class); got ",
-                 n_pos > 0 ? "only positives" : (n_neg > 0 ? "only negatives" : "no sample with non-zero weight"));
-    if (max_fpr >= 1.0) {
-      // Trapezoids between consecutive distinct thresholds: each negative group contributes the
-      // positives ranked above it plus half of those tied with it.
-      return detail::auc_of_walk([&](auto&& visit) { detail::walk_distinct_scores(sorted, visit); }, n_pos, n_neg);
-    }
-    // Partial AUC up to max_fpr, interpolated linearly at the crossing, McClish-standardised.
-    double area = 0.0, tp = 0.0, fp = 0.0;
-    bool done = false;
-    detail::walk_distinct_scores(sorted, [&](double, double wp, double wn) {
-      if (done) return;
-      const double x0 = fp / n_neg, y0 = tp / n_pos;
-      const double x1 = (fp + wn) / n_neg, y1 = (tp + wp) / n_pos;
-      if (x1 <= max_fpr) {
-        area += (x1 - x0) * (y0 + y1) * 0.5;
-      } else {
-        const double y_at = y0 + (max_fpr - x0) * ((y1 - y0) / (x1 - x0));
-        area += (max_fpr - x0) * (y0 + y_at) * 0.5;
-        done = true;
-      }
-      tp += wp;
-      fp += wn;
-    });
-    const double min_area = 0.5 * max_fpr * max_fpr;
-    const double max_area = max_fpr;
-    return 0.5 * (1.0 + (area - min_area) / (max_area - min_area));
+    auto walk = [&](auto&& visit) { detail::walk_distinct_scores(sorted, visit); };
+    return roc_auc_of(walk, sorted.positive, sorted.negative, max_fpr, fn);
   });
 }
 
@@ -176,16 +241,107 @@ double average_precision(std::span<const std::uint8_t> y, std::span<const double
   check_inputs(fn, y, s, w);
   return run_in_arena([&] {
     const SortedByClass sorted = detail::sort_by_class(y, s, w);
-    const double n_pos = sorted.positive;
-    MLSD_REQUIRE(n_pos > 0, fn, "y_true has no positive sample (with non-zero weight): average precision is undefined");
-    double ap = 0.0, tp = 0.0, fp = 0.0;
-    detail::walk_distinct_scores(sorted, [&](double, double wp, double wn) {
-      tp += wp;
-      fp += wn;
-      if (wp > 0) ap += (wp / n_pos) * (tp / (tp + fp));
-    });
-    return std::max(0.0, ap);
+    auto walk = [&](auto&& visit) { detail::walk_distinct_scores(sorted, visit); };
+    return average_precision_of(walk, sorted.positive, fn);
   });
+}
+
+// ---- score tables -------------------------------------------------------------------------------
+
+ScoreTable score_table(std::span<const std::uint8_t> y, std::span<const double> s, std::span<const double> w) {
+  check_inputs("score_table", y, s, w);
+  return run_in_arena([&] {
+    const SortedByClass sorted = detail::sort_by_class(y, s, w);
+    ScoreTable t;
+    detail::walk_distinct_scores(sorted, [&](double score, double wp, double wn) {
+      t.score.push_back(score);
+      t.positive.push_back(wp);
+      t.negative.push_back(wn);
+    });
+    return t;
+  });
+}
+
+ScoreTable binned_score_table(std::span<const std::uint8_t> y, std::span<const double> s, std::span<const double> w,
+                              double lo, double hi, index_t n_bins) {
+  const char* fn = "binned_score_table";
+  check_inputs(fn, y, s, w);
+  MLSD_REQUIRE(std::isfinite(lo) && std::isfinite(hi) && lo < hi, fn, "range must be finite with lo < hi; got [", lo,
+               ", ", hi, "]");
+  MLSD_REQUIRE(n_bins >= 1 && n_bins <= (index_t{1} << 40), fn, "n_bins must be in [1, 2^40]; got ", n_bins);
+  std::vector<double> edge_of(s.size());
+  run_in_arena([&] {
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, s.size(), 1 << 14), [&](const auto& r) {
+      for (std::size_t i = r.begin(); i != r.end(); ++i) edge_of[i] = bin_lower_edge(s[i], lo, hi, n_bins);
+    });
+  });
+  return score_table(y, edge_of, w);
+}
+
+double bin_lower_edge(double score, double lo, double hi, index_t n_bins) {
+  const double width = (hi - lo) / static_cast<double>(n_bins);
+  double b = std::floor((score - lo) / width);
+  b = std::clamp(b, 0.0, static_cast<double>(n_bins - 1));
+  return lo + b * width;
+}
+
+ScoreTable merge_score_tables(std::span<const ScoreTableView> tables) {
+  const char* fn = "merge_score_tables";
+  for (const auto& t : tables) check_table(t, fn);
+  auto merge2 = [](const ScoreTableView& a, const ScoreTableView& b) {
+    ScoreTable out;
+    const std::size_t cap = a.score.size() + b.score.size();
+    out.score.reserve(cap);
+    out.positive.reserve(cap);
+    out.negative.reserve(cap);
+    std::size_t i = 0, j = 0;
+    while (i < a.score.size() || j < b.score.size()) {
+      const bool take_a = j == b.score.size() || (i < a.score.size() && a.score[i] >= b.score[j]);
+      const bool take_b = i == a.score.size() || (j < b.score.size() && b.score[j] >= a.score[i]);
+      out.score.push_back(take_a ? a.score[i] : b.score[j]);
+      out.positive.push_back((take_a ? a.positive[i] : 0.0) + (take_b ? b.positive[j] : 0.0));
+      out.negative.push_back((take_a ? a.negative[i] : 0.0) + (take_b ? b.negative[j] : 0.0));
+      i += take_a;
+      j += take_b;
+    }
+    return out;
+  };
+  auto view_of = [](const ScoreTable& t) { return ScoreTableView{t.score, t.positive, t.negative}; };
+  if (tables.empty()) return {};
+  // Pairwise rounds (a balanced tree of two-way merges): O(total log k).
+  std::vector<ScoreTable> level;
+  for (std::size_t i = 0; i + 1 < tables.size(); i += 2) level.push_back(merge2(tables[i], tables[i + 1]));
+  if (tables.size() % 2) level.push_back(merge2(tables.back(), ScoreTableView{}));
+  while (level.size() > 1) {
+    std::vector<ScoreTable> next;
+    for (std::size_t i = 0; i + 1 < level.size(); i += 2) next.push_back(merge2(view_of(level[i]), view_of(level[i + 1])));
+    if (level.size() % 2) next.push_back(std::move(level.back()));
+    level = std::move(next);
+  }
+  return std::move(level.front());
+}
+
+double roc_auc(const ScoreTableView& t, double max_fpr) {
+  const char* fn = "roc_auc_score";
+  check_table(t, fn);
+  const auto [n_pos, n_neg] = table_totals(t);
+  return roc_auc_of(table_walk(t), n_pos, n_neg, max_fpr, fn);
+}
+
+double average_precision(const ScoreTableView& t) {
+  const char* fn = "average_precision_score";
+  check_table(t, fn);
+  return average_precision_of(table_walk(t), table_totals(t).first, fn);
+}
+
+RocCurve roc_curve(const ScoreTableView& t, bool drop_intermediate) {
+  check_table(t, "roc_curve");
+  return roc_of_curve(curve_of_walk(table_walk(t)), drop_intermediate);
+}
+
+PrCurve precision_recall_curve(const ScoreTableView& t, bool drop_intermediate) {
+  check_table(t, "precision_recall_curve");
+  return pr_of_curve(curve_of_walk(table_walk(t)), drop_intermediate);
 }
 
 LossSums log_loss_sums(std::span<const std::uint8_t> y, std::span<const double> p, std::span<const double> w,

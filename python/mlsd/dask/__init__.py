@@ -27,4 +27,23 @@ process per machine and ``--nthreads`` equal to its cores, or several processes 
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from . import _hashing, _metrics
+from ._hashing import hash_columns
+from ._metrics import (
+    average_precision_score,
+    binned_roc_auc_score,
+    dcg_at_k,
+    group_auc,
+    hit_rate_at_k,
+    log_loss,
+    map_at_k,
+    mrr,
+    ndcg_at_k,
+    normalized_entropy,
+    precision_at_k,
+    recall_at_k,
+    roc_auc_score,
+    score_table,
+)
+
+__all__: list[str] = [*_metrics.__all__, *_hashing.__all__]
