@@ -27,4 +27,6 @@ process per machine and ``--nthreads`` equal to its cores, or several processes 
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from ._retrieval import DistributedIndex  # imports nothing from Dask until used
+
+__all__: list[str] = ["DistributedIndex"]
