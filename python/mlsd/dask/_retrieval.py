@@ -341,8 +341,9 @@ class DistributedIndex:
         :meth:`add`; every shard gets the same trained state, as in ShardedIndex.
         """
         func = "DistributedIndex.train"
-        if self._shards is not None:
+        if len(self) or self._next_id:
             raise ValueError(f"{func}: train must be called before any vector is added")
+        self._shards = None  # empty shards (left by a rejected first add) hold the old state
         if is_dask_collection(sample):
             sample = self._client.compute(sample, sync=True)
         x = _r._as_vectors(sample, "sample", func, self.dim)
