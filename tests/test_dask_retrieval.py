@@ -228,7 +228,8 @@ def test_errors(dask_client):
     with pytest.raises(TypeError, match="ids must be integers"):
         index.add(dx, dids.astype(np.float64))
     with pytest.raises(ValueError, match="vectors row 2 has zero norm"):
-        md.DistributedIndex(DIM, "cosine", client=dask_client).add(da.from_array(np.eye(3, DIM)[[0, 1, 2, 2]] * [[1], [1], [0], [1]]))
+        zero_row = np.eye(4, DIM) * [[1], [1], [0], [1]]
+        md.DistributedIndex(DIM, "cosine", client=dask_client).add(da.from_array(zero_row))
     with pytest.raises(ValueError, match="must be trained before vectors are added"):
         md.DistributedIndex(DIM, spec="IVF4,Flat", client=dask_client).add(dx)
     index.add(dx, dids)

@@ -233,11 +233,13 @@ class DistributedIndex:
 
     Examples
     --------
-    >>> import dask.array as da, numpy as np                           # doctest: +SKIP
-    >>> from mlsd.dask import DistributedIndex                         # doctest: +SKIP
-    >>> index = DistributedIndex(128, metric="cosine")                 # one shard per worker
-    >>> index.add(embeddings, ids=item_ids)       # Dask arrays (n, 128) and (n,)
-    >>> scores, ids = index.search(queries, k=100)                     # NumPy in, NumPy out
+    With a client connected (``distributed.Client("tcp://scheduler:8786")``)::
+
+        from mlsd.dask import DistributedIndex
+        index = DistributedIndex(128, metric="cosine")        # one shard per worker
+        index.add(embeddings, ids=item_ids)                   # Dask arrays (n, 128) and (n,)
+        scores, ids = index.search(queries, k=100)            # NumPy in, NumPy out
+        index.save("/shared/ads-index")                       # a directory every worker can reach
     """
 
     def __init__(self, dim: int, metric: str = "ip", spec: str = "Flat", n_shards: int | None = None, *,
