@@ -114,6 +114,10 @@ def test_allow_filter_equals_filtered_exact_search(dask_client):
     keep = rng.random(x.shape[0]) < 0.1
     allowed = np.concatenate([ids[keep], [123456789012]])  # an unknown id is ignored
     assert_same(index.search(q, 12, allow=allowed), R.knn(q, x, 12, "ip", ids=ids, allow=keep))
+    one_shard = ids[md._retrieval.shard_of(ids, 3) == 1][:4]  # only shard 1 is searched
+    assert_same(index.search(q, 6, allow=one_shard), R.knn(q, x, 6, "ip", ids=ids, allow=np.isin(ids, one_shard)))
+    scores, none = index.search(q, 2, allow=[123456789012])
+    assert (none == -1).all() and np.isneginf(scores).all()
     with pytest.raises(TypeError, match="allow must be an array of ids"):
         index.search(q, 3, allow=keep)
 
@@ -139,12 +143,12 @@ def test_ivf_with_every_list_probed_equals_exact(dask_client):
 
 def test_shards_stay_on_their_workers(dask_client):
     x, q, ids = data(10)
-    index = build(dask_client, x, ids, n_shards=5, seed=10)
+    index = build(dask_client, x, ids, n_shards=11, seed=10)  # 11 shards: a two-level merge tree
     workers = sorted(dask_client.nthreads())
-    assert index.workers == [workers[s % len(workers)] for s in range(5)]
-    index.search(q, 4)
+    assert index.workers == [workers[s % len(workers)] for s in range(11)]
+    assert_same(index.search(q, 4), R.knn(q, x, 4, ids=ids))
     index.remove(ids[:10])
-    index.search(q, 4)
+    assert_same(index.search(q, 4), R.knn(q, x[10:], 4, ids=ids[10:]))
     who = dask_client.who_has(index.shards)
     for future, worker in zip(index.shards, index.workers):
         assert tuple(who[future.key]) == (worker,)

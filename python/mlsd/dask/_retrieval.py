@@ -223,7 +223,8 @@ class DistributedIndex:
       queries is not: its blocks go from the workers holding them); workers holding shards fetch
       it.  Each shard returns its top-k (``n_queries x k`` scores and ids, 12 bytes per entry) to a
       merge task on a worker (fan-in 8, a tree above 8 shards); only the merged top-k goes to the
-      client.  An ``allow`` filter is split by shard on the client; each shard gets only its ids.
+      client.  An ``allow`` filter is split by shard on the client; each shard gets only its ids,
+      and shards with none are not searched.
     - :meth:`remove`: the ids are split by shard on the client and sent to their shards.
     - Shards themselves never move, except when :meth:`save` writes them (each worker writes its
       own shards' files) and :meth:`load` reads them.
@@ -506,9 +507,12 @@ class DistributedIndex:
         else:
             starts = range(0, max(queries.shape[0], 1), batch_size)
             batches = self._client.scatter([queries[b:b + batch_size] for b in starts], hash=False)
-        allow_parts = [None] * self.n_shards
+        allow_parts: list = [None] * self.n_shards
         if allow_ids is not None:
-            allow_parts = self._client.scatter(self._split_ids(allow_ids), hash=False)
+            parts = self._split_ids(allow_ids)
+            live = [s for s in live if parts[s].size] or live[:1]  # one shard pads the rows if none qualify
+            for s, future in zip(live, self._client.scatter([parts[s] for s in live], hash=False)):
+                allow_parts[s] = future
         results = []
         for batch in batches:
             level = [self._submit(s, _search_shard, self._shards[s], batch, k, nprobe, efSearch, allow_parts[s])
