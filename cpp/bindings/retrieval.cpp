@@ -123,6 +123,10 @@ void register_retrieval(py::module_& m) {
            })
       .def("next_id", &mr::Index::next_id)
       .def(
+          "set_l2_center",
+          [](mr::Index& self, const f32& center) { call_without_gil([&](auto c) { self.set_l2_center(c); }, center); },
+          py::arg("center").noconvert())
+      .def(
           "search",
           [](const mr::Index& self, const f32& q, index_t k, std::optional<int> nprobe, std::optional<int> ef_search,
              const std::optional<i64>& allow_ids, const std::optional<u8>& allow_mask) {

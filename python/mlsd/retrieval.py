@@ -397,9 +397,18 @@ class Index:
         """
         with open(path, "rb") as f:
             data = np.frombuffer(f.read(), dtype=np.uint8)
-        core = call_kernel("Index.load", _c.Index.deserialize, data)
-        metric = {v: k for k, v in _METRICS.items()}[core.metric]
-        return cls._wrap(core, metric)
+        return _index_from_bytes(data, "Index.load")
+
+    def __reduce__(self):
+        # Pickles as the bytes of save() (checksummed), so an index can travel between processes
+        # (multiprocessing, Dask workers spilling to disk) and come back identical.
+        return _index_from_bytes, (call_kernel("Index.__reduce__", self._index.serialize),)
+
+
+def _index_from_bytes(data: np.ndarray, func: str = "Index.__setstate__") -> Index:
+    core = call_kernel(func, _c.Index.deserialize, np.ascontiguousarray(data, dtype=np.uint8))
+    metric = {v: k for k, v in _METRICS.items()}[core.metric]
+    return Index._wrap(core, metric)
 
 
 class ShardedIndex:

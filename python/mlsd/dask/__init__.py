@@ -8,7 +8,8 @@ Every function follows one pattern (see ``DESIGN.md``, "Mergeable statistics"): 
 summarised into a small mergeable state by the mlsd kernel, on the worker that holds it; the
 states are tree-reduced (fan-in ``split_every``); the single-machine code computes the result from
 the merged state.  So what travels over the network is the states, never the rows, except where a
-function says otherwise (the group and query metrics shuffle rows by group).
+function says otherwise (the group and query metrics shuffle rows by group;
+:class:`DistributedIndex` sends each row once, to the worker holding its shard).
 
 Pointing mlsd at a real cluster
 -------------------------------
@@ -45,5 +46,6 @@ from ._metrics import (
     roc_auc_score,
     score_table,
 )
+from ._retrieval import DistributedIndex
 
-__all__: list[str] = [*_metrics.__all__, *_hashing.__all__]
+__all__: list[str] = [*_metrics.__all__, *_hashing.__all__, "DistributedIndex"]
