@@ -253,6 +253,12 @@ ScoreTable score_table(std::span<const std::uint8_t> y, std::span<const double> 
   return run_in_arena([&] {
     const SortedByClass sorted = detail::sort_by_class(y, s, w);
     ScoreTable t;
+    // At most one row per sample: reserving that much only reserves address space, the pages a
+    // smaller table never touches are never committed.
+    const std::size_t cap = sorted.weighted ? sorted.keys.size() : sorted.pos.size() + sorted.neg.size();
+    t.score.reserve(cap);
+    t.positive.reserve(cap);
+    t.negative.reserve(cap);
     detail::walk_distinct_scores(sorted, [&](double score, double wp, double wn) {
       t.score.push_back(score);
       t.positive.push_back(wp);
@@ -285,40 +291,63 @@ double bin_lower_edge(double score, double lo, double hi, index_t n_bins) {
   return lo + b * width;
 }
 
+namespace {
+
+// Two-way merge summing the weights of equal scores; branch-free in the loop body, because which
+// table holds the next score is as unpredictable as the scores.
+ScoreTable merge2(const ScoreTableView& a, const ScoreTableView& b) {
+  const std::size_t na = a.score.size(), nb = b.score.size();
+  ScoreTable out;
+  out.score.resize(na + nb);
+  out.positive.resize(na + nb);
+  out.negative.resize(na + nb);
+  double* os = out.score.data();
+  double* op = out.positive.data();
+  double* on = out.negative.data();
+  std::size_t i = 0, j = 0, o = 0;
+  while (i < na && j < nb) {
+    const double x = a.score[i], z = b.score[j];
+    const bool ta = x >= z, tb = z >= x;
+    os[o] = ta ? x : z;
+    op[o] = (ta ? a.positive[i] : 0.0) + (tb ? b.positive[j] : 0.0);
+    on[o] = (ta ? a.negative[i] : 0.0) + (tb ? b.negative[j] : 0.0);
+    i += ta;
+    j += tb;
+    ++o;
+  }
+  for (; i < na; ++i, ++o) os[o] = a.score[i], op[o] = a.positive[i], on[o] = a.negative[i];
+  for (; j < nb; ++j, ++o) os[o] = b.score[j], op[o] = b.positive[j], on[o] = b.negative[j];
+  out.score.resize(o);
+  out.positive.resize(o);
+  out.negative.resize(o);
+  return out;
+}
+
+ScoreTableView view_of(const ScoreTable& t) { return {t.score, t.positive, t.negative}; }
+
+}  // namespace
+
 ScoreTable merge_score_tables(std::span<const ScoreTableView> tables) {
   const char* fn = "merge_score_tables";
   for (const auto& t : tables) check_table(t, fn);
-  auto merge2 = [](const ScoreTableView& a, const ScoreTableView& b) {
-    ScoreTable out;
-    const std::size_t cap = a.score.size() + b.score.size();
-    out.score.reserve(cap);
-    out.positive.reserve(cap);
-    out.negative.reserve(cap);
-    std::size_t i = 0, j = 0;
-    while (i < a.score.size() || j < b.score.size()) {
-      const bool take_a = j == b.score.size() || (i < a.score.size() && a.score[i] >= b.score[j]);
-      const bool take_b = i == a.score.size() || (j < b.score.size() && b.score[j] >= a.score[i]);
-      out.score.push_back(take_a ? a.score[i] : b.score[j]);
-      out.positive.push_back((take_a ? a.positive[i] : 0.0) + (take_b ? b.positive[j] : 0.0));
-      out.negative.push_back((take_a ? a.negative[i] : 0.0) + (take_b ? b.negative[j] : 0.0));
-      i += take_a;
-      j += take_b;
-    }
-    return out;
-  };
-  auto view_of = [](const ScoreTable& t) { return ScoreTableView{t.score, t.positive, t.negative}; };
   if (tables.empty()) return {};
-  // Pairwise rounds (a balanced tree of two-way merges): O(total log k).
-  std::vector<ScoreTable> level;
-  for (std::size_t i = 0; i + 1 < tables.size(); i += 2) level.push_back(merge2(tables[i], tables[i + 1]));
-  if (tables.size() % 2) level.push_back(merge2(tables.back(), ScoreTableView{}));
-  while (level.size() > 1) {
-    std::vector<ScoreTable> next;
-    for (std::size_t i = 0; i + 1 < level.size(); i += 2) next.push_back(merge2(view_of(level[i]), view_of(level[i + 1])));
-    if (level.size() % 2) next.push_back(std::move(level.back()));
-    level = std::move(next);
-  }
-  return std::move(level.front());
+  if (tables.size() == 1) return merge2(tables[0], ScoreTableView{});
+  // A balanced tree of two-way merges, O(total log k); the merges of one round run in parallel.
+  return run_in_arena([&] {
+    std::vector<ScoreTable> level((tables.size() + 1) / 2);
+    tbb::parallel_for(std::size_t{0}, level.size(), [&](std::size_t p) {
+      level[p] = merge2(tables[2 * p], 2 * p + 1 < tables.size() ? tables[2 * p + 1] : ScoreTableView{});
+    });
+    while (level.size() > 1) {
+      std::vector<ScoreTable> next((level.size() + 1) / 2);
+      tbb::parallel_for(std::size_t{0}, next.size(), [&](std::size_t p) {
+        next[p] = 2 * p + 1 < level.size() ? merge2(view_of(level[2 * p]), view_of(level[2 * p + 1]))
+                                           : std::move(level[2 * p]);
+      });
+      level = std::move(next);
+    }
+    return std::move(level.front());
+  });
 }
 
 double roc_auc(const ScoreTableView& t, double max_fpr) {
