@@ -65,9 +65,14 @@ inline std::uint32_t weight_at(std::uint64_t key, std::int64_t k) {
 // pair, so callers can keep two accumulators in registers.
 template <class F>
 inline void for_each_weight(std::uint64_t key, const RowKeys& rows, std::int64_t b, std::int64_t e, F&& f) {
-  if (!rows.keys.empty()) {
-    for (std::int64_t i = b; i < e; ++i)
-      f(i, weight_at(key, rows.keys[static_cast<std::size_t>(i)]), std::integral_constant<int, 0>{});
+  if (!rows.keys.empty()) {  // lanes alternate as below, so keys 0, 1, ... give the default's sums bit for bit
+    const auto* k = rows.keys.data();
+    std::int64_t i = b;
+    for (; i + 1 < e; i += 2) {
+      f(i, weight_at(key, k[i]), std::integral_constant<int, 0>{});
+      f(i + 1, weight_at(key, k[i + 1]), std::integral_constant<int, 1>{});
+    }
+    if (i < e) f(i, weight_at(key, k[i]), std::integral_constant<int, 0>{});
     return;
   }
   std::int64_t i = b, k = rows.first_row + b;

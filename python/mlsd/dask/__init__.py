@@ -27,4 +27,6 @@ process per machine and ``--nthreads`` equal to its cores, or several processes 
 
 from __future__ import annotations
 
-__all__: list[str] = []
+__all__ = ["stats", "stats_by", "bootstrap"]
+
+from ._abtest import bootstrap, stats, stats_by

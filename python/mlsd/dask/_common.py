@@ -77,8 +77,9 @@ def aligned_partitions(func: str, **columns: Any) -> list[list]:
                 v = v.rechunk(first.chunks)
             blocks[k] = list(v.to_delayed().ravel())
     else:
+        dd = require("dask.dataframe")
         for k, v in given.items():
-            if hasattr(v, "columns"):
+            if isinstance(v, dd.DataFrame):
                 raise TypeError(f"{func}: {k} must be a Dask Series (one column); got a DataFrame")
             if v.npartitions != first.npartitions:
                 raise ValueError(f"{func}: {k} has {v.npartitions} partitions but {first_name} has "
