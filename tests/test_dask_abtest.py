@@ -216,28 +216,6 @@ def test_bootstrap_same_for_any_worker_count_and_keys(dask_client, one_worker, s
                                                statistic=statistic, n_resamples=200, seed=11).bootstrap_distribution)
 
 
-def test_key_column_on_one_machine_follows_rows_wherever_they_are():
-    t, _ = two_samples(6, 1000, 2)
-    rng = np.random.default_rng(0)
-    order = rng.permutation(1000)
-    for statistic in ("mean", "ratio", "median"):
-        keyed = select(t, statistic, True)
-        shuffled = {r: v[order] for r, v in keyed.items()}
-        a = ab.bootstrap(keyed, statistic=statistic, n_resamples=100, seed=2)
-        b = ab.bootstrap(shuffled, statistic=statistic, n_resamples=100, seed=2)
-        close(a.bootstrap_distribution, b.bootstrap_distribution, scale=abs(a.estimate))
-        close(a.confidence_interval, b.confidence_interval)
-    # keys 0, 1, ... are the default keys
-    y = t["y"]
-    a = ab.bootstrap({"y": y, "key": np.arange(len(y))}, n_resamples=100, seed=2)
-    b = ab.bootstrap(y, n_resamples=100, seed=2)
-    np.testing.assert_array_equal(a.bootstrap_distribution, b.bootstrap_distribution)
-    # rows sharing a key are resampled together: duplicating every row under its own key keeps each
-    # resampled mean, while duplicates under fresh keys are resampled independently
-    twice = ab.bootstrap({"y": np.repeat(y, 2), "key": np.repeat(np.arange(len(y)), 2)}, n_resamples=100, seed=2)
-    close(twice.bootstrap_distribution, b.bootstrap_distribution)
-
-
 # ---- errors --------------------------------------------------------------------------------------
 
 def test_bad_input_names_the_argument(dask_client):

@@ -44,7 +44,8 @@ class _Arm:
         self.name, self.statistic, self.q = name, statistic, q
         columns = arm_columns(data, name, statistic, func)
         self.y = as_float_array(columns["y"], name if not isinstance(data, Mapping) else "y", func)
-        self.d = None if columns.get("denominator") is None else as_float_array(columns["denominator"], "denominator", func)
+        d = columns.get("denominator")
+        self.d = None if d is None else as_float_array(d, "denominator", func)
         if self.d is not None and self.y.shape != self.d.shape:
             raise ValueError(f"{func}: {name}: denominator has {self.d.shape[0]} elements but y has {self.y.shape[0]}")
         self.key = None if columns.get("key") is None else as_keys(columns["key"], name, func)

@@ -109,7 +109,8 @@ def stats_by(df: Any, by: str, y: str | Sequence[str], *, denominator: Any = Non
         raise TypeError(f"{func}: df must be a Dask DataFrame; got {type(df).__name__}")
     metrics = [y] if isinstance(y, str) else list(y)
     if not metrics or not all(isinstance(m, str) for m in metrics):
-        raise InvalidParameterError(f"{func}: y must be a column name or a non-empty sequence of column names; got {y!r}")
+        raise InvalidParameterError(f"{func}: y must be a column name or a non-empty sequence of column names; "
+                                    f"got {y!r}")
     roles = {"y": metrics}
     for role, value in zip(_COLUMN_ROLES, (denominator, covariate, covariate_denominator)):
         if value is None:
