@@ -173,6 +173,10 @@ def test_bootstrap_equals_single_machine_on_any_partitioning(dask_client, statis
                            select(on_dask(c, sizes_c, kind), statistic, False), statistic=statistic, method=method,
                            n_resamples=300, seed=7, split_every=3, client=dask_client)
         assert_same_bootstrap(got, want)
+    one = md.bootstrap(select(on_dask(c, sizes_c, "array"), statistic, True), statistic=statistic, method=method,
+                       n_resamples=300, seed=8, client=dask_client)
+    assert_same_bootstrap(one, ab.bootstrap(select(c, statistic, True), statistic=statistic, method=method,
+                                            n_resamples=300, seed=8))
 
 
 @pytest.fixture(scope="module")
