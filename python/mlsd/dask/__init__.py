@@ -27,6 +27,7 @@ process per machine and ``--nthreads`` equal to its cores, or several processes 
 
 from __future__ import annotations
 
-__all__ = ["stats", "stats_by", "bootstrap"]
-
+from . import _abtest
 from ._abtest import bootstrap, stats, stats_by
+
+__all__: list[str] = [*_abtest.__all__]
