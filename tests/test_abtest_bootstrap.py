@@ -123,3 +123,37 @@ def test_bad_input(kwargs, exc, fragment):
     with pytest.raises(exc) as info:
         bootstrap(**kwargs)
     assert fragment in str(info.value)
+
+
+def test_key_column_follows_rows_wherever_they_are():
+    """Weights keyed by a unit id follow the row: shuffled rows give the same resamples (to
+    rounding), keys 0, 1, ... are the default keys bit for bit, and rows sharing a key share
+    their weights.  (mlsd.dask.bootstrap relies on this; tests/test_dask_abtest.py checks it.)"""
+    rng = np.random.default_rng(6)
+    n = 1000
+    y, d = rng.exponential(1.1, n), rng.poisson(3, n) + 1.0
+    key = rng.choice(10**9, n, replace=False).astype(np.int64)
+    order = rng.permutation(n)
+    for statistic in ("mean", "ratio", "median"):
+        keyed = {"y": y, "key": key, **({"denominator": d} if statistic == "ratio" else {})}
+        shuffled = {r: v[order] for r, v in keyed.items()}
+        a = bootstrap(keyed, statistic=statistic, n_resamples=100, seed=2)
+        b = bootstrap(shuffled, statistic=statistic, n_resamples=100, seed=2)
+        np.testing.assert_allclose(a.bootstrap_distribution, b.bootstrap_distribution, rtol=1e-13)
+        np.testing.assert_allclose(a.confidence_interval, b.confidence_interval, rtol=1e-12)
+    a = bootstrap({"y": y, "key": np.arange(n)}, n_resamples=100, seed=2)
+    b = bootstrap(y, n_resamples=100, seed=2)
+    np.testing.assert_array_equal(a.bootstrap_distribution, b.bootstrap_distribution)
+    # every row twice under its own key: each resampled mean is unchanged
+    twice = bootstrap({"y": np.repeat(y, 2), "key": np.repeat(np.arange(n), 2)}, n_resamples=100, seed=2)
+    np.testing.assert_allclose(twice.bootstrap_distribution, b.bootstrap_distribution, rtol=1e-13)
+    assert not np.allclose(bootstrap({"y": y, "key": key}, n_resamples=100, seed=2).bootstrap_distribution,
+                           b.bootstrap_distribution, rtol=1e-6)
+    with pytest.raises(TypeError, match="data: key must hold integers"):
+        bootstrap({"y": y, "key": y})
+    with pytest.raises(ValueError, match="control: key has 999 elements but y has 1000"):
+        bootstrap(y, {"y": y, "key": key[:-1]})
+    with pytest.raises(ValueError, match="a 'denominator' is needed for statistic='ratio' and only for it"):
+        bootstrap({"y": y, "denominator": d})
+    with pytest.raises(ValueError, match="must be a mapping with keys 'y'"):
+        bootstrap({"y": y, "weight": d})

@@ -8,6 +8,7 @@ namespace mlsd::bindings {
 
 namespace ma = mlsd::abtest;
 using f64 = carray<double>;
+using i64 = carray<std::int64_t>;
 
 namespace {
 
@@ -48,24 +49,28 @@ void register_abtest(py::module_& m) {
   m.def(
       "bootstrap_sums",
       [](const f64& y, const std::optional<f64>& d, std::int64_t n_resamples, std::uint64_t seed, std::uint64_t stream,
-         std::int64_t first) {
+         std::int64_t first, std::int64_t first_row, const std::optional<i64>& keys) {
         auto r = call_without_gil(
-            [&](auto yv, auto dv) { return ma::bootstrap_sums(yv, dv, n_resamples, seed, stream, first); },
-                                  y, d);
+            [&](auto yv, auto dv, auto kv) {
+              return ma::bootstrap_sums(yv, dv, n_resamples, seed, stream, first, {first_row, kv});
+            },
+            y, d, keys);
         return numpy_tuple(std::move(r.weight), std::move(r.y), std::move(r.d));
       },
       py::arg("y").noconvert(), py::arg("d").noconvert(), py::arg("n_resamples"), py::arg("seed"), py::arg("stream"),
-      py::arg("first_resample"));
+      py::arg("first_resample"), py::arg("first_row") = 0, py::arg("keys").noconvert() = py::none());
   m.def(
       "bootstrap_quantiles",
       [](const f64& sorted, const f64& probs, std::int64_t n_resamples, std::uint64_t seed, std::uint64_t stream,
-         std::int64_t first) {
+         std::int64_t first, const std::optional<i64>& keys) {
         return to_numpy(call_without_gil(
-            [&](auto s, auto p) { return ma::bootstrap_quantiles(s, p, n_resamples, seed, stream, first); }, sorted,
-            probs));
+            [&](auto s, auto p, auto kv) {
+              return ma::bootstrap_quantiles(s, p, n_resamples, seed, stream, first, {0, kv});
+            },
+            sorted, probs, keys));
       },
       py::arg("sorted").noconvert(), py::arg("probs").noconvert(), py::arg("n_resamples"), py::arg("seed"),
-      py::arg("stream"), py::arg("first_resample"));
+      py::arg("stream"), py::arg("first_resample"), py::arg("keys").noconvert() = py::none());
 }
 
 }  // namespace mlsd::bindings

@@ -207,3 +207,76 @@ TEST(AbtestBootstrap, QuantilesEqualBruteForceWeightedQuantile) {
   const dv unsorted = {2.0, 1.0};
   EXPECT_THROW(ma::bootstrap_quantiles(unsorted, probs, 3, 1, 1), std::invalid_argument);
 }
+
+TEST(AbtestBootstrap, PartitionsWithFirstRowOrKeysGetTheWholeSampleWeights) {
+  // Cut the sample at odd and even rows, into an empty piece, a one-row piece and pieces longer
+  // than a chunk: each piece passed with first_row = its start gets the weights its rows have in
+  // the whole sample, so the weight totals add up exactly and the weighted sums to rounding.
+  const dv y = normal(40000, 31, 2.0, 1.0), d = normal(40000, 32, 4.0, 0.5);
+  const std::int64_t B = 9, n = static_cast<std::int64_t>(y.size());
+  const auto whole = ma::bootstrap_sums(y, d, B, 5, 1);
+  const std::vector<std::int64_t> cuts = {0, 0, 1, 2, 7777, 7777, 7778, 30001, n};
+  std::vector<double> sw(B, 0.0), swy(B, 0.0), swd(B, 0.0);
+  for (std::size_t p = 0; p + 1 < cuts.size(); ++p) {
+    const auto b = static_cast<std::size_t>(cuts[p]), e = static_cast<std::size_t>(cuts[p + 1]);
+    const std::span<const double> yp(y.data() + b, e - b), dp(d.data() + b, e - b);
+    const auto part = ma::bootstrap_sums(yp, dp, B, 5, 1, 0, {cuts[p], {}});
+    // The same piece keyed explicitly by its global row numbers gives the same sums.
+    std::vector<std::int64_t> keys(e - b);
+    for (std::size_t i = 0; i < keys.size(); ++i) keys[i] = static_cast<std::int64_t>(b + i);
+    const auto keyed = ma::bootstrap_sums(yp, dp, B, 5, 1, 0, {0, keys});
+    for (std::int64_t r = 0; r < B; ++r) {
+      EXPECT_EQ(keyed.weight[r], part.weight[r]);
+      EXPECT_NEAR(keyed.y[r], part.y[r], 1e-12 * std::abs(whole.y[r]));
+      sw[r] += part.weight[r];
+      swy[r] += part.y[r];
+      swd[r] += part.d.empty() ? 0.0 : part.d[r];  // no rows: no denominator seen
+    }
+  }
+  for (std::int64_t r = 0; r < B; ++r) {
+    EXPECT_EQ(sw[r], whole.weight[r]);
+    EXPECT_NEAR(swy[r], whole.y[r], 1e-12 * std::abs(whole.y[r]));
+    EXPECT_NEAR(swd[r], whole.d[r], 1e-12 * std::abs(whole.d[r]));
+  }
+  // Row by row: the weight of row i of a piece starting at row 7777 is poisson1_weight(..., 7777 + i).
+  for (std::int64_t r = 0; r < 3; ++r) {
+    const dv one = {1.0};
+    for (std::int64_t g : {7777, 7778, -3, -4}) {
+      const auto s = ma::bootstrap_sums(one, {}, 1, 5, 1, r, {g, {}});
+      EXPECT_EQ(s.weight[0], ma::poisson1_weight(5, 1, r, g)) << g;
+    }
+  }
+  // Rows sharing a key share their weights; a key array of the wrong length, or keys together
+  // with first_row, are errors.
+  const std::vector<std::int64_t> same = {42, 42, 42};
+  const dv ones = {1.0, 1.0, 1.0};
+  for (std::int64_t r = 0; r < 5; ++r)
+    EXPECT_EQ(ma::bootstrap_sums(ones, {}, 1, 5, 1, r, {0, same}).weight[0], 3.0 * ma::poisson1_weight(5, 1, r, 42));
+  const std::vector<std::int64_t> short_keys = {1, 2};
+  EXPECT_THROW(ma::bootstrap_sums(ones, {}, 1, 5, 1, 0, {0, short_keys}), std::invalid_argument);
+  EXPECT_THROW(ma::bootstrap_sums(ones, {}, 1, 5, 1, 0, {3, same}), std::invalid_argument);
+  EXPECT_EQ(ma::bootstrap_sums(dv{}, {}, 2, 5, 1).weight, (std::vector<double>{0.0, 0.0}));
+}
+
+TEST(AbtestBootstrap, QuantilesKeyedByUnitFollowTheirKeys) {
+  // Sorted values carrying the keys of their units weight each value by its unit's key.
+  dv x = normal(3000, 33, 0.0, 1.0);
+  std::sort(x.begin(), x.end());
+  std::vector<std::int64_t> keys(x.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) keys[i] = static_cast<std::int64_t>((i * 7919) % 100003);
+  const dv probs = {0.25, 0.5};
+  const std::int64_t B = 4;
+  const auto got = ma::bootstrap_quantiles(x, probs, B, 3, 0, 0, {0, keys});
+  for (std::int64_t b = 0; b < B; ++b) {
+    std::vector<std::uint64_t> w(x.size());
+    std::uint64_t total = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) total += w[i] = ma::poisson1_weight(3, 0, b, keys[i]);
+    for (std::size_t k = 0; k < probs.size(); ++k) {
+      const auto target = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(probs[k] * total)));
+      std::uint64_t cum = 0;
+      std::size_t i = 0;
+      while ((cum += w[i]) < target) ++i;
+      EXPECT_EQ(got[b * probs.size() + k], x[i]);
+    }
+  }
+}

@@ -58,29 +58,44 @@ RankSums mann_whitney_u(std::span<const double> x, std::span<const double> y);
 namespace mlsd::abtest {
 
 // ---- streaming Poisson bootstrap ----------------------------------------------------------------
-// Resample b gives row i the weight w(b, i) ~ Poisson(1), drawn from a counter-based generator
-// keyed by (seed, stream, b, i): no state is carried between rows, so any block of rows can be
-// weighted by any thread and the weights (and every result below) are identical for any thread
-// count.  This is the Poisson bootstrap (Hanley and MacGibbon 2006; Chamandy et al. 2012): the
-// resample size is random with mean n, which makes resampling a single streaming pass with no
-// n x resamples index matrix.  `stream` separates the arms of an experiment.
-std::uint32_t poisson1_weight(std::uint64_t seed, std::uint64_t stream, std::int64_t b, std::int64_t i);
+// Resample b gives a row with key k the weight w(b, k) ~ Poisson(1), drawn from a counter-based
+// generator keyed by (seed, stream, b, k): no state is carried between rows, so any block of rows
+// can be weighted by any thread, on any machine, and the weights (and every result below) are
+// identical for any thread count and any partitioning of the rows.  This is the Poisson bootstrap
+// (Hanley and MacGibbon 2006; Chamandy et al. 2012): the resample size is random with mean n,
+// which makes resampling a single streaming pass with no n x resamples index matrix.  `stream`
+// separates the arms of an experiment.
+std::uint32_t poisson1_weight(std::uint64_t seed, std::uint64_t stream, std::int64_t b, std::int64_t key);
+
+// The key of each row.  By default row i of the arrays passed has key first_row + i, so a
+// partition that starts at row r of the whole sample, passed with first_row = r, gets exactly the
+// weights its rows get in the whole sample.  With `keys` (one int64 per row, first_row then 0),
+// row i has key keys[i]: rows keyed by a unit id get the same weights wherever they are, and rows
+// sharing a key share their weights (they are resampled together).
+struct RowKeys {
+  std::int64_t first_row = 0;
+  std::span<const std::int64_t> keys = {};
+};
 
 // Per resample b: sum_i w(b, i), sum_i w(b, i) y_i and (if d is given) sum_i w(b, i) d_i.
 struct BootstrapSums {
-  std::vector<double> weight, y, d;  // each n_resamples long; d empty without a denominator
+  std::vector<double> weight, y, d;  // each n_resamples long; d empty when d is (no denominator, or no rows)
 };
 // Resamples are numbered first_resample, first_resample + 1, ...: a long bootstrap can run in
 // blocks of resamples (the caller can then react to Ctrl-C between blocks) with the same result.
+// The arrays may be empty (a partition with no rows): every sum is then 0.
 BootstrapSums bootstrap_sums(std::span<const double> y, std::span<const double> d, std::int64_t n_resamples,
-                             std::uint64_t seed, std::uint64_t stream, std::int64_t first_resample = 0);
+                             std::uint64_t seed, std::uint64_t stream, std::int64_t first_resample = 0,
+                             RowKeys rows = {});
 
 // Per resample b and probability q (row-major, n_resamples x probs.size()): the weighted
 // inverted-CDF quantile of the ascending array `sorted`, i.e. the first sorted[i] whose cumulative
 // weight reaches q * total weight (and is positive); NaN if the resample is empty.  Two passes
 // over the data: per-chunk weight totals, then a scan of the one chunk holding each crossing.
+// `rows` keys the sorted values (by default their sorted positions; pass the keys permuted with
+// the values to key them by unit).
 std::vector<double> bootstrap_quantiles(std::span<const double> sorted, std::span<const double> probs,
                                         std::int64_t n_resamples, std::uint64_t seed, std::uint64_t stream,
-                                        std::int64_t first_resample = 0);
+                                        std::int64_t first_resample = 0, RowKeys rows = {});
 
 }  // namespace mlsd::abtest

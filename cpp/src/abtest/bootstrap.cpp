@@ -2,6 +2,7 @@
 #include <array>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include <tbb/blocked_range.h>
@@ -53,40 +54,64 @@ inline std::uint32_t weight_of(std::uint32_t u) {
   return w;
 }
 
-// Weights of rows [b, e) of resample `key` into out[0 .. e-b): one 64-bit hash serves two rows.
-inline void weights(std::uint64_t key, std::int64_t b, std::int64_t e, std::uint32_t* out) {
-  std::int64_t i = b;
-  if (i & 1) {
-    *out++ = weight_of(static_cast<std::uint32_t>(mix64(key + static_cast<std::uint64_t>(i >> 1) * kGolden) >> 32));
-    ++i;
+// Weight of key k in resample `key`: keys 2m and 2m+1 share one 64-bit hash (low and high half).
+inline std::uint32_t weight_at(std::uint64_t key, std::int64_t k) {
+  const std::uint64_t h = mix64(key + static_cast<std::uint64_t>(k >> 1) * kGolden);
+  return weight_of(static_cast<std::uint32_t>((k & 1) != 0 ? h >> 32 : h));
+}
+
+// Calls f(i, w, lane) for rows i in [b, e) of resample `key` in order, w the row's weight.  With
+// consecutive keys, pairs of rows share a hash; `lane` (a compile-time 0 or 1) alternates within a
+// pair, so callers can keep two accumulators in registers.
+template <class F>
+inline void for_each_weight(std::uint64_t key, const RowKeys& rows, std::int64_t b, std::int64_t e, F&& f) {
+  if (!rows.keys.empty()) {  // lanes alternate as below, so keys 0, 1, ... give the default's sums bit for bit
+    const auto* k = rows.keys.data();
+    std::int64_t i = b;
+    for (; i + 1 < e; i += 2) {
+      f(i, weight_at(key, k[i]), std::integral_constant<int, 0>{});
+      f(i + 1, weight_at(key, k[i + 1]), std::integral_constant<int, 1>{});
+    }
+    if (i < e) f(i, weight_at(key, k[i]), std::integral_constant<int, 0>{});
+    return;
   }
-  for (; i + 1 < e; i += 2) {
-    const std::uint64_t h = mix64(key + static_cast<std::uint64_t>(i >> 1) * kGolden);
-    *out++ = weight_of(static_cast<std::uint32_t>(h));
-    *out++ = weight_of(static_cast<std::uint32_t>(h >> 32));
+  std::int64_t i = b, k = rows.first_row + b;
+  if (i < e && (k & 1) != 0) f(i++, weight_at(key, k++), std::integral_constant<int, 0>{});
+  for (; i + 1 < e; i += 2, k += 2) {
+    const std::uint64_t h = mix64(key + static_cast<std::uint64_t>(k >> 1) * kGolden);
+    f(i, weight_of(static_cast<std::uint32_t>(h)), std::integral_constant<int, 0>{});
+    f(i + 1, weight_of(static_cast<std::uint32_t>(h >> 32)), std::integral_constant<int, 1>{});
   }
-  if (i < e) *out++ = weight_of(static_cast<std::uint32_t>(mix64(key + static_cast<std::uint64_t>(i >> 1) * kGolden)));
+  if (i < e) f(i, weight_at(key, k), std::integral_constant<int, 0>{});
+}
+
+// Weights of rows [b, e) of resample `key` into out[0 .. e-b).
+inline void weights(std::uint64_t key, const RowKeys& rows, std::int64_t b, std::int64_t e, std::uint32_t* out) {
+  for_each_weight(key, rows, b, e, [&](std::int64_t i, std::uint32_t w, auto) { out[i - b] = w; });
 }
 
 constexpr std::int64_t kChunk = 1 << 14;  // rows per task: the chunk's data and weights stay in L1/L2
 
-void check_resamples(std::int64_t n_resamples, std::int64_t first, const char* fn) {
+void check_resamples(std::int64_t n_resamples, std::int64_t first, const RowKeys& rows, std::size_t n,
+                     const char* fn) {
   MLSD_REQUIRE(n_resamples >= 1, fn, "n_resamples must be >= 1; got ", n_resamples);
   MLSD_REQUIRE(first >= 0, fn, "first_resample must be >= 0; got ", first);
+  if (!rows.keys.empty()) {
+    MLSD_REQUIRE(rows.keys.size() == n, fn, "keys has ", rows.keys.size(), " elements but the data has ", n);
+    MLSD_REQUIRE(rows.first_row == 0, fn, "give either keys or first_row, not both");
+  }
 }
 
 }  // namespace
 
-std::uint32_t poisson1_weight(std::uint64_t seed, std::uint64_t stream, std::int64_t b, std::int64_t i) {
-  std::uint32_t w;
-  weights(resample_key(seed, stream, b), i, i + 1, &w);
-  return w;
+std::uint32_t poisson1_weight(std::uint64_t seed, std::uint64_t stream, std::int64_t b, std::int64_t key) {
+  return weight_at(resample_key(seed, stream, b), key);
 }
 
 BootstrapSums bootstrap_sums(std::span<const double> y, std::span<const double> d, std::int64_t n_resamples,
-                             std::uint64_t seed, std::uint64_t stream, std::int64_t first_resample) {
+                             std::uint64_t seed, std::uint64_t stream, std::int64_t first_resample, RowKeys rows) {
   constexpr const char* fn = "bootstrap_sums";
-  check_resamples(n_resamples, first_resample, fn);
+  check_resamples(n_resamples, first_resample, rows, y.size(), fn);
   const bool has_d = !d.empty();
   MLSD_REQUIRE(!has_d || d.size() == y.size(), fn, "denominator has ", d.size(), " elements but y has ", y.size());
   detail::check_finite(y, fn, "y");
@@ -104,34 +129,20 @@ BootstrapSums bootstrap_sums(std::span<const double> y, std::span<const double> 
           Partial p(width * B, 0.0);
           for (std::size_t r = 0; r < B; ++r) {
             const std::uint64_t key = resample_key(seed, stream, first_resample + static_cast<std::int64_t>(r));
-            // b0 is even (chunks are a multiple of 2 rows), so row pairs (2k, 2k+1) share a hash.
-            // Four accumulators break the floating-point add chains; the order is fixed, so the
-            // sums do not depend on scheduling.  The weight total is an exact integer.
+            // Two accumulators per sum (one per lane) break the floating-point add chains; the
+            // order is fixed, so the sums do not depend on scheduling.  The weight total is an
+            // exact integer.
             std::uint64_t sw = 0;
-            double wy0 = 0.0, wy1 = 0.0, wd0 = 0.0, wd1 = 0.0;
-            std::int64_t i = b0;
-            for (; i + 1 < e0; i += 2) {
-              const std::uint64_t h = mix64(key + static_cast<std::uint64_t>(i >> 1) * kGolden);
-              const std::uint32_t w0 = weight_of(static_cast<std::uint32_t>(h));
-              const std::uint32_t w1 = weight_of(static_cast<std::uint32_t>(h >> 32));
-              sw += w0 + w1;
+            double wy[2] = {0.0, 0.0}, wd[2] = {0.0, 0.0};
+            for_each_weight(key, rows, b0, e0, [&](std::int64_t i, std::uint32_t w, auto lane) {
               const auto u = static_cast<std::size_t>(i);
-              wy0 += w0 * y[u];
-              wy1 += w1 * y[u + 1];
-              if (has_d) {
-                wd0 += w0 * d[u];
-                wd1 += w1 * d[u + 1];
-              }
-            }
-            if (i < e0) {
-              const std::uint32_t w0 = weight_of(static_cast<std::uint32_t>(mix64(key + static_cast<std::uint64_t>(i >> 1) * kGolden)));
-              sw += w0;
-              wy0 += w0 * y[static_cast<std::size_t>(i)];
-              if (has_d) wd0 += w0 * d[static_cast<std::size_t>(i)];
-            }
+              sw += w;
+              wy[lane] += w * y[u];
+              if (has_d) wd[lane] += w * d[u];
+            });
             p[r] = static_cast<double>(sw);
-            p[B + r] = wy0 + wy1;
-            if (has_d) p[2 * B + r] = wd0 + wd1;
+            p[B + r] = wy[0] + wy[1];
+            if (has_d) p[2 * B + r] = wd[0] + wd[1];
           }
           return p;
         },
@@ -150,9 +161,9 @@ BootstrapSums bootstrap_sums(std::span<const double> y, std::span<const double> 
 
 std::vector<double> bootstrap_quantiles(std::span<const double> sorted, std::span<const double> probs,
                                         std::int64_t n_resamples, std::uint64_t seed, std::uint64_t stream,
-                                        std::int64_t first_resample) {
+                                        std::int64_t first_resample, RowKeys rows) {
   constexpr const char* fn = "bootstrap_quantiles";
-  check_resamples(n_resamples, first_resample, fn);
+  check_resamples(n_resamples, first_resample, rows, sorted.size(), fn);
   MLSD_REQUIRE(!sorted.empty(), fn, "the sample is empty");
   detail::check_finite(sorted, fn, "x");
   MLSD_REQUIRE(std::is_sorted(sorted.begin(), sorted.end()), fn, "x must be sorted ascending");
@@ -170,7 +181,7 @@ std::vector<double> bootstrap_quantiles(std::span<const double> sorted, std::spa
       for (std::int64_t c = rc.begin(); c != rc.end(); ++c) {
         const std::int64_t b0 = c * kChunk, e0 = std::min(n, b0 + kChunk);
         for (std::size_t r = 0; r < B; ++r) {
-          weights(resample_key(seed, stream, first_resample + static_cast<std::int64_t>(r)), b0, e0, w.data());
+          weights(resample_key(seed, stream, first_resample + static_cast<std::int64_t>(r)), rows, b0, e0, w.data());
           std::uint64_t s = 0;
           for (std::int64_t i = 0; i < e0 - b0; ++i) s += w[static_cast<std::size_t>(i)];
           chunk_total[static_cast<std::size_t>(c) * B + r] = s;
@@ -198,7 +209,7 @@ std::vector<double> bootstrap_quantiles(std::span<const double> sorted, std::spa
             ++c;
           }
           const std::int64_t b0 = c * kChunk, e0 = std::min(n, b0 + kChunk);
-          weights(key, b0, e0, w.data());
+          weights(key, rows, b0, e0, w.data());
           std::int64_t i = b0;
           for (; i < e0; ++i) {
             cum += w[static_cast<std::size_t>(i - b0)];

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 from scipy import special
@@ -42,17 +42,15 @@ class _Arm:
 
     def __init__(self, data: Any, name: str, statistic: str, q: float, func: str):
         self.name, self.statistic, self.q = name, statistic, q
-        if statistic == "ratio":
-            if not isinstance(data, Mapping) or set(data) != {"y", "denominator"}:
-                raise InvalidParameterError(f"{func}: statistic='ratio' needs {name} as a mapping with keys "
-                                            f"'y' and 'denominator'")
-            self.y = as_float_array(data["y"], "y", func)
-            self.d = as_float_array(data["denominator"], "denominator", func)
-            if self.y.shape != self.d.shape:
-                raise ValueError(f"{func}: {name}: denominator has {self.d.shape[0]} elements but y has {self.y.shape[0]}")
-        else:
-            self.y = as_float_array(data, name, func)
-            self.d = None
+        columns = arm_columns(data, name, statistic, func)
+        self.y = as_float_array(columns["y"], name if not isinstance(data, Mapping) else "y", func)
+        d = columns.get("denominator")
+        self.d = None if d is None else as_float_array(d, "denominator", func)
+        if self.d is not None and self.y.shape != self.d.shape:
+            raise ValueError(f"{func}: {name}: denominator has {self.d.shape[0]} elements but y has {self.y.shape[0]}")
+        self.key = None if columns.get("key") is None else as_keys(columns["key"], name, func)
+        if self.key is not None and self.key.shape != self.y.shape:
+            raise ValueError(f"{func}: {name}: key has {self.key.shape[0]} elements but y has {self.y.shape[0]}")
         if self.y.shape[0] < 2:
             raise ValueError(f"{func}: {name} needs at least two observations; got {self.y.shape[0]}")
         if not np.all(np.isfinite(self.y)):
@@ -65,7 +63,10 @@ class _Arm:
                 raise ValueError(f"{func}: {name}: the denominator sums to zero")
         self.n = self.y.shape[0]
         if statistic in ("median", "quantile"):
-            self.sorted = np.sort(self.y)
+            order = np.argsort(self.y, kind="stable")
+            self.sorted = self.y[order]
+            # Without keys a sorted value is keyed by its sorted position; with keys, by its unit's key.
+            self.sorted_key = None if self.key is None else np.ascontiguousarray(self.key[order])
             self.estimate = float(np.quantile(self.sorted, q, method="inverted_cdf"))
         elif statistic == "ratio":
             self.estimate = float(self.y.sum() / self.d.sum())
@@ -79,17 +80,15 @@ class _Arm:
         for first in range(0, n_resamples, RESAMPLE_BLOCK):
             m = min(RESAMPLE_BLOCK, n_resamples - first)
             out[first:first + m] = self._resample_block(m, seed, stream, first, func)
+        self.resampled = out
         return out
 
     def _resample_block(self, m: int, seed: int, stream: int, first: int, func: str) -> np.ndarray:
         if self.statistic in ("median", "quantile"):
             return call_kernel(func, _core.abtest.bootstrap_quantiles, self.sorted, np.array([self.q]),
-                               m, seed, stream, first)
-        w, sy, sd = call_kernel(func, _core.abtest.bootstrap_sums, self.y, self.d, m, seed, stream, first)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out = sy / (sd if self.d is not None else w)
-        out[w == 0] = np.nan
-        return out
+                               m, seed, stream, first, self.sorted_key)
+        w, sy, sd = call_kernel(func, _core.abtest.bootstrap_sums, self.y, self.d, m, seed, stream, first, 0, self.key)
+        return statistic_from_sums(w, sy, sd if self.d is not None else None)
 
     def jackknife_u(self) -> np.ndarray:
         """U_i = (n - 1) (mean of leave-one-out statistics - leave-one-out statistic i), in closed
@@ -98,18 +97,114 @@ class _Arm:
         if self.statistic == "mean":
             return self.y - self.y.mean()  # (n-1)(ybar - (S - y_i)/(n-1)) = y_i - ybar
         if self.statistic == "ratio":
-            sy, sd = self.y.sum(), self.d.sum()
-            with np.errstate(invalid="ignore", divide="ignore"):
-                theta = (sy - self.y) / (sd - self.d)
-            if not np.all(np.isfinite(theta)):
-                raise ValueError("bootstrap: a leave-one-out denominator sums to zero; BCa is undefined "
-                                 "(use method='percentile')")
-            return (n - 1) * (theta.mean() - theta)
+            t = ratio_loo_deviation(self.y, self.d, self.estimate, self.d.sum())
+            return (n - 1) * (t.mean() - t)
         # inverted-CDF quantile of the n - 1 remaining values: index k of the reduced sorted array;
         # removing a value at sorted position <= k shifts the answer to sorted[k + 1].
         k = max(int(np.ceil((n - 1) * self.q)) - 1, 0)
         theta = np.where(np.arange(n) <= k, self.sorted[k + 1], self.sorted[k])
         return (n - 1) * (theta.mean() - theta)
+
+    def jackknife_sums(self) -> tuple[float, float]:
+        u = self.jackknife_u()
+        return float(np.sum(u**2)), float(np.sum(u**3))
+
+
+# ---- shared with mlsd.dask.bootstrap: what a partition computes, and the finishing step ----------
+
+def arm_columns(data: Any, name: str, statistic: str, func: str) -> dict:
+    """The roles of one sample: an array is {"y": data}; a mapping may hold "y", "denominator"
+    (required for, and only for, statistic="ratio") and "key"."""
+    if not isinstance(data, Mapping):
+        if statistic == "ratio":
+            raise InvalidParameterError(f"{func}: statistic='ratio' needs {name} as a mapping with keys "
+                                        f"'y' and 'denominator' (and optionally 'key')")
+        return {"y": data}
+    unknown = set(data) - {"y", "denominator", "key"}
+    if unknown or "y" not in data:
+        raise InvalidParameterError(f"{func}: {name} must be a mapping with keys 'y', 'denominator' (for "
+                                    f"statistic='ratio') and optionally 'key'; got keys {sorted(map(str, data))}")
+    if (data.get("denominator") is not None) != (statistic == "ratio"):
+        raise InvalidParameterError(f"{func}: {name}: a 'denominator' is needed for statistic='ratio' and only for it "
+                                    f"(statistic={statistic!r})")
+    return dict(data)
+
+
+def as_keys(key: Any, name: str, func: str) -> np.ndarray:
+    """Row keys as int64 (uint64 ids are reinterpreted bit for bit, so distinct ids stay distinct)."""
+    arr = np.asarray(key)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{func}: {name}: key must hold integers (unit ids); got dtype {arr.dtype} "
+                        f"(hash string ids to integers first)")
+    if arr.ndim != 1:
+        raise ValueError(f"{func}: {name}: key must be 1-D; got an array of shape {arr.shape}")
+    if arr.dtype == np.uint64:
+        return np.ascontiguousarray(arr).view(np.int64)
+    return np.ascontiguousarray(arr, dtype=np.int64)
+
+
+def statistic_from_sums(w: np.ndarray, sy: np.ndarray, sd: np.ndarray | None) -> np.ndarray:
+    """Resampled mean (sum w y / sum w) or ratio (sum w y / sum w d); NaN for an empty resample."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = sy / (sd if sd is not None else w)
+    out[w == 0] = np.nan
+    return out
+
+
+def ratio_loo_deviation(y: np.ndarray, d: np.ndarray, ratio: float, d_total: float) -> np.ndarray:
+    """theta_(i) - ratio, theta_(i) the ratio without row i: (ratio d_i - y_i) / (D - d_i), which
+    stays accurate where the difference of two nearly equal ratios would cancel."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = (ratio * d - y) / (d_total - d)
+    if not np.all(np.isfinite(t)):
+        raise ValueError("bootstrap: a leave-one-out denominator sums to zero; BCa is undefined "
+                         "(use method='percentile')")
+    return t
+
+
+def check_parameters(func: str, statistic: str, method: str, n_resamples: int, alpha: float, seed: int,
+                     statistics: tuple = STATISTICS) -> tuple:
+    return (check_option(statistic, "statistic", func, statistics), check_option(method, "method", func, METHODS),
+            check_int(n_resamples, "n_resamples", func, min_value=1), check_alpha(alpha, func),
+            check_int(seed, "seed", func, min_value=0, max_value=2**64 - 1))
+
+
+def finish(arms: Sequence, *, statistic: str, method: str, alpha: float, func: str) -> BootstrapResult:
+    """The interval from one or two resampled arms (the sample, then the control).  Each arm has
+    ``n``, ``estimate``, ``resampled`` (the statistic per resample, NaN when empty) and
+    ``jackknife_sums()`` -> (sum U_i^2, sum U_i^3), called only for BCa."""
+    signs = (1.0, -1.0)
+    estimate = sum(s * a.estimate for s, a in zip(signs, arms))
+    theta_b = sum(s * a.resampled for s, a in zip(signs, arms))
+    empty = ~np.isfinite(theta_b)
+    n_empty = int(empty.sum())
+    theta_b = theta_b[~empty]
+    if theta_b.size == 0:
+        raise ValueError(f"{func}: every resample was empty; the samples are too small")
+    if method in ("percentile", "basic"):
+        levels = np.array([alpha / 2, 1 - alpha / 2])
+    else:
+        frac = (np.count_nonzero(theta_b < estimate) + np.count_nonzero(theta_b <= estimate)) / (2 * theta_b.size)
+        z0 = special.ndtri(frac)
+        nums = dens = 0.0
+        for s, a in zip(signs, arms):
+            s2, s3 = a.jackknife_sums()
+            nums += s * s3 / a.n**3
+            dens += s2 / a.n**2
+        accel = nums / (6.0 * dens**1.5) if dens > 0 else 0.0
+        z = special.ndtri(np.array([alpha / 2, 1 - alpha / 2]))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            levels = special.ndtr(z0 + (z0 + z) / (1 - accel * (z0 + z)))
+        if not np.all(np.isfinite(levels)):  # all resamples on one side of the estimate
+            levels = np.array([np.nan, np.nan])
+    if np.all(np.isfinite(levels)):
+        lo, hi = np.percentile(theta_b, 100 * levels)
+    else:
+        lo = hi = np.nan
+    if method == "basic":
+        lo, hi = 2 * estimate - hi, 2 * estimate - lo
+    se = float(np.std(theta_b, ddof=1)) if theta_b.size > 1 else np.nan
+    return BootstrapResult(float(estimate), (float(lo), float(hi)), se, theta_b, method, statistic, n_empty)
 
 
 def bootstrap(data: Any, control: Any = None, *, statistic: str = "mean", q: float = 0.5, method: str = "bca",
@@ -117,14 +212,22 @@ def bootstrap(data: Any, control: Any = None, *, statistic: str = "mean", q: flo
     """Bootstrap confidence interval of a statistic, or of a difference between two samples.
 
     Resampling is the streaming Poisson bootstrap in C++: resample b gives row i an independent
-    Poisson(1) weight drawn from a counter-based generator keyed by (seed, sample, b, i), so no
-    n x resamples matrix is ever built (memory is O(n + resamples)), the work is spread over
-    threads by blocks of rows, and the result is identical for any thread count.
+    Poisson(1) weight drawn from a counter-based generator keyed by (seed, sample, b, key of row
+    i), so no n x resamples matrix is ever built (memory is O(n + resamples)), the work is spread
+    over threads by blocks of rows, and the result is identical for any thread count.  The key of
+    a row is its position in the sample (0, 1, ...) unless a "key" column is given: then rows
+    with the same key (a unit id) get the same weights, wherever they are, and
+    :func:`mlsd.dask.bootstrap` over any partitioning of the same rows gives this same interval.
 
     Parameters
     ----------
-    data : array-like of shape (n,), or mapping {"y", "denominator"} for ``statistic="ratio"``
-        The sample (the treatment when ``control`` is given).
+    data : array-like of shape (n,), or mapping of role -> array-like of shape (n,)
+        The sample (the treatment when ``control`` is given).  A mapping holds "y", a
+        "denominator" for (and only for) ``statistic="ratio"``, and optionally "key": integer
+        row keys (e.g. unit ids).  Rows sharing a key are resampled together (their weights are
+        equal: a cluster bootstrap by unit), while BCa's acceleration still comes from the
+        leave-one-row-out jackknife.  For "median"/"quantile" without keys, a value's key is its
+        position in the sorted sample.
     control : same type as ``data``, optional
         If given, the statistic is ``statistic(data) - statistic(control)``; the two samples are
         resampled independently.
@@ -163,48 +266,13 @@ def bootstrap(data: Any, control: Any = None, *, statistic: str = "mean", q: flo
     (True, True)
     """
     func = "bootstrap"
-    statistic = check_option(statistic, "statistic", func, STATISTICS)
-    method = check_option(method, "method", func, METHODS)
-    n_resamples = check_int(n_resamples, "n_resamples", func, min_value=1)
-    alpha = check_alpha(alpha, func)
-    seed = check_int(seed, "seed", func, min_value=0, max_value=2**64 - 1)
+    statistic, method, n_resamples, alpha, seed = check_parameters(func, statistic, method, n_resamples, alpha, seed)
     if statistic == "median":
         q = 0.5
     q = check_real(q, "q", func, low=0.0, high=1.0)
     arms = [_Arm(data, "data", statistic, q, func)]
     if control is not None:
         arms.append(_Arm(control, "control", statistic, q, func))
-    signs = (1.0, -1.0)
-    estimate = sum(s * a.estimate for s, a in zip(signs, arms))
-    theta_b = sum(s * a.resample(n_resamples, seed, stream, func) for stream, (s, a) in enumerate(zip(signs, arms)))
-    empty = ~np.isfinite(theta_b)
-    n_empty = int(empty.sum())
-    theta_b = theta_b[~empty]
-    if theta_b.size == 0:
-        raise ValueError(f"{func}: every resample was empty; the samples are too small")
-    if method == "percentile":
-        levels = np.array([alpha / 2, 1 - alpha / 2])
-    elif method == "basic":
-        levels = np.array([alpha / 2, 1 - alpha / 2])
-    else:
-        frac = (np.count_nonzero(theta_b < estimate) + np.count_nonzero(theta_b <= estimate)) / (2 * theta_b.size)
-        z0 = special.ndtri(frac)
-        nums = dens = 0.0
-        for s, a in zip(signs, arms):
-            u = s * a.jackknife_u()
-            nums += np.sum(u**3) / a.n**3
-            dens += np.sum(u**2) / a.n**2
-        accel = nums / (6.0 * dens**1.5) if dens > 0 else 0.0
-        z = special.ndtri(np.array([alpha / 2, 1 - alpha / 2]))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            levels = special.ndtr(z0 + (z0 + z) / (1 - accel * (z0 + z)))
-        if not np.all(np.isfinite(levels)):  # all resamples on one side of the estimate
-            levels = np.array([np.nan, np.nan])
-    if np.all(np.isfinite(levels)):
-        lo, hi = np.percentile(theta_b, 100 * levels)
-    else:
-        lo = hi = np.nan
-    if method == "basic":
-        lo, hi = 2 * estimate - hi, 2 * estimate - lo
-    se = float(np.std(theta_b, ddof=1)) if theta_b.size > 1 else np.nan
-    return BootstrapResult(float(estimate), (float(lo), float(hi)), se, theta_b, method, statistic, n_empty)
+    for stream, arm in enumerate(arms):
+        arm.resample(n_resamples, seed, stream, func)
+    return finish(arms, statistic=statistic, method=method, alpha=alpha, func=func)
