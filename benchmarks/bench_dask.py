@@ -1,6 +1,7 @@
 """mlsd.dask against mlsd in one process, on the same data, measured in the same run.
 
     python benchmarks/bench_dask.py            # the sizes of issue #7: AUC over 50M rows, A/B over 20M rows
+                                               (the bootstrap with 200 resamples, to keep the run short)
     python benchmarks/bench_dask.py --quick    # small sizes, a smoke run (used by the tests)
 
 For each workload: the in-process time (mlsd on NumPy arrays, all cores), then the time on a
@@ -110,11 +111,88 @@ def bench_auc(n_rows, chunk, repeat, clusters):
           f"(bound {binned.error_bound:.1e}), log loss {ll:.12f}")
 
 
+def experiment(n_rows: int, chunk: int):
+    """A Dask A/B log: arm (0 control, 1 treatment), revenue per user and its pre-period value."""
+    import dask.array as da
+    import dask.dataframe as dd
+
+    rng = da.random.default_rng(7)
+    arm = (rng.random(n_rows, chunks=chunk) < 0.5).astype(np.float64)
+    pre = rng.exponential(1.0, n_rows, chunks=chunk)
+    revenue = 0.6 * pre + rng.exponential(0.4, n_rows, chunks=chunk) * (1.0 + 0.02 * arm)
+    cols = da.stack([arm, revenue, pre], axis=1)
+    return dd.from_dask_array(cols, columns=["arm", "revenue", "pre"])
+
+
+def bench_abtest(n_rows, chunk, n_resamples, repeat, clusters):
+    """stats_by (CUPED inputs) + analyze with CUPED, and a Poisson bootstrap of the revenue lift."""
+    import pickle
+
+    import dask
+    import mlsd.dask as md
+    from mlsd import abtest as ab
+    from mlsd.dask import _abtest as dab
+
+    print(f"\nA/B suite over {n_rows:,} rows in {int(np.ceil(n_rows / chunk))} partitions: Stats per arm "
+          f"(revenue, pre-period covariate) + analyze with CUPED; bootstrap of the mean lift "
+          f"({n_resamples} resamples, percentile)")
+    ddf = experiment(n_rows, chunk)
+    df = ddf.compute(scheduler="threads")
+    arm = df["arm"].to_numpy()
+    t_rev, c_rev = df["revenue"].to_numpy()[arm == 1], df["revenue"].to_numpy()[arm == 0]
+    t_pre, c_pre = df["pre"].to_numpy()[arm == 1], df["pre"].to_numpy()[arm == 0]
+    del df, arm
+
+    def in_process_stats():
+        arms = {0.0: ab.Stats.from_arrays(c_rev, covariate=c_pre), 1.0: ab.Stats.from_arrays(t_rev, covariate=t_pre)}
+        return ab.analyze(arms, control=0.0)
+
+    ref_analyze, t_analyze = timed(in_process_stats, repeat)
+    ref_boot, t_boot = timed(lambda: ab.bootstrap(t_rev, c_rev, method="percentile", n_resamples=n_resamples,
+                                                  seed=1), repeat)
+    del t_rev, c_rev, t_pre, c_pre
+    rows = []
+    for label, client in clusters:
+        with client.as_current():
+            from distributed import futures_of, wait
+
+            pdf = client.persist(ddf)
+            wait(futures_of(pdf))
+            treat, ctrl = pdf[pdf["arm"] == 1.0]["revenue"], pdf[pdf["arm"] == 0.0]["revenue"]
+
+            def dask_stats():
+                return ab.analyze(md.stats_by(pdf, "arm", "revenue", covariate="pre", client=client), control=0.0)
+
+            r_analyze, d_analyze = timed(dask_stats, repeat)
+            r_boot, d_boot = timed(lambda: md.bootstrap(treat, ctrl, method="percentile", n_resamples=n_resamples,
+                                                        seed=1, client=client), repeat)
+            a, b = r_analyze.to_frame(), ref_analyze.to_frame()
+            assert np.allclose(a["pvalue"], b["pvalue"], rtol=1e-9, atol=0), (a, b)
+            assert np.allclose(r_boot.confidence_interval, ref_boot.confidence_interval, rtol=1e-9, atol=1e-12)
+            parts = pdf.to_delayed()
+            state = client.compute(dask.delayed(dab._partition_stats_by)(parts[0], "arm", {"y": ["revenue"],
+                                   "covariate": ["pre"]}, False, "bench"), sync=True)
+            b_stats = len(pickle.dumps(state, protocol=5)) * len(parts)
+            b_boot = 2 * (2 * n_resamples * 8 + 200) * len(parts)  # sums (weight, y) + moments, per arm
+            rows.append((label, d_analyze, d_boot, b_stats, b_boot))
+            del pdf, treat, ctrl
+    print(f"  {'':28s} {'Stats+CUPED':>12s} {'bootstrap':>12s}")
+    print(f"  {'in-process (mlsd, numpy)':28s} {t_analyze:11.2f}s {t_boot:11.2f}s")
+    for label, d_analyze, d_boot, b_stats, b_boot in rows:
+        print(f"  {label:28s} {d_analyze:11.2f}s {d_boot:11.2f}s")
+        print(f"  {'   overhead vs in-process':28s} {d_analyze / t_analyze:11.2f}x {d_boot / t_boot:11.2f}x")
+        print(f"  {'   bytes moved by the merge':28s} {fmt_bytes(b_stats):>12s} {fmt_bytes(b_boot):>12s}")
+    p = ref_analyze.to_frame()["pvalue"].iloc[0]
+    print(f"  results equal: CUPED p-value {p:.6g}, bootstrap CI {ref_boot.confidence_interval[0]:.6f} .. "
+          f"{ref_boot.confidence_interval[1]:.6f}")
+
+
 def main():
     args = setup(__doc__)
     from distributed import Client, LocalCluster
 
     n_auc, chunk = (200_000, 50_000) if args.quick else (50_000_000, 2_000_000)
+    n_ab, n_resamples = (200_000, 50) if args.quick else (20_000_000, 200)
     cores = os.cpu_count() or 1
     clusters = []
     with warnings.catch_warnings():
@@ -126,6 +204,7 @@ def main():
             clusters.append((label, Client(cluster, set_as_default=False), cluster))
     try:
         bench_auc(n_auc, chunk, args.repeat, [(label, c) for label, c, _ in clusters])
+        bench_abtest(n_ab, chunk, n_resamples, args.repeat, [(label, c) for label, c, _ in clusters])
     finally:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
