@@ -132,10 +132,7 @@ HashedEntries hash_columns(std::span<const Column> columns, std::size_t n_single
       for (std::int64_t k = 0; k < width; ++k) {
         const Source& s = sources[k];
         const Column& c = *s.parts[0];
-        auto each_row = [&](auto&& code_of) {
-          std::uint32_t* out = rows.wire(lo, k) - lo;
-          for (auto r = lo; r < hi; ++r) out[r] = code_of(r);
-        };
+        auto each_row = [&](auto&& code_of) { rows.fill_slot(lo, hi, k, code_of); };
         if (!s.table.empty()) {
           each_row([&](std::int64_t r) { return present(c, r) ? s.table[c.ints[r]] : detail::kNoEntry; });
         } else if (s.parts.size() == 1 && c.kind == Column::Kind::strings && c.valid.empty()) {

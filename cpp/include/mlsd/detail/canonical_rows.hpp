@@ -161,14 +161,16 @@ inline constexpr std::int64_t kSortLanes = 8;
 void sort_lanes_by_network(std::uint32_t* base, std::int64_t stride, std::int64_t width,
                            const std::vector<std::pair<std::uint32_t, std::uint32_t>>& network);
 
-// Rows of a fixed width, stored by block and then wire-major: in each block of kLanes-aligned rows,
-// slot k of row r is at codes_of_block + k * block + (r - lo).  Rows are sorted kLanes at a time by
-// one sorting network (Batcher's odd-even merge sort), the same compare-exchange applied to each
-// lane: no data-dependent branches, and the compiler vectorises the lanes.
+// Rows of a fixed width, stored by groups of kLanes rows: slot k of row r is at
+// ((r / kLanes) * width + k) * kLanes + r % kLanes (within the chunk held), so the kLanes rows a
+// sorting network handles together are one contiguous run of width vectors (wire-major, a vector
+// of lanes per wire), sorted in L1.  Rows are sorted kLanes at a time by one sorting network
+// (Batcher's odd-even merge sort), the same compare-exchange applied to each lane: no
+// data-dependent branches, and the compiler vectorises the lanes.
 class FixedWidthRows {
  public:
   static constexpr std::int64_t kLanes = kSortLanes;
-  static constexpr std::int64_t kBlock = 2048;  // rows per block, a multiple of kLanes
+  static constexpr std::int64_t kBlock = 512;  // rows per block, a multiple of kLanes: a chunk's codes stay in L2
 
   explicit FixedWidthRows(std::int64_t n_rows, std::int64_t width) : n_rows_(n_rows), width_(width) {
     // Network for the next power of two; comparators that touch a wire >= width are dropped: those
@@ -187,8 +189,17 @@ class FixedWidthRows {
 
   // Slot k of row r, for fill.
   std::uint32_t& at(std::int64_t r, std::int64_t k) { return codes_[slot(r, k)]; }
-  // Slot k of rows lo, lo + 1, ... (up to the end of lo's block) are at wire(lo, k)[0], [1], ...
-  std::uint32_t* wire(std::int64_t lo, std::int64_t k) { return &codes_[slot(lo, k)]; }
+
+  // Slot k of rows [lo, hi) (within one block) = code_of(r), one group of kLanes rows at a time.
+  template <class CodeOf>
+  void fill_slot(std::int64_t lo, std::int64_t hi, std::int64_t k, CodeOf&& code_of) {
+    std::int64_t r = lo;
+    for (; r + kLanes <= hi; r += kLanes) {
+      std::uint32_t* out = &codes_[slot(r, k)];
+      for (std::int64_t l = 0; l < kLanes; ++l) out[l] = code_of(r + l);
+    }
+    for (; r < hi; ++r) at(r, k) = code_of(r);
+  }
 
   // fill(lo, hi) writes the slots of rows [lo, hi); at most `entries` of all the slots hold one.
   template <class Fill>
@@ -197,30 +208,31 @@ class FixedWidthRows {
         n_rows_, kBlock, entries,
         [&](std::int64_t lo, std::int64_t hi, std::int64_t* counts) {
           fill(lo, hi);
-          for (std::int64_t k = 0; k < width_; ++k)  // lanes past the last row sort as empty rows
-            std::fill(wire(lo, k) + (hi - lo), wire(lo, k) + ((hi - lo + kLanes - 1) / kLanes * kLanes), kNoEntry);
+          for (auto r = hi; r % kLanes != 0; ++r)  // lanes past the last row sort as empty rows
+            for (std::int64_t k = 0; k < width_; ++k) at(r, k) = kNoEntry;
           for (auto r = lo; r < hi; r += kLanes) sort_lanes(r, counts, hi);
         },
         [&](std::int64_t r, std::int64_t count, std::int32_t* indices, double* values) {
-          write_row(&codes_[slot(r, 0)], width_, kBlock, count, indices, values);
+          write_row(&codes_[slot(r, 0)], width_, kLanes, count, indices, values);
         });
   }
 
  private:
   std::size_t slot(std::int64_t r, std::int64_t k) const {
-    return static_cast<std::size_t>((r / kBlock % kChunkBlocks) * kBlock * width_ + k * kBlock + r % kBlock);
+    const std::int64_t in_chunk = r % (kBlock * kChunkBlocks);
+    return static_cast<std::size_t>((in_chunk / kLanes * width_ + k) * kLanes + in_chunk % kLanes);
   }
 
   void sort_lanes(std::int64_t r0, std::int64_t* counts, std::int64_t hi) {
     std::uint32_t* base = &codes_[slot(r0, 0)];
-    sort_lanes_by_network(base, kBlock, width_, network_);
+    sort_lanes_by_network(base, kLanes, width_, network_);
     // Distinct buckets per lane, as in sort_row: width - equal adjacent pairs - (any kNoEntry).
     std::uint32_t equal[kLanes] = {};
     for (std::int64_t k = 1; k < width_; ++k)
       for (std::int64_t l = 0; l < kLanes; ++l)
-        equal[l] += (base[k * kBlock + l] >> 1) == (base[(k - 1) * kBlock + l] >> 1);
+        equal[l] += (base[k * kLanes + l] >> 1) == (base[(k - 1) * kLanes + l] >> 1);
     for (std::int64_t l = 0; l < kLanes && r0 + l < hi; ++l)
-      counts[r0 + l] = width_ - equal[l] - (width_ > 0 && base[(width_ - 1) * kBlock + l] == kNoEntry);
+      counts[r0 + l] = width_ - equal[l] - (width_ > 0 && base[(width_ - 1) * kLanes + l] == kNoEntry);
   }
 
   std::int64_t n_rows_, width_;
