@@ -197,15 +197,11 @@ class FixedWidthRows {
   // Slot k of row r, for fill.
   std::uint32_t& at(std::int64_t r, std::int64_t k) { return codes_[slot(r, k)]; }
 
-  // Slot k of rows [lo, hi) (within one block) = code_of(r), one group of kLanes rows at a time.
-  template <class CodeOf>
-  void fill_slot(std::int64_t lo, std::int64_t hi, std::int64_t k, CodeOf&& code_of) {
-    std::int64_t r = lo;
-    for (; r + kLanes <= hi; r += kLanes) {
-      std::uint32_t* out = &codes_[slot(r, k)];
-      for (std::int64_t l = 0; l < kLanes; ++l) out[l] = code_of(r + l);
-    }
-    for (; r < hi; ++r) at(r, k) = code_of(r);
+  // Slot k of rows [lo, hi) (within one block), one group of kLanes rows at a time:
+  // codes_of(r0, n, out) writes the codes of rows r0 .. r0 + n - 1 (n <= kLanes) to out[0 .. n).
+  template <class CodesOf>
+  void fill_slot(std::int64_t lo, std::int64_t hi, std::int64_t k, CodesOf&& codes_of) {
+    for (std::int64_t r = lo; r < hi; r += kLanes) codes_of(r, std::min(kLanes, hi - r), &codes_[slot(r, k)]);
   }
 
   // fill(lo, hi) writes the slots of rows [lo, hi); at most `entries` of all the slots hold one.
