@@ -147,6 +147,44 @@ TEST(MurmurHash3, StreamEqualsOneShotForAnySplit) {
     }
 }
 
+TEST(MurmurHash3, EightStringsAtOnceEqualTheStream) {
+  // Prefixes leaving 0..3 bytes pending; strings of 0..40 bytes (some past the vector loop's usual
+  // length), the last ones ending at the buffer's end (their final bytes come from the window
+  // ending there); 32- and 64-bit offsets, not starting at 0.
+  std::mt19937 rng(17);
+  for (int trial = 0; trial < 400; ++trial) {
+    std::string data(rng() % 5, 'p');  // bytes before the first string
+    std::vector<std::int64_t> offsets{static_cast<std::int64_t>(data.size())};
+    for (int i = 0; i < 16; ++i) {
+      const std::size_t len = trial % 4 == 0 ? rng() % 41 : rng() % 7;
+      for (std::size_t j = 0; j < len; ++j) data += static_cast<char>(rng());
+      offsets.push_back(static_cast<std::int64_t>(data.size()));
+    }
+    const std::vector<std::int32_t> offsets32(offsets.begin(), offsets.end());
+    const std::string prefix(static_cast<std::size_t>(trial % 9), 'x');
+    mh::detail::MurmurStream start(static_cast<std::uint32_t>(trial));
+    start.update(prefix.data(), prefix.size());
+    for (int wide = 0; wide < 2; ++wide) {
+      mh::StringsView s{data, {}};
+      if (wide) s.offsets = offsets;
+      else s.offsets32 = offsets32;
+      for (std::int64_t first : {0, 3, 8}) {
+        std::uint32_t got[8];
+        if (!mh::detail::hash_strings_x8(start, s, first, got)) {
+          EXPECT_TRUE(data.size() < 4 || !__builtin_cpu_supports("avx2"));
+          continue;
+        }
+        for (int l = 0; l < 8; ++l) {
+          mh::detail::MurmurStream h = start;
+          const auto v = s[static_cast<std::size_t>(first + l)];
+          h.update(v.data(), v.size());
+          ASSERT_EQ(got[l], h.finish()) << "trial " << trial << ", row " << first + l << ", length " << v.size();
+        }
+      }
+    }
+  }
+}
+
 TEST(FeatureHashing, EntryCodeEqualsBucketAndSign) {
   std::mt19937 rng(5);
   std::vector<std::int64_t> ns{1, 2, 3, 5, 7, 10, 16, 1000003, 1 << 20, (1 << 30) + 1, INT32_MAX - 1, INT32_MAX};
