@@ -331,11 +331,16 @@ namespace {
 TEST(FeatureHashing, FixedWidthRowsSortLikeRowByRow) {
   // Widths around the network's powers of two; row counts that leave a partial lane group and a
   // partial block; few distinct codes so that duplicates, cancellations and kNoEntry slots occur.
+  // Also with many distinct codes and no kNoEntry (`spread`): most groups of 8 rows then have no
+  // duplicate at all, and are written by the whole-group path.
   std::mt19937 rng(21);
+  for (bool spread : {false, true})
   for (std::int64_t width : {0, 1, 2, 3, 5, 8, 9, 16, 17, 22, 31, 32, 33, 64, 70})
     for (std::int64_t n_rows : {0, 1, 13, 2049, 40000}) {  // 40000: more than one chunk of blocks
       std::vector<std::uint32_t> codes(static_cast<std::size_t>(n_rows * width));
-      for (auto& c : codes) c = rng() % 7 == 0 ? mh::detail::kNoEntry : static_cast<std::uint32_t>(rng() % 40);
+      for (auto& c : codes)
+        c = spread ? static_cast<std::uint32_t>(rng() % (1u << 24))
+                   : rng() % 7 == 0 ? mh::detail::kNoEntry : static_cast<std::uint32_t>(rng() % 40);
       const auto expected = mlsd::run_in_arena([&] {
         return mh::detail::canonical_ragged_rows(
             n_rows, 64, [&](std::int64_t r) { return r * width; },
@@ -354,7 +359,7 @@ TEST(FeatureHashing, FixedWidthRowsSortLikeRowByRow) {
             },
             entries);
       });
-      SCOPED_TRACE("width " + std::to_string(width) + ", rows " + std::to_string(n_rows));
+      SCOPED_TRACE("width " + std::to_string(width) + ", rows " + std::to_string(n_rows) + (spread ? ", spread" : ""));
       expect_same(got, expected);
     }
 }

@@ -110,8 +110,8 @@ void advise_huge_pages(void* p, std::size_t bytes);
 
 // The skeleton shared by both layouts: for each block of `block` rows, sort_block(lo, hi, counts)
 // fills and sorts rows [lo, hi) and stores each row's distinct count at counts[r]; once a chunk's
-// counts are summed into the indptr, write(r, count, indices, values) writes row r at its final
-// offset.  `bound` is at least the number of entries (pages of the output past the actual number
+// counts are summed into the indptr, write(lo, hi, out) writes rows [lo, hi) at their final
+// offsets (out.indptr is final up to hi).  `bound` is at least the number of entries (pages of the output past the actual number
 // are never touched).  Each row is independent, so the result is the same for any thread count.
 // Runs in the caller's task arena.
 template <class SortBlock, class Write>
@@ -132,10 +132,7 @@ HashedEntries canonical_rows(std::int64_t n_rows, std::int64_t block, std::int64
     };
     for_blocks([&](std::int64_t lo, std::int64_t hi) { sort_block(lo, hi, out.indptr.data() + 1); });
     for (auto r = c0 * block; r < std::min(n_rows, c1 * block); ++r) out.indptr[r + 1] += out.indptr[r];
-    for_blocks([&](std::int64_t lo, std::int64_t hi) {
-      for (auto r = lo; r < hi; ++r)
-        write(r, out.indptr[r + 1] - out.indptr[r], out.indices.data() + out.indptr[r], out.values.data() + out.indptr[r]);
-    });
+    for_blocks([&](std::int64_t lo, std::int64_t hi) { write(lo, hi, out); });
   }
   out.indices.resize(static_cast<std::size_t>(out.indptr[n_rows]));
   out.values.resize(static_cast<std::size_t>(out.indptr[n_rows]));
@@ -157,8 +154,10 @@ HashedEntries canonical_ragged_rows(std::int64_t n_rows, std::int64_t block, Sta
         fill(lo, hi, at(lo));
         for (auto r = lo; r < hi; ++r) counts[r] = sort_row(at(r), at(r) + (start(r + 1) - start(r)));
       },
-      [&](std::int64_t r, std::int64_t count, std::int32_t* indices, double* values) {
-        write_row(at(r), start(r + 1) - start(r), 1, count, indices, values);
+      [&](std::int64_t lo, std::int64_t hi, HashedEntries& out) {
+        for (auto r = lo; r < hi; ++r)
+          write_row(at(r), start(r + 1) - start(r), 1, out.indptr[r + 1] - out.indptr[r], out.indices.data() + out.indptr[r],
+                    out.values.data() + out.indptr[r]);
       });
 }
 
@@ -167,6 +166,11 @@ HashedEntries canonical_ragged_rows(std::int64_t n_rows, std::int64_t block, Sta
 inline constexpr std::int64_t kSortLanes = 8;
 void sort_lanes_by_network(std::uint32_t* base, std::int64_t stride, std::int64_t width,
                            const std::vector<std::pair<std::uint32_t, std::uint32_t>>& network);
+
+// Writes kSortLanes sorted rows that each have `width` distinct buckets (no kNoEntry), stored
+// wire-major (wire k of lane l at base[k * kSortLanes + l]), as kSortLanes consecutive CSR rows:
+// an 8 x 8 transpose at a time with AVX2.  Returns false, having written nothing, without AVX2.
+bool write_full_lanes(const std::uint32_t* base, std::int64_t width, std::int32_t* indices, double* values);
 
 // Rows of a fixed width, stored by groups of kLanes rows: slot k of row r is at
 // ((r / kLanes) * width + k) * kLanes + r % kLanes (within the chunk held), so the kLanes rows a
@@ -215,8 +219,17 @@ class FixedWidthRows {
             for (std::int64_t k = 0; k < width_; ++k) at(r, k) = kNoEntry;
           for (auto r = lo; r < hi; r += kLanes) sort_lanes(r, counts, hi);
         },
-        [&](std::int64_t r, std::int64_t count, std::int32_t* indices, double* values) {
-          write_row(&codes_[slot(r, 0)], width_, kLanes, count, indices, values);
+        [&](std::int64_t lo, std::int64_t hi, HashedEntries& out) {
+          for (auto r = lo; r < hi; r += kLanes) {
+            const std::int64_t at = out.indptr[r];
+            // A whole group without duplicates or missing keys: kLanes rows of width entries, in one go.
+            if (r + kLanes <= hi && out.indptr[r + kLanes] - at == kLanes * width_ &&
+                write_full_lanes(&codes_[slot(r, 0)], width_, out.indices.data() + at, out.values.data() + at))
+              continue;
+            for (auto q = r; q < std::min(hi, r + kLanes); ++q)
+              write_row(&codes_[slot(q, 0)], width_, kLanes, out.indptr[q + 1] - out.indptr[q],
+                        out.indices.data() + out.indptr[q], out.values.data() + out.indptr[q]);
+          }
         });
   }
 
