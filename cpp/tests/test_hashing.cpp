@@ -147,6 +147,46 @@ TEST(MurmurHash3, StreamEqualsOneShotForAnySplit) {
     }
 }
 
+TEST(MurmurHash3, EightStringsAtOnceEqualTheStream) {
+  // Prefixes leaving 0..3 bytes pending; strings of 0..40 bytes (some past the vector loop's usual
+  // length), the last ones ending at the buffer's end (their final bytes come from the window
+  // ending there); 32- and 64-bit offsets, not starting at 0.
+  std::mt19937 rng(17);
+  for (int trial = 0; trial < 400; ++trial) {
+    std::string data(rng() % 5, 'p');  // bytes before the first string
+    std::vector<std::int64_t> offsets{static_cast<std::int64_t>(data.size())};
+    for (int i = 0; i < 16; ++i) {
+      const std::size_t len = trial % 4 == 0 ? rng() % 41 : rng() % 7;
+      for (std::size_t j = 0; j < len; ++j) data += static_cast<char>(rng());
+      offsets.push_back(static_cast<std::int64_t>(data.size()));
+    }
+    const std::vector<std::int32_t> offsets32(offsets.begin(), offsets.end());
+    const std::string prefix(static_cast<std::size_t>(trial % 9), 'x');
+    mh::detail::MurmurStream start(static_cast<std::uint32_t>(trial));
+    start.update(prefix.data(), prefix.size());
+    for (int wide = 0; wide < 2; ++wide) {
+      mh::StringsView s{data, {}};
+      if (wide) s.offsets = offsets;
+      else s.offsets32 = offsets32;
+      for (std::int64_t first : {0, 3, 8}) {
+        std::uint32_t got[8];
+        if (!mh::detail::hash_strings_x8(start, s, first, got)) {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+          EXPECT_TRUE(data.size() < 4 || !__builtin_cpu_supports("avx2"));  // the vector code declines only these
+#endif
+          continue;
+        }
+        for (int l = 0; l < 8; ++l) {
+          mh::detail::MurmurStream h = start;
+          const auto v = s[static_cast<std::size_t>(first + l)];
+          h.update(v.data(), v.size());
+          ASSERT_EQ(got[l], h.finish()) << "trial " << trial << ", row " << first + l << ", length " << v.size();
+        }
+      }
+    }
+  }
+}
+
 TEST(FeatureHashing, EntryCodeEqualsBucketAndSign) {
   std::mt19937 rng(5);
   std::vector<std::int64_t> ns{1, 2, 3, 5, 7, 10, 16, 1000003, 1 << 20, (1 << 30) + 1, INT32_MAX - 1, INT32_MAX};
@@ -293,32 +333,40 @@ namespace {
 TEST(FeatureHashing, FixedWidthRowsSortLikeRowByRow) {
   // Widths around the network's powers of two; row counts that leave a partial lane group and a
   // partial block; few distinct codes so that duplicates, cancellations and kNoEntry slots occur.
+  // Also with many distinct codes and no kNoEntry (`spread`): most groups of 8 rows then have no
+  // duplicate at all, and are written by the whole-group path.
   std::mt19937 rng(21);
-  for (std::int64_t width : {0, 1, 2, 3, 5, 8, 9, 16, 17, 22, 31, 32, 33, 64, 70})
-    for (std::int64_t n_rows : {0, 1, 13, 2049, 40000}) {  // 40000: more than one chunk of blocks
-      std::vector<std::uint32_t> codes(static_cast<std::size_t>(n_rows * width));
-      for (auto& c : codes) c = rng() % 7 == 0 ? mh::detail::kNoEntry : static_cast<std::uint32_t>(rng() % 40);
-      const auto expected = mlsd::run_in_arena([&] {
-        return mh::detail::canonical_ragged_rows(
-            n_rows, 64, [&](std::int64_t r) { return r * width; },
-            [&](std::int64_t lo, std::int64_t hi, std::uint32_t* out) {
-              std::copy(codes.begin() + lo * width, codes.begin() + hi * width, out);
-            });
-      });
-      mh::detail::FixedWidthRows rows(n_rows, width);
-      const auto got = mlsd::run_in_arena([&] {
-        const auto entries = static_cast<std::int64_t>(std::count_if(
-            codes.begin(), codes.end(), [](std::uint32_t c) { return c != mh::detail::kNoEntry; }));
-        return rows.build(
-            [&](std::int64_t lo, std::int64_t hi) {
-              for (auto r = lo; r < hi; ++r)
-                for (std::int64_t k = 0; k < width; ++k) rows.at(r, k) = codes[static_cast<std::size_t>(r * width + k)];
-            },
-            entries);
-      });
-      SCOPED_TRACE("width " + std::to_string(width) + ", rows " + std::to_string(n_rows));
-      expect_same(got, expected);
-    }
+  for (bool spread : {false, true}) {
+    for (std::int64_t width : {0, 1, 2, 3, 5, 8, 9, 16, 17, 22, 31, 32, 33, 64, 70})
+      for (std::int64_t n_rows : {0, 1, 13, 2049, 40000}) {  // 40000: more than one chunk of blocks
+        std::vector<std::uint32_t> codes(static_cast<std::size_t>(n_rows * width));
+        for (auto& c : codes)
+          c = spread ? static_cast<std::uint32_t>(rng() % (1u << 24))
+                     : rng() % 7 == 0 ? mh::detail::kNoEntry : static_cast<std::uint32_t>(rng() % 40);
+        const auto expected = mlsd::run_in_arena([&] {
+          return mh::detail::canonical_ragged_rows(
+              n_rows, 64, [&](std::int64_t r) { return r * width; },
+              [&](std::int64_t lo, std::int64_t hi, std::uint32_t* out) {
+                std::copy(codes.begin() + lo * width, codes.begin() + hi * width, out);
+              });
+        });
+        mh::detail::FixedWidthRows rows(n_rows, width);
+        const auto got = mlsd::run_in_arena([&] {
+          const auto entries = static_cast<std::int64_t>(std::count_if(
+              codes.begin(), codes.end(), [](std::uint32_t c) { return c != mh::detail::kNoEntry; }));
+          return rows.build(
+              [&](std::int64_t lo, std::int64_t hi) {
+                for (auto r = lo; r < hi; ++r)
+                  for (std::int64_t k = 0; k < width; ++k)
+                    rows.at(r, k) = codes[static_cast<std::size_t>(r * width + k)];
+              },
+              entries);
+        });
+        SCOPED_TRACE("width " + std::to_string(width) + ", rows " + std::to_string(n_rows) +
+                     (spread ? ", spread" : ""));
+        expect_same(got, expected);
+      }
+  }
 }
 
 }  // namespace

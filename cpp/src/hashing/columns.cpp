@@ -133,25 +133,26 @@ HashedEntries hash_columns(std::span<const Column> columns, std::size_t n_single
         const Source& s = sources[k];
         const Column& c = *s.parts[0];
         auto each_row = [&](auto&& code_of) {
-          std::uint32_t* out = rows.wire(lo, k) - lo;
-          for (auto r = lo; r < hi; ++r) out[r] = code_of(r);
+          rows.fill_slot(lo, hi, k, [&](std::int64_t r0, std::int64_t n, std::uint32_t* out) {
+            for (std::int64_t l = 0; l < n; ++l) out[l] = code_of(r0 + l);
+          });
         };
+        auto general = [&](std::int64_t r) { return s.present(r) ? code_of_hash(s.hash(r)) : detail::kNoEntry; };
         if (!s.table.empty()) {
           each_row([&](std::int64_t r) { return present(c, r) ? s.table[c.ints[r]] : detail::kNoEntry; });
-        } else if (s.parts.size() == 1 && c.kind == Column::Kind::strings && c.valid.empty()) {
-          // The common case, inlined, with the offsets' width chosen once: a string column
-          // without missing values.
-          auto hash_strings = [&](auto offsets) {
-            each_row([&](std::int64_t r) {
-              MurmurStream h = s.start;
-              h.update(c.strings.data.data() + offsets[r], static_cast<std::size_t>(offsets[r + 1] - offsets[r]));
-              return code_of_hash(h.finish());
-            });
-          };
-          if (c.strings.offsets.empty()) hash_strings(c.strings.offsets32);
-          else hash_strings(c.strings.offsets);
+        } else if (s.parts.size() == 1 && c.kind == Column::Kind::strings) {
+          // The common case, a string column on its own: 8 rows at a time when the CPU allows.
+          rows.fill_slot(lo, hi, k, [&](std::int64_t r0, std::int64_t n, std::uint32_t* out) {
+            std::uint32_t hashes[8];
+            if (n == 8 && detail::hash_strings_x8(s.start, c.strings, r0, hashes)) {
+              for (std::int64_t l = 0; l < 8; ++l)
+                out[l] = c.valid.empty() || c.valid[r0 + l] ? code_of_hash(hashes[l]) : detail::kNoEntry;
+            } else {
+              for (std::int64_t l = 0; l < n; ++l) out[l] = general(r0 + l);
+            }
+          });
         } else {
-          each_row([&](std::int64_t r) { return s.present(r) ? code_of_hash(s.hash(r)) : detail::kNoEntry; });
+          each_row(general);
         }
       }
     };

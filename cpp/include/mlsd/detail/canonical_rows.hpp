@@ -103,10 +103,15 @@ inline void write_row(const std::uint32_t* first, std::int64_t n, std::ptrdiff_t
 // holds one chunk, not the whole input.
 inline constexpr std::int64_t kChunkBlocks = 16;
 
+// Asks the kernel to back [p, p + bytes) with transparent huge pages where it can (Linux; a no-op
+// elsewhere or for small buffers): before the first write, so that filling a few hundred MB of
+// output takes a few hundred 2 MB page faults instead of tens of thousands of 4 KB ones.
+void advise_huge_pages(void* p, std::size_t bytes);
+
 // The skeleton shared by both layouts: for each block of `block` rows, sort_block(lo, hi, counts)
 // fills and sorts rows [lo, hi) and stores each row's distinct count at counts[r]; once a chunk's
-// counts are summed into the indptr, write(r, count, indices, values) writes row r at its final
-// offset.  `bound` is at least the number of entries (pages of the output past the actual number
+// counts are summed into the indptr, write(lo, hi, out) writes rows [lo, hi) at their final
+// offsets (out.indptr is final up to hi).  `bound` is at least the number of entries (pages of the output past the actual number
 // are never touched).  Each row is independent, so the result is the same for any thread count.
 // Runs in the caller's task arena.
 template <class SortBlock, class Write>
@@ -117,6 +122,8 @@ HashedEntries canonical_rows(std::int64_t n_rows, std::int64_t block, std::int64
   out.indptr[0] = 0;
   out.indices.resize(static_cast<std::size_t>(bound));
   out.values.resize(static_cast<std::size_t>(bound));
+  advise_huge_pages(out.indices.data(), out.indices.size() * sizeof(std::int32_t));
+  advise_huge_pages(out.values.data(), out.values.size() * sizeof(double));
   const std::int64_t n_blocks = (n_rows + block - 1) / block;
   for (std::int64_t c0 = 0; c0 < n_blocks; c0 += kChunkBlocks) {
     const std::int64_t c1 = std::min(n_blocks, c0 + kChunkBlocks);
@@ -125,10 +132,7 @@ HashedEntries canonical_rows(std::int64_t n_rows, std::int64_t block, std::int64
     };
     for_blocks([&](std::int64_t lo, std::int64_t hi) { sort_block(lo, hi, out.indptr.data() + 1); });
     for (auto r = c0 * block; r < std::min(n_rows, c1 * block); ++r) out.indptr[r + 1] += out.indptr[r];
-    for_blocks([&](std::int64_t lo, std::int64_t hi) {
-      for (auto r = lo; r < hi; ++r)
-        write(r, out.indptr[r + 1] - out.indptr[r], out.indices.data() + out.indptr[r], out.values.data() + out.indptr[r]);
-    });
+    for_blocks([&](std::int64_t lo, std::int64_t hi) { write(lo, hi, out); });
   }
   out.indices.resize(static_cast<std::size_t>(out.indptr[n_rows]));
   out.values.resize(static_cast<std::size_t>(out.indptr[n_rows]));
@@ -150,8 +154,10 @@ HashedEntries canonical_ragged_rows(std::int64_t n_rows, std::int64_t block, Sta
         fill(lo, hi, at(lo));
         for (auto r = lo; r < hi; ++r) counts[r] = sort_row(at(r), at(r) + (start(r + 1) - start(r)));
       },
-      [&](std::int64_t r, std::int64_t count, std::int32_t* indices, double* values) {
-        write_row(at(r), start(r + 1) - start(r), 1, count, indices, values);
+      [&](std::int64_t lo, std::int64_t hi, HashedEntries& out) {
+        for (auto r = lo; r < hi; ++r)
+          write_row(at(r), start(r + 1) - start(r), 1, out.indptr[r + 1] - out.indptr[r], out.indices.data() + out.indptr[r],
+                    out.values.data() + out.indptr[r]);
       });
 }
 
@@ -161,14 +167,21 @@ inline constexpr std::int64_t kSortLanes = 8;
 void sort_lanes_by_network(std::uint32_t* base, std::int64_t stride, std::int64_t width,
                            const std::vector<std::pair<std::uint32_t, std::uint32_t>>& network);
 
-// Rows of a fixed width, stored by block and then wire-major: in each block of kLanes-aligned rows,
-// slot k of row r is at codes_of_block + k * block + (r - lo).  Rows are sorted kLanes at a time by
-// one sorting network (Batcher's odd-even merge sort), the same compare-exchange applied to each
-// lane: no data-dependent branches, and the compiler vectorises the lanes.
+// Writes kSortLanes sorted rows that each have `width` distinct buckets (no kNoEntry), stored
+// wire-major (wire k of lane l at base[k * kSortLanes + l]), as kSortLanes consecutive CSR rows:
+// an 8 x 8 transpose at a time with AVX2.  Returns false, having written nothing, without AVX2.
+bool write_full_lanes(const std::uint32_t* base, std::int64_t width, std::int32_t* indices, double* values);
+
+// Rows of a fixed width, stored by groups of kLanes rows: slot k of row r is at
+// ((r / kLanes) * width + k) * kLanes + r % kLanes (within the chunk held), so the kLanes rows a
+// sorting network handles together are one contiguous run of width vectors (wire-major, a vector
+// of lanes per wire), sorted in L1.  Rows are sorted kLanes at a time by one sorting network
+// (Batcher's odd-even merge sort), the same compare-exchange applied to each lane: no
+// data-dependent branches, and the compiler vectorises the lanes.
 class FixedWidthRows {
  public:
   static constexpr std::int64_t kLanes = kSortLanes;
-  static constexpr std::int64_t kBlock = 2048;  // rows per block, a multiple of kLanes
+  static constexpr std::int64_t kBlock = 512;  // rows per block, a multiple of kLanes: a chunk's codes stay in L2
 
   explicit FixedWidthRows(std::int64_t n_rows, std::int64_t width) : n_rows_(n_rows), width_(width) {
     // Network for the next power of two; comparators that touch a wire >= width are dropped: those
@@ -187,8 +200,13 @@ class FixedWidthRows {
 
   // Slot k of row r, for fill.
   std::uint32_t& at(std::int64_t r, std::int64_t k) { return codes_[slot(r, k)]; }
-  // Slot k of rows lo, lo + 1, ... (up to the end of lo's block) are at wire(lo, k)[0], [1], ...
-  std::uint32_t* wire(std::int64_t lo, std::int64_t k) { return &codes_[slot(lo, k)]; }
+
+  // Slot k of rows [lo, hi) (within one block), one group of kLanes rows at a time:
+  // codes_of(r0, n, out) writes the codes of rows r0 .. r0 + n - 1 (n <= kLanes) to out[0 .. n).
+  template <class CodesOf>
+  void fill_slot(std::int64_t lo, std::int64_t hi, std::int64_t k, CodesOf&& codes_of) {
+    for (std::int64_t r = lo; r < hi; r += kLanes) codes_of(r, std::min(kLanes, hi - r), &codes_[slot(r, k)]);
+  }
 
   // fill(lo, hi) writes the slots of rows [lo, hi); at most `entries` of all the slots hold one.
   template <class Fill>
@@ -197,30 +215,40 @@ class FixedWidthRows {
         n_rows_, kBlock, entries,
         [&](std::int64_t lo, std::int64_t hi, std::int64_t* counts) {
           fill(lo, hi);
-          for (std::int64_t k = 0; k < width_; ++k)  // lanes past the last row sort as empty rows
-            std::fill(wire(lo, k) + (hi - lo), wire(lo, k) + ((hi - lo + kLanes - 1) / kLanes * kLanes), kNoEntry);
+          for (auto r = hi; r % kLanes != 0; ++r)  // lanes past the last row sort as empty rows
+            for (std::int64_t k = 0; k < width_; ++k) at(r, k) = kNoEntry;
           for (auto r = lo; r < hi; r += kLanes) sort_lanes(r, counts, hi);
         },
-        [&](std::int64_t r, std::int64_t count, std::int32_t* indices, double* values) {
-          write_row(&codes_[slot(r, 0)], width_, kBlock, count, indices, values);
+        [&](std::int64_t lo, std::int64_t hi, HashedEntries& out) {
+          for (auto r = lo; r < hi; r += kLanes) {
+            const std::int64_t at = out.indptr[r];
+            // A whole group without duplicates or missing keys: kLanes rows of width entries, in one go.
+            if (r + kLanes <= hi && out.indptr[r + kLanes] - at == kLanes * width_ &&
+                write_full_lanes(&codes_[slot(r, 0)], width_, out.indices.data() + at, out.values.data() + at))
+              continue;
+            for (auto q = r; q < std::min(hi, r + kLanes); ++q)
+              write_row(&codes_[slot(q, 0)], width_, kLanes, out.indptr[q + 1] - out.indptr[q],
+                        out.indices.data() + out.indptr[q], out.values.data() + out.indptr[q]);
+          }
         });
   }
 
  private:
   std::size_t slot(std::int64_t r, std::int64_t k) const {
-    return static_cast<std::size_t>((r / kBlock % kChunkBlocks) * kBlock * width_ + k * kBlock + r % kBlock);
+    const std::int64_t in_chunk = r % (kBlock * kChunkBlocks);
+    return static_cast<std::size_t>((in_chunk / kLanes * width_ + k) * kLanes + in_chunk % kLanes);
   }
 
   void sort_lanes(std::int64_t r0, std::int64_t* counts, std::int64_t hi) {
     std::uint32_t* base = &codes_[slot(r0, 0)];
-    sort_lanes_by_network(base, kBlock, width_, network_);
+    sort_lanes_by_network(base, kLanes, width_, network_);
     // Distinct buckets per lane, as in sort_row: width - equal adjacent pairs - (any kNoEntry).
     std::uint32_t equal[kLanes] = {};
     for (std::int64_t k = 1; k < width_; ++k)
       for (std::int64_t l = 0; l < kLanes; ++l)
-        equal[l] += (base[k * kBlock + l] >> 1) == (base[(k - 1) * kBlock + l] >> 1);
+        equal[l] += (base[k * kLanes + l] >> 1) == (base[(k - 1) * kLanes + l] >> 1);
     for (std::int64_t l = 0; l < kLanes && r0 + l < hi; ++l)
-      counts[r0 + l] = width_ - equal[l] - (width_ > 0 && base[(width_ - 1) * kBlock + l] == kNoEntry);
+      counts[r0 + l] = width_ - equal[l] - (width_ > 0 && base[(width_ - 1) * kLanes + l] == kNoEntry);
   }
 
   std::int64_t n_rows_, width_;
