@@ -63,7 +63,7 @@ double average_precision(std::span<const std::uint8_t> y_true, std::span<const d
 // computed from merged per-partition tables equal those of the concatenated data.  A table's size
 // is the number of distinct scores, at most the number of samples.
 struct ScoreTable {
-  std::vector<double> score, positive, negative;
+  buffer<double> score, positive, negative;  // buffer: merges size their output without zero-filling it
 };
 struct ScoreTableView {
   std::span<const double> score, positive, negative;

@@ -6,24 +6,7 @@
 #include <immintrin.h>
 #endif
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
-
 namespace mlsd::hashing::detail {
-
-void advise_huge_pages(void* p, std::size_t bytes) {
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  constexpr std::uintptr_t kHuge = std::uintptr_t{1} << 21;
-  const auto begin = (reinterpret_cast<std::uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
-  const auto end = (reinterpret_cast<std::uintptr_t>(p) + bytes) & ~(kHuge - 1);
-  // Advice only: when it is refused (THP disabled, an old kernel) the pages are just small.
-  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
-#else
-  (void)p;
-  (void)bytes;
-#endif
-}
 
 // The compare-exchanges are min/max over lanes: SSE2 has no 32-bit min/max, AVX2 does, on 8 lanes.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)

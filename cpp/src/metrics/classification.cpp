@@ -298,9 +298,10 @@ namespace {
 ScoreTable merge2(const ScoreTableView& a, const ScoreTableView& b) {
   const std::size_t na = a.score.size(), nb = b.score.size();
   ScoreTable out;
-  out.score.resize(na + nb);
-  out.positive.resize(na + nb);
-  out.negative.resize(na + nb);
+  for (auto* v : {&out.score, &out.positive, &out.negative}) {
+    v->resize(na + nb);  // uninitialised (buffer), so the huge-page advice precedes the first touch
+    detail::advise_huge_pages(v->data(), v->size() * sizeof(double));
+  }
   double* os = out.score.data();
   double* op = out.positive.data();
   double* on = out.negative.data();

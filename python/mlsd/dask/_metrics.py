@@ -36,7 +36,8 @@ __all__ = [
 _NETWORK_TABLE = """
     Over the network: one :class:`~mlsd.metrics.ScoreTable` per partition, merged in a tree of
     fan-in ``split_every`` (24 bytes per distinct score in a partition; with ``n_bins``, at most
-    24 * n_bins bytes).  Rows never leave their workers.
+    24 * n_bins bytes); the metric is computed on the worker holding the merged table.  Rows never
+    leave their workers.
 """
 
 
@@ -61,11 +62,35 @@ def _merge_tables(tables):
     return tables[0].merge(*tables[1:])
 
 
+def _merged_table(func, y_true, y_score, sample_weight, n_bins, rng, split_every):
+    """The Delayed merged ScoreTable (nothing computed yet)."""
+    if n_bins is not None:  # validate on the client, before any task runs
+        M.ScoreTable.from_arrays(np.zeros(0), np.zeros(0), n_bins=n_bins, range=rng)
+    parts = aligned_partitions(func, y_true=y_true, y_score=y_score, sample_weight=sample_weight)
+    delayed = require("dask").delayed
+    states = [delayed(in_worker(_partition_table), pure=True)(y, s, w, n_bins, rng) for y, s, w in parts]
+    return tree_reduce(states, _merge_tables, split_every, "mlsd-score-table")
+
+
+def _finish_table(table, func, metric, kwargs):
+    """Runs where the merged table is (a worker), so only the metric travels to the client."""
+    if len(table) == 0:
+        _empty(func)
+    return table if metric is None else getattr(table, metric)(**kwargs)
+
+
+def _table_metric(func, metric, y_true, y_score, sample_weight, n_bins, rng, split_every, client, **kwargs):
+    merged = _merged_table(func, y_true, y_score, sample_weight, n_bins, rng, split_every)
+    finish = require("dask").delayed(in_worker(_finish_table), pure=True)
+    return compute(finish(merged, func, metric, kwargs), client)
+
+
 def score_table(y_true: Any, y_score: Any, *, sample_weight: Any = None, n_bins: int | None = None,
                 range: tuple[float, float] = (0.0, 1.0), split_every: int = 8,  # noqa: A002
                 client: Any = None) -> M.ScoreTable:
     """The merged :class:`mlsd.metrics.ScoreTable` of Dask columns: exactly the table of the
-    concatenated data, from which every threshold metric and curve follows.
+    concatenated data, from which every threshold metric and curve follows.  The merged table
+    itself comes to the client (the metric functions below compute on a worker instead).
 
     Parameters
     ----------
@@ -77,16 +102,7 @@ def score_table(y_true: Any, y_score: Any, *, sample_weight: Any = None, n_bins:
     client : distributed.Client, optional
         Defaults to Dask's current scheduler (the default client when one exists).
     """
-    func = "score_table"
-    if n_bins is not None:  # validate on the client, before any task runs
-        M.ScoreTable.from_arrays(np.zeros(0), np.zeros(0), n_bins=n_bins, range=range)
-    parts = aligned_partitions(func, y_true=y_true, y_score=y_score, sample_weight=sample_weight)
-    delayed = require("dask").delayed
-    states = [delayed(in_worker(_partition_table), pure=True)(y, s, w, n_bins, range) for y, s, w in parts]
-    table = compute(tree_reduce(states, _merge_tables, split_every, "mlsd-score-table"), client)
-    if len(table) == 0:
-        _empty(func)
-    return table
+    return _table_metric("score_table", None, y_true, y_score, sample_weight, n_bins, range, split_every, client)
 
 
 def roc_auc_score(y_true: Any, y_score: Any, *, sample_weight: Any = None, max_fpr: float | None = None,
@@ -97,15 +113,17 @@ def roc_auc_score(y_true: Any, y_score: Any, *, sample_weight: Any = None, max_f
     ``sample_weight``, to rounding (~1e-15) with it.  Memory on the merging worker is bounded by
     the number of distinct scores; when that is too large, use :func:`binned_roc_auc_score`.
     """
-    table = score_table(y_true, y_score, sample_weight=sample_weight, split_every=split_every, client=client)
-    return table.roc_auc_score(max_fpr=max_fpr)
+    if max_fpr is not None:
+        M.check_real(max_fpr, "max_fpr", "roc_auc_score", low=0.0, high=1.0, closed="right")
+    return _table_metric("roc_auc_score", "roc_auc_score", y_true, y_score, sample_weight, None, None, split_every,
+                         client, max_fpr=max_fpr)
 
 
 def average_precision_score(y_true: Any, y_score: Any, *, sample_weight: Any = None, split_every: int = 8,
                             client: Any = None) -> float:
     """:func:`mlsd.metrics.average_precision_score` over Dask columns, exactly (merged score tables)."""
-    table = score_table(y_true, y_score, sample_weight=sample_weight, split_every=split_every, client=client)
-    return table.average_precision_score()
+    return _table_metric("average_precision_score", "average_precision_score", y_true, y_score, sample_weight, None,
+                         None, split_every, client)
 
 
 def binned_roc_auc_score(y_true: Any, y_score: Any, *, sample_weight: Any = None, n_bins: int = 2**16,
@@ -117,8 +135,9 @@ def binned_roc_auc_score(y_true: Any, y_score: Any, *, sample_weight: Any = None
     Memory and network use are O(n_bins) per partition whatever the data size; the result equals
     the single-machine binned AUC (and is exactly the AUC of the binned scores).
     """
-    table = score_table(y_true, y_score, sample_weight=sample_weight, n_bins=n_bins, range=range,
-                        split_every=split_every, client=client)
+    func = "binned_roc_auc_score"
+    M.check_int(n_bins, "n_bins", func, min_value=1, max_value=2**40)
+    table = _table_metric(func, None, y_true, y_score, sample_weight, n_bins, range, split_every, client)
     return M._approximate_auc(table)
 
 

@@ -45,4 +45,11 @@ struct default_init_allocator : std::allocator<T> {
 template <class T>
 using buffer = std::vector<T, default_init_allocator<T>>;
 
+namespace detail {
+// Asks the kernel to back [p, p + bytes) with transparent huge pages where it can (Linux; a no-op
+// elsewhere or for small buffers): before the first write, so that filling a few hundred MB of
+// output takes a few hundred 2 MB page faults instead of tens of thousands of 4 KB ones.
+void advise_huge_pages(void* p, std::size_t bytes);
+}  // namespace detail
+
 }  // namespace mlsd

@@ -103,10 +103,7 @@ inline void write_row(const std::uint32_t* first, std::int64_t n, std::ptrdiff_t
 // holds one chunk, not the whole input.
 inline constexpr std::int64_t kChunkBlocks = 16;
 
-// Asks the kernel to back [p, p + bytes) with transparent huge pages where it can (Linux; a no-op
-// elsewhere or for small buffers): before the first write, so that filling a few hundred MB of
-// output takes a few hundred 2 MB page faults instead of tens of thousands of 4 KB ones.
-void advise_huge_pages(void* p, std::size_t bytes);
+using mlsd::detail::advise_huge_pages;  // common/views.hpp
 
 // The skeleton shared by both layouts: for each block of `block` rows, sort_block(lo, hi, counts)
 // fills and sorts rows [lo, hi) and stores each row's distinct count at counts[r]; once a chunk's
