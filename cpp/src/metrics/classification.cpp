@@ -326,28 +326,75 @@ ScoreTable merge2(const ScoreTableView& a, const ScoreTableView& b) {
 
 ScoreTableView view_of(const ScoreTable& t) { return {t.score, t.positive, t.negative}; }
 
+// Balanced tree of two-way merges over the views, on the calling thread.
+ScoreTable merge_views(std::vector<ScoreTableView> views) {
+  if (views.size() == 1) return merge2(views[0], ScoreTableView{});
+  std::vector<ScoreTable> level;
+  for (std::size_t i = 0; i < views.size(); i += 2)
+    level.push_back(merge2(views[i], i + 1 < views.size() ? views[i + 1] : ScoreTableView{}));
+  while (level.size() > 1) {
+    std::vector<ScoreTable> next;
+    for (std::size_t i = 0; i < level.size(); i += 2)
+      next.push_back(i + 1 < level.size() ? merge2(view_of(level[i]), view_of(level[i + 1])) : std::move(level[i]));
+    level = std::move(next);
+  }
+  return std::move(level.front());
+}
+
+// Rows of a descending table with score >= c.
+std::size_t rows_at_least(std::span<const double> score, double c) {
+  return static_cast<std::size_t>(
+      std::partition_point(score.begin(), score.end(), [c](double x) { return x >= c; }) - score.begin());
+}
+
 }  // namespace
 
 ScoreTable merge_score_tables(std::span<const ScoreTableView> tables) {
   const char* fn = "merge_score_tables";
   for (const auto& t : tables) check_table(t, fn);
   if (tables.empty()) return {};
-  if (tables.size() == 1) return merge2(tables[0], ScoreTableView{});
-  // A balanced tree of two-way merges, O(total log k); the merges of one round run in parallel.
+  std::size_t total = 0, largest = 0;
+  for (std::size_t t = 0; t < tables.size(); ++t) {
+    total += tables[t].score.size();
+    if (tables[t].score.size() > tables[largest].score.size()) largest = t;
+  }
+  // Score ranges [cut[s+1], cut[s]), cut[0] = +inf, cut[S] = -inf, from evenly spaced rows of the
+  // largest table: every range is merged on its own (in parallel), and equal scores of different
+  // tables always fall in the same range.  The ranges' results are then concatenated.
+  const auto& big = tables[largest].score;
+  const std::size_t n_ranges = std::clamp<std::size_t>(total >> 17, 1, 256);
+  std::vector<double> cut{std::numeric_limits<double>::infinity()};
+  for (std::size_t s = 1; s < n_ranges; ++s) {
+    const double c = big[s * big.size() / n_ranges];
+    if (c < cut.back()) cut.push_back(c);
+  }
+  cut.push_back(-std::numeric_limits<double>::infinity());
+  const std::size_t n_parts = cut.size() - 1;
   return run_in_arena([&] {
-    std::vector<ScoreTable> level((tables.size() + 1) / 2);
-    tbb::parallel_for(std::size_t{0}, level.size(), [&](std::size_t p) {
-      level[p] = merge2(tables[2 * p], 2 * p + 1 < tables.size() ? tables[2 * p + 1] : ScoreTableView{});
+    std::vector<ScoreTable> part(n_parts);
+    tbb::parallel_for(std::size_t{0}, n_parts, [&](std::size_t s) {
+      std::vector<ScoreTableView> views;
+      for (const auto& t : tables) {
+        const std::size_t lo = s == 0 ? 0 : rows_at_least(t.score, cut[s]);
+        const std::size_t hi = s + 1 == n_parts ? t.score.size() : rows_at_least(t.score, cut[s + 1]);
+        views.push_back({t.score.subspan(lo, hi - lo), t.positive.subspan(lo, hi - lo), t.negative.subspan(lo, hi - lo)});
+      }
+      part[s] = merge_views(std::move(views));
     });
-    while (level.size() > 1) {
-      std::vector<ScoreTable> next((level.size() + 1) / 2);
-      tbb::parallel_for(std::size_t{0}, next.size(), [&](std::size_t p) {
-        next[p] = 2 * p + 1 < level.size() ? merge2(view_of(level[2 * p]), view_of(level[2 * p + 1]))
-                                           : std::move(level[2 * p]);
-      });
-      level = std::move(next);
+    if (n_parts == 1) return std::move(part[0]);
+    std::vector<std::size_t> at(n_parts + 1, 0);
+    for (std::size_t s = 0; s < n_parts; ++s) at[s + 1] = at[s] + part[s].score.size();
+    ScoreTable out;
+    for (auto* v : {&out.score, &out.positive, &out.negative}) {
+      v->resize(at[n_parts]);
+      detail::advise_huge_pages(v->data(), v->size() * sizeof(double));
     }
-    return std::move(level.front());
+    tbb::parallel_for(std::size_t{0}, n_parts, [&](std::size_t s) {
+      std::copy(part[s].score.begin(), part[s].score.end(), out.score.begin() + at[s]);
+      std::copy(part[s].positive.begin(), part[s].positive.end(), out.positive.begin() + at[s]);
+      std::copy(part[s].negative.begin(), part[s].negative.end(), out.negative.begin() + at[s]);
+    });
+    return out;
   });
 }
 
