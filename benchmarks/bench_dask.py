@@ -22,7 +22,7 @@ import warnings
 
 import numpy as np
 
-from _common import setup
+from _common import best_time, setup
 
 import mlsd
 import mlsd.metrics as M
@@ -35,15 +35,6 @@ def once(fn):
     t0 = time.perf_counter()
     value = fn()
     return value, time.perf_counter() - t0
-
-
-def timed(fn, repeat):
-    best, value = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        value = fn()
-        best = min(best, time.perf_counter() - t0)
-    return value, best
 
 
 def fmt_bytes(n: float) -> str:
@@ -87,9 +78,9 @@ def bench_auc(n_rows, chunk, repeat, clusters):
     rows = []
     y_d, p_d = click_log(n_rows, chunk)
     y, p = dask.compute(y_d, p_d, scheduler="threads")
-    exact, t_exact = timed(lambda: M.roc_auc_score(y, p), repeat)
-    binned, t_binned = timed(lambda: M.binned_roc_auc_score(y, p, n_bins=2**16), repeat)
-    ll, t_ll = timed(lambda: M.log_loss(y, p), repeat)
+    exact, t_exact = best_time(lambda: M.roc_auc_score(y, p), repeat)
+    binned, t_binned = best_time(lambda: M.binned_roc_auc_score(y, p, n_bins=2**16), repeat)
+    ll, t_ll = best_time(lambda: M.log_loss(y, p), repeat)
     del y, p
     for label, client in clusters:
         with client.as_current():
@@ -159,8 +150,8 @@ def bench_abtest(n_rows, chunk, n_resamples, repeat, clusters):
 
     t_rev, c_rev = rev[arm == 1], rev[arm == 0]
 
-    ref_analyze, t_analyze = timed(in_process_stats, repeat)
-    ref_boot, t_boot = timed(lambda: ab.bootstrap(t_rev, c_rev, method="percentile", n_resamples=n_resamples,
+    ref_analyze, t_analyze = best_time(in_process_stats, repeat)
+    ref_boot, t_boot = best_time(lambda: ab.bootstrap(t_rev, c_rev, method="percentile", n_resamples=n_resamples,
                                                   seed=1), repeat)
     del t_rev, c_rev, arm, rev, pre
     rows = []

@@ -41,11 +41,6 @@ _NETWORK_TABLE = """
 """
 
 
-def _dtype_of(x: Any) -> np.dtype:
-    """The NumPy dtype a partition of x converts to (pandas extension dtypes included)."""
-    return np.asarray(x._meta).dtype
-
-
 def _empty(func: str):
     raise ValueError(f"{func}: y_true is empty (or every sample_weight is zero); at least one sample is required")
 
@@ -155,8 +150,7 @@ def _partition_loss(y, p, w, eps):
 
 def _loss_sums(func, y_true, y_prob, sample_weight, split_every, client) -> M.LogLossSums:
     parts = aligned_partitions(func, y_true=y_true, y_prob=y_prob, sample_weight=sample_weight)
-    dt = _dtype_of(y_prob)
-    eps = float(np.finfo(dt if dt.kind == "f" else np.float64).eps)
+    eps = M._clip_eps(np.asarray(y_prob._meta))  # the single-machine rule, from the partitions' dtype
     delayed = require("dask").delayed
     states = [delayed(in_worker(_partition_loss), pure=True)(y, p, w, eps) for y, p, w in parts]
     return compute(tree_reduce(states, M.LogLossSums.merge, split_every, "mlsd-log-loss"), client)
