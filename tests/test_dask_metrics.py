@@ -51,9 +51,10 @@ def test_threshold_metrics_equal_single_machine(dask_client, seed, weighted, tie
     y, p, w = click_data(seed, ties=ties, weights=weighted)
     dy, dp, dw = as_dask(chunks_for(y.size, seed), y, p, w)
     assert 0 in dy.chunks[0]
-    tol = dict(rtol=1e-12, atol=0) if weighted else dict(rtol=0, atol=0)  # unweighted: bit for bit
-    np.testing.assert_allclose(md.roc_auc_score(dy, dp, sample_weight=dw), M.roc_auc_score(y, p, sample_weight=w),
-                               **tol)
+    tol = dict(rtol=1e-12, atol=0)
+    for n_ranges in (None, 1, 3, 7):
+        np.testing.assert_allclose(md.roc_auc_score(dy, dp, sample_weight=dw, n_ranges=n_ranges),
+                                   M.roc_auc_score(y, p, sample_weight=w), **tol)
     np.testing.assert_allclose(md.roc_auc_score(dy, dp, sample_weight=dw, max_fpr=0.1),
                                M.roc_auc_score(y, p, sample_weight=w, max_fpr=0.1), **tol)
     np.testing.assert_allclose(md.average_precision_score(dy, dp, sample_weight=dw),
@@ -65,9 +66,49 @@ def test_threshold_metrics_equal_single_machine(dask_client, seed, weighted, tie
     ref = M.binned_roc_auc_score(y, p, sample_weight=w, n_bins=256)
     np.testing.assert_allclose([r.auc, r.error_bound], [ref.auc, ref.error_bound], rtol=1e-12)
     assert abs(r.auc - M.roc_auc_score(y, p, sample_weight=w)) <= r.error_bound
-    t = md.score_table(dy, dp, sample_weight=dw, split_every=2)  # a deeper merge tree
+    t = md.score_table(dy, dp, sample_weight=dw, n_ranges=5)
     for ours, theirs in zip(t.roc_curve(), M.roc_curve(y, p, sample_weight=w)):
         np.testing.assert_allclose(ours, theirs, **tol)
+    if not weighted:  # integer counts: the table itself is exact
+        ref_table = M.ScoreTable.from_arrays(y, p)
+        for ours, theirs in zip(t._arrays(), ref_table._arrays()):
+            np.testing.assert_array_equal(ours, theirs)
+    t = md.score_table(dy, dp, sample_weight=dw, n_bins=64, split_every=2)  # a deeper merge tree
+    ref_table = M.ScoreTable.from_arrays(y, p, sample_weight=w, n_bins=64)
+    for ours, theirs in zip(t._arrays(), ref_table._arrays()):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_exact_metrics_with_more_ranges_than_distinct_scores(dask_client, weighted):
+    """Three distinct scores over 40 ranges: cuts fall on tied scores, most ranges are empty, and
+    more than 24 cuts take the kernel's binary search instead of its vectorised comparison."""
+    y, p, w = click_data(11, n=3000, weights=weighted)
+    p = np.digitize(p, [0.3, 0.6]) / 2.0
+    dy, dp, dw = as_dask(chunks_for(y.size, 11), y, p, w)
+    for n_ranges in (2, 40):
+        assert md.roc_auc_score(dy, dp, sample_weight=dw, n_ranges=n_ranges) == pytest.approx(
+            M.roc_auc_score(y, p, sample_weight=w), rel=1e-12, abs=0)
+        assert md.average_precision_score(dy, dp, sample_weight=dw, n_ranges=n_ranges) == pytest.approx(
+            M.average_precision_score(y, p, sample_weight=w), rel=1e-12, abs=0)
+        t = md.score_table(dy, dp, sample_weight=dw, n_ranges=n_ranges)
+        ref = M.ScoreTable.from_arrays(y, p, sample_weight=w)
+        np.testing.assert_array_equal(t.score, ref.score)
+        np.testing.assert_allclose(t.positive, ref.positive, rtol=1e-12)
+        np.testing.assert_allclose(t.negative, ref.negative, rtol=1e-12)
+
+
+def test_range_plan_covers_every_range_once():
+    from mlsd.dask import _metrics as dm
+
+    n_ranges, groups = dm._plan({"tcp://b:1": 3, "tcp://a:1": 1}, None, "f")
+    assert n_ranges == 16  # four per thread
+    assert [g[0] for g in groups] == ["tcp://a:1", "tcp://b:1"]
+    assert [(g[1], g[2]) for g in groups] == [(0, 4), (4, 16)]  # shares follow the threads
+    assert dm._plan({"w": 2, "v": 2}, 1, "f")[1] == [("w", 0, 1)]  # fewer ranges than workers
+    assert dm._plan({}, 5, "f") == (5, [(None, 0, 5)])  # a local scheduler: one group
+    with pytest.raises(ValueError, match="n_ranges"):
+        dm._plan({}, 0, "f")
 
 
 def test_dask_series_and_rechunked_arrays(dask_client):

@@ -112,6 +112,36 @@ void register_metrics(py::module_& m) {
         return table_out(std::move(merged));
       },
       py::arg("tables"));
+  // Rows regrouped by score range: (y_true, y_score, sample_weight or None, offsets, positive, negative).
+  m.def(
+      "split_score_ranges",
+      [](const u8& y, const f64& s, const opt_f64& w, const f64& cuts) {
+        const auto c = view(cuts);
+        auto r = call_without_gil([c](auto... v) { return mm::split_score_ranges(v..., c); }, y, s, w);
+        py::object weight = py::none();
+        if (w) weight = to_numpy(std::move(r.sample_weight));
+        return py::make_tuple(to_numpy(std::move(r.y_true)), to_numpy(std::move(r.y_score)), weight,
+                              to_numpy(std::move(r.offsets)), to_numpy(std::move(r.positive)),
+                              to_numpy(std::move(r.negative)));
+      },
+      py::arg("y_true").noconvert(), py::arg("y_score").noconvert(), py::arg("sample_weight").noconvert(),
+      py::arg("cuts").noconvert());
+  m.def(
+      "threshold_range_sums",
+      [](const u8& y, const f64& s, const opt_f64& w, double positive_above, double negative_above,
+         double total_positive, double total_negative, double max_fpr) {
+        auto r = call_without_gil(
+            [=](auto... v) {
+              return mm::threshold_range_sums(v..., positive_above, negative_above, total_positive, total_negative,
+                                              max_fpr);
+            },
+            y, s, w);
+        return py::make_tuple(r.roc_area, r.average_precision);
+      },
+      py::arg("y_true").noconvert(), py::arg("y_score").noconvert(), py::arg("sample_weight").noconvert(),
+      py::arg("positive_above"), py::arg("negative_above"), py::arg("total_positive"), py::arg("total_negative"),
+      py::arg("max_fpr"));
+  m.def("standardized_partial_auc", &mm::standardized_partial_auc, py::arg("area"), py::arg("max_fpr"));
   m.def(
       "table_roc_auc",
       [table_view](const table& t, double max_fpr) {

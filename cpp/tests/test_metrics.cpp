@@ -1,3 +1,4 @@
+#include <array>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -318,6 +319,85 @@ TEST(ScoreTable, BinnedTableIsTheTableOfTheBinnedScores) {
   EXPECT_EQ(mm::bin_lower_edge(0.5, 0.0, 1.0, 4), 0.5);    // an edge belongs to the bin above it
   EXPECT_THROW(mm::binned_score_table(d.y, d.s, kNoWeight, 1.0, 1.0, 8), std::invalid_argument);
   EXPECT_THROW(mm::binned_score_table(d.y, d.s, kNoWeight, 0.0, 1.0, 0), std::invalid_argument);
+}
+
+// ---- threshold metrics by score range -----------------------------------------------------------
+
+namespace {
+
+// The metrics of d from its score ranges: split by `cuts`, each range walked on its own from the
+// class weights above it, the shares summed.
+std::array<double, 3> metrics_by_range(const Data& d, const dv& cuts) {
+  const mm::ScoreRanges r = mm::split_score_ranges(d.y, d.s, d.w, cuts);
+  const std::size_t n_ranges = cuts.size() + 1;
+  EXPECT_EQ(r.offsets.size(), n_ranges + 1);
+  double total_pos = 0, total_neg = 0;
+  for (std::size_t k = 0; k < n_ranges; ++k) total_pos += r.positive[k], total_neg += r.negative[k];
+  double area = 0, partial = 0, ap = 0, pos_above = 0, neg_above = 0;
+  for (std::size_t k = n_ranges; k-- > 0;) {  // highest range first, so the weights above are known
+    const auto a = static_cast<std::size_t>(r.offsets[k]), b = static_cast<std::size_t>(r.offsets[k + 1]);
+    const std::span<const std::uint8_t> y(r.y_true.data() + a, b - a);
+    const std::span<const double> s(r.y_score.data() + a, b - a);
+    const std::span<const double> w = d.w.empty() ? std::span<const double>{} : std::span<const double>(r.sample_weight.data() + a, b - a);
+    for (std::size_t i = 0; i < s.size(); ++i) {  // every row sits in its range
+      if (k > 0) EXPECT_LE(cuts[k - 1], s[i]);
+      if (k < cuts.size()) EXPECT_LT(s[i], cuts[k]);
+    }
+    const auto full = mm::threshold_range_sums(y, s, w, pos_above, neg_above, total_pos, total_neg);
+    area += full.roc_area;
+    ap += full.average_precision;
+    partial += mm::threshold_range_sums(y, s, w, pos_above, neg_above, total_pos, total_neg, 0.3).roc_area;
+    pos_above += r.positive[k];
+    neg_above += r.negative[k];
+  }
+  return {mm::standardized_partial_auc(area, 1.0), mm::standardized_partial_auc(partial, 0.3), std::max(0.0, ap)};
+}
+
+}  // namespace
+
+TEST(ScoreRanges, SharesAddUpToTheMetricsOfTheWholeSample) {
+  for (unsigned seed = 0; seed < 4; ++seed) {
+    Data d = table_data(3000, seed, seed % 2 ? 20 : 0);  // odd seeds: heavy ties, cuts on tied scores
+    if (seed >= 2) {
+      std::mt19937 rng(seed);
+      d.w.resize(d.y.size());
+      for (auto& x : d.w) x = rng() % 4 == 0 ? 0.0 : std::uniform_real_distribution<double>(0.0, 3.0)(rng);
+    }
+    const std::vector<dv> cut_sets{
+        {},                                          // one range
+        {-0.5, 0.0, 0.0, 0.25, 1.0},                 // a repeated cut: an empty range
+        {-100.0, 100.0},                             // empty end ranges
+    };
+    dv many;  // more than the vectorised comparison handles: the binary search
+    for (int c = -40; c <= 40; ++c) many.push_back(c / 20.0);
+    for (const dv& cuts : {cut_sets[0], cut_sets[1], cut_sets[2], many}) {
+      const auto got = metrics_by_range(d, cuts);
+      EXPECT_NEAR(got[0], mm::roc_auc(d.y, d.s, d.w), 1e-14) << seed << " " << cuts.size();
+      EXPECT_NEAR(got[1], mm::roc_auc(d.y, d.s, d.w, 0.3), 1e-14) << seed << " " << cuts.size();
+      EXPECT_NEAR(got[2], mm::average_precision(d.y, d.s, d.w), 1e-14) << seed << " " << cuts.size();
+    }
+  }
+}
+
+TEST(ScoreRanges, KeepsRowsAndClassWeightsPerRange) {
+  const std::vector<std::uint8_t> y{1, 0, 0, 1, 1, 0};
+  const dv s{0.5, 0.1, 0.9, 0.5, 0.2, 0.7}, w{1.0, 2.0, 3.0, 4.0, 5.0, 6.0};
+  const mm::ScoreRanges r = mm::split_score_ranges(y, s, w, dv{0.5});  // [.., 0.5) and [0.5, ..)
+  EXPECT_EQ(r.offsets, (std::vector<mlsd::index_t>{0, 2, 6}));
+  EXPECT_EQ(dv(r.y_score.begin(), r.y_score.end()), (dv{0.1, 0.2, 0.5, 0.9, 0.5, 0.7}));  // input order within a range
+  EXPECT_EQ(dv(r.sample_weight.begin(), r.sample_weight.end()), (dv{2.0, 5.0, 1.0, 3.0, 4.0, 6.0}));
+  EXPECT_EQ(r.positive, (dv{5.0, 5.0}));
+  EXPECT_EQ(r.negative, (dv{2.0, 9.0}));
+  EXPECT_THROW(mm::split_score_ranges(y, s, w, dv{0.5, 0.2}), std::invalid_argument);        // decreasing cuts
+  EXPECT_THROW(mm::split_score_ranges(y, s, w, dv{std::nan("")}), std::invalid_argument);    // NaN cut
+  const dv bad{0.5, std::nan(""), 0.9, 0.5, 0.2, 0.7};
+  EXPECT_THROW(mm::split_score_ranges(y, bad, w, dv{0.5}), std::invalid_argument);           // NaN score
+  EXPECT_THROW(mm::threshold_range_sums(y, s, w, -1.0, 0.0, 1.0, 1.0), std::invalid_argument);
+  EXPECT_THROW(mm::threshold_range_sums(y, s, w, 0.0, 0.0, 1.0, 1.0, 0.0), std::invalid_argument);
+  // A class missing overall: the shares are zero (the caller reports the undefined metric).
+  const auto none = mm::threshold_range_sums(y, s, w, 0.0, 0.0, 0.0, 21.0);
+  EXPECT_EQ(none.roc_area, 0.0);
+  EXPECT_EQ(none.average_precision, 0.0);
 }
 
 TEST(ScoreTable, MalformedTablesThrow) {

@@ -89,6 +89,40 @@ double average_precision(const ScoreTableView& table);
 RocCurve roc_curve(const ScoreTableView& table, bool drop_intermediate);
 PrCurve precision_recall_curve(const ScoreTableView& table, bool drop_intermediate);
 
+// ---- threshold metrics by score range ---------------------------------------------------------
+// Exact ROC AUC and average precision of a sample spread over many machines, without merging
+// tables: rows are regrouped by score range (every row with a given score falls in one range),
+// each range is sorted on its own, and its share of the metric follows from the class weights of
+// the ranges above it.  The shares add up to the metric of the whole sample.
+//
+// Range of a score s, given cuts in non-decreasing order: r = #{cuts <= s}, in [0, cuts.size()];
+// range cuts.size() holds the highest scores.
+struct ScoreRanges {
+  buffer<std::uint8_t> y_true;          // rows grouped by range; in input order within a range
+  buffer<double> y_score, sample_weight;  // sample_weight is empty when none was given
+  std::vector<index_t> offsets;          // range r holds rows [offsets[r], offsets[r + 1])
+  std::vector<double> positive, negative;  // class weight of each range (summed in a fixed order)
+};
+ScoreRanges split_score_ranges(std::span<const std::uint8_t> y_true, std::span<const double> y_score,
+                               std::span<const double> sample_weight, std::span<const double> cuts);
+
+// One score range's share of the walk over distinct scores, highest first: the rows of the range,
+// the class weights of all higher ranges (positive_above, negative_above) and of the whole sample
+// (total_positive, total_negative).  roc_area is the range's area under the ROC curve up to FPR
+// max_fpr (0 unless both totals are > 0); average_precision its sum of (R_i - R_{i-1}) P_i (0 unless
+// total_positive > 0).  Summed over ranges: the roc_area gives roc_auc through
+// standardized_partial_auc, the average_precision sum gives average_precision (clamped at 0).
+struct ThresholdRangeSums {
+  double roc_area = 0.0;
+  double average_precision = 0.0;
+};
+ThresholdRangeSums threshold_range_sums(std::span<const std::uint8_t> y_true, std::span<const double> y_score,
+                                        std::span<const double> sample_weight, double positive_above,
+                                        double negative_above, double total_positive, double total_negative,
+                                        double max_fpr = 1.0);
+// sklearn's McClish standardisation of a partial area up to max_fpr < 1; the area itself at 1.
+double standardized_partial_auc(double area, double max_fpr);
+
 // ---- probabilistic losses --------------------------------------------------------------------
 struct LossSums {
   double loss = 0.0;    // sum of w_i * loss_i

@@ -12,6 +12,13 @@ namespace mlsd::metrics {
 
 using detail::SortedByClass;
 
+double standardized_partial_auc(double area, double max_fpr) {
+  if (max_fpr >= 1.0) return area;
+  const double min_area = 0.5 * max_fpr * max_fpr;
+  const double max_area = max_fpr;
+  return 0.5 * (1.0 + (area - min_area) / (max_area - min_area));
+}
+
 namespace {
 
 void check_inputs(const char* fn, std::span<const std::uint8_t> y, std::span<const double> s,
@@ -165,6 +172,38 @@ PrCurve pr_of_curve(ThresholdCurve c, bool drop_intermediate) {
   return r;
 }
 
+// Area under the ROC curve over a walk, up to FPR max_fpr (linearly interpolated at the crossing),
+// before McClish's standardisation.  The walk may cover one score range of a larger sample: it then
+// starts from the class weights above that range (tp, fp) and returns that range's share, which is
+// zero once FPR max_fpr lies above the range.
+template <class Walk>
+double roc_area_of(Walk&& walk, double tp, double fp, double n_pos, double n_neg, double max_fpr) {
+  if (max_fpr >= 1.0) {
+    // Trapezoids between consecutive distinct thresholds: each negative group contributes the
+    // positives ranked above it plus half of those tied with it.
+    return detail::auc_of_walk(walk, n_pos, n_neg, tp);
+  }
+  detail::KahanSum area;
+  bool done = false;
+  walk([&](double, double wp, double wn) {
+    if (done) return;
+    const double x0 = fp / n_neg, y0 = tp / n_pos;
+    const double x1 = (fp + wn) / n_neg, y1 = (tp + wp) / n_pos;
+    if (x0 >= max_fpr) {  // only at the start of a range that lies past max_fpr (a zero term otherwise)
+      done = true;
+    } else if (x1 <= max_fpr) {
+      area.add((x1 - x0) * (y0 + y1) * 0.5);
+    } else {
+      const double y_at = y0 + (max_fpr - x0) * ((y1 - y0) / (x1 - x0));
+      area.add((max_fpr - x0) * (y0 + y_at) * 0.5);
+      done = true;
+    }
+    tp += wp;
+    fp += wn;
+  });
+  return area.value();
+}
+
 // ROC AUC over a walk; max_fpr < 1 gives sklearn's McClish-standardised partial AUC.
 template <class Walk>
 double roc_auc_of(Walk&& walk, double n_pos, double n_neg, double max_fpr, const char* fn) {
@@ -172,44 +211,26 @@ double roc_auc_of(Walk&& walk, double n_pos, double n_neg, double max_fpr, const
   MLSD_REQUIRE(n_pos > 0 && n_neg > 0, fn,
                "y_true must contain both classes (ROC AUC is undefined with only one class); got ",
                n_pos > 0 ? "only positives" : (n_neg > 0 ? "only negatives" : "no sample with non-zero weight"));
-  if (max_fpr >= 1.0) {
-    // Trapezoids between consecutive distinct thresholds: each negative group contributes the
-    // positives ranked above it plus half of those tied with it.
-    return detail::auc_of_walk(walk, n_pos, n_neg);
-  }
-  // Partial AUC up to max_fpr, interpolated linearly at the crossing, McClish-standardised.
-  double area = 0.0, tp = 0.0, fp = 0.0;
-  bool done = false;
-  walk([&](double, double wp, double wn) {
-    if (done) return;
-    const double x0 = fp / n_neg, y0 = tp / n_pos;
-    const double x1 = (fp + wn) / n_neg, y1 = (tp + wp) / n_pos;
-    if (x1 <= max_fpr) {
-      area += (x1 - x0) * (y0 + y1) * 0.5;
-    } else {
-      const double y_at = y0 + (max_fpr - x0) * ((y1 - y0) / (x1 - x0));
-      area += (max_fpr - x0) * (y0 + y_at) * 0.5;
-      done = true;
-    }
-    tp += wp;
-    fp += wn;
-  });
-  const double min_area = 0.5 * max_fpr * max_fpr;
-  const double max_area = max_fpr;
-  return 0.5 * (1.0 + (area - min_area) / (max_area - min_area));
+  return standardized_partial_auc(roc_area_of(walk, 0.0, 0.0, n_pos, n_neg, max_fpr), max_fpr);
 }
 
-// Step-wise average precision over a walk, sum_i (R_i - R_{i-1}) P_i.
+// Step-wise average precision over a walk, sum_i (R_i - R_{i-1}) P_i, before clamping at zero;
+// from the class weights above the walk's score range (zero for a whole sample).
+template <class Walk>
+double average_precision_sum(Walk&& walk, double tp, double fp, double n_pos) {
+  detail::KahanSum ap;
+  walk([&](double, double wp, double wn) {
+    tp += wp;
+    fp += wn;
+    if (wp > 0) ap.add((wp / n_pos) * (tp / (tp + fp)));
+  });
+  return ap.value();
+}
+
 template <class Walk>
 double average_precision_of(Walk&& walk, double n_pos, const char* fn) {
   MLSD_REQUIRE(n_pos > 0, fn, "y_true has no positive sample (with non-zero weight): average precision is undefined");
-  double ap = 0.0, tp = 0.0, fp = 0.0;
-  walk([&](double, double wp, double wn) {
-    tp += wp;
-    fp += wn;
-    if (wp > 0) ap += (wp / n_pos) * (tp / (tp + fp));
-  });
-  return std::max(0.0, ap);
+  return std::max(0.0, average_precision_sum(walk, 0.0, 0.0, n_pos));
 }
 
 }  // namespace
@@ -419,6 +440,164 @@ RocCurve roc_curve(const ScoreTableView& t, bool drop_intermediate) {
 PrCurve precision_recall_curve(const ScoreTableView& t, bool drop_intermediate) {
   check_table(t, "precision_recall_curve");
   return pr_of_curve(curve_of_walk(table_walk(t)), drop_intermediate);
+}
+
+// ---- threshold metrics by score range --------------------------------------------------------
+
+namespace {
+
+// #{cuts <= s}: a branch-free binary search (the comparison feeds a conditional move), since which
+// range a score falls in is as unpredictable as the score.  NaN falls in range 0.
+std::size_t range_of(std::span<const double> cuts, double s) {
+  if (cuts.empty()) return 0;
+  const double* base = cuts.data();
+  std::size_t len = cuts.size();
+  while (len > 1) {
+    const std::size_t half = len / 2;
+    base = base[half] <= s ? base + half : base;
+    len -= half;
+  }
+  return static_cast<std::size_t>(base - cuts.data()) + (*base <= s);
+}
+
+// Ranges of s[0, n) into ids: with few cuts, one comparison per cut and row (counted in doubles,
+// so that comparison, mask and sum stay in the same lanes and the compiler vectorises them); with
+// many, a binary search per row.
+constexpr std::size_t kIdChunk = 2048;
+void range_ids(std::span<const double> cuts, const double* __restrict s, std::size_t n,
+               std::uint32_t* __restrict ids) {
+  if (cuts.size() > 24) {
+    for (std::size_t i = 0; i < n; ++i) ids[i] = static_cast<std::uint32_t>(range_of(cuts, s[i]));
+    return;
+  }
+  double count[kIdChunk];
+  for (std::size_t i = 0; i < n; ++i) count[i] = 0.0;
+  for (const double c : cuts)
+    for (std::size_t i = 0; i < n; ++i) count[i] += c <= s[i] ? 1.0 : 0.0;
+  for (std::size_t i = 0; i < n; ++i) ids[i] = static_cast<std::uint32_t>(count[i]);
+}
+
+}  // namespace
+
+ScoreRanges split_score_ranges(std::span<const std::uint8_t> y, std::span<const double> s,
+                               std::span<const double> w, std::span<const double> cuts) {
+  const char* fn = "split_score_ranges";
+  check_inputs(fn, y, s, w);
+  MLSD_REQUIRE(cuts.size() < (std::size_t{1} << 16), fn, "at most 65535 cuts; got ", cuts.size());
+  for (std::size_t c = 0; c < cuts.size(); ++c)
+    MLSD_REQUIRE(!std::isnan(cuts[c]) && (c == 0 || cuts[c - 1] <= cuts[c]), fn,
+                 "cuts must be non-decreasing and not NaN; cut ", c, " is ", cuts[c]);
+  const std::size_t n_ranges = cuts.size() + 1;
+  const auto n = static_cast<std::int64_t>(y.size());
+  const std::int64_t block = std::max<std::int64_t>(detail::kReduceChunk, 16 * static_cast<std::int64_t>(n_ranges));
+  const std::int64_t n_blocks = (n + block - 1) / block;
+  ScoreRanges out;
+  out.y_true.resize(y.size());
+  out.y_score.resize(y.size());
+  out.sample_weight.resize(w.size());
+  detail::advise_huge_pages(out.y_true.data(), out.y_true.size());
+  detail::advise_huge_pages(out.y_score.data(), out.y_score.size() * sizeof(double));
+  detail::advise_huge_pages(out.sample_weight.data(), out.sample_weight.size() * sizeof(double));
+  // Per block and range: the row count, then (after the prefix sum) where the block's rows go.
+  // Unweighted, class weights are counts: positives per block and range, negatives by difference.
+  std::vector<std::int64_t> at(static_cast<std::size_t>(n_blocks) * n_ranges, 0), n_pos(at.size(), 0);
+  std::vector<detail::KahanSum> pos(w.empty() ? 0 : at.size()), neg(pos.size());
+  run_in_arena([&] {
+    tbb::parallel_for(std::int64_t{0}, n_blocks, [&](std::int64_t b) {
+      std::int64_t* __restrict count = at.data() + b * n_ranges;
+      std::int64_t* __restrict positives = n_pos.data() + b * n_ranges;
+      detail::KahanSum* p = w.empty() ? nullptr : pos.data() + b * n_ranges;
+      detail::KahanSum* q = w.empty() ? nullptr : neg.data() + b * n_ranges;
+      std::uint32_t ids[kIdChunk];
+      for (auto lo = b * block, hi = std::min(n, (b + 1) * block); lo < hi; lo += kIdChunk) {
+        const auto m = static_cast<std::size_t>(std::min<std::int64_t>(kIdChunk, hi - lo));
+        range_ids(cuts, s.data() + lo, m, ids);
+        if (w.empty()) {
+          for (std::size_t i = 0; i < m; ++i) {
+            ++count[ids[i]];
+            positives[ids[i]] += y[lo + i];
+          }
+        } else {
+          for (std::size_t i = 0; i < m; ++i) {
+            ++count[ids[i]];
+            (y[lo + i] ? p : q)[ids[i]].add(w[lo + i]);
+          }
+        }
+      }
+    });
+    if (w.empty()) {  // before `at` turns into write positions
+      out.positive.assign(n_ranges, 0.0);
+      out.negative.assign(n_ranges, 0.0);
+      for (std::size_t r = 0; r < n_ranges; ++r) {
+        std::int64_t p = 0, c = 0;
+        for (std::int64_t b = 0; b < n_blocks; ++b) p += n_pos[b * n_ranges + r], c += at[b * n_ranges + r];
+        out.positive[r] = static_cast<double>(p);
+        out.negative[r] = static_cast<double>(c - p);
+      }
+    }
+    out.offsets.assign(n_ranges + 1, 0);
+    std::int64_t next = 0;
+    for (std::size_t r = 0; r < n_ranges; ++r) {
+      out.offsets[r] = next;
+      for (std::int64_t b = 0; b < n_blocks; ++b) {
+        const std::int64_t count = at[b * n_ranges + r];
+        at[b * n_ranges + r] = next;
+        next += count;
+      }
+    }
+    out.offsets[n_ranges] = next;
+    tbb::parallel_for(std::int64_t{0}, n_blocks, [&](std::int64_t b) {
+      // restrict: the byte stores to the labels could otherwise alias the positions, which the
+      // compiler would then reload from memory after every row.
+      std::int64_t* __restrict dst = at.data() + b * n_ranges;
+      std::uint8_t* __restrict oy = out.y_true.data();
+      double* __restrict os = out.y_score.data();
+      double* __restrict ow = out.sample_weight.data();
+      std::uint32_t ids[kIdChunk];
+      for (auto lo = b * block, hi = std::min(n, (b + 1) * block); lo < hi; lo += kIdChunk) {
+        const auto m = static_cast<std::size_t>(std::min<std::int64_t>(kIdChunk, hi - lo));
+        range_ids(cuts, s.data() + lo, m, ids);
+        for (std::size_t i = 0; i < m; ++i) {
+          const std::int64_t o = dst[ids[i]]++;
+          oy[o] = y[lo + i];
+          os[o] = s[lo + i];
+          if (!w.empty()) ow[o] = w[lo + i];
+        }
+      }
+    });
+  });
+  if (w.empty()) return out;
+  out.positive.assign(n_ranges, 0.0);
+  out.negative.assign(n_ranges, 0.0);
+  for (std::size_t r = 0; r < n_ranges; ++r) {
+    detail::KahanSum p, q;
+    for (std::int64_t b = 0; b < n_blocks; ++b) {
+      p.add(pos[b * n_ranges + r]);
+      q.add(neg[b * n_ranges + r]);
+    }
+    out.positive[r] = p.value();
+    out.negative[r] = q.value();
+  }
+  return out;
+}
+
+ThresholdRangeSums threshold_range_sums(std::span<const std::uint8_t> y, std::span<const double> s,
+                                        std::span<const double> w, double positive_above, double negative_above,
+                                        double total_positive, double total_negative, double max_fpr) {
+  const char* fn = "threshold_range_sums";
+  check_inputs(fn, y, s, w);
+  MLSD_REQUIRE(max_fpr > 0.0 && max_fpr <= 1.0, fn, "max_fpr must be in (0, 1]; got ", max_fpr);
+  for (double v : {positive_above, negative_above, total_positive, total_negative})
+    MLSD_REQUIRE(std::isfinite(v) && v >= 0.0, fn, "class weights must be finite and >= 0; got ", v);
+  return run_in_arena([&] {
+    const SortedByClass sorted = detail::sort_by_class(y, s, w);
+    auto walk = [&](auto&& visit) { detail::walk_distinct_scores(sorted, visit); };
+    ThresholdRangeSums r;
+    if (total_positive > 0 && total_negative > 0)
+      r.roc_area = roc_area_of(walk, positive_above, negative_above, total_positive, total_negative, max_fpr);
+    if (total_positive > 0) r.average_precision = average_precision_sum(walk, positive_above, negative_above, total_positive);
+    return r;
+  });
 }
 
 LossSums log_loss_sums(std::span<const std::uint8_t> y, std::span<const double> p, std::span<const double> w,

@@ -1,7 +1,7 @@
 """mlsd.metrics over Dask collections: the single-machine numbers from partitioned data.
 
-Threshold metrics (ROC AUC, average precision, the binned AUC) reduce per-partition
-:class:`mlsd.metrics.ScoreTable` states; log loss and normalized entropy reduce
+The exact ROC AUC and average precision regroup the rows by score range and sort each range where
+it lands; the binned AUC reduces per-partition :class:`mlsd.metrics.ScoreTable` states; log loss and normalized entropy reduce
 :class:`mlsd.metrics.LogLossSums`; group AUC and the per-query ranking metrics shuffle rows so that
 each group (query) sits in one partition, then run the single-machine kernel per partition.
 """
@@ -33,11 +33,19 @@ __all__ = [
     "hit_rate_at_k",
 ]
 
+_NETWORK_RANGES = """
+    Over the network: the rows' label, score (and weight) columns, once (9 bytes a row, 17 with
+    weights): each partition is split by score range into ``n_ranges`` pieces, and the pieces of
+    one range go to the worker that sorts that range (pieces already there do not move).  Before
+    that, a strided sample of each partition's scores (at most ``64 * n_ranges`` values) picks the
+    ranges; after it, two floats per range.  Memory: the columns twice over the cluster while they
+    are regrouped (Dask spills to disk past its memory limits).
+"""
+
 _NETWORK_TABLE = """
-    Over the network: one :class:`~mlsd.metrics.ScoreTable` per partition, merged in a tree of
-    fan-in ``split_every`` (24 bytes per distinct score in a partition; with ``n_bins``, at most
-    24 * n_bins bytes); the metric is computed on the worker holding the merged table.  Rows never
-    leave their workers.
+    Over the network: one :class:`~mlsd.metrics.ScoreTable` of at most ``n_bins`` rows (24 bytes
+    each) per partition, merged in a tree of fan-in ``split_every``; the metric is computed on the
+    worker holding the merged table.  Rows never leave their workers.
 """
 
 
@@ -45,7 +53,174 @@ def _empty(func: str):
     raise ValueError(f"{func}: y_true is empty (or every sample_weight is zero); at least one sample is required")
 
 
-# ---- threshold metrics: score tables ----------------------------------------------------------------
+# ---- exact threshold metrics: rows regrouped by score range -----------------------------------------
+#
+# The exact ROC AUC / average precision is a walk over the distinct scores of all the data, highest
+# first: a distributed sort.  Rather than merging sorted per-partition tables level by level (which
+# moves and rewrites every distinct score at each level), the rows are regrouped once by score range
+# (a sample sort): every row with a given score lands in the same range, each range is sorted where it
+# lands, and its share of the metric follows from the class weights of the ranges above it
+# (mlsd.metrics.threshold_range_sums).  The shares add up to the single-machine metric.
+
+
+def _worker_threads(client: Any) -> dict:
+    """{worker address: threads} of the distributed client in use; empty for a local scheduler."""
+    try:
+        if client is None:
+            from distributed import default_client
+
+            client = default_client()
+        return dict(client.nthreads())
+    except (ImportError, ValueError):  # no distributed client: a local Dask scheduler
+        return {}
+
+
+def _plan(threads: dict, n_ranges: int | None, func: str):
+    """The ranges and who sorts them: ``groups`` lists, per worker, its block of consecutive ranges
+    (about equal shares of the rows, weighted by the worker's threads).  One task per worker sorts
+    its ranges one after the other, each with all the worker's threads: a task per range instead
+    would cost partitions x ranges piece tasks, which on a small cluster outweigh the sorts."""
+    import os
+
+    total = sum(threads.values()) if threads else (os.cpu_count() or 1)
+    if n_ranges is None:  # four per thread: sorts that fit the caches better, balanced over workers
+        n_ranges = min(64, max(1, 4 * total))
+    n_ranges = M.check_int(n_ranges, "n_ranges", func, min_value=1, max_value=4096)
+    workers = sorted(threads) or [None]
+    weight = np.array([threads.get(w, 1) for w in workers], dtype=np.float64) if threads else np.ones(1)
+    ends = np.round(np.cumsum(weight) / weight.sum() * n_ranges).astype(int)
+    starts = np.concatenate([[0], ends[:-1]])
+    groups = [(w, int(a), int(b)) for w, a, b in zip(workers, starts, ends) if b > a]
+    return n_ranges, groups
+
+
+def _score_sample(s, size: int):
+    """Every k-th finite score of a partition (about ``size`` of them), and the rows each stands for."""
+    s = np.asarray(s)
+    n = s.shape[0]
+    sample = s[::max(1, n // size)].astype(np.float64)
+    sample = sample[np.isfinite(sample)]
+    return sample, (n / sample.size if sample.size else 0.0)
+
+
+def _range_cuts(n_ranges: int, *samples) -> np.ndarray:
+    """n_ranges - 1 cuts (ascending) at the row quantiles j / n_ranges of the pooled samples."""
+    values = np.concatenate([v for v, _ in samples])
+    if values.size == 0:
+        return np.zeros(n_ranges - 1)
+    weights = np.concatenate([np.full(v.size, w) for v, w in samples])
+    order = np.argsort(values, kind="stable")
+    values, rows = values[order], np.cumsum(weights[order])
+    at = np.searchsorted(rows, rows[-1] * np.arange(1, n_ranges) / n_ranges, side="left")
+    return values[np.minimum(at, values.size - 1)]
+
+
+def _split_ranges(y, s, w, cuts, groups, func):
+    """A partition's rows grouped by score range: per group of ranges, its rows (y, s, w) and where
+    each of its ranges starts in them; then the class weights of every range."""
+    y, s, w = np.asarray(y), np.asarray(s), None if w is None else np.asarray(w)
+    if y.shape == (0,) and s.shape == (0,) and (w is None or w.shape == (0,)):  # an empty partition
+        y, s, w = np.zeros(0, np.uint8), np.zeros(0), None if w is None else np.zeros(0)
+    else:
+        y, s, w = M._binary_inputs(func, y, s, w)
+    ys, ss, ws, at, pos, neg = M.call_kernel(func, M._k.split_score_ranges, y, s, w, cuts)
+    pieces = []
+    for _, first, stop in groups:
+        a, b = at[first], at[stop]
+        pieces.append((ys[a:b], ss[a:b], None if ws is None else ws[a:b], at[first:stop + 1] - a))
+    return tuple(pieces) + ((pos, neg),)
+
+
+def _range_offsets(*weights):
+    """Per range, the class weights of all higher ranges; and the totals.  Exactly summed."""
+    import math
+
+    pos = np.stack([p for p, _ in weights])
+    neg = np.stack([n for _, n in weights])
+    n_ranges = pos.shape[1]
+    per_pos = [math.fsum(pos[:, r]) for r in range(n_ranges)]
+    per_neg = [math.fsum(neg[:, r]) for r in range(n_ranges)]
+    above = [(math.fsum(per_pos[r + 1:]), math.fsum(per_neg[r + 1:])) for r in range(n_ranges)]
+    return above, (math.fsum(per_pos), math.fsum(per_neg))
+
+
+def _group_ranges(pieces):
+    """The rows (y, s, w) of each range of a group, from the group's piece of every partition."""
+    for j in range(len(pieces[0][3]) - 1):
+        parts = [(p[0][p[3][j]:p[3][j + 1]], p[1][p[3][j]:p[3][j + 1]],
+                  None if p[2] is None else p[2][p[3][j]:p[3][j + 1]]) for p in pieces]
+        yield (np.concatenate([q[0] for q in parts]), np.concatenate([q[1] for q in parts]),
+               None if parts[0][2] is None else np.concatenate([q[2] for q in parts]))
+
+
+def _group_sums(first, offsets, max_fpr, func, *pieces):
+    """Each range's share of the ROC area (up to max_fpr) and of the average precision."""
+    (above, (total_pos, total_neg)), out = offsets, []
+    for r, (y, s, w) in enumerate(_group_ranges(pieces), start=first):
+        out.append(M.call_kernel(func, M._k.threshold_range_sums, y, s, w, above[r][0], above[r][1], total_pos,
+                                 total_neg, max_fpr))
+    return out
+
+
+def _group_tables(func, *pieces):
+    return [M.ScoreTable._of(M.call_kernel(func, M._k.score_table, y, s, w), None) for y, s, w in _group_ranges(pieces)]
+
+
+def _finish_ranges(func, metric, max_fpr, offsets, *groups):
+    """The metric from the ranges' shares; runs on a worker, so only a float reaches the client."""
+    import math
+
+    total_pos, total_neg = offsets[1]
+    if total_pos + total_neg == 0:
+        _empty(func)
+    if total_pos == 0 or total_neg == 0:
+        # A class is missing: the single-machine function's answer (or error) for these totals.
+        one_row = M.ScoreTable._of((np.zeros(1), np.array([total_pos]), np.array([total_neg])), None)
+        return _finish_table(one_row, func, metric, {"max_fpr": max_fpr} if metric == "roc_auc_score" else {})
+    sums = [x for g in groups for x in g]
+    if metric == "roc_auc_score":
+        area = math.fsum(a for a, _ in sums)
+        return M._k.standardized_partial_auc(area, 1.0 if max_fpr is None else max_fpr)
+    return max(0.0, math.fsum(ap for _, ap in sums))
+
+
+def _ranged(func, y_true, y_score, sample_weight, n_ranges, client, per_group, finish):
+    """The graph: samples -> cuts -> split partitions -> per_group(first range, offsets, *pieces),
+    one task per worker -> finish(offsets, group results)."""
+    dask = require("dask")
+    parts = aligned_partitions(func, y_true=y_true, y_score=y_score, sample_weight=sample_weight)
+    n_ranges, groups = _plan(_worker_threads(client), n_ranges, func)
+    task = lambda fn, **kw: dask.delayed(in_worker(fn), pure=True, **kw)  # noqa: E731
+    samples = [task(_score_sample)(s, 64 * n_ranges) for _, s, _ in parts]
+    cuts = task(_range_cuts)(n_ranges, *samples)
+    split = [task(_split_ranges, nout=len(groups) + 1)(y, s, w, cuts, groups, func) for y, s, w in parts]
+    offsets = task(_range_offsets)(*[pieces[len(groups)] for pieces in split])
+    results = []
+    for g, (worker, first, _) in enumerate(groups):
+        # Pinned (softly) to its worker; left alone, the scheduler sees the pieces spread evenly over
+        # the workers and may put several groups on one of them.
+        with dask.annotate(**({"workers": [worker], "allow_other_workers": True} if worker else {})):
+            results.append(per_group(first, offsets, [pieces[g] for pieces in split]))
+    return compute(finish(offsets, results), client)
+
+
+def _threshold_metric(func, metric, y_true, y_score, sample_weight, max_fpr, n_ranges, client):
+    dask = require("dask")
+    mf = 1.0 if max_fpr is None else max_fpr
+    group_sums = dask.delayed(in_worker(_group_sums), pure=True)
+    finish = dask.delayed(in_worker(_finish_ranges), pure=True)
+    return _ranged(func, y_true, y_score, sample_weight, n_ranges, client,
+                   lambda first, offsets, pieces: group_sums(first, offsets, mf, func, *pieces),
+                   lambda offsets, sums: finish(func, metric, max_fpr, offsets, *sums))
+
+
+def _concatenate_tables(tables):
+    """Tables of disjoint score ranges, lowest range first, as one table (scores decreasing)."""
+    high_first = tables[::-1]
+    return M.ScoreTable._of(tuple(np.concatenate([t._arrays()[i] for t in high_first]) for i in range(3)), None)
+
+
+# ---- binned tables: merged in a tree -----------------------------------------------------------------
 
 
 def _partition_table(y, s, w, n_bins, rng):
@@ -57,16 +232,6 @@ def _merge_tables(tables):
     return tables[0].merge(*tables[1:])
 
 
-def _merged_table(func, y_true, y_score, sample_weight, n_bins, rng, split_every):
-    """The Delayed merged ScoreTable (nothing computed yet)."""
-    if n_bins is not None:  # validate on the client, before any task runs
-        M.ScoreTable.from_arrays(np.zeros(0), np.zeros(0), n_bins=n_bins, range=rng)
-    parts = aligned_partitions(func, y_true=y_true, y_score=y_score, sample_weight=sample_weight)
-    delayed = require("dask").delayed
-    states = [delayed(in_worker(_partition_table), pure=True)(y, s, w, n_bins, rng) for y, s, w in parts]
-    return tree_reduce(states, _merge_tables, split_every, "mlsd-score-table")
-
-
 def _finish_table(table, func, metric, kwargs):
     """Runs where the merged table is (a worker), so only the metric travels to the client."""
     if len(table) == 0:
@@ -74,51 +239,90 @@ def _finish_table(table, func, metric, kwargs):
     return table if metric is None else getattr(table, metric)(**kwargs)
 
 
-def _table_metric(func, metric, y_true, y_score, sample_weight, n_bins, rng, split_every, client, **kwargs):
-    merged = _merged_table(func, y_true, y_score, sample_weight, n_bins, rng, split_every)
-    finish = require("dask").delayed(in_worker(_finish_table), pure=True)
-    return compute(finish(merged, func, metric, kwargs), client)
+def _binned_table(func, y_true, y_score, sample_weight, n_bins, rng, split_every, client) -> M.ScoreTable:
+    M.ScoreTable.from_arrays(np.zeros(0), np.zeros(0), n_bins=n_bins, range=rng)  # validate on the client
+    parts = aligned_partitions(func, y_true=y_true, y_score=y_score, sample_weight=sample_weight)
+    delayed = require("dask").delayed
+    states = [delayed(in_worker(_partition_table), pure=True)(y, s, w, n_bins, rng) for y, s, w in parts]
+    merged = tree_reduce(states, _merge_tables, split_every, "mlsd-score-table")
+    return compute(delayed(in_worker(_finish_table), pure=True)(merged, func, None, {}), client)
+
+
+# ---- public threshold metrics ------------------------------------------------------------------------
 
 
 def score_table(y_true: Any, y_score: Any, *, sample_weight: Any = None, n_bins: int | None = None,
-                range: tuple[float, float] = (0.0, 1.0), split_every: int = 8,  # noqa: A002
-                client: Any = None) -> M.ScoreTable:
-    """The merged :class:`mlsd.metrics.ScoreTable` of Dask columns: exactly the table of the
-    concatenated data, from which every threshold metric and curve follows.  The merged table
-    itself comes to the client (the metric functions below compute on a worker instead).
+                range: tuple[float, float] = (0.0, 1.0), n_ranges: int | None = None,  # noqa: A002
+                split_every: int = 8, client: Any = None) -> M.ScoreTable:
+    """The :class:`mlsd.metrics.ScoreTable` of Dask columns: exactly the table of the concatenated
+    data, from which every threshold metric and curve follows.  The table comes to the client (the
+    metric functions below compute on the workers instead).
 
     Parameters
     ----------
     y_true, y_score, sample_weight : Dask arrays (1-D) or Dask Series of one DataFrame
         Dask arrays are rechunked to ``y_true``'s chunks if they differ.
     n_bins, range : see :meth:`mlsd.metrics.ScoreTable.from_arrays`.
+        Without ``n_bins``, the rows are regrouped by score range and each range's table is built
+        where it lands (see :func:`roc_auc_score`); with it, the per-partition binned tables are
+        merged in a tree of fan-in ``split_every``.
+    n_ranges : int, optional
+        Number of score ranges (exact tables); default four per thread of the cluster, at most 64.
     split_every : int >= 2
-        Fan-in of the merge tree.
+        Fan-in of the merge tree (binned tables).
     client : distributed.Client, optional
         Defaults to Dask's current scheduler (the default client when one exists).
+
+    Over the network: without ``n_bins``, as :func:`roc_auc_score`, plus the table (24 bytes per
+    distinct score) to the client; with it, per-partition tables of at most ``n_bins`` rows.
     """
-    return _table_metric("score_table", None, y_true, y_score, sample_weight, n_bins, range, split_every, client)
+    func = "score_table"
+    if n_bins is not None:
+        return _binned_table(func, y_true, y_score, sample_weight, n_bins, range, split_every, client)
+    dask = require("dask")
+    tables = dask.delayed(in_worker(_group_tables), pure=True)
+    groups = _ranged(func, y_true, y_score, sample_weight, n_ranges, client,
+                     lambda first, offsets, pieces: tables(func, *pieces),
+                     lambda offsets, ts: dask.delayed(list)(ts))
+    merged = _concatenate_tables([t for g in groups for t in g])
+    if len(merged) == 0:
+        _empty(func)
+    return merged
 
 
 def roc_auc_score(y_true: Any, y_score: Any, *, sample_weight: Any = None, max_fpr: float | None = None,
-                  split_every: int = 8, client: Any = None) -> float:
-    """:func:`mlsd.metrics.roc_auc_score` over Dask columns, exactly (merged score tables).
+                  n_ranges: int | None = None, client: Any = None) -> float:
+    """:func:`mlsd.metrics.roc_auc_score` over Dask columns, exactly.
 
-    Equal to the single-machine function on the concatenated data: bit for bit without
-    ``sample_weight``, to rounding (~1e-15) with it.  Memory on the merging worker is bounded by
-    the number of distinct scores; when that is too large, use :func:`binned_roc_auc_score`.
+    The rows are regrouped by score range (ranges chosen from a sample of the scores, so that they
+    hold about equal numbers of rows), each range is sorted on the worker it lands on, and its share
+    of the area follows from the class weights of the ranges above it.  Equal to the single-machine
+    function on the concatenated data to rounding (the shares are summed with compensation: a few
+    ulps, well within 1e-12), with or without ``sample_weight``.  Memory per range is its rows; when
+    even that is too much, or the network is slow, use :func:`binned_roc_auc_score`.
+
+    Parameters
+    ----------
+    y_true, y_score, sample_weight : Dask arrays (1-D) or Dask Series of one DataFrame
+    max_fpr : float in (0, 1], optional
+        The standardised partial AUC, as the single-machine function.
+    n_ranges : int, optional
+        Number of score ranges; default four per thread of the cluster, at most 64.
+    client : distributed.Client, optional
+        Defaults to Dask's current scheduler (the default client when one exists).
     """
     if max_fpr is not None:
         M.check_real(max_fpr, "max_fpr", "roc_auc_score", low=0.0, high=1.0, closed="right")
-    return _table_metric("roc_auc_score", "roc_auc_score", y_true, y_score, sample_weight, None, None, split_every,
-                         client, max_fpr=max_fpr)
+    return _threshold_metric("roc_auc_score", "roc_auc_score", y_true, y_score, sample_weight, max_fpr, n_ranges,
+                             client)
 
 
-def average_precision_score(y_true: Any, y_score: Any, *, sample_weight: Any = None, split_every: int = 8,
+def average_precision_score(y_true: Any, y_score: Any, *, sample_weight: Any = None, n_ranges: int | None = None,
                             client: Any = None) -> float:
-    """:func:`mlsd.metrics.average_precision_score` over Dask columns, exactly (merged score tables)."""
-    return _table_metric("average_precision_score", "average_precision_score", y_true, y_score, sample_weight, None,
-                         None, split_every, client)
+    """:func:`mlsd.metrics.average_precision_score` over Dask columns, exactly (rows regrouped by
+    score range, as :func:`roc_auc_score`)."""
+    return _threshold_metric("average_precision_score", "average_precision_score", y_true, y_score, sample_weight,
+                             None, n_ranges, client)
 
 
 def binned_roc_auc_score(y_true: Any, y_score: Any, *, sample_weight: Any = None, n_bins: int = 2**16,
@@ -132,12 +336,12 @@ def binned_roc_auc_score(y_true: Any, y_score: Any, *, sample_weight: Any = None
     """
     func = "binned_roc_auc_score"
     M.check_int(n_bins, "n_bins", func, min_value=1, max_value=2**40)
-    table = _table_metric(func, None, y_true, y_score, sample_weight, n_bins, range, split_every, client)
-    return M._approximate_auc(table)
+    return M._approximate_auc(_binned_table(func, y_true, y_score, sample_weight, n_bins, range, split_every, client))
 
 
-for _f in (score_table, roc_auc_score, average_precision_score, binned_roc_auc_score):
-    _f.__doc__ += _NETWORK_TABLE
+for _f in (roc_auc_score, average_precision_score):
+    _f.__doc__ += _NETWORK_RANGES
+binned_roc_auc_score.__doc__ += _NETWORK_TABLE
 
 
 # ---- log loss and NE: sums -------------------------------------------------------------------------

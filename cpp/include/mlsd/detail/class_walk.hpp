@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "mlsd/common/parallel.hpp"
+#include "mlsd/common/views.hpp"
 #include "mlsd/detail/radix_sort.hpp"
 
 namespace mlsd::detail {
@@ -18,9 +19,9 @@ namespace mlsd::detail {
 //    samples are dropped (as sklearn does), so the sign is never ambiguous.
 struct SortedByClass {
   bool weighted = false;
-  std::vector<std::uint64_t> pos, neg;  // unweighted
-  std::vector<std::uint64_t> keys;      // weighted
-  std::vector<double> signed_weight;    // weighted
+  buffer<std::uint64_t> pos, neg;  // unweighted
+  buffer<std::uint64_t> keys;      // weighted
+  buffer<double> signed_weight;    // weighted
   double positive = 0.0, negative = 0.0;  // total weight of each class
 };
 
@@ -73,16 +74,20 @@ void walk_distinct_scores(const SortedByClass& s, Visit&& visit) {
 // Rank-sum AUC over a walk: P(score+ > score-) + P(tie) / 2, given each class's total weight;
 // NaN for a single class.  Each negative group is credited with the positives above it and half
 // of those tied with it.  Terms are normalised as they are added: a product of raw weights
-// overflows for weights near 1e155 (and underflows near 1e-160).
+// overflows for weights near 1e155 (and underflows near 1e-160).  They are summed with
+// compensation, so the result is within a few ulps of the exact sum of the terms, whatever their
+// number; a walk over one score range of a larger sample starts from the positive weight above
+// that range (positive_above) and returns that range's share of the area.
 template <class Walk>
-double auc_of_walk(Walk&& walk, double total_positive, double total_negative) {
+double auc_of_walk(Walk&& walk, double total_positive, double total_negative, double positive_above = 0.0) {
   if (!(total_positive > 0.0) || !(total_negative > 0.0)) return std::numeric_limits<double>::quiet_NaN();
-  double area = 0.0, tp = 0.0;
+  KahanSum area;
+  double tp = positive_above;
   walk([&](double, double wp, double wn) {
-    area += (wn / total_negative) * ((tp + 0.5 * wp) / total_positive);
+    area.add((wn / total_negative) * ((tp + 0.5 * wp) / total_positive));
     tp += wp;
   });
-  return area;
+  return area.value();
 }
 
 inline SortedByClass sort_by_class(std::span<const std::uint8_t> y, std::span<const double> s,
@@ -110,6 +115,8 @@ inline SortedByClass sort_by_class(std::span<const std::uint8_t> y, std::span<co
     }
     out.pos.resize(pos_at[n_blocks]);
     out.neg.resize(neg_at[n_blocks]);
+    advise_huge_pages(out.pos.data(), out.pos.size() * sizeof(std::uint64_t));
+    advise_huge_pages(out.neg.data(), out.neg.size() * sizeof(std::uint64_t));
     for_blocks([&](std::int64_t b, std::int64_t lo, std::int64_t hi) {
       std::int64_t p = pos_at[b], q = neg_at[b];
       for (auto i = lo; i < hi; ++i) {
@@ -132,6 +139,8 @@ inline SortedByClass sort_by_class(std::span<const std::uint8_t> y, std::span<co
   for (std::int64_t b = 0; b < n_blocks; ++b) kept[b + 1] += kept[b];
   out.keys.resize(kept[n_blocks]);
   out.signed_weight.resize(kept[n_blocks]);
+  advise_huge_pages(out.keys.data(), out.keys.size() * sizeof(std::uint64_t));
+  advise_huge_pages(out.signed_weight.data(), out.signed_weight.size() * sizeof(double));
   for_blocks([&](std::int64_t b, std::int64_t lo, std::int64_t hi) {
     std::int64_t dst = kept[b];
     for (auto i = lo; i < hi; ++i) {

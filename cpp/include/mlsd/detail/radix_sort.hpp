@@ -16,6 +16,8 @@
 
 #include <tbb/parallel_for.h>
 
+#include "mlsd/common/views.hpp"
+
 namespace mlsd::detail {
 
 // Order-preserving map from double to uint64: a < b  <=>  key(a) < key(b).  -0.0 and +0.0 map to
@@ -34,8 +36,11 @@ inline std::uint64_t int64_key(std::int64_t x) {
 
 struct NoPayload {};
 
-template <class Payload = NoPayload>
-void radix_sort(std::vector<std::uint64_t>& keys, std::vector<Payload>* payload = nullptr) {
+// Keys and payload may be std::vector or mlsd::buffer (whose scratch copies are then left
+// uninitialised instead of zero-filled before every sort).
+template <class Payload = NoPayload, class KeyAlloc = std::allocator<std::uint64_t>,
+          class PayloadAlloc = std::allocator<Payload>>
+void radix_sort(std::vector<std::uint64_t, KeyAlloc>& keys, std::vector<Payload, PayloadAlloc>* payload = nullptr) {
   constexpr bool kHasPayload = !std::is_same_v<Payload, NoPayload>;
   const std::size_t n = keys.size();
   if (n < 2) return;
@@ -44,11 +49,11 @@ void radix_sort(std::vector<std::uint64_t>& keys, std::vector<Payload>* payload 
     for (std::size_t i = 0; i < n; ++i) order[i] = i;
     std::stable_sort(order.begin(), order.end(),
                      [&](std::size_t a, std::size_t b) { return keys[a] < keys[b]; });
-    std::vector<std::uint64_t> k2(n);
+    std::vector<std::uint64_t, KeyAlloc> k2(n);
     for (std::size_t i = 0; i < n; ++i) k2[i] = keys[order[i]];
     keys.swap(k2);
     if constexpr (kHasPayload) {
-      std::vector<Payload> p2(n);
+      std::vector<Payload, PayloadAlloc> p2(n);
       for (std::size_t i = 0; i < n; ++i) p2[i] = (*payload)[order[i]];
       payload->swap(p2);
     }
@@ -75,8 +80,10 @@ void radix_sort(std::vector<std::uint64_t>& keys, std::vector<Payload>* payload 
   for (auto d : diff) varying |= d;
   if (varying == 0) return;
 
-  std::vector<std::uint64_t> tmp_keys(n);
-  std::vector<Payload> tmp_payload(kHasPayload ? n : 0);
+  std::vector<std::uint64_t, KeyAlloc> tmp_keys(n);
+  std::vector<Payload, PayloadAlloc> tmp_payload(kHasPayload ? n : 0);
+  advise_huge_pages(tmp_keys.data(), n * sizeof(std::uint64_t));
+  if constexpr (kHasPayload) advise_huge_pages(tmp_payload.data(), n * sizeof(Payload));
   std::vector<Hist> hist(n_blocks);
 
   for (int shift = 0; shift < 64; shift += kBits) {
