@@ -113,8 +113,9 @@ def roc_auc_score(y_true: Any, y_score: Any, *, sample_weight: Any = None, max_f
 
     Notes
     -----
-    Tied scores count one half, i.e. the area under the piecewise-linear ROC curve.  Unweighted
-    AUC is computed from exact integer rank sums.  Runs in O(n) passes of a parallel radix sort.
+    Tied scores count one half, i.e. the area under the piecewise-linear ROC curve.  The area is
+    summed over the distinct scores with compensation (within a few ulps of the exact sum of its
+    terms).  Runs in O(n) passes of a parallel radix sort.
 
     See Also
     --------

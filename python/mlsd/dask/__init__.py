@@ -4,12 +4,14 @@ with the answers the single-machine functions give.
 Install with ``pip install 'mlsd[dask]'``.  Importing :mod:`mlsd.dask` imports nothing from Dask;
 Dask is imported when a function is first called.
 
-Every function follows one pattern (see ``DESIGN.md``, "Mergeable statistics"): each partition is
+Most functions follow one pattern (see ``DESIGN.md``, "Mergeable statistics"): each partition is
 summarised into a small mergeable state by the mlsd kernel, on the worker that holds it; the
 states are tree-reduced (fan-in ``split_every``); the single-machine code computes the result from
 the merged state.  So what travels over the network is the states, never the rows, except where a
-function says otherwise (the group and query metrics shuffle rows by group;
-:class:`DistributedIndex` sends each row once, to the worker holding its shard).
+function says otherwise: the exact ROC AUC and average precision (and :func:`score_table`) regroup
+the label and score columns by score range once, a distributed sort, because their exact state is
+as large as the number of distinct scores; the group and query metrics shuffle rows by group;
+:class:`DistributedIndex` sends each row once, to the worker holding its shard.
 
 Pointing mlsd at a real cluster
 -------------------------------

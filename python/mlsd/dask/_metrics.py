@@ -34,12 +34,12 @@ __all__ = [
 ]
 
 _NETWORK_RANGES = """
-    Over the network: the rows' label, score (and weight) columns, once (9 bytes a row, 17 with
-    weights): each partition is split by score range into ``n_ranges`` pieces, and the pieces of
-    one range go to the worker that sorts that range (pieces already there do not move).  Before
-    that, a strided sample of each partition's scores (at most ``64 * n_ranges`` values) picks the
-    ranges; after it, two floats per range.  Memory: the columns twice over the cluster while they
-    are regrouped (Dask spills to disk past its memory limits).
+    Over the network: the rows' label and score (and weight) columns, once (9 bytes a row, 17 with
+    weights): each partition is split by score range, and each worker receives, from every
+    partition, the rows of its own block of ranges (rows already on that worker do not move).
+    Before that, a strided sample of each partition's scores (at most ``64 * n_ranges`` values)
+    picks the ranges; after it, two floats per range.  Memory: the columns about twice over the
+    cluster while they are regrouped (Dask spills to disk past its memory limits).
 """
 
 _NETWORK_TABLE = """
@@ -295,11 +295,12 @@ def roc_auc_score(y_true: Any, y_score: Any, *, sample_weight: Any = None, max_f
     """:func:`mlsd.metrics.roc_auc_score` over Dask columns, exactly.
 
     The rows are regrouped by score range (ranges chosen from a sample of the scores, so that they
-    hold about equal numbers of rows), each range is sorted on the worker it lands on, and its share
-    of the area follows from the class weights of the ranges above it.  Equal to the single-machine
-    function on the concatenated data to rounding (the shares are summed with compensation: a few
-    ulps, well within 1e-12), with or without ``sample_weight``.  Memory per range is its rows; when
-    even that is too much, or the network is slow, use :func:`binned_roc_auc_score`.
+    hold about equal numbers of rows; each worker gets a block of consecutive ranges in proportion
+    to its threads), each worker sorts its ranges, and each range's share of the area follows from
+    the class weights of the ranges above it.  Equal to the single-machine function on the
+    concatenated data to rounding (the shares are summed with compensation: a few ulps, well within
+    1e-12), with or without ``sample_weight``.  Each worker holds its share of the rows while it
+    sorts them; when that is too much, or the network is slow, use :func:`binned_roc_auc_score`.
 
     Parameters
     ----------
