@@ -126,21 +126,45 @@ void register_metrics(py::module_& m) {
       },
       py::arg("y_true").noconvert(), py::arg("y_score").noconvert(), py::arg("sample_weight").noconvert(),
       py::arg("cuts").noconvert());
+  // A block's pieces cross as a list of (y_true, y_score, sample_weight or None, offsets) tuples.
+  using piece = std::tuple<u8, f64, opt_f64, carray<std::int64_t>>;
+  auto piece_views = [](const std::vector<piece>& pieces) {
+    std::vector<mm::RangePiece> views;
+    for (const auto& [y, s, w, at] : pieces)
+      views.push_back({view(y), view(s), w ? view(*w) : std::span<const double>{}, view(at)});
+    return views;
+  };
   m.def(
       "threshold_range_sums",
-      [](const u8& y, const f64& s, const opt_f64& w, double positive_above, double negative_above,
-         double total_positive, double total_negative, double max_fpr) {
-        auto r = call_without_gil(
-            [=](auto... v) {
-              return mm::threshold_range_sums(v..., positive_above, negative_above, total_positive, total_negative,
-                                              max_fpr);
-            },
-            y, s, w);
-        return py::make_tuple(r.roc_area, r.average_precision);
+      [piece_views](const std::vector<piece>& pieces, const f64& positive_above, const f64& negative_above,
+                    double total_positive, double total_negative, double max_fpr) {
+        const auto views = piece_views(pieces);
+        const auto above_p = view(positive_above), above_n = view(negative_above);
+        std::vector<mm::ThresholdRangeSums> r;
+        {
+          py::gil_scoped_release release;
+          r = mm::threshold_range_sums(views, above_p, above_n, total_positive, total_negative, max_fpr);
+        }
+        std::vector<double> area, ap;
+        for (const auto& x : r) area.push_back(x.roc_area), ap.push_back(x.average_precision);
+        return numpy_tuple(std::move(area), std::move(ap));
       },
-      py::arg("y_true").noconvert(), py::arg("y_score").noconvert(), py::arg("sample_weight").noconvert(),
-      py::arg("positive_above"), py::arg("negative_above"), py::arg("total_positive"), py::arg("total_negative"),
-      py::arg("max_fpr"));
+      py::arg("pieces"), py::arg("positive_above").noconvert(), py::arg("negative_above").noconvert(),
+      py::arg("total_positive"), py::arg("total_negative"), py::arg("max_fpr"));
+  m.def(
+      "range_score_tables",
+      [piece_views, table_out](const std::vector<piece>& pieces) {
+        const auto views = piece_views(pieces);
+        std::vector<mm::ScoreTable> tables;
+        {
+          py::gil_scoped_release release;
+          tables = mm::range_score_tables(views);
+        }
+        py::list out;
+        for (auto& t : tables) out.append(table_out(std::move(t)));
+        return out;
+      },
+      py::arg("pieces"));
   m.def("standardized_partial_auc", &mm::standardized_partial_auc, py::arg("area"), py::arg("max_fpr"));
   m.def(
       "table_roc_auc",

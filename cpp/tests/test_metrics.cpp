@@ -325,31 +325,63 @@ TEST(ScoreTable, BinnedTableIsTheTableOfTheBinnedScores) {
 
 namespace {
 
-// The metrics of d from its score ranges: split by `cuts`, each range walked on its own from the
-// class weights above it, the shares summed.
+// The metrics of d from its score ranges, as mlsd.dask computes them: d cut into three partitions
+// (one of them empty), each split by `cuts`, the ranges dealt to two blocks of consecutive ranges
+// (one piece per partition each), each block walked from the class weights above its ranges, the
+// shares summed.  Also checks that the blocks' tables, highest range first, are d's table.
 std::array<double, 3> metrics_by_range(const Data& d, const dv& cuts) {
-  const mm::ScoreRanges r = mm::split_score_ranges(d.y, d.s, d.w, cuts);
-  const std::size_t n_ranges = cuts.size() + 1;
-  EXPECT_EQ(r.offsets.size(), n_ranges + 1);
-  double total_pos = 0, total_neg = 0;
-  for (std::size_t k = 0; k < n_ranges; ++k) total_pos += r.positive[k], total_neg += r.negative[k];
-  double area = 0, partial = 0, ap = 0, pos_above = 0, neg_above = 0;
-  for (std::size_t k = n_ranges; k-- > 0;) {  // highest range first, so the weights above are known
-    const auto a = static_cast<std::size_t>(r.offsets[k]), b = static_cast<std::size_t>(r.offsets[k + 1]);
-    const std::span<const std::uint8_t> y(r.y_true.data() + a, b - a);
-    const std::span<const double> s(r.y_score.data() + a, b - a);
-    const std::span<const double> w = d.w.empty() ? std::span<const double>{} : std::span<const double>(r.sample_weight.data() + a, b - a);
-    for (std::size_t i = 0; i < s.size(); ++i) {  // every row sits in its range
-      if (k > 0) EXPECT_LE(cuts[k - 1], s[i]);
-      if (k < cuts.size()) EXPECT_LT(s[i], cuts[k]);
-    }
-    const auto full = mm::threshold_range_sums(y, s, w, pos_above, neg_above, total_pos, total_neg);
-    area += full.roc_area;
-    ap += full.average_precision;
-    partial += mm::threshold_range_sums(y, s, w, pos_above, neg_above, total_pos, total_neg, 0.3).roc_area;
-    pos_above += r.positive[k];
-    neg_above += r.negative[k];
+  const std::size_t n = d.y.size(), n_ranges = cuts.size() + 1;
+  const std::vector<std::pair<std::size_t, std::size_t>> parts{{0, n / 3}, {n / 3, n / 3}, {n / 3, n}};
+  std::vector<mm::ScoreRanges> split;
+  for (const auto& [a, b] : parts) {
+    const auto w = d.w.empty() ? std::span<const double>{} : std::span<const double>(d.w).subspan(a, b - a);
+    split.push_back(mm::split_score_ranges(std::span<const std::uint8_t>(d.y).subspan(a, b - a),
+                                           std::span<const double>(d.s).subspan(a, b - a), w, cuts));
+    EXPECT_EQ(split.back().offsets.size(), n_ranges + 1);
   }
+  dv pos(n_ranges, 0.0), neg(n_ranges, 0.0);
+  for (const auto& r : split)
+    for (std::size_t k = 0; k < n_ranges; ++k) pos[k] += r.positive[k], neg[k] += r.negative[k];
+  dv pos_above(n_ranges, 0.0), neg_above(n_ranges, 0.0);
+  for (std::size_t k = n_ranges - 1; k-- > 0;) pos_above[k] = pos_above[k + 1] + pos[k + 1], neg_above[k] = neg_above[k + 1] + neg[k + 1];
+  const double total_pos = pos_above[0] + pos[0], total_neg = neg_above[0] + neg[0];
+  double area = 0, partial = 0, ap = 0;
+  std::vector<mm::ScoreTable> tables(n_ranges);
+  const std::size_t mid = n_ranges / 2;
+  for (const auto& [first, stop] : {std::pair{std::size_t{0}, mid}, std::pair{mid, n_ranges}}) {
+    std::vector<std::vector<mlsd::index_t>> offsets;
+    std::vector<mm::RangePiece> pieces;
+    for (const auto& r : split) {
+      const auto a = r.offsets[first], b = r.offsets[stop];
+      offsets.emplace_back();
+      for (std::size_t k = first; k <= stop; ++k) offsets.back().push_back(r.offsets[k] - a);
+      const auto len = static_cast<std::size_t>(b - a);
+      pieces.push_back({std::span<const std::uint8_t>(r.y_true.data() + a, len), std::span<const double>(r.y_score.data() + a, len),
+                        d.w.empty() ? std::span<const double>{} : std::span<const double>(r.sample_weight.data() + a, len), {}});
+    }
+    for (std::size_t k = 0; k < pieces.size(); ++k) pieces[k].offsets = offsets[k];
+    for (const auto& piece : pieces)  // every row sits in its range
+      for (std::size_t j = 0; j + first < stop; ++j)
+        for (auto i = piece.offsets[j]; i < piece.offsets[j + 1]; ++i) {
+          if (j + first > 0) EXPECT_LE(cuts[j + first - 1], piece.y_score[i]);
+          if (j + first < cuts.size()) EXPECT_LT(piece.y_score[i], cuts[j + first]);
+        }
+    const dv pa(pos_above.begin() + first, pos_above.begin() + stop), na(neg_above.begin() + first, neg_above.begin() + stop);
+    for (const auto& x : mm::threshold_range_sums(pieces, pa, na, total_pos, total_neg)) area += x.roc_area, ap += x.average_precision;
+    for (const auto& x : mm::threshold_range_sums(pieces, pa, na, total_pos, total_neg, 0.3)) partial += x.roc_area;
+    auto block_tables = mm::range_score_tables(pieces);
+    for (std::size_t j = 0; j < block_tables.size(); ++j) tables[first + j] = std::move(block_tables[j]);
+  }
+  const mm::ScoreTable whole = mm::score_table(d.y, d.s, d.w);
+  dv score, positive;
+  for (std::size_t k = n_ranges; k-- > 0;) {
+    score.insert(score.end(), tables[k].score.begin(), tables[k].score.end());
+    positive.insert(positive.end(), tables[k].positive.begin(), tables[k].positive.end());
+  }
+  EXPECT_EQ(score, dv(whole.score.begin(), whole.score.end()));
+  EXPECT_EQ(positive.size(), whole.positive.size());
+  for (std::size_t i = 0; i < std::min(positive.size(), whole.positive.size()); ++i)
+    EXPECT_NEAR(positive[i], whole.positive[i], 1e-12 * whole.positive[i]);
   return {mm::standardized_partial_auc(area, 1.0), mm::standardized_partial_auc(partial, 0.3), std::max(0.0, ap)};
 }
 
@@ -392,12 +424,21 @@ TEST(ScoreRanges, KeepsRowsAndClassWeightsPerRange) {
   EXPECT_THROW(mm::split_score_ranges(y, s, w, dv{std::nan("")}), std::invalid_argument);    // NaN cut
   const dv bad{0.5, std::nan(""), 0.9, 0.5, 0.2, 0.7};
   EXPECT_THROW(mm::split_score_ranges(y, bad, w, dv{0.5}), std::invalid_argument);           // NaN score
-  EXPECT_THROW(mm::threshold_range_sums(y, s, w, -1.0, 0.0, 1.0, 1.0), std::invalid_argument);
-  EXPECT_THROW(mm::threshold_range_sums(y, s, w, 0.0, 0.0, 1.0, 1.0, 0.0), std::invalid_argument);
+  const std::vector<mlsd::index_t> at{0, 2, 6}, short_at{0, 2};
+  const std::vector<mm::RangePiece> pieces{{y, s, w, at}};
+  const dv zero2{0.0, 0.0};
+  EXPECT_THROW(mm::threshold_range_sums(pieces, dv{-1.0, 0.0}, zero2, 1.0, 1.0), std::invalid_argument);
+  EXPECT_THROW(mm::threshold_range_sums(pieces, zero2, zero2, 1.0, 1.0, 0.0), std::invalid_argument);   // max_fpr
+  EXPECT_THROW(mm::threshold_range_sums(pieces, dv{0.0}, dv{0.0}, 1.0, 1.0), std::invalid_argument);     // 1 weight, 2 ranges
+  const std::vector<mm::RangePiece> uneven{{y, s, w, at}, {y, s, w, short_at}};
+  EXPECT_THROW(mm::range_score_tables(uneven), std::invalid_argument);  // pieces disagree on the ranges
+  const std::vector<mm::RangePiece> half_weighted{{y, s, w, at}, {y, s, {}, at}};
+  EXPECT_THROW(mm::range_score_tables(half_weighted), std::invalid_argument);
   // A class missing overall: the shares are zero (the caller reports the undefined metric).
-  const auto none = mm::threshold_range_sums(y, s, w, 0.0, 0.0, 0.0, 21.0);
-  EXPECT_EQ(none.roc_area, 0.0);
-  EXPECT_EQ(none.average_precision, 0.0);
+  for (const auto& x : mm::threshold_range_sums(pieces, zero2, zero2, 0.0, 21.0)) {
+    EXPECT_EQ(x.roc_area, 0.0);
+    EXPECT_EQ(x.average_precision, 0.0);
+  }
 }
 
 TEST(ScoreTable, MalformedTablesThrow) {

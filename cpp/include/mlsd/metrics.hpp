@@ -106,20 +106,32 @@ struct ScoreRanges {
 ScoreRanges split_score_ranges(std::span<const std::uint8_t> y_true, std::span<const double> y_score,
                                std::span<const double> sample_weight, std::span<const double> cuts);
 
-// One score range's share of the walk over distinct scores, highest first: the rows of the range,
-// the class weights of all higher ranges (positive_above, negative_above) and of the whole sample
-// (total_positive, total_negative).  roc_area is the range's area under the ROC curve up to FPR
-// max_fpr (0 unless both totals are > 0); average_precision its sum of (R_i - R_{i-1}) P_i (0 unless
-// total_positive > 0).  Summed over ranges: the roc_area gives roc_auc through
-// standardized_partial_auc, the average_precision sum gives average_precision (clamped at 0).
+// The rows of a block of consecutive score ranges as they arrive from the partitions: one piece
+// per partition, holding that partition's rows of the block range by range (range j of the block is
+// rows [offsets[j], offsets[j + 1]) of the piece; every piece has the same number of ranges).
+struct RangePiece {
+  std::span<const std::uint8_t> y_true;
+  std::span<const double> y_score, sample_weight;  // sample_weight empty when none was given
+  std::span<const index_t> offsets;
+};
+// Each range's share of the walk over distinct scores, highest first, given the class weights of all
+// higher ranges (positive_above[j], negative_above[j] for range j of the block) and of the whole
+// sample (total_positive, total_negative).  roc_area is the range's area under the ROC curve up to
+// FPR max_fpr (0 unless both totals are > 0); average_precision its sum of (R_i - R_{i-1}) P_i (0
+// unless total_positive > 0).  Summed over all ranges: the roc_area gives roc_auc through
+// standardized_partial_auc, the average_precision sum gives average_precision (clamped at 0).  The
+// ranges are sorted one after the other, each with all threads, reusing one set of buffers.
 struct ThresholdRangeSums {
   double roc_area = 0.0;
   double average_precision = 0.0;
 };
-ThresholdRangeSums threshold_range_sums(std::span<const std::uint8_t> y_true, std::span<const double> y_score,
-                                        std::span<const double> sample_weight, double positive_above,
-                                        double negative_above, double total_positive, double total_negative,
-                                        double max_fpr = 1.0);
+std::vector<ThresholdRangeSums> threshold_range_sums(std::span<const RangePiece> pieces,
+                                                     std::span<const double> positive_above,
+                                                     std::span<const double> negative_above, double total_positive,
+                                                     double total_negative, double max_fpr = 1.0);
+// Each range's score table (a range's scores are all below the next range's, so the tables of a
+// sample's ranges, highest range first, concatenate into the sample's table).
+std::vector<ScoreTable> range_score_tables(std::span<const RangePiece> pieces);
 // sklearn's McClish standardisation of a partial area up to max_fpr < 1; the area itself at 1.
 double standardized_partial_auc(double area, double max_fpr);
 

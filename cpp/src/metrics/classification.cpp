@@ -269,24 +269,29 @@ double average_precision(std::span<const std::uint8_t> y, std::span<const double
 
 // ---- score tables -------------------------------------------------------------------------------
 
+namespace {
+
+ScoreTable table_of_sorted(const SortedByClass& sorted) {
+  ScoreTable t;
+  // At most one row per sample: reserving that much only reserves address space, the pages a
+  // smaller table never touches are never committed.
+  const std::size_t cap = sorted.weighted ? sorted.keys.size() : sorted.pos.size() + sorted.neg.size();
+  t.score.reserve(cap);
+  t.positive.reserve(cap);
+  t.negative.reserve(cap);
+  detail::walk_distinct_scores(sorted, [&](double score, double wp, double wn) {
+    t.score.push_back(score);
+    t.positive.push_back(wp);
+    t.negative.push_back(wn);
+  });
+  return t;
+}
+
+}  // namespace
+
 ScoreTable score_table(std::span<const std::uint8_t> y, std::span<const double> s, std::span<const double> w) {
   check_inputs("score_table", y, s, w);
-  return run_in_arena([&] {
-    const SortedByClass sorted = detail::sort_by_class(y, s, w);
-    ScoreTable t;
-    // At most one row per sample: reserving that much only reserves address space, the pages a
-    // smaller table never touches are never committed.
-    const std::size_t cap = sorted.weighted ? sorted.keys.size() : sorted.pos.size() + sorted.neg.size();
-    t.score.reserve(cap);
-    t.positive.reserve(cap);
-    t.negative.reserve(cap);
-    detail::walk_distinct_scores(sorted, [&](double score, double wp, double wn) {
-      t.score.push_back(score);
-      t.positive.push_back(wp);
-      t.negative.push_back(wn);
-    });
-    return t;
-  });
+  return run_in_arena([&] { return table_of_sorted(detail::sort_by_class(y, s, w)); });
 }
 
 ScoreTable binned_score_table(std::span<const std::uint8_t> y, std::span<const double> s, std::span<const double> w,
@@ -581,23 +586,128 @@ ScoreRanges split_score_ranges(std::span<const std::uint8_t> y, std::span<const 
   return out;
 }
 
-ThresholdRangeSums threshold_range_sums(std::span<const std::uint8_t> y, std::span<const double> s,
-                                        std::span<const double> w, double positive_above, double negative_above,
-                                        double total_positive, double total_negative, double max_fpr) {
-  const char* fn = "threshold_range_sums";
-  check_inputs(fn, y, s, w);
-  MLSD_REQUIRE(max_fpr > 0.0 && max_fpr <= 1.0, fn, "max_fpr must be in (0, 1]; got ", max_fpr);
-  for (double v : {positive_above, negative_above, total_positive, total_negative})
-    MLSD_REQUIRE(std::isfinite(v) && v >= 0.0, fn, "class weights must be finite and >= 0; got ", v);
-  return run_in_arena([&] {
-    const SortedByClass sorted = detail::sort_by_class(y, s, w);
-    auto walk = [&](auto&& visit) { detail::walk_distinct_scores(sorted, visit); };
-    ThresholdRangeSums r;
-    if (total_positive > 0 && total_negative > 0)
-      r.roc_area = roc_area_of(walk, positive_above, negative_above, total_positive, total_negative, max_fpr);
-    if (total_positive > 0) r.average_precision = average_precision_sum(walk, positive_above, negative_above, total_positive);
-    return r;
+namespace {
+
+// Validates a block's pieces; returns whether they carry sample weights.
+bool check_pieces(std::span<const RangePiece> pieces, const char* fn) {
+  MLSD_REQUIRE(!pieces.empty(), fn, "at least one piece is required");
+  const std::size_t n_offsets = pieces[0].offsets.size();
+  bool weighted = false;
+  for (const auto& p : pieces) weighted = weighted || !p.sample_weight.empty();
+  for (const auto& p : pieces) {
+    check_inputs(fn, p.y_true, p.y_score, p.sample_weight);
+    MLSD_REQUIRE(!weighted || p.sample_weight.size() == p.y_true.size(), fn,
+                 "every piece needs sample weights when one has them");
+    MLSD_REQUIRE(p.offsets.size() == n_offsets && n_offsets >= 1 && p.offsets.front() == 0 &&
+                     p.offsets.back() == static_cast<index_t>(p.y_true.size()) &&
+                     std::is_sorted(p.offsets.begin(), p.offsets.end()),
+                 fn, "each piece's offsets must run from 0 to its length, non-decreasing, as many in every piece");
+  }
+  return weighted;
+}
+
+// Range j of the pieces, as sort keys split by class (or keys with signed weights), written into
+// `out`'s buffers (kept from the previous range) in piece order, in parallel over the pieces.
+void gather_range(std::span<const RangePiece> pieces, std::size_t j, bool weighted, SortedByClass& out) {
+  const std::size_t n = pieces.size();
+  std::vector<std::int64_t> first_pos(n + 1, 0), first_neg(n + 1, 0);
+  auto rows = [&](std::size_t k) { return std::pair{pieces[k].offsets[j], pieces[k].offsets[j + 1]}; };
+  tbb::parallel_for(std::size_t{0}, n, [&](std::size_t k) {
+    const auto [a, b] = rows(k);
+    std::int64_t pos = 0, kept = 0;
+    for (auto i = a; i < b; ++i) {
+      pos += pieces[k].y_true[i];
+      kept += !weighted || pieces[k].sample_weight[i] != 0.0;
+    }
+    first_pos[k + 1] = weighted ? kept : pos;
+    first_neg[k + 1] = (b - a) - pos;
   });
+  for (std::size_t k = 0; k < n; ++k) first_pos[k + 1] += first_pos[k], first_neg[k + 1] += first_neg[k];
+  out.weighted = weighted;
+  if (weighted) {
+    out.keys.resize(static_cast<std::size_t>(first_pos[n]));
+    out.signed_weight.resize(out.keys.size());
+  } else {
+    out.pos.resize(static_cast<std::size_t>(first_pos[n]));
+    out.neg.resize(static_cast<std::size_t>(first_neg[n]));
+  }
+  tbb::parallel_for(std::size_t{0}, n, [&](std::size_t k) {
+    const auto [a, b] = rows(k);
+    const auto& pc = pieces[k];
+    std::int64_t p = first_pos[k], q = first_neg[k];
+    for (auto i = a; i < b; ++i) {
+      const std::uint64_t key = detail::double_key(pc.y_score[i]);
+      if (weighted) {
+        if (pc.sample_weight[i] == 0.0) continue;
+        out.keys[p] = key;
+        out.signed_weight[p++] = pc.y_true[i] ? pc.sample_weight[i] : -pc.sample_weight[i];
+      } else if (pc.y_true[i]) {
+        out.pos[p++] = key;
+      } else {
+        out.neg[q++] = key;
+      }
+    }
+  });
+}
+
+// Sorts each range of the pieces in turn with one set of buffers and calls visit(j, sorted).
+template <class Visit>
+void for_each_sorted_range(std::span<const RangePiece> pieces, bool weighted, Visit&& visit) {
+  SortedByClass sorted;
+  buffer<std::uint64_t> key_scratch;
+  buffer<double> weight_scratch;
+  for (std::size_t j = 0; j + 1 < pieces[0].offsets.size(); ++j) {
+    gather_range(pieces, j, weighted, sorted);
+    if (weighted) {
+      detail::radix_sort(sorted.keys, &sorted.signed_weight, &key_scratch, &weight_scratch);
+    } else {
+      std::vector<detail::NoPayload>* no_payload = nullptr;
+      detail::radix_sort(sorted.pos, no_payload, &key_scratch);
+      detail::radix_sort(sorted.neg, no_payload, &key_scratch);
+    }
+    visit(j, sorted);
+  }
+}
+
+}  // namespace
+
+std::vector<ThresholdRangeSums> threshold_range_sums(std::span<const RangePiece> pieces,
+                                                     std::span<const double> positive_above,
+                                                     std::span<const double> negative_above, double total_positive,
+                                                     double total_negative, double max_fpr) {
+  const char* fn = "threshold_range_sums";
+  const bool weighted = check_pieces(pieces, fn);
+  const std::size_t n_ranges = pieces[0].offsets.size() - 1;
+  MLSD_REQUIRE(max_fpr > 0.0 && max_fpr <= 1.0, fn, "max_fpr must be in (0, 1]; got ", max_fpr);
+  MLSD_REQUIRE(positive_above.size() == n_ranges && negative_above.size() == n_ranges, fn,
+               "one class weight above each range is required; got ", positive_above.size(), " and ",
+               negative_above.size(), " for ", n_ranges, " ranges");
+  auto valid = [](double v) { return std::isfinite(v) && v >= 0.0; };
+  MLSD_REQUIRE(valid(total_positive) && valid(total_negative) && std::all_of(positive_above.begin(), positive_above.end(), valid) &&
+                   std::all_of(negative_above.begin(), negative_above.end(), valid),
+               fn, "class weights must be finite and >= 0");
+  std::vector<ThresholdRangeSums> out(n_ranges);
+  run_in_arena([&] {
+    for_each_sorted_range(pieces, weighted, [&](std::size_t j, const SortedByClass& sorted) {
+      auto walk = [&](auto&& visit) { detail::walk_distinct_scores(sorted, visit); };
+      if (total_positive > 0 && total_negative > 0)
+        out[j].roc_area = roc_area_of(walk, positive_above[j], negative_above[j], total_positive, total_negative, max_fpr);
+      if (total_positive > 0)
+        out[j].average_precision = average_precision_sum(walk, positive_above[j], negative_above[j], total_positive);
+    });
+  });
+  return out;
+}
+
+std::vector<ScoreTable> range_score_tables(std::span<const RangePiece> pieces) {
+  const bool weighted = check_pieces(pieces, "range_score_tables");
+  std::vector<ScoreTable> out(pieces[0].offsets.size() - 1);
+  run_in_arena([&] {
+    for_each_sorted_range(pieces, weighted, [&](std::size_t j, const SortedByClass& sorted) {
+      out[j] = table_of_sorted(sorted);
+    });
+  });
+  return out;
 }
 
 LossSums log_loss_sums(std::span<const std::uint8_t> y, std::span<const double> p, std::span<const double> w,

@@ -144,26 +144,20 @@ def _range_offsets(*weights):
     return above, (math.fsum(per_pos), math.fsum(per_neg))
 
 
-def _group_ranges(pieces):
-    """The rows (y, s, w) of each range of a group, from the group's piece of every partition."""
-    for j in range(len(pieces[0][3]) - 1):
-        parts = [(p[0][p[3][j]:p[3][j + 1]], p[1][p[3][j]:p[3][j + 1]],
-                  None if p[2] is None else p[2][p[3][j]:p[3][j + 1]]) for p in pieces]
-        yield (np.concatenate([q[0] for q in parts]), np.concatenate([q[1] for q in parts]),
-               None if parts[0][2] is None else np.concatenate([q[2] for q in parts]))
-
-
 def _group_sums(first, offsets, max_fpr, func, *pieces):
-    """Each range's share of the ROC area (up to max_fpr) and of the average precision."""
-    (above, (total_pos, total_neg)), out = offsets, []
-    for r, (y, s, w) in enumerate(_group_ranges(pieces), start=first):
-        out.append(M.call_kernel(func, M._k.threshold_range_sums, y, s, w, above[r][0], above[r][1], total_pos,
-                                 total_neg, max_fpr))
-    return out
+    """Each range's share of the ROC area (up to max_fpr) and of the average precision: one kernel
+    call sorts the group's ranges in turn, straight from the partitions' pieces."""
+    (above, (total_pos, total_neg)) = offsets
+    n = len(pieces[0][3]) - 1
+    pos_above = np.array([a[0] for a in above[first:first + n]], dtype=np.float64)
+    neg_above = np.array([a[1] for a in above[first:first + n]], dtype=np.float64)
+    area, ap = M.call_kernel(func, M._k.threshold_range_sums, list(pieces), pos_above, neg_above, total_pos,
+                             total_neg, max_fpr)
+    return list(zip(area.tolist(), ap.tolist()))
 
 
 def _group_tables(func, *pieces):
-    return [M.ScoreTable._of(M.call_kernel(func, M._k.score_table, y, s, w), None) for y, s, w in _group_ranges(pieces)]
+    return [M.ScoreTable._of(tuple(t), None) for t in M.call_kernel(func, M._k.range_score_tables, list(pieces))]
 
 
 def _finish_ranges(func, metric, max_fpr, offsets, *groups):

@@ -38,9 +38,13 @@ struct NoPayload {};
 
 // Keys and payload may be std::vector or mlsd::buffer (whose scratch copies are then left
 // uninitialised instead of zero-filled before every sort).
+// Scratch vectors, when given, hold the passes' second buffers (and are left holding one of the two
+// buffers): a caller sorting many arrays in turn allocates them once.
 template <class Payload = NoPayload, class KeyAlloc = std::allocator<std::uint64_t>,
           class PayloadAlloc = std::allocator<Payload>>
-void radix_sort(std::vector<std::uint64_t, KeyAlloc>& keys, std::vector<Payload, PayloadAlloc>* payload = nullptr) {
+void radix_sort(std::vector<std::uint64_t, KeyAlloc>& keys, std::vector<Payload, PayloadAlloc>* payload = nullptr,
+                std::vector<std::uint64_t, KeyAlloc>* key_scratch = nullptr,
+                std::vector<Payload, PayloadAlloc>* payload_scratch = nullptr) {
   constexpr bool kHasPayload = !std::is_same_v<Payload, NoPayload>;
   const std::size_t n = keys.size();
   if (n < 2) return;
@@ -80,8 +84,12 @@ void radix_sort(std::vector<std::uint64_t, KeyAlloc>& keys, std::vector<Payload,
   for (auto d : diff) varying |= d;
   if (varying == 0) return;
 
-  std::vector<std::uint64_t, KeyAlloc> tmp_keys(n);
-  std::vector<Payload, PayloadAlloc> tmp_payload(kHasPayload ? n : 0);
+  std::vector<std::uint64_t, KeyAlloc> own_keys;
+  std::vector<Payload, PayloadAlloc> own_payload;
+  auto& tmp_keys = key_scratch ? *key_scratch : own_keys;
+  auto& tmp_payload = payload_scratch ? *payload_scratch : own_payload;
+  tmp_keys.resize(n);
+  tmp_payload.resize(kHasPayload ? n : 0);
   advise_huge_pages(tmp_keys.data(), n * sizeof(std::uint64_t));
   if constexpr (kHasPayload) advise_huge_pages(tmp_payload.data(), n * sizeof(Payload));
   std::vector<Hist> hist(n_blocks);
