@@ -28,10 +28,13 @@ def setup(doc: str) -> argparse.Namespace:
     return args
 
 
-def best_time(fn, repeat: int, stop_after: float = 10.0):
-    """(value, best seconds) over `repeat` runs; a run longer than `stop_after` seconds is not repeated."""
+def best_time(fn, repeat: int, stop_after: float = 10.0, before=None):
+    """(value, best seconds) over `repeat` runs; a run longer than `stop_after` seconds is not repeated.
+    `before`, if given, is called (untimed) before each run."""
     best, value = float("inf"), None
     for _ in range(repeat):
+        if before is not None:
+            before()
         t0 = time.perf_counter()
         value = fn()
         elapsed = time.perf_counter() - t0

@@ -54,16 +54,7 @@ def best_dask_time(fn, client, repeat: int, stop_after: float = 10.0):
     held before (the persisted data).  As `best_time`, a call over `stop_after` seconds is not
     repeated."""
     baseline = _settled(client)
-    best, value = float("inf"), None
-    for _ in range(repeat):
-        _settled(client, at_most=baseline)
-        t0 = time.perf_counter()
-        value = fn()
-        elapsed = time.perf_counter() - t0
-        best = min(best, elapsed)
-        if elapsed > stop_after:
-            break
-    return value, best
+    return best_time(fn, repeat, stop_after, before=lambda: _settled(client, at_most=baseline))
 
 
 def warm_up(md, y, p, client) -> None:
