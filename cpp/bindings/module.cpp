@@ -1,4 +1,5 @@
 #include "common.hpp"
+#include "mlsd/common/error.hpp"
 #include "mlsd/common/parallel.hpp"
 
 #ifndef MLSD_VERSION
@@ -8,6 +9,14 @@
 PYBIND11_MODULE(_core, m) {
   m.doc() = "mlsd compiled kernels (private; use the mlsd package)";
   m.attr("__version__") = MLSD_VERSION;
+  // The kernel's message without its C++ function name; the Python layer adds the public name.
+  pybind11::register_local_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const mlsd::invalid_argument& e) {
+      PyErr_SetString(PyExc_ValueError, e.message().c_str());
+    }
+  });
   m.def("set_num_threads", &mlsd::set_num_threads, pybind11::arg("n"));
   m.def("get_num_threads", &mlsd::get_num_threads);
   m.def("default_num_threads", &mlsd::default_num_threads);

@@ -147,10 +147,9 @@ def check_same_length(func: str, **arrays: np.ndarray) -> None:
 
 
 def call_kernel(func: str, kernel, *args):
-    """Calls a compiled kernel.  A kernel's ValueError message starts with "<kernel>: " (an
-    identifier) or with the argument's name; either way the user sees the public function's name."""
+    """Calls a compiled kernel; its ValueError (whose message names the argument, never a C++
+    function) is raised again with the public function's name in front."""
     try:
         return kernel(*args)
     except ValueError as e:
-        head, sep, rest = str(e).partition(": ")
-        raise ValueError(f"{func}: {rest}" if sep and head.isidentifier() else f"{func}: {e}") from None
+        raise ValueError(f"{func}: {e}") from None
