@@ -64,7 +64,7 @@ def bench_group_auc(n, n_groups, repeat):
                 sizes.append(len(part))
         return float(np.average(aucs, weights=sizes))
 
-    report("group_auc", best_time(lambda: M.group_auc(y, s, groups).score, repeat),
+    report("group_auc", best_time(lambda: M.group_auc(y, s, groups=groups).score, repeat),
            "pandas groupby + sklearn", best_time(peer, 1))
 
 

@@ -143,8 +143,8 @@ def test_group_auc_equals_single_machine(dask_client, weight, kind):
         g = np.array([f"user{v}" for v in g], dtype=object)
     ch = chunks_for(y.size, 5)
     df = as_frame(ch, y=y, p=p, w=w, g=g)
-    r = md.group_auc(df["y"], df["p"], df["g"], sample_weight=df["w"], weight=weight)
-    ref = M.group_auc(y, p, g, sample_weight=w, weight=weight)
+    r = md.group_auc(df["y"], df["p"], groups=df["g"], sample_weight=df["w"], weight=weight)
+    ref = M.group_auc(y, p, groups=g, sample_weight=w, weight=weight)
     np.testing.assert_array_equal(r.groups, ref.groups)
     np.testing.assert_allclose(r.auc, ref.auc, rtol=1e-12)
     np.testing.assert_allclose(r.weight, ref.weight, rtol=1e-12)
@@ -156,12 +156,12 @@ def test_group_auc_without_shuffle(dask_client):
     y, p, _ = click_data(6, n=3000)
     g = np.repeat(np.arange(30), 100)  # sorted: each group within one partition of 100 rows
     dy, dp, dg = (da.from_array(a, chunks=(100,) * 30) for a in (y, p, g))
-    r = md.group_auc(dy, dp, dg, shuffle=False)
-    assert r.score == pytest.approx(M.group_auc(y, p, g).score, rel=1e-12)
+    r = md.group_auc(dy, dp, groups=dg, shuffle=False)
+    assert r.score == pytest.approx(M.group_auc(y, p, groups=g).score, rel=1e-12)
     dg_split = da.from_array(g, chunks=(150,) * 20)  # groups straddle partitions
     dy2, dp2 = (da.from_array(a, chunks=(150,) * 20) for a in (y, p))
     with pytest.raises(ValueError, match="span partitions"):
-        md.group_auc(dy2, dp2, dg_split, shuffle=False)
+        md.group_auc(dy2, dp2, groups=dg_split, shuffle=False)
 
 
 RANKING = [("ndcg_at_k", dict(k=5)), ("ndcg_at_k", dict(k=None, gain="exponential")), ("dcg_at_k", dict(k=3)),
@@ -181,7 +181,7 @@ def test_ranking_metrics_equal_single_machine(dask_client, name, kw):
     score = np.round(rng.normal(size=n), 1)  # ties, broken by original order
     ch = uneven_split(n, 3)
     df = as_frame(ch, q=q, rel=rel.astype(float), score=score)
-    r = getattr(md, name)(df["rel"], df["score"], df["q"], **kw)
+    r = getattr(md, name)(df["rel"], df["score"], query=df["q"], **kw)
     order = np.argsort(q, kind="stable")  # the single-machine lists: original order within a query
     qs = q[order]
     starts = np.flatnonzero(np.concatenate([[True], qs[1:] != qs[:-1]]))
@@ -190,6 +190,10 @@ def test_ranking_metrics_equal_single_machine(dask_client, name, kw):
     np.testing.assert_array_equal(r.queries, qs[starts])
     np.testing.assert_allclose(r.per_query, ref.per_query, rtol=1e-12, equal_nan=True)
     assert r.mean == pytest.approx(ref.mean, rel=1e-12)
+    # the single-machine twin with the same keyword: the same lists, exactly
+    by_label = getattr(M, name)(rel.astype(float), score, query=q, **kw)
+    np.testing.assert_array_equal(by_label.queries, r.queries)
+    np.testing.assert_array_equal(by_label.per_query, ref.per_query)
 
 
 def test_errors(dask_client):
@@ -212,7 +216,7 @@ def test_errors(dask_client):
     with pytest.raises(ValueError, match="n_bins"):
         md.binned_roc_auc_score(dy, dp, n_bins=0)
     with pytest.raises(ValueError, match="'k' parameter"):
-        md.ndcg_at_k(dp, dp, dy, k=0)
+        md.ndcg_at_k(dp, dp, k=0, query=dy)
     with pytest.raises(ValueError, match="must be 1-D"):
         md.roc_auc_score(da.zeros((4, 2)), da.zeros((4, 2)))
     df = as_frame((250, 250), y=y, p=p)
@@ -220,6 +224,40 @@ def test_errors(dask_client):
         md.roc_auc_score(df["y"], dp)
     with pytest.raises(TypeError, match="one column"):
         md.roc_auc_score(df, df["p"])
+
+
+def test_dask_metrics_signatures_match_single_machine():
+    import inspect
+
+    for name in ("dcg_at_k", "ndcg_at_k", "map_at_k", "mrr", "precision_at_k", "recall_at_k", "hit_rate_at_k",
+                 "group_auc"):
+        ours, twin = inspect.signature(getattr(md, name)), inspect.signature(getattr(M, name))
+        positional = [p.name for p in ours.parameters.values() if p.kind is p.POSITIONAL_OR_KEYWORD]
+        assert positional == [p.name for p in twin.parameters.values() if p.kind is p.POSITIONAL_OR_KEYWORD]
+        assert [p.default for p in ours.parameters.values() if p.kind is p.POSITIONAL_OR_KEYWORD] == \
+            [p.default for p in twin.parameters.values() if p.kind is p.POSITIONAL_OR_KEYWORD]
+        key = "groups" if name == "group_auc" else "query"
+        assert ours.parameters[key].kind is inspect.Parameter.KEYWORD_ONLY
+        assert twin.parameters[key].kind is inspect.Parameter.KEYWORD_ONLY
+
+
+def test_dask_metrics_uses_only_public_metrics_names_and_partials():
+    import ast
+    import pathlib
+
+    import mlsd.dask._metrics as dm
+
+    tree = ast.parse(pathlib.Path(dm.__file__).read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            names = [a.name for a in node.names]
+            assert "_core" not in names and not (node.module or "").endswith("_core"), ast.dump(node)
+            if (node.module or "").endswith("metrics"):
+                assert all(n == "_partials" or not n.startswith("_") for n in names), names
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "M":
+            assert not node.attr.startswith("_"), f"mlsd.dask uses the private name mlsd.metrics.{node.attr}"
+        if isinstance(node, ast.Attribute) and node.attr in ("_k", "_of", "_arrays"):
+            raise AssertionError(f"mlsd.dask reaches the private {node.attr}")
 
 
 def test_importing_mlsd_dask_imports_no_dask():

@@ -24,7 +24,7 @@ BINARY = {
     "normalized_entropy": lambda y, s, **kw: M.normalized_entropy(y, s, **kw),
     "calibration_curve": lambda y, s, **kw: M.calibration_curve(y, s, **kw),
     "expected_calibration_error": lambda y, s, **kw: M.expected_calibration_error(y, s, **kw),
-    "group_auc": lambda y, s, **kw: M.group_auc(y, s, np.zeros(len(np.asarray(y)), dtype=int), **kw),
+    "group_auc": lambda y, s, **kw: M.group_auc(y, s, groups=np.zeros(len(np.asarray(y)), dtype=int), **kw),
 }
 
 CASES = [

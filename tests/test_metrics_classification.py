@@ -166,7 +166,7 @@ def test_results_do_not_depend_on_thread_count():
     def everything():
         return (M.roc_auc_score(y, s, sample_weight=w), M.average_precision_score(y, s, sample_weight=w),
                 M.log_loss(y, p, sample_weight=w), M.expected_calibration_error(y, p, sample_weight=w),
-                M.group_auc(y, s, groups, sample_weight=w).score)
+                M.group_auc(y, s, groups=groups, sample_weight=w).score)
 
     mlsd.set_num_threads(1)
     one = everything()

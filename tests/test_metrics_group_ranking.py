@@ -32,7 +32,7 @@ def test_group_auc_matches_groupby_sklearn(seed, weight):
     rng = np.random.default_rng(seed)
     g = rng.integers(-50, 150, len(y))  # unsorted, negative ids, some singleton groups
     expected, per_group = reference_gauc(y, s, g, w, weight)
-    r = M.group_auc(y, s, g, sample_weight=w, weight=weight)
+    r = M.group_auc(y, s, groups=g, sample_weight=w, weight=weight)
     assert r.score == pytest.approx(expected, **APPROX)
     valid = ~np.isnan(r.auc)
     assert r.n_skipped == r.n_groups - len(per_group) == (~valid).sum()
@@ -46,24 +46,24 @@ def test_group_auc_string_groups_and_frame():
     rng = np.random.default_rng(1)
     g = np.array([f"user_{i}" for i in rng.integers(0, 60, len(y))], dtype=object)
     expected, _ = reference_gauc(y, s, g)
-    r = M.group_auc(y, s, g)
+    r = M.group_auc(y, s, groups=g)
     assert r.score == pytest.approx(expected, **APPROX)
     assert list(r.groups) == sorted(set(g))
     assert list(r.to_frame().columns) == ["group", "auc", "weight"]
-    assert M.group_auc(y, s, g.astype(str)).score == r.score
+    assert M.group_auc(y, s, groups=g.astype(str)).score == r.score
 
 
 def test_group_auc_errors():
     with pytest.raises(ValueError, match="no group contains both classes"):
-        M.group_auc([0, 1], [0.1, 0.2], ["a", "b"])
+        M.group_auc([0, 1], [0.1, 0.2], groups=["a", "b"])
     with pytest.raises(ValueError, match="groups has 1 elements but y_true has 2"):
-        M.group_auc([0, 1], [0.1, 0.2], [1])
+        M.group_auc([0, 1], [0.1, 0.2], groups=[1])
     with pytest.raises(ValueError, match="missing values"):
-        M.group_auc([0, 1, 0], [0.1, 0.2, 0.3], ["a", None, "a"])
+        M.group_auc([0, 1, 0], [0.1, 0.2, 0.3], groups=["a", None, "a"])
     with pytest.raises(ValueError, match="groups contains NaN"):
-        M.group_auc([0, 1, 0], [0.1, 0.2, 0.3], [1.0, np.nan, 1.0])
+        M.group_auc([0, 1, 0], [0.1, 0.2, 0.3], groups=[1.0, np.nan, 1.0])
     with pytest.raises(ValueError, match="'weight' parameter of group_auc"):
-        M.group_auc([0, 1], [0.1, 0.2], [1, 1], weight="clicks")
+        M.group_auc([0, 1], [0.1, 0.2], groups=[1, 1], weight="clicks")
 
 
 # ------------------------------------------------------------------------------- ranking
@@ -171,3 +171,46 @@ def test_empty_target_action():
         M.map_at_k(rel, score, 3, empty_target_action="error")
     with pytest.warns(M.UndefinedMetricWarning, match="every query was skipped"):
         assert np.isnan(M.mrr(rel[:1], score[:1], empty_target_action="skip").mean)
+
+
+RANKING_FUNCS = [M.dcg_at_k, M.ndcg_at_k, M.map_at_k, M.mrr, M.precision_at_k, M.recall_at_k, M.hit_rate_at_k]
+
+
+@pytest.mark.parametrize("func", RANKING_FUNCS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("labels", ["int", "str"])
+def test_query_labels_equal_csr_lists(func, labels):
+    # query= takes a label per row, in any order: the same as indptr over the rows stably sorted by query
+    rng = np.random.default_rng(3)
+    q = np.repeat(rng.permutation(40) * 3, rng.integers(1, 12, 40))
+    rng.shuffle(q)
+    n = q.size
+    rel = (rng.integers(0, 4, n) * (rng.random(n) < 0.5)).astype(float)
+    score = np.round(rng.normal(size=n), 1)  # ties: broken by the original row order
+    order = np.argsort(q, kind="stable")
+    qs = q[order]
+    starts = np.flatnonzero(np.concatenate([[True], qs[1:] != qs[:-1]]))
+    w = rng.uniform(0.5, 2, starts.size)
+    ref = func(rel[order], score[order], 4, indptr=np.append(starts, n), sample_weight=w)
+    key = q if labels == "int" else np.array([f"q{v:04d}" for v in q], dtype=object)
+    r = func(rel, score, 4, query=key, sample_weight=w)
+    np.testing.assert_array_equal(r.queries, np.sort(np.unique(key)))
+    np.testing.assert_array_equal(r.per_query, ref.per_query)
+    assert r.mean == ref.mean
+    assert ref.queries is None
+
+
+def test_query_labels_already_grouped_and_errors():
+    rel, score = np.array([1.0, 0, 0, 1, 1]), np.array([0.5, 0.4, 0.9, 0.1, 0.3])
+    r = M.ndcg_at_k(rel, score, 3, query=[7, 7, 9, 9, 9])
+    assert r.per_query.tolist() == M.ndcg_at_k(rel, score, 3, indptr=[0, 2, 5]).per_query.tolist()
+    assert r.queries.tolist() == [7, 9]
+    with pytest.raises(ValueError, match="ndcg_at_k: pass either indptr .* or query"):
+        M.ndcg_at_k(rel, score, 3, indptr=[0, 5], query=[1] * 5)
+    with pytest.raises(ValueError, match="ndcg_at_k: query has 2 elements but y_true has 5"):
+        M.ndcg_at_k(rel, score, 3, query=[1, 2])
+    with pytest.raises(ValueError, match="mrr: query must be 1-D"):
+        M.mrr(rel, score, query=np.ones((5, 1)))
+    with pytest.raises(ValueError, match="map_at_k: query contains missing values"):
+        M.map_at_k(rel, score, query=["a", None, "a", "b", "b"])
+    with pytest.raises(ValueError, match="no query given"):
+        M.ndcg_at_k([], [], query=[])

@@ -31,7 +31,7 @@ def test_non_native_byte_order_labels(dtype):
 def test_extreme_weight_scales(scale):
     expected = skm.roc_auc_score(Y, S, sample_weight=W)
     assert M.roc_auc_score(Y, S, sample_weight=W * scale) == pytest.approx(expected, rel=1e-12)
-    r = M.group_auc(Y, S, [1, 1, 1, 2, 2, 2], sample_weight=W * scale)
+    r = M.group_auc(Y, S, groups=[1, 1, 1, 2, 2, 2], sample_weight=W * scale)
     assert r.n_skipped == 0 and np.isfinite(r.auc).all()
 
 

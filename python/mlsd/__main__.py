@@ -69,7 +69,7 @@ def demo(rows: int, threads: int | None, seed: int = 0) -> int:
         row(name, _timed(ours, y, p), _timed(ref, y, p) if ref else None)
     row("normalized_entropy", _timed(M.normalized_entropy, y, p))
     row("expected_calibration_error", _timed(M.expected_calibration_error, y, p, n_bins=20))
-    gauc, t = _timed(M.group_auc, y, p, user)
+    gauc, t = _timed(M.group_auc, y, p, groups=user)
     row(f"group_auc ({gauc.n_skipped:,} skipped)", (gauc.score, t))
 
     # Hashing: the click log's categorical columns and a user x ad cross, into a sparse matrix.

@@ -3,7 +3,7 @@
 #include "mlsd/common/checks.hpp"
 #include "mlsd/common/error.hpp"
 #include "mlsd/common/parallel.hpp"
-#include "mlsd/detail/class_walk.hpp"
+#include "class_walk.hpp"
 #include "mlsd/metrics.hpp"
 
 namespace mlsd::metrics {

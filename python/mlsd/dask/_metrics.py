@@ -1,9 +1,10 @@
 """mlsd.metrics over Dask collections: the single-machine numbers from partitioned data.
 
 The exact ROC AUC and average precision regroup the rows by score range and sort each range where
-it lands; the binned AUC reduces per-partition :class:`mlsd.metrics.ScoreTable` states; log loss and normalized entropy reduce
-:class:`mlsd.metrics.LogLossSums`; group AUC and the per-query ranking metrics shuffle rows so that
-each group (query) sits in one partition, then run the single-machine kernel per partition.
+it lands; the binned AUC reduces per-partition :class:`mlsd.metrics.ScoreTable` states; log loss and
+normalized entropy reduce :class:`mlsd.metrics.LogLossSums`; group AUC and the per-query ranking
+metrics shuffle rows so that each group (query) sits in one partition, then run the single-machine
+kernel per partition.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from .. import metrics as M
-from .._validation import check_bool, check_option
+from .._validation import check_bool, check_int, check_option, check_real
+from ..metrics import _partials as P
 from ._common import aligned_partitions, compute, in_worker, require, tree_reduce
 
 __all__ = [
@@ -33,20 +35,7 @@ __all__ = [
     "hit_rate_at_k",
 ]
 
-_NETWORK_RANGES = """
-    Over the network: the rows' label and score (and weight) columns, once (9 bytes a row, 17 with
-    weights): each partition is split by score range, and each worker receives, from every
-    partition, the rows of its own block of ranges (rows already on that worker do not move).
-    Before that, a strided sample of each partition's scores (at most ``64 * n_ranges`` values)
-    picks the ranges; after it, two floats per range.  Memory: the columns about twice over the
-    cluster while they are regrouped (Dask spills to disk past its memory limits).
-"""
 
-_NETWORK_TABLE = """
-    Over the network: one :class:`~mlsd.metrics.ScoreTable` of at most ``n_bins`` rows (24 bytes
-    each) per partition, merged in a tree of fan-in ``split_every``; the metric is computed on the
-    worker holding the merged table.  Rows never leave their workers.
-"""
 
 
 def _empty(func: str):
@@ -85,7 +74,7 @@ def _plan(threads: dict, n_ranges: int | None, func: str):
     total = sum(threads.values()) if threads else (os.cpu_count() or 1)
     if n_ranges is None:  # four per thread: sorts that fit the caches better, balanced over workers
         n_ranges = min(64, max(1, 4 * total))
-    n_ranges = M.check_int(n_ranges, "n_ranges", func, min_value=1, max_value=4096)
+    n_ranges = check_int(n_ranges, "n_ranges", func, min_value=1, max_value=4096)
     workers = sorted(threads) or [None]
     weight = np.array([threads.get(w, 1) for w in workers], dtype=np.float64) if threads else np.ones(1)
     ends = np.round(np.cumsum(weight) / weight.sum() * n_ranges).astype(int)
@@ -122,8 +111,8 @@ def _split_ranges(y, s, w, cuts, groups, func):
     if y.shape == (0,) and s.shape == (0,) and (w is None or w.shape == (0,)):  # an empty partition
         y, s, w = np.zeros(0, np.uint8), np.zeros(0), None if w is None else np.zeros(0)
     else:
-        y, s, w = M._binary_inputs(func, y, s, w)
-    ys, ss, ws, at, pos, neg = M.call_kernel(func, M._k.split_score_ranges, y, s, w, cuts)
+        y, s, w = P.binary_inputs(func, y, s, w)
+    ys, ss, ws, at, pos, neg = P.split_score_ranges(func, y, s, w, cuts)
     pieces = []
     for _, first, stop in groups:
         a, b = at[first], at[stop]
@@ -151,13 +140,12 @@ def _group_sums(first, offsets, max_fpr, func, *pieces):
     n = len(pieces[0][3]) - 1
     pos_above = np.array([a[0] for a in above[first:first + n]], dtype=np.float64)
     neg_above = np.array([a[1] for a in above[first:first + n]], dtype=np.float64)
-    area, ap = M.call_kernel(func, M._k.threshold_range_sums, list(pieces), pos_above, neg_above, total_pos,
-                             total_neg, max_fpr)
+    area, ap = P.threshold_range_sums(func, list(pieces), pos_above, neg_above, total_pos, total_neg, max_fpr)
     return list(zip(area.tolist(), ap.tolist()))
 
 
 def _group_tables(func, *pieces):
-    return [M.ScoreTable._of(tuple(t), None) for t in M.call_kernel(func, M._k.range_score_tables, list(pieces))]
+    return P.range_score_tables(func, list(pieces))
 
 
 def _finish_ranges(func, metric, max_fpr, offsets, *groups):
@@ -169,12 +157,12 @@ def _finish_ranges(func, metric, max_fpr, offsets, *groups):
         _empty(func)
     if total_pos == 0 or total_neg == 0:
         # A class is missing: the single-machine function's answer (or error) for these totals.
-        one_row = M.ScoreTable._of((np.zeros(1), np.array([total_pos]), np.array([total_neg])), None)
+        one_row = P.score_table_of(np.zeros(1), np.array([total_pos]), np.array([total_neg]))
         return _finish_table(one_row, func, metric, {"max_fpr": max_fpr} if metric == "roc_auc_score" else {})
     sums = [x for g in groups for x in g]
     if metric == "roc_auc_score":
         area = math.fsum(a for a, _ in sums)
-        return M._k.standardized_partial_auc(area, 1.0 if max_fpr is None else max_fpr)
+        return P.standardized_partial_auc(area, 1.0 if max_fpr is None else max_fpr)
     return max(0.0, math.fsum(ap for _, ap in sums))
 
 
@@ -211,7 +199,8 @@ def _threshold_metric(func, metric, y_true, y_score, sample_weight, max_fpr, n_r
 def _concatenate_tables(tables):
     """Tables of disjoint score ranges, lowest range first, as one table (scores decreasing)."""
     high_first = tables[::-1]
-    return M.ScoreTable._of(tuple(np.concatenate([t._arrays()[i] for t in high_first]) for i in range(3)), None)
+    return P.score_table_of(*(np.concatenate([getattr(t, a) for t in high_first])
+                              for a in ("score", "positive", "negative")))
 
 
 # ---- binned tables: merged in a tree -----------------------------------------------------------------
@@ -305,9 +294,16 @@ def roc_auc_score(y_true: Any, y_score: Any, *, sample_weight: Any = None, max_f
         Number of score ranges; default four per thread of the cluster, at most 64.
     client : distributed.Client, optional
         Defaults to Dask's current scheduler (the default client when one exists).
+
+    Over the network: the rows' label and score (and weight) columns, once (9 bytes a row, 17 with
+    weights): each partition is split by score range, and each worker receives, from every
+    partition, the rows of its own block of ranges (rows already on that worker do not move).
+    Before that, a strided sample of each partition's scores (at most ``64 * n_ranges`` values)
+    picks the ranges; after it, two floats per range.  Memory: the columns about twice over the
+    cluster while they are regrouped (Dask spills to disk past its memory limits).
     """
     if max_fpr is not None:
-        M.check_real(max_fpr, "max_fpr", "roc_auc_score", low=0.0, high=1.0, closed="right")
+        check_real(max_fpr, "max_fpr", "roc_auc_score", low=0.0, high=1.0, closed="right")
     return _threshold_metric("roc_auc_score", "roc_auc_score", y_true, y_score, sample_weight, max_fpr, n_ranges,
                              client)
 
@@ -315,7 +311,14 @@ def roc_auc_score(y_true: Any, y_score: Any, *, sample_weight: Any = None, max_f
 def average_precision_score(y_true: Any, y_score: Any, *, sample_weight: Any = None, n_ranges: int | None = None,
                             client: Any = None) -> float:
     """:func:`mlsd.metrics.average_precision_score` over Dask columns, exactly (rows regrouped by
-    score range, as :func:`roc_auc_score`)."""
+    score range, as :func:`roc_auc_score`).
+    Over the network: the rows' label and score (and weight) columns, once (9 bytes a row, 17 with
+    weights): each partition is split by score range, and each worker receives, from every
+    partition, the rows of its own block of ranges (rows already on that worker do not move).
+    Before that, a strided sample of each partition's scores (at most ``64 * n_ranges`` values)
+    picks the ranges; after it, two floats per range.  Memory: the columns about twice over the
+    cluster while they are regrouped (Dask spills to disk past its memory limits).
+    """
     return _threshold_metric("average_precision_score", "average_precision_score", y_true, y_score, sample_weight,
                              None, n_ranges, client)
 
@@ -328,15 +331,16 @@ def binned_roc_auc_score(y_true: Any, y_score: Any, *, sample_weight: Any = None
 
     Memory and network use are O(n_bins) per partition whatever the data size; the result equals
     the single-machine binned AUC (and is exactly the AUC of the binned scores).
+
+    Over the network: one :class:`~mlsd.metrics.ScoreTable` of at most ``n_bins`` rows (24 bytes
+    each) per partition, merged in a tree of fan-in ``split_every``; the metric is computed on the
+    worker holding the merged table.  Rows never leave their workers.
     """
     func = "binned_roc_auc_score"
-    M.check_int(n_bins, "n_bins", func, min_value=1, max_value=2**40)
-    return M._approximate_auc(_binned_table(func, y_true, y_score, sample_weight, n_bins, range, split_every, client))
+    check_int(n_bins, "n_bins", func, min_value=1, max_value=2**40)
+    return P.approximate_auc(_binned_table(func, y_true, y_score, sample_weight, n_bins, range, split_every, client))
 
 
-for _f in (roc_auc_score, average_precision_score):
-    _f.__doc__ += _NETWORK_RANGES
-binned_roc_auc_score.__doc__ += _NETWORK_TABLE
 
 
 # ---- log loss and NE: sums -------------------------------------------------------------------------
@@ -349,7 +353,7 @@ def _partition_loss(y, p, w, eps):
 
 def _loss_sums(func, y_true, y_prob, sample_weight, split_every, client) -> M.LogLossSums:
     parts = aligned_partitions(func, y_true=y_true, y_prob=y_prob, sample_weight=sample_weight)
-    eps = M._clip_eps(np.asarray(y_prob._meta))  # the single-machine rule, from the partitions' dtype
+    eps = P.clip_eps(np.asarray(y_prob._meta))  # the single-machine rule, from the partitions' dtype
     delayed = require("dask").delayed
     states = [delayed(in_worker(_partition_loss), pure=True)(y, p, w, eps) for y, p, w in parts]
     return compute(tree_reduce(states, M.LogLossSums.merge, split_every, "mlsd-log-loss"), client)
@@ -428,14 +432,12 @@ def _group_part(df, func, weighted):
         return np.empty(0, dtype=df["groups"].dtype), np.empty(0), np.empty(0)
     df = df.sort_values("_pos", kind="stable")
     g = df["groups"].to_numpy()
-    y, s, w = M._binary_inputs(func, df["y_true"].to_numpy(), df["y_score"].to_numpy(),
-                               df["sample_weight"].to_numpy() if weighted else None)
-    codes, labels_of = M._group_codes(g, func)
-    keys, auc, weight = M.call_kernel(func, M._k.group_auc, codes, y, s, w)
-    return labels_of(keys), auc, weight
+    y, s, w = P.binary_inputs(func, df["y_true"].to_numpy(), df["y_score"].to_numpy(),
+                              df["sample_weight"].to_numpy() if weighted else None)
+    return P.group_auc_table(func, g, y, s, w)
 
 
-def group_auc(y_true: Any, y_score: Any, groups: Any, *, sample_weight: Any = None, weight: str = "impressions",
+def group_auc(y_true: Any, y_score: Any, *, groups: Any, sample_weight: Any = None, weight: str = "impressions",
               shuffle: bool = True, client: Any = None) -> M.GroupAUCResult:
     """:func:`mlsd.metrics.group_auc` over Dask columns: the same :class:`~mlsd.metrics.GroupAUCResult`.
 
@@ -458,7 +460,7 @@ def group_auc(y_true: Any, y_score: Any, groups: Any, *, sample_weight: Any = No
     if sum(r[0].size for r in results) == 0:
         _empty(func)
     labels, (auc, group_weight) = _gather_sorted(results, func, "group")
-    return M._group_auc_result(labels, auc, group_weight, weight, func)
+    return P.group_auc_result(labels, auc, group_weight, weight, func)
 
 
 def _query_part(df, metric, func, k, gain, ignore_ties, action):
@@ -468,14 +470,13 @@ def _query_part(df, metric, func, k, gain, ignore_ties, action):
     q = df["query"].to_numpy()
     starts = np.flatnonzero(np.concatenate([[True], q[1:] != q[:-1]]))
     ip = np.append(starts, q.shape[0]).astype(np.int64)
-    rel = M.as_float_array(df["y_true"].to_numpy(), "y_true", func)
-    score = M.as_float_array(df["y_score"].to_numpy(), "y_score", func)
-    return q[starts], M._ranking_values(metric, func, ip, rel, score, k, gain, ignore_ties, action)
+    return q[starts], P.ranking_values(metric, func, ip, df["y_true"].to_numpy(), df["y_score"].to_numpy(), k, gain,
+                                       ignore_ties, action)
 
 
 def _ranking(metric, func, y_true, y_score, query, k, *, gain="linear", ignore_ties=True, empty_target_action="neg",
              shuffle=True, client=None, allow_k_none=False) -> M.RankingResult:
-    k, gain, action = M._ranking_options(func, k, gain, empty_target_action, allow_k_none)
+    k, gain, action = P.ranking_options(func, k, gain, empty_target_action, allow_k_none)
     shuffle = check_bool(shuffle, "shuffle", func)
     ddf = _grouped_frame(func, "query", shuffle, query=query, y_true=y_true, y_score=y_score)
     delayed = require("dask").delayed
@@ -484,12 +485,18 @@ def _ranking(metric, func, y_true, y_score, query, k, *, gain="linear", ignore_t
     queries, (per_query,) = _gather_sorted(results, func, "query")
     if queries.size == 0:
         raise ValueError(f"{func}: no query given; the data are empty")
-    return M._ranking_result(per_query, None, func, queries=queries)
+    return P.ranking_result(per_query, func, queries)
 
 
-_RANKING_NOTE = """
-    Dask form: ``y_true`` (relevance), ``y_score`` and ``query`` are 1-D Dask arrays or Dask
-    Series of one DataFrame, one row per (query, document).  A query's documents are its rows in
+
+
+def dcg_at_k(y_true, y_score, k: int | None = 10, *, query: Any, gain: str = "linear", ignore_ties: bool = False,
+             shuffle: bool = True, client: Any = None) -> M.RankingResult:
+    """:func:`mlsd.metrics.dcg_at_k` over Dask columns.
+
+    Dask form: ``y_true`` (relevance), ``y_score`` and the keyword ``query`` (the query of each
+    row, as the single-machine ``query=``) are 1-D Dask arrays or Dask Series of one DataFrame, one
+    row per (query, document).  A query's documents are its rows in
     their original order (ties in ``y_score`` are broken by that order, as in the single-machine
     function's lists).  Rows are shuffled by query (the three columns cross the network once;
     ``shuffle=False`` skips that when every query already sits in one partition, and raises
@@ -497,58 +504,122 @@ _RANKING_NOTE = """
     the per-query values come back to the client.  The result equals the single-machine
     :class:`~mlsd.metrics.RankingResult` for the same lists, with queries in sorted order
     (``result.queries``).  Query weights are not supported here.
-"""
-
-
-def dcg_at_k(y_true, y_score, query, k: int | None = 10, *, gain: str = "linear", ignore_ties: bool = False,
-             shuffle: bool = True, client: Any = None) -> M.RankingResult:
-    """:func:`mlsd.metrics.dcg_at_k` over Dask columns."""
+    """
     return _ranking("dcg", "dcg_at_k", y_true, y_score, query, k, gain=gain, ignore_ties=ignore_ties,
                     shuffle=shuffle, client=client, allow_k_none=True)
 
 
-def ndcg_at_k(y_true, y_score, query, k: int | None = 10, *, gain: str = "linear", ignore_ties: bool = False,
+def ndcg_at_k(y_true, y_score, k: int | None = 10, *, query: Any, gain: str = "linear", ignore_ties: bool = False,
               empty_target_action: str = "neg", shuffle: bool = True, client: Any = None) -> M.RankingResult:
-    """:func:`mlsd.metrics.ndcg_at_k` over Dask columns."""
+    """:func:`mlsd.metrics.ndcg_at_k` over Dask columns.
+
+    Dask form: ``y_true`` (relevance), ``y_score`` and the keyword ``query`` (the query of each
+    row, as the single-machine ``query=``) are 1-D Dask arrays or Dask Series of one DataFrame, one
+    row per (query, document).  A query's documents are its rows in
+    their original order (ties in ``y_score`` are broken by that order, as in the single-machine
+    function's lists).  Rows are shuffled by query (the three columns cross the network once;
+    ``shuffle=False`` skips that when every query already sits in one partition, and raises
+    ValueError if one does not), each partition runs the single-machine kernel on its queries, and
+    the per-query values come back to the client.  The result equals the single-machine
+    :class:`~mlsd.metrics.RankingResult` for the same lists, with queries in sorted order
+    (``result.queries``).  Query weights are not supported here.
+    """
     return _ranking("ndcg", "ndcg_at_k", y_true, y_score, query, k, gain=gain, ignore_ties=ignore_ties,
                     empty_target_action=empty_target_action, shuffle=shuffle, client=client, allow_k_none=True)
 
 
-def map_at_k(y_true, y_score, query, k: int | None = 10, *, empty_target_action: str = "neg", shuffle: bool = True,
-             client: Any = None) -> M.RankingResult:
-    """:func:`mlsd.metrics.map_at_k` over Dask columns."""
+def map_at_k(y_true, y_score, k: int | None = 10, *, query: Any, empty_target_action: str = "neg",
+             shuffle: bool = True, client: Any = None) -> M.RankingResult:
+    """:func:`mlsd.metrics.map_at_k` over Dask columns.
+
+    Dask form: ``y_true`` (relevance), ``y_score`` and the keyword ``query`` (the query of each
+    row, as the single-machine ``query=``) are 1-D Dask arrays or Dask Series of one DataFrame, one
+    row per (query, document).  A query's documents are its rows in
+    their original order (ties in ``y_score`` are broken by that order, as in the single-machine
+    function's lists).  Rows are shuffled by query (the three columns cross the network once;
+    ``shuffle=False`` skips that when every query already sits in one partition, and raises
+    ValueError if one does not), each partition runs the single-machine kernel on its queries, and
+    the per-query values come back to the client.  The result equals the single-machine
+    :class:`~mlsd.metrics.RankingResult` for the same lists, with queries in sorted order
+    (``result.queries``).  Query weights are not supported here.
+    """
     return _ranking("average_precision", "map_at_k", y_true, y_score, query, k,
                     empty_target_action=empty_target_action, shuffle=shuffle, client=client, allow_k_none=True)
 
 
-def mrr(y_true, y_score, query, k: int | None = None, *, empty_target_action: str = "neg", shuffle: bool = True,
-        client: Any = None) -> M.RankingResult:
-    """:func:`mlsd.metrics.mrr` over Dask columns."""
+def mrr(y_true, y_score, k: int | None = None, *, query: Any, empty_target_action: str = "neg",
+        shuffle: bool = True, client: Any = None) -> M.RankingResult:
+    """:func:`mlsd.metrics.mrr` over Dask columns.
+
+    Dask form: ``y_true`` (relevance), ``y_score`` and the keyword ``query`` (the query of each
+    row, as the single-machine ``query=``) are 1-D Dask arrays or Dask Series of one DataFrame, one
+    row per (query, document).  A query's documents are its rows in
+    their original order (ties in ``y_score`` are broken by that order, as in the single-machine
+    function's lists).  Rows are shuffled by query (the three columns cross the network once;
+    ``shuffle=False`` skips that when every query already sits in one partition, and raises
+    ValueError if one does not), each partition runs the single-machine kernel on its queries, and
+    the per-query values come back to the client.  The result equals the single-machine
+    :class:`~mlsd.metrics.RankingResult` for the same lists, with queries in sorted order
+    (``result.queries``).  Query weights are not supported here.
+    """
     return _ranking("reciprocal_rank", "mrr", y_true, y_score, query, k, empty_target_action=empty_target_action,
                     shuffle=shuffle, client=client, allow_k_none=True)
 
 
-def precision_at_k(y_true, y_score, query, k: int = 10, *, empty_target_action: str = "neg", shuffle: bool = True,
-                   client: Any = None) -> M.RankingResult:
-    """:func:`mlsd.metrics.precision_at_k` over Dask columns."""
+def precision_at_k(y_true, y_score, k: int = 10, *, query: Any, empty_target_action: str = "neg",
+                   shuffle: bool = True, client: Any = None) -> M.RankingResult:
+    """:func:`mlsd.metrics.precision_at_k` over Dask columns.
+
+    Dask form: ``y_true`` (relevance), ``y_score`` and the keyword ``query`` (the query of each
+    row, as the single-machine ``query=``) are 1-D Dask arrays or Dask Series of one DataFrame, one
+    row per (query, document).  A query's documents are its rows in
+    their original order (ties in ``y_score`` are broken by that order, as in the single-machine
+    function's lists).  Rows are shuffled by query (the three columns cross the network once;
+    ``shuffle=False`` skips that when every query already sits in one partition, and raises
+    ValueError if one does not), each partition runs the single-machine kernel on its queries, and
+    the per-query values come back to the client.  The result equals the single-machine
+    :class:`~mlsd.metrics.RankingResult` for the same lists, with queries in sorted order
+    (``result.queries``).  Query weights are not supported here.
+    """
     return _ranking("precision", "precision_at_k", y_true, y_score, query, k, empty_target_action=empty_target_action,
                     shuffle=shuffle, client=client)
 
 
-def recall_at_k(y_true, y_score, query, k: int = 10, *, empty_target_action: str = "neg", shuffle: bool = True,
-                client: Any = None) -> M.RankingResult:
-    """:func:`mlsd.metrics.recall_at_k` over Dask columns."""
+def recall_at_k(y_true, y_score, k: int = 10, *, query: Any, empty_target_action: str = "neg",
+                shuffle: bool = True, client: Any = None) -> M.RankingResult:
+    """:func:`mlsd.metrics.recall_at_k` over Dask columns.
+
+    Dask form: ``y_true`` (relevance), ``y_score`` and the keyword ``query`` (the query of each
+    row, as the single-machine ``query=``) are 1-D Dask arrays or Dask Series of one DataFrame, one
+    row per (query, document).  A query's documents are its rows in
+    their original order (ties in ``y_score`` are broken by that order, as in the single-machine
+    function's lists).  Rows are shuffled by query (the three columns cross the network once;
+    ``shuffle=False`` skips that when every query already sits in one partition, and raises
+    ValueError if one does not), each partition runs the single-machine kernel on its queries, and
+    the per-query values come back to the client.  The result equals the single-machine
+    :class:`~mlsd.metrics.RankingResult` for the same lists, with queries in sorted order
+    (``result.queries``).  Query weights are not supported here.
+    """
     return _ranking("recall", "recall_at_k", y_true, y_score, query, k, empty_target_action=empty_target_action,
                     shuffle=shuffle, client=client)
 
 
-def hit_rate_at_k(y_true, y_score, query, k: int = 10, *, empty_target_action: str = "neg", shuffle: bool = True,
-                  client: Any = None) -> M.RankingResult:
-    """:func:`mlsd.metrics.hit_rate_at_k` over Dask columns."""
+def hit_rate_at_k(y_true, y_score, k: int = 10, *, query: Any, empty_target_action: str = "neg",
+                  shuffle: bool = True, client: Any = None) -> M.RankingResult:
+    """:func:`mlsd.metrics.hit_rate_at_k` over Dask columns.
+
+    Dask form: ``y_true`` (relevance), ``y_score`` and the keyword ``query`` (the query of each
+    row, as the single-machine ``query=``) are 1-D Dask arrays or Dask Series of one DataFrame, one
+    row per (query, document).  A query's documents are its rows in
+    their original order (ties in ``y_score`` are broken by that order, as in the single-machine
+    function's lists).  Rows are shuffled by query (the three columns cross the network once;
+    ``shuffle=False`` skips that when every query already sits in one partition, and raises
+    ValueError if one does not), each partition runs the single-machine kernel on its queries, and
+    the per-query values come back to the client.  The result equals the single-machine
+    :class:`~mlsd.metrics.RankingResult` for the same lists, with queries in sorted order
+    (``result.queries``).  Query weights are not supported here.
+    """
     return _ranking("hit_rate", "hit_rate_at_k", y_true, y_score, query, k, empty_target_action=empty_target_action,
                     shuffle=shuffle, client=client)
 
 
-for _f in (dcg_at_k, ndcg_at_k, map_at_k, mrr, precision_at_k, recall_at_k, hit_rate_at_k):
-    _f.__doc__ += _RANKING_NOTE
-del _f
