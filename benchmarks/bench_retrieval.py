@@ -63,11 +63,11 @@ def bench_exact(x, q, k, repeat, threads):
     flat = faiss.IndexFlatIP(x.shape[1])
     flat.add(x)
     (fs, fids), ft = best_time(lambda: flat.search(q, k), repeat)
-    agree = R.recall_at_k(ids, fids)
+    agree = R.knn_recall(ids, fids)
     line("faiss-cpu IndexFlatIP", ft, q.shape[0], f"mlsd is {ft / t:.2f}x faster; recall vs faiss {agree:.4f}")
     nids, nt = best_time(lambda: numpy_topk(q, x, k), 1)
     line("numpy matmul + argpartition", nt, q.shape[0],
-         f"mlsd is {nt / t:.2f}x faster; recall vs numpy {R.recall_at_k(ids, nids):.4f}")
+         f"mlsd is {nt / t:.2f}x faster; recall vs numpy {R.knn_recall(ids, nids):.4f}")
     if agree < 0.999:
         raise SystemExit("MISMATCH: exact results differ from faiss")
 
@@ -91,7 +91,7 @@ def sweep_rows(name, values, search, exact_ids, nq, exact_qps, repeat):
     rows = []
     for v in values:
         ids, t = best_time(lambda: search(v), repeat)
-        rows.append((v, R.recall_at_k(ids, exact_ids), nq / t))
+        rows.append((v, R.knn_recall(ids, exact_ids), nq / t))
         print(f"    {name}={v:<4} recall {rows[-1][1]:.4f}  {rows[-1][2]:10,.0f} QPS  {rows[-1][2] / exact_qps:6.1f}x exact")
     return rows
 
@@ -152,7 +152,7 @@ def bench_filtered(x, q, k, hnsw, repeat, selectivity=0.01):
     _, truth = R.knn(q, x[allowed], k, ids=allowed)
     (_, ids), t = best_time(lambda: hnsw.search(q, k, allow=allowed), repeat)
     assert np.isin(ids[ids >= 0], allowed).all()
-    line("mlsd HNSW32, allow=", t, q.shape[0], f"recall {R.recall_at_k(ids, truth):.4f}")
+    line("mlsd HNSW32, allow=", t, q.shape[0], f"recall {R.knn_recall(ids, truth):.4f}")
     mask = np.zeros(n, bool)
     mask[allowed] = True
     wide = int(min(n, k / selectivity * 2))
@@ -168,7 +168,7 @@ def bench_filtered(x, q, k, hnsw, repeat, selectivity=0.01):
 
     pids, pt = best_time(post_filter, 1)
     line(f"exact top-{wide} + post-filter", pt, q.shape[0],
-         f"recall {R.recall_at_k(pids, truth):.4f}; mlsd filtered is {pt / t:.1f}x faster")
+         f"recall {R.knn_recall(pids, truth):.4f}; mlsd filtered is {pt / t:.1f}x faster")
 
 
 def main():

@@ -63,11 +63,37 @@ def test_equals_exact_search_and_sharded_index(dask_client, metric):
 
 
 def test_shard_of_matches_sharded_index():
+    # DistributedIndex places rows with retrieval's bound rule (tested against ShardedIndex's
+    # placement in test_retrieval.py), not a copy of it.
+    from mlsd.retrieval import _partials
+
+    assert md._retrieval.shard_of is _partials.shard_of
     ids = np.concatenate([np.random.default_rng(2).integers(-2**63, 2**63 - 1, 500, dtype=np.int64),
                           [0, 1, -2, 2**63 - 1, -2**63]])
-    for n_shards in (1, 3, 7, 4096):
-        expected = [R._c.ShardedIndex.shard_of(int(i), n_shards) for i in ids]
+    for n_shards in (1, 3, 7):
+        sharded = R.ShardedIndex(DIM, n_shards=n_shards).add(np.ones((ids.size, DIM), np.float32), ids)
+        expected = np.empty(ids.size, np.int64)
+        for s in range(n_shards):
+            expected[np.isin(ids, sharded.shard(s).ids)] = s
         np.testing.assert_array_equal(md._retrieval.shard_of(ids, n_shards), expected)
+
+
+def test_dask_uses_only_public_retrieval_names_and_partials():
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(md._retrieval))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            assert "_core" not in (node.module or "") and all(a.name != "_core" for a in node.names)
+            if node.module == "retrieval":
+                assert all(a.name == "_partials" or not a.name.startswith("_") for a in node.names)
+            elif node.module and node.module.startswith("retrieval."):
+                assert node.module == "retrieval._partials", node.module
+        if isinstance(node, ast.Attribute):
+            if isinstance(node.value, ast.Name) and node.value.id == "_r":
+                assert not node.attr.startswith("_"), f"mlsd.dask uses private retrieval name _r.{node.attr}"
+            assert node.attr not in ("_index", "serialize", "set_l2_center", "_wrap"), node.attr
 
 
 def test_automatic_ids_are_global_row_numbers_and_continue(dask_client):

@@ -140,7 +140,7 @@ def test_ann_recall_against_exact(spec, params, min_recall):
     index.add(x)
     _, exact = R.knn(q, x, 10, "cosine")
     _, ids = index.search(q, 10, **params)
-    assert R.recall_at_k(ids, exact) >= min_recall
+    assert R.knn_recall(ids, exact) >= min_recall
     # the same index and parameters in faiss-cpu give a comparable recall
     # "np": no polysemous training, which mlsd turns off too (see Index.Impl::make_faiss_index)
     ref = faiss.index_factory(32, spec + ("np" if spec.endswith("PQ8") else ""), faiss.METRIC_INNER_PRODUCT)
@@ -149,7 +149,7 @@ def test_ann_recall_against_exact(spec, params, min_recall):
     ref.add(xn)
     faiss.ParameterSpace().set_index_parameters(ref, ",".join(f"{k}={v}" for k, v in params.items()))
     _, ref_ids = ref.search(qn, 10)
-    assert R.recall_at_k(ids, exact) >= R.recall_at_k(ref_ids, exact) - 0.1
+    assert R.knn_recall(ids, exact) >= R.knn_recall(ref_ids, exact) - 0.1
 
 
 def test_search_parameters_apply_to_one_call_only():
@@ -204,7 +204,7 @@ def test_filtered_search_never_returns_disallowed_ids(spec, selectivity):
         # (Index docstring); the filter-inside-the-index path is tested at 10% of 50,000 below.
         _, exact = R.knn(q, x[mask], 10, "l2", ids=ids[mask])
         if spec == "PQ8x4":
-            assert R.recall_at_k(got, exact) >= 0.3  # PQ codes: approximate scores of the allowed items
+            assert R.knn_recall(got, exact) >= 0.3  # PQ codes: approximate scores of the allowed items
         else:
             np.testing.assert_array_equal(got, exact)
 
@@ -376,18 +376,122 @@ def test_file_checksum_is_zlib_crc32(tmp_path):
 # Evaluation helpers
 
 
-def test_recall_at_k():
-    assert R.recall_at_k([[1, 2, 9], [4, 5, 6]], [[1, 2, 3], [4, 5, 6]]) == pytest.approx((2 / 3 + 1) / 2)
-    assert R.recall_at_k([[1, 2, 9]], [[1, 2, 3]], k=2) == 1.0
-    assert R.recall_at_k([[5, -1]], [[5, -1]]) == 1.0  # padding in the truth is not counted
+def test_knn_recall():
+    assert R.knn_recall([[1, 2, 9], [4, 5, 6]], [[1, 2, 3], [4, 5, 6]]) == pytest.approx((2 / 3 + 1) / 2)
+    assert R.knn_recall([[1, 2, 9]], [[1, 2, 3]], k=2) == 1.0
+    assert R.knn_recall([[5, -1]], [[5, -1]]) == 1.0  # padding in the truth is not counted
     with pytest.raises(ValueError, match="every row of exact_ids is padding"):
-        R.recall_at_k([[1]], [[-1]])
+        R.knn_recall([[1]], [[-1]])
     with pytest.raises(ValueError, match="fewer than k"):
-        R.recall_at_k([[1]], [[1, 2]])
+        R.knn_recall([[1]], [[1, 2]])
     with pytest.raises(ValueError, match="approx_ids has 1 rows but exact_ids has 2"):
-        R.recall_at_k([[1]], [[1], [2]])
+        R.knn_recall([[1]], [[1], [2]])
     with pytest.raises(TypeError, match="must be integers"):
-        R.recall_at_k([[1.5]], [[1]])
+        R.knn_recall([[1.5]], [[1]])
+
+
+def test_recall_at_k_is_the_old_name_of_knn_recall():
+    approx, exact = [[1, 2, 9], [4, 5, 6]], [[1, 2, 3], [4, 5, 6]]
+    with pytest.warns(FutureWarning, match="use knn_recall"):
+        old = R.recall_at_k(approx, exact, k=3)
+    assert old == R.knn_recall(approx, exact, k=3)
+    with pytest.warns(FutureWarning), pytest.raises(ValueError, match="recall_at_k: every row"):
+        R.recall_at_k([[1]], [[-1]])
+    assert "recall_at_k" not in R.__all__ and "knn_recall" in R.__all__
+
+
+# --------------------------------------------------------------------------------------------
+# One home per rule: ids, placement, centre
+
+
+def splitmix64_shard(ids, n_shards):
+    # splitmix64 (Steele, Lea & Flood 2014), written out independently of the C++ rule.
+    x = np.asarray(ids, dtype=np.int64).view(np.uint64)
+    x = x + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    x = x ^ (x >> np.uint64(31))
+    return (x % np.uint64(n_shards)).astype(np.int64)
+
+
+def test_shard_of_is_where_sharded_index_puts_each_id():
+    from mlsd.retrieval import _partials
+
+    ids = np.concatenate([np.random.default_rng(2).integers(-2**63, 2**63 - 1, 500, dtype=np.int64),
+                          [0, 1, -2, 2**63 - 1, -2**63]])
+    for n_shards in (1, 3, 7, 4096):
+        got = _partials.shard_of(ids, n_shards)
+        assert got.dtype == np.int64
+        np.testing.assert_array_equal(got, splitmix64_shard(ids, n_shards))
+        if n_shards <= 7:
+            sharded = R.ShardedIndex(4, n_shards=n_shards).add(np.ones((ids.size, 4), np.float32), ids)
+            for s in range(n_shards):
+                np.testing.assert_array_equal(np.sort(sharded.shard(s).ids), np.sort(ids[got == s]))
+    assert _partials.shard_of(np.empty(0, np.int64), 3).shape == (0,)
+    with pytest.raises(ValueError, match="n_shards"):
+        _partials.shard_of(ids, 0)
+
+
+def test_shard_of_releases_the_gil():
+    from mlsd.retrieval import _partials
+
+    ids = np.arange(4_000_000, dtype=np.int64)
+    assert_releases_gil(lambda: _partials.shard_of(ids, 7))
+
+
+@pytest.mark.parametrize("ids,match", [
+    ([3, -1, 3], "must not contain -1"),  # -1 is reported first
+    ([5, 2, 5, 2], "duplicate id 2"),  # the smallest duplicate
+    ([11, 7, 10], "id 7 is already in the index"),  # the smallest present id
+])
+def test_id_rule_is_the_same_in_every_layer(ids, match):
+    from mlsd.retrieval import _partials
+
+    x = gaussian(len(ids), 4, 80)
+    present = np.array([10, 7, 1], np.int64)
+    index = R.Index(4).add(gaussian(3, 4, 81), present)
+    sharded = R.ShardedIndex(4, n_shards=3).add(gaussian(3, 4, 81), present)
+    calls = [lambda: index.add(x, ids), lambda: sharded.add(x, ids), lambda: _partials.check_new_ids(ids, index, func="f")]
+    if _has_tqdm():
+        calls.append(lambda: index.add(x, ids, progress=True))
+    for call in calls:
+        with pytest.raises(ValueError, match=match):
+            call()
+    assert len(index) == 3 and len(sharded) == 3
+    _partials.check_new_ids([4, 5], index, func="f")  # new ids pass
+    _partials.check_new_ids([10, 7], func="f")  # without an index only the batch itself is checked
+    with pytest.raises(ValueError, match="^f: ids contains duplicate id 7"):
+        _partials.check_new_ids([7, 7], func="f")
+
+
+def _has_tqdm():
+    try:
+        import tqdm  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def test_l2_centre_is_not_public():
+    assert not hasattr(R._c.Index, "set_l2_center") and not hasattr(R.Index, "set_l2_center")
+
+
+def test_index_built_with_a_centre_equals_a_shard_of_a_sharded_index():
+    from mlsd.retrieval import _partials
+
+    x = (50 + gaussian(600, 8, 90)).astype(np.float32)
+    q = (50 + gaussian(10, 8, 91)).astype(np.float32)
+    ids = np.arange(600, dtype=np.int64)
+    sharded = R.ShardedIndex(8, "l2", n_shards=3).add(x, ids)
+    center = _partials.l2_center([_partials.column_sums(x)], x.shape[0])
+    where = _partials.shard_of(ids, 3)
+    for s in range(3):
+        shard = _partials.new_shard(R.Index(8, "l2"), center).add(x[where == s], ids[where == s])
+        got, want = shard.search(q, 5), sharded.shard(s).search(q, 5)
+        np.testing.assert_array_equal(got[1], want[1])
+        np.testing.assert_array_equal(got[0], want[0])
+    with pytest.raises(ValueError, match="l2_center applies to Flat l2 indexes only"):
+        _partials.new_shard(R.Index(8, "ip"), center)
 
 
 def test_sweep_table():
@@ -514,7 +618,7 @@ def test_filter_at_10_percent_goes_through_the_index(spec, params, min_recall):
     _, got = index.search(q, 10, allow=allowed, **params)
     assert np.isin(got, allowed).all()
     _, exact = R.knn(q, x[allowed], 10, "l2", ids=allowed)
-    assert R.recall_at_k(got, exact) >= min_recall
+    assert R.knn_recall(got, exact) >= min_recall
 
 
 # --------------------------------------------------------------------------------------------
@@ -555,7 +659,7 @@ def test_l2_exact_far_from_the_origin(spec):
     else:
         _, ids = R.Index(32, "l2", spec).add(x).search(q, 10)
     d = ((q.astype(np.float64)[:, None, :] - x.astype(np.float64)[None]) ** 2).sum(-1)
-    assert R.recall_at_k(ids, np.argsort(d, axis=1)[:, :10]) >= 0.99
+    assert R.knn_recall(ids, np.argsort(d, axis=1)[:, :10]) >= 0.99
 
 
 def test_sharded_l2_shares_the_centre_of_the_unsharded_index():
@@ -628,7 +732,7 @@ def test_negative_and_extreme_ids():
     np.testing.assert_array_equal(a[1], b[1])
     assert a[1][3, 0] == np.iinfo(np.int64).max and a[1][4, 0] == np.iinfo(np.int64).min
     assert (a[1] != -1).all()
-    assert R.recall_at_k(b[1], a[1]) == 1.0
+    assert R.knn_recall(b[1], a[1]) == 1.0
 
 
 def test_sharded_add_is_all_or_nothing():

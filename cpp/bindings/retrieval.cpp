@@ -27,6 +27,14 @@ mr::SearchParams search_params(std::optional<int> nprobe, std::optional<int> ef_
   return p;
 }
 
+mr::Allow allow_filter(bool active, std::span<const std::int64_t> ids, std::span<const std::uint8_t> mask = {}) {
+  mr::Allow allow;
+  allow.active = active;
+  allow.ids = ids;
+  allow.mask = mask;
+  return allow;
+}
+
 }  // namespace
 
 void register_retrieval(py::module_& m) {
@@ -69,6 +77,21 @@ void register_retrieval(py::module_& m) {
       py::arg("parts"), py::arg("k"), py::arg("metric"));
 
   m.def(
+      "check_new_ids",
+      [](const i64& ids, const mr::Index* index) {
+        call_without_gil([&](auto v) { mr::check_new_ids(v, index); }, ids);
+      },
+      py::arg("ids").noconvert(), py::arg("index") = py::none());
+
+  m.def(
+      "shard_of",
+      [](const i64& ids, int n_shards) {
+        auto v = call_without_gil([&](auto i) { return mr::ShardedIndex::shard_of(i, n_shards); }, ids);
+        return to_numpy(std::move(v));
+      },
+      py::arg("ids").noconvert(), py::arg("n_shards"));
+
+  m.def(
       "recall_at_k",
       [](const i64& approx, const i64& exact, index_t k) {
         const index_t nq = approx.ndim() == 2 ? approx.shape(0) : 0;
@@ -92,7 +115,10 @@ void register_retrieval(py::module_& m) {
       py::arg("data").noconvert());
 
   py::class_<mr::Index>(m, "Index")
-      .def(py::init<index_t, mr::Metric, const std::string&>(), py::arg("dim"), py::arg("metric"), py::arg("spec"))
+      .def(py::init([](index_t dim, mr::Metric metric, const std::string& spec, const std::optional<f32>& l2_center) {
+             return call_without_gil([&](auto c) { return mr::Index(dim, metric, spec, c); }, l2_center);
+           }),
+           py::arg("dim"), py::arg("metric"), py::arg("spec"), py::arg("l2_center").noconvert() = py::none())
       .def_property_readonly("dim", &mr::Index::dim)
       .def_property_readonly("metric", &mr::Index::metric)
       .def_property_readonly("spec", &mr::Index::spec)
@@ -123,21 +149,13 @@ void register_retrieval(py::module_& m) {
            })
       .def("next_id", &mr::Index::next_id)
       .def(
-          "set_l2_center",
-          [](mr::Index& self, const f32& center) { call_without_gil([&](auto c) { self.set_l2_center(c); }, center); },
-          py::arg("center").noconvert())
-      .def(
           "search",
           [](const mr::Index& self, const f32& q, index_t k, std::optional<int> nprobe, std::optional<int> ef_search,
              const std::optional<i64>& allow_ids, const std::optional<u8>& allow_mask) {
             const auto params = search_params(nprobe, ef_search);
             return topk_tuple(call_without_gil(
                 [&](auto qv, auto iv, auto mv) {
-                  mr::Allow allow;
-                  allow.active = allow_ids.has_value() || allow_mask.has_value();
-                  allow.ids = iv;
-                  allow.mask = mv;
-                  return self.search(qv, k, params, allow);
+                  return self.search(qv, k, params, allow_filter(allow_ids || allow_mask, iv, mv));
                 },
                 q, allow_ids, allow_mask));
           },
@@ -173,7 +191,6 @@ void register_retrieval(py::module_& m) {
       .def_property_readonly("is_trained", &mr::ShardedIndex::is_trained)
       .def("__len__", &mr::ShardedIndex::size)
       .def("shard", py::overload_cast<int>(&mr::ShardedIndex::shard), py::return_value_policy::reference_internal)
-      .def_static("shard_of", &mr::ShardedIndex::shard_of, py::arg("id"), py::arg("n_shards"))
       .def(
           "train", [](mr::ShardedIndex& self, const f32& x) { call_without_gil([&](auto v) { self.train(v); }, x); },
           py::arg("x").noconvert())
@@ -194,9 +211,9 @@ void register_retrieval(py::module_& m) {
           [](const mr::ShardedIndex& self, const f32& q, index_t k, std::optional<int> nprobe,
              std::optional<int> ef_search, const std::optional<i64>& allow_ids) {
             const auto params = search_params(nprobe, ef_search);
-            const bool has_allow = allow_ids.has_value();
             return topk_tuple(call_without_gil(
-                [&](auto qv, auto av) { return self.search(qv, k, params, av, has_allow); }, q, allow_ids));
+                [&](auto qv, auto av) { return self.search(qv, k, params, allow_filter(allow_ids.has_value(), av)); },
+                q, allow_ids));
           },
           py::arg("queries").noconvert(), py::arg("k"), py::arg("nprobe") = py::none(),
           py::arg("ef_search") = py::none(), py::arg("allow_ids").noconvert() = py::none());

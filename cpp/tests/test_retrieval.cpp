@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
+#include <limits>
 #include <numeric>
 #include <random>
 #include <stdexcept>
@@ -310,4 +312,101 @@ TEST(Distances, MatchDoublePrecisionOnOddSizes) {
     EXPECT_NEAR(mr::detail::inner_product_fn()(a.data(), b.data(), d), ip, 1e-5 * (1 + std::abs(ip))) << d;
     EXPECT_NEAR(mr::detail::l2sqr_fn()(a.data(), b.data(), d), l2, 1e-5 * (1 + l2)) << d;
   }
+}
+
+namespace {
+std::string message_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST(IdRule, OneCheckForIndexShardedIndexAndCallers) {
+  const index_t d = 4;
+  const auto x = random_matrix(3, d, 30);
+  mr::Index index(d, mr::Metric::inner_product, "Flat");
+  mr::ShardedIndex sharded(d, mr::Metric::inner_product, "Flat", 3);
+  const std::vector<index_t> present = {10, 7, 1};
+  index.add(x, present);
+  sharded.add(x, present);
+  // (ids, message): -1 first, then the smallest duplicate, then the smallest present id.
+  const std::vector<std::pair<std::vector<index_t>, std::string>> cases = {
+      {{3, -1, 3}, "ids must not contain -1 (it marks padding in search results)"},
+      {{5, 2, 5, 2}, "ids contains duplicate id 2"},
+      {{11, 7, 10}, "id 7 is already in the index"},
+  };
+  for (const auto& [ids, msg] : cases) {
+    std::vector<float> xs(ids.size() * static_cast<std::size_t>(d), 1.0f);
+    EXPECT_EQ(message_of([&] { index.add(xs, ids); }), "Index: " + msg);
+    EXPECT_EQ(message_of([&] { sharded.add(xs, ids); }), "ShardedIndex: " + msg);
+    EXPECT_EQ(message_of([&] { mr::check_new_ids(ids, &index); }), "Index: " + msg);
+  }
+  EXPECT_EQ(index.size(), 3);
+  EXPECT_EQ(sharded.size(), 3);
+  EXPECT_NO_THROW(mr::check_new_ids(std::vector<index_t>{10, 7}));  // no index: the batch alone
+  EXPECT_NO_THROW(mr::check_new_ids(std::vector<index_t>{4, 5}, &index));
+}
+
+TEST(ShardedIndex, VectorisedShardOfIsThePlacement) {
+  const index_t d = 4, n = 300;
+  std::vector<index_t> ids(static_cast<std::size_t>(n));
+  std::mt19937_64 gen(31);
+  for (auto& id : ids) id = static_cast<index_t>(gen() >> 1) - (index_t{1} << 61);
+  ids[0] = std::numeric_limits<index_t>::min();
+  ids[1] = std::numeric_limits<index_t>::max();
+  mr::ShardedIndex sharded(d, mr::Metric::inner_product, "Flat", 5);
+  sharded.add(random_matrix(n, d, 32), ids);
+  const auto where = mr::ShardedIndex::shard_of(ids, 5);
+  ASSERT_EQ(where.size(), ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    EXPECT_EQ(where[i], mr::ShardedIndex::shard_of(ids[i], 5));
+    EXPECT_EQ(sharded.shard(static_cast<int>(where[i])).count_present({&ids[i], 1}), 1);
+  }
+  EXPECT_THROW(mr::ShardedIndex::shard_of(ids, 0), std::invalid_argument);
+}
+
+TEST(ShardedIndex, TakesTheFilterAsIndexDoes) {
+  const index_t d = 6, n = 400;
+  const auto x = random_matrix(n, d, 33), q = random_matrix(7, d, 34);
+  std::vector<index_t> ids(static_cast<std::size_t>(n));
+  std::iota(ids.begin(), ids.end(), 0);
+  mr::Index index(d, mr::Metric::l2, "Flat");
+  mr::ShardedIndex sharded(d, mr::Metric::l2, "Flat", 3);
+  index.add(x, ids);
+  sharded.add(x, ids);
+  const std::vector<index_t> keep = {3, 50, 51, 399, 12345};
+  mr::Allow allow;
+  allow.active = true;
+  allow.ids = keep;
+  const auto a = index.search(q, 4, {}, allow), b = sharded.search(q, 4, {}, allow);
+  EXPECT_EQ(a.ids, b.ids);
+  EXPECT_EQ(a.scores, b.scores);  // one centre for every shard: the same numbers as one index
+  const std::vector<std::uint8_t> mask(static_cast<std::size_t>(n), 1);
+  allow.mask = mask;
+  EXPECT_THROW(sharded.search(q, 4, {}, allow), std::invalid_argument);
+}
+
+TEST(Index, L2CentreIsGivenAtConstruction) {
+  const index_t d = 5, n = 200;
+  auto x = random_matrix(n, d, 35);
+  for (auto& v : x) v += 40.0f;  // far from the origin, where the centre matters
+  const auto q = random_matrix(6, d, 36);
+  std::vector<float> center(static_cast<std::size_t>(d), 0.0f);
+  for (index_t i = 0; i < n; ++i) {
+    for (index_t j = 0; j < d; ++j) center[static_cast<std::size_t>(j)] += x[static_cast<std::size_t>(i * d + j)] / n;
+  }
+  mr::Index own(d, mr::Metric::l2, "Flat", center);
+  own.add(x, {});
+  const auto r = own.search(q, 10);
+  const auto exact = mr::knn(q, x, d, 10, mr::Metric::l2);
+  EXPECT_EQ(r.ids, exact.ids);
+  const auto back = own.vectors();
+  for (std::size_t i = 0; i < back.size(); ++i) EXPECT_NEAR(back[i], x[i], 1e-4);
+  EXPECT_THROW(mr::Index(d, mr::Metric::inner_product, "Flat", center), std::invalid_argument);
+  EXPECT_THROW(mr::Index(d, mr::Metric::l2, "HNSW8", center), std::invalid_argument);
+  EXPECT_THROW(mr::Index(d + 1, mr::Metric::l2, "Flat", center), std::invalid_argument);
 }

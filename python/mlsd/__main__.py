@@ -145,7 +145,7 @@ def _retrieval_demo(rows: int, seed: int) -> None:
     ivf = R.Index(d, "cosine", f"IVF{nlist},Flat").train(item_vec).add(item_vec, ad_ids)
     for nprobe in (4, 16):
         (_, ids), t = _timed(ivf.search, user_vec, k, nprobe=nprobe)
-        print(f"  IVF{nlist},Flat nprobe={nprobe:<3}   {t * 1e3:8.1f} ms   recall@{k} {R.recall_at_k(ids, truth):.3f}")
+        print(f"  IVF{nlist},Flat nprobe={nprobe:<3}   {t * 1e3:8.1f} ms   recall@{k} {R.knn_recall(ids, truth):.3f}")
     in_stock = ad_ids[rng.random(n_items) < 0.05]
     (_, ids), t = _timed(ivf.search, user_vec, k, allow=in_stock)
     assert np.isin(ids[ids >= 0], in_stock).all()

@@ -81,12 +81,26 @@ struct SearchParams {
   int threads = 0;                // OpenMP threads for FAISS's loops; 0: mlsd's thread count
 };
 
+class Index;
+
+// Throws std::invalid_argument unless ids may enter an index as one batch: no -1 (it marks
+// padding in search results), no duplicate, and (index not null) none already in index.  The one
+// home of this rule: Index::add and ShardedIndex::add run it too.  It is exposed for callers that
+// add one batch in parts (a progress bar, shards on Dask workers) and must reject the whole batch
+// before the first part goes in.
+void check_new_ids(std::span<const index_t> ids, const Index* index = nullptr);
+
 // A vector index over items with int64 external ids.  `spec` is a FAISS index-factory string;
 // "Flat" is served by mlsd's own exact kernel.  Searches may run concurrently from many threads;
 // train/add/remove take an exclusive lock.
 class Index {
  public:
-  Index(index_t dim, Metric metric, const std::string& spec);
+  // l2_center: Flat l2 indexes store vectors minus a centre, so that the |x|^2 - 2<q, x> form of
+  // the distance keeps its precision for data far from the origin.  By default the centre is the
+  // mean of the first batch added; the pieces of one collection (the shards of a ShardedIndex or
+  // of a Dask DistributedIndex) pass the mean of the whole first batch, so that their distances
+  // are computed from the same numbers as one index's.  Must be empty for other specs and metrics.
+  Index(index_t dim, Metric metric, const std::string& spec, std::span<const float> l2_center = {});
   ~Index();
   Index(Index&&) noexcept;
   Index& operator=(Index&&) noexcept;
@@ -102,10 +116,6 @@ class Index {
   void train(std::span<const float> x);
   // ids empty: the next ids after the largest id so far (0, 1, ... for a new index).
   void add(std::span<const float> x, std::span<const index_t> ids);
-  // Flat l2 indexes store vectors minus a centre (the mean of the first batch added, unless set
-  // here before any add).  Shards of one ShardedIndex share one centre, so that their distances
-  // are computed from the same numbers as the unsharded index's.
-  void set_l2_center(std::span<const float> center);
   // Returns the number of items removed; ids not in the index are ignored.
   index_t remove(std::span<const index_t> ids);
 
@@ -147,10 +157,13 @@ class ShardedIndex {
   void train(std::span<const float> x);  // trains one shard, copies its trained state to the others
   void add(std::span<const float> x, std::span<const index_t> ids);
   index_t remove(std::span<const index_t> ids);
+  // As Index::search; allow must hold ids (a mask over one shard's rows means nothing here).
   TopK search(std::span<const float> queries, index_t k, const SearchParams& params = {},
-              std::span<const index_t> allow_ids = {}, bool has_allow = false) const;
-  // The shard an id lives on.
+              const Allow& allow = {}) const;
+  // The shard an id lives on: splitmix64(id) % n_shards.  The one home of the placement rule;
+  // mlsd.dask places rows with the vectorised form below.
   static int shard_of(index_t id, int n_shards);
+  static std::vector<index_t> shard_of(std::span<const index_t> ids, int n_shards);
 
  private:
   std::vector<Index> shards_;

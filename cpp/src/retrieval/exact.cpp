@@ -236,22 +236,23 @@ TopK knn(std::span<const float> queries, std::span<const float> items, index_t d
     }
     // l2: centre both sides on the items' mean.  The kernel's |x|^2 - 2<q, x> loses all
     // precision in float32 when the data sit far from the origin; distances do not change.
-    const index_t nq = static_cast<index_t>(queries.size()) / d;
     const std::vector<float> center = detail::column_mean(items, d);
-    auto centred = [&](std::span<const float> x, index_t rows) {
-      std::vector<float> out(x.size());
-      tbb::parallel_for(tbb::blocked_range<index_t>(0, rows, 4096), [&](const auto& r) {
-        for (index_t i = r.begin(); i != r.end(); ++i) {
-          for (index_t j = 0; j < d; ++j) {
-            const auto at = static_cast<std::size_t>(i * d + j);
-            out[at] = x[at] - center[static_cast<std::size_t>(j)];
-          }
-        }
-      });
-      return out;
-    };
-    const auto qc = centred(queries, nq), xc = centred(items, n);
+    std::vector<float> qc(queries.size()), xc(items.size());
+    detail::subtract_center(queries, center, qc);
+    detail::subtract_center(items, center, xc);
     return detail::knn_rows(qc, xc, d, k, metric, ids, allow, {});
+  });
+}
+
+void detail::subtract_center(std::span<const float> x, std::span<const float> center, std::span<float> out) {
+  const auto d = static_cast<index_t>(center.size());
+  const index_t rows = static_cast<index_t>(x.size()) / d;
+  tbb::parallel_for(tbb::blocked_range<index_t>(0, rows, 4096), [&](const auto& r) {
+    for (index_t i = r.begin(); i != r.end(); ++i) {
+      const float* in = x.data() + i * d;
+      float* o = out.data() + i * d;
+      for (index_t j = 0; j < d; ++j) o[j] = in[j] - center[static_cast<std::size_t>(j)];
+    }
   });
 }
 

@@ -12,6 +12,11 @@ namespace mlsd::retrieval::detail {
 // The point l2 data are centred on (see knn and Index::Impl::center).
 std::vector<float> column_mean(std::span<const float> x, index_t d);
 
+// out = x minus center in every row (rows of dimension center.size()), in parallel; out may be
+// x itself.  Call inside an arena.  Index (stored items, queries) and knn (both sides) centre l2
+// data with it.
+void subtract_center(std::span<const float> x, std::span<const float> center, std::span<float> out);
+
 TopK knn_rows(std::span<const float> queries, std::span<const float> items, index_t d, index_t k, Metric metric,
               std::span<const index_t> ids, AllowBits allow, std::span<const float> item_sqnorms);
 

@@ -18,6 +18,7 @@
 #include "blas.hpp"
 #include "exact_rows.hpp"
 #include "hnsw_search.hpp"
+#include "id_checks.hpp"
 #include "index_impl.hpp"
 #include "mlsd/common/checks.hpp"
 #include "mlsd/common/error.hpp"
@@ -148,13 +149,47 @@ void Index::Impl::rebuild_id_map() {
 
 Index::Index(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Index::Index(index_t dim, Metric metric, const std::string& spec) : impl_(std::make_unique<Impl>()) {
+Index::Index(index_t dim, Metric metric, const std::string& spec, std::span<const float> l2_center)
+    : impl_(std::make_unique<Impl>()) {
   MLSD_REQUIRE(dim >= 1 && dim <= (1 << 20), kFn, "dim must be an int in [1, 2**20], got ", dim);
   impl_->dim = dim;
   impl_->metric = metric;
   impl_->spec = spec;
   impl_->own_flat = spec == "Flat";
+  if (!l2_center.empty()) {
+    MLSD_REQUIRE(impl_->own_flat && metric == Metric::l2, kFn, "l2_center applies to Flat l2 indexes only");
+    MLSD_REQUIRE(static_cast<index_t>(l2_center.size()) == dim, kFn, "l2_center must have dim = ", dim,
+                 " entries, got ", l2_center.size());
+    run_in_arena([&] { mlsd::detail::check_finite_rows(l2_center, dim, kFn, "l2_center"); });
+    impl_->center.assign(l2_center.begin(), l2_center.end());
+  }
   if (!impl_->own_flat) impl_->make_faiss_index();
+}
+
+void detail::check_new_ids(std::span<const index_t> ids, const FirstPresent& first_present, const char* function) {
+  std::vector<index_t> sorted(ids.begin(), ids.end());
+  std::sort(sorted.begin(), sorted.end());
+  MLSD_REQUIRE(!std::binary_search(sorted.begin(), sorted.end(), index_t{-1}), function,
+               "ids must not contain -1 (it marks padding in search results)");
+  const auto dup = std::adjacent_find(sorted.begin(), sorted.end());
+  MLSD_REQUIRE(dup == sorted.end(), function, "ids contains duplicate id ", dup == sorted.end() ? 0 : *dup);
+  if (!first_present) return;
+  const std::optional<index_t> present = first_present(sorted);
+  MLSD_REQUIRE(!present, function, "id ", present.value_or(0), " is already in the index");
+}
+
+void check_new_ids(std::span<const index_t> ids, const Index* index) {
+  detail::FirstPresent first_present;
+  if (index != nullptr) {
+    first_present = [index](std::span<const index_t> sorted) -> std::optional<index_t> {
+      if (index->count_present(sorted) == 0) return std::nullopt;
+      for (const index_t& id : sorted) {
+        if (index->count_present({&id, 1}) != 0) return id;
+      }
+      return std::nullopt;  // removed meanwhile
+    };
+  }
+  detail::check_new_ids(ids, first_present, kFn);
 }
 
 Index::~Index() = default;
@@ -225,15 +260,15 @@ void Index::add(std::span<const float> x, std::span<const index_t> ids) {
     new_ids.assign(ids.begin(), ids.end());
   }
   // Check every id before changing anything, so a rejected batch leaves the index as it was.
-  {
-    std::vector<index_t> sorted(new_ids);
-    std::sort(sorted.begin(), sorted.end());
-    for (std::size_t i = 0; i < sorted.size(); ++i) {
-      MLSD_REQUIRE(sorted[i] != -1, kFn, "ids must not contain -1 (it marks padding in search results)");
-      MLSD_REQUIRE(i == 0 || sorted[i] != sorted[i - 1], kFn, "ids contains duplicate id ", sorted[i]);
-      MLSD_REQUIRE(!s.id2pos.contains(sorted[i]), kFn, "id ", sorted[i], " is already in the index");
-    }
-  }
+  detail::check_new_ids(
+      new_ids,
+      [&s](std::span<const index_t> sorted) -> std::optional<index_t> {
+        for (index_t id : sorted) {
+          if (s.id2pos.contains(id)) return id;
+        }
+        return std::nullopt;
+      },
+      kFn);
   std::vector<float> storage;
   const auto v = prepare(s, x, storage, "vectors");
   const index_t first_pos = static_cast<index_t>(s.pos2id.size());
@@ -242,10 +277,10 @@ void Index::add(std::span<const float> x, std::span<const index_t> ids) {
     s.vectors.insert(s.vectors.end(), v.begin(), v.end());
     if (s.metric == Metric::l2) {
       if (s.center.empty()) s.center = detail::column_mean(v, s.dim);
-      float* dst = s.vectors.data() + first_pos * s.dim;
-      for (std::size_t i = 0; i < static_cast<std::size_t>(n * s.dim); ++i) dst[i] -= s.center[i % s.center.size()];
       s.sqnorms.resize(static_cast<std::size_t>(first_pos + n));
       run_in_arena([&] {
+        const auto added = std::span<float>(s.vectors).subspan(static_cast<std::size_t>(first_pos * s.dim));
+        detail::subtract_center(added, s.center, added);
         tbb::parallel_for(tbb::blocked_range<index_t>(0, n, 4096), [&](const auto& r) {
           for (index_t i = r.begin(); i != r.end(); ++i) {
             const float* row = s.vectors.data() + (first_pos + i) * s.dim;
@@ -273,13 +308,6 @@ void Index::add(std::span<const float> x, std::span<const index_t> ids) {
   s.n_live += n;
   const index_t max_id = *std::max_element(new_ids.begin(), new_ids.end());
   if (max_id >= s.next_id) s.next_id = max_id == std::numeric_limits<index_t>::max() ? max_id : max_id + 1;
-}
-
-void Index::set_l2_center(std::span<const float> center) {
-  std::unique_lock lock(impl_->mutex);
-  MLSD_REQUIRE(impl_->pos2id.empty() && static_cast<index_t>(center.size()) == impl_->dim, kFn,
-               "the centre must have dim entries and be set before any vector is added");
-  if (impl_->own_flat && impl_->metric == Metric::l2) impl_->center.assign(center.begin(), center.end());
 }
 
 index_t Index::remove(std::span<const index_t> ids) {
@@ -419,8 +447,8 @@ TopK Index::search(std::span<const float> queries, index_t k, const SearchParams
 
   if (s.own_flat) {
     if (!s.center.empty()) {  // stored vectors are centred (see Impl::center)
-      storage.assign(q.begin(), q.end());
-      for (std::size_t i = 0; i < storage.size(); ++i) storage[i] -= s.center[i % s.center.size()];
+      storage.resize(q.size());  // q may be storage itself (cosine never has a centre)
+      run_in_arena([&] { detail::subtract_center(q, s.center, storage); });
       q = storage;
     }
     return detail::knn_rows(q, s.vectors, s.dim, k, kernel_metric, s.pos2id, allow, s.sqnorms);

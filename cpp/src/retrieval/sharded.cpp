@@ -5,6 +5,7 @@
 #include <tbb/parallel_for.h>
 
 #include "exact_rows.hpp"
+#include "id_checks.hpp"
 #include "mlsd/common/checks.hpp"
 #include "mlsd/common/error.hpp"
 #include "mlsd/common/parallel.hpp"
@@ -34,6 +35,13 @@ std::vector<std::vector<index_t>> rows_by_shard(std::span<const index_t> ids, in
 
 int ShardedIndex::shard_of(index_t id, int n_shards) {
   return static_cast<int>(splitmix64(static_cast<std::uint64_t>(id)) % static_cast<std::uint64_t>(n_shards));
+}
+
+std::vector<index_t> ShardedIndex::shard_of(std::span<const index_t> ids, int n_shards) {
+  MLSD_REQUIRE(n_shards >= 1 && n_shards <= 4096, "shard_of", "n_shards must be an int in [1, 4096], got ", n_shards);
+  std::vector<index_t> out(ids.size());
+  std::transform(ids.begin(), ids.end(), out.begin(), [n_shards](index_t id) { return shard_of(id, n_shards); });
+  return out;
 }
 
 ShardedIndex::ShardedIndex(index_t dim, Metric metric, const std::string& spec, int n_shards) {
@@ -90,23 +98,34 @@ void ShardedIndex::add(std::span<const float> x, std::span<const index_t> ids) {
     for (index_t i = 0; i < n; ++i) auto_ids[static_cast<std::size_t>(i)] = next_id_ + i;
     ids = auto_ids;
   }
-  std::vector<index_t> sorted(ids.begin(), ids.end());
-  std::sort(sorted.begin(), sorted.end());
-  const auto dup = std::adjacent_find(sorted.begin(), sorted.end());
-  MLSD_REQUIRE(dup == sorted.end(), kFn, "ids contains duplicate id ", dup == sorted.end() ? 0 : *dup);
-  MLSD_REQUIRE(!std::binary_search(sorted.begin(), sorted.end(), index_t{-1}), kFn,
-               "ids must not contain -1 (it marks padding in search results)");
-  if (first.metric() == Metric::l2 && first.spec() == "Flat" && size() == 0 && next_id_ == 0 && n > 0) {
-    // One centre for every shard: the mean of this first batch, as an unsharded index takes it.
-    const std::vector<float> center = detail::column_mean(x, d);
-    for (Index& shard : shards_) shard.set_l2_center(center);
-  }
   const auto rows = rows_by_shard(ids, n_shards());
   std::vector<std::vector<index_t>> shard_ids(rows.size());
   for (int s = 0; s < n_shards(); ++s) {
     for (index_t i : rows[static_cast<std::size_t>(s)]) shard_ids[static_cast<std::size_t>(s)].push_back(ids[static_cast<std::size_t>(i)]);
-    MLSD_REQUIRE(shards_[static_cast<std::size_t>(s)].count_present(shard_ids[static_cast<std::size_t>(s)]) == 0, kFn,
-                 "ids contains ids already in the index");
+  }
+  detail::check_new_ids(
+      ids,
+      [&](std::span<const index_t> sorted) -> std::optional<index_t> {
+        std::optional<index_t> first_present;
+        for (int s = 0; s < n_shards(); ++s) {
+          const Index& shard = shards_[static_cast<std::size_t>(s)];
+          if (shard.count_present(shard_ids[static_cast<std::size_t>(s)]) == 0) continue;
+          for (const index_t& id : sorted) {
+            if (shard_of(id, n_shards()) != s || shard.count_present({&id, 1}) == 0) continue;
+            if (!first_present || id < *first_present) first_present = id;
+            break;
+          }
+        }
+        return first_present;
+      },
+      kFn);
+  const index_t max_id = n > 0 ? *std::max_element(ids.begin(), ids.end()) : 0;
+  if (first.metric() == Metric::l2 && first.spec() == "Flat" && size() == 0 && next_id_ == 0 && n > 0) {
+    // One centre for every shard, the mean of this first batch as an unsharded index takes it:
+    // the shards are still empty and Flat needs no training, so each is made anew with it.
+    const std::vector<float> center = detail::column_mean(x, d);
+    const std::string spec = first.spec();
+    for (Index& shard : shards_) shard = Index(d, Metric::l2, spec, center);
   }
   for (int s = 0; s < n_shards(); ++s) {
     const auto& r = rows[static_cast<std::size_t>(s)];
@@ -115,8 +134,8 @@ void ShardedIndex::add(std::span<const float> x, std::span<const index_t> ids) {
     for (std::size_t j = 0; j < r.size(); ++j) std::copy_n(x.data() + r[j] * d, d, xs.data() + static_cast<index_t>(j) * d);
     shards_[static_cast<std::size_t>(s)].add(xs, shard_ids[static_cast<std::size_t>(s)]);
   }
-  if (n > 0 && sorted.back() >= next_id_) {
-    next_id_ = sorted.back() == std::numeric_limits<index_t>::max() ? sorted.back() : sorted.back() + 1;
+  if (n > 0 && max_id >= next_id_) {
+    next_id_ = max_id == std::numeric_limits<index_t>::max() ? max_id : max_id + 1;
   }
 }
 
@@ -135,7 +154,8 @@ index_t ShardedIndex::remove(std::span<const index_t> ids) {
 }
 
 TopK ShardedIndex::search(std::span<const float> queries, index_t k, const SearchParams& params,
-                          std::span<const index_t> allow_ids, bool has_allow) const {
+                          const Allow& allow) const {
+  MLSD_REQUIRE(allow.mask.empty(), kFn, "allow must be ids: a mask over one shard's rows has no meaning across shards");
   std::shared_lock lock(mutex_);
   MLSD_REQUIRE(size() > 0, kFn, "the index is empty: add() vectors before searching");
   const int ns = n_shards();
@@ -148,9 +168,6 @@ TopK ShardedIndex::search(std::span<const float> queries, index_t k, const Searc
     tbb::parallel_for(0, ns, [&](int s) {
       const Index& shard = shards_[static_cast<std::size_t>(s)];
       if (shard.size() == 0) return;
-      Allow allow;
-      allow.active = has_allow;
-      allow.ids = allow_ids;
       parts[static_cast<std::size_t>(s)] = shard.search(queries, k, shard_params, allow);
       used[static_cast<std::size_t>(s)] = 1;
     });

@@ -23,31 +23,20 @@ import numpy as np
 
 from .. import retrieval as _r
 from .._validation import InvalidParameterError, check_int
+from ..retrieval import _partials
+from ..retrieval._partials import shard_of
 from ._common import in_worker, is_dask_collection, require
 
-__all__ = ["DistributedIndex", "shard_of"]
+__all__ = ["DistributedIndex"]
 
 _FORMAT = "mlsd.dask.DistributedIndex"
 _FORMAT_VERSION = 1
 _MERGE_FAN_IN = 8
 
 
-def shard_of(ids: Any, n_shards: int) -> np.ndarray:
-    """The shard of each id, by :class:`mlsd.retrieval.ShardedIndex`'s rule: ``splitmix64(id) % n_shards``.
-
-    Vectorised over an int64 array (the C++ rule is ``ShardedIndex.shard_of`` in
-    ``cpp/src/retrieval/sharded.cpp``; unsigned 64-bit arithmetic wraps the same way in NumPy).
-    """
-    x = np.ascontiguousarray(ids, dtype=np.int64).view(np.uint64)
-    x = x + np.uint64(0x9E3779B97F4A7C15)
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    x = x ^ (x >> np.uint64(31))
-    return (x % np.uint64(n_shards)).astype(np.int64)
-
-
 def _by_shard(ids: np.ndarray, n_shards: int) -> tuple[np.ndarray, np.ndarray]:
-    """The order that groups ids by shard (stable) and the bounds of each shard's group."""
+    """The order that groups ids by shard (stable) and the bounds of each shard's group
+    (:func:`mlsd.retrieval._partials.shard_of`, ShardedIndex's placement rule)."""
     where = shard_of(ids, n_shards)
     order = np.argsort(where, kind="stable")
     return order, np.searchsorted(where[order], np.arange(n_shards + 1))
@@ -56,7 +45,7 @@ def _by_shard(ids: np.ndarray, n_shards: int) -> tuple[np.ndarray, np.ndarray]:
 # -- tasks (they run on workers; in_worker sizes mlsd's threads to the worker's nthreads) -------------
 
 @in_worker
-def _inspect(x: Any, ids: Any, dim: int, metric: str) -> dict:
+def _inspect(x: Any, ids: Any, dim: int, metric: str, wants_center: bool) -> dict:
     """What the client needs before adding a block: its row count, the largest id, the column sums
     (the l2 centre) and the first row Index.add would reject, numbered within the block."""
     x = np.asarray(x)
@@ -73,9 +62,10 @@ def _inspect(x: Any, ids: Any, dim: int, metric: str) -> dict:
         if ids.dtype.kind == "u" and ids.size and ids.max() > np.iinfo(np.int64).max:
             info["error"] = ("ids", "ids must fit in int64")
             return info
-        ids = ids.astype(np.int64, copy=False)
-        if (ids == -1).any():
-            info["error"] = ("ids", "ids must not contain -1 (it marks padding in search results)")
+        try:  # -1 and duplicates within the block; across blocks, each shard checks its pieces
+            _partials.check_new_ids(ids, func="DistributedIndex.add")
+        except ValueError as e:
+            info["error"] = ("ids", str(e).partition(": ")[2].replace("{", "{{").replace("}", "}}"))
             return info
         info["max_id"] = int(ids.max()) if ids.size else None
     x = np.asarray(x, dtype=np.float32)
@@ -87,8 +77,8 @@ def _inspect(x: Any, ids: Any, dim: int, metric: str) -> dict:
     elif metric == "cosine" and x.shape[0] and not (x != 0).any(axis=1).all():
         r = int(np.flatnonzero(~(x != 0).any(axis=1))[0])
         info["error"] = ("vectors", "vectors row {row} has zero norm; cosine similarity is undefined for it", r)
-    if metric == "l2":
-        info["sum"] = x.sum(axis=0, dtype=np.float64)
+    if wants_center:
+        info["sum"] = _partials.column_sums(x)
     return info
 
 
@@ -106,21 +96,18 @@ def _split(x: Any, ids: Any, first_id: int, n_shards: int) -> list:
 
 @in_worker
 def _check_pieces(shard: _r.Index, *pieces) -> str | None:
-    """The first id a shard would reject (duplicate, or already present), before anything is added."""
+    """The error of the first id a shard would reject (duplicate, or already present), before
+    anything is added; None if it takes them all."""
     ids = np.concatenate([p[1] for p in pieces] + [np.empty(0, np.int64)])
-    uniq, counts = np.unique(ids, return_counts=True)
-    if (counts > 1).any():
-        return f"ids contains duplicate id {uniq[counts > 1][0]}"
-    present = np.isin(uniq, shard.ids)
-    if present.any():
-        return f"id {uniq[present][0]} is already in the index"
+    try:
+        _partials.check_new_ids(ids, shard, func="DistributedIndex.add")
+    except ValueError as e:
+        return str(e).partition(": ")[2]
     return None
 
 
 @in_worker
-def _add_pieces(shard: _r.Index, center: np.ndarray | None, *pieces) -> _r.Index:
-    if center is not None:
-        shard._index.set_l2_center(center)
+def _add_pieces(shard: _r.Index, *pieces) -> _r.Index:
     for x, ids in pieces:
         if ids.size:
             shard.add(x, ids)
@@ -146,8 +133,8 @@ def _merge(parts: list, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 @in_worker
-def _shard_from_bytes(data: np.ndarray) -> _r.Index:
-    return _r._index_from_bytes(data, "DistributedIndex")
+def _new_shard(template: _r.Index, l2_center: np.ndarray | None) -> _r.Index:
+    return _partials.new_shard(template, l2_center)
 
 
 @in_worker
@@ -195,7 +182,7 @@ class DistributedIndex:
     each held in the memory of one Dask worker; searched by scatter-gather.
 
     The Dask counterpart of :class:`mlsd.retrieval.ShardedIndex`, with the same placement rule
-    (:func:`shard_of`), shared trained state and merge (:func:`mlsd.retrieval.merge_topk`): with
+    (``splitmix64(id) % n_shards``), shared trained state and merge (:func:`mlsd.retrieval.merge_topk`): with
     exact shards (``spec="Flat"``) results equal :func:`mlsd.retrieval.knn` over all items, scores
     included (Flat l2 shards share one centre, the mean of the first add, as ShardedIndex's do).
 
@@ -247,7 +234,7 @@ class DistributedIndex:
                  client: Any = None) -> None:
         func = "DistributedIndex"
         dim = check_int(dim, "dim", func, min_value=1, max_value=1 << 20)
-        metric = _r._check_metric(metric, func)
+        metric = _partials.check_metric(metric, func)
         if not isinstance(spec, str) or not spec:
             raise InvalidParameterError(
                 f"The 'spec' parameter of {func} must be a non-empty str. Got {spec!r} instead.")
@@ -332,9 +319,10 @@ class DistributedIndex:
         self._shards = new
         self._counts = np.asarray(counts, dtype=np.int64)
 
-    def _create_shards(self) -> None:
-        state = self._client.scatter(self._template._index.serialize(), hash=False)
-        self._replace_shards([self._submit(s, _shard_from_bytes, state) for s in range(self.n_shards)])
+    def _create_shards(self, l2_center: np.ndarray | None = None) -> None:
+        """Empty shards with the template's trained state (and the centre of Flat l2 shards)."""
+        state = self._client.scatter(self._template, hash=False)
+        self._replace_shards([self._submit(s, _new_shard, state, l2_center) for s in range(self.n_shards)])
 
     # -- building -----------------------------------------------------------------------------------
     def train(self, sample: Any) -> "DistributedIndex":
@@ -349,10 +337,10 @@ class DistributedIndex:
         self._shards = None  # empty shards (left by a rejected first add) hold the old state
         if is_dask_collection(sample):
             sample = self._client.compute(sample, sync=True)
-        x = _r._as_vectors(sample, "sample", func, self.dim)
+        x = _partials.as_vectors(sample, "sample", func, self.dim)
         if x.shape[0] == 0:
             raise ValueError(f"{func}: sample is empty; training needs at least one vector")
-        _r.call_kernel(func, self._template._index.train, x)
+        _partials.train(self._template, x, func)
         return self
 
     def add(self, vectors: Any, ids: Any = None) -> "DistributedIndex":
@@ -393,7 +381,9 @@ class DistributedIndex:
         x_blocks = self._client.compute(vectors.to_delayed().ravel().tolist())
 
         # 1. A few numbers per block, to the client: row counts (global row numbers), ids, errors.
-        infos = self._client.gather([self._client.submit(_inspect, xb, ib, self.dim, self.metric, pure=False)
+        wants_center = _partials.wants_l2_center(self._template) and len(self) == 0 and self._next_id == 0
+        infos = self._client.gather([self._client.submit(_inspect, xb, ib, self.dim, self.metric, wants_center,
+                                                         pure=False)
                                      for xb, ib in zip(x_blocks, id_blocks)])
         offsets = np.concatenate([[0], np.cumsum([info["n"] for info in infos])]).astype(np.int64)
         for info, offset in zip(infos, offsets):
@@ -405,17 +395,15 @@ class DistributedIndex:
             return self
         if ids is None and self._next_id > np.iinfo(np.int64).max - n:
             raise ValueError(f"{func}: automatic ids would overflow int64; pass ids")
-        center = None
-        if self.metric == "l2" and self._template.kind == "flat" and len(self) == 0 and self._next_id == 0:
-            # One centre for every shard, the mean of this first add, as ShardedIndex and knn take it.
-            center = (np.sum([info["sum"] for info in infos], axis=0) / n).astype(np.float32)
+        # One centre for every Flat l2 shard, the mean of this first add, as ShardedIndex and knn take it.
+        center = _partials.l2_center([info["sum"] for info in infos], n) if wants_center else None
 
         # 2. Split each block by shard where it is; each piece then moves once, to its shard.
         splits = [self._client.submit(_split, xb, ib, self._next_id + int(off), self.n_shards, pure=False)
                   for xb, ib, off in zip(x_blocks, id_blocks, offsets)]
         pieces = [[self._client.submit(operator.getitem, sp, s) for sp in splits] for s in range(self.n_shards)]
-        if self._shards is None:
-            self._create_shards()
+        if self._shards is None or center is not None:  # shards still empty: made anew with the centre
+            self._create_shards(center)
         # 3. Every shard checks its ids before any shard changes.
         problems = self._client.gather([self._submit(s, _check_pieces, sh, *pieces[s])
                                         for s, sh in enumerate(self._shards)])
@@ -423,7 +411,7 @@ class DistributedIndex:
             if problem is not None:
                 raise ValueError(f"{func}: {problem}")
         # 4. Add.
-        self._replace_shards([self._submit(s, _add_pieces, sh, center, *pieces[s])
+        self._replace_shards([self._submit(s, _add_pieces, sh, *pieces[s])
                               for s, sh in enumerate(self._shards)])
         max_id = (self._next_id + n - 1 if ids is None
                   else max(info["max_id"] for info in infos if info["max_id"] is not None))
@@ -442,7 +430,7 @@ class DistributedIndex:
                                       "(Flat and IVF indexes do); rebuild the index without them")
         if is_dask_collection(ids):
             ids = self._client.compute(ids, sync=True)
-        ids = _r._as_ids(ids, "ids", func)
+        ids = _partials.as_ids(ids, "ids", func)
         if not self._shards:
             return 0
         before = len(self)
@@ -488,15 +476,15 @@ class DistributedIndex:
             if not math.isnan(queries.shape[1]) and queries.shape[1] != self.dim:
                 raise ValueError(f"{func}: queries must have {self.dim} columns (the index dimension); "
                                  f"got shape {queries.shape}")
-            _, k, nprobe, efSearch = _r._search_args(func, np.empty((0, self.dim), np.float32), self.dim, k,
+            _, k, nprobe, efSearch = _partials.search_args(func, np.empty((0, self.dim), np.float32), self.dim, k,
                                                      nprobe, efSearch)
         else:
-            queries, k, nprobe, efSearch = _r._search_args(func, queries, self.dim, k, nprobe, efSearch)
+            queries, k, nprobe, efSearch = _partials.search_args(func, queries, self.dim, k, nprobe, efSearch)
         allow_ids = None
         if allow is not None:
             if np.asarray(allow).dtype == np.bool_:
                 raise TypeError(f"{func}: allow must be an array of ids (a bool mask has no meaning across shards)")
-            allow_ids = _r._as_ids(allow, "allow", func)
+            allow_ids = _partials.as_ids(allow, "allow", func)
         live = [s for s in range(self.n_shards) if self._counts[s] > 0]
         if not live:
             raise ValueError(f"{func}: the index is empty: add() vectors before searching")

@@ -3,7 +3,7 @@
 Candidate generation narrows millions of items to a few hundred by nearest-neighbour search over
 embeddings.  This module gives one index type for it, :class:`Index`, over any FAISS index-factory
 string, plus the exact kernel :func:`knn`, the scatter-gather :class:`ShardedIndex` with its merge
-step :func:`merge_topk`, and recall evaluation (:func:`recall_at_k`, :func:`sweep`).
+step :func:`merge_topk`, and recall evaluation (:func:`knn_recall`, :func:`sweep`).
 
 Conventions
 -----------
@@ -17,6 +17,8 @@ Conventions
   padded with id ``-1`` and the worst possible score: ``-inf`` for ip/cosine, ``+inf`` for l2 (so
   rows stay sorted; ``ids != -1`` selects the real results).  This never raises mid-batch.
 - Ids are arbitrary int64 values other than -1 (which marks padding), unique within an index.
+
+:mod:`mlsd.retrieval._partials` is the internal API that :mod:`mlsd.dask` builds on.
 """
 
 from __future__ import annotations
@@ -24,14 +26,15 @@ from __future__ import annotations
 import numbers
 import os
 import time
+import warnings
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from . import _core
-from ._validation import InvalidParameterError, call_kernel, check_int, check_option
+from .. import _core
+from .._validation import InvalidParameterError, call_kernel, check_int, check_option
 
-__all__ = ["Index", "ShardedIndex", "knn", "merge_topk", "recall_at_k", "sweep"]
+__all__ = ["Index", "ShardedIndex", "knn", "knn_recall", "merge_topk", "sweep"]
 
 _c = _core.retrieval
 _METRICS = {"ip": _c.Metric.ip, "l2": _c.Metric.l2, "cosine": _c.Metric.cosine}
@@ -301,7 +304,8 @@ class Index:
         if ids_arr is None:  # fix the automatic ids once, so batches continue them
             start = int(self._index.next_id())
             ids_arr = np.arange(start, start + x.shape[0], dtype=np.int64)
-        self._check_new_ids(ids_arr, func)
+        # Every id is checked up front, so a bad id in batch 10 leaves batches 1-9 out.
+        call_kernel(func, _c.check_new_ids, ids_arr, self._index)
         bad = np.flatnonzero(~np.isfinite(x).all(axis=1))
         if bad.size:  # checked before the first batch, so a bad row leaves the index unchanged
             col = int(np.flatnonzero(~np.isfinite(x[bad[0]]))[0])
@@ -314,17 +318,6 @@ class Index:
         finally:
             bar.close()
         return self
-
-    def _check_new_ids(self, ids: np.ndarray, func: str) -> None:
-        # Batched adds check every id up front, so a bad id in batch 10 leaves batches 1-9 out.
-        uniq, counts = np.unique(ids, return_counts=True)
-        if (counts > 1).any():
-            raise ValueError(f"{func}: ids contains duplicate id {uniq[counts > 1][0]}")
-        present = np.isin(uniq, self.ids)
-        if present.any():
-            raise ValueError(f"{func}: id {uniq[present][0]} is already in the index")
-        if (uniq == -1).any():
-            raise ValueError(f"{func}: ids must not contain -1 (it marks padding in search results)")
 
     def remove(self, ids: Any) -> int:
         """Removes items by id; returns how many were removed (unknown ids are ignored).
@@ -546,7 +539,7 @@ def merge_topk(results: Sequence[tuple[Any, Any]], k: int, metric: str = "ip") -
     return call_kernel(func, _c.merge_topk, parts, k, _METRICS[metric])
 
 
-def recall_at_k(approx_ids: Any, exact_ids: Any, k: int | None = None) -> float:
+def knn_recall(approx_ids: Any, exact_ids: Any, k: int | None = None) -> float:
     """k-recall@k: the fraction of the true top-k that the approximate top-k found, averaged over queries.
 
     For each query, ``|approx[:k] ∩ exact[:k]| / |exact[:k]|``, where -1 padding is ignored on both
@@ -558,14 +551,33 @@ def recall_at_k(approx_ids: Any, exact_ids: Any, k: int | None = None) -> float:
     k : int, optional
         Default: the width of ``exact_ids``.
 
+    See Also
+    --------
+    mlsd.metrics.recall_at_k : recall of relevance labels over ranked scores, a ranking metric.
+
+    Notes
+    -----
+    Formerly ``recall_at_k``; that name still works, with a ``FutureWarning``.  It was renamed because it
+    collided with :func:`mlsd.metrics.recall_at_k`, which takes labels and scores.
+
     Examples
     --------
     >>> import numpy as np, mlsd
     >>> approx = np.array([[1, 2, 9], [4, 5, 6]])  # query 0 found 2 of 3, query 1 all
-    >>> round(mlsd.retrieval.recall_at_k(approx, np.array([[1, 2, 3], [4, 5, 6]])), 4)
+    >>> round(mlsd.retrieval.knn_recall(approx, np.array([[1, 2, 3], [4, 5, 6]])), 4)
     0.8333
     """
-    func = "recall_at_k"
+    return _knn_recall(approx_ids, exact_ids, k, "knn_recall")
+
+
+def recall_at_k(approx_ids: Any, exact_ids: Any, k: int | None = None) -> float:
+    """Deprecated name of :func:`knn_recall` (same arguments, same value); warns ``FutureWarning``."""
+    warnings.warn("mlsd.retrieval.recall_at_k is renamed: use knn_recall (the old name will be removed)",
+                  FutureWarning, stacklevel=2)
+    return _knn_recall(approx_ids, exact_ids, k, "recall_at_k")
+
+
+def _knn_recall(approx_ids: Any, exact_ids: Any, k: int | None, func: str) -> float:
     approx = np.asarray(approx_ids)
     exact = np.asarray(exact_ids)
     for name, arr in (("approx_ids", approx), ("exact_ids", exact)):
@@ -626,6 +638,6 @@ def sweep(index: Index, queries: Any, k: int, exact_ids: Any, param: str, values
             t0 = time.perf_counter()
             _, ids = index.search(q, k, **{param: int(v)})
             best = min(best, time.perf_counter() - t0)
-        rows.append({"param": param, "value": int(v), "recall": recall_at_k(ids, exact_ids, k),
+        rows.append({"param": param, "value": int(v), "recall": knn_recall(ids, exact_ids, k),
                      "qps": q.shape[0] / best if best > 0 else float("inf"), "seconds": best})
     return pd.DataFrame(rows, columns=["param", "value", "recall", "qps", "seconds"])
