@@ -144,7 +144,8 @@ def test_allow_filter_equals_filtered_exact_search(dask_client):
     assert_same(index.search(q, 6, allow=one_shard), R.knn(q, x, 6, "ip", ids=ids, allow=np.isin(ids, one_shard)))
     scores, none = index.search(q, 2, allow=[123456789012])
     assert (none == -1).all() and np.isneginf(scores).all()
-    with pytest.raises(TypeError, match="allow must be an array of ids"):
+    with pytest.raises(TypeError, match="'allow' parameter of DistributedIndex.search must be .*"
+                                        "a bool mask has no meaning across shards"):
         index.search(q, 3, allow=keep)
 
 
@@ -247,15 +248,15 @@ def test_errors(dask_client):
     index = md.DistributedIndex(DIM, client=dask_client)
     with pytest.raises(ValueError, match="the index is empty"):
         index.search(q, 3)
-    with pytest.raises(TypeError, match="vectors must be a Dask array.*dask.array.from_array"):
+    with pytest.raises(TypeError, match="'vectors' parameter of DistributedIndex.add must be a 2-D Dask array.*dask.array.from_array"):
         index.add(x)
-    with pytest.raises(TypeError, match="ids must be a Dask array"):
+    with pytest.raises(TypeError, match="'ids' parameter of DistributedIndex.add must be a 1-D Dask array"):
         index.add(dx, ids)
     with pytest.raises(ValueError, match="vectors must have 8 columns"):
         index.add(da.from_array(x[:, :5]))
     with pytest.raises(ValueError, match="ids has 49 entries but vectors has 50 rows"):
         index.add(dx, dids[:49])
-    with pytest.raises(TypeError, match="ids must be integers"):
+    with pytest.raises(TypeError, match="'ids' parameter of DistributedIndex.add must be a 1-D Dask array of integers"):
         index.add(dx, dids.astype(np.float64))
     with pytest.raises(ValueError, match="vectors row 2 has zero norm"):
         zero_row = np.eye(4, DIM) * [[1], [1], [0], [1]]
@@ -277,5 +278,5 @@ def test_errors(dask_client):
         md.DistributedIndex(DIM, n_shards=0, client=dask_client)
     with pytest.raises(ValueError, match="'metric' parameter of DistributedIndex"):
         md.DistributedIndex(DIM, "dot", client=dask_client)
-    with pytest.raises(TypeError, match="client must be a distributed.Client"):
+    with pytest.raises(TypeError, match="'client' parameter of DistributedIndex must be a distributed.Client"):
         md.DistributedIndex(DIM, client="tcp://localhost:8786")

@@ -386,7 +386,7 @@ def test_knn_recall():
         R.knn_recall([[1]], [[1, 2]])
     with pytest.raises(ValueError, match="approx_ids has 1 rows but exact_ids has 2"):
         R.knn_recall([[1]], [[1], [2]])
-    with pytest.raises(TypeError, match="must be integers"):
+    with pytest.raises(TypeError, match="'approx_ids' parameter of knn_recall must be a 2-D array-like of integer"):
         R.knn_recall([[1.5]], [[1]])
 
 
@@ -499,7 +499,7 @@ def test_sweep_table():
     x, q = clustered(5000, 16, 37), clustered(50, 16, 38)
     index = R.Index(16, "l2", "IVF32,Flat").train(x).add(x)
     _, exact = R.knn(q, x, 10, "l2")
-    table = R.sweep(index, q, 10, exact, "nprobe", [1, 4, 32])
+    table = R.sweep(index, q, 10, exact, "nprobe", [1, 4, 32]).to_frame()  # sweep returns a SweepResult
     assert isinstance(table, pd.DataFrame)
     assert list(table.columns) == ["param", "value", "recall", "qps", "seconds"]
     assert table["recall"].is_monotonic_increasing and table["recall"].iloc[-1] == 1.0
@@ -544,20 +544,24 @@ def test_right_inputs_are_not_copied():
 
 @pytest.mark.parametrize("call,exc,match", [
     (lambda ix: ix.add(np.zeros((3, 5), np.float32)), ValueError, "must have 4 columns"),
-    (lambda ix: ix.add(np.zeros(4, np.float32)), ValueError, r"must be 2-D.*x\[None, :\]"),
-    (lambda ix: ix.add(np.array([["a"] * 4])), TypeError, "real-valued"),
+    (lambda ix: ix.add(np.zeros(4, np.float32)), ValueError,
+     r"'vectors' parameter of Index.add must be a 2-D array-like.*x\[None, :\]"),
+    (lambda ix: ix.add(np.array([["a"] * 4])), TypeError,
+     "'vectors' parameter of Index.add must be a 2-D array-like of bool, integer, unsigned integer, float values"),
     (lambda ix: ix.add(np.full((2, 4), np.nan)), ValueError, "vectors must be finite; found nan at row 0"),
     (lambda ix: ix.add(np.array([[0, 0, np.inf, 0]])), ValueError, "row 0, column 2"),
     (lambda ix: ix.add(np.ones((3, 4)), ids=[1, 2]), ValueError, "ids has 2 entries but vectors has 3 rows"),
     (lambda ix: ix.add(np.ones((3, 4)), ids=[1, 2, 2]), ValueError, "duplicate id 2"),
     (lambda ix: ix.add(np.ones((1, 4)), ids=[-1]), ValueError, "must not contain -1"),
-    (lambda ix: ix.add(np.ones((1, 4)), ids=[1.5]), TypeError, "ids must be integers"),
+    (lambda ix: ix.add(np.ones((1, 4)), ids=[1.5]), TypeError,
+     "'ids' parameter of Index.add must be a 1-D array-like of integer"),
     (lambda ix: ix.search(np.ones((1, 4)), 1), ValueError, "index is empty"),
     (lambda ix: ix.add(np.ones((2, 4))).search(np.ones((1, 4)), 0), ValueError, "'k' parameter of Index.search"),
     (lambda ix: ix.add(np.ones((2, 4))).search(np.ones((1, 3)), 1), ValueError, "must have 4 columns"),
     (lambda ix: ix.add(np.ones((2, 4))).search(np.ones((1, 4)), 1, nprobe=4), ValueError, "nprobe applies to IVF"),
     (lambda ix: ix.add(np.ones((2, 4))).search(np.ones((1, 4)), 1, efSearch=4), ValueError, "efSearch applies"),
-    (lambda ix: ix.add(np.ones((2, 4))).search(np.ones((1, 4)), 1, allow=[0.5]), TypeError, "allow must be integers"),
+    (lambda ix: ix.add(np.ones((2, 4))).search(np.ones((1, 4)), 1, allow=[0.5]), TypeError,
+     "'allow' parameter of Index.search must be a 1-D array-like of bool, integer"),
     (lambda ix: ix.train(np.ones((0, 4))), ValueError, "training needs at least one vector"),
 ])
 def test_bad_input(call, exc, match):
@@ -587,8 +591,10 @@ def test_bad_construction_and_training():
         R.knn(np.array([[1.0, 0], [0, 0]]), np.eye(2), 1, "cosine")
     with pytest.raises(ValueError, match="'k' parameter of knn"):
         R.knn(np.eye(2), np.eye(2), 0)
-    with pytest.raises(ValueError, match="allow must be a bool array"):
+    with pytest.raises(ValueError, match="'allow' parameter of knn must be a 1-D array-like of bool values"):
         R.knn(np.eye(2), np.eye(2), 1, allow=[1, 0])
+    with pytest.raises(ValueError, match=r"knn: allow must be a bool array of shape \(2,\)"):
+        R.knn(np.eye(2), np.eye(2), 1, allow=[True])
     with pytest.raises(ValueError, match="n_shards"):
         R.ShardedIndex(4, n_shards=0)
     with pytest.raises(TypeError, match="bool mask has no meaning across shards"):

@@ -268,7 +268,8 @@ def check_param(value: Any, name: str, func: str, constraints: list) -> Any:
 
 def validate_params(**declared: Any):
     """Decorator: checks (and converts) the declared parameters on every call; see the module
-    docstring.  The function's public name is its ``__qualname__`` (``Class.method`` for methods)."""
+    docstring.  The function's public name is its ``__qualname__`` (``Class.method`` for methods,
+    ``Class`` for a constructor: ``Class.__init__`` is named as users call it)."""
     spec = {name: (c if isinstance(c, list) else [c]) for name, c in declared.items()}
 
     def decorate(fn):
@@ -276,7 +277,7 @@ def validate_params(**declared: Any):
         unknown = set(spec) - set(sig.parameters)
         if unknown:
             raise TypeError(f"validate_params: {fn.__qualname__} has no parameters {sorted(unknown)}")
-        public = fn.__qualname__
+        public = fn.__qualname__.removesuffix(".__init__")
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):

@@ -17,14 +17,15 @@ import json
 import math
 import operator
 import os
+from numbers import Integral
 from typing import Any
 
 import numpy as np
 
 from .. import retrieval as _r
-from .._validation import InvalidParameterError, check_int
+from .._params import Check, Interval, validate_params
 from ..retrieval import _partials
-from ..retrieval._partials import shard_of
+from ..retrieval._partials import SearchResult, shard_of
 from ._common import in_worker, is_dask_collection, require
 
 __all__ = ["DistributedIndex"]
@@ -156,25 +157,33 @@ def _client(client: Any, func: str):
         try:
             return distributed.default_client()
         except ValueError:
-            raise ValueError(f"{func}: no Dask client; create one first (distributed.Client('tcp://scheduler:8786'), "
-                             "or a LocalCluster) or pass client=") from None
-    if not isinstance(client, distributed.Client):
-        raise TypeError(f"{func}: client must be a distributed.Client; got {type(client).__name__}")
+            raise ValueError(f"{func}: no Dask client (client=None); create one first "
+                             "(distributed.Client('tcp://scheduler:8786'), or a LocalCluster) or pass client=") from None
     return client
 
 
-def _dask_array(x: Any, name: str, func: str, ndim: int, kinds: str, what: str):
-    da = require("dask.array")
-    if not isinstance(x, da.Array):
-        hint = (" (wrap in-memory data with dask.array.from_array(x, chunks=...), or use mlsd.retrieval)"
-                if isinstance(x, np.ndarray) or not is_dask_collection(x) else "")
-        raise TypeError(f"{func}: {name} must be a Dask array; got {type(x).__name__}{hint}")
-    if x.ndim != ndim:
-        raise ValueError(f"{func}: {name} must be {ndim}-D {what}; got a Dask array of shape {x.shape}")
-    if x.dtype.kind not in kinds:
-        raise TypeError(f"{func}: {name} must be {'integers' if kinds == 'iu' else 'real-valued'}; "
-                        f"got dtype {x.dtype}")
-    return x
+def _is_dask_array(x: Any, ndim: int, kinds: str) -> bool:
+    return is_dask_collection(x) and isinstance(x, require("dask.array").Array) and x.ndim == ndim \
+        and x.dtype.kind in kinds
+
+
+def _dask_array(ndim: int, kinds: str, what: str, *, only: bool = True) -> Check:
+    """The constraint of a Dask array argument; ``only``: NumPy is not accepted there, and the
+    message says how to wrap it."""
+    hint = (" (wrap in-memory data with dask.array.from_array(x, chunks=...), or use mlsd.retrieval)"
+            if only else "")
+    return Check(lambda x: _is_dask_array(x, ndim, kinds),
+                 f"a {ndim}-D Dask array of {'integers' if kinds == 'iu' else 'real values'}{what}{hint}")
+
+
+def _is_client(c: Any) -> bool:
+    return isinstance(c, require("distributed").Client)
+
+
+_CLIENT = [Check(_is_client, "a distributed.Client"), None]
+_DASK_VECTORS = _dask_array(2, "biuf", " of shape (n, dim)")
+_DASK_IDS = _dask_array(1, "iu", " of shape (n,)")
+_PATH = [str, os.PathLike]
 
 
 class DistributedIndex:
@@ -230,15 +239,11 @@ class DistributedIndex:
         index.save("/shared/ads-index")                       # a directory every worker can reach
     """
 
+    @validate_params(dim=_partials.DIM, metric=_partials.METRIC, spec=_partials.SPEC,
+                     n_shards=_partials.N_SHARDS + [None], client=_CLIENT)
     def __init__(self, dim: int, metric: str = "ip", spec: str = "Flat", n_shards: int | None = None, *,
                  client: Any = None) -> None:
         func = "DistributedIndex"
-        dim = check_int(dim, "dim", func, min_value=1, max_value=1 << 20)
-        metric = _partials.check_metric(metric, func)
-        if not isinstance(spec, str) or not spec:
-            raise InvalidParameterError(
-                f"The 'spec' parameter of {func} must be a non-empty str. Got {spec!r} instead.")
-        n_shards = check_int(n_shards, "n_shards", func, min_value=1, max_value=4096, allow_none=True)
         self._client = _client(client, func)
         workers = sorted(self._client.nthreads())
         if not workers:
@@ -325,6 +330,7 @@ class DistributedIndex:
         self._replace_shards([self._submit(s, _new_shard, state, l2_center) for s in range(self.n_shards)])
 
     # -- building -----------------------------------------------------------------------------------
+    @validate_params(sample=[Check(is_dask_collection, "a Dask array")] + _partials.VECTORS)
     def train(self, sample: Any) -> "DistributedIndex":
         """Trains the shared state (IVF centroids, PQ codebooks) on the client; a no-op for Flat/HNSW.
 
@@ -343,6 +349,7 @@ class DistributedIndex:
         _partials.train(self._template, x, func)
         return self
 
+    @validate_params(vectors=[_DASK_VECTORS], ids=[_DASK_IDS, None])
     def add(self, vectors: Any, ids: Any = None) -> "DistributedIndex":
         """Adds the rows of a Dask array, each to the shard its id hashes to.
 
@@ -357,7 +364,6 @@ class DistributedIndex:
             0, 1, ... for a new index (the same ids ``Index.add`` and ``ShardedIndex.add`` give).
         """
         func = "DistributedIndex.add"
-        vectors = _dask_array(vectors, "vectors", func, 2, "biuf", "(n, dim)")
         if not math.isnan(vectors.shape[1]) and vectors.shape[1] != self.dim:
             raise ValueError(f"{func}: vectors must have {self.dim} columns (the index dimension); "
                              f"got shape {vectors.shape}")
@@ -367,7 +373,6 @@ class DistributedIndex:
         vectors = vectors.rechunk({1: -1}) if vectors.numblocks[1] > 1 else vectors
         id_blocks: list = [None] * vectors.numblocks[0]
         if ids is not None:
-            ids = _dask_array(ids, "ids", func, 1, "iu", "(n,)")
             n, m = vectors.shape[0], ids.shape[0]
             if not (math.isnan(n) or math.isnan(m)):
                 if n != m:
@@ -419,6 +424,7 @@ class DistributedIndex:
             self._next_id = max_id if max_id == np.iinfo(np.int64).max else max_id + 1
         return self
 
+    @validate_params(ids=[_dask_array(1, "iu", "", only=False)] + _partials.IDS)
     def remove(self, ids: Any) -> int:
         """Removes items by id (a NumPy or Dask array); returns how many were removed.
 
@@ -444,8 +450,11 @@ class DistributedIndex:
         return [ids[bounds[s]:bounds[s + 1]] for s in range(self.n_shards)]
 
     # -- search -------------------------------------------------------------------------------------
+    @validate_params(queries=[_dask_array(2, "biuf", " of shape (n_queries, dim)", only=False)] + _partials.VECTORS,
+                     k=_partials.K, allow=_partials.ID_ALLOW, nprobe=_partials.SEARCH_PARAM,
+                     efSearch=_partials.SEARCH_PARAM, batch_size=[Interval(Integral, 1, None)])
     def search(self, queries: Any, k: int, *, allow: Any = None, nprobe: int | None = None,
-               efSearch: int | None = None, batch_size: int = 4096) -> tuple[np.ndarray, np.ndarray]:  # noqa: N803
+               efSearch: int | None = None, batch_size: int = 4096) -> SearchResult:  # noqa: N803
         """As :meth:`mlsd.retrieval.Index.search`: the k best items for each query, best first,
         padded with id -1 when fewer than k qualify.
 
@@ -465,26 +474,18 @@ class DistributedIndex:
 
         Returns
         -------
-        scores : float32 array of shape (n_queries, k)
-        ids : int64 array of shape (n_queries, k)
+        SearchResult
+            ``(scores, ids)``: float32 scores and int64 ids, both of shape (n_queries, k).
         """
         func = "DistributedIndex.search"
-        batch_size = check_int(batch_size, "batch_size", func, min_value=1)
         dask_queries = is_dask_collection(queries)
         if dask_queries:
-            queries = _dask_array(queries, "queries", func, 2, "biuf", "(n_queries, dim)")
             if not math.isnan(queries.shape[1]) and queries.shape[1] != self.dim:
                 raise ValueError(f"{func}: queries must have {self.dim} columns (the index dimension); "
                                  f"got shape {queries.shape}")
-            _, k, nprobe, efSearch = _partials.search_args(func, np.empty((0, self.dim), np.float32), self.dim, k,
-                                                     nprobe, efSearch)
         else:
-            queries, k, nprobe, efSearch = _partials.search_args(func, queries, self.dim, k, nprobe, efSearch)
-        allow_ids = None
-        if allow is not None:
-            if np.asarray(allow).dtype == np.bool_:
-                raise TypeError(f"{func}: allow must be an array of ids (a bool mask has no meaning across shards)")
-            allow_ids = _partials.as_ids(allow, "allow", func)
+            queries = _partials.as_vectors(queries, "queries", func, self.dim)
+        allow_ids = None if allow is None else _partials.as_ids(allow, "allow", func)
         live = [s for s in range(self.n_shards) if self._counts[s] > 0]
         if not live:
             raise ValueError(f"{func}: the index is empty: add() vectors before searching")
@@ -511,10 +512,11 @@ class DistributedIndex:
             results.append(level[0])
         results = self._client.gather(results)
         if len(results) == 1:
-            return results[0]
-        return np.concatenate([r[0] for r in results]), np.concatenate([r[1] for r in results])
+            return SearchResult._of(results[0])
+        return SearchResult._of((np.concatenate([r[0] for r in results]), np.concatenate([r[1] for r in results])))
 
     # -- files --------------------------------------------------------------------------------------
+    @validate_params(directory=_PATH)
     def save(self, directory: str | os.PathLike) -> None:
         """Writes the index to a directory that the client and every worker can reach (a shared
         filesystem): ``index.json`` and the trained state ``template.mlsd`` from the client, one
@@ -533,6 +535,7 @@ class DistributedIndex:
             json.dump(meta, f)
 
     @classmethod
+    @validate_params(directory=_PATH, client=_CLIENT)
     def load(cls, directory: str | os.PathLike, *, client: Any = None) -> "DistributedIndex":
         """Reads an index written by :meth:`save`; shard ``s`` goes to the ``s % n_workers``-th worker
         of ``client``'s cluster (which reads its file)."""

@@ -12,37 +12,74 @@ Conventions
 - ``metric="ip"``: inner product, larger is better.  ``"l2"``: *squared* Euclidean distance,
   smaller is better (as FAISS reports it).  ``"cosine"``: cosine similarity, larger is better;
   items are L2-normalised once when added and queries when searched, then scored by inner product.
-- Results are ``(scores, ids)``, both ``(n_queries, k)``, best first.  Ties are broken by the
+- Searches return a :class:`SearchResult`, a tuple ``(scores, ids)`` (``scores, ids =
+  index.search(...)`` unpacks it), both ``(n_queries, k)``, best first, with ``to_frame()`` (one
+  row per neighbour found) and a table in Jupyter.  Ties are broken by the
   smaller id.  When fewer than ``k`` items qualify (small index, restrictive filter), the row is
   padded with id ``-1`` and the worst possible score: ``-inf`` for ip/cosine, ``+inf`` for l2 (so
   rows stay sorted; ``ids != -1`` selects the real results).  This never raises mid-batch.
 - Ids are arbitrary int64 values other than -1 (which marks padding), unique within an index.
+- Every public function and method declares its parameters (:func:`mlsd._params.validate_params`):
+  a wrong type, shape or range raises InvalidParameterError (a ValueError and a TypeError) naming
+  the function and the argument.  Checks of the data itself (finite values, the id rule) run in
+  the kernels.
 
 :mod:`mlsd.retrieval._partials` is the internal API that :mod:`mlsd.dask` builds on.
 """
 
 from __future__ import annotations
 
-import numbers
 import os
 import time
 import warnings
+from dataclasses import dataclass
+from numbers import Integral
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 from .. import _core
-from .._validation import InvalidParameterError, call_kernel, check_int, check_option
+from .._params import ArrayLike, Check, Interval, Options, param_error, validate_params
+from .._validation import call_kernel
+from ._types import SearchResult, SweepResult
 
-__all__ = ["Index", "ShardedIndex", "knn", "knn_recall", "merge_topk", "sweep"]
+__all__ = ["Index", "ShardedIndex", "SearchResult", "SweepResult", "knn", "knn_recall", "merge_topk", "sweep"]
 
 _c = _core.retrieval
 _METRICS = {"ip": _c.Metric.ip, "l2": _c.Metric.l2, "cosine": _c.Metric.cosine}
 _ADD_BATCH = 1 << 16
+_I32 = int(np.iinfo(np.int32).max)
 
 
-def _check_metric(metric: Any, func: str) -> str:
-    return check_option(metric, "metric", func, _METRICS)
+@dataclass(frozen=True)
+class _Array(ArrayLike):
+    """ArrayLike with a note on what the array holds; an empty list is an empty int64 array when
+    only integers are allowed (``remove([])`` removes nothing)."""
+
+    note: str = ""
+
+    def accept(self, v: Any) -> Any:
+        if isinstance(v, (list, tuple)) and len(v) == 0 and "f" not in self.kinds:
+            v = np.empty(0, np.int64)
+        return super().accept(v)
+
+    def describe(self) -> str:
+        return super().describe() + (f" ({self.note})" if self.note else "")
+
+
+# The declared constraints, shared by every function here and by mlsd.dask (through _partials).
+_DIM = [Interval(Integral, 1, 1 << 20)]
+_METRIC = [Options(_METRICS)]
+_SPEC = [Check(lambda s: isinstance(s, str) and bool(s), "a non-empty str (a FAISS index-factory string)")]
+_N_SHARDS = [Interval(Integral, 1, 4096)]
+_K = [Interval(Integral, 1, _I32)]
+_SEARCH_PARAM = [Interval(Integral, 1, _I32), None]  # nprobe, efSearch
+_VECTORS = [_Array(ndim=2, note="shape (n, dim); x[None, :] makes one vector a batch")]
+_IDS = [_Array(ndim=1, kinds="iu", note="int64 ids")]
+_ID_ALLOW = [_Array(ndim=1, kinds="iu", note="ids: a bool mask has no meaning across shards"), None]
+_MASK_OR_IDS = [_Array(ndim=1, kinds="biu", note="ids, or a bool mask in the order of Index.ids"), None]
+_ID_TABLE = [_Array(ndim=2, kinds="iu", note="shape (n_queries, k)")]
+_PATH = [str, os.PathLike]
 
 
 def _as_vectors(x: Any, name: str, func: str, dim: int | None = None) -> np.ndarray:
@@ -75,18 +112,6 @@ def _as_ids(ids: Any, name: str, func: str, n: int | None = None) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=np.int64)
 
 
-def _check_k(k: Any, func: str) -> int:
-    return check_int(k, "k", func, min_value=1, max_value=np.iinfo(np.int32).max)
-
-
-def _search_args(func: str, queries: Any, dim: int, k: Any, nprobe: Any, efSearch: Any):  # noqa: N803
-    """The checked arguments shared by Index.search and ShardedIndex.search."""
-    i32 = np.iinfo(np.int32).max
-    return (_as_vectors(queries, "queries", func, dim), _check_k(k, func),
-            check_int(nprobe, "nprobe", func, min_value=1, max_value=i32, allow_none=True),
-            check_int(efSearch, "efSearch", func, min_value=1, max_value=i32, allow_none=True))
-
-
 def _progress(total: int, desc: str, enabled: bool):
     if not enabled:
         return None
@@ -97,8 +122,10 @@ def _progress(total: int, desc: str, enabled: bool):
     return tqdm(total=total, desc=desc, unit="vec", unit_scale=True)
 
 
+@validate_params(queries=_VECTORS, items=_VECTORS, k=_K, metric=_METRIC, ids=_IDS + [None],
+                 allow=[_Array(ndim=1, kinds="b", note="one entry per item"), None])
 def knn(queries: Any, items: Any, k: int, metric: str = "ip", *, ids: Any = None,
-        allow: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        allow: Any = None) -> SearchResult:
     """Exact k-nearest neighbours of each query among items (no index needed).
 
     Blocked matrix products (BLAS, one thread per task) with a multithreaded top-k selection;
@@ -119,8 +146,8 @@ def knn(queries: Any, items: Any, k: int, metric: str = "ip", *, ids: Any = None
 
     Returns
     -------
-    scores : float32 array of shape (n_queries, k)
-    ids : int64 array of shape (n_queries, k)
+    SearchResult
+        ``(scores, ids)``: float32 scores and int64 ids, both of shape (n_queries, k).
 
     Examples
     --------
@@ -133,8 +160,6 @@ def knn(queries: Any, items: Any, k: int, metric: str = "ip", *, ids: Any = None
     array([[0.9, 0.2]], dtype=float32)
     """
     func = "knn"
-    metric = _check_metric(metric, func)
-    k = _check_k(k, func)
     items = _as_vectors(items, "items", func)
     dim = items.shape[1]
     if dim == 0:
@@ -143,16 +168,15 @@ def knn(queries: Any, items: Any, k: int, metric: str = "ip", *, ids: Any = None
     ids_arr = None if ids is None else _as_ids(ids, "ids", func, items.shape[0])
     allow_bits = None
     if allow is not None:
-        mask = np.asarray(allow)
-        if mask.dtype != np.bool_ or mask.shape != (items.shape[0],):
-            raise ValueError(f"{func}: allow must be a bool array of shape ({items.shape[0]},); "
-                             f"got dtype {mask.dtype}, shape {mask.shape}")
-        allow_bits = np.packbits(mask, bitorder="little")
+        if allow.shape != (items.shape[0],):
+            raise ValueError(f"{func}: allow must be a bool array of shape ({items.shape[0]},) (one entry per item); "
+                             f"got shape {allow.shape}")
+        allow_bits = np.packbits(allow, bitorder="little")
     if metric == "cosine":
         items = _normalized(items, "items", func)
         queries = _normalized(queries, "queries", func)
     kernel_metric = _c.Metric.l2 if metric == "l2" else _c.Metric.ip
-    return call_kernel(func, _c.knn, queries, items, dim, k, kernel_metric, ids_arr, allow_bits)
+    return SearchResult._of(call_kernel(func, _c.knn, queries, items, dim, k, kernel_metric, ids_arr, allow_bits))
 
 
 def _normalized(x: np.ndarray, name: str, func: str) -> np.ndarray:
@@ -212,14 +236,10 @@ class Index:
     array([[510, 500,  -1]])
     """
 
+    @validate_params(dim=_DIM, metric=_METRIC, spec=_SPEC)
     def __init__(self, dim: int, metric: str = "ip", spec: str = "Flat") -> None:
-        func = "Index"
-        dim = check_int(dim, "dim", func, min_value=1, max_value=1 << 20)
-        metric = _check_metric(metric, func)
-        if not isinstance(spec, str) or not spec:
-            raise InvalidParameterError(f"The 'spec' parameter of Index must be a non-empty str. Got {spec!r} instead.")
         self._metric = metric
-        self._index = call_kernel(func, _c.Index, dim, _METRICS[metric], spec)
+        self._index = call_kernel("Index", _c.Index, dim, _METRICS[metric], spec)
 
     @classmethod
     def _wrap(cls, core_index, metric: str) -> "Index":
@@ -269,6 +289,7 @@ class Index:
         return f"Index(dim={self.dim}, metric={self.metric!r}, spec={self.spec!r}, n_items={len(self)})"
 
     # -- building -------------------------------------------------------------------------------
+    @validate_params(vectors=_VECTORS)
     def train(self, vectors: Any) -> "Index":
         """Learns the index's centroids/codebooks from sample vectors (a no-op for Flat and HNSW).
 
@@ -282,6 +303,7 @@ class Index:
         call_kernel(func, self._index.train, x)
         return self
 
+    @validate_params(vectors=_VECTORS, ids=_IDS + [None], progress=["boolean"])
     def add(self, vectors: Any, ids: Any = None, *, progress: bool = False) -> "Index":
         """Adds vectors with their ids.
 
@@ -319,6 +341,7 @@ class Index:
             bar.close()
         return self
 
+    @validate_params(ids=_IDS)
     def remove(self, ids: Any) -> int:
         """Removes items by id; returns how many were removed (unknown ids are ignored).
 
@@ -331,8 +354,9 @@ class Index:
         return int(call_kernel(func, self._index.remove, _as_ids(ids, "ids", func)))
 
     # -- search ---------------------------------------------------------------------------------
+    @validate_params(queries=_VECTORS, k=_K, allow=_MASK_OR_IDS, nprobe=_SEARCH_PARAM, efSearch=_SEARCH_PARAM)
     def search(self, queries: Any, k: int, *, allow: Any = None, nprobe: int | None = None,
-               efSearch: int | None = None) -> tuple[np.ndarray, np.ndarray]:  # noqa: N803 (FAISS's name)
+               efSearch: int | None = None) -> SearchResult:  # noqa: N803 (FAISS's name)
         """The k best items for each query.
 
         Parameters
@@ -350,27 +374,22 @@ class Index:
 
         Returns
         -------
-        scores : float32 array of shape (n_queries, k)
-        ids : int64 array of shape (n_queries, k)
+        SearchResult
+            ``(scores, ids)``: float32 scores and int64 ids, both of shape (n_queries, k);
+            ``scores, ids = index.search(...)`` unpacks it.
         """
         func = "Index.search"
-        q, k, nprobe, efSearch = _search_args(func, queries, self.dim, k, nprobe, efSearch)
-        allow_ids, allow_mask = self._allow(allow, func)
-        return call_kernel(func, self._index.search, q, k, nprobe, efSearch, allow_ids, allow_mask)
-
-    def _allow(self, allow: Any, func: str):
-        """(ids, mask) for the kernel, which resolves them under the index lock."""
-        if allow is None:
-            return None, None
-        arr = np.asarray(allow)
-        if arr.dtype == np.bool_:
-            if arr.ndim != 1:
-                raise ValueError(f"{func}: a bool allow mask must be 1-D (one entry per item, in the order of "
-                                 f"Index.ids); got shape {arr.shape}")
-            return None, np.ascontiguousarray(arr).view(np.uint8)
-        return _as_ids(arr, "allow", func), None
+        q = _as_vectors(queries, "queries", func, self.dim)
+        allow_ids = allow_mask = None
+        if allow is not None:  # resolved by the kernel under the index lock
+            if allow.dtype == np.bool_:
+                allow_mask = np.ascontiguousarray(allow).view(np.uint8)
+            else:
+                allow_ids = _as_ids(allow, "allow", func)
+        return SearchResult._of(call_kernel(func, self._index.search, q, k, nprobe, efSearch, allow_ids, allow_mask))
 
     # -- files ----------------------------------------------------------------------------------
+    @validate_params(path=_PATH)
     def save(self, path: str | os.PathLike) -> None:
         """Writes the index (ids, metric, spec, vectors or FAISS codes) to one file.
 
@@ -382,6 +401,7 @@ class Index:
             f.write(memoryview(data))
 
     @classmethod
+    @validate_params(path=_PATH)
     def load(cls, path: str | os.PathLike) -> "Index":
         """Reads an index written by :meth:`save`.
 
@@ -419,17 +439,11 @@ class ShardedIndex:
     n_shards : int, default 4
     """
 
+    @validate_params(dim=_DIM, metric=_METRIC, spec=_SPEC, n_shards=_N_SHARDS)
     def __init__(self, dim: int, metric: str = "ip", spec: str = "Flat", n_shards: int = 4) -> None:
-        func = "ShardedIndex"
-        dim = check_int(dim, "dim", func, min_value=1, max_value=1 << 20)
-        metric = _check_metric(metric, func)
-        n_shards = check_int(n_shards, "n_shards", func, min_value=1, max_value=4096)
-        if not isinstance(spec, str) or not spec:
-            raise InvalidParameterError(
-                f"The 'spec' parameter of ShardedIndex must be a non-empty str. Got {spec!r} instead.")
         self._metric = metric
         self._dim = dim
-        self._index = call_kernel(func, _c.ShardedIndex, dim, _METRICS[metric], spec, n_shards)
+        self._index = call_kernel("ShardedIndex", _c.ShardedIndex, dim, _METRICS[metric], spec, n_shards)
 
     @property
     def n_shards(self) -> int:
@@ -447,15 +461,19 @@ class ShardedIndex:
     def is_trained(self) -> bool:
         return bool(self._index.is_trained)
 
+    @validate_params(s=[Interval(Integral, 0, None)])
     def shard(self, s: int) -> Index:
         """Shard ``s`` as an :class:`Index` (shares storage with this sharded index)."""
-        s = check_int(s, "s", "ShardedIndex.shard", min_value=0, max_value=self.n_shards - 1)
+        if s >= self.n_shards:
+            raise param_error("ShardedIndex.shard", "s", f"an int in the range [0, {self.n_shards - 1}]", s)
         return Index._wrap(self._index.shard(s), self._metric)
 
     def __len__(self) -> int:
         return len(self._index)
 
+    @validate_params(vectors=_VECTORS)
     def train(self, vectors: Any) -> "ShardedIndex":
+        """As :meth:`Index.train`: trains one shard and gives every shard its trained state."""
         func = "ShardedIndex.train"
         x = _as_vectors(vectors, "vectors", func, self._dim)
         if x.shape[0] == 0:
@@ -463,39 +481,46 @@ class ShardedIndex:
         call_kernel(func, self._index.train, x)
         return self
 
+    @validate_params(vectors=_VECTORS, ids=_IDS + [None])
     def add(self, vectors: Any, ids: Any = None) -> "ShardedIndex":
+        """As :meth:`Index.add`: each item goes to the shard its id hashes to."""
         func = "ShardedIndex.add"
         x = _as_vectors(vectors, "vectors", func, self._dim)
         ids_arr = None if ids is None else _as_ids(ids, "ids", func, x.shape[0])
         call_kernel(func, self._index.add, x, ids_arr)
         return self
 
+    @validate_params(ids=_IDS)
     def remove(self, ids: Any) -> int:
+        """As :meth:`Index.remove`."""
         func = "ShardedIndex.remove"
         if not self.shard(0).supports_remove:
             raise NotImplementedError(f"{func}: this spec does not support removing items")
         return int(call_kernel(func, self._index.remove, _as_ids(ids, "ids", func)))
 
+    @validate_params(queries=_VECTORS, k=_K, allow=_ID_ALLOW, nprobe=_SEARCH_PARAM, efSearch=_SEARCH_PARAM)
     def search(self, queries: Any, k: int, *, allow: Any = None, nprobe: int | None = None,
-               efSearch: int | None = None) -> tuple[np.ndarray, np.ndarray]:  # noqa: N803
-        """As :meth:`Index.search`; ``allow`` must be a list of ids (shards have no common row order)."""
+               efSearch: int | None = None) -> SearchResult:  # noqa: N803
+        """As :meth:`Index.search` (a :class:`SearchResult`); ``allow`` must be an array of ids
+        (shards have no common row order)."""
         func = "ShardedIndex.search"
-        q, k, nprobe, efSearch = _search_args(func, queries, self._dim, k, nprobe, efSearch)
-        allow_ids = None
-        if allow is not None:
-            if np.asarray(allow).dtype == np.bool_:
-                raise TypeError(f"{func}: allow must be an array of ids (a bool mask has no meaning across shards)")
-            allow_ids = _as_ids(allow, "allow", func)
-        return call_kernel(func, self._index.search, q, k, nprobe, efSearch, allow_ids)
+        q = _as_vectors(queries, "queries", func, self._dim)
+        allow_ids = None if allow is None else _as_ids(allow, "allow", func)
+        return SearchResult._of(call_kernel(func, self._index.search, q, k, nprobe, efSearch, allow_ids))
 
 
-def merge_topk(results: Sequence[tuple[Any, Any]], k: int, metric: str = "ip") -> tuple[np.ndarray, np.ndarray]:
+_RESULTS = [Check(lambda v: isinstance(v, Iterable) and not isinstance(v, (str, bytes, dict, np.ndarray)),
+                  "a sequence of (scores, ids) pairs (SearchResults)")]
+
+
+@validate_params(results=_RESULTS, k=_K, metric=_METRIC)
+def merge_topk(results: Sequence[tuple[Any, Any]], k: int, metric: str = "ip") -> SearchResult:
     """Merges per-shard top-k results of the same queries into one top-k.
 
     Parameters
     ----------
-    results : sequence of (scores, ids)
-        One pair per shard, each of shape (n_queries, k_s) as returned by ``search``; padding
+    results : sequence of SearchResult or (scores, ids) pairs
+        One per shard, each of shape (n_queries, k_s) as returned by ``search``; padding
         (id -1) is ignored.
     k : int >= 1
     metric : {"ip", "cosine", "l2"}
@@ -503,7 +528,8 @@ def merge_topk(results: Sequence[tuple[Any, Any]], k: int, metric: str = "ip") -
 
     Returns
     -------
-    scores, ids : arrays of shape (n_queries, k), best first, ties by smaller id, padded with -1.
+    SearchResult
+        ``(scores, ids)`` of shape (n_queries, k), best first, ties by smaller id, padded with -1.
 
     Examples
     --------
@@ -514,8 +540,6 @@ def merge_topk(results: Sequence[tuple[Any, Any]], k: int, metric: str = "ip") -
     [[7, 2, 8]]
     """
     func = "merge_topk"
-    k = _check_k(k, func)
-    metric = _check_metric(metric, func)
     parts = []
     n_queries = None
     for i, pair in enumerate(results):
@@ -536,9 +560,13 @@ def merge_topk(results: Sequence[tuple[Any, Any]], k: int, metric: str = "ip") -
         parts.append((np.ascontiguousarray(scores, dtype=np.float32), np.ascontiguousarray(ids, dtype=np.int64)))
     if not parts:
         raise ValueError(f"{func}: results is empty; pass at least one (scores, ids) pair")
-    return call_kernel(func, _c.merge_topk, parts, k, _METRICS[metric])
+    return SearchResult._of(call_kernel(func, _c.merge_topk, parts, k, _METRICS[metric]))
 
 
+_RECALL_PARAMS = dict(approx_ids=_ID_TABLE, exact_ids=_ID_TABLE, k=[Interval(Integral, 1, None), None])
+
+
+@validate_params(**_RECALL_PARAMS)
 def knn_recall(approx_ids: Any, exact_ids: Any, k: int | None = None) -> float:
     """k-recall@k: the fraction of the true top-k that the approximate top-k found, averaged over queries.
 
@@ -570,6 +598,7 @@ def knn_recall(approx_ids: Any, exact_ids: Any, k: int | None = None) -> float:
     return _knn_recall(approx_ids, exact_ids, k, "knn_recall")
 
 
+@validate_params(**_RECALL_PARAMS)
 def recall_at_k(approx_ids: Any, exact_ids: Any, k: int | None = None) -> float:
     """Deprecated name of :func:`knn_recall` (same arguments, same value); warns ``FutureWarning``."""
     warnings.warn("mlsd.retrieval.recall_at_k is renamed: use knn_recall (the old name will be removed)",
@@ -578,19 +607,15 @@ def recall_at_k(approx_ids: Any, exact_ids: Any, k: int | None = None) -> float:
 
 
 def _knn_recall(approx_ids: Any, exact_ids: Any, k: int | None, func: str) -> float:
-    approx = np.asarray(approx_ids)
-    exact = np.asarray(exact_ids)
-    for name, arr in (("approx_ids", approx), ("exact_ids", exact)):
-        if arr.ndim != 2:
-            raise ValueError(f"{func}: {name} must be 2-D (n_queries, k); got shape {arr.shape}")
-        if arr.dtype.kind not in "iu":
-            raise TypeError(f"{func}: {name} must be integers; got dtype {arr.dtype}")
+    approx, exact = approx_ids, exact_ids  # declared: 2-D integer arrays
     if approx.shape[0] != exact.shape[0]:
         raise ValueError(f"{func}: approx_ids has {approx.shape[0]} rows but exact_ids has {exact.shape[0]}")
     if approx.shape[0] == 0:
         raise ValueError(f"{func}: approx_ids and exact_ids are empty; at least one query is required")
     width = min(approx.shape[1], exact.shape[1])
-    k = exact.shape[1] if k is None else check_int(k, "k", func, min_value=1, max_value=max(width, 1))
+    if k is not None and k > max(width, 1):
+        raise param_error(func, "k", f"an int in the range [1, {max(width, 1)}] (the width of the id arrays)", k)
+    k = exact.shape[1] if k is None else k
     if k > width:
         raise ValueError(f"{func}: approx_ids has {approx.shape[1]} columns, fewer than k={k}")
     r = call_kernel(func, _c.recall_at_k, np.ascontiguousarray(approx, dtype=np.int64),
@@ -600,8 +625,11 @@ def _knn_recall(approx_ids: Any, exact_ids: Any, k: int | None, func: str) -> fl
     return float(r)
 
 
+@validate_params(index=[Index, ShardedIndex], queries=_VECTORS, k=_K, exact_ids=_ID_TABLE,
+                 param=[Options({"nprobe", "efSearch"})], values=[_Array(ndim=1, kinds="iu", note="parameter values")],
+                 repeat=[Interval(Integral, 1, None)])
 def sweep(index: Index, queries: Any, k: int, exact_ids: Any, param: str, values: Iterable[int], *,
-          repeat: int = 1):
+          repeat: int = 1) -> SweepResult:
     """Recall and speed of an approximate index over a range of one search parameter.
 
     Parameters
@@ -612,32 +640,31 @@ def sweep(index: Index, queries: Any, k: int, exact_ids: Any, param: str, values
     exact_ids : int array of shape (n_queries, >= k)
         Ground truth, e.g. from :func:`knn` or a Flat index.
     param : {"nprobe", "efSearch"}
-    values : iterable of int
+    values : array-like of int
     repeat : int, default 1
         Timed runs per value; the fastest is reported.
 
     Returns
     -------
-    pandas.DataFrame with columns ``param, value, recall, qps, seconds`` (one row per value).
+    SweepResult
+        ``param``, ``k`` and one entry per value in ``value``, ``recall``, ``qps``, ``seconds``;
+        ``to_frame()`` has one row per value (columns ``param, value, recall, qps, seconds``) and
+        ``plot()`` draws recall against QPS, each point labelled with its value.
     """
     func = "sweep"
-    import pandas as pd
-
-    if not isinstance(index, (Index, ShardedIndex)):
-        raise TypeError(f"{func}: index must be an mlsd.retrieval.Index; got {type(index).__name__}")
-    param = check_option(param, "param", func, ("nprobe", "efSearch"))
-    repeat = check_int(repeat, "repeat", func, min_value=1)
-    k = _check_k(k, func)
     q = _as_vectors(queries, "queries", func, index.dim)
-    rows = []
-    for v in values:
-        if not isinstance(v, numbers.Integral):
-            raise TypeError(f"{func}: values must be ints; got {v!r}")
+    if values.size and values.min() < 1:
+        raise param_error(func, "values", f"ints >= 1 (values of {param})", values)
+    values = values.astype(np.int64, copy=False)
+    recall, qps, seconds = [], [], []
+    for v in values.tolist():
         best = float("inf")
         for _ in range(repeat):
             t0 = time.perf_counter()
-            _, ids = index.search(q, k, **{param: int(v)})
+            _, ids = index.search(q, k, **{param: v})
             best = min(best, time.perf_counter() - t0)
-        rows.append({"param": param, "value": int(v), "recall": knn_recall(ids, exact_ids, k),
-                     "qps": q.shape[0] / best if best > 0 else float("inf"), "seconds": best})
-    return pd.DataFrame(rows, columns=["param", "value", "recall", "qps", "seconds"])
+        recall.append(knn_recall(ids, exact_ids, k))
+        qps.append(q.shape[0] / best if best > 0 else float("inf"))
+        seconds.append(best)
+    return SweepResult(param=param, value=values, recall=np.array(recall, dtype=np.float64),
+                       qps=np.array(qps, dtype=np.float64), seconds=np.array(seconds, dtype=np.float64), k=k)

@@ -7,15 +7,20 @@ rule named here has one home, in C++ or in :mod:`mlsd.retrieval`; these function
 
 Contract (``func`` is the public function named in error messages):
 
-``check_metric(metric, func) -> str``
-    The metric name, or InvalidParameterError naming ``func`` and ``metric``.
+Declared constraints (lists for :func:`mlsd._params.validate_params`, the ones
+:mod:`mlsd.retrieval` declares, so that a DistributedIndex accepts what an Index accepts):
+``DIM`` (an index dimension), ``METRIC`` ("ip", "l2", "cosine"), ``SPEC`` (a non-empty
+index-factory string), ``N_SHARDS``, ``K`` (neighbours per query), ``SEARCH_PARAM`` (nprobe,
+efSearch: an int >= 1 or None), ``VECTORS`` (2-D real array-like), ``IDS`` (1-D int array-like)
+and ``ID_ALLOW`` (1-D int ids or None; a bool mask is rejected).
+
+``SearchResult``
+    The result type of every search; ``SearchResult._of((scores, ids))`` wraps a kernel's pair.
 ``as_vectors(x, name, func, dim=None) -> ndarray``
     ``(n, dim)`` float32, C-contiguous (no copy when ``x`` already is); TypeError/ValueError as
     :meth:`Index.add` raises them.
 ``as_ids(ids, name, func, n=None) -> ndarray``
     1-D int64, C-contiguous; ``n``: the required length.
-``search_args(func, queries, dim, k, nprobe, efSearch) -> (queries, k, nprobe, efSearch)``
-    The checked arguments of a search, as :meth:`Index.search` checks them.
 ``check_new_ids(ids, index=None, *, func) -> None``
     The id rule of :meth:`Index.add` (C++ ``check_new_ids``): ValueError ``"<func>: ..."`` if
     ``ids`` holds -1, a duplicate, or (``index`` given) an id already in ``index``.
@@ -43,17 +48,19 @@ import numpy as np
 
 from .. import _core
 from .._validation import call_kernel
-from . import Index, _as_ids, _as_vectors, _check_metric, _index_from_bytes, _search_args, _METRICS
+from . import (_DIM, _ID_ALLOW, _IDS, _K, _METRIC, _N_SHARDS, _SEARCH_PARAM, _SPEC, _VECTORS, Index, SearchResult,
+               _as_ids, _as_vectors, _index_from_bytes, _METRICS)
 
-__all__ = ["as_ids", "as_vectors", "check_metric", "check_new_ids", "column_sums", "l2_center", "new_shard",
-           "search_args", "shard_of", "train", "wants_l2_center"]
+__all__ = ["DIM", "ID_ALLOW", "IDS", "K", "METRIC", "N_SHARDS", "SEARCH_PARAM", "SPEC", "VECTORS", "SearchResult",
+           "as_ids", "as_vectors", "check_new_ids", "column_sums", "l2_center", "new_shard", "shard_of", "train",
+           "wants_l2_center"]
 
 _c = _core.retrieval
 
-check_metric = _check_metric
+DIM, METRIC, SPEC, N_SHARDS, K, SEARCH_PARAM = _DIM, _METRIC, _SPEC, _N_SHARDS, _K, _SEARCH_PARAM
+VECTORS, IDS, ID_ALLOW = _VECTORS, _IDS, _ID_ALLOW
 as_vectors = _as_vectors
 as_ids = _as_ids
-search_args = _search_args
 
 
 def check_new_ids(ids: np.ndarray, index: Index | None = None, *, func: str) -> None:
