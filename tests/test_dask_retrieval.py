@@ -53,6 +53,7 @@ def test_equals_exact_search_and_sharded_index(dask_client, metric):
     index = build(dask_client, x, ids, metric, seed=1)
     assert len(index) == x.shape[0] and index.shard_sizes.sum() == x.shape[0]
     got = index.search(q, 10, batch_size=5)  # four batches, the last one short
+    assert isinstance(got, R.SearchResult) and isinstance(index.search(q, 10), R.SearchResult)  # 4 batches, and 1
     assert_same(got, R.knn(q, x, 10, metric, ids=ids))
     single = R.ShardedIndex(DIM, metric, "Flat", n_shards=3).add(x, ids)
     assert_same(got, single.search(q, 10))
@@ -280,3 +281,38 @@ def test_errors(dask_client):
         md.DistributedIndex(DIM, "dot", client=dask_client)
     with pytest.raises(TypeError, match="'client' parameter of DistributedIndex must be a distributed.Client"):
         md.DistributedIndex(DIM, client="tcp://localhost:8786")
+
+
+def test_every_parameter_is_declared(dask_client):
+    import inspect
+
+    index = md.DistributedIndex(DIM, client=dask_client)
+    calls = {"DistributedIndex": md.DistributedIndex.__init__, "train": index.train, "add": index.add,
+             "remove": index.remove, "search": index.search, "save": index.save, "load": md.DistributedIndex.load}
+    for name, fn in calls.items():
+        params = [p for p in inspect.signature(fn).parameters if p not in ("self", "cls")]
+        assert set(params) == set(fn.__mlsd_params__), name
+
+
+@pytest.mark.parametrize("call, name, arg", [
+    (lambda c: md.DistributedIndex(0, client=c), "DistributedIndex", "dim"),
+    (lambda c: md.DistributedIndex(DIM, spec="", client=c), "DistributedIndex", "spec"),
+    (lambda c: md.DistributedIndex(DIM, n_shards=1.5, client=c), "DistributedIndex", "n_shards"),
+    (lambda c: md.DistributedIndex(DIM, client=c).train(np.zeros((2, 2, 2))), "DistributedIndex.train", "sample"),
+    (lambda c: md.DistributedIndex(DIM, client=c).add(None), "DistributedIndex.add", "vectors"),
+    (lambda c: md.DistributedIndex(DIM, client=c).add(da.zeros((4, DIM, 1))), "DistributedIndex.add", "vectors"),
+    (lambda c: md.DistributedIndex(DIM, client=c).remove("abc"), "DistributedIndex.remove", "ids"),
+    (lambda c: md.DistributedIndex(DIM, client=c).search(np.zeros(DIM), 3), "DistributedIndex.search", "queries"),
+    (lambda c: md.DistributedIndex(DIM, client=c).search(np.zeros((1, DIM)), 3, nprobe=0),
+     "DistributedIndex.search", "nprobe"),
+    (lambda c: md.DistributedIndex(DIM, client=c).search(np.zeros((1, DIM)), 3, efSearch=True),
+     "DistributedIndex.search", "efSearch"),
+    (lambda c: md.DistributedIndex(DIM, client=c).save(None), "DistributedIndex.save", "directory"),
+    (lambda c: md.DistributedIndex.load(3, client=c), "DistributedIndex.load", "directory"),
+    (lambda c: md.DistributedIndex.load("x", client="tcp://h:1"), "DistributedIndex.load", "client"),
+])
+def test_bad_input_names_function_and_argument(dask_client, call, name, arg):
+    with pytest.raises((ValueError, TypeError)) as info:
+        call(dask_client)
+    msg = str(info.value)
+    assert f"parameter of {name} must be" in msg and f"'{arg}'" in msg, msg
