@@ -249,7 +249,8 @@ def test_errors(dask_client):
     index = md.DistributedIndex(DIM, client=dask_client)
     with pytest.raises(ValueError, match="the index is empty"):
         index.search(q, 3)
-    with pytest.raises(TypeError, match="'vectors' parameter of DistributedIndex.add must be a 2-D Dask array.*dask.array.from_array"):
+    with pytest.raises(TypeError,
+                       match="'vectors' parameter of DistributedIndex.add must be a 2-D Dask array.*dask.array.from_array"):
         index.add(x)
     with pytest.raises(TypeError, match="'ids' parameter of DistributedIndex.add must be a 1-D Dask array"):
         index.add(dx, ids)

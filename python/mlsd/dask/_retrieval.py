@@ -25,7 +25,8 @@ import numpy as np
 from .. import retrieval as _r
 from .._params import Check, Interval, validate_params
 from ..retrieval import _partials
-from ..retrieval._partials import SearchResult, shard_of
+from ..retrieval import SearchResult
+from ..retrieval._partials import shard_of
 from ._common import in_worker, is_dask_collection, require
 
 __all__ = ["DistributedIndex"]
@@ -157,8 +158,8 @@ def _client(client: Any, func: str):
         try:
             return distributed.default_client()
         except ValueError:
-            raise ValueError(f"{func}: no Dask client (client=None); create one first "
-                             "(distributed.Client('tcp://scheduler:8786'), or a LocalCluster) or pass client=") from None
+            raise ValueError(f"{func}: no Dask client (client=None); create one first (distributed.Client("
+                             "'tcp://scheduler:8786'), or a LocalCluster) or pass client=") from None
     return client
 
 
@@ -512,8 +513,8 @@ class DistributedIndex:
             results.append(level[0])
         results = self._client.gather(results)
         if len(results) == 1:
-            return SearchResult._of(results[0])
-        return SearchResult._of((np.concatenate([r[0] for r in results]), np.concatenate([r[1] for r in results])))
+            return results[0]  # a SearchResult, from merge_topk or the one shard's search
+        return SearchResult(np.concatenate([r[0] for r in results]), np.concatenate([r[1] for r in results]))
 
     # -- files --------------------------------------------------------------------------------------
     @validate_params(directory=_PATH)

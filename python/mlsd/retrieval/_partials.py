@@ -14,8 +14,6 @@ index-factory string), ``N_SHARDS``, ``K`` (neighbours per query), ``SEARCH_PARA
 efSearch: an int >= 1 or None), ``VECTORS`` (2-D real array-like), ``IDS`` (1-D int array-like)
 and ``ID_ALLOW`` (1-D int ids or None; a bool mask is rejected).
 
-``SearchResult``
-    The result type of every search; ``SearchResult._of((scores, ids))`` wraps a kernel's pair.
 ``as_vectors(x, name, func, dim=None) -> ndarray``
     ``(n, dim)`` float32, C-contiguous (no copy when ``x`` already is); TypeError/ValueError as
     :meth:`Index.add` raises them.
@@ -48,11 +46,11 @@ import numpy as np
 
 from .. import _core
 from .._validation import call_kernel
-from . import (_DIM, _ID_ALLOW, _IDS, _K, _METRIC, _N_SHARDS, _SEARCH_PARAM, _SPEC, _VECTORS, Index, SearchResult,
-               _as_ids, _as_vectors, _index_from_bytes, _METRICS)
+from . import (_DIM, _ID_ALLOW, _IDS, _K, _METRIC, _N_SHARDS, _SEARCH_PARAM, _SPEC, _VECTORS, Index, _as_ids,
+               _as_vectors, _index_from_bytes, _METRICS)
 
-__all__ = ["DIM", "ID_ALLOW", "IDS", "K", "METRIC", "N_SHARDS", "SEARCH_PARAM", "SPEC", "VECTORS", "SearchResult",
-           "as_ids", "as_vectors", "check_new_ids", "column_sums", "l2_center", "new_shard", "shard_of", "train",
+__all__ = ["DIM", "ID_ALLOW", "IDS", "K", "METRIC", "N_SHARDS", "SEARCH_PARAM", "SPEC", "VECTORS", "as_ids",
+           "as_vectors", "check_new_ids", "column_sums", "l2_center", "new_shard", "shard_of", "train",
            "wants_l2_center"]
 
 _c = _core.retrieval
