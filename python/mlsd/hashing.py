@@ -188,9 +188,8 @@ class FeatureHasher(*_BASES):
     def transform(self, raw_X: Iterable):
         """Hash a sequence of samples into a CSR matrix of shape (n_samples, n_features)."""
         self._validate()
-        rows = raw_X if isinstance(raw_X, list) else iter(raw_X)  # a list lets C++ read rows in parallel
-        # The kernel chooses how to read and hash (and whether it sums duplicates itself).
-        (indices, vals, indptr), summed = _h.hash_feature_input(rows, _h.FeatureInput.__members__[self.input_type],
+        # The adapter chooses how to read and hash raw_X (and whether it sums duplicates itself).
+        (indices, vals, indptr), summed = _h.hash_feature_input(raw_X, _h.FeatureInput.__members__[self.input_type],
                                                                 int(self.n_features), 0, bool(self.alternate_sign))
         n_samples = indptr.shape[0] - 1
         if n_samples == 0:
