@@ -93,25 +93,37 @@ class hashing:
     U32 = npt.NDArray[np.uint32]
     F64 = npt.NDArray[np.float64]
 
+    class FeatureInput:
+        dict: "hashing.FeatureInput"
+        pair: "hashing.FeatureInput"
+        string: "hashing.FeatureInput"
+        __members__: dict[str, "hashing.FeatureInput"]
+
+    class ColumnKind:
+        strings: "hashing.ColumnKind"
+        ints: "hashing.ColumnKind"
+        dictionary: "hashing.ColumnKind"
+
+    class ColumnSpec:
+        def __init__(self, kind: "hashing.ColumnKind", name: str, *, data: Optional[I8] = None,
+                     offsets: Optional[I64] = None, offsets32: Optional[I32] = None, ints: Optional[I64] = None,
+                     valid: Optional[U8] = None) -> None: ...
+        @property
+        def kind(self) -> "hashing.ColumnKind": ...
+        @property
+        def name(self) -> str: ...
+
     @staticmethod
     def murmurhash3_32_bytes(key: bytes, seed: int) -> int: ...
     @staticmethod
     def murmurhash3_32_int32(keys: npt.NDArray[np.int32], seed: int) -> U32: ...
     @staticmethod
-    def flatten_features(raw_X: Iterable[Any], input_type: str) -> tuple[I8, I64, F64, I64]: ...
-    @staticmethod
-    def hash_features(data: I8, offsets: I64, values: F64, row_indptr: I64, n_features: int, seed: int,
-                      alternate_sign: bool) -> tuple[I32, F64, I64]: ...
-    @staticmethod
-    def hash_features_summed(data: I8, offsets: I64, row_indptr: I64, n_features: int, seed: int,
-                             alternate_sign: bool) -> tuple[I32, F64, I64]: ...
-    @staticmethod
-    def hash_ascii_string_rows(raw_X: Any, n_features: int, seed: int,
-                               alternate_sign: bool) -> tuple[I32, F64, I64] | None: ...
+    def hash_feature_input(raw_X: Iterable[Any], input_type: "hashing.FeatureInput", n_features: int, seed: int,
+                           alternate_sign: bool) -> tuple[tuple[I32, F64, I64], bool]: ...
     @staticmethod
     def strings_from_objects(values: Sequence[Any], column: str) -> tuple[I8, I64, U8]: ...
     @staticmethod
-    def hash_columns(specs: list[tuple[Any, ...]], n_single: int, crosses: list[list[int]], n_rows: int,
+    def hash_columns(specs: list["hashing.ColumnSpec"], n_single: int, crosses: list[list[int]], n_rows: int,
                      n_features: int, seed: int, alternate_sign: bool) -> tuple[I32, F64, I64]: ...
     @staticmethod
     def sum_duplicates(indices: I32, values: F64, indptr: I64) -> tuple[I32, F64, I64]: ...

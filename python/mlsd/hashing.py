@@ -188,25 +188,12 @@ class FeatureHasher(*_BASES):
     def transform(self, raw_X: Iterable):
         """Hash a sequence of samples into a CSR matrix of shape (n_samples, n_features)."""
         self._validate()
-        if self.input_type == "string":  # a list of lists of ASCII str is hashed in place, in parallel
-            fast = _h.hash_ascii_string_rows(raw_X, int(self.n_features), 0, bool(self.alternate_sign))
-            if fast is not None:
-                return _to_csr(*fast, len(raw_X), int(self.n_features), self.dtype, summed=True)
-        rows = raw_X if isinstance(raw_X, list) else iter(raw_X)  # a list lets C++ read rows in parallel
-        data, offsets, values, row_indptr = _h.flatten_features(rows, self.input_type)
-        n_samples = row_indptr.shape[0] - 1
+        # The adapter chooses how to read and hash raw_X (and whether it sums duplicates itself).
+        (indices, vals, indptr), summed = _h.hash_feature_input(raw_X, _h.FeatureInput.__members__[self.input_type],
+                                                                int(self.n_features), 0, bool(self.alternate_sign))
+        n_samples = indptr.shape[0] - 1
         if n_samples == 0:
             raise ValueError("Cannot vectorize empty sequence.")
-        # String input has every value 1: the kernel sums duplicates itself.  Those sums are exact in
-        # any dtype while a row has at most 2**24 keys (float32's integers); longer rows go the
-        # general way, summed by scipy in the dtype as scikit-learn does.
-        summed = self.input_type == "string" and int(np.diff(row_indptr).max()) <= 2**24
-        if summed:
-            indices, vals, indptr = _h.hash_features_summed(data, offsets, row_indptr, int(self.n_features), 0,
-                                                            bool(self.alternate_sign))
-        else:
-            indices, vals, indptr = _h.hash_features(data, offsets, values, row_indptr, int(self.n_features), 0,
-                                                     bool(self.alternate_sign))
         return _to_csr(indices, vals, indptr, n_samples, int(self.n_features), self.dtype, summed=summed)
 
     def fit_transform(self, X, y=None, **fit_params):
@@ -228,12 +215,17 @@ class FeatureHasher(*_BASES):
 _EMPTY_I8 = np.zeros(0, dtype=np.int8)
 
 
-def _strings_layout(values: list) -> tuple:
-    """(data, offsets) of a short list of texts (dictionaries, categories)."""
+_Kind = _h.ColumnKind
+
+
+def _dictionary(name: str, values: list, codes: np.ndarray):
+    """A dictionary-encoded column: codes (int64, -1 for missing) into a short list of texts
+    (dictionaries, categories), laid out as (data, offsets)."""
     encoded = [str(v).encode("utf-8") for v in values]
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     np.cumsum([len(e) for e in encoded], out=offsets[1:])
-    return np.frombuffer(b"".join(encoded), dtype=np.int8) if encoded else _EMPTY_I8, offsets
+    data = np.frombuffer(b"".join(encoded), dtype=np.int8) if encoded else _EMPTY_I8
+    return _h.ColumnSpec(_Kind.dictionary, name, data=data, offsets=offsets, ints=codes)
 
 
 def _integral_floats(name: str, x: np.ndarray) -> tuple:
@@ -245,23 +237,23 @@ def _integral_floats(name: str, x: np.ndarray) -> tuple:
     return np.where(valid, x, 0).astype(np.int64), valid.astype(np.uint8)
 
 
-def _numpy_spec(name: str, x: np.ndarray) -> tuple:
+def _numpy_spec(name: str, x: np.ndarray):
     kind = x.dtype.kind
     if kind == "b":
-        return ("dictionary", name, *_strings_layout(["False", "True"]), x.astype(np.int64), None)
+        return _dictionary(name, ["False", "True"], x.astype(np.int64))
     if kind in "iu":
         if kind == "u" and x.dtype.itemsize == 8 and x.size and x.max() > np.iinfo(np.int64).max:
             raise ValueError(f"hash_columns: column {name!r} has values above 2**63 - 1")
-        return ("ints", name, None, None, np.ascontiguousarray(x, dtype=np.int64), None)
+        return _h.ColumnSpec(_Kind.ints, name, ints=np.ascontiguousarray(x, dtype=np.int64))
     if kind == "f":
         ints, valid = _integral_floats(name, x)
-        return ("ints", name, None, None, ints, valid)
+        return _h.ColumnSpec(_Kind.ints, name, ints=ints, valid=valid)
     if kind in "OUS":
         pa = _pyarrow()
         if pa is not None and kind in "US":
             return _arrow_spec(name, pa.array(x))
         data, offsets, valid = _h.strings_from_objects(x.tolist() if kind == "O" else x.astype(object).tolist(), name)
-        return ("strings", name, data, offsets, None, valid)
+        return _h.ColumnSpec(_Kind.strings, name, data=data, offsets=offsets, valid=valid)
     raise TypeError(f"hash_columns: column {name!r} has unsupported dtype {x.dtype}")
 
 
@@ -271,7 +263,7 @@ def _pyarrow():
     return sys.modules.get("pyarrow")
 
 
-def _arrow_spec(name: str, arr) -> tuple:
+def _arrow_spec(name: str, arr):
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -281,40 +273,41 @@ def _arrow_spec(name: str, arr) -> tuple:
     valid = None if arr.null_count == 0 else pc.is_valid(arr).to_numpy(zero_copy_only=False).astype(np.uint8)
     if pa.types.is_dictionary(t):
         codes = pc.fill_null(arr.indices, -1).cast(pa.int64()).to_numpy(zero_copy_only=False)
-        return ("dictionary", name, *_strings_layout(arr.dictionary.to_pylist()), np.ascontiguousarray(codes), None)
+        return _dictionary(name, arr.dictionary.to_pylist(), np.ascontiguousarray(codes))
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         # Arrow's own offsets, 32- or 64-bit, without a copy (a sliced array's need not start at 0).
-        off_dtype = np.int32 if pa.types.is_string(t) else np.int64
+        small = pa.types.is_string(t)
         buffers = arr.buffers()
-        offsets = np.frombuffer(buffers[1], dtype=off_dtype)[arr.offset:arr.offset + len(arr) + 1]
+        offsets = np.frombuffer(buffers[1], dtype=np.int32 if small else np.int64)[arr.offset:arr.offset + len(arr) + 1]
         data = np.frombuffer(buffers[2], dtype=np.int8) if buffers[2] is not None else _EMPTY_I8
-        return ("strings", name, data, offsets, None, valid)
+        return _h.ColumnSpec(_Kind.strings, name, data=data, valid=valid,
+                             **{"offsets32" if small else "offsets": offsets})
     if pa.types.is_integer(t):
         ints = pc.fill_null(arr, 0).cast(pa.int64()).to_numpy(zero_copy_only=False)
-        return ("ints", name, None, None, np.ascontiguousarray(ints), valid)
+        return _h.ColumnSpec(_Kind.ints, name, ints=np.ascontiguousarray(ints), valid=valid)
     if pa.types.is_floating(t):  # nulls become NaN: whole numbers are read as integers
         return _numpy_spec(name, arr.cast(pa.float64()).to_numpy(zero_copy_only=False))
     if pa.types.is_boolean(t):
         codes = pc.fill_null(arr.cast(pa.int64()), -1).to_numpy(zero_copy_only=False)
-        return ("dictionary", name, *_strings_layout(["False", "True"]), np.ascontiguousarray(codes), None)
+        return _dictionary(name, ["False", "True"], np.ascontiguousarray(codes))
     raise TypeError(f"hash_columns: column {name!r} has unsupported Arrow type {t}")
 
 
-def _pandas_spec(name: str, col) -> tuple:
+def _pandas_spec(name: str, col):
     import pandas as pd
 
     dtype = col.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         codes = np.ascontiguousarray(col.cat.codes.to_numpy(), dtype=np.int64)
-        return ("dictionary", name, *_strings_layout(list(col.cat.categories)), codes, None)
+        return _dictionary(name, list(col.cat.categories), codes)
     if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
         return _numpy_spec(name, col.to_numpy())
     if pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):  # nullable (masked) types
         valid = (~col.isna().to_numpy()).astype(np.uint8)
         if pd.api.types.is_bool_dtype(dtype):
             codes = np.where(valid, col.to_numpy(dtype=bool, na_value=False), -1).astype(np.int64)
-            return ("dictionary", name, *_strings_layout(["False", "True"]), codes, None)
-        return ("ints", name, None, None, col.to_numpy(dtype=np.int64, na_value=0), valid)
+            return _dictionary(name, ["False", "True"], codes)
+        return _h.ColumnSpec(_Kind.ints, name, ints=col.to_numpy(dtype=np.int64, na_value=0), valid=valid)
     if pd.api.types.is_float_dtype(dtype):
         return _numpy_spec(name, col.to_numpy(dtype=np.float64, na_value=np.nan))
     pa = _pyarrow()
@@ -324,7 +317,7 @@ def _pandas_spec(name: str, col) -> tuple:
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             pass  # mixed objects: the object path names the offending row
     data, offsets, valid = _h.strings_from_objects(col.tolist(), name)
-    return ("strings", name, data, offsets, None, valid)
+    return _h.ColumnSpec(_Kind.strings, name, data=data, offsets=offsets, valid=valid)
 
 
 def _columns_of(data) -> tuple[list, dict, int]:
