@@ -81,8 +81,9 @@ TEST(AbtestMoments, MergeEqualsConcatenation) {
 }
 
 TEST(AbtestMoments, MergeBatchIsMergePerElement) {
-  const dv a = normal(501, 11, 2.0, 1.0), b = normal(77, 12, -3.0, 2.0), c = normal(1000, 13, 0.5, 0.1);
-  const cols va = {a, b}, vb = {c, dv(c.rbegin(), c.rend())};
+  const dv a = normal(501, 11, 2.0, 1.0), b = normal(501, 12, -3.0, 2.0), c = normal(77, 13, 0.5, 0.1);
+  const dv c_reversed(c.rbegin(), c.rend());
+  const cols va = {a, b}, vb = {c, c_reversed};
   const ma::Moments x = ma::moments(va), y = ma::moments(vb);
   ma::Moments empty;
   empty.k = 2;

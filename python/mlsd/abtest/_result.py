@@ -11,7 +11,7 @@ import numpy as np
 from .._params import Check, Options, param_error, validate_params
 from .._results import Result, axes, result_type
 from ._counts import _METHODS, multipletests
-from ._stats import Stats, as_stats
+from ._stats import Stats, as_stats, counts_stats
 from ._tests import ALPHA, ALTERNATIVES, compare, is_counts_tuple, proportions_ztest
 
 __all__ = ["analyze", "combine", "ABResult"]
@@ -78,7 +78,7 @@ class ABResult(Result):
 def _as_arm(x: Any, name: str, func: str) -> tuple[Stats, bool]:
     """(Stats, is_counts).  A (successes, trials) tuple is a proportion (batched over metrics)."""
     if is_counts_tuple(x):
-        return Stats.from_counts(*x), True
+        return counts_stats(x, name, func), True
     return as_stats(x, name, func), False
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import _core
-from .._params import ArrayLike, Check, Interval, validate_params
+from .._params import ArrayLike, Check, Interval, param_error, validate_params
 from .._results import Result, result_type
 from .._state import MergeableState, array_from_json, json_array
 from .._validation import InvalidParameterError, as_float_array, call_kernel
@@ -54,6 +54,19 @@ class StatsSummary(Result):
         data["mean"] = np.asarray(self.mean).reshape(-1)
         data["var"] = np.asarray(self.var).reshape(-1)
         return pd.DataFrame(data)
+
+
+def counts_stats(x: tuple, name: str, func: str) -> "Stats":
+    """``Stats.from_counts(*x)`` for the (successes, trials) argument ``name`` of ``func``, with
+    messages that name them."""
+    if len(x) != 2:
+        raise InvalidParameterError(f"{func}: {name} must be a (successes, trials) tuple")
+    try:
+        return Stats.from_counts(*x)
+    except ValueError as e:
+        text = str(e)
+        text = text.partition(": ")[2] if text.startswith("Stats.from_counts: ") else text
+        raise type(e)(f"{func}: {name}: {text}") from None
 
 
 class Stats(MergeableState):
@@ -148,12 +161,18 @@ class Stats(MergeableState):
     @validate_params(data=[Mapping])
     def from_mapping(cls, data: Mapping[str, Any]) -> "Stats":
         """``Stats.from_arrays(**data)`` for a mapping of role -> array (e.g. a dict of columns)."""
+        return cls._of_mapping(data, "Stats.from_mapping: data")
+
+    @classmethod
+    def _of_mapping(cls, data: Mapping, where: str) -> "Stats":
+        """The Stats of a mapping of role -> array; messages start with ``where`` ("func: arg")."""
         unknown = set(data) - set(ROLES)
         if unknown:
-            raise InvalidParameterError(f"Stats.from_arrays: unknown column role(s) {sorted(unknown)}; use {ROLES}")
+            raise InvalidParameterError(f"{where}: unknown column role(s) {sorted(map(str, unknown))}; use {ROLES}")
         if "y" not in data:
-            raise InvalidParameterError("Stats.from_arrays: the mapping needs a 'y' entry")
-        return cls.from_arrays(**data)
+            raise InvalidParameterError(f"{where}: the mapping needs a 'y' entry")
+        return cls._of_arrays(where, data["y"], data.get("denominator"), data.get("covariate"),
+                              data.get("covariate_denominator"))
 
     @classmethod
     @validate_params(successes=[ArrayLike(ndim=None)], trials=[ArrayLike(ndim=None)])
@@ -264,26 +283,29 @@ class Stats(MergeableState):
     @validate_params(role=[str])
     def column(self, role: str) -> int:
         """Position of a column role in ``columns``."""
+        return self._index(role, "Stats.column")
+
+    def _index(self, role: str, func: str) -> int:
         try:
             return self.columns.index(role)
         except ValueError:
-            raise ValueError(f"Stats has no {role!r} column (columns: {self.columns})") from None
+            raise param_error(func, "role", f"one of this Stats' columns {self.columns}", role) from None
 
     @validate_params(role=[str])
     def sum(self, role: str = "y") -> np.ndarray:
         """Sum of a column."""
-        return self.n * self.mean[..., self.column(role)]
+        return self.n * self.mean[..., self._index(role, "Stats.sum")]
 
     @validate_params(role=[str])
     def sum_of_squares(self, role: str = "y") -> np.ndarray:
         """Raw sum of squares of a column (derived; the centred form is what is stored)."""
-        j = self.column(role)
+        j = self._index(role, "Stats.sum_of_squares")
         return self.comoment[..., j, j] + self.n * self.mean[..., j] ** 2
 
     @validate_params(role=[str], ddof=[Interval(Integral, 0, None)])
     def var(self, role: str = "y", ddof: int = 1) -> np.ndarray:
         """Variance of a column with ``ddof`` degrees of freedom (NaN when n <= ddof)."""
-        j = self.column(role)
+        j = self._index(role, "Stats.var")
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(self.n > ddof, self.comoment[..., j, j] / np.maximum(self.n - ddof, 1), np.nan)
 
@@ -333,9 +355,6 @@ def as_stats(x: Any, name: str, func: str) -> Stats:
     if isinstance(x, Stats):
         return x
     if isinstance(x, Mapping):
-        try:
-            return Stats.from_mapping(x)
-        except ValueError as e:
-            raise type(e)(f"{func}: {name}: {str(e).partition(': ')[2]}") from None
+        return Stats._of_mapping(x, f"{func}: {name}")
     arr = as_float_array(x, name, func)
     return Stats(*call_kernel(func, _core.abtest.moments, [arr], [name]), ("y",))

@@ -12,7 +12,7 @@ from scipy import special
 
 from .._params import ArrayLike, Check, Interval, Options, validate_params
 from .._results import ResultTuple
-from ._stats import Stats, as_stats
+from ._stats import Stats, as_stats, counts_stats
 
 __all__ = ["TestResult", "ZeroVarianceWarning", "ttest_ind", "proportions_ztest", "compare"]
 
@@ -231,7 +231,7 @@ def ttest_ind(a: Any, b: Any, *, equal_var: bool = False, alternative: str = "tw
 
 def _as_binary_stats(x: Any, name: str, func: str) -> Stats:
     if isinstance(x, tuple) and len(x) == 2:
-        return Stats.from_counts(*x)
+        return counts_stats(x, name, func)
     s = as_stats(x, name, func)
     require_plain(s, name, func)
     if isinstance(x, (Stats, Mapping)):
