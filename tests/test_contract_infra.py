@@ -218,3 +218,13 @@ def test_validator_messages_and_declarations():
         validate_params(nope=[None])(lambda x: x)
     with pytest.raises(InvalidParameterError, match=r"Got an array of shape \(1, 2\) and dtype int64 instead"):
         f(np.zeros((1, 2), dtype=np.int64))
+
+
+def test_array_like_rejects_ints_beyond_float_range_without_overflow_error():
+    @validate_params(x=[ArrayLike(ndim=None)])
+    def f(x):
+        return x
+
+    for bad in (2**2000, [1, 2**2000], np.array([2**2000], dtype=object)):
+        with pytest.raises(InvalidParameterError, match="The 'x' parameter of .*f must be"):
+            f(bad)

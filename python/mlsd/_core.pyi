@@ -195,6 +195,9 @@ class abtest:
     @staticmethod
     def moments(columns: list[npt.NDArray[np.float64]], names: list[str]) -> tuple[float, F64, F64]: ...
     @staticmethod
+    def merge_moments(k: int, n_a: F64, mean_a: F64, comoment_a: F64, n_b: F64, mean_b: F64,
+                      comoment_b: F64) -> tuple[F64, F64, F64]: ...
+    @staticmethod
     def mann_whitney_u(x: F64, y: F64) -> tuple[float, float]: ...
     @staticmethod
     def bootstrap_sums(y: F64, d: Optional[F64], n_resamples: int, seed: int, stream: int,
