@@ -79,6 +79,15 @@ def test_repr_is_short_and_has_no_array_dump():
     assert repr(small) == "Curve(x=[0, 0.5], y=[1, 2], area=0.25)"
 
 
+def test_repr_of_tuples_and_zero_d_json_arrays():
+    @result_type
+    class Cols(Result):
+        columns: tuple
+
+    assert repr(Cols(("y",))) == "Cols(columns=('y',))"
+    assert array_from_json(3, float, ndim=0).shape == ()
+
+
 def test_to_frame_default_layouts():
     pd = pytest.importorskip("pandas")
     f = Curve(np.arange(3.0), np.ones(3), area=0.5).to_frame()
