@@ -19,7 +19,7 @@ import numpy as np
 from .._params import ArrayLike, Check, Interval, validate_params
 from .._results import Result, result_type
 from .._state import MergeableState, array_from_json, json_array
-from .._validation import InvalidParameterError, call_kernel
+from .._validation import InvalidParameterError, call_kernel, check_same_length
 from ._common import _binary_inputs, _clip_eps, _k, _mean, _prob_inputs
 
 __all__ = ["ScoreTable", "ScoreTableResult", "ApproximateAUC", "binned_roc_auc_score", "LogLossSums",
@@ -153,6 +153,8 @@ class ScoreTable(MergeableState):
                bins: tuple[float, float, int] | None) -> "ScoreTable":
         if _is_empty(y_true, y_score, sample_weight):
             return cls._of((np.empty(0), np.empty(0), np.empty(0)), bins)
+        if y_true.shape[0] == 0:  # the others are not empty: a length mismatch, not "y_true is empty"
+            check_same_length(func, y_true=y_true, y_score=y_score)
         y, s, w = _binary_inputs(func, y_true, y_score, sample_weight)
         if bins is None:
             return cls._of(call_kernel(func, _k.score_table, y, s, w), None)
@@ -352,6 +354,8 @@ def _log_loss_parts(func: str, y_true: Any, y_prob: Any, sample_weight: Any, eps
     eps = _clip_eps(y_prob) if eps is None else float(eps)
     if allow_empty and _is_empty(y_true, y_prob, sample_weight):
         return 0.0, 0.0, 0.0, eps
+    if allow_empty and y_true.shape[0] == 0:  # the others are not empty: a length mismatch
+        check_same_length(func, y_true=y_true, y_prob=y_prob)
     y, p, w, _ = _prob_inputs(func, y_true, y_prob, sample_weight)
     loss, weight, positive = call_kernel(func, _k.log_loss_sums, y, p, w, eps)
     return float(loss), float(weight), float(positive), eps
