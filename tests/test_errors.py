@@ -88,8 +88,8 @@ def test_max_fpr_validation(max_fpr):
 
 @pytest.mark.parametrize("n_bins", [0, -1, 2.5, None, 2**24 + 1, 2**70])
 def test_n_bins_validation(n_bins):
-    with pytest.raises(InvalidParameterError,
-                       match=r"The 'n_bins' parameter of calibration_curve must be an int in the range \[1, 16777216\]"):
+    expected = r"The 'n_bins' parameter of calibration_curve must be an int in the range \[1, 16777216\]"
+    with pytest.raises(InvalidParameterError, match=expected):
         M.calibration_curve(Y, S, n_bins=n_bins)
     with pytest.raises(InvalidParameterError, match="'strategy' parameter"):
         M.calibration_curve(Y, S, strategy="kmeans")
@@ -104,7 +104,8 @@ SC = np.array([[0.1, 0.5, 0.3], [0.2, 0.9, 0.4]])
 def test_ranking_rejects_bad_input(fn):
     name = fn.__name__
     for k in (0, -3, 1.5, "3", True):
-        with pytest.raises(InvalidParameterError, match=rf"The 'k' parameter of {name} must be an int in the range \[1, inf\)"):
+        with pytest.raises(InvalidParameterError,
+                           match=rf"The 'k' parameter of {name} must be an int in the range \[1, inf\)"):
             fn(REL, SC, k)
         # InvalidParameterError is both a ValueError and a TypeError
         with pytest.raises(ValueError):

@@ -36,6 +36,9 @@ class GroupAUCResult(Result):
         Rows per group (or summed ``sample_weight``).
     n_groups, n_skipped : int
         Groups seen, and groups left out of ``score`` because they hold a single class.
+
+    ``float(result)`` is ``score``; ``to_frame()`` has one row per group; ``plot()`` draws each
+    group's AUC against its size, with the average.
     """
 
     score: float

@@ -155,7 +155,8 @@ def _ranking_result(per_query: np.ndarray, sample_weight, func: str, queries=Non
     return RankingResult(mean, per_query, queries)
 
 
-@validate_params(y_true=[RANKING_Y], y_score=[RANKING_Y], indptr=[INDPTR, None], query=[GROUPS, None], sample_weight=QUERY_WEIGHTS,
+@validate_params(y_true=[RANKING_Y], y_score=[RANKING_Y], indptr=[INDPTR, None], query=[GROUPS, None],
+                 sample_weight=QUERY_WEIGHTS,
                  k=[K, None], gain=[GAIN], ignore_ties=["boolean"])
 def dcg_at_k(y_true, y_score, k: int | None = 10, *, indptr=None, query=None, gain: str = "linear",
              ignore_ties: bool = False, sample_weight=None) -> RankingResult:
@@ -196,7 +197,8 @@ def dcg_at_k(y_true, y_score, k: int | None = 10, *, indptr=None, query=None, ga
                     sample_weight=sample_weight, allow_k_none=True)
 
 
-@validate_params(y_true=[RANKING_Y], y_score=[RANKING_Y], indptr=[INDPTR, None], query=[GROUPS, None], sample_weight=QUERY_WEIGHTS,
+@validate_params(y_true=[RANKING_Y], y_score=[RANKING_Y], indptr=[INDPTR, None], query=[GROUPS, None],
+                 sample_weight=QUERY_WEIGHTS,
                  k=[K, None], gain=[GAIN], ignore_ties=["boolean"], empty_target_action=[EMPTY_TARGET_ACTION])
 def ndcg_at_k(y_true, y_score, k: int | None = 10, *, indptr=None, query=None, gain: str = "linear",
               ignore_ties: bool = False, empty_target_action: str = "neg",
@@ -247,7 +249,8 @@ def ndcg_at_k(y_true, y_score, k: int | None = 10, *, indptr=None, query=None, g
                     empty_target_action=empty_target_action, sample_weight=sample_weight, allow_k_none=True)
 
 
-@validate_params(y_true=[RANKING_Y], y_score=[RANKING_Y], indptr=[INDPTR, None], query=[GROUPS, None], sample_weight=QUERY_WEIGHTS,
+@validate_params(y_true=[RANKING_Y], y_score=[RANKING_Y], indptr=[INDPTR, None], query=[GROUPS, None],
+                 sample_weight=QUERY_WEIGHTS,
                  k=[K, None], empty_target_action=[EMPTY_TARGET_ACTION])
 def map_at_k(y_true, y_score, k: int | None = 10, *, indptr=None, query=None, empty_target_action: str = "neg",
              sample_weight=None) -> RankingResult:
@@ -288,7 +291,8 @@ def map_at_k(y_true, y_score, k: int | None = 10, *, indptr=None, query=None, em
                     empty_target_action=empty_target_action, sample_weight=sample_weight, allow_k_none=True)
 
 
-@validate_params(y_true=[RANKING_Y], y_score=[RANKING_Y], indptr=[INDPTR, None], query=[GROUPS, None], sample_weight=QUERY_WEIGHTS,
+@validate_params(y_true=[RANKING_Y], y_score=[RANKING_Y], indptr=[INDPTR, None], query=[GROUPS, None],
+                 sample_weight=QUERY_WEIGHTS,
                  k=[K, None], empty_target_action=[EMPTY_TARGET_ACTION])
 def mrr(y_true, y_score, k: int | None = None, *, indptr=None, query=None, empty_target_action: str = "neg",
         sample_weight=None) -> RankingResult:
@@ -329,7 +333,8 @@ def mrr(y_true, y_score, k: int | None = None, *, indptr=None, query=None, empty
                     empty_target_action=empty_target_action, sample_weight=sample_weight, allow_k_none=True)
 
 
-@validate_params(y_true=[RANKING_Y], y_score=[RANKING_Y], indptr=[INDPTR, None], query=[GROUPS, None], sample_weight=QUERY_WEIGHTS,
+@validate_params(y_true=[RANKING_Y], y_score=[RANKING_Y], indptr=[INDPTR, None], query=[GROUPS, None],
+                 sample_weight=QUERY_WEIGHTS,
                  k=[K], empty_target_action=[EMPTY_TARGET_ACTION])
 def precision_at_k(y_true, y_score, k: int = 10, *, indptr=None, query=None, empty_target_action: str = "neg",
                    sample_weight=None) -> RankingResult:
@@ -370,7 +375,8 @@ def precision_at_k(y_true, y_score, k: int = 10, *, indptr=None, query=None, emp
                     empty_target_action=empty_target_action, sample_weight=sample_weight)
 
 
-@validate_params(y_true=[RANKING_Y], y_score=[RANKING_Y], indptr=[INDPTR, None], query=[GROUPS, None], sample_weight=QUERY_WEIGHTS,
+@validate_params(y_true=[RANKING_Y], y_score=[RANKING_Y], indptr=[INDPTR, None], query=[GROUPS, None],
+                 sample_weight=QUERY_WEIGHTS,
                  k=[K], empty_target_action=[EMPTY_TARGET_ACTION])
 def recall_at_k(y_true, y_score, k: int = 10, *, indptr=None, query=None, empty_target_action: str = "neg",
                 sample_weight=None) -> RankingResult:
@@ -410,7 +416,8 @@ def recall_at_k(y_true, y_score, k: int = 10, *, indptr=None, query=None, empty_
                     empty_target_action=empty_target_action, sample_weight=sample_weight)
 
 
-@validate_params(y_true=[RANKING_Y], y_score=[RANKING_Y], indptr=[INDPTR, None], query=[GROUPS, None], sample_weight=QUERY_WEIGHTS,
+@validate_params(y_true=[RANKING_Y], y_score=[RANKING_Y], indptr=[INDPTR, None], query=[GROUPS, None],
+                 sample_weight=QUERY_WEIGHTS,
                  k=[K], empty_target_action=[EMPTY_TARGET_ACTION])
 def hit_rate_at_k(y_true, y_score, k: int = 10, *, indptr=None, query=None, empty_target_action: str = "neg",
                   sample_weight=None) -> RankingResult:
