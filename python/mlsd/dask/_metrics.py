@@ -9,11 +9,10 @@ kernel per partition.
 
 from __future__ import annotations
 
+from numbers import Integral
 from typing import Any
 
 import numpy as np
-
-from numbers import Integral
 
 from .. import metrics as M
 from .._params import Check, Interval, validate_params
