@@ -17,6 +17,7 @@ of 0 is dropped before hashing.
 
 from __future__ import annotations
 
+import sys
 from numbers import Integral
 from typing import Any, Iterable
 
@@ -60,7 +61,7 @@ def _is_table(data: Any) -> bool:
     pa = _pyarrow()
     if pa is not None and isinstance(data, pa.Table):
         return True
-    pd = __import__("sys").modules.get("pandas")
+    pd = sys.modules.get("pandas")  # a DataFrame exists only if pandas was imported
     return pd is not None and isinstance(data, pd.DataFrame)
 
 
@@ -78,6 +79,7 @@ _DTYPE = [Check(_is_sparse_dtype, "a numeric NumPy dtype other than float16 (sci
                                   "float16)")]
 _TABLE = [Check(_is_table, "a pandas DataFrame, a pyarrow Table or a dict of 1-D arrays")]
 _COLUMNS = [None, Check(_is_names, "a list of column names")]
+_CROSSES = [Check(_is_crosses, "a list of tuples of column names")]
 _SAMPLES = [Check(_is_samples, "an iterable over samples (not a single str)")]
 
 
@@ -90,7 +92,6 @@ def _declared_for_fit(**declared):
         return init
 
     return decorate
-_CROSSES = [Check(_is_crosses, "a list of tuples of column names")]
 
 
 @validate_params(key=[Check(_is_key, "a str, bytes, an int in the range [-2**31, 2**31 - 1], np.int32 or an "
@@ -337,8 +338,6 @@ def _numpy_spec(name: str, x: np.ndarray):
 
 
 def _pyarrow():
-    import sys
-
     return sys.modules.get("pyarrow")
 
 
