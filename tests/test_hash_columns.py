@@ -142,7 +142,7 @@ def test_errors():
         hash_columns({"t": np.array(["2020-01-01"], dtype="datetime64[D]")})
     with pytest.raises(ValueError, match="different lengths"):
         hash_columns({"a": [1, 2], "b": [1]})
-    with pytest.raises(TypeError, match="data must be a pandas DataFrame"):
+    with pytest.raises(TypeError, match="'data' parameter of hash_columns must be a pandas DataFrame"):
         hash_columns([[1, 2]])
     for bad in (0, -1, 2**31, 1.5):
         with pytest.raises(InvalidParameterError, match="'n_features' parameter of hash_columns"):
