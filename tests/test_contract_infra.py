@@ -79,6 +79,15 @@ def test_repr_is_short_and_has_no_array_dump():
     assert repr(small) == "Curve(x=[0, 0.5], y=[1, 2], area=0.25)"
 
 
+def test_repr_of_tuples_and_zero_d_json_arrays():
+    @result_type
+    class Cols(Result):
+        columns: tuple
+
+    assert repr(Cols(("y",))) == "Cols(columns=('y',))"
+    assert array_from_json(3, float, ndim=0).shape == ()
+
+
 def test_to_frame_default_layouts():
     pd = pytest.importorskip("pandas")
     f = Curve(np.arange(3.0), np.ones(3), area=0.5).to_frame()
@@ -218,3 +227,13 @@ def test_validator_messages_and_declarations():
         validate_params(nope=[None])(lambda x: x)
     with pytest.raises(InvalidParameterError, match=r"Got an array of shape \(1, 2\) and dtype int64 instead"):
         f(np.zeros((1, 2), dtype=np.int64))
+
+
+def test_array_like_rejects_ints_beyond_float_range_without_overflow_error():
+    @validate_params(x=[ArrayLike(ndim=None)])
+    def f(x):
+        return x
+
+    for bad in (2**2000, [1, 2**2000], np.array([2**2000], dtype=object)):
+        with pytest.raises(InvalidParameterError, match="The 'x' parameter of .*f must be"):
+            f(bad)

@@ -224,7 +224,7 @@ def test_bootstrap_same_for_any_worker_count_and_keys(dask_client, one_worker, s
 
 def test_bad_input_names_the_argument(dask_client):
     y = da.from_array(np.arange(10.0), chunks=4)
-    with pytest.raises(TypeError, match="mlsd.dask.stats: y must be a Dask array"):
+    with pytest.raises(TypeError, match="The 'y' parameter of mlsd.dask.stats must be a Dask array"):
         md.stats(np.arange(10.0))
     with pytest.raises(ValueError, match="split_every"):
         md.stats(y, split_every=1)
@@ -240,7 +240,7 @@ def test_bad_input_names_the_argument(dask_client):
         md.bootstrap(y, statistic="ratio")
     with pytest.raises(ValueError, match="control: a 'denominator' is needed"):
         md.bootstrap({"y": y, "denominator": y}, {"y": y}, statistic="ratio")
-    with pytest.raises(TypeError, match="data: y must be a Dask array"):
+    with pytest.raises(TypeError, match="The 'data' parameter of mlsd.dask.bootstrap must be a Dask array"):
         md.bootstrap(np.arange(10.0))
     with pytest.raises(ValueError, match="control needs at least two observations; got 1"):
         md.bootstrap(y, da.from_array(np.ones(1), chunks=1), client=dask_client)
@@ -256,7 +256,7 @@ def test_bad_input_names_the_argument(dask_client):
         md.stats_by(frame, "v", "y", denominator="nope")
     with pytest.raises(ValueError, match="by: column 'v' has missing values"):
         md.stats_by(frame, "v", "y", client=dask_client)
-    with pytest.raises(TypeError, match="df must be a Dask DataFrame"):
+    with pytest.raises(TypeError, match="The 'df' parameter of mlsd.dask.stats_by must be a Dask DataFrame"):
         md.stats_by(pdf, "v", "y")
     with pytest.raises(ValueError, match="one column name per metric"):
         md.stats_by(frame, "v", ["y", "y"], covariate=["y"])

@@ -107,8 +107,12 @@ def test_range_plan_covers_every_range_once():
     assert [(g[1], g[2]) for g in groups] == [(0, 4), (4, 16)]  # shares follow the threads
     assert dm._plan({"w": 2, "v": 2}, 1, "f")[1] == [("w", 0, 1)]  # fewer ranges than workers
     assert dm._plan({}, 5, "f") == (5, [(None, 0, 5)])  # a local scheduler: one group
-    with pytest.raises(ValueError, match="n_ranges"):
-        dm._plan({}, 0, "f")
+    import dask.array as da
+
+    y, s = da.from_array(np.array([0, 1, 1])), da.from_array(np.array([0.1, 0.5, 0.7]))
+    for bad in (0, 4097, 1.5):  # declared: checked on the client before any task runs
+        with pytest.raises(ValueError, match="The 'n_ranges' parameter of roc_auc_score must be an int in the range"):
+            md.roc_auc_score(y, s, n_ranges=bad)
 
 
 def test_dask_series_and_rechunked_arrays(dask_client):

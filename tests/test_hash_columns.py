@@ -142,7 +142,7 @@ def test_errors():
         hash_columns({"t": np.array(["2020-01-01"], dtype="datetime64[D]")})
     with pytest.raises(ValueError, match="different lengths"):
         hash_columns({"a": [1, 2], "b": [1]})
-    with pytest.raises(TypeError, match="data must be a pandas DataFrame"):
+    with pytest.raises(TypeError, match="'data' parameter of hash_columns must be a pandas DataFrame"):
         hash_columns([[1, 2]])
     for bad in (0, -1, 2**31, 1.5):
         with pytest.raises(InvalidParameterError, match="'n_features' parameter of hash_columns"):
@@ -172,3 +172,37 @@ def test_collision_report_counts():
     frame = report.to_frame()
     assert list(frame.source) == ["a", "b", "a x b"]
     assert frame.n_keys.tolist() == [df.a.nunique(), 3, len(set(zip(df.a, df.b)))]
+
+
+def test_column_specs_carry_the_bound_kind():
+    # What hash_columns hands to C++ is a bound ColumnSpec whose kind is the bound ColumnKind enum.
+    import mlsd.hashing as mh
+
+    kind = mlsd._core.hashing.ColumnKind
+    df = make_frame(3, n=20)
+    expected = {"user": kind.strings, "ad": kind.ints, "hour": kind.ints, "premium": kind.dictionary,
+                "country": kind.dictionary, "score": kind.ints}
+    for name, k in expected.items():
+        spec = mh._pandas_spec(name, df[name])
+        assert (spec.kind, spec.name) == (k, name)
+    table = pa.Table.from_pandas(df)
+    assert mh._arrow_spec("country", table.column("country")).kind == kind.dictionary
+    assert mh._arrow_spec("s", pa.array(["a", None])).kind == kind.strings
+    assert mh._arrow_spec("s", pa.array(["a", None], type=pa.large_string())).kind == kind.strings
+    assert mh._numpy_spec("b", np.array([True, False])).kind == kind.dictionary
+    assert mh._numpy_spec("u", np.array(["a", "b"])).kind == kind.strings
+
+
+def test_unknown_column_kind_is_an_error():
+    h = mlsd._core.hashing
+    ints = np.arange(3, dtype=np.int64)
+    with pytest.raises(AttributeError):
+        h.ColumnKind.categorical
+    with pytest.raises(TypeError):  # a kind spelled as a string is not decoded: only the enum is taken
+        h.ColumnSpec("dictionary", "c", ints=ints)
+    with pytest.raises(ValueError, match="unknown column kind 7"):  # an integer outside the enum's values
+        h.ColumnSpec(h.ColumnKind(7), "c", ints=ints)
+    with pytest.raises(TypeError):  # the same for FeatureHasher's input type
+        h.hash_feature_input([["a"]], "strings", 8, 0, True)
+    spec = h.ColumnSpec(h.ColumnKind.ints, "c", ints=ints)
+    assert h.hash_columns([spec], 1, [], 3, 8, 0, True)[2].tolist() == [0, 1, 2, 3]

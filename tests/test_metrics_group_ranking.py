@@ -208,7 +208,7 @@ def test_query_labels_already_grouped_and_errors():
         M.ndcg_at_k(rel, score, 3, indptr=[0, 5], query=[1] * 5)
     with pytest.raises(ValueError, match="ndcg_at_k: query has 2 elements but y_true has 5"):
         M.ndcg_at_k(rel, score, 3, query=[1, 2])
-    with pytest.raises(ValueError, match="mrr: query must be 1-D"):
+    with pytest.raises(ValueError, match="The 'query' parameter of mrr must be a 1-D"):
         M.mrr(rel, score, query=np.ones((5, 1)))
     with pytest.raises(ValueError, match="map_at_k: query contains missing values"):
         M.map_at_k(rel, score, query=["a", None, "a", "b", "b"])

@@ -63,7 +63,7 @@ def test_table_errors():
     binned = M.ScoreTable.from_arrays(y, s, n_bins=8, range=(-3, 3))
     with pytest.raises(ValueError, match="same bins"):
         binned.merge(M.ScoreTable.from_arrays(y, s))
-    with pytest.raises(TypeError, match="only merge ScoreTables"):
+    with pytest.raises(TypeError, match="'others' parameter of ScoreTable.merge must be ScoreTable objects"):
         binned.merge({"score": []})
     with pytest.raises(ValueError, match="strictly decreasing"):
         M.ScoreTable([0.1, 0.5], [1, 0], [0, 1])
@@ -113,7 +113,10 @@ def test_log_loss_sums_merge(seed):
     cuts = _cut(n, seed)
     parts = [M.LogLossSums.from_arrays(y[a:b], p[a:b], sample_weight=None if w is None else w[a:b])
              for a, b in zip(cuts[:-1], cuts[1:])]
-    merged = M.LogLossSums.merge(parts)
+    merged = parts[0].merge(*parts[1:])
+    with pytest.warns(FutureWarning, match="deprecated"):  # the classmethod taking a list, before the protocol
+        assert M.LogLossSums.merge(parts) == merged
+    assert sum(parts).log_loss() == pytest.approx(merged.log_loss(), rel=1e-14)
     assert merged.log_loss() == pytest.approx(skm.log_loss(y, p, sample_weight=w), rel=1e-12)
     assert merged.log_loss(normalize=False) == pytest.approx(M.log_loss(y, p, normalize=False, sample_weight=w),
                                                              rel=1e-13)

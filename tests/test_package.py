@@ -22,7 +22,7 @@ def test_version_and_typing_files():
     assert mlsd.__version__ == importlib.metadata.version("mlsd")
     files = importlib.resources.files("mlsd")
     assert files.joinpath("py.typed").is_file()
-    assert files.joinpath("_core.pyi").is_file()
+    assert files.joinpath("_core").joinpath("__init__.pyi").is_file()  # a stub package: one file per submodule
 
 
 def test_docstring_examples_run():

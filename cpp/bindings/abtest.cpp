@@ -12,7 +12,7 @@ using i64 = carray<std::int64_t>;
 
 namespace {
 
-// Moments travel to Python as (n, mean[k], comoment[k, k]); Python merges them (vectorised).
+// Moments travel to Python as (n, mean[k], comoment[k, k]); Python merges batches through merge_moments.
 py::tuple to_python(const ma::Moments& m) {
   f64 mean(m.k);
   f64 com({m.k, m.k});
@@ -39,6 +39,20 @@ void register_abtest(py::module_& m) {
         return to_python(r);
       },
       py::arg("columns"), py::arg("names"));
+  m.def(
+      "merge_moments",
+      [](int k, const f64& n_a, const f64& mean_a, const f64& com_a, const f64& n_b, const f64& mean_b,
+         const f64& com_b) {
+        f64 n(n_a.size()), mean(mean_a.size()), com(com_a.size());
+        {
+          py::gil_scoped_release release;
+          ma::merge_batch(k, view(n_a), view(mean_a), view(com_a), view(n_b), view(mean_b), view(com_b),
+                          mutable_view(n), mutable_view(mean), mutable_view(com));
+        }
+        return py::make_tuple(n, mean, com);
+      },
+      py::arg("k"), py::arg("n_a").noconvert(), py::arg("mean_a").noconvert(), py::arg("comoment_a").noconvert(),
+      py::arg("n_b").noconvert(), py::arg("mean_b").noconvert(), py::arg("comoment_b").noconvert());
   m.def(
       "mann_whitney_u",
       [](const f64& x, const f64& y) {

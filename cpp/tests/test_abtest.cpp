@@ -80,6 +80,42 @@ TEST(AbtestMoments, MergeEqualsConcatenation) {
   EXPECT_THROW(ma::merge(merged, two), std::invalid_argument);
 }
 
+TEST(AbtestMoments, MergeBatchIsMergePerElement) {
+  const dv a = normal(501, 11, 2.0, 1.0), b = normal(501, 12, -3.0, 2.0), c = normal(77, 13, 0.5, 0.1);
+  const dv c_reversed(c.rbegin(), c.rend());
+  const cols va = {a, b}, vb = {c, c_reversed};
+  const ma::Moments x = ma::moments(va), y = ma::moments(vb);
+  ma::Moments empty;
+  empty.k = 2;
+  // Batch of three pairs: (x, y), (empty, y), (x, empty).
+  const ma::Moments lhs[3] = {x, empty, x}, rhs[3] = {y, y, empty};
+  dv n_a, n_b, m_a, m_b, c_a, c_b;
+  for (int r = 0; r < 3; ++r) {
+    n_a.push_back(lhs[r].n);
+    n_b.push_back(rhs[r].n);
+    for (int i = 0; i < 2; ++i) {
+      m_a.push_back(lhs[r].mean[i]);
+      m_b.push_back(rhs[r].mean[i]);
+      for (int j = 0; j < 2; ++j) {
+        c_a.push_back(lhs[r].comoment[i][j]);
+        c_b.push_back(rhs[r].comoment[i][j]);
+      }
+    }
+  }
+  dv n(3), m(6), co(12);
+  ma::merge_batch(2, n_a, m_a, c_a, n_b, m_b, c_b, n, m, co);
+  for (int r = 0; r < 3; ++r) {
+    const ma::Moments want = ma::merge(lhs[r], rhs[r]);
+    EXPECT_EQ(n[r], want.n);
+    for (int i = 0; i < 2; ++i) {
+      EXPECT_EQ(m[r * 2 + i], want.mean[i]);
+      for (int j = 0; j < 2; ++j) EXPECT_EQ(co[(r * 2 + i) * 2 + j], want.comoment[i][j]);
+    }
+  }
+  dv short_n(2);
+  EXPECT_THROW(ma::merge_batch(2, n_a, m_a, c_a, n_b, m_b, c_b, short_n, m, co), std::invalid_argument);
+}
+
 TEST(AbtestMoments, IndependentOfThreadCount) {
   const dv x = normal(300000, 6, 1.0, 1.0), y = normal(300000, 7, 2.0, 1.0);
   const cols v = {x, y};

@@ -1,4 +1,6 @@
 #include <cstring>
+#include <stdexcept>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -241,6 +243,61 @@ TEST(FeatureHashing, SummedEqualsHashThenSumDuplicates) {
       expect_same(mh::hash_features_summed(in.names(), in.rows, n_features, 9, sign), ref);
       mlsd::set_num_threads(0);
     }
+}
+
+// Keys read in place through KeyRows: the same as the flat layout; nullopt (nothing decided) when a
+// row or a key cannot be read, or a row is too long to be summed exactly.
+TEST(FeatureHashing, KeyRowsInPlaceEqualFlatKeys) {
+  const UnitRows in(4);
+  const auto n_rows = static_cast<std::int64_t>(in.rows.size()) - 1;
+  const auto names = in.names();
+  auto rows_with = [&](std::int64_t bad_row, std::int64_t bad_key_row) {
+    mh::KeyRows rows;
+    rows.n_rows = n_rows;
+    rows.size = [&, bad_row](std::int64_t r) { return r == bad_row ? -1 : in.rows[r + 1] - in.rows[r]; };
+    rows.read = [&, bad_key_row](std::int64_t r, std::string_view* keys) {
+      for (auto i = in.rows[r]; i < in.rows[r + 1]; ++i) *keys++ = names[static_cast<std::size_t>(i)];
+      return r != bad_key_row;
+    };
+    return rows;
+  };
+  for (int threads : {1, 2}) {
+    mlsd::set_num_threads(threads);
+    const auto got = mh::hash_key_rows_summed(rows_with(-1, -1), 64, 9, true);
+    ASSERT_TRUE(got.has_value());
+    expect_same(*got, mh::hash_features_summed(names, in.rows, 64, 9, true));
+    EXPECT_FALSE(mh::hash_key_rows_summed(rows_with(n_rows - 1, -1), 64, 9, true).has_value());
+    EXPECT_FALSE(mh::hash_key_rows_summed(rows_with(-1, n_rows / 2), 64, 9, true).has_value());
+  }
+  mlsd::set_num_threads(0);
+  // A row of 2**24 + 1 keys is declined before any key is read.
+  mh::KeyRows too_long;
+  too_long.n_rows = 2;
+  too_long.size = [](std::int64_t r) { return r == 1 ? mh::kMaxSummedRowKeys + 1 : std::int64_t{0}; };
+  too_long.read = [](std::int64_t, std::string_view*) -> bool { throw std::logic_error("must not be read"); };
+  EXPECT_FALSE(mh::hash_key_rows_summed(too_long, 64, 9, true).has_value());
+  const mh::KeyRows empty{0, too_long.size, too_long.read};
+  EXPECT_EQ(mh::hash_key_rows_summed(empty, 64, 9, true)->indptr.size(), 1u);
+}
+
+TEST(FeatureHashing, RowsSumExactlyUpTo2To24Keys) {
+  const std::int64_t m = mh::kMaxSummedRowKeys;
+  EXPECT_EQ(m, std::int64_t{1} << 24);
+  EXPECT_TRUE(mh::rows_sum_exactly(std::vector<std::int64_t>{0}));
+  EXPECT_TRUE(mh::rows_sum_exactly(std::vector<std::int64_t>{0, 3, m + 3, 2 * m + 3}));
+  EXPECT_FALSE(mh::rows_sum_exactly(std::vector<std::int64_t>{0, 3, m + 4, m + 5}));
+}
+
+TEST(ColumnHashing, UnknownKindIsAnError) {
+  const std::vector<std::int64_t> ints{1, 2};
+  mh::Column c;
+  c.kind = static_cast<mh::Column::Kind>(7);
+  c.name = "c";
+  c.ints = ints;
+  EXPECT_THROW(mh::Column::check_kind(c.kind, "test"), std::invalid_argument);
+  EXPECT_THROW(mh::hash_columns(std::span<const mh::Column>(&c, 1), 1, {}, 2, 16, 0, true), std::invalid_argument);
+  c.kind = mh::Column::Kind::ints;
+  EXPECT_EQ(mh::hash_columns(std::span<const mh::Column>(&c, 1), 1, {}, 2, 16, 0, true).indptr.size(), 3u);
 }
 
 TEST(ColumnHashing, EqualsFeatureHashingOfTheDocumentedKeys) {

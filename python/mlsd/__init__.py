@@ -16,7 +16,10 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version as _version
 
+from numbers import Integral as _Integral
+
 from . import _core
+from ._params import Interval as _Interval, validate_params as _validate_params
 
 try:
     __version__ = _version("mlsd")
@@ -28,6 +31,7 @@ __all__ = ["__version__", "set_num_threads", "get_num_threads", "abtest", "hashi
 _blas_limiter = None
 
 
+@_validate_params(n=[_Interval(_Integral, 0, None), None])
 def set_num_threads(n: int | None) -> None:
     """Set the number of threads mlsd uses (TBB, OpenMP and BLAS alike).
 
@@ -40,14 +44,8 @@ def set_num_threads(n: int | None) -> None:
         limit again.
     """
     global _blas_limiter
-    from ._validation import InvalidParameterError
-
     if n is None:
         n = 0
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise InvalidParameterError(
-            f"The 'n' parameter of set_num_threads must be an int >= 0 or None. Got {n!r} instead."
-        )
     n = min(n, _core.default_num_threads())  # more threads than cores only oversubscribe
     _core.set_num_threads(n)
     from threadpoolctl import threadpool_limits

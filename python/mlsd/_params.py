@@ -183,7 +183,7 @@ class ArrayLike:
         if arr.dtype.kind == "O" and "O" not in self.kinds:
             try:
                 arr = arr.astype(np.float64)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond float's range
                 return _MISSING
         if arr.dtype.kind not in self.kinds:
             return _MISSING

@@ -69,7 +69,7 @@ def _fmt(v: Any) -> str:
         return f"<array {v.shape} {v.dtype}>"
     if isinstance(v, (tuple, list)) and len(v) <= _INLINE and all(_is_scalar(x) for x in v):
         inner = ", ".join(_fmt_scalar(x) for x in v)
-        return f"({inner})" if isinstance(v, tuple) else f"[{inner}]"
+        return (f"({inner},)" if len(v) == 1 else f"({inner})") if isinstance(v, tuple) else f"[{inner}]"
     if isinstance(v, dict):
         return f"{{{len(v)} keys}}"
     if isinstance(v, (tuple, list)):

@@ -126,4 +126,4 @@ def array_from_json(v: Any, dtype, ndim: int | Sequence[int] = 1) -> np.ndarray:
     ndims = (ndim,) if isinstance(ndim, int) else tuple(ndim)
     if arr.ndim not in ndims:
         raise ValueError(f"expected a {ndims[0]}-D list, got {arr.ndim}-D")
-    return np.ascontiguousarray(arr)
+    return arr if arr.ndim == 0 else np.ascontiguousarray(arr)  # ascontiguousarray makes 0-d 1-d

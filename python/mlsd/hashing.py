@@ -17,14 +17,17 @@ of 0 is dropped before hashing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import sys
+from numbers import Integral
 from typing import Any, Iterable
 
 import numpy as np
 import scipy.sparse as sp
 
 from . import _core
-from ._validation import call_kernel, check_bool, check_int, check_option
+from ._params import Check, Interval, Options, check_param, validate_params
+from ._results import Result, axes, result_type
+from ._validation import call_kernel
 
 __all__ = ["murmurhash3_32", "FeatureHasher", "hash_columns", "collision_report", "CollisionReport"]
 
@@ -33,14 +36,67 @@ _INT32_MAX = np.iinfo(np.int32).max
 _MAX_INT32_NNZ = _INT32_MAX  # more entries need int64 index arrays; a test lowers it to reach that path
 
 
-def _check_seed(seed: Any, func: str) -> int:
-    return check_int(seed, "seed", func, min_value=0, max_value=0xFFFFFFFF)
+# -- parameter declarations shared by the functions below ---------------------------------------
 
 
-def _check_n_features(n_features: Any, func: str) -> int:
-    return check_int(n_features, "n_features", func, min_value=1, max_value=_INT32_MAX)
+def _is_key(key: Any) -> bool:
+    """What scikit-learn's murmurhash3_32 hashes: str, bytes, an int that fits int32 (a bool is
+    refused: True is not a key), np.int32, or an ndarray (whose dtype the function checks)."""
+    if isinstance(key, (str, bytes, np.ndarray, np.int32)):
+        return True
+    return isinstance(key, int) and not isinstance(key, bool) and -(2**31) <= key <= _INT32_MAX
 
 
+def _is_sparse_dtype(dtype: Any) -> bool:
+    return dtype is not None and np.dtype(dtype).kind in "biufc" and np.dtype(dtype) != np.float16
+
+
+def _is_samples(raw_X: Any) -> bool:
+    return hasattr(raw_X, "__iter__") and not isinstance(raw_X, (str, bytes))
+
+
+def _is_table(data: Any) -> bool:
+    if isinstance(data, dict):
+        return True
+    pa = _pyarrow()
+    if pa is not None and isinstance(data, pa.Table):
+        return True
+    pd = sys.modules.get("pandas")  # a DataFrame exists only if pandas was imported
+    return pd is not None and isinstance(data, pd.DataFrame)
+
+
+def _is_names(columns: Any) -> bool:
+    return _is_samples(columns) and not isinstance(columns, dict)
+
+
+def _is_crosses(crosses: Any) -> bool:
+    # re-iterable (a list, a tuple...): looking at the crosses must not consume them
+    return _is_names(crosses) and iter(crosses) is not crosses and all(_is_names(c) for c in crosses)
+
+
+_N_FEATURES = [Interval(Integral, 1, _INT32_MAX)]
+_DTYPE = [Check(_is_sparse_dtype, "a numeric NumPy dtype other than float16 (scipy.sparse does not support dtype "
+                                  "float16)")]
+_TABLE = [Check(_is_table, "a pandas DataFrame, a pyarrow Table or a dict of 1-D arrays")]
+_COLUMNS = [None, Check(_is_names, "a list of column names")]
+_CROSSES = [Check(_is_crosses, "a list of tuples of column names")]
+_SAMPLES = [Check(_is_samples, "an iterable over samples (not a single str)")]
+
+
+def _declared_for_fit(**declared):
+    """Declares an estimator's constructor parameters (kept as ``__mlsd_params__``, as
+    :func:`~mlsd._params.validate_params` keeps them) without checking them in ``__init__``: the
+    estimator checks them in ``fit`` and ``transform`` against this same declaration."""
+    def decorate(init):
+        init.__mlsd_params__ = {name: list(c) for name, c in declared.items()}
+        return init
+
+    return decorate
+
+
+@validate_params(key=[Check(_is_key, "a str, bytes, an int in the range [-2**31, 2**31 - 1], np.int32 or an "
+                                     "ndarray of int32 (other key types are not supported)")],
+                 seed=["seed"], positive=["boolean"])
 def murmurhash3_32(key: Any, seed: int = 0, positive: bool = False):
     """32-bit MurmurHash3 (x86 variant) of ``key``, as :func:`sklearn.utils.murmurhash3_32`.
 
@@ -62,25 +118,21 @@ def murmurhash3_32(key: Any, seed: int = 0, positive: bool = False):
     >>> murmurhash3_32(b"Hello World!", seed=42)
     3565178
     """
-    seed = _check_seed(seed, "murmurhash3_32")
     if isinstance(key, np.ndarray):
         if key.dtype != np.int32:
-            raise TypeError(f"key.dtype should be int32, got {key.dtype}")
+            raise TypeError(f"murmurhash3_32: key.dtype should be int32, got {key.dtype}")
         out = _h.murmurhash3_32_int32(np.ascontiguousarray(key).reshape(-1), seed).reshape(key.shape)
         return out if positive else out.view(np.int32)
     if isinstance(key, str):
         key = key.encode("utf-8")
     if isinstance(key, bytes):
         h = _h.murmurhash3_32_bytes(key, seed)
-    elif isinstance(key, (int, np.int32)) and not isinstance(key, bool):
-        h = int(_h.murmurhash3_32_int32(np.array([key], dtype=np.int64).astype(np.int32), seed)[0])
-    else:
-        raise TypeError(f"key {key!r} with type {type(key)} is not supported. Supported types: str, bytes, int, "
-                        "np.int32 and ndarray of int32")
+    else:  # an int in the int32 range (declared)
+        h = int(_h.murmurhash3_32_int32(np.array([key], dtype=np.int32), seed)[0])
     return h if positive else (h - (1 << 32) if h >= (1 << 31) else h)
 
 
-def _to_csr(indices, vals, indptr, n_rows: int, n_features: int, dtype, summed: bool = False):
+def _to_csr(indices, vals, indptr, n_rows: int, n_features: int, dtype, summed: bool = False, func: str = ""):
     """The matrix exactly as scikit-learn's FeatureHasher builds it (index dtypes, then summing
     duplicates), so that the result is identical, explicit zeros from cancelling signs included.
     ``summed``: the kernel already sorted each row and summed its duplicates, and the values are
@@ -88,6 +140,8 @@ def _to_csr(indices, vals, indptr, n_rows: int, n_features: int, dtype, summed: 
     Otherwise, for float64 the duplicate summing runs in C++, in parallel, with scipy's algorithm;
     other dtypes are summed by scipy in that dtype, as scikit-learn's are."""
     canonical = summed or np.dtype(dtype) == np.float64
+    if np.dtype(dtype).kind in "iu":
+        _check_fits(func, indices, vals, indptr, summed, np.dtype(dtype))
     if canonical and not summed:
         indices, vals, indptr = _h.sum_duplicates(indices, vals, indptr)
     if indptr[-1] > _MAX_INT32_NNZ:
@@ -100,6 +154,20 @@ def _to_csr(indices, vals, indptr, n_rows: int, n_features: int, dtype, summed: 
     else:
         X.sum_duplicates()
     return X if _sparse_interface() == "sparray" else sp.csr_matrix(X)
+
+
+def _check_fits(func: str, indices, vals, indptr, summed: bool, dtype: np.dtype) -> None:
+    """A value that an integer dtype cannot hold is an error, not a silent wrap-around (scikit-learn
+    raises OverflowError for such a value).  Values are truncated towards zero as scikit-learn casts
+    them; the duplicate sums that scipy will form in ``dtype`` are checked too (they are exact in
+    float64 for any integer dtype's range)."""
+    t = np.trunc(vals)
+    if not summed:
+        t = _h.sum_duplicates(indices, t, indptr)[1]
+    info = np.iinfo(dtype)
+    if t.size and not (np.isfinite(t).all() and t.min() >= info.min and t.max() <= info.max):
+        raise ValueError(f"{func}: a value (or a sum of values in one column of a row) does not fit dtype={dtype} "
+                         f"(range [{info.min}, {info.max}]); use a wider dtype")
 
 
 def _sparse_interface() -> str:
@@ -118,6 +186,9 @@ try:  # a scikit-learn estimator when scikit-learn is there (Pipeline, clone, ge
     from sklearn.base import TransformerMixin as _Mixin
 
     _BASES: tuple = (_Mixin, _Base)
+    # No set_output wrapping of transform (its output is sparse, as scikit-learn's FeatureHasher's):
+    # the wrapper would rename the argument raw_X to X.
+    _SUBCLASS_KW: dict = {"auto_wrap_output_keys": None}
 except ImportError:  # pragma: no cover - exercised only without scikit-learn
 
     class _Minimal:
@@ -135,9 +206,10 @@ except ImportError:  # pragma: no cover - exercised only without scikit-learn
             return self.fit(X, y).transform(X)
 
     _BASES = (_Minimal,)
+    _SUBCLASS_KW = {}
 
 
-class FeatureHasher(*_BASES):
+class FeatureHasher(*_BASES, **_SUBCLASS_KW):
     """Hashes raw feature names (and values) into a sparse matrix; a drop-in, multithreaded
     replacement for :class:`sklearn.feature_extraction.FeatureHasher` with identical output.
 
@@ -168,6 +240,10 @@ class FeatureHasher(*_BASES):
            [ 0.,  0.,  0., -2.,  0., -5.,  0.,  0.]])
     """
 
+    # scikit-learn's convention: __init__ only stores the parameters (so that set_params and clone
+    # work, and an invalid value is reported where it is used); fit and transform check them.
+    @_declared_for_fit(n_features=_N_FEATURES, input_type=[Options({"dict", "pair", "string"})], dtype=_DTYPE,
+                       alternate_sign=["boolean"])
     def __init__(self, n_features: int = 2**20, *, input_type: str = "dict", dtype=np.float64,
                  alternate_sign: bool = True):
         self.n_features = n_features
@@ -176,40 +252,31 @@ class FeatureHasher(*_BASES):
         self.alternate_sign = alternate_sign
 
     def _validate(self) -> None:
-        _check_n_features(self.n_features, "FeatureHasher")
-        check_option(self.input_type, "input_type", "FeatureHasher", ("dict", "pair", "string"))
-        check_bool(self.alternate_sign, "alternate_sign", "FeatureHasher")
+        for name, constraints in type(self).__init__.__mlsd_params__.items():
+            check_param(getattr(self, name), name, "FeatureHasher", constraints)
 
+    @validate_params(X=[object], y=[object])
     def fit(self, X=None, y=None):
-        """Only validates the parameters; returns self."""
+        """Only validates the parameters; returns self.  ``X`` and ``y`` are ignored."""
         self._validate()
         return self
 
+    @validate_params(raw_X=_SAMPLES)
     def transform(self, raw_X: Iterable):
         """Hash a sequence of samples into a CSR matrix of shape (n_samples, n_features)."""
         self._validate()
-        if self.input_type == "string":  # a list of lists of ASCII str is hashed in place, in parallel
-            fast = _h.hash_ascii_string_rows(raw_X, int(self.n_features), 0, bool(self.alternate_sign))
-            if fast is not None:
-                return _to_csr(*fast, len(raw_X), int(self.n_features), self.dtype, summed=True)
-        rows = raw_X if isinstance(raw_X, list) else iter(raw_X)  # a list lets C++ read rows in parallel
-        data, offsets, values, row_indptr = _h.flatten_features(rows, self.input_type)
-        n_samples = row_indptr.shape[0] - 1
+        # The adapter chooses how to read and hash raw_X (and whether it sums duplicates itself).
+        (indices, vals, indptr), summed = _h.hash_feature_input(raw_X, _h.FeatureInput.__members__[self.input_type],
+                                                                int(self.n_features), 0, bool(self.alternate_sign))
+        n_samples = indptr.shape[0] - 1
         if n_samples == 0:
             raise ValueError("Cannot vectorize empty sequence.")
-        # String input has every value 1: the kernel sums duplicates itself.  Those sums are exact in
-        # any dtype while a row has at most 2**24 keys (float32's integers); longer rows go the
-        # general way, summed by scipy in the dtype as scikit-learn does.
-        summed = self.input_type == "string" and int(np.diff(row_indptr).max()) <= 2**24
-        if summed:
-            indices, vals, indptr = _h.hash_features_summed(data, offsets, row_indptr, int(self.n_features), 0,
-                                                            bool(self.alternate_sign))
-        else:
-            indices, vals, indptr = _h.hash_features(data, offsets, values, row_indptr, int(self.n_features), 0,
-                                                     bool(self.alternate_sign))
-        return _to_csr(indices, vals, indptr, n_samples, int(self.n_features), self.dtype, summed=summed)
+        return _to_csr(indices, vals, indptr, n_samples, int(self.n_features), self.dtype, summed=summed,
+                       func="FeatureHasher.transform")
 
+    @validate_params(X=_SAMPLES, y=[object])
     def fit_transform(self, X, y=None, **fit_params):
+        """``fit(X, y).transform(X)``."""
         return self.fit(X, y).transform(X)
 
     def __sklearn_tags__(self):
@@ -228,50 +295,53 @@ class FeatureHasher(*_BASES):
 _EMPTY_I8 = np.zeros(0, dtype=np.int8)
 
 
-def _strings_layout(values: list) -> tuple:
-    """(data, offsets) of a short list of texts (dictionaries, categories)."""
+_Kind = _h.ColumnKind
+
+
+def _dictionary(name: str, values: list, codes: np.ndarray):
+    """A dictionary-encoded column: codes (int64, -1 for missing) into a short list of texts
+    (dictionaries, categories), laid out as (data, offsets)."""
     encoded = [str(v).encode("utf-8") for v in values]
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     np.cumsum([len(e) for e in encoded], out=offsets[1:])
-    return np.frombuffer(b"".join(encoded), dtype=np.int8) if encoded else _EMPTY_I8, offsets
+    data = np.frombuffer(b"".join(encoded), dtype=np.int8) if encoded else _EMPTY_I8
+    return _h.ColumnSpec(_Kind.dictionary, name, data=data, offsets=offsets, ints=codes)
 
 
 def _integral_floats(name: str, x: np.ndarray) -> tuple:
     valid = ~np.isnan(x)
-    v = x[valid]
+    v = x[valid].astype(np.float64, copy=False)  # a float16 column cannot hold the bound 2**63 itself
     if not np.array_equal(v, np.round(v)) or (v.size and np.abs(v).max() >= 2**63):
         raise TypeError(f"hash_columns: column {name!r} holds non-integer floats; hash_columns takes string, "
                         "integer, boolean and categorical columns (floats only when they hold whole numbers)")
     return np.where(valid, x, 0).astype(np.int64), valid.astype(np.uint8)
 
 
-def _numpy_spec(name: str, x: np.ndarray) -> tuple:
+def _numpy_spec(name: str, x: np.ndarray):
     kind = x.dtype.kind
     if kind == "b":
-        return ("dictionary", name, *_strings_layout(["False", "True"]), x.astype(np.int64), None)
+        return _dictionary(name, ["False", "True"], x.astype(np.int64))
     if kind in "iu":
         if kind == "u" and x.dtype.itemsize == 8 and x.size and x.max() > np.iinfo(np.int64).max:
             raise ValueError(f"hash_columns: column {name!r} has values above 2**63 - 1")
-        return ("ints", name, None, None, np.ascontiguousarray(x, dtype=np.int64), None)
+        return _h.ColumnSpec(_Kind.ints, name, ints=np.ascontiguousarray(x, dtype=np.int64))
     if kind == "f":
         ints, valid = _integral_floats(name, x)
-        return ("ints", name, None, None, ints, valid)
+        return _h.ColumnSpec(_Kind.ints, name, ints=ints, valid=valid)
     if kind in "OUS":
         pa = _pyarrow()
         if pa is not None and kind in "US":
             return _arrow_spec(name, pa.array(x))
         data, offsets, valid = _h.strings_from_objects(x.tolist() if kind == "O" else x.astype(object).tolist(), name)
-        return ("strings", name, data, offsets, None, valid)
+        return _h.ColumnSpec(_Kind.strings, name, data=data, offsets=offsets, valid=valid)
     raise TypeError(f"hash_columns: column {name!r} has unsupported dtype {x.dtype}")
 
 
 def _pyarrow():
-    import sys
-
     return sys.modules.get("pyarrow")
 
 
-def _arrow_spec(name: str, arr) -> tuple:
+def _arrow_spec(name: str, arr):
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -281,40 +351,41 @@ def _arrow_spec(name: str, arr) -> tuple:
     valid = None if arr.null_count == 0 else pc.is_valid(arr).to_numpy(zero_copy_only=False).astype(np.uint8)
     if pa.types.is_dictionary(t):
         codes = pc.fill_null(arr.indices, -1).cast(pa.int64()).to_numpy(zero_copy_only=False)
-        return ("dictionary", name, *_strings_layout(arr.dictionary.to_pylist()), np.ascontiguousarray(codes), None)
+        return _dictionary(name, arr.dictionary.to_pylist(), np.ascontiguousarray(codes))
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         # Arrow's own offsets, 32- or 64-bit, without a copy (a sliced array's need not start at 0).
-        off_dtype = np.int32 if pa.types.is_string(t) else np.int64
+        small = pa.types.is_string(t)
         buffers = arr.buffers()
-        offsets = np.frombuffer(buffers[1], dtype=off_dtype)[arr.offset:arr.offset + len(arr) + 1]
+        offsets = np.frombuffer(buffers[1], dtype=np.int32 if small else np.int64)[arr.offset:arr.offset + len(arr) + 1]
         data = np.frombuffer(buffers[2], dtype=np.int8) if buffers[2] is not None else _EMPTY_I8
-        return ("strings", name, data, offsets, None, valid)
+        return _h.ColumnSpec(_Kind.strings, name, data=data, valid=valid,
+                             **{"offsets32" if small else "offsets": offsets})
     if pa.types.is_integer(t):
         ints = pc.fill_null(arr, 0).cast(pa.int64()).to_numpy(zero_copy_only=False)
-        return ("ints", name, None, None, np.ascontiguousarray(ints), valid)
+        return _h.ColumnSpec(_Kind.ints, name, ints=np.ascontiguousarray(ints), valid=valid)
     if pa.types.is_floating(t):  # nulls become NaN: whole numbers are read as integers
         return _numpy_spec(name, arr.cast(pa.float64()).to_numpy(zero_copy_only=False))
     if pa.types.is_boolean(t):
         codes = pc.fill_null(arr.cast(pa.int64()), -1).to_numpy(zero_copy_only=False)
-        return ("dictionary", name, *_strings_layout(["False", "True"]), np.ascontiguousarray(codes), None)
+        return _dictionary(name, ["False", "True"], np.ascontiguousarray(codes))
     raise TypeError(f"hash_columns: column {name!r} has unsupported Arrow type {t}")
 
 
-def _pandas_spec(name: str, col) -> tuple:
+def _pandas_spec(name: str, col):
     import pandas as pd
 
     dtype = col.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         codes = np.ascontiguousarray(col.cat.codes.to_numpy(), dtype=np.int64)
-        return ("dictionary", name, *_strings_layout(list(col.cat.categories)), codes, None)
+        return _dictionary(name, list(col.cat.categories), codes)
     if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
         return _numpy_spec(name, col.to_numpy())
     if pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):  # nullable (masked) types
         valid = (~col.isna().to_numpy()).astype(np.uint8)
         if pd.api.types.is_bool_dtype(dtype):
             codes = np.where(valid, col.to_numpy(dtype=bool, na_value=False), -1).astype(np.int64)
-            return ("dictionary", name, *_strings_layout(["False", "True"]), codes, None)
-        return ("ints", name, None, None, col.to_numpy(dtype=np.int64, na_value=0), valid)
+            return _dictionary(name, ["False", "True"], codes)
+        return _h.ColumnSpec(_Kind.ints, name, ints=col.to_numpy(dtype=np.int64, na_value=0), valid=valid)
     if pd.api.types.is_float_dtype(dtype):
         return _numpy_spec(name, col.to_numpy(dtype=np.float64, na_value=np.nan))
     pa = _pyarrow()
@@ -324,7 +395,7 @@ def _pandas_spec(name: str, col) -> tuple:
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             pass  # mixed objects: the object path names the offending row
     data, offsets, valid = _h.strings_from_objects(col.tolist(), name)
-    return ("strings", name, data, offsets, None, valid)
+    return _h.ColumnSpec(_Kind.strings, name, data=data, offsets=offsets, valid=valid)
 
 
 def _columns_of(data) -> tuple[list, dict, int]:
@@ -387,6 +458,8 @@ def _run(func, specs, single, crosses, n_rows, n_features, seed, alternate_sign)
                        n_features, seed, alternate_sign)
 
 
+@validate_params(data=_TABLE, columns=_COLUMNS, crosses=_CROSSES, n_features=_N_FEATURES, seed=["seed"],
+                 alternate_sign=["boolean"], dtype=_DTYPE)
 def hash_columns(data, columns=None, crosses=(), *, n_features: int = 2**20, seed: int = 0,
                  alternate_sign: bool = True, dtype=np.float64):
     """Hash the columns of a table, and crosses of columns, into a CSR matrix.
@@ -423,23 +496,30 @@ def hash_columns(data, columns=None, crosses=(), *, n_features: int = 2**20, see
     without building Python strings.
     """
     func = "hash_columns"
-    n_features = _check_n_features(n_features, func)
-    seed = _check_seed(seed, func)
-    alternate_sign = check_bool(alternate_sign, "alternate_sign", func)
     specs, single, cross_pos, n_rows, _, _ = _plan(data, columns, crosses, func)
     indices, vals, indptr = _run(func, specs, single, cross_pos, n_rows, n_features, seed, alternate_sign)
-    return _to_csr(indices, vals, indptr, n_rows, n_features, dtype, summed=True)
+    return _to_csr(indices, vals, indptr, n_rows, n_features, dtype, summed=True, func=func)
 
 
-@dataclass(frozen=True)
-class CollisionReport:
+def _expected_collision_rate(n_keys: int, n_features: int) -> float:
+    """Share of keys that share a bucket with another key under ideal uniform hashing."""
+    return 1.0 - (1.0 - 1.0 / n_features) ** max(n_keys - 1, 0)
+
+
+@result_type
+class CollisionReport(Result):
     """Result of :func:`collision_report`.
 
     ``n_keys`` distinct keys land in ``n_buckets_used`` of ``n_features`` buckets;
     ``n_colliding_keys`` of them share a bucket with another key (``collision_rate`` =
     ``n_colliding_keys / n_keys``); ``expected_collision_rate`` is the rate for ideal uniform
     hashing, ``1 - (1 - 1/n_features) ** (n_keys - 1)``.  ``per_source`` has one row per column
-    and cross: its distinct keys and the buckets they use.
+    and cross, ``(source, n_keys, n_buckets, n_colliding_keys)``: its distinct keys, the buckets
+    they use and how many of them share a bucket with another key of the same source.
+
+    ``to_frame()`` has one row per source, with its observed and expected collision rates;
+    ``plot()`` draws them, the sources that collide more than uniform hashing would being the ones
+    to look at when choosing ``n_features``.
     """
 
     n_features: int
@@ -448,14 +528,53 @@ class CollisionReport:
     n_colliding_keys: int
     collision_rate: float
     expected_collision_rate: float
-    per_source: list = field(default_factory=list, repr=False)
+    per_source: tuple = ()
+
+    def _summary(self):
+        return [(k, v) for k, v in super()._summary() if k != "per_source"] + [("sources", str(len(self.per_source)))]
+
+    def __repr__(self) -> str:
+        return (f"CollisionReport(n_features={self.n_features}, n_keys={self.n_keys}, "
+                f"collision_rate={self.collision_rate:.6g}, expected_collision_rate={self.expected_collision_rate:.6g}, "
+                f"sources={len(self.per_source)})")
+
+    def _has_rows(self) -> bool:
+        return len(self.per_source) > 0
 
     def to_frame(self):
+        """One row per column and cross: ``source``, ``n_keys``, ``n_buckets``,
+        ``n_colliding_keys``, ``collision_rate`` and ``expected_collision_rate`` (each source alone in
+        ``n_features`` buckets)."""
         import pandas as pd
 
-        return pd.DataFrame(self.per_source, columns=["source", "n_keys", "n_buckets"])
+        frame = pd.DataFrame(list(self.per_source), columns=["source", "n_keys", "n_buckets", "n_colliding_keys"])
+        keys = frame["n_keys"].to_numpy(dtype=np.float64)
+        frame["collision_rate"] = np.divide(frame["n_colliding_keys"].to_numpy(dtype=np.float64), keys,
+                                            out=np.zeros_like(keys), where=keys > 0)
+        frame["expected_collision_rate"] = [_expected_collision_rate(int(k), self.n_features) for k in frame["n_keys"]]
+        return frame
+
+    def plot(self, ax=None):
+        """Observed collision rate of each source (and of all keys together) as bars, with the rate
+        of ideal uniform hashing as a marker; returns the Axes."""
+        ax = axes(ax)
+        frame = self.to_frame()
+        labels = list(frame["source"]) + ["all keys"]
+        observed = list(frame["collision_rate"]) + [self.collision_rate]
+        expected = list(frame["expected_collision_rate"]) + [self.expected_collision_rate]
+        y = np.arange(len(labels))
+        ax.barh(y, observed, color="C0", label="observed")
+        ax.scatter(expected, y, color="C3", marker="|", s=200, zorder=3, label="uniform hashing")
+        ax.set_yticks(y)
+        ax.set_yticklabels(labels)
+        ax.invert_yaxis()
+        ax.set_xlabel("share of keys sharing a bucket")
+        ax.set_title(f"Collisions at n_features = {self.n_features}")
+        ax.legend(loc="best")
+        return ax
 
 
+@validate_params(data=_TABLE, columns=_COLUMNS, crosses=_CROSSES, n_features=_N_FEATURES, seed=["seed"])
 def collision_report(data, columns=None, crosses=(), *, n_features: int = 2**20, seed: int = 0) -> CollisionReport:
     """How many distinct keys share hash buckets at a given ``n_features``: the number to look at
     when choosing ``n_features`` for :func:`hash_columns` (same arguments).
@@ -464,8 +583,6 @@ def collision_report(data, columns=None, crosses=(), *, n_features: int = 2**20,
     keys are counted as one only with probability about ``n_keys**2 / 2**63``.
     """
     func = "collision_report"
-    n_features = _check_n_features(n_features, func)
-    seed = _check_seed(seed, func)
     specs, single, cross_pos, n_rows, names, cross_names = _plan(data, columns, crosses, func)
     sources = [([i], [], n) for i, n in zip(single, names)] + \
               [([], [c], " x ".join(cn)) for c, cn in zip(cross_pos, cross_names)]
@@ -475,7 +592,8 @@ def collision_report(data, columns=None, crosses=(), *, n_features: int = 2**20,
         a = _run(func, specs, cols, cross, n_rows, _INT32_MAX, 0x9747B28C, False)[0].astype(np.uint64)
         b = _run(func, specs, cols, cross, n_rows, _INT32_MAX, 0x85EBCA6B, False)[0].astype(np.uint64)
         prints, first = np.unique((a << np.uint64(31)) | b, return_index=True)
-        per_source.append((label, int(prints.size), int(np.unique(buckets[first]).size)))
+        _, inverse, counts = np.unique(buckets[first], return_inverse=True, return_counts=True)
+        per_source.append((label, int(prints.size), int(counts.size), int((counts[inverse] > 1).sum())))
         all_buckets.append(buckets[first])
         all_prints.append(prints)
     prints, first = np.unique(np.concatenate(all_prints) if all_prints else np.zeros(0, np.uint64), return_index=True)
@@ -483,6 +601,5 @@ def collision_report(data, columns=None, crosses=(), *, n_features: int = 2**20,
     _, inverse, counts = np.unique(buckets, return_inverse=True, return_counts=True)
     n_keys = int(prints.size)
     colliding = int((counts[inverse] > 1).sum())
-    expected = 1.0 - (1.0 - 1.0 / n_features) ** max(n_keys - 1, 0)
     return CollisionReport(n_features, n_keys, int(counts.size), colliding, colliding / n_keys if n_keys else 0.0,
-                           expected, per_source)
+                           _expected_collision_rate(n_keys, n_features), tuple(per_source))

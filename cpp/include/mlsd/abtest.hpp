@@ -40,8 +40,18 @@ struct Moments {
 // name column j as names[j] when given ("column j" otherwise).
 Moments moments(std::span<const std::span<const double>> columns, std::span<const std::string> names = {});
 
-// Moments of the union of the rows summarised by a and b (a.k == b.k required).
+// Moments of the union of the rows summarised by a and b (a.k == b.k required).  This is the one
+// home of Chan's merge: the kernels reduce their chunks with it and the Python Stats merge through
+// merge_batch below.
 Moments merge(const Moments& a, const Moments& b);
+
+// `merge` over a batch of m pairs of k-column moments stored flat and row-major: n[m], mean[m * k],
+// comoment[m * k * k] for each side, written to the out spans (same sizes).  Throws if the sizes
+// do not match m and k.
+void merge_batch(int k, std::span<const double> n_a, std::span<const double> mean_a,
+                 std::span<const double> comoment_a, std::span<const double> n_b, std::span<const double> mean_b,
+                 std::span<const double> comoment_b, std::span<double> n_out, std::span<double> mean_out,
+                 std::span<double> comoment_out);
 
 // Mann-Whitney U statistic of x against y with mid-ranks for ties.
 struct RankSums {

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -85,11 +86,40 @@ using KeySource = std::function<void(std::int64_t row_lo, std::int64_t row_hi, s
 HashedEntries hash_keys_summed(const KeySource& keys, std::span<const std::int64_t> row_indptr, std::int64_t n_features,
                                std::uint32_t seed, bool alternate_sign);
 
+// The most keys a row may have for hashing it summed (hash_features_summed, hash_key_rows_summed):
+// +-1 sums of at most 2**24 terms are integers exact in float32 (and float64), so a summed row is
+// what summing in any dtype would give.  Longer rows are hashed with hash_features and summed by
+// the caller in its dtype, as scikit-learn does.  The one home of this rule.
+inline constexpr std::int64_t kMaxSummedRowKeys = std::int64_t{1} << 24;
+
+// True when every row of row_indptr has at most kMaxSummedRowKeys keys.
+bool rows_sum_exactly(std::span<const std::int64_t> row_indptr);
+
+// Rows of keys that live outside this library (e.g. in Python str objects) and are read in place
+// by worker threads, so that no flat copy of them is made.  Both functions are called
+// concurrently, for distinct rows, and must only read memory that stays unchanged for the call.
+struct KeyRows {
+  std::int64_t n_rows = 0;
+  // Number of keys of row r, or -1 when row r cannot be read in place.
+  std::function<std::int64_t(std::int64_t r)> size;
+  // Writes row r's size(r) keys to keys[0 ..); false when one of them cannot be read in place
+  // (the rest of the row may then be left unwritten).
+  std::function<bool(std::int64_t r, std::string_view* keys)> read;
+};
+
+// hash_features_summed over KeyRows, or nullopt when a row or a key cannot be read in place or a
+// row has more than kMaxSummedRowKeys keys (the caller then flattens the keys and hashes those).
+std::optional<HashedEntries> hash_key_rows_summed(const KeyRows& rows, std::int64_t n_features, std::uint32_t seed,
+                                                  bool alternate_sign);
+
 // ---- columnar hashing ------------------------------------------------------------------------
 // A column of n_rows values: strings (Arrow layout), int64, or dictionary-encoded (codes into a
 // dictionary of strings; code -1 is missing).  `valid` (empty: all valid) marks missing rows.
 struct Column {
   enum class Kind { strings, ints, dictionary };
+  // Throws std::invalid_argument (naming fn) unless kind is one of the three above (an enum may
+  // hold any integer: a value from another language's binding is checked, never defaulted).
+  static void check_kind(Kind kind, const char* fn);
   Kind kind = Kind::strings;
   std::string name;
   StringsView strings;                 // strings: the values; dictionary: the dictionary

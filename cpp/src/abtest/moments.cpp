@@ -26,6 +26,40 @@ Moments merge(const Moments& a, const Moments& b) {
   return out;
 }
 
+void merge_batch(int k, std::span<const double> n_a, std::span<const double> mean_a,
+                 std::span<const double> comoment_a, std::span<const double> n_b, std::span<const double> mean_b,
+                 std::span<const double> comoment_b, std::span<double> n_out, std::span<double> mean_out,
+                 std::span<double> comoment_out) {
+  constexpr const char* fn = "merge_batch";
+  MLSD_REQUIRE(k >= 1 && k <= kMaxColumns, fn, "between 1 and ", kMaxColumns, " columns are supported; got ", k);
+  const auto m = n_a.size();
+  const auto kk = static_cast<std::size_t>(k);
+  MLSD_REQUIRE(n_b.size() == m && n_out.size() == m && mean_a.size() == m * kk && mean_b.size() == m * kk &&
+                   mean_out.size() == m * kk && comoment_a.size() == m * kk * kk &&
+                   comoment_b.size() == m * kk * kk && comoment_out.size() == m * kk * kk,
+               fn, "the arrays of the two sides must describe the same batch of ", k, "-column statistics");
+  for (std::size_t r = 0; r < m; ++r) {
+    Moments a, b;
+    a.k = b.k = k;
+    a.n = n_a[r];
+    b.n = n_b[r];
+    for (std::size_t i = 0; i < kk; ++i) {
+      a.mean[i] = mean_a[r * kk + i];
+      b.mean[i] = mean_b[r * kk + i];
+      for (std::size_t j = 0; j < kk; ++j) {
+        a.comoment[i][j] = comoment_a[(r * kk + i) * kk + j];
+        b.comoment[i][j] = comoment_b[(r * kk + i) * kk + j];
+      }
+    }
+    const Moments c = merge(a, b);
+    n_out[r] = c.n;
+    for (std::size_t i = 0; i < kk; ++i) {
+      mean_out[r * kk + i] = c.mean[i];
+      for (std::size_t j = 0; j < kk; ++j) comoment_out[(r * kk + i) * kk + j] = c.comoment[i][j];
+    }
+  }
+}
+
 namespace {
 
 struct Partial {

@@ -79,6 +79,11 @@ struct Source {
 
 }  // namespace
 
+void Column::check_kind(Kind kind, const char* fn) {
+  MLSD_REQUIRE(kind == Kind::strings || kind == Kind::ints || kind == Kind::dictionary, fn, "unknown column kind ",
+               static_cast<int>(kind), " (expected strings, ints or dictionary)");
+}
+
 HashedEntries hash_columns(std::span<const Column> columns, std::size_t n_single,
                            std::span<const std::vector<std::size_t>> crosses, std::int64_t n_rows,
                            std::int64_t n_features, std::uint32_t seed, bool alternate_sign) {
@@ -87,6 +92,7 @@ HashedEntries hash_columns(std::span<const Column> columns, std::size_t n_single
   check_n_features(n_features, fn);
   MLSD_REQUIRE(n_rows >= 0, fn, "n_rows must be >= 0");
   for (const auto& c : columns) {
+    Column::check_kind(c.kind, fn);
     check_strings(c.strings, fn, c.name.c_str());
     const auto n = static_cast<std::size_t>(n_rows);
     const bool ok = c.kind == Column::Kind::strings ? c.strings.size() == n : c.ints.size() == n;

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <atomic>
 #include <limits>
 
 #include "mlsd/common/error.hpp"
@@ -96,6 +97,41 @@ HashedEntries hash_keys_summed(const KeySource& keys, std::span<const std::int64
     const auto n_rows = static_cast<std::int64_t>(row_indptr.size()) - 1;
     return detail::canonical_ragged_rows(n_rows, 2048, [&](std::int64_t r) { return row_indptr[r]; }, fill);
   });
+}
+
+bool rows_sum_exactly(std::span<const std::int64_t> row_indptr) {
+  for (std::size_t r = 1; r < row_indptr.size(); ++r)
+    if (row_indptr[r] - row_indptr[r - 1] > kMaxSummedRowKeys) return false;
+  return true;
+}
+
+std::optional<HashedEntries> hash_key_rows_summed(const KeyRows& rows, std::int64_t n_features, std::uint32_t seed,
+                                                  bool alternate_sign) {
+  const char* fn = "hash_key_rows_summed";
+  check_n_features(n_features, fn);
+  MLSD_REQUIRE(rows.n_rows >= 0, fn, "n_rows must be >= 0");
+  const std::int64_t n_rows = rows.n_rows;
+  std::vector<std::int64_t> row_indptr(static_cast<std::size_t>(n_rows) + 1, 0);
+  std::atomic<bool> ok{true};
+  run_in_arena([&] {
+    tbb::parallel_for(std::int64_t{0}, n_rows, [&](std::int64_t r) {
+      if (!ok.load(std::memory_order_relaxed)) return;
+      const std::int64_t n = rows.size(r);
+      if (n < 0 || n > kMaxSummedRowKeys) ok.store(false, std::memory_order_relaxed);
+      else row_indptr[r + 1] = n;
+    });
+  });
+  if (!ok.load()) return std::nullopt;
+  for (std::int64_t r = 0; r < n_rows; ++r) row_indptr[r + 1] += row_indptr[r];
+  const KeySource keys = [&](std::int64_t lo, std::int64_t hi, std::string_view* out) {
+    for (auto r = lo; r < hi; ++r) {
+      if (!rows.read(r, out)) ok.store(false, std::memory_order_relaxed);
+      out += row_indptr[r + 1] - row_indptr[r];
+    }
+  };
+  HashedEntries out = hash_keys_summed(keys, row_indptr, n_features, seed, alternate_sign);
+  if (!ok.load()) return std::nullopt;
+  return out;
 }
 
 HashedEntries sum_duplicates(std::span<const std::int32_t> indices, std::span<const double> values,

@@ -43,7 +43,8 @@ BinnedStats calibration_bins(std::span<const std::uint8_t> y, std::span<const do
   const char* fn = "calibration_curve";
   check_inputs(fn, y, p, w, "y_prob");
   detail::check_in_range(p, 0.0, 1.0, fn, "y_prob");
-  MLSD_REQUIRE(std::is_sorted(edges.begin(), edges.end()), fn, "bin edges must be non-decreasing");
+  MLSD_REQUIRE(std::is_sorted(edges.begin(), edges.end()), fn,
+               "the bin edges made from n_bins and strategy must be non-decreasing");
   const std::size_t n_bins = edges.size() + 1;
   struct Acc {
     std::vector<detail::KahanSum> weight, prob, truth;

@@ -162,11 +162,13 @@ bool check_pieces(std::span<const RangePiece> pieces, const char* fn) {
   for (const auto& p : pieces) {
     check_inputs(fn, p.y_true, p.y_score, p.sample_weight);
     MLSD_REQUIRE(!weighted || p.sample_weight.size() == p.y_true.size(), fn,
-                 "every piece needs sample weights when one has them");
+                 "pieces: every piece needs sample_weight when one has it");
     MLSD_REQUIRE(p.offsets.size() == n_offsets && n_offsets >= 1 && p.offsets.front() == 0 &&
                      p.offsets.back() == static_cast<index_t>(p.y_true.size()) &&
                      std::is_sorted(p.offsets.begin(), p.offsets.end()),
-                 fn, "each piece's offsets must run from 0 to its length, non-decreasing, as many in every piece");
+                 fn,
+                 "pieces: each piece's offsets must run from 0 to its length, non-decreasing, as many in every "
+                 "piece");
   }
   return weighted;
 }
@@ -245,12 +247,12 @@ std::vector<ThresholdRangeSums> threshold_range_sums(std::span<const RangePiece>
   const std::size_t n_ranges = pieces[0].offsets.size() - 1;
   MLSD_REQUIRE(max_fpr > 0.0 && max_fpr <= 1.0, fn, "max_fpr must be in (0, 1]; got ", max_fpr);
   MLSD_REQUIRE(positive_above.size() == n_ranges && negative_above.size() == n_ranges, fn,
-               "one class weight above each range is required; got ", positive_above.size(), " and ",
-               negative_above.size(), " for ", n_ranges, " ranges");
+               "positive_above and negative_above need one class weight per range; got ", positive_above.size(),
+               " and ", negative_above.size(), " for ", n_ranges, " ranges");
   auto valid = [](double v) { return std::isfinite(v) && v >= 0.0; };
   MLSD_REQUIRE(valid(total_positive) && valid(total_negative) && std::all_of(positive_above.begin(), positive_above.end(), valid) &&
                    std::all_of(negative_above.begin(), negative_above.end(), valid),
-               fn, "class weights must be finite and >= 0");
+               fn, "positive_above, negative_above, total_positive and total_negative must be finite and >= 0");
   std::vector<ThresholdRangeSums> out(n_ranges);
   run_in_arena([&] {
     for_each_sorted_range(pieces, weighted, [&](std::size_t j, const SortedByClass& sorted) {

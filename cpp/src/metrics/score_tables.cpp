@@ -34,14 +34,14 @@ std::pair<double, double> table_totals(const ScoreTableView& t) {
 
 void check_table(const ScoreTableView& t, const char* fn) {
   MLSD_REQUIRE(t.positive.size() == t.score.size() && t.negative.size() == t.score.size(), fn,
-               "a score table's score, positive and negative arrays must have one length; got ", t.score.size(), ", ",
+               "score, positive and negative must have one length; got ", t.score.size(), ", ",
                t.positive.size(), " and ", t.negative.size());
   for (std::size_t i = 0; i < t.score.size(); ++i) {
     MLSD_REQUIRE(std::isfinite(t.score[i]) && (i == 0 || t.score[i] < t.score[i - 1]), fn,
-                 "a score table's scores must be finite and strictly decreasing; row ", i, " holds ", t.score[i]);
+                 "score must be finite and strictly decreasing; score[", i, "] is ", t.score[i]);
     MLSD_REQUIRE(std::isfinite(t.positive[i]) && std::isfinite(t.negative[i]) && t.positive[i] >= 0 &&
                      t.negative[i] >= 0 && t.positive[i] + t.negative[i] > 0,
-                 fn, "a score table's weights must be finite, >= 0 and not both 0; row ", i, " holds ",
+                 fn, "positive and negative must be finite, >= 0 and not both 0 in a row; row ", i, " holds ",
                  t.positive[i], " and ", t.negative[i]);
   }
 }

@@ -74,7 +74,8 @@ ThresholdCurve threshold_curve(std::span<const std::uint8_t> y, std::span<const 
 }
 
 RocCurve roc_of_curve(ThresholdCurve c, bool drop_intermediate) {
-  MLSD_REQUIRE(!c.thresholds.empty(), "roc_curve", "no sample has a non-zero weight");
+  MLSD_REQUIRE(!c.thresholds.empty(), "roc_curve",
+               "sample_weight is zero for every sample; the curve is undefined");
   if (drop_intermediate && c.fps.size() > 2) {
     const auto keep = roc_corners(c.fps, c.tps);
     c.fps = take(c.fps, keep);
@@ -100,7 +101,8 @@ RocCurve roc_of_curve(ThresholdCurve c, bool drop_intermediate) {
 }
 
 PrCurve pr_of_curve(ThresholdCurve c, bool drop_intermediate) {
-  MLSD_REQUIRE(!c.thresholds.empty(), "precision_recall_curve", "no sample has a non-zero weight");
+  MLSD_REQUIRE(!c.thresholds.empty(), "precision_recall_curve",
+               "sample_weight is zero for every sample; the curve is undefined");
   if (drop_intermediate && c.tps.size() > 2) {
     std::vector<std::size_t> keep;
     const auto& t = c.tps;

@@ -11,27 +11,52 @@
 * :func:`bootstrap` — percentile, basic and BCa intervals for means, medians, quantiles, ratios
   and differences, by a streaming Poisson bootstrap in C++ (no n x resamples matrix; identical
   for any thread count).
-* Planning: :func:`power`, :func:`solve_power`, :func:`sample_size_proportions`,
+* Planning: :func:`power` (and :func:`power_curve`, with a plot), :func:`solve_power`, :func:`sample_size_proportions`,
   :func:`sample_size_means`, :func:`mde_proportions`, :func:`mde_means`.
 * Sequential: :func:`msprt` (always-valid p-values and confidence sequences) and
   :func:`group_sequential_boundaries` (Lan-DeMets O'Brien-Fleming / Pocock alpha spending).
 * Many metrics: :func:`multipletests` (Bonferroni, Holm, BH, BY).
+
+Every result is immutable and renders as a table in Jupyter (``to_frame()``, ``_repr_html_``);
+tuple-like results unpack as in SciPy/statsmodels (``stat, p = chisquare(...)``);
+:class:`BootstrapResult`, :class:`ABResult`, :class:`MSPRTResult`, :class:`PowerCurve` and
+:class:`GroupSequentialBoundaries` have ``plot()``.  :class:`Stats` is a mergeable state
+(``update``, ``merge``, ``to_dict``/``from_dict``, ``result``).
 
 p-values come from survival functions (``scipy.special``), never from ``1 - cdf``, so they stay
 accurate far into the tail; ``log_pvalue`` carries the z tests' tails past double underflow.
 """
 
 from ._bootstrap import BootstrapResult, bootstrap
-from ._counts import SRMResult, chi2_contingency, chisquare, multipletests, srm_test
-from ._power import mde_means, mde_proportions, power, sample_size_means, sample_size_proportions, solve_power
+from ._counts import (
+    Chi2ContingencyResult,
+    ChisquareResult,
+    MultipleTestsResult,
+    SRMResult,
+    chi2_contingency,
+    chisquare,
+    multipletests,
+    srm_test,
+)
+from ._power import (
+    PowerCurve,
+    mde_means,
+    mde_proportions,
+    power,
+    power_curve,
+    sample_size_means,
+    sample_size_proportions,
+    solve_power,
+)
 from ._rank import mannwhitneyu
 from ._result import ABResult, analyze, combine
 from ._sequential import GroupSequentialBoundaries, MSPRTResult, group_sequential_boundaries, msprt
-from ._stats import Stats
+from ._stats import Stats, StatsSummary
 from ._tests import TestResult, ZeroVarianceWarning, compare, proportions_ztest, ttest_ind
 
 __all__ = [
-    "analyze", "combine", "ABResult", "Stats", "TestResult", "ZeroVarianceWarning", "SRMResult", "BootstrapResult",
+    "analyze", "combine", "ABResult", "Stats", "StatsSummary", "TestResult", "ZeroVarianceWarning", "SRMResult",
+    "BootstrapResult", "ChisquareResult", "Chi2ContingencyResult", "MultipleTestsResult", "PowerCurve", "power_curve",
     "ttest_ind", "proportions_ztest", "compare", "mannwhitneyu", "bootstrap",
     "chisquare", "chi2_contingency", "srm_test", "multipletests",
     "msprt", "MSPRTResult", "group_sequential_boundaries", "GroupSequentialBoundaries",

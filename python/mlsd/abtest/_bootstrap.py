@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping
+from numbers import Integral, Real
+from typing import Any, Sequence
 
 import numpy as np
 from scipy import special
 
 from .. import _core
-from .._validation import InvalidParameterError, as_float_array, call_kernel, check_int, check_option, check_real
-from ._tests import check_alpha
+from .._params import ArrayLike, Interval, Options, validate_params
+from .._results import Result, axes, result_type
+from .._validation import InvalidParameterError, as_float_array, call_kernel
+from ._tests import ALPHA
 
 __all__ = ["bootstrap", "BootstrapResult"]
 
@@ -18,14 +21,20 @@ STATISTICS = ("mean", "median", "quantile", "ratio")
 RESAMPLE_BLOCK = 100  # resamples per kernel call: bounds the time until Ctrl-C is seen
 METHODS = ("bca", "percentile", "basic")
 
+# The declared parameters shared with mlsd.dask.bootstrap (through _partials).
+SAMPLE = [Mapping, ArrayLike(ndim=1)]
+PARAMS = dict(method=[Options(METHODS)], n_resamples=[Interval(Integral, 1, None)], alpha=[ALPHA], seed=["seed"])
 
-@dataclass
-class BootstrapResult:
+
+@result_type
+class BootstrapResult(Result):
     """Bootstrap confidence interval.
 
     ``estimate`` is the statistic on the data (for two samples: sample minus control),
     ``bootstrap_distribution`` the resampled statistics (resamples with zero total weight
-    dropped; ``n_empty`` counts them), ``standard_error`` their standard deviation (ddof=1).
+    dropped; ``n_empty`` counts them), ``standard_error`` their standard deviation (ddof=1),
+    ``alpha`` one minus the level of the two-sided ``confidence_interval``.  ``plot()`` draws the
+    distribution with the interval.
     """
 
     estimate: float
@@ -35,6 +44,37 @@ class BootstrapResult:
     method: str
     statistic: str
     n_empty: int = 0
+    alpha: float = 0.05
+
+    def to_frame(self):
+        """One row: estimate, ci_low, ci_high, standard_error, method, statistic, n_resamples
+        (kept), n_empty, alpha.  The resamples themselves are in ``bootstrap_distribution``."""
+        import pandas as pd
+
+        lo, hi = self.confidence_interval
+        return pd.DataFrame({"estimate": [self.estimate], "ci_low": [lo], "ci_high": [hi],
+                             "standard_error": [self.standard_error], "method": [self.method],
+                             "statistic": [self.statistic], "n_resamples": [len(self.bootstrap_distribution)],
+                             "n_empty": [self.n_empty], "alpha": [self.alpha]})
+
+    def _has_rows(self) -> bool:
+        return False  # the HTML summary is the one-row frame's fields; no resample dump
+
+    def plot(self, ax=None, *, bins: int = 50):
+        """Histogram of the bootstrap distribution with the estimate and the confidence interval
+        marked (matplotlib, imported lazily).  Returns the Axes."""
+        ax = axes(ax)
+        ax.hist(self.bootstrap_distribution, bins=bins, color="tab:blue", alpha=0.6)
+        lo, hi = self.confidence_interval
+        level = f"{100 * (1 - self.alpha):g}% {self.method} interval"
+        for x in (lo, hi):
+            if np.isfinite(x):
+                ax.axvline(x, color="tab:red", linestyle="--", label=level if x == lo else None)
+        ax.axvline(self.estimate, color="black", label="estimate")
+        ax.set_xlabel(f"{self.statistic} (bootstrap, {len(self.bootstrap_distribution)} resamples)")
+        ax.set_ylabel("resamples")
+        ax.legend()
+        return ax
 
 
 class _Arm:
@@ -162,13 +202,6 @@ def ratio_loo_deviation(y: np.ndarray, d: np.ndarray, ratio: float, d_total: flo
     return t
 
 
-def check_parameters(func: str, statistic: str, method: str, n_resamples: int, alpha: float, seed: int,
-                     statistics: tuple = STATISTICS) -> tuple:
-    return (check_option(statistic, "statistic", func, statistics), check_option(method, "method", func, METHODS),
-            check_int(n_resamples, "n_resamples", func, min_value=1), check_alpha(alpha, func),
-            check_int(seed, "seed", func, min_value=0, max_value=2**64 - 1))
-
-
 def finish(arms: Sequence, *, statistic: str, method: str, alpha: float, func: str) -> BootstrapResult:
     """The interval from one or two resampled arms (the sample, then the control).  Each arm has
     ``n``, ``estimate``, ``resampled`` (the statistic per resample, NaN when empty) and
@@ -204,9 +237,11 @@ def finish(arms: Sequence, *, statistic: str, method: str, alpha: float, func: s
     if method == "basic":
         lo, hi = 2 * estimate - hi, 2 * estimate - lo
     se = float(np.std(theta_b, ddof=1)) if theta_b.size > 1 else np.nan
-    return BootstrapResult(float(estimate), (float(lo), float(hi)), se, theta_b, method, statistic, n_empty)
+    return BootstrapResult(float(estimate), (float(lo), float(hi)), se, theta_b, method, statistic, n_empty, alpha)
 
 
+@validate_params(data=SAMPLE, control=[None, *SAMPLE], statistic=[Options(STATISTICS)],
+                 q=[Interval(Real, 0.0, 1.0)], **PARAMS)
 def bootstrap(data: Any, control: Any = None, *, statistic: str = "mean", q: float = 0.5, method: str = "bca",
               n_resamples: int = 2000, alpha: float = 0.05, seed: int = 0) -> BootstrapResult:
     """Bootstrap confidence interval of a statistic, or of a difference between two samples.
@@ -243,7 +278,8 @@ def bootstrap(data: Any, control: Any = None, *, statistic: str = "mean", q: flo
     n_resamples : int >= 1, default 2000
     alpha : float in (0, 1), default 0.05
         Two-sided interval at level 1 - alpha.
-    seed : int >= 0
+    seed : int in [0, 2**32 - 1], default 0
+        The one seed type of mlsd (earlier versions took bootstrap seeds up to 2**64 - 1).
 
     Notes
     -----
@@ -266,10 +302,8 @@ def bootstrap(data: Any, control: Any = None, *, statistic: str = "mean", q: flo
     (True, True)
     """
     func = "bootstrap"
-    statistic, method, n_resamples, alpha, seed = check_parameters(func, statistic, method, n_resamples, alpha, seed)
     if statistic == "median":
         q = 0.5
-    q = check_real(q, "q", func, low=0.0, high=1.0)
     arms = [_Arm(data, "data", statistic, q, func)]
     if control is not None:
         arms.append(_Arm(control, "control", statistic, q, func))

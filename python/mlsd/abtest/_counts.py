@@ -3,16 +3,76 @@ multiple-testing corrections of many p-values."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 from scipy import special
 
-from .._validation import as_float_array, check_bool, check_int, check_option, check_real
+from .._params import ArrayLike, Check, Interval, Options, validate_params
+from .._results import ResultTuple
+from .._validation import as_float_array
 from ._stats import Stats
 
-__all__ = ["chisquare", "chi2_contingency", "srm_test", "SRMResult", "multipletests"]
+__all__ = ["chisquare", "chi2_contingency", "srm_test", "multipletests", "ChisquareResult", "Chi2ContingencyResult",
+           "SRMResult", "MultipleTestsResult"]
+
+
+class ChisquareResult(ResultTuple):
+    """Result of :func:`chisquare`: unpacks as ``(statistic, pvalue)`` (SciPy's
+    ``Power_divergenceResult``); ``dof`` is the degrees of freedom of the p-value."""
+
+    _fields = ("statistic", "pvalue")
+    _extras = ("dof",)
+
+
+class Chi2ContingencyResult(ResultTuple):
+    """Result of :func:`chi2_contingency`: unpacks as ``(statistic, pvalue, dof, expected_freq)``
+    (SciPy's ``Chi2ContingencyResult``)."""
+
+    _fields = ("statistic", "pvalue", "dof", "expected_freq")
+
+    def to_frame(self):
+        """One row: statistic, pvalue, dof (the expected table is in ``expected_freq``)."""
+        import pandas as pd
+
+        return pd.DataFrame({"statistic": [self.statistic], "pvalue": [self.pvalue], "dof": [self.dof]})
+
+
+class SRMResult(ResultTuple):
+    """Sample-ratio-mismatch check: unpacks as ``(statistic, pvalue)`` (the chi-square test);
+    ``observed`` and ``expected`` counts, ``mismatch`` = p-value < threshold, and ``log_pvalue``
+    are attributes."""
+
+    _fields = ("statistic", "pvalue")
+    _extras = ("observed", "expected", "mismatch", "log_pvalue")
+
+    def to_frame(self):
+        """One row per variant: variant (position), observed, expected, and the test's
+        statistic, pvalue and mismatch repeated."""
+        import pandas as pd
+
+        n = len(self.observed)
+        return pd.DataFrame({"variant": np.arange(n), "observed": self.observed, "expected": self.expected,
+                             "statistic": np.full(n, self.statistic), "pvalue": np.full(n, self.pvalue),
+                             "mismatch": np.full(n, self.mismatch)})
+
+
+class MultipleTestsResult(ResultTuple):
+    """Result of :func:`multipletests`: unpacks as ``(reject, pvals_corrected)`` (the first two
+    entries of statsmodels' tuple); ``method`` and ``alpha`` are attributes."""
+
+    _fields = ("reject", "pvals_corrected")
+    _extras = ("method", "alpha")
+
+    def to_frame(self):
+        """One row per p-value (flattened in C order): reject, pvals_corrected."""
+        import pandas as pd
+
+        return pd.DataFrame({"reject": np.ravel(self.reject), "pvals_corrected": np.ravel(self.pvals_corrected)})
+
+
+_COUNTS_1D = [ArrayLike(ndim=1)]
 
 
 def _counts(x: Any, name: str, func: str, ndim: int) -> np.ndarray:
@@ -34,8 +94,10 @@ def _chi2_sf(stat: float, df: float) -> tuple[float, float]:
     return p, float(_st.chi2.logsf(stat, df))
 
 
-def chisquare(f_obs: Any, f_exp: Any = None, *, ddof: int = 0) -> tuple[float, float]:
-    """Chi-square goodness-of-fit test: ``(statistic, pvalue)`` as ``scipy.stats.chisquare``.
+@validate_params(f_obs=_COUNTS_1D, f_exp=[None, ArrayLike(ndim=1)], ddof=[Interval(Integral, 0, None)])
+def chisquare(f_obs: Any, f_exp: Any = None, *, ddof: int = 0) -> ChisquareResult:
+    """Chi-square goodness-of-fit test: ``(statistic, pvalue)`` as ``scipy.stats.chisquare``
+    (a :class:`ChisquareResult`).
 
     Parameters
     ----------
@@ -56,7 +118,6 @@ def chisquare(f_obs: Any, f_exp: Any = None, *, ddof: int = 0) -> tuple[float, f
     """
     func = "chisquare"
     obs = _counts(f_obs, "f_obs", func, 1)
-    ddof = check_int(ddof, "ddof", func, min_value=0)
     k = obs.shape[0]
     if k - 1 - ddof < 1:
         raise ValueError(f"{func}: f_obs needs more than 1 + ddof = {1 + ddof} categories; got {k}")
@@ -73,13 +134,14 @@ def chisquare(f_obs: Any, f_exp: Any = None, *, ddof: int = 0) -> tuple[float, f
     if obs.sum() <= 0:
         raise ValueError(f"{func}: f_obs sums to zero")
     stat = float(np.sum((obs - exp) ** 2 / exp))
-    return stat, _chi2_sf(stat, k - 1 - ddof)[0]
+    return ChisquareResult(stat, _chi2_sf(stat, k - 1 - ddof)[0], dof=k - 1 - ddof)
 
 
-def chi2_contingency(observed: Any, *, correction: bool = True) -> tuple[float, float, int, np.ndarray]:
-    """Chi-square test of independence: ``(statistic, pvalue, dof, expected)`` as
-    ``scipy.stats.chi2_contingency`` (Pearson's statistic; Yates' correction when ``correction``
-    and dof == 1).
+@validate_params(observed=[ArrayLike(ndim=2)], correction=["boolean"])
+def chi2_contingency(observed: Any, *, correction: bool = True) -> Chi2ContingencyResult:
+    """Chi-square test of independence: ``(statistic, pvalue, dof, expected_freq)`` as
+    ``scipy.stats.chi2_contingency`` (a :class:`Chi2ContingencyResult`; Pearson's statistic,
+    Yates' correction when ``correction`` and dof == 1).
 
     Examples
     --------
@@ -90,7 +152,6 @@ def chi2_contingency(observed: Any, *, correction: bool = True) -> tuple[float, 
     """
     func = "chi2_contingency"
     obs = _counts(observed, "observed", func, 2)
-    correction = check_bool(correction, "correction", func)
     if obs.size == 0:
         raise ValueError(f"{func}: observed is empty")
     rows, cols = obs.sum(axis=1), obs.sum(axis=0)
@@ -99,27 +160,20 @@ def chi2_contingency(observed: Any, *, correction: bool = True) -> tuple[float, 
     expected = np.outer(rows, cols) / obs.sum()
     dof = int((obs.shape[0] - 1) * (obs.shape[1] - 1))
     if dof == 0:
-        return 0.0, 1.0, 0, expected
+        return Chi2ContingencyResult(0.0, 1.0, 0, expected)
     if dof == 1 and correction:
         diff = expected - obs
         obs = obs + np.minimum(0.5, np.abs(diff)) * np.sign(diff)
     stat = float(np.sum((obs - expected) ** 2 / expected))
-    return stat, _chi2_sf(stat, dof)[0], dof, expected
+    return Chi2ContingencyResult(stat, _chi2_sf(stat, dof)[0], dof, expected)
 
 
-@dataclass
-class SRMResult:
-    """Sample-ratio-mismatch check: chi-square statistic, p-value, observed and expected counts,
-    and ``mismatch`` = p-value < threshold."""
-
-    statistic: float
-    pvalue: float
-    observed: np.ndarray
-    expected: np.ndarray
-    mismatch: bool
-    log_pvalue: float
+def _is_stats_list(x: Any) -> bool:
+    return isinstance(x, (list, tuple)) and bool(x) and all(isinstance(c, Stats) for c in x)
 
 
+@validate_params(counts=[Check(_is_stats_list, "a sequence of Stats"), ArrayLike(ndim=1)],
+                 weights=[None, ArrayLike(ndim=1)], threshold=[Interval(Real, 0.0, 1.0, closed="neither")])
 def srm_test(counts: Any, weights: Any = None, *, threshold: float = 0.001) -> SRMResult:
     """Sample-ratio-mismatch check for any number of variants.
 
@@ -143,10 +197,9 @@ def srm_test(counts: Any, weights: Any = None, *, threshold: float = 0.001) -> S
     (40.0, True)
     """
     func = "srm_test"
-    if isinstance(counts, (list, tuple)) and counts and all(isinstance(c, Stats) for c in counts):
+    if _is_stats_list(counts):
         counts = [float(c.n) for c in counts]
     obs = _counts(counts, "counts", func, 1)
-    threshold = check_real(threshold, "threshold", func, low=0.0, high=1.0, closed="neither")
     if obs.shape[0] < 2:
         raise ValueError(f"{func}: counts needs at least two variants; got {obs.shape[0]}")
     if weights is None:
@@ -163,15 +216,17 @@ def srm_test(counts: Any, weights: Any = None, *, threshold: float = 0.001) -> S
     expected = total * w / w.sum()
     stat = float(np.sum((obs - expected) ** 2 / expected))
     p, logp = _chi2_sf(stat, obs.shape[0] - 1)
-    return SRMResult(stat, p, obs, expected, bool(p < threshold), logp)
+    return SRMResult(stat, p, observed=obs, expected=expected, mismatch=bool(p < threshold), log_pvalue=logp)
 
 
 _METHODS = ("bonferroni", "holm", "fdr_bh", "fdr_by")
 
 
-def multipletests(pvals: Any, alpha: float = 0.05, method: str = "holm") -> tuple[np.ndarray, np.ndarray]:
-    """Multiple-testing correction: ``(reject, pvals_corrected)`` as statsmodels
-    ``multipletests`` for Bonferroni, Holm, Benjamini-Hochberg ("fdr_bh") and
+@validate_params(pvals=[ArrayLike(ndim=(0, 1, 2, 3))], alpha=[Interval(Real, 0.0, 1.0, closed="neither")],
+                 method=[Options(_METHODS)])
+def multipletests(pvals: Any, alpha: float = 0.05, method: str = "holm") -> MultipleTestsResult:
+    """Multiple-testing correction: ``(reject, pvals_corrected)`` (a :class:`MultipleTestsResult`)
+    as statsmodels ``multipletests`` for Bonferroni, Holm, Benjamini-Hochberg ("fdr_bh") and
     Benjamini-Yekutieli ("fdr_by").
 
     ``reject`` is ``pvals_corrected <= alpha``.  Any shape is accepted; the correction runs over
@@ -186,8 +241,6 @@ def multipletests(pvals: Any, alpha: float = 0.05, method: str = "holm") -> tupl
     """
     func = "multipletests"
     p = as_float_array(pvals, "pvals", func, ndim=(0, 1, 2, 3))
-    alpha = check_real(alpha, "alpha", func, low=0.0, high=1.0, closed="neither")
-    method = check_option(method, "method", func, _METHODS)
     if p.size == 0:
         raise ValueError(f"{func}: pvals is empty")
     if not np.all((p >= 0) & (p <= 1)):  # also rejects NaN
@@ -209,4 +262,4 @@ def multipletests(pvals: Any, alpha: float = 0.05, method: str = "holm") -> tupl
         corrected = np.empty(m)
         corrected[order] = np.minimum(adj, 1.0)
     corrected = corrected.reshape(p.shape)
-    return corrected <= alpha, corrected
+    return MultipleTestsResult(corrected <= alpha, corrected, method=method, alpha=alpha)

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 from scipy import optimize, special
 
-from .._validation import InvalidParameterError, check_option, check_real
-from ._tests import ALTERNATIVES, check_alpha
+from .._params import ArrayLike, Interval, Options, param_error, validate_params
+from .._results import Result, axes, result_type
+from .._validation import InvalidParameterError
+from ._tests import ALPHA, ALTERNATIVES
 
-__all__ = ["power", "solve_power", "sample_size_proportions", "sample_size_means", "mde_proportions", "mde_means"]
+__all__ = ["power", "power_curve", "PowerCurve", "solve_power", "sample_size_proportions", "sample_size_means",
+           "mde_proportions", "mde_means"]
+
+FINITE = Interval(Real, -np.inf, np.inf, closed="neither")
+POSITIVE = Interval(Real, 0.0, np.inf, closed="neither")
+NOBS = Interval(Real, 1.0, np.inf, closed="neither")
+PROBABILITY = Interval(Real, 0.0, 1.0, closed="neither")
+COMMON = dict(alpha=[ALPHA], ratio=[POSITIVE], alternative=[Options(ALTERNATIVES)])
+TEST = [Options(("z", "t"))]
 
 
 def _power(d: float, nobs1: float, alpha: float, ratio: float, alternative: str, test: str) -> float:
@@ -39,14 +51,20 @@ def _power(d: float, nobs1: float, alpha: float, ratio: float, alternative: str,
     return float(out)
 
 
-def _check_common(func, alpha, ratio, alternative, test):
-    alpha = check_alpha(alpha, func)
-    ratio = check_real(ratio, "ratio", func, low=0.0, high=np.inf, closed="neither")
-    alternative = check_option(alternative, "alternative", func, ALTERNATIVES)
-    test = check_option(test, "test", func, ("z", "t"))
-    return alpha, ratio, alternative, test
+def _n_min(test: str, ratio: float) -> float:
+    """The smallest first-arm size of a test (the t test needs n1 + n2 > 2)."""
+    return 1.0 if test == "z" else 1.0 + 1.0 / (1.0 + ratio)
 
 
+def _check_nobs1(nobs1, func: str, test: str, ratio: float):
+    """nobs1 (already declared > 1) against the t test's larger minimum; one message style."""
+    n_min = _n_min(test, ratio)
+    if not np.all(np.asarray(nobs1) > n_min):
+        raise param_error(func, "nobs1", f"a float in the range ({n_min!r}, inf) for test={test!r}", nobs1)
+    return nobs1
+
+
+@validate_params(effect_size=[FINITE], nobs1=[NOBS], test=TEST, **COMMON)
 def power(effect_size: float, nobs1: float, *, alpha: float = 0.05, ratio: float = 1.0,
           alternative: str = "two-sided", test: str = "z") -> float:
     """Power of a two-sample z test (``test="z"``) or Student t test (``test="t"``).
@@ -71,12 +89,57 @@ def power(effect_size: float, nobs1: float, *, alpha: float = 0.05, ratio: float
     >>> round(power(0.2, 394), 4)
     0.8016
     """
-    func = "power"
-    alpha, ratio, alternative, test = _check_common(func, alpha, ratio, alternative, test)
-    d = check_real(effect_size, "effect_size", func, low=-np.inf, high=np.inf, closed="neither")
-    n1 = check_real(nobs1, "nobs1", func, low=1.0 if test == "z" else 1.0 + 1.0 / (1.0 + ratio), high=np.inf,
-                    closed="neither")
-    return _power(d, n1, alpha, ratio, alternative, test)
+    n1 = _check_nobs1(nobs1, "power", test, ratio)
+    return _power(effect_size, n1, alpha, ratio, alternative, test)
+
+
+@result_type
+class PowerCurve(Result):
+    """Power against the first arm's sample size (:func:`power_curve`); ``plot()`` draws it."""
+
+    nobs1: np.ndarray
+    power: np.ndarray
+    effect_size: float
+    alpha: float
+    ratio: float
+    alternative: str
+    test: str
+
+    def plot(self, ax=None):
+        """Power against ``nobs1``, with the conventional 80% marked.  Returns the Axes."""
+        ax = axes(ax)
+        ax.plot(self.nobs1, self.power, marker="o" if len(self.nobs1) <= 30 else None,
+                label=f"effect size {self.effect_size:g} ({self.test} test)")
+        ax.axhline(0.8, color="gray", linestyle=":", linewidth=0.8)
+        ax.set_ylim(0.0, 1.0)
+        ax.set_xlabel("nobs1 (first arm)")
+        ax.set_ylabel("power")
+        ax.legend()
+        return ax
+
+
+_NOBS_ARRAY = ArrayLike(ndim=1, allow_empty=False)
+
+
+@validate_params(effect_size=[FINITE], nobs1=[_NOBS_ARRAY], test=TEST, **COMMON)
+def power_curve(effect_size: float, nobs1, *, alpha: float = 0.05, ratio: float = 1.0,
+                alternative: str = "two-sided", test: str = "z") -> PowerCurve:
+    """:func:`power` at each first-arm size of ``nobs1`` (a 1-D array), as a :class:`PowerCurve`
+    whose ``plot()`` shows power against sample size.
+
+    Examples
+    --------
+    >>> from mlsd.abtest import power_curve
+    >>> c = power_curve(0.2, [100, 200, 394])
+    >>> c.power.round(4).tolist()
+    [0.293, 0.516, 0.8016]
+    """
+    n = np.asarray(nobs1, dtype=np.float64)
+    if not np.all(np.isfinite(n)) or not np.all(n > _n_min(test, ratio)):
+        raise param_error("power_curve", "nobs1", f"an array of finite sizes > {_n_min(test, ratio)!r} "
+                          f"for test={test!r}", nobs1)
+    values = np.array([_power(effect_size, float(x), alpha, ratio, alternative, test) for x in n])
+    return PowerCurve(n, values, effect_size, alpha, ratio, alternative, test)
 
 
 def _root(f, lo, hi, what: str, func: str) -> float:
@@ -89,6 +152,7 @@ def _root(f, lo, hi, what: str, func: str) -> float:
     return float(optimize.brentq(f, lo, hi, xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=500))
 
 
+@validate_params(effect_size=[None, FINITE], nobs1=[None, NOBS], power=[None, PROBABILITY], test=TEST, **COMMON)
 def solve_power(*, effect_size: float | None = None, nobs1: float | None = None, power: float | None = None,
                 alpha: float = 0.05, ratio: float = 1.0, alternative: str = "two-sided", test: str = "z") -> float:
     """Solves the power equation for the one of ``effect_size``, ``nobs1``, ``power`` left None.
@@ -105,19 +169,16 @@ def solve_power(*, effect_size: float | None = None, nobs1: float | None = None,
     392.443
     """
     func = "solve_power"
-    alpha, ratio, alternative, test = _check_common(func, alpha, ratio, alternative, test)
     missing = [k for k, v in (("effect_size", effect_size), ("nobs1", nobs1), ("power", power)) if v is None]
     if len(missing) != 1:
         raise InvalidParameterError(f"{func}: exactly one of effect_size, nobs1 and power must be None; "
                                     f"got {len(missing)} None")
-    n_min = 1.0 if test == "z" else 1.0 + 1.0 / (1.0 + ratio)
-    if power is not None:
+    n_min = _n_min(test, ratio)
+    if power is not None and not power > alpha:
         # the power at effect 0 is alpha: anything below is not a power
-        power = check_real(power, "power", func, low=alpha, high=1.0, closed="neither")
-    if effect_size is not None:
-        effect_size = check_real(effect_size, "effect_size", func, low=-np.inf, high=np.inf, closed="neither")
+        raise param_error(func, "power", f"a float in the range ({alpha!r}, 1.0)", power)
     if nobs1 is not None:
-        nobs1 = check_real(nobs1, "nobs1", func, low=n_min, high=np.inf, closed="neither")
+        nobs1 = _check_nobs1(nobs1, func, test, ratio)
     if missing == ["power"]:
         return _power(effect_size, nobs1, alpha, ratio, alternative, test)
     if missing == ["nobs1"]:
@@ -137,10 +198,7 @@ def _cohen_h(p1, p0):
     return 2.0 * np.arcsin(np.sqrt(p1)) - 2.0 * np.arcsin(np.sqrt(p0))
 
 
-def _check_p(p, name, func):
-    return check_real(p, name, func, low=0.0, high=1.0, closed="neither")
-
-
+@validate_params(p_control=[PROBABILITY], mde=[FINITE], relative=["boolean"], power=[PROBABILITY], **COMMON)
 def sample_size_proportions(p_control: float, mde: float, *, relative: bool = False, alpha: float = 0.05,
                             power: float = 0.8, ratio: float = 1.0, alternative: str = "two-sided") -> float:
     """Treatment-arm size to detect a conversion-rate change of ``mde`` from ``p_control``.
@@ -157,8 +215,7 @@ def sample_size_proportions(p_control: float, mde: float, *, relative: bool = Fa
     14744
     """
     func = "sample_size_proportions"
-    p0 = _check_p(p_control, "p_control", func)
-    mde = check_real(mde, "mde", func, low=-np.inf, high=np.inf, closed="neither")
+    p0 = p_control
     p1 = p0 * (1.0 + mde) if relative else p0 + mde
     if not 0.0 < p1 < 1.0 or p1 == p0:
         raise ValueError(f"{func}: p_control + mde must be in (0, 1) and differ from p_control; got {p1:g}")
@@ -166,23 +223,22 @@ def sample_size_proportions(p_control: float, mde: float, *, relative: bool = Fa
                        alternative=alternative, test="z")
 
 
+@validate_params(mde=[FINITE], std=[POSITIVE], power=[PROBABILITY], test=TEST, **COMMON)
 def sample_size_means(mde: float, std: float, *, alpha: float = 0.05, power: float = 0.8, ratio: float = 1.0,
                       alternative: str = "two-sided", test: str = "t") -> float:
     """Treatment-arm size to detect a mean difference ``mde`` with standard deviation ``std``
     (``TTestIndPower().solve_power(mde / std, ...)`` in statsmodels for ``test="t"``)."""
-    func = "sample_size_means"
-    std = check_real(std, "std", func, low=0.0, high=np.inf, closed="neither")
-    mde = check_real(mde, "mde", func, low=-np.inf, high=np.inf, closed="neither")
     return solve_power(effect_size=mde / std, power=power, alpha=alpha, ratio=ratio, alternative=alternative,
                        test=test)
 
 
+@validate_params(p_control=[PROBABILITY], nobs1=[NOBS], power=[PROBABILITY], **COMMON)
 def mde_proportions(p_control: float, nobs1: float, *, alpha: float = 0.05, power: float = 0.8,
                     ratio: float = 1.0, alternative: str = "two-sided") -> float:
     """Minimum detectable absolute change of a conversion rate: p_t - p_c for the Cohen's h
     that ``nobs1`` units detect with the given power (upwards unless ``alternative="less"``)."""
     func = "mde_proportions"
-    p0 = _check_p(p_control, "p_control", func)
+    p0 = p_control
     h = solve_power(nobs1=nobs1, power=power, alpha=alpha, ratio=ratio, alternative=alternative, test="z")
     phi = np.arcsin(np.sqrt(p0)) + h / 2.0
     if not 0.0 < phi < np.pi / 2:
@@ -190,10 +246,9 @@ def mde_proportions(p_control: float, nobs1: float, *, alpha: float = 0.05, powe
     return float(np.sin(phi) ** 2 - p0)
 
 
+@validate_params(std=[POSITIVE], nobs1=[NOBS], power=[PROBABILITY], test=TEST, **COMMON)
 def mde_means(std: float, nobs1: float, *, alpha: float = 0.05, power: float = 0.8, ratio: float = 1.0,
               alternative: str = "two-sided", test: str = "t") -> float:
     """Minimum detectable mean difference: the solved effect size times ``std``."""
-    func = "mde_means"
-    std = check_real(std, "std", func, low=0.0, high=np.inf, closed="neither")
     return std * solve_power(nobs1=nobs1, power=power, alpha=alpha, ratio=ratio, alternative=alternative,
                              test=test)

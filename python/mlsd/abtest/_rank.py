@@ -9,7 +9,8 @@ import numpy as np
 from scipy import special
 
 from .. import _core
-from .._validation import as_float_array, call_kernel, check_bool, check_option
+from .._params import ArrayLike, Options, validate_params
+from .._validation import as_float_array, call_kernel
 from ._tests import ALTERNATIVES, TestResult
 
 __all__ = ["mannwhitneyu"]
@@ -41,6 +42,8 @@ def _exact_sf(u: int, m: int, n: int) -> float:
     return int(np.sum(counts[:hi + 1])) / total
 
 
+@validate_params(x=[ArrayLike(ndim=1)], y=[ArrayLike(ndim=1)], use_continuity=["boolean"],
+                 alternative=[Options(ALTERNATIVES)], method=[Options(("auto", "asymptotic", "exact"))])
 def mannwhitneyu(x: Any, y: Any, *, use_continuity: bool = True, alternative: str = "two-sided",
                  method: str = "auto") -> TestResult:
     """Mann-Whitney U rank test of ``x`` against ``y``, as ``scipy.stats.mannwhitneyu``.
@@ -63,9 +66,6 @@ def mannwhitneyu(x: Any, y: Any, *, use_continuity: bool = True, alternative: st
     (17.0, 0.111111)
     """
     func = "mannwhitneyu"
-    use_continuity = check_bool(use_continuity, "use_continuity", func)
-    alternative = check_option(alternative, "alternative", func, ALTERNATIVES)
-    method = check_option(method, "method", func, ("auto", "asymptotic", "exact"))
     xa, ya = as_float_array(x, "x", func), as_float_array(y, "y", func)
     u1, tie_term = call_kernel(func, _core.abtest.mann_whitney_u, xa, ya)
     n1, n2 = float(xa.shape[0]), float(ya.shape[0])
@@ -90,5 +90,5 @@ def mannwhitneyu(x: Any, y: Any, *, use_continuity: bool = True, alternative: st
         p = float(min(f * special.ndtr(-z), 1.0))
         logp = float(min(np.log(f) + special.log_ndtr(-z), 0.0))
         stat_name = "asymptotic"
-    return TestResult(float(u1), p, float(u1 / (n1 * n2)), (np.nan, np.nan), np.nan, np.nan,
-                      f"Mann-Whitney U ({stat_name})", alternative, logp)
+    return TestResult(float(u1), p, estimate=float(u1 / (n1 * n2)), confidence_interval=(np.nan, np.nan), df=np.nan,
+                      stderr=np.nan, method=f"Mann-Whitney U ({stat_name})", alternative=alternative, log_pvalue=logp)

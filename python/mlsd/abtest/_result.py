@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, Sequence
 
 import numpy as np
 
-from .._validation import InvalidParameterError, check_bool, check_option
+from .._params import Check, Options, param_error, validate_params
+from .._results import Result, axes, result_type
 from ._counts import _METHODS, multipletests
-from ._stats import Stats, as_stats
-from ._tests import ALTERNATIVES, check_alpha, compare, proportions_ztest
+from ._stats import Stats, as_stats, counts_stats
+from ._tests import ALPHA, ALTERNATIVES, compare, is_counts_tuple, proportions_ztest
 
 __all__ = ["analyze", "combine", "ABResult"]
 
@@ -18,9 +20,10 @@ COLUMNS = ("metric", "variant", "control", "estimate", "ci_low", "ci_high", "pva
            "method", "treatment_value", "control_value")
 
 
-@dataclass
-class ABResult:
-    """Tidy result of :func:`analyze`: one row per (variant, metric), as parallel arrays."""
+@result_type
+class ABResult(Result):
+    """Tidy result of :func:`analyze`: one row per (variant, metric), as parallel arrays.
+    ``to_frame()`` gives the rows, ``plot()`` a forest plot."""
 
     metric: np.ndarray
     variant: np.ndarray
@@ -36,7 +39,7 @@ class ABResult:
     correction: str | None
     alpha: float
     relative: bool
-    extra: dict = field(default_factory=dict)
+    extra: dict = dataclasses.field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.estimate.shape[0])
@@ -57,10 +60,7 @@ class ABResult:
         Significant rows (corrected p-value <= alpha when ``corrected``) are drawn in colour.
         Returns the Axes.
         """
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 0.4 * len(self) + 1))
+        ax = axes(ax, figsize=(6, 0.4 * len(self) + 1))
         y = np.arange(len(self))[::-1]
         p = self.pvalue_corrected if corrected else self.pvalue
         sig = p <= self.alpha
@@ -77,11 +77,19 @@ class ABResult:
 
 def _as_arm(x: Any, name: str, func: str) -> tuple[Stats, bool]:
     """(Stats, is_counts).  A (successes, trials) tuple is a proportion (batched over metrics)."""
-    if isinstance(x, tuple) and len(x) == 2 and not isinstance(x[0], Stats):
-        return Stats.from_counts(*x), True
+    if is_counts_tuple(x):
+        return counts_stats(x, name, func), True
     return as_stats(x, name, func), False
 
 
+def _names(x: Any) -> bool:
+    return not isinstance(x, (str, bytes, Mapping)) and iter(x) is not None
+
+
+@validate_params(variants=[Mapping], control=[Check(lambda c: hash(c) is not None, "a hashable variant key")],
+                 metrics=[None, Check(_names, "a sequence of metric names")], relative=["boolean"],
+                 test=[Options(("auto", "t", "z"))], correction=[None, Options(_METHODS)],
+                 alternative=[Options(ALTERNATIVES)], alpha=[ALPHA])
 def analyze(variants: Mapping[str, Any], *, control: str, metrics: Sequence[str] | None = None,
             relative: bool = False, test: str = "auto", correction: str | None = "holm",
             alternative: str = "two-sided", alpha: float = 0.05) -> ABResult:
@@ -127,15 +135,8 @@ def analyze(variants: Mapping[str, Any], *, control: str, metrics: Sequence[str]
     ([['click', 'B'], ['buy', 'B']], [0.03, 0.002])
     """
     func = "analyze"
-    relative = check_bool(relative, "relative", func)
-    test = check_option(test, "test", func, ("auto", "t", "z"))
-    alternative = check_option(alternative, "alternative", func, ALTERNATIVES)
-    alpha = check_alpha(alpha, func)
-    if correction is not None:
-        correction = check_option(correction, "correction", func, _METHODS)
-    if not isinstance(variants, Mapping) or len(variants) < 2:
-        raise InvalidParameterError(f"{func}: variants must be a mapping with the control and at least one "
-                                    f"other variant")
+    if len(variants) < 2:
+        raise param_error(func, "variants", "a mapping with the control and at least one other variant", variants)
     if control not in variants:
         raise ValueError(f"{func}: control {control!r} is not among the variants {list(variants)}")
     arms = {k: _as_arm(v, str(k), func) for k, v in variants.items()}
@@ -198,6 +199,7 @@ def _correct(pvalue: np.ndarray, correction: str | None, alpha: float) -> np.nda
     return corrected
 
 
+@validate_params(results=[Check(_names, "a non-empty sequence of ABResult")], correction=[None, Options(_METHODS)])
 def combine(results: Sequence[ABResult], *, correction: str | None = "holm") -> ABResult:
     """One result from several :func:`analyze` calls (say conversion metrics from counts, ratio
     metrics and CUPED-adjusted means, which need separate calls), with the multiple-testing
@@ -219,9 +221,7 @@ def combine(results: Sequence[ABResult], *, correction: str | None = "holm") -> 
     func = "combine"
     results = list(results)
     if not results or not all(isinstance(r, ABResult) for r in results):
-        raise InvalidParameterError(f"{func}: results must be a non-empty sequence of ABResult")
-    if correction is not None:
-        correction = check_option(correction, "correction", func, _METHODS)
+        raise param_error(func, "results", "a non-empty sequence of ABResult", results)
     first = results[0]
     for r in results[1:]:
         if (r.control, r.alpha, r.relative) != (first.control, first.alpha, first.relative):

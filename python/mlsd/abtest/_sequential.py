@@ -4,26 +4,29 @@ boundaries by Lan-DeMets alpha spending."""
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from numbers import Integral, Real
 from typing import Any, Sequence
 
 import numpy as np
 from scipy import optimize, special
 
-from .._validation import InvalidParameterError, as_float_array, check_option, check_real
+from .._params import ArrayLike, Check, Interval, Options, validate_params
+from .._results import Result, axes, result_type
+from .._validation import as_float_array
 from ._stats import Stats, as_stats
-from ._tests import check_alpha, cov_form, metric_gradient
+from ._tests import ALPHA, cov_form, metric_gradient
 
 __all__ = ["msprt", "MSPRTResult", "group_sequential_boundaries", "GroupSequentialBoundaries"]
 
 
-@dataclass
-class MSPRTResult:
+@result_type
+class MSPRTResult(Result):
     """Always-valid inference at each look (arrays of length n_looks).
 
     ``pvalue`` is the always-valid p-value (non-increasing), ``confidence_interval`` the running
-    intersection of the confidence sequence, ``likelihood_ratio`` the mixture likelihood ratio,
-    ``stop`` the first look with ``pvalue <= alpha`` (or None).
+    intersection of the confidence sequence ``(low, high)``, ``likelihood_ratio`` the mixture
+    likelihood ratio, ``stop`` the first look with ``pvalue <= alpha`` (or None).  ``plot()``
+    draws the confidence sequence over the looks with the always-valid p-value.
     """
 
     estimate: np.ndarray
@@ -32,6 +35,40 @@ class MSPRTResult:
     pvalue: np.ndarray
     confidence_interval: tuple
     stop: int | None
+    alpha: float = 0.05
+
+    def to_frame(self):
+        """One row per look: look, estimate, stderr, ci_low, ci_high, likelihood_ratio, pvalue."""
+        import pandas as pd
+
+        lo, hi = self.confidence_interval
+        return pd.DataFrame({"look": np.arange(len(self.estimate)), "estimate": self.estimate, "stderr": self.stderr,
+                             "ci_low": lo, "ci_high": hi, "likelihood_ratio": self.likelihood_ratio,
+                             "pvalue": self.pvalue})
+
+    def plot(self, ax=None):
+        """The confidence sequence (band) and the estimate over the looks, the always-valid
+        p-value on a second axis (log scale) with alpha marked, and the stopping look.  Returns the
+        Axes of the confidence sequence."""
+        ax = axes(ax)
+        looks = np.arange(len(self.estimate))
+        lo, hi = self.confidence_interval
+        ax.fill_between(looks, lo, hi, color="tab:blue", alpha=0.25, label=f"{100 * (1 - self.alpha):g}% confidence sequence")
+        ax.plot(looks, self.estimate, color="tab:blue", marker=".", label="estimate")
+        ax.axhline(0.0, color="black", linewidth=0.8)
+        if self.stop is not None:
+            ax.axvline(self.stop, color="tab:red", linestyle="--", label=f"stop (look {self.stop})")
+        ax.set_xlabel("look")
+        ax.set_ylabel("difference")
+        p_ax = ax.twinx()
+        p_ax.plot(looks, np.maximum(self.pvalue, 1e-300), color="tab:orange", label="always-valid p-value")
+        p_ax.axhline(self.alpha, color="tab:orange", linestyle=":", linewidth=0.8)
+        p_ax.set_yscale("log")
+        p_ax.set_ylabel("always-valid p-value")
+        handles, labels = ax.get_legend_handles_labels()
+        h2, l2 = p_ax.get_legend_handles_labels()
+        ax.legend(handles + h2, labels + l2, fontsize="small")
+        return ax
 
 
 def _looks(x: Any, name: str, func: str) -> list[Stats]:
@@ -44,6 +81,15 @@ def _looks(x: Any, name: str, func: str) -> list[Stats]:
     raise TypeError(f"{func}: {name} must be a non-empty sequence of Stats (one per period) or a batched Stats")
 
 
+def _is_looks(x: Any) -> bool:
+    return isinstance(x, Stats) or (isinstance(x, (list, tuple)) and len(x) > 0)
+
+
+LOOKS = [Check(_is_looks, "a batched Stats or a non-empty sequence of Stats or arrays (one per look)")]
+
+
+@validate_params(treatment=LOOKS, control=LOOKS, tau=[Interval(Real, 0.0, np.inf, closed="neither")], alpha=[ALPHA],
+                 theta0=[Interval(Real, -np.inf, np.inf, closed="neither")], cumulative=["boolean"])
 def msprt(treatment: Any, control: Any, *, tau: float, alpha: float = 0.05, theta0: float = 0.0,
           cumulative: bool = False) -> MSPRTResult:
     """Mixture sequential probability ratio test (Johari, Pekelis and Walsh 2017) of the difference
@@ -90,9 +136,6 @@ def msprt(treatment: Any, control: Any, *, tau: float, alpha: float = 0.05, thet
     True
     """
     func = "msprt"
-    tau = check_real(tau, "tau", func, low=0.0, high=np.inf, closed="neither")
-    alpha = check_alpha(alpha, func)
-    theta0 = check_real(theta0, "theta0", func, low=-np.inf, high=np.inf, closed="neither")
     t, c = _looks(treatment, "treatment", func), _looks(control, "control", func)
     if len(t) != len(c):
         raise ValueError(f"{func}: treatment has {len(t)} looks but control has {len(c)}")
@@ -117,16 +160,17 @@ def msprt(treatment: Any, control: Any, *, tau: float, alpha: float = 0.05, thet
     lo = np.maximum.accumulate(est - half)
     hi = np.minimum.accumulate(est + half)
     hit = np.flatnonzero(p <= alpha)
-    return MSPRTResult(est, np.sqrt(var), np.exp(log_lr), p, (lo, hi), int(hit[0]) if hit.size else None)
+    return MSPRTResult(est, np.sqrt(var), np.exp(log_lr), p, (lo, hi), int(hit[0]) if hit.size else None, alpha)
 
 
 # ---- group-sequential boundaries -----------------------------------------------------------------
 
-@dataclass
-class GroupSequentialBoundaries:
+@result_type
+class GroupSequentialBoundaries(Result):
     """Critical values of the z statistic at each look: reject when |Z_k| >= z[k] (two-sided) or
     Z_k >= z[k] ("greater").  ``alpha_spent`` is the cumulative alpha at each look,
-    ``nominal_alpha`` the per-look p-value threshold equivalent to z."""
+    ``nominal_alpha`` the per-look p-value threshold equivalent to z.  ``plot()`` draws the
+    boundaries over the information fraction."""
 
     information: np.ndarray
     z: np.ndarray
@@ -134,6 +178,22 @@ class GroupSequentialBoundaries:
     nominal_alpha: np.ndarray
     spending: str
     alternative: str
+
+    def plot(self, ax=None):
+        """The z boundaries against the information fraction (mirrored below zero for a two-sided
+        design); the region beyond them rejects.  Returns the Axes."""
+        ax = axes(ax)
+        finite = np.isfinite(self.z)
+        name = self.spending.replace("_", "-")
+        ax.plot(self.information[finite], self.z[finite], marker="o", color="tab:red", label=f"{name} boundary")
+        if self.alternative == "two-sided":
+            ax.plot(self.information[finite], -self.z[finite], marker="o", color="tab:red")
+        ax.axhline(0.0, color="black", linewidth=0.8)
+        ax.set_xlim(0.0, 1.05)
+        ax.set_xlabel("information fraction")
+        ax.set_ylabel("z boundary")
+        ax.legend()
+        return ax
 
 
 Z_CAP = 9.0
@@ -148,6 +208,9 @@ def _spend(t: np.ndarray, alpha: float, spending: str, sides: int) -> np.ndarray
     return sides * a * np.log(1.0 + (np.e - 1.0) * t)
 
 
+@validate_params(information=[ArrayLike(ndim=1)], alpha=[ALPHA],
+                 spending=[Options(("obrien_fleming", "pocock"))], alternative=[Options(("two-sided", "greater"))],
+                 grid=[Interval(Integral, 101, None)])
 def group_sequential_boundaries(information: Sequence[float], *, alpha: float = 0.05,
                                 spending: str = "obrien_fleming", alternative: str = "two-sided",
                                 grid: int = 2001) -> GroupSequentialBoundaries:
@@ -186,14 +249,9 @@ def group_sequential_boundaries(information: Sequence[float], *, alpha: float = 
     [4.877, 3.357, 2.68, 2.29, 2.031]
     """
     func = "group_sequential_boundaries"
-    alpha = check_alpha(alpha, func)
-    spending = check_option(spending, "spending", func, ("obrien_fleming", "pocock"))
-    alternative = check_option(alternative, "alternative", func, ("two-sided", "greater"))
     t = as_float_array(information, "information", func)
     if t.size == 0 or not np.all(np.isfinite(t)) or np.any(t <= 0) or np.any(t > 1) or np.any(np.diff(t) <= 0):
         raise ValueError(f"{func}: information must be increasing fractions in (0, 1]; got {t.tolist()}")
-    if isinstance(grid, bool) or not isinstance(grid, int) or grid < 101:
-        raise InvalidParameterError(f"The 'grid' parameter of {func} must be an int >= 101. Got {grid!r} instead.")
     grid += (grid + 1) % 2  # Simpson needs an odd number of points
     sides = 2 if alternative == "two-sided" else 1
     spent = _spend(t, alpha, spending, sides)

@@ -2,21 +2,74 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from numbers import Integral
+from typing import Any
 
 import numpy as np
 
 from .. import _core
+from .._params import ArrayLike, Check, Interval, param_error, validate_params
+from .._results import Result, result_type
+from .._state import MergeableState, array_from_json, json_array
 from .._validation import InvalidParameterError, as_float_array, call_kernel
 
-__all__ = ["Stats", "ROLES"]
+__all__ = ["Stats", "StatsSummary", "ROLES"]
 
 # Column roles, in storage order.  A "denominator" makes the metric a ratio (sum y / sum d); a
 # "covariate" (optionally itself a ratio through "covariate_denominator") enables CUPED.
 ROLES = ("y", "denominator", "covariate", "covariate_denominator")
 
 
-class Stats:
+_ARRAY = ArrayLike(ndim=None)  # n, mean and comoment of any batch shape; complex and object dtypes rejected
+_COLUMNS = Check(lambda c: not isinstance(c, (str, bytes)) and all(isinstance(x, str) for x in c),
+                 "a sequence of column role names")
+_DATA = [None, ArrayLike(ndim=1)]
+
+
+@result_type
+class StatsSummary(Result):
+    """The headline statistics of a :class:`Stats`: count, and per column its mean and variance
+    (ddof = 1; NaN when n < 2).  ``n`` has the batch shape, ``mean`` and ``var`` the batch shape
+    plus one axis for the columns."""
+
+    columns: tuple
+    n: Any
+    mean: Any
+    var: Any
+
+    def to_frame(self):
+        """One row per (batch element, column): batch index (for batched Stats), column, n,
+        mean, var."""
+        import pandas as pd
+
+        n = np.asarray(self.n)
+        k = len(self.columns)
+        rows = int(n.size)
+        data = {}
+        if n.ndim:
+            data["index"] = np.repeat(np.arange(rows), k)
+        data["column"] = np.tile(np.array(self.columns, dtype=object), rows)
+        data["n"] = np.repeat(n.ravel(), k)
+        data["mean"] = np.asarray(self.mean).reshape(-1)
+        data["var"] = np.asarray(self.var).reshape(-1)
+        return pd.DataFrame(data)
+
+
+def counts_stats(x: tuple, name: str, func: str) -> "Stats":
+    """``Stats.from_counts(*x)`` for the (successes, trials) argument ``name`` of ``func``, with
+    messages that name them."""
+    if len(x) != 2:
+        raise InvalidParameterError(f"{func}: {name} must be a (successes, trials) tuple")
+    try:
+        return Stats.from_counts(*x)
+    except ValueError as e:
+        text = str(e)
+        text = text.partition(": ")[2] if text.startswith("Stats.from_counts: ") else text
+        raise type(e)(f"{func}: {name}: {text}") from None
+
+
+class Stats(MergeableState):
     """Sufficient statistics of one arm: count, means and centred cross-moments.
 
     A Stats holds, for k columns (the metric ``y`` and optionally its ``denominator``, a
@@ -29,9 +82,12 @@ class Stats:
     of shape ``S + (k, k)`` describe ``prod(S)`` arms at once (for example 10,000 metrics), and the
     tests broadcast over the batch.
 
-    ``a + b`` merges two Stats (per batch element) into the statistics of the concatenated rows by
-    Chan, Golub and LeVeque's pairwise formula, so per-partition results from a warehouse or a
-    cluster combine exactly (up to rounding).  :meth:`to_dict` / :meth:`from_dict` serialise.
+    Stats is a mergeable state (:class:`mlsd._state.MergeableState`): :meth:`from_arrays`,
+    :meth:`update` (in place), :meth:`merge` / ``a + b`` / ``sum(states)``, :meth:`to_dict` /
+    :meth:`from_dict` (JSON-safe, exact) and :meth:`result`.  Merging uses Chan, Golub and
+    LeVeque's pairwise formula -- the C++ one the kernel reduces its chunks with, applied per
+    batch element -- so per-partition results from a warehouse or a cluster combine exactly (up to
+    rounding).
 
     Examples
     --------
@@ -47,6 +103,7 @@ class Stats:
 
     __slots__ = ("n", "mean", "comoment", "columns")
 
+    @validate_params(n=[_ARRAY], mean=[_ARRAY], comoment=[_ARRAY], columns=[_COLUMNS])
     def __init__(self, n: Any, mean: Any, comoment: Any, columns: tuple[str, ...] = ("y",)):
         columns = tuple(columns)
         if not columns or any(c not in ROLES for c in columns) or len(set(columns)) != len(columns):
@@ -70,6 +127,7 @@ class Stats:
 
     # ---- construction ----------------------------------------------------------------------
     @classmethod
+    @validate_params(y=[ArrayLike(ndim=1)], denominator=_DATA, covariate=_DATA, covariate_denominator=_DATA)
     def from_arrays(cls, y: Any, *, denominator: Any = None, covariate: Any = None,
                     covariate_denominator: Any = None) -> "Stats":
         """Statistics of raw per-unit arrays, in one multithreaded pass (C++, GIL released).
@@ -86,7 +144,10 @@ class Stats:
         covariate_denominator : array-like of shape (n,), optional
             Denominator of a ratio covariate.
         """
-        func = "Stats.from_arrays"
+        return cls._of_arrays("Stats.from_arrays", y, denominator, covariate, covariate_denominator)
+
+    @classmethod
+    def _of_arrays(cls, func: str, y, denominator, covariate, covariate_denominator) -> "Stats":
         given = {"y": y, "denominator": denominator, "covariate": covariate,
                  "covariate_denominator": covariate_denominator}
         if covariate_denominator is not None and covariate is None:
@@ -97,16 +158,24 @@ class Stats:
         return cls(n, mean, com, tuple(names))
 
     @classmethod
+    @validate_params(data=[Mapping])
     def from_mapping(cls, data: Mapping[str, Any]) -> "Stats":
         """``Stats.from_arrays(**data)`` for a mapping of role -> array (e.g. a dict of columns)."""
-        unknown = set(data) - set(ROLES)
-        if unknown:
-            raise InvalidParameterError(f"Stats.from_arrays: unknown column role(s) {sorted(unknown)}; use {ROLES}")
-        if "y" not in data:
-            raise InvalidParameterError("Stats.from_arrays: the mapping needs a 'y' entry")
-        return cls.from_arrays(**data)
+        return cls._of_mapping(data, "Stats.from_mapping: data")
 
     @classmethod
+    def _of_mapping(cls, data: Mapping, where: str) -> "Stats":
+        """The Stats of a mapping of role -> array; messages start with ``where`` ("func: arg")."""
+        unknown = set(data) - set(ROLES)
+        if unknown:
+            raise InvalidParameterError(f"{where}: unknown column role(s) {sorted(map(str, unknown))}; use {ROLES}")
+        if "y" not in data:
+            raise InvalidParameterError(f"{where}: the mapping needs a 'y' entry")
+        return cls._of_arrays(where, data["y"], data.get("denominator"), data.get("covariate"),
+                              data.get("covariate_denominator"))
+
+    @classmethod
+    @validate_params(successes=[ArrayLike(ndim=None)], trials=[ArrayLike(ndim=None)])
     def from_counts(cls, successes: Any, trials: Any) -> "Stats":
         """Statistics of a 0/1 metric from counts (vectorised over arrays of counts).
 
@@ -125,6 +194,8 @@ class Stats:
         return cls(t, p[..., None], com[..., None, None], ("y",))
 
     @classmethod
+    @validate_params(nobs=[ArrayLike(ndim=(0, 1, 2))], mean=[ArrayLike(ndim=(0, 1, 2))],
+                     std=[ArrayLike(ndim=(0, 1, 2))], ddof=[Interval(Integral, 0, None)])
     def from_summary(cls, nobs: Any, mean: Any, std: Any, *, ddof: int = 1) -> "Stats":
         """Statistics of a single metric from count, mean and standard deviation (vectorised).
 
@@ -145,38 +216,62 @@ class Stats:
         return cls(n, m[..., None], (sd * sd * (n - ddof))[..., None, None], ("y",))
 
     @classmethod
+    @validate_params(items=[Check(lambda x: not isinstance(x, (str, bytes, Mapping)) and iter(x) is not None,
+                                  "a non-empty sequence of Stats")])
     def stack(cls, items: "list[Stats]") -> "Stats":
         """A batch (along a new first axis) of Stats with the same columns."""
         items = list(items)
         if not items or not all(isinstance(s, Stats) for s in items):
-            raise TypeError("Stats.stack: expected a non-empty sequence of Stats")
+            raise InvalidParameterError("The 'items' parameter of Stats.stack must be a non-empty sequence of "
+                                        "Stats.")
         cols = items[0].columns
         if any(s.columns != cols for s in items):
             raise ValueError("Stats.stack: every Stats must have the same columns")
         return cls(np.stack([s.n for s in items]), np.stack([s.mean for s in items]),
                    np.stack([s.comoment for s in items]), cols)
 
-    # ---- algebra ---------------------------------------------------------------------------
-    def __add__(self, other: "Stats") -> "Stats":
-        if not isinstance(other, Stats):
-            return NotImplemented
-        if other.columns != self.columns:
-            raise ValueError(f"Stats: cannot merge statistics of columns {self.columns} and {other.columns}")
-        na, nb = np.broadcast_arrays(self.n, other.n)
-        n = na + nb
-        with np.errstate(invalid="ignore", divide="ignore"):
-            wb = np.where(n > 0, nb / np.where(n > 0, n, 1.0), 0.0)
-        delta = other.mean - self.mean
-        mean = self.mean + delta * wb[..., None]
-        f = (na * wb)[..., None, None]
-        com = self.comoment + other.comoment + delta[..., :, None] * delta[..., None, :] * f
-        return Stats(n, mean, com, self.columns)
+    # ---- the mergeable-state protocol ------------------------------------------------------
+    @validate_params(y=[ArrayLike(ndim=1)], denominator=_DATA, covariate=_DATA, covariate_denominator=_DATA)
+    def update(self, y: Any, *, denominator: Any = None, covariate: Any = None,
+               covariate_denominator: Any = None) -> "Stats":
+        """Adds a batch of rows (the arguments of :meth:`from_arrays`, with this state's columns)
+        in place; returns self.  Only for unbatched Stats."""
+        func = "Stats.update"
+        if self.n.ndim:
+            raise ValueError(f"{func}: a batched Stats (shape {self.n.shape}) cannot take rows; merge Stats instead")
+        batch = type(self)._of_arrays(func, y, denominator, covariate, covariate_denominator)
+        if batch.columns != self.columns:
+            raise ValueError(f"{func}: the batch has columns {batch.columns} but the state has {self.columns}")
+        merged = self._merged([batch])
+        self.n, self.mean, self.comoment = merged.n, merged.mean, merged.comoment
+        return self
 
-    def __radd__(self, other: Any) -> "Stats":  # sum([...]) starts from 0
-        if isinstance(other, int) and other == 0:
-            return self
-        return NotImplemented
+    def _merged(self, others: list) -> "Stats":
+        out = self
+        for other in others:
+            out = _merge_pair(out, other)
+        return out if others else Stats(self.n.copy(), self.mean.copy(), self.comoment.copy(), self.columns)
 
+    def _to_dict_body(self) -> dict:
+        return {"columns": list(self.columns), "n": json_array(self.n), "mean": json_array(self.mean),
+                "comoment": json_array(self.comoment)}
+
+    @classmethod
+    def _from_dict_body(cls, d: Mapping) -> "Stats":
+        missing = [k for k in ("n", "mean", "comoment", "columns") if k not in d]
+        if missing:
+            raise ValueError(f"missing key {missing[0]!r}")
+        # not array_from_json: its np.ascontiguousarray turns the 0-d n of an unbatched Stats into 1-d
+        n = np.array(d["n"], dtype=np.float64)
+        return cls(n, array_from_json(d["mean"], np.float64, ndim=n.ndim + 1),
+                   array_from_json(d["comoment"], np.float64, ndim=n.ndim + 2), tuple(d["columns"]))
+
+    def result(self) -> StatsSummary:
+        """Count, means and variances (ddof = 1) of every column."""
+        var = np.stack([self.var(c) for c in self.columns], axis=-1)
+        return StatsSummary(self.columns, _scalar(self.n), _scalar(self.mean), _scalar(var))
+
+    # ---- access ------------------------------------------------------------------------------
     def __getitem__(self, index: Any) -> "Stats":
         n = self.n[index]
         return Stats(n, self.mean[index], self.comoment[index], self.columns)
@@ -185,44 +280,60 @@ class Stats:
     def shape(self) -> tuple[int, ...]:
         return self.n.shape
 
+    @validate_params(role=[str])
     def column(self, role: str) -> int:
+        """Position of a column role in ``columns``."""
+        return self._index(role, "Stats.column")
+
+    def _index(self, role: str, func: str) -> int:
         try:
             return self.columns.index(role)
         except ValueError:
-            raise ValueError(f"Stats has no {role!r} column (columns: {self.columns})") from None
+            raise param_error(func, "role", f"one of this Stats' columns {self.columns}", role) from None
 
+    @validate_params(role=[str])
     def sum(self, role: str = "y") -> np.ndarray:
         """Sum of a column."""
-        return self.n * self.mean[..., self.column(role)]
+        return self.n * self.mean[..., self._index(role, "Stats.sum")]
 
+    @validate_params(role=[str])
     def sum_of_squares(self, role: str = "y") -> np.ndarray:
         """Raw sum of squares of a column (derived; the centred form is what is stored)."""
-        j = self.column(role)
+        j = self._index(role, "Stats.sum_of_squares")
         return self.comoment[..., j, j] + self.n * self.mean[..., j] ** 2
 
+    @validate_params(role=[str], ddof=[Interval(Integral, 0, None)])
     def var(self, role: str = "y", ddof: int = 1) -> np.ndarray:
         """Variance of a column with ``ddof`` degrees of freedom (NaN when n <= ddof)."""
-        j = self.column(role)
+        j = self._index(role, "Stats.var")
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(self.n > ddof, self.comoment[..., j, j] / np.maximum(self.n - ddof, 1), np.nan)
-
-    # ---- serialisation ---------------------------------------------------------------------
-    def to_dict(self) -> dict:
-        """A JSON-serialisable dict; :meth:`from_dict` restores the Stats exactly."""
-        return {"columns": list(self.columns), "n": self.n.tolist(), "mean": self.mean.tolist(),
-                "comoment": self.comoment.tolist()}
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Stats":
-        try:
-            return cls(d["n"], d["mean"], d["comoment"], tuple(d["columns"]))
-        except KeyError as e:
-            raise ValueError(f"Stats.from_dict: missing key {e}") from None
 
     def __repr__(self) -> str:
         if self.n.ndim == 0:
             return f"Stats(n={self.n:g}, mean={self.mean.tolist()}, columns={self.columns})"
         return f"Stats(batch shape={self.n.shape}, columns={self.columns})"
+
+
+def _scalar(x):
+    x = np.asarray(x)
+    return float(x) if x.ndim == 0 else x
+
+
+def _merge_pair(a: Stats, b: Stats) -> Stats:
+    """Chan's merge of a and b per batch element (broadcast), through the C++ kernel's merge."""
+    if b.columns != a.columns:
+        raise ValueError(f"Stats: cannot merge statistics of columns {a.columns} and {b.columns}")
+    shape = np.broadcast_shapes(a.n.shape, b.n.shape)
+    k = len(a.columns)
+
+    def flat(s: Stats):
+        return (np.ascontiguousarray(np.broadcast_to(s.n, shape)).reshape(-1),
+                np.ascontiguousarray(np.broadcast_to(s.mean, shape + (k,))).reshape(-1),
+                np.ascontiguousarray(np.broadcast_to(s.comoment, shape + (k, k))).reshape(-1))
+
+    n, mean, com = _core.abtest.merge_moments(k, *flat(a), *flat(b))
+    return Stats(n.reshape(shape), mean.reshape(shape + (k,)), com.reshape(shape + (k, k)), a.columns)
 
 
 def _as_counts(x: Any, name: str, func: str) -> np.ndarray:
@@ -244,9 +355,6 @@ def as_stats(x: Any, name: str, func: str) -> Stats:
     if isinstance(x, Stats):
         return x
     if isinstance(x, Mapping):
-        try:
-            return Stats.from_mapping(x)
-        except ValueError as e:
-            raise type(e)(f"{func}: {name}: {str(e).partition(': ')[2]}") from None
+        return Stats._of_mapping(x, f"{func}: {name}")
     arr = as_float_array(x, name, func)
     return Stats(*call_kernel(func, _core.abtest.moments, [arr], [name]), ("y",))

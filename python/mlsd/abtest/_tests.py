@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
-from typing import Any, Mapping
+from collections.abc import Mapping
+from numbers import Real
+from typing import Any
 
 import numpy as np
 from scipy import special
 
-from .._validation import check_bool, check_option, check_real
-from ._stats import Stats, as_stats
+from .._params import ArrayLike, Check, Interval, Options, validate_params
+from .._results import ResultTuple
+from ._stats import Stats, as_stats, counts_stats
 
 __all__ = ["TestResult", "ZeroVarianceWarning", "ttest_ind", "proportions_ztest", "compare"]
 
@@ -21,35 +23,66 @@ class ZeroVarianceWarning(RuntimeWarning):
     """The standard error of a test statistic is zero; the p-value is NaN (as in SciPy)."""
 
 
-@dataclass
-class TestResult:
+class TestResult(ResultTuple):
     """Result of a two-sample test; every field is a float, or an array for batched Stats.
 
-    ``estimate`` is the treatment-minus-control difference (``a - b``) and ``confidence_interval``
-    its interval at level ``1 - alpha`` (one-sided for one-sided alternatives, as in SciPy).
-    ``log_pvalue`` is the natural logarithm of the p-value, computed in log space for z tests
-    (finite even where the p-value underflows to 0, below about 1e-308).
+    Unpacks as ``(statistic, pvalue)``, like SciPy's results (``stat, p = ttest_ind(a, b)``); the
+    other fields are attributes.  ``estimate`` is the treatment-minus-control difference
+    (``a - b``) and ``confidence_interval`` its interval ``(low, high)`` at level ``1 - alpha``
+    (one-sided for one-sided alternatives, as in SciPy).  ``log_pvalue`` is the natural logarithm
+    of the p-value, computed in log space for z tests (finite even where the p-value underflows
+    to 0, below about 1e-308).  ``extra`` holds method-specific values (CUPED's ``theta``...).
+    Immutable: ``_replace(...)`` makes a changed copy.
     """
 
-    statistic: Any
-    pvalue: Any
-    estimate: Any
-    confidence_interval: tuple
-    df: Any
-    stderr: Any
-    method: str
-    alternative: str
-    log_pvalue: Any = None
-    extra: dict = field(default_factory=dict)
+    _fields = ("statistic", "pvalue")
+    _extras = ("estimate", "confidence_interval", "df", "stderr", "method", "alternative", "log_pvalue", "extra")
 
     __test__ = False  # not a pytest test class
 
-    def __iter__(self):  # `stat, p = ttest_ind(...)` as with SciPy
-        return iter((self.statistic, self.pvalue))
+    def __new__(cls, *args, **kwargs):
+        self = super().__new__(cls, *args, **kwargs)
+        if self.__dict__["extra"] is None:
+            self.__dict__["extra"] = {}
+        return self
+
+    def _items(self):
+        lo, hi = self.confidence_interval if self.confidence_interval is not None else (None, None)
+        yield from (("statistic", self.statistic), ("pvalue", self.pvalue), ("estimate", self.estimate),
+                    ("ci_low", lo), ("ci_high", hi), ("df", self.df), ("stderr", self.stderr),
+                    ("method", self.method), ("alternative", self.alternative), ("log_pvalue", self.log_pvalue))
+        for k, v in self.extra.items():
+            yield k, v
+
+    def to_frame(self):
+        """One row per test (per batch element for batched Stats): statistic, pvalue, estimate,
+        ci_low, ci_high, df, stderr, method, alternative, log_pvalue and the ``extra`` values."""
+        import pandas as pd
+
+        items = dict(self._items())
+        arrays = [np.asarray(v) for v in items.values() if isinstance(v, np.ndarray) or np.ndim(v)]
+        shape = np.broadcast_shapes(*(a.shape for a in arrays)) if arrays else ()
+        size = int(np.prod(shape)) if shape else 1
+        data = {}
+        for k, v in items.items():
+            if isinstance(v, (str, type(None))):
+                data[k] = [v] * size
+            else:
+                data[k] = np.broadcast_to(np.asarray(v, dtype=np.float64), shape).reshape(size)
+        return pd.DataFrame(data)
 
 
-def check_alpha(alpha: Any, func: str) -> float:
-    return check_real(alpha, "alpha", func, low=0.0, high=1.0, closed="neither")
+ALPHA = Interval(Real, 0.0, 1.0, closed="neither")
+BOOL = ["boolean"]
+OPTIONS_ALTERNATIVE = [Options(ALTERNATIVES)]
+
+
+def is_counts_tuple(x: Any) -> bool:
+    return isinstance(x, tuple) and len(x) == 2 and not isinstance(x[0], Stats)
+
+
+SAMPLE = [Stats, Mapping, ArrayLike(ndim=1)]  # a Stats, a mapping of role -> array, or the metric's rows
+COUNTS = Check(is_counts_tuple, "a (successes, trials) tuple")
 
 
 def tail_pvalue(stat: np.ndarray, df: np.ndarray, alternative: str) -> tuple[np.ndarray, np.ndarray]:
@@ -115,9 +148,9 @@ def finish(est, se, df, alpha, alternative, method, *, null_se=None, extra=None)
     p, logp = tail_pvalue(stat, df, alternative)
     lo, hi = interval(est, se, df, alpha, alternative)
     df = np.broadcast_to(np.asarray(df, dtype=np.float64), est.shape)
-    return TestResult(_scalar(stat), _scalar(p), _scalar(est), (_scalar(lo), _scalar(hi)), _scalar(df),
-                      _scalar(se), method, alternative, _scalar(logp),
-                      {k: _scalar(v) for k, v in (extra or {}).items()})
+    return TestResult(_scalar(stat), _scalar(p), estimate=_scalar(est), confidence_interval=(_scalar(lo), _scalar(hi)),
+                      df=_scalar(df), stderr=_scalar(se), method=method, alternative=alternative,
+                      log_pvalue=_scalar(logp), extra={k: _scalar(v) for k, v in (extra or {}).items()})
 
 
 def require_plain(s: Stats, name: str, func: str) -> None:
@@ -136,6 +169,7 @@ def welch_df(va, vb, na, nb):
         return (va + vb) ** 2 / (va**2 / (na - 1) + vb**2 / (nb - 1))
 
 
+@validate_params(a=SAMPLE, b=SAMPLE, equal_var=BOOL, alternative=OPTIONS_ALTERNATIVE, alpha=[ALPHA])
 def ttest_ind(a: Any, b: Any, *, equal_var: bool = False, alternative: str = "two-sided",
               alpha: float = 0.05) -> TestResult:
     """Two-sample t-test of the means of ``a`` and ``b``: Welch (default) or Student.
@@ -176,9 +210,6 @@ def ttest_ind(a: Any, b: Any, *, equal_var: bool = False, alternative: str = "tw
     (3.617246, 0.007197)
     """
     func = "ttest_ind"
-    equal_var = check_bool(equal_var, "equal_var", func)
-    alternative = check_option(alternative, "alternative", func, ALTERNATIVES)
-    alpha = check_alpha(alpha, func)
     sa, sb = as_stats(a, "a", func), as_stats(b, "b", func)
     require_plain(sa, "a", func)
     require_plain(sb, "b", func)
@@ -200,7 +231,7 @@ def ttest_ind(a: Any, b: Any, *, equal_var: bool = False, alternative: str = "tw
 
 def _as_binary_stats(x: Any, name: str, func: str) -> Stats:
     if isinstance(x, tuple) and len(x) == 2:
-        return Stats.from_counts(*x)
+        return counts_stats(x, name, func)
     s = as_stats(x, name, func)
     require_plain(s, name, func)
     if isinstance(x, (Stats, Mapping)):
@@ -216,6 +247,8 @@ def _as_binary_stats(x: Any, name: str, func: str) -> Stats:
     return s
 
 
+@validate_params(a=[COUNTS, *SAMPLE], b=[COUNTS, *SAMPLE], pooled=BOOL, relative=BOOL,
+                 alternative=OPTIONS_ALTERNATIVE, alpha=[ALPHA])
 def proportions_ztest(a: Any, b: Any, *, pooled: bool = True, relative: bool = False,
                       alternative: str = "two-sided", alpha: float = 0.05) -> TestResult:
     """Two-proportion z-test, pooled or unpooled (vectorised over arrays of counts).
@@ -246,10 +279,6 @@ def proportions_ztest(a: Any, b: Any, *, pooled: bool = True, relative: bool = F
     (1.429301, 0.152918)
     """
     func = "proportions_ztest"
-    pooled = check_bool(pooled, "pooled", func)
-    relative = check_bool(relative, "relative", func)
-    alternative = check_option(alternative, "alternative", func, ALTERNATIVES)
-    alpha = check_alpha(alpha, func)
     sa, sb = _as_binary_stats(a, "a", func), _as_binary_stats(b, "b", func)
     for s, name in ((sa, "a"), (sb, "b")):
         if np.any(s.n < 1):
@@ -291,6 +320,8 @@ def cov_form(s: Stats, g: np.ndarray, h: np.ndarray) -> np.ndarray:
     return np.einsum("...i,...ij,...j->...", g, s.comoment, h) / (s.n - 1.0)
 
 
+@validate_params(treatment=SAMPLE, control=SAMPLE, cuped=[None, "boolean"], relative=BOOL,
+                 test=[Options(("t", "z"))], alternative=OPTIONS_ALTERNATIVE, alpha=[ALPHA])
 def compare(treatment: Any, control: Any, *, cuped: bool | None = None, relative: bool = False,
             test: str = "t", alternative: str = "two-sided", alpha: float = 0.05) -> TestResult:
     """Lift of ``treatment`` over ``control`` with its confidence interval and p-value.
@@ -348,10 +379,6 @@ def compare(treatment: Any, control: Any, *, cuped: bool | None = None, relative
     (True, True)
     """
     func = "compare"
-    relative = check_bool(relative, "relative", func)
-    test = check_option(test, "test", func, ("t", "z"))
-    alternative = check_option(alternative, "alternative", func, ALTERNATIVES)
-    alpha = check_alpha(alpha, func)
     st, sc = as_stats(treatment, "treatment", func), as_stats(control, "control", func)
     if st.columns != sc.columns:
         raise ValueError(f"{func}: treatment has columns {st.columns} but control has {sc.columns}")
@@ -359,7 +386,6 @@ def compare(treatment: Any, control: Any, *, cuped: bool | None = None, relative
     require_two(sc, "control", func)
     if cuped is None:
         cuped = "covariate" in st.columns
-    cuped = check_bool(cuped, "cuped", func)
     if cuped and "covariate" not in st.columns:
         raise ValueError(f"{func}: cuped=True needs a 'covariate' column")
 
@@ -403,7 +429,5 @@ def to_relative(diff: TestResult, est_t, est_c, v_t, v_c, alpha: float, func: st
     rel = est_t / est_c - 1.0
     se_rel = np.sqrt(v_t / est_c**2 + est_t**2 * v_c / est_c**4)
     lo, hi = interval(rel, se_rel, np.inf, alpha, diff.alternative)
-    diff.estimate, diff.stderr = _scalar(rel), _scalar(se_rel)
-    diff.confidence_interval = (_scalar(lo), _scalar(hi))
-    diff.method += ", relative lift (delta method)"
-    return diff
+    return diff._replace(estimate=_scalar(rel), stderr=_scalar(se_rel), confidence_interval=(_scalar(lo), _scalar(hi)),
+                         method=diff.method + ", relative lift (delta method)")

@@ -10,17 +10,24 @@ from __future__ import annotations
 import functools
 import math
 import operator
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping
+from numbers import Integral
+from typing import Any, Sequence
 
 import numpy as np
 
-from .._validation import InvalidParameterError, as_float_array, check_int
+from .._params import Check, Interval, Options, validate_params
 from ..abtest import BootstrapResult, Stats
-from ..abtest._bootstrap import (
+from ..abtest._partials import (
+    SAMPLE_PARAMS,
+    InvalidParameterError,
     arm_columns,
+    as_float_array,
     as_keys,
-    check_parameters,
+    bootstrap_sums,
+    centred_moments,
     finish,
+    merge_moments,
     ratio_loo_deviation,
     statistic_from_sums,
 )
@@ -30,9 +37,40 @@ __all__ = ["stats", "stats_by", "bootstrap"]
 
 _COLUMN_ROLES = ("denominator", "covariate", "covariate_denominator")
 
+def _declared(public: str, **declared):
+    """``validate_params`` whose messages name the function ``public`` ("mlsd.dask.stats": the
+    Dask twins share their names with mlsd.abtest's functions); the qualname stays the usual one."""
+
+    def decorate(fn):
+        fn.__qualname__ = public
+        wrapped = validate_params(**declared)(fn)
+        wrapped.__qualname__ = fn.__qualname__ = fn.__name__
+        return wrapped
+
+    return decorate
+
+
+# Dask collections are checked by type (np.asarray would compute them).
+COLUMN = Check(is_dask_collection, "a Dask array or Dask Series")
+SPLIT_EVERY = [Interval(Integral, 2, None)]
+CLIENT = [None, Check(lambda c: callable(getattr(c, "compute", None)), "a distributed.Client")]
+
+
+def _is_frame(x: Any) -> bool:
+    return is_dask_collection(x) and isinstance(x, require("dask.dataframe").DataFrame)
+
+
+def _names(x: Any) -> bool:
+    return not isinstance(x, (str, bytes, Mapping)) and all(isinstance(v, str) for v in x)
+
+
+NAMES = [str, Check(_names, "a sequence of column names")]
+
 
 # ---- Stats ---------------------------------------------------------------------------------------
 
+@_declared("mlsd.dask.stats", y=[COLUMN], denominator=[None, COLUMN], covariate=[None, COLUMN],
+                 covariate_denominator=[None, COLUMN], split_every=SPLIT_EVERY, client=CLIENT)
 def stats(y: Any, *, denominator: Any = None, covariate: Any = None, covariate_denominator: Any = None,
           split_every: int = 8, client: Any = None) -> Stats:
     """:meth:`mlsd.abtest.Stats.from_arrays` over 1-D Dask arrays or Dask Series (columns of one
@@ -61,7 +99,6 @@ def stats(y: Any, *, denominator: Any = None, covariate: Any = None, covariate_d
     mlsd.abtest.Stats
     """
     func = "mlsd.dask.stats"
-    split_every = check_int(split_every, "split_every", func, min_value=2)
     if covariate_denominator is not None and covariate is None:
         raise ValueError(f"{func}: covariate_denominator needs a covariate")
     parts = aligned_partitions(func, y=y, denominator=denominator, covariate=covariate,
@@ -71,6 +108,9 @@ def stats(y: Any, *, denominator: Any = None, covariate: Any = None, covariate_d
     return compute(tree_reduce(states, _sum_states, split_every, name="mlsd-stats"), client)
 
 
+@_declared("mlsd.dask.stats_by", df=[Check(_is_frame, "a Dask DataFrame")], by=[Check(lambda c: hash(c) is not None, "a column name")],
+                 y=NAMES, denominator=[None, *NAMES], covariate=[None, *NAMES], covariate_denominator=[None, *NAMES],
+                 split_every=SPLIT_EVERY, client=CLIENT)
 def stats_by(df: Any, by: str, y: str | Sequence[str], *, denominator: Any = None, covariate: Any = None,
              covariate_denominator: Any = None, split_every: int = 8, client: Any = None) -> dict:
     """The :class:`~mlsd.abtest.Stats` of every arm of an experiment in one pass over a Dask
@@ -103,10 +143,6 @@ def stats_by(df: Any, by: str, y: str | Sequence[str], *, denominator: Any = Non
         Arms in sorted order (first-seen order when they do not sort).
     """
     func = "mlsd.dask.stats_by"
-    split_every = check_int(split_every, "split_every", func, min_value=2)
-    dd = require("dask.dataframe")
-    if not (is_dask_collection(df) and isinstance(df, dd.DataFrame)):
-        raise TypeError(f"{func}: df must be a Dask DataFrame; got {type(df).__name__}")
     metrics = [y] if isinstance(y, str) else list(y)
     if not metrics or not all(isinstance(m, str) for m in metrics):
         raise InvalidParameterError(f"{func}: y must be a column name or a non-empty sequence of column names; "
@@ -170,6 +206,11 @@ def _merge_arm_dicts(dicts: list[dict]) -> dict:
 
 # ---- bootstrap -----------------------------------------------------------------------------------
 
+_SAMPLE = [COLUMN, Mapping]
+
+
+@_declared("mlsd.dask.bootstrap", data=_SAMPLE, control=[None, *_SAMPLE], statistic=[Options(("mean", "ratio", "median", "quantile"))],
+                 split_every=SPLIT_EVERY, client=CLIENT, **SAMPLE_PARAMS)
 def bootstrap(data: Any, control: Any = None, *, statistic: str = "mean", method: str = "bca",
               n_resamples: int = 2000, alpha: float = 0.05, seed: int = 0, split_every: int = 8,
               client: Any = None) -> BootstrapResult:
@@ -223,9 +264,6 @@ def bootstrap(data: Any, control: Any = None, *, statistic: str = "mean", method
             f"give.  Bootstrap the mean or a ratio here, or compute the column (it is one array per "
             f"arm) and call mlsd.abtest.bootstrap(x.compute(), statistic={statistic!r}) on one machine "
             f"(with the same 'key' column, for the same resamples).")
-    statistic, method, n_resamples, alpha, seed = check_parameters(
-        func, statistic, method, n_resamples, alpha, seed, statistics=("mean", "ratio"))
-    split_every = check_int(split_every, "split_every", func, min_value=2)
     samples = [("data", data)] + ([("control", control)] if control is not None else [])
     arms = [_DaskArm(name, arm_columns(x, name, statistic, func), func) for name, x in samples]
     _set_first_rows(arms, client)
@@ -252,7 +290,7 @@ def bootstrap(data: Any, control: Any = None, *, statistic: str = "mean", method
 
 class _DaskArm:
     """One sample on Dask: its aligned partitions, then (after the reduction) what
-    :func:`mlsd.abtest._bootstrap.finish` needs: n, estimate, resampled, jackknife_sums()."""
+    :func:`mlsd.abtest._partials.finish` needs: n, estimate, resampled, jackknife_sums()."""
 
     def __init__(self, name: str, columns: Mapping[str, Any], func: str):
         self.name = name
@@ -312,20 +350,13 @@ def _set_first_rows(arms: list[_DaskArm], client: Any) -> None:
 
 def _partition_sums(y, d, key, first_row: int, index: int, n_resamples: int, seed: int, stream: int,
                     name: str, func: str) -> dict:
-    from .. import _core
-    from .._validation import call_kernel
-
     y = _finite(y, "y", name, index, func)
     d = None if d is None else _finite(d, "denominator", name, index, func)
     keys = None if key is None else as_keys(key, name, func)
     if keys is not None and keys.shape != y.shape:
         raise ValueError(f"{func}: {name}: key has {keys.shape[0]} rows but y has {y.shape[0]} in partition {index}")
-    width = 2 if d is None else 3
-    if y.size == 0:
-        sums = np.zeros((width, n_resamples))
-    else:
-        sums = np.stack(call_kernel(func, _core.abtest.bootstrap_sums, y, d, n_resamples, seed, stream, 0,
-                                    0 if keys is not None else first_row, keys)[:width])
+    sums = bootstrap_sums(y, d, keys, n_resamples=n_resamples, seed=seed, stream=stream, first_row=first_row,
+                          func=func)
     return {"sums": sums, "moments": centred_moments(y), "y_total": float(np.sum(y)),
             "d_total": 0.0 if d is None else float(np.sum(d))}
 
@@ -351,31 +382,6 @@ def _merge_sums_states(states: list[dict]) -> dict:
     return {"sums": functools.reduce(operator.add, [s["sums"] for s in states]),
             "moments": _merge_moments_states([s["moments"] for s in states]),
             "y_total": sum(s["y_total"] for s in states), "d_total": sum(s["d_total"] for s in states)}
-
-
-# ---- centred moments up to the third, mergeable ----------------------------------------------------
-
-def centred_moments(x: np.ndarray) -> np.ndarray:
-    """[n, mean, M2, M3] with M_k = sum (x - mean)^k (two passes, so no cancellation)."""
-    if x.size == 0:
-        return np.zeros(4)
-    mean = x.mean()
-    c = x - mean
-    c2 = c * c
-    return np.array([x.size, mean, c2.sum(), (c2 * c).sum()])
-
-
-def merge_moments(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Moments of the union of two sets of values (Pebay 2008, eqs. 2.1-2.3; Chan et al. for M2)."""
-    na, ma, m2a, m3a = a
-    nb, mb, m2b, m3b = b
-    n = na + nb
-    if na == 0 or nb == 0:
-        return (b if na == 0 else a).copy()
-    delta = mb - ma
-    m2 = m2a + m2b + delta * delta * na * nb / n
-    m3 = m3a + m3b + delta**3 * na * nb * (na - nb) / (n * n) + 3.0 * delta * (na * m2b - nb * m2a) / n
-    return np.array([n, ma + delta * nb / n, m2, m3])
 
 
 def _merge_moments_states(states: list[np.ndarray]) -> np.ndarray:

@@ -9,14 +9,15 @@ kernel per partition.
 
 from __future__ import annotations
 
+from numbers import Integral
 from typing import Any
 
 import numpy as np
 
 from .. import metrics as M
-from .._validation import check_bool, check_int, check_option, check_real
+from .._params import Check, Interval, validate_params
 from ..metrics import _partials as P
-from ._common import aligned_partitions, compute, in_worker, require, tree_reduce
+from ._common import aligned_partitions, compute, in_worker, is_dask_collection, require, tree_reduce
 
 __all__ = [
     "score_table",
@@ -36,6 +37,16 @@ __all__ = [
 ]
 
 
+
+
+# Declarations shared by the functions below.  Dask collections are checked by class, never
+# converted (np.asarray would compute them).
+COLUMN = Check(is_dask_collection, "a 1-D Dask array or a Dask Series")
+OPTIONAL_COLUMN = [COLUMN, None]
+CLIENT = [None, Check(lambda c: callable(getattr(c, "compute", None)) and hasattr(c, "nthreads"),
+                      "a distributed.Client")]
+N_RANGES = [Interval(Integral, 1, 4096), None]
+SPLIT_EVERY = [Interval(Integral, 2, None)]
 
 
 def _empty(func: str):
@@ -74,7 +85,6 @@ def _plan(threads: dict, n_ranges: int | None, func: str):
     total = sum(threads.values()) if threads else (os.cpu_count() or 1)
     if n_ranges is None:  # four per thread: sorts that fit the caches better, balanced over workers
         n_ranges = min(64, max(1, 4 * total))
-    n_ranges = check_int(n_ranges, "n_ranges", func, min_value=1, max_value=4096)
     workers = sorted(threads) or [None]
     weight = np.array([threads.get(w, 1) for w in workers], dtype=np.float64) if threads else np.ones(1)
     ends = np.round(np.cumsum(weight) / weight.sum() * n_ranges).astype(int)
@@ -211,8 +221,8 @@ def _partition_table(y, s, w, n_bins, rng):
                                     n_bins=n_bins, range=rng)
 
 
-def _merge_tables(tables):
-    return tables[0].merge(*tables[1:])
+def _merge_states(states):
+    return states[0].merge(*states[1:])
 
 
 def _finish_table(table, func, metric, kwargs):
@@ -223,17 +233,18 @@ def _finish_table(table, func, metric, kwargs):
 
 
 def _binned_table(func, y_true, y_score, sample_weight, n_bins, rng, split_every, client) -> M.ScoreTable:
-    M.ScoreTable.from_arrays(np.zeros(0), np.zeros(0), n_bins=n_bins, range=rng)  # validate on the client
     parts = aligned_partitions(func, y_true=y_true, y_score=y_score, sample_weight=sample_weight)
     delayed = require("dask").delayed
     states = [delayed(in_worker(_partition_table), pure=True)(y, s, w, n_bins, rng) for y, s, w in parts]
-    merged = tree_reduce(states, _merge_tables, split_every, "mlsd-score-table")
+    merged = tree_reduce(states, _merge_states, split_every, "mlsd-score-table")
     return compute(delayed(in_worker(_finish_table), pure=True)(merged, func, None, {}), client)
 
 
 # ---- public threshold metrics ------------------------------------------------------------------------
 
 
+@validate_params(y_true=[COLUMN], y_score=[COLUMN], sample_weight=OPTIONAL_COLUMN, n_bins=[P.N_BINS, None],
+                 range=[P.RANGE], n_ranges=N_RANGES, split_every=SPLIT_EVERY, client=CLIENT)
 def score_table(y_true: Any, y_score: Any, *, sample_weight: Any = None, n_bins: int | None = None,
                 range: tuple[float, float] = (0.0, 1.0), n_ranges: int | None = None,  # noqa: A002
                 split_every: int = 8, client: Any = None) -> M.ScoreTable:
@@ -273,6 +284,8 @@ def score_table(y_true: Any, y_score: Any, *, sample_weight: Any = None, n_bins:
     return merged
 
 
+@validate_params(y_true=[COLUMN], y_score=[COLUMN], sample_weight=OPTIONAL_COLUMN, max_fpr=P.MAX_FPR,
+                 n_ranges=N_RANGES, client=CLIENT)
 def roc_auc_score(y_true: Any, y_score: Any, *, sample_weight: Any = None, max_fpr: float | None = None,
                   n_ranges: int | None = None, client: Any = None) -> float:
     """:func:`mlsd.metrics.roc_auc_score` over Dask columns, exactly.
@@ -302,12 +315,12 @@ def roc_auc_score(y_true: Any, y_score: Any, *, sample_weight: Any = None, max_f
     picks the ranges; after it, two floats per range.  Memory: the columns about twice over the
     cluster while they are regrouped (Dask spills to disk past its memory limits).
     """
-    if max_fpr is not None:
-        check_real(max_fpr, "max_fpr", "roc_auc_score", low=0.0, high=1.0, closed="right")
     return _threshold_metric("roc_auc_score", "roc_auc_score", y_true, y_score, sample_weight, max_fpr, n_ranges,
                              client)
 
 
+@validate_params(y_true=[COLUMN], y_score=[COLUMN], sample_weight=OPTIONAL_COLUMN, n_ranges=N_RANGES,
+                 client=CLIENT)
 def average_precision_score(y_true: Any, y_score: Any, *, sample_weight: Any = None, n_ranges: int | None = None,
                             client: Any = None) -> float:
     """:func:`mlsd.metrics.average_precision_score` over Dask columns, exactly (rows regrouped by
@@ -323,6 +336,8 @@ def average_precision_score(y_true: Any, y_score: Any, *, sample_weight: Any = N
                              None, n_ranges, client)
 
 
+@validate_params(y_true=[COLUMN], y_score=[COLUMN], sample_weight=OPTIONAL_COLUMN, n_bins=[P.N_BINS],
+                 range=[P.RANGE], split_every=SPLIT_EVERY, client=CLIENT)
 def binned_roc_auc_score(y_true: Any, y_score: Any, *, sample_weight: Any = None, n_bins: int = 2**16,
                          range: tuple[float, float] = (0.0, 1.0), split_every: int = 8,  # noqa: A002
                          client: Any = None) -> M.ApproximateAUC:
@@ -337,7 +352,6 @@ def binned_roc_auc_score(y_true: Any, y_score: Any, *, sample_weight: Any = None
     worker holding the merged table.  Rows never leave their workers.
     """
     func = "binned_roc_auc_score"
-    check_int(n_bins, "n_bins", func, min_value=1, max_value=2**40)
     return P.approximate_auc(_binned_table(func, y_true, y_score, sample_weight, n_bins, range, split_every, client))
 
 
@@ -356,9 +370,11 @@ def _loss_sums(func, y_true, y_prob, sample_weight, split_every, client) -> M.Lo
     eps = P.clip_eps(np.asarray(y_prob._meta))  # the single-machine rule, from the partitions' dtype
     delayed = require("dask").delayed
     states = [delayed(in_worker(_partition_loss), pure=True)(y, p, w, eps) for y, p, w in parts]
-    return compute(tree_reduce(states, M.LogLossSums.merge, split_every, "mlsd-log-loss"), client)
+    return compute(tree_reduce(states, _merge_states, split_every, "mlsd-log-loss"), client)
 
 
+@validate_params(y_true=[COLUMN], y_prob=[COLUMN], normalize=["boolean"], sample_weight=OPTIONAL_COLUMN,
+                 split_every=SPLIT_EVERY, client=CLIENT)
 def log_loss(y_true: Any, y_prob: Any, *, normalize: bool = True, sample_weight: Any = None, split_every: int = 8,
              client: Any = None) -> float:
     """:func:`mlsd.metrics.log_loss` over Dask columns.
@@ -372,6 +388,8 @@ def log_loss(y_true: Any, y_prob: Any, *, normalize: bool = True, sample_weight:
     return sums.log_loss(normalize=normalize)
 
 
+@validate_params(y_true=[COLUMN], y_prob=[COLUMN], sample_weight=OPTIONAL_COLUMN, split_every=SPLIT_EVERY,
+                 client=CLIENT)
 def normalized_entropy(y_true: Any, y_prob: Any, *, sample_weight: Any = None, split_every: int = 8,
                        client: Any = None) -> float:
     """:func:`mlsd.metrics.normalized_entropy` over Dask columns (the same sums as :func:`log_loss`;
@@ -437,6 +455,8 @@ def _group_part(df, func, weighted):
     return P.group_auc_table(func, g, y, s, w)
 
 
+@validate_params(y_true=[COLUMN], y_score=[COLUMN], groups=[COLUMN], sample_weight=OPTIONAL_COLUMN,
+                 weight=[P.GROUP_WEIGHT], shuffle=["boolean"], client=CLIENT)
 def group_auc(y_true: Any, y_score: Any, *, groups: Any, sample_weight: Any = None, weight: str = "impressions",
               shuffle: bool = True, client: Any = None) -> M.GroupAUCResult:
     """:func:`mlsd.metrics.group_auc` over Dask columns: the same :class:`~mlsd.metrics.GroupAUCResult`.
@@ -450,8 +470,6 @@ def group_auc(y_true: Any, y_score: Any, *, groups: Any, sample_weight: Any = No
     nothing but the per-group table moves, and a group found in two partitions raises ValueError.
     """
     func = "group_auc"
-    weight = check_option(weight, "weight", func, ("impressions", "uniform"))
-    shuffle = check_bool(shuffle, "shuffle", func)
     ddf = _grouped_frame(func, "groups", shuffle, groups=groups, y_true=y_true, y_score=y_score,
                          sample_weight=sample_weight)
     delayed = require("dask").delayed
@@ -477,7 +495,6 @@ def _query_part(df, metric, func, k, gain, ignore_ties, action):
 def _ranking(metric, func, y_true, y_score, query, k, *, gain="linear", ignore_ties=True, empty_target_action="neg",
              shuffle=True, client=None, allow_k_none=False) -> M.RankingResult:
     k, gain, action = P.ranking_options(func, k, gain, empty_target_action, allow_k_none)
-    shuffle = check_bool(shuffle, "shuffle", func)
     ddf = _grouped_frame(func, "query", shuffle, query=query, y_true=y_true, y_score=y_score)
     delayed = require("dask").delayed
     task = delayed(in_worker(_query_part), pure=True)
@@ -490,6 +507,8 @@ def _ranking(metric, func, y_true, y_score, query, k, *, gain="linear", ignore_t
 
 
 
+@validate_params(y_true=[COLUMN], y_score=[COLUMN], query=[COLUMN], shuffle=["boolean"], client=CLIENT,
+                 k=[P.K, None], gain=[P.GAIN], ignore_ties=["boolean"])
 def dcg_at_k(y_true, y_score, k: int | None = 10, *, query: Any, gain: str = "linear", ignore_ties: bool = False,
              shuffle: bool = True, client: Any = None) -> M.RankingResult:
     """:func:`mlsd.metrics.dcg_at_k` over Dask columns.
@@ -509,6 +528,9 @@ def dcg_at_k(y_true, y_score, k: int | None = 10, *, query: Any, gain: str = "li
                     shuffle=shuffle, client=client, allow_k_none=True)
 
 
+@validate_params(y_true=[COLUMN], y_score=[COLUMN], query=[COLUMN], shuffle=["boolean"], client=CLIENT,
+                 k=[P.K, None], gain=[P.GAIN], ignore_ties=["boolean"],
+                 empty_target_action=[P.EMPTY_TARGET_ACTION])
 def ndcg_at_k(y_true, y_score, k: int | None = 10, *, query: Any, gain: str = "linear", ignore_ties: bool = False,
               empty_target_action: str = "neg", shuffle: bool = True, client: Any = None) -> M.RankingResult:
     """:func:`mlsd.metrics.ndcg_at_k` over Dask columns.
@@ -528,6 +550,8 @@ def ndcg_at_k(y_true, y_score, k: int | None = 10, *, query: Any, gain: str = "l
                     empty_target_action=empty_target_action, shuffle=shuffle, client=client, allow_k_none=True)
 
 
+@validate_params(y_true=[COLUMN], y_score=[COLUMN], query=[COLUMN], shuffle=["boolean"], client=CLIENT,
+                 k=[P.K, None], empty_target_action=[P.EMPTY_TARGET_ACTION])
 def map_at_k(y_true, y_score, k: int | None = 10, *, query: Any, empty_target_action: str = "neg",
              shuffle: bool = True, client: Any = None) -> M.RankingResult:
     """:func:`mlsd.metrics.map_at_k` over Dask columns.
@@ -547,6 +571,8 @@ def map_at_k(y_true, y_score, k: int | None = 10, *, query: Any, empty_target_ac
                     empty_target_action=empty_target_action, shuffle=shuffle, client=client, allow_k_none=True)
 
 
+@validate_params(y_true=[COLUMN], y_score=[COLUMN], query=[COLUMN], shuffle=["boolean"], client=CLIENT,
+                 k=[P.K, None], empty_target_action=[P.EMPTY_TARGET_ACTION])
 def mrr(y_true, y_score, k: int | None = None, *, query: Any, empty_target_action: str = "neg",
         shuffle: bool = True, client: Any = None) -> M.RankingResult:
     """:func:`mlsd.metrics.mrr` over Dask columns.
@@ -566,6 +592,8 @@ def mrr(y_true, y_score, k: int | None = None, *, query: Any, empty_target_actio
                     shuffle=shuffle, client=client, allow_k_none=True)
 
 
+@validate_params(y_true=[COLUMN], y_score=[COLUMN], query=[COLUMN], shuffle=["boolean"], client=CLIENT,
+                 k=[P.K], empty_target_action=[P.EMPTY_TARGET_ACTION])
 def precision_at_k(y_true, y_score, k: int = 10, *, query: Any, empty_target_action: str = "neg",
                    shuffle: bool = True, client: Any = None) -> M.RankingResult:
     """:func:`mlsd.metrics.precision_at_k` over Dask columns.
@@ -585,6 +613,8 @@ def precision_at_k(y_true, y_score, k: int = 10, *, query: Any, empty_target_act
                     shuffle=shuffle, client=client)
 
 
+@validate_params(y_true=[COLUMN], y_score=[COLUMN], query=[COLUMN], shuffle=["boolean"], client=CLIENT,
+                 k=[P.K], empty_target_action=[P.EMPTY_TARGET_ACTION])
 def recall_at_k(y_true, y_score, k: int = 10, *, query: Any, empty_target_action: str = "neg",
                 shuffle: bool = True, client: Any = None) -> M.RankingResult:
     """:func:`mlsd.metrics.recall_at_k` over Dask columns.
@@ -604,6 +634,8 @@ def recall_at_k(y_true, y_score, k: int = 10, *, query: Any, empty_target_action
                     shuffle=shuffle, client=client)
 
 
+@validate_params(y_true=[COLUMN], y_score=[COLUMN], query=[COLUMN], shuffle=["boolean"], client=CLIENT,
+                 k=[P.K], empty_target_action=[P.EMPTY_TARGET_ACTION])
 def hit_rate_at_k(y_true, y_score, k: int = 10, *, query: Any, empty_target_action: str = "neg",
                   shuffle: bool = True, client: Any = None) -> M.RankingResult:
     """:func:`mlsd.metrics.hit_rate_at_k` over Dask columns.

@@ -11,6 +11,13 @@ Conventions
 * ``y_true`` for binary metrics holds 0/1 (bool, integer or float).  Any other value is an error;
   so is NaN or infinity in scores, probabilities or weights, and a negative weight.
 * Samples with zero ``sample_weight`` are dropped before thresholds are formed, as in scikit-learn.
+* Results follow the one contract of :mod:`mlsd._results`: scalars where scikit-learn returns a
+  scalar (``roc_auc_score``, ``log_loss``, ...); curves are tuples with names and ``plot()``
+  (:class:`ROCCurve`, :class:`PrecisionRecallCurve`, :class:`CalibrationCurve`); other results
+  are immutable objects with ``to_frame()``, a notebook table and ``plot()``.  The states
+  (:class:`ScoreTable`, :class:`LogLossSums`) follow the mergeable-state protocol of
+  :mod:`mlsd._state`.  Every parameter is declared (``@validate_params``); a bad one raises
+  ``InvalidParameterError`` (a ValueError and a TypeError) naming the function and the argument.
 * Scores are read as float64 (a float32 array is converted once; float32 -> float64 is exact, so
   orderings and ties do not change).  All arithmetic is float64, so for float32 or float16
   probabilities the losses can differ from scikit-learn's lower-precision arithmetic in the last
@@ -23,14 +30,22 @@ from ._group import GroupAUCResult, group_auc
 from ._losses import (
     brier_score,
     brier_score_loss,
+    CalibrationCurve,
     calibration_curve,
     expected_calibration_error,
     log_loss,
     normalized_entropy,
 )
 from ._ranking import RankingResult, dcg_at_k, hit_rate_at_k, map_at_k, mrr, ndcg_at_k, precision_at_k, recall_at_k
-from ._states import ApproximateAUC, LogLossSums, ScoreTable, binned_roc_auc_score
-from ._threshold import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
+from ._states import ApproximateAUC, LogLossResult, LogLossSums, ScoreTable, ScoreTableResult, binned_roc_auc_score
+from ._threshold import (
+    PrecisionRecallCurve,
+    ROCCurve,
+    average_precision_score,
+    precision_recall_curve,
+    roc_auc_score,
+    roc_curve,
+)
 
 __all__ = [
     "UndefinedMetricWarning",
@@ -58,6 +73,11 @@ __all__ = [
     "LogLossSums",
     "ApproximateAUC",
     "binned_roc_auc_score",
+    "ROCCurve",
+    "PrecisionRecallCurve",
+    "CalibrationCurve",
+    "ScoreTableResult",
+    "LogLossResult",
 ]
 
 # The public objects live in the submodules; doctest.testmod(mlsd.metrics) finds their examples here.

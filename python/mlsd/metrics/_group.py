@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .._validation import call_kernel, check_option, check_same_length
+from .._params import ArrayLike, Options, validate_params
+from .._results import Result, axes, result_type
+from .._validation import call_kernel, check_same_length
 from ._common import _binary_inputs, _group_codes, _k
+from ._states import SCORES, WEIGHTS, Y_TRUE
 
 __all__ = ["GroupAUCResult", "group_auc"]
 
 
-@dataclass(frozen=True)
-class GroupAUCResult:
+# Group labels: integers, floats, strings or other hashable objects (not NaN or None).
+GROUPS = ArrayLike(ndim=1, kinds="biufcOUS")
+GROUP_WEIGHT = Options({"impressions", "uniform"})
+
+
+@result_type
+class GroupAUCResult(Result):
     """Result of :func:`group_auc`.
 
     Attributes
@@ -29,12 +36,15 @@ class GroupAUCResult:
         Rows per group (or summed ``sample_weight``).
     n_groups, n_skipped : int
         Groups seen, and groups left out of ``score`` because they hold a single class.
+
+    ``float(result)`` is ``score``; ``to_frame()`` has one row per group; ``plot()`` draws each
+    group's AUC against its size, with the average.
     """
 
     score: float
-    groups: np.ndarray = field(repr=False)
-    auc: np.ndarray = field(repr=False)
-    weight: np.ndarray = field(repr=False)
+    groups: np.ndarray
+    auc: np.ndarray
+    weight: np.ndarray
     n_groups: int = 0
     n_skipped: int = 0
 
@@ -42,12 +52,27 @@ class GroupAUCResult:
         return self.score
 
     def to_frame(self):
-        """Per-group table as a pandas DataFrame (needs pandas)."""
+        """Per-group table (one row per group: group, auc, weight) as a pandas DataFrame."""
         import pandas as pd
 
         return pd.DataFrame({"group": self.groups, "auc": self.auc, "weight": self.weight})
 
+    def plot(self, ax=None):
+        """Per-group AUC against group size (rows or summed weight, log scale), the average
+        marked.  Groups with a single class (no AUC) are left out.  Returns the Axes."""
+        ax = axes(ax)
+        valid = ~np.isnan(self.auc)
+        ax.scatter(self.weight[valid], self.auc[valid], s=12, alpha=0.6, label=f"{int(valid.sum())} groups")
+        ax.axhline(self.score, color="C1", linestyle="--", label=f"group AUC = {self.score:.4f}")
+        if valid.any() and self.weight[valid].min() > 0:
+            ax.set_xscale("log")
+        ax.set_xlabel("Group size (rows or weight)")
+        ax.set_ylabel("AUC")
+        ax.legend(loc="lower right")
+        return ax
 
+
+@validate_params(y_true=[Y_TRUE], y_score=[SCORES], groups=[GROUPS], sample_weight=WEIGHTS, weight=[GROUP_WEIGHT])
 def group_auc(y_true: Any, y_score: Any, *, groups: Any, sample_weight: Any = None,
               weight: str = "impressions") -> GroupAUCResult:
     """Group AUC (GAUC): ROC AUC within each group (user, query, session), averaged over groups.
@@ -83,11 +108,8 @@ def group_auc(y_true: Any, y_score: Any, *, groups: Any, sample_weight: Any = No
     (0.5, 1)
     """
     func = "group_auc"
-    weight = check_option(weight, "weight", func, ("impressions", "uniform"))
     y, s, w = _binary_inputs(func, y_true, y_score, sample_weight)
-    g = np.asarray(groups)
-    if g.ndim != 1:
-        raise ValueError(f"{func}: groups must be 1-D; got an array of shape {g.shape}")
+    g = groups
     check_same_length(func, y_true=y, groups=g)
     codes, labels_of = _group_codes(g, func)
     keys, auc, group_weight = call_kernel(func, _k.group_auc, codes, y, s, w)

@@ -53,7 +53,7 @@ Group AUC
 
 Ranking metrics
     ``ranking_options(func, k, gain, empty_target_action, allow_k_none)`` -> ``(k, gain, action)``:
-    the public functions' checks of those options.
+    the options as the kernel takes them (their values are checked by the declarations below).
     ``ranking_values(metric, func, indptr, y_true, y_score, k, gain, ignore_ties, action)`` ->
     float64 array, one value per query of the CSR lists (``indptr`` int64; ``y_true``, ``y_score``
     converted here).  ``metric`` is one of ``"dcg"``, ``"ndcg"``, ``"average_precision"``,
@@ -61,6 +61,13 @@ Ranking metrics
     :func:`ranking_options`.
     ``ranking_result(per_query, func, queries)`` -> :class:`~mlsd.metrics.RankingResult` with the
     mean over the scored queries (no query weights).
+
+Parameter declarations (for ``@validate_params``, so that a Dask twin declares its options exactly
+as the single-machine function does)
+    ``MAX_FPR`` (``max_fpr``), ``N_BINS`` (``n_bins`` of a binned table, [1, 2**40]), ``RANGE``
+    (``range``, a pair of finite floats lo < hi), ``K`` (``k``, an int >= 1), ``GAIN``,
+    ``EMPTY_TARGET_ACTION``, ``GROUP_WEIGHT`` (``weight`` of group AUC): each a constraint object of
+    :mod:`mlsd._params` (``MAX_FPR`` is a list that includes None).
 """
 
 from __future__ import annotations
@@ -72,9 +79,9 @@ import numpy as np
 from .._validation import as_float_array, call_kernel
 from . import _group, _ranking, _states
 from ._common import _binary_inputs, _clip_eps, _group_codes, _k
-from ._group import GroupAUCResult
-from ._ranking import RankingResult
-from ._states import ApproximateAUC, ScoreTable
+from ._group import GROUP_WEIGHT, GroupAUCResult
+from ._ranking import EMPTY_TARGET_ACTION, GAIN, K, RankingResult
+from ._states import MAX_FPR, N_BINS, RANGE, ApproximateAUC, ScoreTable
 
 __all__ = [
     "binary_inputs",
@@ -90,6 +97,13 @@ __all__ = [
     "ranking_options",
     "ranking_values",
     "ranking_result",
+    "MAX_FPR",
+    "N_BINS",
+    "RANGE",
+    "K",
+    "GAIN",
+    "EMPTY_TARGET_ACTION",
+    "GROUP_WEIGHT",
 ]
 
 
@@ -123,8 +137,8 @@ def score_table_of(score: np.ndarray, positive: np.ndarray, negative: np.ndarray
     return ScoreTable._of((score, positive, negative), None)
 
 
-def approximate_auc(table: ScoreTable) -> ApproximateAUC:
-    return _states._approximate_auc(table)
+def approximate_auc(table: ScoreTable, func: str = "binned_roc_auc_score") -> ApproximateAUC:
+    return _states._approximate_auc(table, func)
 
 
 def group_auc_table(func: str, groups: Any, y: np.ndarray, s: np.ndarray, w: np.ndarray | None):

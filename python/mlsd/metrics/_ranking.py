@@ -4,31 +4,63 @@ at k, on dense (n_queries, n_docs) lists, CSR lists (``indptr``) or per-row quer
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from numbers import Integral
 
 import numpy as np
 
-from .._validation import as_float_array, call_kernel, check_int, check_option, check_same_length
+from .._params import ArrayLike, Interval, Options, validate_params
+from .._results import Result, axes, result_type
+from .._validation import as_float_array, call_kernel, check_same_length
 from ._common import UndefinedMetricWarning, _group_codes, _k
+from ._group import GROUPS
 
 __all__ = ["RankingResult", "dcg_at_k", "ndcg_at_k", "map_at_k", "mrr", "precision_at_k", "recall_at_k",
            "hit_rate_at_k"]
 
 
-@dataclass(frozen=True)
-class RankingResult:
+@result_type
+class RankingResult(Result):
     """Per-query values of a ranking metric and their mean.
 
     ``mean`` ignores skipped queries (NaN in ``per_query``, see ``empty_target_action``) and
-    applies ``sample_weight`` when given.  ``float(result)`` is ``result.mean``.
+    applies ``sample_weight`` when given.  ``float(result)`` is ``result.mean``.  ``queries`` are
+    the query labels (sorted) when the input had ``query=``, else None (queries are numbered).
     """
 
     mean: float
-    per_query: np.ndarray = field(repr=False)
-    queries: np.ndarray | None = field(default=None, repr=False)
+    per_query: np.ndarray
+    queries: np.ndarray | None = None
 
     def __float__(self) -> float:
         return self.mean
+
+    def to_frame(self):
+        """One row per query: ``query`` (the label, or the query's number) and ``value``."""
+        import pandas as pd
+
+        q = np.arange(self.per_query.shape[0]) if self.queries is None else self.queries
+        return pd.DataFrame({"query": q, "value": self.per_query})
+
+    def plot(self, ax=None, *, bins: int = 20):
+        """Histogram of the per-query values (skipped queries left out), the mean marked.
+        Returns the Axes."""
+        ax = axes(ax)
+        values = self.per_query[~np.isnan(self.per_query)]
+        ax.hist(values, bins=bins, alpha=0.7, label=f"{values.size} queries")
+        ax.axvline(self.mean, color="C1", linestyle="--", label=f"mean = {self.mean:.4f}")
+        ax.set_xlabel("Per-query value")
+        ax.set_ylabel("Queries")
+        ax.legend(loc="upper left")
+        return ax
+
+
+# Declared once for every ranking function (and their Dask twins' options).
+RANKING_Y = ArrayLike(ndim=(1, 2))
+K = Interval(Integral, 1, None)
+INDPTR = ArrayLike(ndim=1, kinds="iu")
+GAIN = Options({"linear", "exponential"})
+EMPTY_TARGET_ACTION = Options({"neg", "pos", "skip", "error"})
+QUERY_WEIGHTS = [ArrayLike(ndim=1), None]
 
 
 _EMPTY_ACTIONS = {"neg": _k.EmptyAction.zero, "pos": _k.EmptyAction.one, "skip": _k.EmptyAction.skip,
@@ -58,11 +90,7 @@ def _ranking(metric: str, func: str, y_true, y_score, k, indptr, query, *, gain=
             if order is not None:
                 rel, score = rel[order], score[order]
         else:
-            ip_arr = np.asarray(indptr)
-            if ip_arr.ndim != 1 or ip_arr.dtype.kind not in "iu":
-                raise TypeError(f"{func}: indptr must be a 1-D integer array; got dtype {ip_arr.dtype}, "
-                                f"shape {ip_arr.shape}")
-            ip = np.ascontiguousarray(ip_arr, dtype=np.int64)
+            ip = np.ascontiguousarray(indptr, dtype=np.int64)
     n_queries = ip.shape[0] - 1
     if n_queries < 1:
         raise ValueError(f"{func}: no query given; y_true must have at least one row (indptr at least 2 entries)")
@@ -74,9 +102,7 @@ def _query_indptr(query, n_rows: int, func: str):
     """Per-row query labels as CSR: the row order that puts each query's rows together (None when
     they already are, in sorted query order), the offsets, and the sorted distinct labels.  A
     query's documents keep their original order (a stable sort), so ties rank as in the input."""
-    q = np.asarray(query)
-    if q.ndim != 1:
-        raise ValueError(f"{func}: query must be 1-D; got an array of shape {q.shape}")
+    q = query
     if q.shape[0] != n_rows:
         raise ValueError(f"{func}: query has {q.shape[0]} elements but y_true has {n_rows}")
     codes, labels_of = _group_codes(q, func, "query")
@@ -91,10 +117,9 @@ def _query_indptr(query, n_rows: int, func: str):
 
 
 def _ranking_options(func, k, gain, empty_target_action, allow_k_none):
-    k = check_int(k, "k", func, min_value=1, allow_none=allow_k_none)
-    gain = check_option(gain, "gain", func, ("linear", "exponential"))
-    action = check_option(empty_target_action, "empty_target_action", func, tuple(_EMPTY_ACTIONS))
-    return k, gain, action
+    """The options as the kernel takes them (their values are declared and checked by the public
+    functions)."""
+    return k, gain, empty_target_action
 
 
 def _ranking_values(metric, func, ip, rel, score, k, gain, ignore_ties, action) -> np.ndarray:
@@ -130,6 +155,9 @@ def _ranking_result(per_query: np.ndarray, sample_weight, func: str, queries=Non
     return RankingResult(mean, per_query, queries)
 
 
+@validate_params(y_true=[RANKING_Y], y_score=[RANKING_Y], indptr=[INDPTR, None], query=[GROUPS, None],
+                 sample_weight=QUERY_WEIGHTS,
+                 k=[K, None], gain=[GAIN], ignore_ties=["boolean"])
 def dcg_at_k(y_true, y_score, k: int | None = 10, *, indptr=None, query=None, gain: str = "linear",
              ignore_ties: bool = False, sample_weight=None) -> RankingResult:
     """Discounted cumulative gain at k: ``sum_{r <= k} gain(rel_r) / log2(r + 1)``.
@@ -169,6 +197,9 @@ def dcg_at_k(y_true, y_score, k: int | None = 10, *, indptr=None, query=None, ga
                     sample_weight=sample_weight, allow_k_none=True)
 
 
+@validate_params(y_true=[RANKING_Y], y_score=[RANKING_Y], indptr=[INDPTR, None], query=[GROUPS, None],
+                 sample_weight=QUERY_WEIGHTS,
+                 k=[K, None], gain=[GAIN], ignore_ties=["boolean"], empty_target_action=[EMPTY_TARGET_ACTION])
 def ndcg_at_k(y_true, y_score, k: int | None = 10, *, indptr=None, query=None, gain: str = "linear",
               ignore_ties: bool = False, empty_target_action: str = "neg",
               sample_weight=None) -> RankingResult:
@@ -218,6 +249,9 @@ def ndcg_at_k(y_true, y_score, k: int | None = 10, *, indptr=None, query=None, g
                     empty_target_action=empty_target_action, sample_weight=sample_weight, allow_k_none=True)
 
 
+@validate_params(y_true=[RANKING_Y], y_score=[RANKING_Y], indptr=[INDPTR, None], query=[GROUPS, None],
+                 sample_weight=QUERY_WEIGHTS,
+                 k=[K, None], empty_target_action=[EMPTY_TARGET_ACTION])
 def map_at_k(y_true, y_score, k: int | None = 10, *, indptr=None, query=None, empty_target_action: str = "neg",
              sample_weight=None) -> RankingResult:
     """Mean average precision at k: per query ``sum_{r <= k, rel_r} P@r / R`` with ``R`` the
@@ -257,6 +291,9 @@ def map_at_k(y_true, y_score, k: int | None = 10, *, indptr=None, query=None, em
                     empty_target_action=empty_target_action, sample_weight=sample_weight, allow_k_none=True)
 
 
+@validate_params(y_true=[RANKING_Y], y_score=[RANKING_Y], indptr=[INDPTR, None], query=[GROUPS, None],
+                 sample_weight=QUERY_WEIGHTS,
+                 k=[K, None], empty_target_action=[EMPTY_TARGET_ACTION])
 def mrr(y_true, y_score, k: int | None = None, *, indptr=None, query=None, empty_target_action: str = "neg",
         sample_weight=None) -> RankingResult:
     """Mean reciprocal rank: ``1 / rank`` of the first relevant document (0 if none is within
@@ -296,6 +333,9 @@ def mrr(y_true, y_score, k: int | None = None, *, indptr=None, query=None, empty
                     empty_target_action=empty_target_action, sample_weight=sample_weight, allow_k_none=True)
 
 
+@validate_params(y_true=[RANKING_Y], y_score=[RANKING_Y], indptr=[INDPTR, None], query=[GROUPS, None],
+                 sample_weight=QUERY_WEIGHTS,
+                 k=[K], empty_target_action=[EMPTY_TARGET_ACTION])
 def precision_at_k(y_true, y_score, k: int = 10, *, indptr=None, query=None, empty_target_action: str = "neg",
                    sample_weight=None) -> RankingResult:
     """Fraction of the top k that is relevant: ``hits@k / k`` (k, not the list length, is the
@@ -335,6 +375,9 @@ def precision_at_k(y_true, y_score, k: int = 10, *, indptr=None, query=None, emp
                     empty_target_action=empty_target_action, sample_weight=sample_weight)
 
 
+@validate_params(y_true=[RANKING_Y], y_score=[RANKING_Y], indptr=[INDPTR, None], query=[GROUPS, None],
+                 sample_weight=QUERY_WEIGHTS,
+                 k=[K], empty_target_action=[EMPTY_TARGET_ACTION])
 def recall_at_k(y_true, y_score, k: int = 10, *, indptr=None, query=None, empty_target_action: str = "neg",
                 sample_weight=None) -> RankingResult:
     """Fraction of the relevant documents found in the top k: ``hits@k / R``.
@@ -373,6 +416,9 @@ def recall_at_k(y_true, y_score, k: int = 10, *, indptr=None, query=None, empty_
                     empty_target_action=empty_target_action, sample_weight=sample_weight)
 
 
+@validate_params(y_true=[RANKING_Y], y_score=[RANKING_Y], indptr=[INDPTR, None], query=[GROUPS, None],
+                 sample_weight=QUERY_WEIGHTS,
+                 k=[K], empty_target_action=[EMPTY_TARGET_ACTION])
 def hit_rate_at_k(y_true, y_score, k: int = 10, *, indptr=None, query=None, empty_target_action: str = "neg",
                   sample_weight=None) -> RankingResult:
     """1 if any relevant document is in the top k, else 0; averaged over queries.

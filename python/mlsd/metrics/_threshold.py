@@ -2,17 +2,111 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
 import numpy as np
 
-from .._validation import call_kernel, check_real
+from .._params import validate_params
+from .._results import ResultTuple, axes
+from .._validation import call_kernel
 from ._common import UndefinedMetricWarning, _binary_inputs, _k
+from ._states import MAX_FPR, SCORES, WEIGHTS, Y_TRUE
 
-__all__ = ["roc_auc_score", "roc_curve", "precision_recall_curve", "average_precision_score"]
+__all__ = ["roc_auc_score", "roc_curve", "precision_recall_curve", "average_precision_score", "ROCCurve",
+           "PrecisionRecallCurve"]
 
 
+class ROCCurve(ResultTuple):
+    """The ROC curve: unpacks as ``fpr, tpr, thresholds`` (as scikit-learn's tuple).
+
+    Attributes
+    ----------
+    fpr, tpr : ndarray
+        False and true positive rates, increasing, from (0, 0) to (1, 1).
+    thresholds : ndarray
+        ``thresholds[0]`` is ``inf``; the rest are the distinct scores kept, decreasing.
+    roc_auc : float
+        Area under the curve by the trapezoid rule (NaN with a single class).  It equals
+        :func:`roc_auc_score` of the same data to rounding (~1e-15): the points that
+        ``drop_intermediate`` leaves out lie on straight segments and add no area.
+    """
+
+    _fields = ("fpr", "tpr", "thresholds")
+    _extras = ("roc_auc",)
+
+    def plot(self, ax=None, *, label: str | None = None):
+        """The curve with the chance diagonal; the AUC in the legend.  Returns the Axes."""
+        ax = axes(ax)
+        text = "ROC" if label is None else label
+        ax.plot(self.fpr, self.tpr, drawstyle="default", label=f"{text} (AUC = {self.roc_auc:.4f})")
+        ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=0.8, label="chance")
+        ax.set_xlabel("False positive rate")
+        ax.set_ylabel("True positive rate")
+        ax.set_xlim(-0.01, 1.01)
+        ax.set_ylim(-0.01, 1.01)
+        ax.legend(loc="lower right")
+        return ax
+
+
+class PrecisionRecallCurve(ResultTuple):
+    """The precision-recall curve: unpacks as ``precision, recall, thresholds`` (as
+    scikit-learn's tuple).
+
+    Attributes
+    ----------
+    precision, recall : ndarray of shape (n_thresholds + 1,)
+        Recall decreasing; the last point is (recall 0, precision 1).
+    thresholds : ndarray of shape (n_thresholds,)
+        Increasing.
+    average_precision : float
+        ``AP = sum_n (R_n - R_{n-1}) P_n`` over the curve's points, as
+        :func:`average_precision_score` (NaN without positives).
+    """
+
+    _fields = ("precision", "recall", "thresholds")
+    _extras = ("average_precision",)
+
+    def to_frame(self):
+        """One row per point: precision, recall, and the threshold (NaN for the last point,
+        (recall 0, precision 1), which has none)."""
+        import pandas as pd
+
+        thr = np.append(np.asarray(self.thresholds, dtype=np.float64), np.nan)
+        return pd.DataFrame({"precision": self.precision, "recall": self.recall, "threshold": thr})
+
+    def plot(self, ax=None, *, label: str | None = None):
+        """The step curve (precision against recall); the AP in the legend.  Returns the Axes."""
+        ax = axes(ax)
+        text = "PR" if label is None else label
+        ax.step(self.recall, self.precision, where="post", label=f"{text} (AP = {self.average_precision:.4f})")
+        ax.set_xlabel("Recall")
+        ax.set_ylabel("Precision")
+        ax.set_xlim(-0.01, 1.01)
+        ax.set_ylim(-0.01, 1.01)
+        ax.legend(loc="lower left")
+        return ax
+
+
+def _roc_result(fpr: np.ndarray, tpr: np.ndarray, thr: np.ndarray) -> ROCCurve:
+    if np.isnan(fpr[-1]) or np.isnan(tpr[-1]):
+        auc = float("nan")
+    else:
+        auc = math.fsum((np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2.0).tolist())
+    return ROCCurve(fpr, tpr, thr, roc_auc=auc)
+
+
+def _pr_result(precision: np.ndarray, recall: np.ndarray, thr: np.ndarray, positive_weight: float
+               ) -> PrecisionRecallCurve:
+    if not positive_weight > 0 or np.isnan(recall).any() or not np.isfinite(precision).all():
+        ap = float("nan")
+    else:  # recall decreases along the curve: R_n - R_{n-1} = -diff
+        ap = max(0.0, -math.fsum((np.diff(recall) * precision[:-1]).tolist()))
+    return PrecisionRecallCurve(precision, recall, thr, average_precision=ap)
+
+
+@validate_params(y_true=[Y_TRUE], y_score=[SCORES], sample_weight=WEIGHTS, max_fpr=MAX_FPR)
 def roc_auc_score(y_true: Any, y_score: Any, *, sample_weight: Any = None, max_fpr: float | None = None) -> float:
     """Area under the ROC curve for binary labels.
 
@@ -47,6 +141,7 @@ def roc_auc_score(y_true: Any, y_score: Any, *, sample_weight: Any = None, max_f
     See Also
     --------
     group_auc : AUC per user/group, averaged.
+    roc_curve : the curve itself (``roc_curve(...).plot()``).
 
     Examples
     --------
@@ -56,57 +151,69 @@ def roc_auc_score(y_true: Any, y_score: Any, *, sample_weight: Any = None, max_f
     """
     func = "roc_auc_score"
     y, s, w = _binary_inputs(func, y_true, y_score, sample_weight)
-    mf = 1.0 if max_fpr is None else check_real(max_fpr, "max_fpr", func, low=0.0, high=1.0, closed="right")
-    return float(call_kernel(func, _k.roc_auc, y, s, w, mf))
+    return float(call_kernel(func, _k.roc_auc, y, s, w, 1.0 if max_fpr is None else max_fpr))
 
 
-def roc_curve(y_true: Any, y_score: Any, *, sample_weight: Any = None, drop_intermediate: bool = True):
+@validate_params(y_true=[Y_TRUE], y_score=[SCORES], sample_weight=WEIGHTS, drop_intermediate=["boolean"])
+def roc_curve(y_true: Any, y_score: Any, *, sample_weight: Any = None, drop_intermediate: bool = True) -> ROCCurve:
     """Receiver operating characteristic curve, as :func:`sklearn.metrics.roc_curve`.
 
     Returns
     -------
-    fpr, tpr, thresholds : ndarray
-        ``thresholds[0]`` is ``inf`` so that the curve starts at (0, 0); the rest are the distinct
-        scores, decreasing.  With ``drop_intermediate`` the points sklearn drops are dropped.
-        With a single class the undefined rate is NaN and an :class:`UndefinedMetricWarning` is
-        issued, as in scikit-learn.
+    ROCCurve
+        Unpacks as ``fpr, tpr, thresholds`` (ndarrays).  ``thresholds[0]`` is ``inf`` so that the
+        curve starts at (0, 0); the rest are the distinct scores, decreasing.  With
+        ``drop_intermediate`` the points sklearn drops are dropped.  With a single class the
+        undefined rate is NaN and an :class:`UndefinedMetricWarning` is issued, as in
+        scikit-learn.  ``.roc_auc`` is the area under the curve; ``.plot()`` draws it.
+
+    Examples
+    --------
+    >>> import mlsd.metrics as M
+    >>> fpr, tpr, thresholds = M.roc_curve([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    >>> M.roc_curve([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]).roc_auc
+    0.75
     """
     func = "roc_curve"
     y, s, w = _binary_inputs(func, y_true, y_score, sample_weight)
-    fpr, tpr, thr = call_kernel(func, _k.roc_curve, y, s, w, bool(drop_intermediate))
+    fpr, tpr, thr = call_kernel(func, _k.roc_curve, y, s, w, drop_intermediate)
     if np.isnan(fpr[-1]):
         warnings.warn("No negative samples in y_true, false positive value should be meaningless",
                       UndefinedMetricWarning, stacklevel=2)
     if np.isnan(tpr[-1]):
         warnings.warn("No positive samples in y_true, true positive value should be meaningless",
                       UndefinedMetricWarning, stacklevel=2)
-    return fpr, tpr, thr
+    return _roc_result(fpr, tpr, thr)
 
 
-def precision_recall_curve(y_true: Any, y_score: Any, *, sample_weight: Any = None, drop_intermediate: bool = False):
+@validate_params(y_true=[Y_TRUE], y_score=[SCORES], sample_weight=WEIGHTS, drop_intermediate=["boolean"])
+def precision_recall_curve(y_true: Any, y_score: Any, *, sample_weight: Any = None,
+                           drop_intermediate: bool = False) -> PrecisionRecallCurve:
     """Precision-recall pairs at every distinct threshold, as
     :func:`sklearn.metrics.precision_recall_curve`.
 
     Returns
     -------
-    precision, recall : ndarray of shape (n_thresholds + 1,)
-        Recall decreasing; the last point is (recall 0, precision 1).
-    thresholds : ndarray of shape (n_thresholds,)
-        Increasing; in the dtype of ``y_score`` when it is a float array.
+    PrecisionRecallCurve
+        Unpacks as ``precision, recall, thresholds``: ``precision`` and ``recall`` of shape
+        (n_thresholds + 1,), recall decreasing, the last point (recall 0, precision 1);
+        ``thresholds`` of shape (n_thresholds,), increasing, in the dtype of ``y_score`` when it is
+        a float array.  ``.average_precision`` is :func:`average_precision_score` of the curve;
+        ``.plot()`` draws it.
     """
     func = "precision_recall_curve"
     y, s, w = _binary_inputs(func, y_true, y_score, sample_weight)
-    precision, recall, thr = call_kernel(func, _k.precision_recall_curve, y, s, w, bool(drop_intermediate))
+    precision, recall, thr = call_kernel(func, _k.precision_recall_curve, y, s, w, drop_intermediate)
     positive_weight = np.count_nonzero(y) if w is None else np.dot(y, w)
     if positive_weight == 0:
         warnings.warn("No positive class found in y_true, recall is set to one for all thresholds.",
                       UndefinedMetricWarning, stacklevel=2)
-    src = np.asarray(y_score)
-    if src.dtype.kind == "f" and src.dtype != np.float64:
-        thr = thr.astype(src.dtype)
-    return precision, recall, thr
+    if y_score.dtype.kind == "f" and y_score.dtype != np.float64:
+        thr = thr.astype(y_score.dtype)
+    return _pr_result(precision, recall, thr, positive_weight)
 
 
+@validate_params(y_true=[Y_TRUE], y_score=[SCORES], sample_weight=WEIGHTS)
 def average_precision_score(y_true: Any, y_score: Any, *, sample_weight: Any = None) -> float:
     """Average precision, the step-wise area under the precision-recall curve:
     ``AP = sum_n (R_n - R_{n-1}) P_n`` (no interpolation), as

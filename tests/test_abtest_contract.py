@@ -1,0 +1,429 @@
+"""mlsd.abtest (and its Dask twins) on the one contract: every public function and method declares
+its parameters and rejects bad values with a ValueError/TypeError naming the function and the
+argument; every result is immutable, tidy and renders; Stats is a mergeable state whose merge
+equals the whole and whose dict survives JSON exactly; mlsd.dask uses only the stated internal API."""
+
+import ast
+import inspect
+import json
+import pathlib
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from mlsd import abtest as ab  # noqa: E402
+from mlsd._params import check_param  # noqa: E402
+from mlsd._results import ResultMixin  # noqa: E402
+
+A = np.array([1.0, 2.0, 4.0, 7.0, 3.0])
+B = np.array([2.0, 3.0, 3.5, 9.0, 1.0, 2.5])
+S = ab.Stats.from_arrays(A)
+
+# ---------------------------------------------------------------------------------------------
+# Bad input: a valid call per public function and method, then each declared parameter replaced
+# by every value its declaration rejects, plus per-function content errors (NaN, inf, empty...).
+# ---------------------------------------------------------------------------------------------
+
+
+def _analyze():
+    return ab.analyze({"A": A, "B": B}, control="A")
+
+
+VALID = {
+    "ttest_ind": (ab.ttest_ind, dict(a=A, b=B)),
+    "proportions_ztest": (ab.proportions_ztest, dict(a=(30, 100), b=(20, 100))),
+    "compare": (ab.compare, dict(treatment=A, control=B)),
+    "mannwhitneyu": (ab.mannwhitneyu, dict(x=A, y=B)),
+    "chisquare": (ab.chisquare, dict(f_obs=[10, 12, 14])),
+    "chi2_contingency": (ab.chi2_contingency, dict(observed=[[10, 20], [30, 40]])),
+    "srm_test": (ab.srm_test, dict(counts=[100, 110])),
+    "multipletests": (ab.multipletests, dict(pvals=[0.01, 0.2])),
+    "bootstrap": (ab.bootstrap, dict(data=A, n_resamples=50)),
+    "power": (ab.power, dict(effect_size=0.2, nobs1=100)),
+    "power_curve": (ab.power_curve, dict(effect_size=0.2, nobs1=[50, 100])),
+    "solve_power": (ab.solve_power, dict(effect_size=0.2, power=0.8)),
+    "sample_size_proportions": (ab.sample_size_proportions, dict(p_control=0.1, mde=0.01)),
+    "sample_size_means": (ab.sample_size_means, dict(mde=0.1, std=1.0)),
+    "mde_proportions": (ab.mde_proportions, dict(p_control=0.1, nobs1=1000)),
+    "mde_means": (ab.mde_means, dict(std=1.0, nobs1=1000)),
+    "msprt": (ab.msprt, dict(treatment=[A, A], control=[B, B], tau=0.5)),
+    "group_sequential_boundaries": (ab.group_sequential_boundaries, dict(information=[0.5, 1.0])),
+    "analyze": (ab.analyze, dict(variants={"A": A, "B": B}, control="A")),
+    "combine": (ab.combine, dict(results=[_analyze()])),
+    "Stats": (ab.Stats, dict(n=4, mean=[1.0], comoment=[[2.0]])),
+    "Stats.from_arrays": (ab.Stats.from_arrays, dict(y=A)),
+    "Stats.from_mapping": (ab.Stats.from_mapping, dict(data={"y": A})),
+    "Stats.from_counts": (ab.Stats.from_counts, dict(successes=[1, 2], trials=[10, 10])),
+    "Stats.from_summary": (ab.Stats.from_summary, dict(nobs=10, mean=1.0, std=0.5)),
+    "Stats.stack": (ab.Stats.stack, dict(items=[S, S])),
+    "Stats.update": (lambda **kw: ab.Stats.from_arrays(A).update(**kw), dict(y=B)),
+    "Stats.column": (S.column, dict(role="y")),
+    "Stats.sum": (S.sum, dict(role="y")),
+    "Stats.sum_of_squares": (S.sum_of_squares, dict(role="y")),
+    "Stats.var": (S.var, dict(role="y", ddof=1)),
+}
+
+# Values that pass the declarations but not the data checks: (function, argument, value).
+CONTENT = [
+    ("ttest_ind", "a", np.array([1.0, np.nan, 3.0])), ("ttest_ind", "b", np.array([1.0, np.inf])),
+    ("ttest_ind", "a", np.array([])), ("compare", "treatment", {"y": A, "covariate": A[:3]}),
+    ("compare", "control", {"y": B, "pre": B}), ("proportions_ztest", "a", (11, 10)),
+    ("proportions_ztest", "b", (np.nan, 10)), ("mannwhitneyu", "x", np.array([])),
+    ("mannwhitneyu", "y", np.array([np.nan, 1.0])), ("chisquare", "f_obs", np.array([1.0, np.nan, 2.0])),
+    ("chisquare", "f_obs", np.array([3.0, -1.0, 2.0])), ("chisquare", "f_exp", np.array([1.0, 2.0])),
+    ("chi2_contingency", "observed", np.array([[0.0, 0.0], [1.0, 2.0]])),
+    ("chi2_contingency", "observed", np.array([[np.inf, 1.0], [1.0, 2.0]])),
+    ("srm_test", "counts", np.array([100.0, -3.0])), ("srm_test", "weights", np.array([1.0, 1.0, 1.0])),
+    ("srm_test", "weights", np.array([1.0, np.nan])), ("multipletests", "pvals", np.array([0.1, np.nan])),
+    ("multipletests", "pvals", np.array([])), ("bootstrap", "data", np.array([1.0, np.inf, 2.0])),
+    ("bootstrap", "data", np.array([1.0])), ("bootstrap", "data", {"y": A, "key": A}),
+    ("power_curve", "nobs1", np.array([np.nan, 100.0])), ("power_curve", "nobs1", np.array([0.5])),
+    ("msprt", "treatment", [np.array([1.0, np.nan, 2.0])] * 2), ("msprt", "control", [B]),
+    ("group_sequential_boundaries", "information", np.array([0.5, np.nan])),
+    ("group_sequential_boundaries", "information", np.array([])),
+    ("group_sequential_boundaries", "information", np.array([0.5, 0.4])),
+    ("analyze", "variants", {"A": A}), ("analyze", "control", "Z"),
+    ("analyze", "metrics", ["m1", "m2"]), ("combine", "results", []),
+    ("Stats", "n", np.array(np.nan)), ("Stats", "n", -1), ("Stats", "mean", [1.0, 2.0]),
+    ("Stats", "comoment", [[-1.0]]), ("Stats", "columns", ("y", "y")),
+    ("Stats.from_arrays", "y", np.array([1.0, np.nan])), ("Stats.from_arrays", "denominator", A[:2]),
+    ("Stats.from_mapping", "data", {"x": A}), ("Stats.from_counts", "successes", [11, 2]),
+    ("Stats.from_counts", "trials", [10, np.nan]), ("Stats.from_summary", "std", -1.0),
+    ("Stats.from_summary", "nobs", 1), ("Stats.stack", "items", []), ("Stats.stack", "items", [S, 3]),
+    ("Stats.update", "y", np.array([np.inf])), ("Stats.update", "covariate", A),
+    ("Stats.column", "role", "covariate"), ("Stats.var", "role", "denominator"),
+]
+
+# Candidate values; each declared parameter is fed those its declaration rejects.
+CANDIDATES = [None, "x", b"x", 1.5, -1, 0, 2**2000, 2**64, -(2**64), float("nan"), float("inf"), -float("inf"), True,
+              complex(1, 1), [], np.float64(1.0), np.array(1.0), np.ones((2, 2, 2)), np.array(["a", "b"], dtype=object),
+              np.array([1 + 1j, 2]), np.array(["a", "b"]), object(), {"x": 1}, (1, 2), [[1.0, 2.0], [3.0]]]
+
+
+def _short(name):
+    return name.rsplit(".", 1)[-1] if name != "Stats" else "Stats"
+
+
+def _declared(fn):
+    params = getattr(fn, "__mlsd_params__", None)
+    if params is None and hasattr(fn, "__func__"):
+        params = getattr(fn.__func__, "__mlsd_params__", None)
+    if params is None and isinstance(fn, type):
+        params = getattr(fn.__init__, "__mlsd_params__", None)
+    return params
+
+
+def _public_functions():
+    names = set()
+    for name in ab.__all__:
+        obj = getattr(ab, name)
+        if inspect.isfunction(obj):
+            names.add(name)
+    for name, member in vars(ab.Stats).items():
+        fn = member.__func__ if isinstance(member, classmethod) else member
+        if callable(fn) and not name.startswith("_") and inspect.signature(fn).parameters.keys() - {"self", "cls"}:
+            if _declared(fn) is not None or name in ("merge",):
+                names.add(f"Stats.{name}")
+    names.add("Stats")
+    return names
+
+
+def test_every_public_function_is_covered_and_declares_every_parameter():
+    assert _public_functions() - {"Stats.merge"} <= set(VALID)
+    for name, (fn, _) in VALID.items():
+        if name == "Stats.update":
+            fn = ab.Stats.update
+        declared = _declared(fn)
+        assert declared is not None, name
+        target = fn.__init__ if isinstance(fn, type) else fn
+        params = [p for p in inspect.signature(target).parameters if p not in ("self", "cls")]
+        assert set(params) == set(declared), (name, set(params) - set(declared))
+
+
+def _bad_cases():
+    cases = []
+    for name, (fn, _) in VALID.items():
+        declared = _declared(ab.Stats.update if name == "Stats.update" else fn)
+        for param, constraints in declared.items():
+            for i, value in enumerate(CANDIDATES):
+                try:
+                    check_param(value, param, name, constraints)
+                except (ValueError, TypeError):
+                    cases.append(pytest.param(name, param, value, id=f"{name}-{param}-{i}"))
+    return cases
+
+
+@pytest.mark.parametrize("name, param, value", _bad_cases())
+def test_declared_bad_values_raise_naming_function_and_argument(name, param, value):
+    fn, kwargs = VALID[name]
+    with pytest.raises((ValueError, TypeError)) as info:
+        fn(**{**kwargs, param: value})
+    message = str(info.value)
+    assert f"'{param}' parameter of" in message and _short(name) in message, message
+
+
+@pytest.mark.parametrize("name, param, value", [pytest.param(*c, id=f"{c[0]}-{c[1]}-{i}") for i, c in enumerate(CONTENT)])
+def test_bad_content_raises_naming_function_and_argument(name, param, value):
+    fn, kwargs = VALID[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises((ValueError, TypeError)) as info:
+            fn(**{**kwargs, param: value})
+    message = str(info.value)
+    assert _short(name) in message, message
+    assert param in message or (name, param) in {("analyze", "metrics"), ("msprt", "control")}, message
+
+
+@pytest.mark.parametrize("name", sorted(VALID))
+def test_valid_calls_work(name):
+    fn, kwargs = VALID[name]
+    fn(**kwargs)
+
+
+@pytest.mark.parametrize("call", [
+    lambda v: ab.ttest_ind(A, B, alpha=v), lambda v: ab.msprt([A], [B], tau=v), lambda v: ab.solve_power(effect_size=0.2, power=v),
+    lambda v: ab.sample_size_means(v, 1.0), lambda v: ab.sample_size_proportions(0.1, v), lambda v: ab.bootstrap(A, q=v),
+    lambda v: ab.power(0.2, v), lambda v: ab.group_sequential_boundaries([1.0], alpha=v),
+])
+@pytest.mark.parametrize("value", [2**2000, -(2**2000)])
+def test_huge_ints_for_floats_raise_value_or_type_error(call, value):
+    with pytest.raises((ValueError, TypeError), match="parameter of"):
+        call(value)
+
+
+def test_complex_input_to_stats_is_rejected_without_a_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for kwargs in (dict(n=np.array(4 + 0j)), dict(mean=np.array([1 + 1j])), dict(comoment=np.array([[2 + 0j]]))):
+            with pytest.raises((ValueError, TypeError), match="parameter of Stats"):
+                ab.Stats(**{**dict(n=4, mean=[1.0], comoment=[[2.0]]), **kwargs})
+        for call in (lambda: S.var(ddof=1 + 0j), lambda: ab.Stats.from_summary(10, 1.0, 0.5, ddof=1j),
+                     lambda: ab.chisquare([1, 2, 3], ddof=0j)):
+            with pytest.raises((ValueError, TypeError), match="'ddof' parameter of"):
+                call()
+
+
+def test_seed_is_the_one_seed_type():
+    assert ab.bootstrap(A, n_resamples=10, seed=2**32 - 1).estimate == A.mean()
+    for seed in (-1, 2**32, 2**64 - 1, 1.0, "1"):
+        with pytest.raises((ValueError, TypeError), match=r"'seed' parameter of bootstrap must be an int in the range \[0, 2\*\*32 - 1\]"):
+            ab.bootstrap(A, seed=seed)
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------------------------
+
+def _results():
+    rng = np.random.default_rng(0)
+    looks_t = [rng.normal(0.2, 1, 300) for _ in range(5)]
+    looks_c = [rng.normal(0.0, 1, 300) for _ in range(5)]
+    batched = ab.Stats.stack([ab.Stats.from_arrays(A), ab.Stats.from_arrays(B)])
+    return {
+        "ttest_ind": ab.ttest_ind(A, B),
+        "ttest_batched": ab.ttest_ind(batched, batched[::-1]),
+        "compare_relative": ab.compare({"y": A, "covariate": A ** 2}, {"y": B, "covariate": B ** 2}, relative=True),
+        "proportions_ztest": ab.proportions_ztest((30, 100), (20, 100)),
+        "mannwhitneyu": ab.mannwhitneyu(A, B),
+        "chisquare": ab.chisquare([10, 12, 14]),
+        "chi2_contingency": ab.chi2_contingency([[10, 20], [30, 40]]),
+        "srm_test": ab.srm_test([100, 110, 95]),
+        "multipletests": ab.multipletests([0.01, 0.02, 0.5]),
+        "bootstrap": ab.bootstrap(A, B, n_resamples=200, seed=3),
+        "analyze": _analyze(),
+        "msprt": ab.msprt(looks_t, looks_c, tau=0.2),
+        "group_sequential_boundaries": ab.group_sequential_boundaries([0.25, 0.5, 0.75, 1.0]),
+        "power_curve": ab.power_curve(0.2, np.arange(50, 1000, 50)),
+        "stats_result": batched.result(),
+        "stats_result_single": S.result(),
+    }
+
+
+RESULTS = _results()
+PLOTS = ("bootstrap", "analyze", "msprt", "group_sequential_boundaries", "power_curve")
+
+
+@pytest.mark.parametrize("name", sorted(RESULTS))
+def test_results_are_immutable_tidy_and_render(name):
+    r = RESULTS[name]
+    assert isinstance(r, ResultMixin)
+    frame = r.to_frame()
+    assert isinstance(frame, pd.DataFrame) and len(frame) >= 1
+    html = r._repr_html_()
+    assert type(r).__name__ in html and "<table" in html
+    text = repr(r)
+    assert text.startswith(type(r).__name__ + "(") and len(text) < 600 and "array(" not in text
+    first = next(iter(r._items()))[0]
+    with pytest.raises(AttributeError):
+        setattr(r, first, 0)
+    with pytest.raises(AttributeError):
+        r.new_attribute = 1
+
+
+@pytest.mark.parametrize("name", PLOTS)
+def test_plot_returns_axes(name):
+    ax = RESULTS[name].plot()
+    assert isinstance(ax, matplotlib.axes.Axes)
+    _, given = plt.subplots()
+    assert RESULTS[name].plot(ax=given) is given
+    plt.close("all")
+
+
+def test_tuple_results_unpack_as_scipy_and_statsmodels():
+    stat, p = ab.chisquare([10, 12, 14])
+    assert (stat, p) == (RESULTS["chisquare"].statistic, RESULTS["chisquare"].pvalue)
+    stat, p, dof, expected = ab.chi2_contingency([[10, 20], [30, 40]])
+    assert dof == 1 and expected.shape == (2, 2) and RESULTS["chi2_contingency"].expected_freq.shape == (2, 2)
+    reject, corrected = ab.multipletests([0.01, 0.02, 0.5])
+    assert reject.dtype == bool and corrected.shape == (3,)
+    for r in (RESULTS["ttest_ind"], RESULTS["mannwhitneyu"], RESULTS["proportions_ztest"], RESULTS["srm_test"]):
+        stat, p = r
+        assert (stat, p) == (r.statistic, r.pvalue) and r[1] == r.pvalue
+
+
+def test_relative_lift_is_a_new_result_not_a_mutation():
+    t = {"y": A, "covariate": A ** 2}
+    c = {"y": B, "covariate": B ** 2}
+    absolute, relative = ab.compare(t, c), ab.compare(t, c, relative=True)
+    assert relative.pvalue == absolute.pvalue and relative.estimate != absolute.estimate
+    assert relative.method == absolute.method + ", relative lift (delta method)"
+    changed = absolute._replace(method="x")
+    assert changed.method == "x" and absolute.method != "x"
+
+
+def test_power_keeps_returning_a_float_and_the_curve_matches_it():
+    assert isinstance(ab.power(0.2, 394), float)
+    curve = ab.power_curve(0.2, [100, 394], test="t")
+    assert curve.power.tolist() == [ab.power(0.2, 100, test="t"), ab.power(0.2, 394, test="t")]
+
+
+# ---------------------------------------------------------------------------------------------
+# Stats: the mergeable-state protocol
+# ---------------------------------------------------------------------------------------------
+
+def _assert_stats_close(got, want):
+    assert got.columns == want.columns
+    np.testing.assert_array_equal(got.n, want.n)
+    np.testing.assert_allclose(got.mean, want.mean, rtol=1e-12, atol=1e-12)
+    scale = np.sqrt(np.abs(np.einsum("...ii->...i", want.comoment)))
+    np.testing.assert_allclose(got.comoment, want.comoment, rtol=1e-10,
+                               atol=1e-10 * (1 + float(np.max(scale, initial=0)) ** 2))
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("roles", [("y",), ("y", "denominator"), ("y", "covariate"),
+                                   ("y", "denominator", "covariate", "covariate_denominator")])
+def test_stats_merge_of_uneven_partitions_in_random_order_equals_whole(seed, roles):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 400))
+    data = {r: rng.normal(rng.uniform(-5, 5), rng.uniform(0.1, 3), n) for r in roles}
+    whole = ab.Stats.from_arrays(**data)
+    cuts = np.sort(rng.integers(0, n + 1, int(rng.integers(1, 8))))
+    bounds = np.r_[0, cuts, n]  # repeated cuts make empty partitions
+    parts = [ab.Stats.from_arrays(**{r: v[a:b] for r, v in data.items()}) for a, b in zip(bounds[:-1], bounds[1:])]
+    assert any(p.n == 0 for p in parts) or len(parts) >= 2
+    order = rng.permutation(len(parts))
+    shuffled = [parts[i] for i in order]
+    _assert_stats_close(shuffled[0].merge(*shuffled[1:]), whole)
+    _assert_stats_close(sum(shuffled), whole)
+    state = ab.Stats.from_arrays(**{r: v[:0] for r, v in data.items()})
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        assert state.update(**{r: v[a:b] for r, v in data.items()}) is state
+    _assert_stats_close(state, whole)
+
+
+def test_merge_leaves_its_inputs_unchanged_and_broadcasts_batches():
+    a, b = ab.Stats.from_arrays(A), ab.Stats.from_arrays(B)
+    before = a.to_dict()
+    merged = a.merge(b)
+    assert a.to_dict() == before and merged is not a
+    batch = ab.Stats.stack([a, b])
+    both = batch.merge(ab.Stats.stack([b, a]))
+    _assert_stats_close(both[0], ab.Stats.from_arrays(np.r_[A, B]))
+    _assert_stats_close(both[1], ab.Stats.from_arrays(np.r_[B, A]))
+    with pytest.raises(ValueError, match="must hold Stats"):
+        a.merge(3)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_stats_dict_round_trips_exactly_through_json(seed):
+    rng = np.random.default_rng(seed)
+    single = ab.Stats.from_arrays(rng.normal(size=50) * 1e6, covariate=rng.normal(size=50))
+    batched = ab.Stats.stack([single, ab.Stats.from_arrays(rng.normal(size=7), covariate=rng.normal(size=7))])
+    for s in (single, batched, ab.Stats.from_counts([3, 5], [10, 20])):
+        d = json.loads(json.dumps(s.to_dict()))
+        assert d["state"] == "Stats"
+        back = ab.Stats.from_dict(d)
+        assert back.columns == s.columns and back.shape == s.shape
+        assert np.array_equal(back.n, s.n) and np.array_equal(back.mean, s.mean)
+        assert np.array_equal(back.comoment, s.comoment)
+        assert back.to_dict() == s.to_dict()
+
+
+def test_stats_result_summarises_the_columns():
+    s = ab.Stats.from_arrays(A, covariate=B[:5])
+    r = s.result()
+    assert r.columns == ("y", "covariate") and r.n == 5.0
+    np.testing.assert_allclose(r.mean, [A.mean(), B[:5].mean()], rtol=1e-15)
+    np.testing.assert_allclose(r.var, [A.var(ddof=1), B[:5].var(ddof=1)], rtol=1e-13)
+    assert r.to_frame().column.tolist() == ["y", "covariate"]
+
+
+def test_stats_from_dict_rejects_foreign_dicts():
+    for bad in ({"state": "ScoreTable"}, {"n": 3}, [1, 2], {"n": 1, "mean": [0.0], "comoment": [[0.0]], "columns": ["z"]}):
+        with pytest.raises((ValueError, TypeError), match="Stats.from_dict"):
+            ab.Stats.from_dict(bad)
+
+
+# ---------------------------------------------------------------------------------------------
+# mlsd.dask: the stated internal API and declared parameters
+# ---------------------------------------------------------------------------------------------
+
+def test_dask_uses_only_public_abtest_names_and_partials():
+    source = pathlib.Path(__file__).resolve().parents[1] / "python" / "mlsd" / "dask" / "_abtest.py"
+    tree = ast.parse(source.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            module = "." * node.level + (node.module or "")
+            names = [a.name for a in node.names]
+            assert "_core" not in module and "_core" not in names, module
+            assert "_validation" not in module, module
+            if "abtest" in module:
+                assert module in ("..abtest", "..abtest._partials"), module
+                if module == "..abtest":
+                    assert all(not n.startswith("_") for n in names), names
+        if isinstance(node, ast.Import):
+            assert all("_core" not in a.name for a in node.names)
+
+
+DASK_BAD = [
+    ("stats", dict(y=np.arange(4.0)), "y"), ("stats", dict(y=None), "y"), ("stats", dict(split_every=1), "split_every"),
+    ("stats", dict(denominator=[1.0]), "denominator"), ("stats", dict(client="local"), "client"),
+    ("stats_by", dict(df=None), "df"), ("stats_by", dict(y=3), "y"), ("stats_by", dict(covariate=[1]), "covariate"),
+    ("stats_by", dict(split_every=1.5), "split_every"), ("bootstrap", dict(data="x"), "data"),
+    ("bootstrap", dict(seed=-1), "seed"), ("bootstrap", dict(seed=2**32), "seed"), ("bootstrap", dict(alpha=2**2000), "alpha"),
+    ("bootstrap", dict(n_resamples=0), "n_resamples"), ("bootstrap", dict(statistic="mode"), "statistic"),
+    ("bootstrap", dict(control=np.ones(3)), "control"),
+]
+
+
+@pytest.mark.parametrize("name, change, param", DASK_BAD)
+def test_dask_twins_declare_their_parameters(name, change, param):
+    da = pytest.importorskip("dask.array")
+    dd = pytest.importorskip("dask.dataframe")
+    import mlsd.dask as md
+
+    y = da.from_array(np.arange(10.0), chunks=4)
+    valid = {"stats": dict(y=y), "stats_by": dict(df=dd.from_pandas(pd.DataFrame({"v": [0, 1] * 5, "y": np.arange(10.0)}),
+                                                                    npartitions=2), by="v", y="y"),
+             "bootstrap": dict(data=y)}[name]
+    with pytest.raises((ValueError, TypeError), match=f"The '{param}' parameter of mlsd.dask.{name} must be"):
+        getattr(md, name)(**{**valid, **change})
+    assert getattr(md, name).__qualname__ == name
