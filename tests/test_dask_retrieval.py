@@ -272,6 +272,12 @@ def test_errors(dask_client):
         index.search(q, 0)
     with pytest.raises(ValueError, match="queries must have 8 columns"):
         index.search(q[:, :4], 3)
+    bad_q = q.copy()
+    bad_q[5, 2] = np.nan
+    with pytest.raises(ValueError, match="^DistributedIndex.search: queries must be finite; found nan at row 5, column 2"):
+        index.search(bad_q, 3, batch_size=4)
+    with pytest.raises(ValueError, match="^DistributedIndex.search: queries must be finite.*in a block of queries"):
+        index.search(da.from_array(bad_q, chunks=4), 3)
     with pytest.raises(ValueError, match="'batch_size' parameter"):
         index.search(q, 3, batch_size=0)
     with pytest.raises(ValueError, match="nprobe applies to IVF"):

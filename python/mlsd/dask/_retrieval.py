@@ -126,7 +126,10 @@ def _remove(shard: _r.Index, ids: np.ndarray) -> _r.Index:
 @in_worker
 def _search_shard(shard: _r.Index, queries: Any, k: int, nprobe: int | None, efSearch: int | None,  # noqa: N803
                   allow: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    return shard.search(np.asarray(queries), k, allow=allow, nprobe=nprobe, efSearch=efSearch)
+    try:
+        return shard.search(np.asarray(queries), k, allow=allow, nprobe=nprobe, efSearch=efSearch)
+    except ValueError as e:  # the shard's error, told as the public method's (rows count within the block)
+        raise ValueError(f"DistributedIndex.search: {str(e).partition(': ')[2]} (in a block of queries)") from None
 
 
 @in_worker
@@ -486,6 +489,11 @@ class DistributedIndex:
                                  f"got shape {queries.shape}")
         else:
             queries = _partials.as_vectors(queries, "queries", func, self.dim)
+            finite = np.isfinite(queries).all(axis=1)
+            if not finite.all():  # on the client, so the row is the caller's (shards check their blocks too)
+                r = int(np.flatnonzero(~finite)[0])
+                c = int(np.flatnonzero(~np.isfinite(queries[r]))[0])
+                raise ValueError(f"{func}: queries must be finite; found {queries[r, c]} at row {r}, column {c}")
         allow_ids = None if allow is None else _partials.as_ids(allow, "allow", func)
         live = [s for s in range(self.n_shards) if self._counts[s] > 0]
         if not live:
