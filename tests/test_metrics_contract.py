@@ -186,7 +186,7 @@ def test_mismatched_lengths_name_the_arguments(n):
 
 
 def test_complex_arrays_are_rejected_by_the_table_constructor():
-    with pytest.raises(InvalidParameterError, match="The 'score' parameter of ScoreTable.__init__"):
+    with pytest.raises(InvalidParameterError, match="The 'score' parameter of ScoreTable must"):
         M.ScoreTable(np.array([0.9, 0.5]) + 1j, [1.0, 0.0], [0.0, 1.0])
     with pytest.raises(InvalidParameterError, match="The 'positive' parameter of ScoreTable"):
         M.ScoreTable([0.9, 0.5], np.array([1.0, 0.0], dtype=complex), [0.0, 1.0])
