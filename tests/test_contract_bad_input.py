@@ -1,0 +1,373 @@
+"""The common bad-input test of the one contract: EVERY public function and method of every family
+(metrics, hashing, retrieval, abtest, dask) declares its parameters (``@validate_params``), and
+for each parameter a table of bad values by kind -- None, str, empty, 0-d, 3-D, NaN, inf, object
+and complex dtypes, mismatched lengths, ints out of range, huge ints for floats, unknown options --
+raises ValueError or TypeError (or a subclass) whose message names the function and the argument:
+never another exception type, never a crash.
+
+Each entry of ``CASES`` is one public callable with a valid call; the test swaps one argument at a
+time for each bad value of its kind.  ``accepts`` lists, per argument, the bad-value kinds that the
+function accepts on purpose (with the reason next to it): those values must then NOT raise.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from numbers import Integral, Real
+
+import numpy as np
+import pytest
+
+import mlsd
+import mlsd.abtest as A
+import mlsd.hashing as H
+import mlsd.metrics as M
+import mlsd.retrieval as R
+from mlsd._params import ArrayLike, Check, Interval, Options
+
+Y = np.array([0, 1, 0, 1, 1, 0, 1, 0])
+S = np.array([0.1, 0.8, 0.3, 0.6, 0.9, 0.2, 0.7, 0.4])
+G = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+REL = np.array([[3.0, 2, 0, 1], [0, 1, 2, 0]])
+SC = np.array([[0.9, 0.1, 0.8, 0.3], [0.5, 0.4, 0.3, 0.2]])
+RNG = np.random.default_rng(0)
+XA = RNG.exponential(size=40)
+XB = RNG.exponential(size=40) + 0.2
+EMB = RNG.standard_normal((30, 4)).astype(np.float32)
+Q = RNG.standard_normal((3, 4)).astype(np.float32)
+
+
+def _table():
+    return M.ScoreTable.from_arrays(Y, S)
+
+
+def _sums():
+    return M.LogLossSums.from_arrays(Y, S)
+
+
+def _stats():
+    return A.Stats.from_arrays(XA)
+
+
+def _index():
+    ix = R.Index(4, "l2")
+    ix.add(EMB)
+    return ix
+
+
+def _sharded():
+    ix = R.ShardedIndex(4, "l2", n_shards=2)
+    ix.add(EMB)
+    return ix
+
+
+def _knn_ids():
+    return R.knn(Q, EMB, 5, "l2")[1]
+
+
+def _fitted_hasher(**params):
+    """A scikit-learn estimator stores its parameters in __init__ (so that set_params and clone
+    work) and checks them in fit/transform against the declaration kept on __init__."""
+    return H.FeatureHasher(**params).fit()
+
+
+_fitted_hasher.__mlsd_params__ = H.FeatureHasher.__init__.__mlsd_params__
+_fitted_hasher.__signature__ = inspect.signature(H.FeatureHasher)
+
+
+def _da(x, chunks=3):
+    import dask.array as da
+
+    return da.from_array(np.asarray(x), chunks=chunks)
+
+
+def _dask_frame():
+    import dask.dataframe as dd
+    import pandas as pd
+
+    pdf = pd.DataFrame({"variant": np.repeat(["A", "B"], 20), "y": np.r_[XA[:20], XB[:20]]})
+    return dd.from_pandas(pdf, npartitions=3)
+
+
+def _dist_index(client):
+    import mlsd.dask as md
+
+    return md.DistributedIndex(4, "l2", n_shards=2, client=client).add(_da(EMB, 7))  # add takes a Dask array
+
+
+def _md():
+    pytest.importorskip("dask")
+    import mlsd.dask as md
+
+    return md
+
+
+CLIENT = object()  # stands for the session's dask_client fixture in a valid call
+
+
+# (public name, factory of the callable, valid arguments, accepted bad kinds per argument)
+CASES = [
+    # -- metrics ---------------------------------------------------------------------------------
+    ("roc_auc_score", lambda: M.roc_auc_score, dict(y_true=Y, y_score=S), {}),
+    ("roc_curve", lambda: M.roc_curve, dict(y_true=Y, y_score=S), {}),
+    ("precision_recall_curve", lambda: M.precision_recall_curve, dict(y_true=Y, y_score=S), {}),
+    ("average_precision_score", lambda: M.average_precision_score, dict(y_true=Y, y_score=S), {}),
+    ("log_loss", lambda: M.log_loss, dict(y_true=Y, y_prob=S), {}),
+    ("brier_score_loss", lambda: M.brier_score_loss, dict(y_true=Y, y_prob=S), {}),
+    ("normalized_entropy", lambda: M.normalized_entropy, dict(y_true=Y, y_prob=S), {}),
+    ("calibration_curve", lambda: M.calibration_curve, dict(y_true=Y, y_prob=S), {}),
+    ("expected_calibration_error", lambda: M.expected_calibration_error, dict(y_true=Y, y_prob=S), {}),
+    ("binned_roc_auc_score", lambda: M.binned_roc_auc_score, dict(y_true=Y, y_score=S), {}),
+    ("group_auc", lambda: M.group_auc, dict(y_true=Y, y_score=S, groups=G),
+     {"groups": {"inf", "complex", "object"}}),  # groups are labels: any hashable value but NaN
+    *[(name, (lambda f=getattr(M, name): f), dict(y_true=REL, y_score=SC), {})
+      for name in ("dcg_at_k", "ndcg_at_k", "map_at_k", "mrr", "precision_at_k", "recall_at_k", "hit_rate_at_k")],
+    # (an empty argument beside a full one is a length mismatch; both empty give the empty state)
+    ("ScoreTable.from_arrays", lambda: M.ScoreTable.from_arrays, dict(y_true=Y, y_score=S),
+     {}),
+    ("ScoreTable.update", lambda: _table().update, dict(y_true=Y, y_score=S),
+     {}),
+    ("ScoreTable.roc_auc_score", lambda: _table().roc_auc_score, dict(), {}),
+    ("LogLossSums.from_arrays", lambda: M.LogLossSums.from_arrays, dict(y_true=Y, y_prob=S),
+     {}),
+    ("LogLossSums.update", lambda: _sums().update, dict(y_true=Y, y_prob=S),
+     {}),
+    # -- hashing ---------------------------------------------------------------------------------
+    ("murmurhash3_32", lambda: H.murmurhash3_32, dict(key="abc"),
+     {"key": {"str", "3-D", "0-d", "empty", "short"}}),  # str keys and int arrays of any shape, as scikit-learn
+    ("FeatureHasher", lambda: _fitted_hasher, dict(n_features=16), {}),
+    ("FeatureHasher.fit", lambda: H.FeatureHasher(16).fit, dict(), {}),
+    ("FeatureHasher.fit_transform", lambda: H.FeatureHasher(16).fit_transform, dict(X=[{"a": 1.0}]), {}),
+    ("FeatureHasher.transform", lambda: H.FeatureHasher(16).transform, dict(raw_X=[{"a": 1.0}]), {}),
+    ("hash_columns", lambda: H.hash_columns, dict(data={"a": np.array([1, 2, 3])}), {}),
+    ("collision_report", lambda: H.collision_report, dict(data={"a": np.array([1, 2, 3])}), {}),
+    # -- retrieval -------------------------------------------------------------------------------
+    ("Index", lambda: R.Index, dict(dim=4, metric="l2"), {}),
+    ("Index.add", lambda: R.Index(4, "l2").add, dict(vectors=EMB), {"vectors": {"empty"}}),  # adding nothing
+    ("Index.search", lambda: _index().search, dict(queries=Q, k=3), {"queries": {"empty"}}),  # no queries, no rows
+    ("Index.remove", lambda: _index().remove, dict(ids=np.array([1, 2])), {"ids": {"empty"}}),  # removing nothing
+    ("ShardedIndex", lambda: R.ShardedIndex, dict(dim=4, metric="l2", n_shards=2), {}),
+    ("ShardedIndex.add", lambda: R.ShardedIndex(4, "l2", n_shards=2).add, dict(vectors=EMB), {"vectors": {"empty"}}),
+    ("ShardedIndex.search", lambda: _sharded().search, dict(queries=Q, k=3), {"queries": {"empty"}}),
+    ("knn", lambda: R.knn, dict(queries=Q, items=EMB, k=3, metric="l2"),
+     {"queries": {"empty"}, "items": {"empty"}}),  # no items: every row is -1 padding
+    ("merge_topk", lambda: R.merge_topk, dict(results=[R.knn(Q, EMB[:15], 3, "l2"), R.knn(Q, EMB[15:], 3, "l2")],
+                                                k=3, metric="l2"), {}),
+    ("knn_recall", lambda: R.knn_recall, dict(approx_ids=_knn_ids(), exact_ids=_knn_ids()), {}),
+    # -- abtest ----------------------------------------------------------------------------------
+    ("ttest_ind", lambda: A.ttest_ind, dict(a=XA, b=XB), {}),
+    ("proportions_ztest", lambda: A.proportions_ztest, dict(a=(30, 100), b=(40, 100)), {}),
+    ("compare", lambda: A.compare, dict(treatment=XA, control=XB), {}),
+    ("mannwhitneyu", lambda: A.mannwhitneyu, dict(x=XA, y=XB), {}),
+    ("bootstrap", lambda: A.bootstrap, dict(data=XA, control=XB, n_resamples=20), {}),
+    ("chisquare", lambda: A.chisquare, dict(f_obs=np.array([10.0, 12, 9])), {}),
+    ("chi2_contingency", lambda: A.chi2_contingency, dict(observed=np.array([[10, 12], [9, 14]])), {}),
+    ("srm_test", lambda: A.srm_test, dict(counts=np.array([500, 510])), {}),
+    ("multipletests", lambda: A.multipletests, dict(pvals=np.array([0.01, 0.2, 0.04])),
+     {"pvals": {"0-d"}}),  # one p-value, as statsmodels
+    ("msprt", lambda: A.msprt, dict(treatment=[XA[:20], XA[20:]], control=[XB[:20], XB[20:]], tau=0.1), {}),
+    ("group_sequential_boundaries", lambda: A.group_sequential_boundaries, dict(information=[0.5, 1.0]), {}),
+    ("power", lambda: A.power, dict(effect_size=0.2, nobs1=100), {}),
+    ("solve_power", lambda: A.solve_power, dict(effect_size=0.2, power=0.8), {}),
+    ("sample_size_proportions", lambda: A.sample_size_proportions, dict(p_control=0.1, mde=0.01), {}),
+    ("sample_size_means", lambda: A.sample_size_means, dict(mde=0.1, std=1.0), {}),
+    ("mde_proportions", lambda: A.mde_proportions, dict(p_control=0.1, nobs1=1000), {}),
+    ("mde_means", lambda: A.mde_means, dict(std=1.0, nobs1=1000), {}),
+    ("Stats.from_arrays", lambda: A.Stats.from_arrays, dict(y=XA), {"y": {"empty"}}),  # the empty arm's Stats
+    ("Stats.update", lambda: _stats().update, dict(y=XA), {"y": {"empty"}}),
+    ("analyze", lambda: A.analyze, dict(variants={"A": XA, "B": XB}, control="A"), {}),
+    # -- dask (the collections are NumPy-backed Dask arrays; rows of one query stay together) ------
+    *[(f"mlsd.dask.{name}", (lambda name=name: getattr(_md(), name)),
+       dict(y_true=_da(Y), y_score=_da(S), client=CLIENT), {})
+      for name in ("roc_auc_score", "average_precision_score", "binned_roc_auc_score", "score_table")],
+    *[(f"mlsd.dask.{name}", (lambda name=name: getattr(_md(), name)),
+       dict(y_true=_da(Y), y_prob=_da(S), client=CLIENT), {})
+      for name in ("log_loss", "normalized_entropy")],
+    ("mlsd.dask.group_auc", lambda: _md().group_auc, dict(y_true=_da(Y), y_score=_da(S), groups=_da(G), client=CLIENT),
+     {}),
+    *[(f"mlsd.dask.{name}", (lambda name=name: getattr(_md(), name)),
+       dict(y_true=_da(REL.ravel(), 4), y_score=_da(SC.ravel(), 4), k=3, query=_da(np.repeat([0, 1], 4), 4),
+            client=CLIENT), {})
+      for name in ("dcg_at_k", "ndcg_at_k", "map_at_k", "mrr", "precision_at_k", "recall_at_k", "hit_rate_at_k")],
+    ("mlsd.dask.stats", lambda: _md().stats, dict(y=_da(XA, 15), client=CLIENT), {}),
+    ("mlsd.dask.stats_by", lambda: _md().stats_by, dict(df=_dask_frame(), by="variant", y="y", client=CLIENT), {}),
+    ("mlsd.dask.bootstrap", lambda: _md().bootstrap, dict(data=_da(XA, 15), n_resamples=20, client=CLIENT), {}),
+    ("mlsd.dask.hash_columns", lambda: _md().hash_columns, dict(data=_dask_frame()), {}),
+    ("mlsd.dask.DistributedIndex", lambda: _md().DistributedIndex, dict(dim=4, metric="l2", client=CLIENT), {}),
+    ("DistributedIndex.search", CLIENT, dict(queries=Q, k=3), {"queries": {"empty"}}),  # as Index.search
+    # -- package ---------------------------------------------------------------------------------
+    ("set_num_threads", lambda: mlsd.set_num_threads, dict(n=1), {}),
+]
+
+
+# Arguments that must have the same length as another: a "short" value (one element fewer) is bad.
+_PAIRS = {"y_true", "y_score", "y_prob", "groups", "query"}
+SAME_LENGTH = {name: _PAIRS for name, *_ in CASES if name.split(".")[-1] in (
+    "roc_auc_score", "roc_curve", "precision_recall_curve", "average_precision_score", "log_loss",
+    "brier_score_loss", "normalized_entropy", "calibration_curve", "expected_calibration_error",
+    "binned_roc_auc_score", "group_auc", "dcg_at_k", "ndcg_at_k", "map_at_k", "mrr", "precision_at_k",
+    "recall_at_k", "hit_rate_at_k", "from_arrays", "update", "score_table")}
+SAME_LENGTH["Stats.from_arrays"] = SAME_LENGTH["Stats.update"] = set()
+SAME_LENGTH["chisquare"] = {"f_exp"}
+SAME_LENGTH["knn_recall"] = {"approx_ids", "exact_ids"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad values by kind
+# ---------------------------------------------------------------------------------------------
+
+
+def _array_bad(valid):
+    a = np.asarray(valid)
+    out = {"None": None, "str": "abc", "0-d": np.float64(0.5), "3-D": np.zeros((2, 2, 2)),
+           "object": np.array(["x"] * max(a.size, 1), dtype=object).reshape(a.shape if a.size else (1,)),
+           "complex": (a.astype(np.complex128) + 1j) if a.size else np.array([1j])}
+    if a.size and a.dtype.kind in "biuf":
+        f = a.astype(np.float64)
+        nan, inf = f.copy(), f.copy()
+        nan.flat[0] = np.nan
+        inf.flat[0] = np.inf
+        out.update({"NaN": nan, "inf": inf, "empty": np.zeros((0,) + a.shape[1:], dtype=a.dtype)})
+        if a.ndim >= 1 and a.shape[0] > 1:
+            out["short"] = a[:-1]
+    return out
+
+
+def _scalar_bad(constraints):
+    out = {"None": None, "str": "abc", "object": object(), "complex": 1j}
+    for c in constraints:
+        if isinstance(c, Interval):
+            if c.type is Integral:
+                out.update({"float": 1.5, "bool": True, "huge int": 2**70})
+                if c.left is not None:
+                    out["below range"] = int(math.floor(c.left)) - 1
+            else:
+                out.update({"NaN": float("nan"), "huge int": 2**2000})
+                if c.left is not None:
+                    out["below range"] = c.left - 1.0
+                    out["-inf"] = -math.inf
+                if c.right is not None:
+                    out["above range"] = c.right + 1.0
+                    out["inf"] = math.inf
+        elif isinstance(c, Options):
+            out.update({"unknown option": "__no_such_option__", "int option": 3})
+        elif c == "boolean":
+            out.update({"int for bool": 2})
+        elif c == "seed":
+            out.update({"negative seed": -1, "seed too large": 2**32, "float seed": 1.5})
+    return out
+
+
+def bad_values(constraints, valid):
+    if any(isinstance(c, ArrayLike) for c in constraints) or isinstance(valid, np.ndarray):
+        cands = _array_bad(valid)
+        cands.update({k: v for k, v in _scalar_bad(constraints).items() if k not in cands})
+    else:
+        cands = _scalar_bad(constraints)
+    # a kind the declaration itself allows (None where None is declared, ...) is not bad
+    from mlsd._params import check_param
+
+    keep = {}
+    for kind, value in cands.items():
+        try:
+            check_param(value, "x", "f", constraints)
+        except (TypeError, ValueError):
+            keep[kind] = value
+            continue
+        if kind in ("NaN", "inf", "empty", "short", "0-d"):  # data-level: the declaration passes them on
+            keep[kind] = value
+    return keep
+
+
+def _resolve(factory, valid, request):
+    """The callable and its valid arguments, with CLIENT replaced by the session's Dask client."""
+    needs = factory is CLIENT or any(v is CLIENT for v in valid.values())
+    client = request.getfixturevalue("dask_client") if needs else None
+    fn = _dist_index(client).search if factory is CLIENT else factory()
+    return fn, {k: (client if v is CLIENT else v) for k, v in valid.items()}
+
+
+def _declared_callable(factory):
+    if factory is CLIENT:
+        import mlsd.dask as md
+
+        return md.DistributedIndex.search
+    return factory()
+
+
+STATES = [("ScoreTable", lambda: _table()), ("LogLossSums", lambda: _sums()), ("Stats", lambda: _stats())]
+
+
+@pytest.mark.parametrize("name, make", STATES, ids=[n for n, _ in STATES])
+@pytest.mark.parametrize("bad", [None, "abc", [1, 2], 1.5, {"state": "Other"}, {"state": None}],
+                         ids=["None", "str", "list", "float", "other state", "no fields"])
+def test_state_from_dict_and_merge_reject_bad_values(name, make, bad):
+    state = make()
+    with pytest.raises((ValueError, TypeError), match=f"'d' parameter of {name}.from_dict"):
+        type(state).from_dict(bad)
+    if not isinstance(bad, dict):
+        with pytest.raises((ValueError, TypeError), match=f"'others' parameter of {name}.merge"):
+            state.merge(bad)
+    other = STATES[(STATES.index((name, make)) + 1) % len(STATES)][1]()
+    with pytest.raises((ValueError, TypeError), match=f"'others' parameter of {name}.merge"):
+        state.merge(other)
+
+
+def _params_of(fn):
+    target = fn.__init__ if inspect.isclass(fn) else fn
+    return getattr(target, "__mlsd_params__", None), inspect.signature(target)
+
+
+def _cases():
+    for name, factory, valid, accepts in CASES:
+        yield pytest.param(name, factory, valid, accepts, id=name)
+
+
+@pytest.mark.parametrize("name, factory, valid, accepts", list(_cases()))
+def test_every_parameter_is_declared(name, factory, valid, accepts):
+    declared, sig = _params_of(_declared_callable(factory))
+    assert declared is not None, f"{name} has no @validate_params declaration"
+    params = [p for p in sig.parameters if p not in ("self", "cls")
+              and sig.parameters[p].kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)]
+    missing = [p for p in params if p not in declared]
+    assert not missing, f"{name} does not declare {missing}"
+
+
+@pytest.mark.parametrize("name, factory, valid, accepts", list(_cases()))
+def test_valid_call_works(name, factory, valid, accepts, request):
+    fn, valid = _resolve(factory, valid, request)
+    fn(**valid)
+
+
+def _bad_calls():
+    for name, factory, valid, accepts in CASES:
+        try:
+            declared, sig = _params_of(_declared_callable(factory))
+        except Exception:  # a missing callable fails test_every_parameter_is_declared instead
+            continue
+        if declared is None:
+            continue
+        for param, constraints in declared.items():
+            default = sig.parameters[param].default
+            base = valid.get(param, None if default is inspect.Parameter.empty else default)
+            for kind, value in bad_values(constraints, base).items():
+                if kind == "short" and param not in SAME_LENGTH.get(name, ()):
+                    continue
+                yield pytest.param(name, factory, valid, param, kind, value, kind in accepts.get(param, ()),
+                                   id=f"{name}-{param}-{kind}")
+
+
+@pytest.mark.parametrize("name, factory, valid, param, kind, value, accepted", list(_bad_calls()))
+def test_bad_value_raises_naming_function_and_argument(name, factory, valid, param, kind, value, accepted, request):
+    fn, valid = _resolve(factory, valid, request)
+    kwargs = {**valid, param: value}
+    if accepted:
+        fn(**kwargs)
+        return
+    with pytest.raises((ValueError, TypeError)) as info:
+        fn(**kwargs)
+    msg = str(info.value)
+    short = name.split(".")[-1] if name[0].isupper() and "." not in name else name.replace("mlsd.dask.", "")
+    assert short in msg, f"message does not name {name}: {msg}"
+    assert param in msg or (kind == "short" and "elements" in msg), f"message does not name {param!r}: {msg}"
