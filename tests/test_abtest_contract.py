@@ -382,6 +382,17 @@ def test_stats_from_dict_rejects_foreign_dicts():
             ab.Stats.from_dict(bad)
 
 
+def test_stats_from_dict_rejects_values_json_does_not_write():
+    # to_dict writes numbers and a list of roles; strings, bools and a bare role string would be
+    # read as something else ("3" as 3.0, True as 1, "y" as ("y",)).
+    good = ab.Stats.from_arrays(A).to_dict()
+    for bad in ({**good, "n": "5"}, {**good, "n": True}, {**good, "mean": ["1"]},
+                {**good, "comoment": [[None]]}, {**good, "columns": "y"}):
+        with pytest.raises((ValueError, TypeError), match="Stats.from_dict"):
+            ab.Stats.from_dict(bad)
+    assert ab.Stats.from_dict({**good, "n": 5}).n == 5.0  # a JSON integer is a number
+
+
 # ---------------------------------------------------------------------------------------------
 # mlsd.dask: the stated internal API and declared parameters
 # ---------------------------------------------------------------------------------------------

@@ -261,6 +261,11 @@ class Stats(MergeableState):
         missing = [k for k in ("n", "mean", "comoment", "columns") if k not in d]
         if missing:
             raise ValueError(f"missing key {missing[0]!r}")
+        if not isinstance(d["columns"], list):
+            raise TypeError(f"columns must be a list of role names, got {type(d['columns']).__name__}")
+        for key in ("n", "mean", "comoment"):  # JSON numbers only: no strings, bools or nulls
+            if np.array(d[key]).dtype.kind not in "iuf":
+                raise TypeError(f"{key} must hold numbers")
         # not array_from_json: its np.ascontiguousarray turns the 0-d n of an unbatched Stats into 1-d
         n = np.array(d["n"], dtype=np.float64)
         return cls(n, array_from_json(d["mean"], np.float64, ndim=n.ndim + 1),
