@@ -494,6 +494,25 @@ def test_index_built_with_a_centre_equals_a_shard_of_a_sharded_index():
         _partials.new_shard(R.Index(8, "ip"), center)
 
 
+def test_an_empty_index_keeps_its_centre_through_pickle_and_save(tmp_path):
+    # A shard that got no items of the first add still holds the collection's centre; pickling it
+    # (Dask moves and spills shards) or saving it must not drop the centre.
+    import pickle
+
+    from mlsd.retrieval import _partials
+
+    x = (1e4 + gaussian(300, 8, 92)).astype(np.float32)
+    q = (1e4 + gaussian(5, 8, 93)).astype(np.float32)
+    center = np.full(8, 3e4, np.float32)  # far from the data, so a lost centre shows in the scores
+    shard = _partials.new_shard(R.Index(8, "l2"), center)
+    shard.save(tmp_path / "empty.mlsd")
+    for copy in (pickle.loads(pickle.dumps(shard)), R.Index.load(tmp_path / "empty.mlsd")):
+        want = _partials.new_shard(R.Index(8, "l2"), center).add(x).search(q, 5)
+        got = copy.add(x).search(q, 5)
+        np.testing.assert_array_equal(got[1], want[1])
+        np.testing.assert_array_equal(got[0], want[0])
+
+
 def test_sweep_table():
     pd = pytest.importorskip("pandas")
     x, q = clustered(5000, 16, 37), clustered(50, 16, 38)

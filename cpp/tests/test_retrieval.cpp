@@ -410,3 +410,19 @@ TEST(Index, L2CentreIsGivenAtConstruction) {
   EXPECT_THROW(mr::Index(d, mr::Metric::l2, "HNSW8", center), std::invalid_argument);
   EXPECT_THROW(mr::Index(d + 1, mr::Metric::l2, "Flat", center), std::invalid_argument);
 }
+
+TEST(Index, EmptyIndexKeepsItsCentreThroughSerialize) {
+  const index_t d = 4, n = 100;
+  auto x = random_matrix(n, d, 37);
+  for (auto& v : x) v += 1e4f;
+  auto q = random_matrix(3, d, 38);
+  for (auto& v : q) v += 1e4f;
+  const std::vector<float> center(static_cast<std::size_t>(d), 3e4f);
+  mr::Index fresh(d, mr::Metric::l2, "Flat", center);
+  mr::Index loaded = mr::Index::deserialize(fresh.serialize());
+  fresh.add(x, {});
+  loaded.add(x, {});
+  const auto a = fresh.search(q, 5), b = loaded.search(q, 5);
+  EXPECT_EQ(a.ids, b.ids);
+  EXPECT_EQ(a.scores, b.scores);
+}

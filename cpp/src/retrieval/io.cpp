@@ -14,6 +14,7 @@
 //
 // A file is checked (size, magic, version, checksum) before any of it is parsed, and every read is
 // bounds-checked, so a truncated, corrupted or foreign file raises instead of crashing.
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstring>
@@ -187,9 +188,12 @@ Index Index::deserialize(std::span<const std::uint8_t> bytes) {
     std::memcpy(impl->vectors.data(), v.data(), v.size());
     if (impl->metric == Metric::l2) {
       auto c = br.take_array(impl->dim, sizeof(float), "centre");
-      if (n_pos > 0) {
-        impl->center.resize(static_cast<std::size_t>(impl->dim));
-        std::memcpy(impl->center.data(), c.data(), c.size());
+      std::vector<float> center(static_cast<std::size_t>(impl->dim));
+      std::memcpy(center.data(), c.data(), c.size());
+      // An empty index has a centre when it was given one at construction (a shard of a
+      // collection) or kept it after removing every item; zeros are what save writes for none.
+      if (n_pos > 0 || std::any_of(center.begin(), center.end(), [](float v) { return v != 0.0f; })) {
+        impl->center = std::move(center);
       }
       impl->sqnorms.resize(static_cast<std::size_t>(n_pos));
       for (index_t i = 0; i < n_pos; ++i) {
