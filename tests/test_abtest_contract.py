@@ -382,6 +382,15 @@ def test_stats_from_dict_rejects_foreign_dicts():
             ab.Stats.from_dict(bad)
 
 
+def test_stats_of_different_batch_shapes_are_rejected_by_name():
+    a, b = ab.Stats.from_counts([1, 2], [5, 5]), ab.Stats.from_counts([1, 2, 3], [5, 5, 5])
+    with pytest.raises(ValueError, match="Stats.merge: cannot merge batches of shapes"):
+        a.merge(b)
+    with pytest.raises(ValueError, match="Stats.stack: every Stats must have the same batch shape"):
+        ab.Stats.stack([a, b])
+    assert (a + ab.Stats.from_counts(1, 5)).shape == (2,)  # broadcasting batches still merge
+
+
 def test_stats_from_dict_rejects_values_json_does_not_write():
     # to_dict writes numbers and a list of roles; strings, bools and a bare role string would be
     # read as something else ("3" as 3.0, True as 1, "y" as ("y",)).

@@ -227,6 +227,8 @@ class Stats(MergeableState):
         cols = items[0].columns
         if any(s.columns != cols for s in items):
             raise ValueError("Stats.stack: every Stats must have the same columns")
+        if any(s.shape != items[0].shape for s in items):
+            raise ValueError("Stats.stack: every Stats must have the same batch shape")
         return cls(np.stack([s.n for s in items]), np.stack([s.mean for s in items]),
                    np.stack([s.comoment for s in items]), cols)
 
@@ -329,7 +331,10 @@ def _merge_pair(a: Stats, b: Stats) -> Stats:
     """Chan's merge of a and b per batch element (broadcast), through the C++ kernel's merge."""
     if b.columns != a.columns:
         raise ValueError(f"Stats: cannot merge statistics of columns {a.columns} and {b.columns}")
-    shape = np.broadcast_shapes(a.n.shape, b.n.shape)
+    try:
+        shape = np.broadcast_shapes(a.n.shape, b.n.shape)
+    except ValueError:
+        raise ValueError(f"Stats.merge: cannot merge batches of shapes {a.n.shape} and {b.n.shape}") from None
     k = len(a.columns)
 
     def flat(s: Stats):
