@@ -288,7 +288,10 @@ def validate_params(**declared: Any):
         for name, constraints in spec.items():
             default = sig.parameters[name].default
             converted = _MISSING
-            if default is not P.empty:  # declared defaults are valid; convert them once, here
+            if default is None and any(c is None for c in constraints):
+                pass  # None declared: nothing to convert, and no predicate runs at import (a client
+                # check would import distributed, which ``import mlsd.dask`` must not)
+            elif default is not P.empty:  # declared defaults are valid; convert them once, here
                 converted = check_param(default, name, public, constraints)
                 if converted is default:
                     converted = _MISSING  # nothing to pass: the function's own default is the value
