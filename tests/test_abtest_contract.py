@@ -1,12 +1,10 @@
 """mlsd.abtest (and its Dask twins) on the one contract: every public function and method declares
 its parameters and rejects bad values with a ValueError/TypeError naming the function and the
-argument; every result is immutable, tidy and renders; Stats is a mergeable state whose merge
-equals the whole and whose dict survives JSON exactly; mlsd.dask uses only the stated internal API."""
+argument; every result is immutable, tidy and renders; Stats's own merge checks (batches
+broadcast, inputs unchanged) and dict refusals.  Merge == whole and the JSON round trip of every
+state are in test_contract_states.py; mlsd.dask's internal API in test_contract_internal_api.py."""
 
-import ast
 import inspect
-import json
-import pathlib
 import warnings
 
 import matplotlib
@@ -19,16 +17,18 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from mlsd import abtest as ab  # noqa: E402
-from mlsd._params import check_param  # noqa: E402
 from mlsd._results import ResultMixin  # noqa: E402
+from test_contract_bad_input import CASES as COMMON_CASES  # noqa: E402
+from test_contract_states import _same_stats  # noqa: E402
 
 A = np.array([1.0, 2.0, 4.0, 7.0, 3.0])
 B = np.array([2.0, 3.0, 3.5, 9.0, 1.0, 2.5])
 S = ab.Stats.from_arrays(A)
 
 # ---------------------------------------------------------------------------------------------
-# Bad input: a valid call per public function and method, then each declared parameter replaced
-# by every value its declaration rejects, plus per-function content errors (NaN, inf, empty...).
+# Bad input: a valid call per public function and method, and per-function content errors (NaN,
+# inf, empty...).  Every declared parameter fed every value its declaration rejects: the common
+# test, test_contract_bad_input.py.
 # ---------------------------------------------------------------------------------------------
 
 
@@ -101,12 +101,6 @@ CONTENT = [
     ("Stats.column", "role", "covariate"), ("Stats.var", "role", "denominator"),
 ]
 
-# Candidate values; each declared parameter is fed those its declaration rejects.
-CANDIDATES = [None, "x", b"x", 1.5, -1, 0, 2**2000, 2**64, -(2**64), float("nan"), float("inf"), -float("inf"), True,
-              complex(1, 1), [], np.float64(1.0), np.array(1.0), np.ones((2, 2, 2)), np.array(["a", "b"], dtype=object),
-              np.array([1 + 1j, 2]), np.array(["a", "b"]), object(), {"x": 1}, (1, 2), [[1.0, 2.0], [3.0]]]
-
-
 def _short(name):
     return name.rsplit(".", 1)[-1] if name != "Stats" else "Stats"
 
@@ -137,6 +131,9 @@ def _public_functions():
 
 def test_every_public_function_is_covered_and_declares_every_parameter():
     assert _public_functions() - {"Stats.merge"} <= set(VALID)
+    # and fed the bad values of every kind by the common test (test_contract_bad_input.py; Stats.merge,
+    # the protocol's, in its test_state_from_dict_and_merge_reject_bad_values)
+    assert _public_functions() - {"Stats.merge"} <= {name for name, *_ in COMMON_CASES}
     for name, (fn, _) in VALID.items():
         if name == "Stats.update":
             fn = ab.Stats.update
@@ -145,28 +142,6 @@ def test_every_public_function_is_covered_and_declares_every_parameter():
         target = fn.__init__ if isinstance(fn, type) else fn
         params = [p for p in inspect.signature(target).parameters if p not in ("self", "cls")]
         assert set(params) == set(declared), (name, set(params) - set(declared))
-
-
-def _bad_cases():
-    cases = []
-    for name, (fn, _) in VALID.items():
-        declared = _declared(ab.Stats.update if name == "Stats.update" else fn)
-        for param, constraints in declared.items():
-            for i, value in enumerate(CANDIDATES):
-                try:
-                    check_param(value, param, name, constraints)
-                except (ValueError, TypeError):
-                    cases.append(pytest.param(name, param, value, id=f"{name}-{param}-{i}"))
-    return cases
-
-
-@pytest.mark.parametrize("name, param, value", _bad_cases())
-def test_declared_bad_values_raise_naming_function_and_argument(name, param, value):
-    fn, kwargs = VALID[name]
-    with pytest.raises((ValueError, TypeError)) as info:
-        fn(**{**kwargs, param: value})
-    message = str(info.value)
-    assert f"'{param}' parameter of" in message and _short(name) in message, message
 
 
 @pytest.mark.parametrize("name, param, value", [pytest.param(*c, id=f"{c[0]}-{c[1]}-{i}") for i, c in enumerate(CONTENT)])
@@ -308,36 +283,7 @@ def test_power_keeps_returning_a_float_and_the_curve_matches_it():
 # Stats: the mergeable-state protocol
 # ---------------------------------------------------------------------------------------------
 
-def _assert_stats_close(got, want):
-    assert got.columns == want.columns
-    np.testing.assert_array_equal(got.n, want.n)
-    np.testing.assert_allclose(got.mean, want.mean, rtol=1e-12, atol=1e-12)
-    scale = np.sqrt(np.abs(np.einsum("...ii->...i", want.comoment)))
-    np.testing.assert_allclose(got.comoment, want.comoment, rtol=1e-10,
-                               atol=1e-10 * (1 + float(np.max(scale, initial=0)) ** 2))
-
-
-@pytest.mark.parametrize("seed", range(6))
-@pytest.mark.parametrize("roles", [("y",), ("y", "denominator"), ("y", "covariate"),
-                                   ("y", "denominator", "covariate", "covariate_denominator")])
-def test_stats_merge_of_uneven_partitions_in_random_order_equals_whole(seed, roles):
-    rng = np.random.default_rng(seed)
-    n = int(rng.integers(0, 400))
-    data = {r: rng.normal(rng.uniform(-5, 5), rng.uniform(0.1, 3), n) for r in roles}
-    whole = ab.Stats.from_arrays(**data)
-    cuts = np.sort(rng.integers(0, n + 1, int(rng.integers(1, 8))))
-    bounds = np.r_[0, cuts, n]  # repeated cuts make empty partitions
-    parts = [ab.Stats.from_arrays(**{r: v[a:b] for r, v in data.items()}) for a, b in zip(bounds[:-1], bounds[1:])]
-    assert any(p.n == 0 for p in parts) or len(parts) >= 2
-    order = rng.permutation(len(parts))
-    shuffled = [parts[i] for i in order]
-    _assert_stats_close(shuffled[0].merge(*shuffled[1:]), whole)
-    _assert_stats_close(sum(shuffled), whole)
-    state = ab.Stats.from_arrays(**{r: v[:0] for r, v in data.items()})
-    for a, b in zip(bounds[:-1], bounds[1:]):
-        assert state.update(**{r: v[a:b] for r, v in data.items()}) is state
-    _assert_stats_close(state, whole)
-
+# merge == whole and the JSON round trip of Stats (every role set, batched too): test_contract_states.py
 
 def test_merge_leaves_its_inputs_unchanged_and_broadcasts_batches():
     a, b = ab.Stats.from_arrays(A), ab.Stats.from_arrays(B)
@@ -346,25 +292,10 @@ def test_merge_leaves_its_inputs_unchanged_and_broadcasts_batches():
     assert a.to_dict() == before and merged is not a
     batch = ab.Stats.stack([a, b])
     both = batch.merge(ab.Stats.stack([b, a]))
-    _assert_stats_close(both[0], ab.Stats.from_arrays(np.r_[A, B]))
-    _assert_stats_close(both[1], ab.Stats.from_arrays(np.r_[B, A]))
+    _same_stats(both[0], ab.Stats.from_arrays(np.r_[A, B]), False)
+    _same_stats(both[1], ab.Stats.from_arrays(np.r_[B, A]), False)
     with pytest.raises(ValueError, match="must hold Stats"):
         a.merge(3)
-
-
-@pytest.mark.parametrize("seed", range(4))
-def test_stats_dict_round_trips_exactly_through_json(seed):
-    rng = np.random.default_rng(seed)
-    single = ab.Stats.from_arrays(rng.normal(size=50) * 1e6, covariate=rng.normal(size=50))
-    batched = ab.Stats.stack([single, ab.Stats.from_arrays(rng.normal(size=7), covariate=rng.normal(size=7))])
-    for s in (single, batched, ab.Stats.from_counts([3, 5], [10, 20])):
-        d = json.loads(json.dumps(s.to_dict()))
-        assert d["state"] == "Stats"
-        back = ab.Stats.from_dict(d)
-        assert back.columns == s.columns and back.shape == s.shape
-        assert np.array_equal(back.n, s.n) and np.array_equal(back.mean, s.mean)
-        assert np.array_equal(back.comoment, s.comoment)
-        assert back.to_dict() == s.to_dict()
 
 
 def test_stats_result_summarises_the_columns():
@@ -405,23 +336,6 @@ def test_stats_from_dict_rejects_values_json_does_not_write():
 # ---------------------------------------------------------------------------------------------
 # mlsd.dask: the stated internal API and declared parameters
 # ---------------------------------------------------------------------------------------------
-
-def test_dask_uses_only_public_abtest_names_and_partials():
-    source = pathlib.Path(__file__).resolve().parents[1] / "python" / "mlsd" / "dask" / "_abtest.py"
-    tree = ast.parse(source.read_text())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom):
-            module = "." * node.level + (node.module or "")
-            names = [a.name for a in node.names]
-            assert "_core" not in module and "_core" not in names, module
-            assert "_validation" not in module, module
-            if "abtest" in module:
-                assert module in ("..abtest", "..abtest._partials"), module
-                if module == "..abtest":
-                    assert all(not n.startswith("_") for n in names), names
-        if isinstance(node, ast.Import):
-            assert all("_core" not in a.name for a in node.names)
-
 
 DASK_BAD = [
     ("stats", dict(y=np.arange(4.0)), "y"), ("stats", dict(y=None), "y"), ("stats", dict(split_every=1), "split_every"),

@@ -129,6 +129,19 @@ CASES = [
     ("ScoreTable.update", lambda: _table().update, dict(y_true=Y, y_score=S),
      {}),
     ("ScoreTable.roc_auc_score", lambda: _table().roc_auc_score, dict(), {}),
+    ("ScoreTable", lambda: M.ScoreTable, dict(score=[0.9, 0.5], positive=[1.0, 0.0], negative=[0.0, 2.0]), {}),
+    ("ScoreTable.merge", lambda: _table().merge, dict(), {}),
+    ("ScoreTable.roc_curve", lambda: _table().roc_curve, dict(), {}),
+    ("ScoreTable.precision_recall_curve", lambda: _table().precision_recall_curve, dict(), {}),
+    ("ScoreTable.average_precision_score", lambda: _table().average_precision_score, dict(), {}),
+    ("ScoreTable.result", lambda: _table().result, dict(), {}),
+    ("ScoreTable.from_dict", lambda: M.ScoreTable.from_dict, dict(d=_table().to_dict()), {}),
+    ("LogLossSums", lambda: M.LogLossSums, dict(loss=1.0, weight=2.0, positive=1.0), {}),
+    ("LogLossSums.merge", lambda: _sums().merge, dict(), {}),
+    ("LogLossSums.log_loss", lambda: _sums().log_loss, dict(), {}),
+    ("LogLossSums.normalized_entropy", lambda: _sums().normalized_entropy, dict(), {}),
+    ("LogLossSums.result", lambda: _sums().result, dict(), {}),
+    ("LogLossSums.from_dict", lambda: M.LogLossSums.from_dict, dict(d=_sums().to_dict()), {}),
     ("LogLossSums.from_arrays", lambda: M.LogLossSums.from_arrays, dict(y_true=Y, y_prob=S),
      {}),
     ("LogLossSums.update", lambda: _sums().update, dict(y_true=Y, y_prob=S),
@@ -177,6 +190,21 @@ CASES = [
     ("Stats.from_arrays", lambda: A.Stats.from_arrays, dict(y=XA), {"y": {"empty"}}),  # the empty arm's Stats
     ("Stats.update", lambda: _stats().update, dict(y=XA), {"y": {"empty"}}),
     ("analyze", lambda: A.analyze, dict(variants={"A": XA, "B": XB}, control="A"), {}),
+    ("combine", lambda: A.combine, dict(results=[A.analyze({"A": XA, "B": XB}, control="A")]), {}),
+    ("power_curve", lambda: A.power_curve, dict(effect_size=0.2, nobs1=[50, 100]), {}),
+    ("Stats", lambda: A.Stats, dict(n=4, mean=[1.0], comoment=[[2.0]]), {}),
+    ("Stats.from_mapping", lambda: A.Stats.from_mapping, dict(data={"y": XA}), {}),
+    # (counts and summaries broadcast: an empty argument beside one-element ones is a batch of none;
+    # a 0-d mean or std is a scalar)
+    ("Stats.from_counts", lambda: A.Stats.from_counts, dict(successes=[1], trials=[10]),
+     {"successes": {"empty"}, "trials": {"empty"}}),
+    ("Stats.from_summary", lambda: A.Stats.from_summary, dict(nobs=10, mean=1.0, std=0.5),
+     {"nobs": {"empty"}, "mean": {"0-d", "empty"}, "std": {"0-d", "empty"}}),
+    ("Stats.stack", lambda: A.Stats.stack, dict(items=[_stats(), _stats()]), {}),
+    ("Stats.column", lambda: _stats().column, dict(role="y"), {}),
+    ("Stats.sum", lambda: _stats().sum, dict(role="y"), {}),
+    ("Stats.sum_of_squares", lambda: _stats().sum_of_squares, dict(role="y"), {}),
+    ("Stats.var", lambda: _stats().var, dict(role="y", ddof=1), {}),
     # -- dask (the collections are NumPy-backed Dask arrays; rows of one query stay together) ------
     *[(f"mlsd.dask.{name}", (lambda name=name: getattr(_md(), name)),
        dict(y_true=_da(Y), y_score=_da(S), client=CLIENT), {})
@@ -218,6 +246,21 @@ SAME_LENGTH["knn_recall"] = {"approx_ids", "exact_ids"}
 # ---------------------------------------------------------------------------------------------
 
 
+# Values of other kinds again (bytes, ints at the edges of int64/uint64, -inf, 0-d NumPy values, str
+# arrays, dicts, tuples, ragged lists...): each argument is fed those its declaration rejects.
+OTHER_VALUES = {"bytes": b"x", "-1": -1, "0": 0, "2**64": 2**64, "-2**64": -(2**64), "-inf value": -math.inf,
+                "bool value": True, "empty list": [], "np.float64": np.float64(1.0), "np.array(1.0)": np.array(1.0),
+                "str array": np.array(["a", "b"]), "dict": {"x": 1}, "tuple": (1, 2), "ragged": [[1.0, 2.0], [3.0]],
+                "object scalar": object(), "complex scalar": 1j, "float value": 1.5, "nan value": math.nan,
+                "inf value": math.inf, "2**2000": 2**2000, "3-D array": np.ones((2, 2, 2)),
+                "object array": np.array(["a", "b"], dtype=object), "complex array": np.array([1 + 1j, 2])}
+
+
+def _signature(value):
+    """Tells two candidate values apart (a value already fed under another kind is not fed again)."""
+    return type(value).__name__, repr(value)
+
+
 def _array_bad(valid):
     a = np.asarray(valid)
     out = {"None": None, "str": "abc", "0-d": np.float64(0.5), "3-D": np.zeros((2, 2, 2)),
@@ -231,6 +274,8 @@ def _array_bad(valid):
         out.update({"NaN": nan, "inf": inf, "empty": np.zeros((0,) + a.shape[1:], dtype=a.dtype)})
         if a.ndim >= 1 and a.shape[0] > 1:
             out["short"] = a[:-1]
+    elif valid is None:  # an optional array left out of the valid call: NaN and inf in a numeric one
+        out.update({"NaN": np.array([np.nan, 0.25]), "inf": np.array([np.inf, 0.25])})
     return out
 
 
@@ -242,6 +287,8 @@ def _scalar_bad(constraints):
                 out.update({"float": 1.5, "bool": True, "huge int": 2**70})
                 if c.left is not None:
                     out["below range"] = int(math.floor(c.left)) - 1
+                if c.right is not None:
+                    out["above range"] = int(math.ceil(c.right)) + 1
             else:
                 out.update({"NaN": float("nan"), "huge int": 2**2000})
                 if c.left is not None:
@@ -256,6 +303,8 @@ def _scalar_bad(constraints):
             out.update({"int for bool": 2})
         elif c == "seed":
             out.update({"negative seed": -1, "seed too large": 2**32, "float seed": 1.5})
+        elif isinstance(c, Check) and c.description.startswith("a pair"):
+            out.update({"reversed pair": (1.0, 0.0), "infinite pair": (0.0, math.inf), "triple": (0.0, 0.5, 1.0)})
     return out
 
 
@@ -265,19 +314,23 @@ def bad_values(constraints, valid):
         cands.update({k: v for k, v in _scalar_bad(constraints).items() if k not in cands})
     else:
         cands = _scalar_bad(constraints)
-    # a kind the declaration itself allows (None where None is declared, ...) is not bad
+    seen = {_signature(v) for v in cands.values()}
+    cands.update({k: v for k, v in OTHER_VALUES.items() if k not in cands and _signature(v) not in seen})
+    # a kind the declaration itself allows (None where None is declared, ...) is not bad, but the
+    # data-level kinds (NaN, inf, empty, short, 0-d), which the declaration passes on, are
+    return {kind: value for kind, value in cands.items()
+            if _declared_rejects(value, constraints) or kind in ("NaN", "inf", "empty", "short", "0-d")}
+
+
+def _declared_rejects(value, constraints):
+    """Whether the declaration itself refuses the value."""
     from mlsd._params import check_param
 
-    keep = {}
-    for kind, value in cands.items():
-        try:
-            check_param(value, "x", "f", constraints)
-        except (TypeError, ValueError):
-            keep[kind] = value
-            continue
-        if kind in ("NaN", "inf", "empty", "short", "0-d"):  # data-level: the declaration passes them on
-            keep[kind] = value
-    return keep
+    try:
+        check_param(value, "x", "f", constraints)
+    except (TypeError, ValueError):
+        return True
+    return False
 
 
 def _resolve(factory, valid, request):
@@ -349,17 +402,22 @@ def _bad_calls():
         if declared is None:
             continue
         for param, constraints in declared.items():
+            if sig.parameters[param].kind is inspect.Parameter.VAR_POSITIONAL:
+                continue  # merge(*others): test_state_from_dict_and_merge_reject_bad_values
             default = sig.parameters[param].default
             base = valid.get(param, None if default is inspect.Parameter.empty else default)
             for kind, value in bad_values(constraints, base).items():
                 if kind == "short" and param not in SAME_LENGTH.get(name, ()):
                     continue
+                if kind in ("NaN", "inf") and base is None and param in ("groups", "query"):
+                    continue  # labels: any hashable value (a NaN group is refused by group_auc, tested there)
                 yield pytest.param(name, factory, valid, param, kind, value, kind in accepts.get(param, ()),
-                                   id=f"{name}-{param}-{kind}")
+                                   _declared_rejects(value, constraints), id=f"{name}-{param}-{kind}")
 
 
-@pytest.mark.parametrize("name, factory, valid, param, kind, value, accepted", list(_bad_calls()))
-def test_bad_value_raises_naming_function_and_argument(name, factory, valid, param, kind, value, accepted, request):
+@pytest.mark.parametrize("name, factory, valid, param, kind, value, accepted, by_declaration", list(_bad_calls()))
+def test_bad_value_raises_naming_function_and_argument(name, factory, valid, param, kind, value, accepted,
+                                                       by_declaration, request):
     fn, valid = _resolve(factory, valid, request)
     kwargs = {**valid, param: value}
     if accepted:
@@ -371,3 +429,5 @@ def test_bad_value_raises_naming_function_and_argument(name, factory, valid, par
     short = name.split(".")[-1] if name[0].isupper() and "." not in name else name.replace("mlsd.dask.", "")
     assert short in msg, f"message does not name {name}: {msg}"
     assert param in msg or (kind == "short" and "elements" in msg), f"message does not name {param!r}: {msg}"
+    if by_declaration:  # the declaration's own message
+        assert f"'{param}' parameter of" in msg, msg

@@ -245,25 +245,6 @@ def test_dask_metrics_signatures_match_single_machine():
         assert twin.parameters[key].kind is inspect.Parameter.KEYWORD_ONLY
 
 
-def test_dask_metrics_uses_only_public_metrics_names_and_partials():
-    import ast
-    import pathlib
-
-    import mlsd.dask._metrics as dm
-
-    tree = ast.parse(pathlib.Path(dm.__file__).read_text())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom):
-            names = [a.name for a in node.names]
-            assert "_core" not in names and not (node.module or "").endswith("_core"), ast.dump(node)
-            if (node.module or "").endswith("metrics"):
-                assert all(n == "_partials" or not n.startswith("_") for n in names), names
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "M":
-            assert not node.attr.startswith("_"), f"mlsd.dask uses the private name mlsd.metrics.{node.attr}"
-        if isinstance(node, ast.Attribute) and node.attr in ("_k", "_of", "_arrays"):
-            raise AssertionError(f"mlsd.dask reaches the private {node.attr}")
-
-
 def test_importing_mlsd_dask_imports_no_dask():
     import subprocess
     import sys

@@ -79,24 +79,6 @@ def test_shard_of_matches_sharded_index():
         np.testing.assert_array_equal(md._retrieval.shard_of(ids, n_shards), expected)
 
 
-def test_dask_uses_only_public_retrieval_names_and_partials():
-    import ast
-    import inspect
-
-    tree = ast.parse(inspect.getsource(md._retrieval))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom):
-            assert "_core" not in (node.module or "") and all(a.name != "_core" for a in node.names)
-            if node.module == "retrieval":
-                assert all(a.name == "_partials" or not a.name.startswith("_") for a in node.names)
-            elif node.module and node.module.startswith("retrieval."):
-                assert node.module == "retrieval._partials", node.module
-        if isinstance(node, ast.Attribute):
-            if isinstance(node.value, ast.Name) and node.value.id == "_r":
-                assert not node.attr.startswith("_"), f"mlsd.dask uses private retrieval name _r.{node.attr}"
-            assert node.attr not in ("_index", "serialize", "set_l2_center", "_wrap"), node.attr
-
-
 def test_automatic_ids_are_global_row_numbers_and_continue(dask_client):
     x, q, _ = data(3, n=300)
     index = build(dask_client, x[:200], None, "l2", seed=3)

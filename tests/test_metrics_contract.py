@@ -1,18 +1,12 @@
 """mlsd.metrics on the one contract (issue 13): declared parameters that reject bad values naming
-the function and the argument; result objects (immutable, to_frame, HTML, short repr, plot); and
-the mergeable states (merge == whole on random uneven partitions, exact JSON round trip).
-
-The state tests are written per *state spec* (how to build a state from rows, how to compare two
-states), so that another family's states (``abtest.Stats``) can run the same checks."""
+the function and the argument; result objects (immutable, to_frame, HTML, short repr, plot); the
+states' own checks (from_dict's refusals, results, the legacy merge).  The checks common to every
+mergeable state (merge == whole, exact JSON round trip) are in test_contract_states.py."""
 
 from __future__ import annotations
 
 import inspect
-import json
 import pickle
-from dataclasses import dataclass
-from numbers import Integral
-from typing import Any, Callable
 
 import matplotlib
 
@@ -26,8 +20,9 @@ from sklearn import metrics as skm  # noqa: E402
 
 import mlsd.dask as md  # noqa: E402
 import mlsd.metrics as M  # noqa: E402
-from mlsd._params import ArrayLike, Check, Interval, Options  # noqa: E402
 from mlsd._validation import InvalidParameterError  # noqa: E402
+from test_contract_bad_input import CASES as COMMON_CASES  # noqa: E402
+from test_contract_states import _same_table  # noqa: E402
 
 Y = np.array([0, 1, 0, 1, 1, 0, 1, 0])
 S = np.array([0.1, 0.8, 0.3, 0.6, 0.9, 0.2, 0.7, 0.4])
@@ -40,40 +35,6 @@ SC = np.array([[0.9, 0.1, 0.8, 0.3], [0.5, 0.4, 0.3, 0.2]])
 # ---------------------------------------------------------------------------------------------
 
 RANKING = ("dcg_at_k", "ndcg_at_k", "map_at_k", "mrr", "precision_at_k", "recall_at_k", "hit_rate_at_k")
-
-# public name -> (callable factory, valid keyword arguments)
-CALLS: dict[str, tuple[Callable[[], Any], dict]] = {
-    **{name: ((lambda f=getattr(M, name): f), dict(y_true=Y, y_score=S))
-       for name in ("roc_auc_score", "roc_curve", "precision_recall_curve", "average_precision_score",
-                    "binned_roc_auc_score")},
-    **{name: ((lambda f=getattr(M, name): f), dict(y_true=Y, y_prob=S))
-       for name in ("log_loss", "brier_score_loss", "normalized_entropy", "calibration_curve",
-                    "expected_calibration_error")},
-    "group_auc": (lambda: M.group_auc, dict(y_true=Y, y_score=S, groups=G)),
-    **{name: ((lambda f=getattr(M, name): f), dict(y_true=REL, y_score=SC)) for name in RANKING},
-    "ScoreTable": (lambda: M.ScoreTable, dict(score=[0.9, 0.5], positive=[1.0, 0.0], negative=[0.0, 2.0])),
-    "ScoreTable.from_arrays": (lambda: M.ScoreTable.from_arrays, dict(y_true=Y, y_score=S)),
-    "ScoreTable.update": (lambda: M.ScoreTable.from_arrays(Y, S).update, dict(y_true=Y, y_score=S)),
-    "ScoreTable.merge": (lambda: M.ScoreTable.from_arrays(Y, S).merge, dict()),
-    "ScoreTable.roc_auc_score": (lambda: M.ScoreTable.from_arrays(Y, S).roc_auc_score, dict()),
-    "ScoreTable.roc_curve": (lambda: M.ScoreTable.from_arrays(Y, S).roc_curve, dict()),
-    "ScoreTable.precision_recall_curve": (lambda: M.ScoreTable.from_arrays(Y, S).precision_recall_curve, dict()),
-    "ScoreTable.average_precision_score": (lambda: M.ScoreTable.from_arrays(Y, S).average_precision_score, dict()),
-    "ScoreTable.result": (lambda: M.ScoreTable.from_arrays(Y, S).result, dict()),
-    "ScoreTable.from_dict": (lambda: M.ScoreTable.from_dict, dict(d=M.ScoreTable.from_arrays(Y, S).to_dict())),
-    "LogLossSums": (lambda: M.LogLossSums, dict(loss=1.0, weight=2.0, positive=1.0)),
-    "LogLossSums.from_arrays": (lambda: M.LogLossSums.from_arrays, dict(y_true=Y, y_prob=S)),
-    "LogLossSums.update": (lambda: M.LogLossSums.from_arrays(Y, S).update, dict(y_true=Y, y_prob=S)),
-    "LogLossSums.merge": (lambda: M.LogLossSums.from_arrays(Y, S).merge, dict()),
-    "LogLossSums.log_loss": (lambda: M.LogLossSums.from_arrays(Y, S).log_loss, dict()),
-    "LogLossSums.normalized_entropy": (lambda: M.LogLossSums.from_arrays(Y, S).normalized_entropy, dict()),
-    "LogLossSums.result": (lambda: M.LogLossSums.from_arrays(Y, S).result, dict()),
-    "LogLossSums.from_dict": (lambda: M.LogLossSums.from_dict, dict(d=M.LogLossSums.from_arrays(Y, S).to_dict())),
-}
-
-
-def _target(fn):
-    return fn.__init__ if inspect.isclass(fn) else fn
 
 
 def _public_callables():
@@ -105,76 +66,11 @@ def test_every_public_callable_declares_every_parameter(name, fn):
     assert sorted(set(params) - set(declared)) == [], name
 
 
-def test_the_table_covers_the_public_api():
+def test_the_common_bad_input_table_covers_the_public_api():
+    # every public function and method of mlsd.metrics is fed bad values in test_contract_bad_input.py
     listed = {n for n, _ in _public_callables() if not n.endswith(".to_dict")}
-    assert listed - set(CALLS) <= {"brier_score"}  # the alias of brier_score_loss, the same function
+    assert listed - {name for name, *_ in COMMON_CASES} <= {"brier_score"}  # the alias of brier_score_loss
     assert M.brier_score is M.brier_score_loss
-
-
-def _bad_values(constraints, valid):
-    """Bad values by kind for one declared parameter (the kinds the declaration allows dropped)."""
-    out = {"str": "abc", "object": object(), "complex": 1j}
-    if None not in constraints:
-        out["None"] = None
-    for c in constraints:
-        if isinstance(c, ArrayLike):
-            a = np.asarray(valid, dtype=np.float64)
-            out.update({"0-d": np.float64(0.5), "3-D": np.zeros((2, 2, 2)),
-                        "complex array": a.astype(np.complex128) + 1j,
-                        "object array": np.array(["x"] * a.size, dtype=object).reshape(a.shape)})
-            if a.size:
-                nan = a.copy()
-                nan.flat[0] = np.nan
-                out["NaN"] = nan
-                inf = a.copy()
-                inf.flat[0] = np.inf
-                out["inf"] = inf
-        elif isinstance(c, Interval):
-            out["bool"] = True
-            if c.type is Integral:
-                out["float"] = 1.5  # a huge int is a valid k (the whole list)
-            else:
-                out.update({"nan": float("nan"), "huge int": 2**2000})
-            if c.left is not None:
-                out["below"] = c.left - 1
-            if c.right is not None:
-                out["above"] = c.right + 1
-        elif isinstance(c, Options):
-            out.update({"unknown option": "__no_such_option__", "int option": 3})
-        elif c == "boolean":
-            out["int for bool"] = 2
-        elif isinstance(c, Check) and c.description.startswith("a pair"):
-            out.update({"reversed": (1.0, 0.0), "infinite": (0.0, np.inf), "triple": (0.0, 0.5, 1.0)})
-    return out
-
-
-def _bad_cases():
-    for name, (factory, valid) in CALLS.items():
-        fn = factory()
-        declared = _target(fn).__mlsd_params__
-        sig = inspect.signature(_target(fn))
-        for param, constraints in declared.items():
-            if sig.parameters[param].kind is inspect.Parameter.VAR_POSITIONAL:
-                continue  # checked by test_merge_rejects_other_types
-            default = sig.parameters[param].default
-            base = valid.get(param, None if default is inspect.Parameter.empty else default)
-            if base is None or isinstance(base, (dict, tuple)) or np.asarray(base).dtype.kind not in "biuf":
-                base = [0.5, 0.25]
-            for kind, value in _bad_values(constraints, base).items():
-                if param in ("groups", "query") and kind in ("NaN", "inf", "complex array", "object array",
-                                                              "complex"):
-                    continue  # labels: any hashable values (NaN is rejected by group_auc, tested there)
-                yield pytest.param(name, param, value, id=f"{name}-{param}-{kind}")
-
-
-@pytest.mark.parametrize("name, param, value", list(_bad_cases()))
-def test_bad_values_raise_naming_function_and_argument(name, param, value):
-    factory, valid = CALLS[name]
-    fn = factory()
-    with pytest.raises((ValueError, TypeError)) as info:
-        fn(**{**valid, param: value})
-    msg = str(info.value)
-    assert name in msg and param in msg, msg
 
 
 @pytest.mark.parametrize("n", [0, 3])
@@ -351,136 +247,8 @@ def test_ranking_and_group_results_frames():
 
 
 # ---------------------------------------------------------------------------------------------
-# Mergeable states: one spec per state
+# Mergeable states (merge == whole and the JSON round trip: tests/test_contract_states.py)
 # ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class StateSpec:
-    """How the common state checks build and compare one kind of state.
-
-    ``rows(rng)`` draws a data set (a dict of equal-length arrays); ``build(**rows)`` is the
-    state's ``from_arrays``; ``update(state, **rows)`` its ``update``; ``same(a, b)`` asserts two
-    states hold the same summary (exactly when ``exact``, else to 1e-12 relative)."""
-
-    name: str
-    rows: Callable[[np.random.Generator], dict]
-    build: Callable[..., Any]
-    update: Callable[..., Any]
-    same: Callable[[Any, Any, bool], None]
-    exact: bool
-
-
-def _same_table(a, b, exact):
-    np.testing.assert_array_equal(a.score, b.score)
-    tol = dict(rtol=0, atol=0) if exact else dict(rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(a.positive, b.positive, **tol)
-    np.testing.assert_allclose(a.negative, b.negative, **tol)
-    assert a.bins == b.bins
-    if exact and a.positive.sum() > 0 and a.negative.sum() > 0:
-        assert a.roc_auc_score() == b.roc_auc_score()
-        assert a.average_precision_score() == b.average_precision_score()
-
-
-def _same_sums(a, b, exact):
-    assert a.eps == b.eps
-    for f in ("loss", "weight", "positive"):
-        assert getattr(a, f) == (getattr(b, f) if exact else pytest.approx(getattr(b, f), rel=1e-12, abs=1e-12))
-
-
-def _binary_rows(weighted, discrete=False):
-    def rows(rng):
-        n = int(rng.integers(200, 2000))
-        y = rng.random(n) < 0.3
-        s = rng.normal(size=n) + y
-        s = np.round(s, 1) if discrete else s
-        out = {"y_true": y, "y_score": s}
-        if weighted:
-            out["sample_weight"] = rng.uniform(0, 2, n)
-        return out
-    return rows
-
-
-def _prob_rows(weighted):
-    def rows(rng):
-        r = _binary_rows(weighted)(rng)
-        r["y_prob"] = 1 / (1 + np.exp(-r.pop("y_score")))
-        return r
-    return rows
-
-
-STATES = [
-    # exact: without weights a table's weights are integer counts, added exactly in any order
-    StateSpec("ScoreTable", _binary_rows(False), M.ScoreTable.from_arrays, M.ScoreTable.update, _same_table, True),
-    StateSpec("ScoreTable ties", _binary_rows(False, discrete=True), M.ScoreTable.from_arrays, M.ScoreTable.update,
-              _same_table, True),
-    StateSpec("ScoreTable weighted", _binary_rows(True), M.ScoreTable.from_arrays, M.ScoreTable.update,
-              _same_table, False),
-    StateSpec("ScoreTable binned", _binary_rows(True),
-              lambda **r: M.ScoreTable.from_arrays(**r, n_bins=32, range=(-3.0, 4.0)), M.ScoreTable.update,
-              _same_table, False),
-    StateSpec("LogLossSums", _prob_rows(False), M.LogLossSums.from_arrays, M.LogLossSums.update, _same_sums, False),
-    StateSpec("LogLossSums weighted", _prob_rows(True), M.LogLossSums.from_arrays, M.LogLossSums.update,
-              _same_sums, False),
-]
-
-
-def _partition(rows: dict, rng) -> list[dict]:
-    """Random uneven cuts, with empty and one-row parts."""
-    n = len(next(iter(rows.values())))
-    cuts = np.sort(np.concatenate([[0, 0, 1], rng.integers(0, n, int(rng.integers(2, 9))), [n, n]]))
-    return [{k: v[a:b] for k, v in rows.items()} for a, b in zip(cuts[:-1], cuts[1:])]
-
-
-def _combine(states, rng):
-    """Merge in a random order, mixing merge(*others), + and sum()."""
-    order = list(rng.permutation(len(states)))
-    parts = [states[i] for i in order]
-    how = rng.integers(0, 3)
-    if how == 0:
-        return parts[0].merge(*parts[1:])
-    if how == 1:
-        return sum(parts)
-    out = parts[0]
-    for p in parts[1:]:
-        out = out + p
-    return out
-
-
-@pytest.mark.parametrize("seed", range(6))
-@pytest.mark.parametrize("spec", STATES, ids=lambda s: s.name)
-def test_merge_of_random_partitions_equals_the_whole(spec, seed):
-    rng = np.random.default_rng(seed)
-    rows = spec.rows(rng)
-    whole = spec.build(**rows)
-    pieces = _partition(rows, rng)
-    states = [spec.build(**p) for p in pieces]
-    snapshot = [json.dumps(s.to_dict()) for s in states]
-    spec.same(_combine(states, rng), whole, spec.exact)
-    assert [json.dumps(s.to_dict()) for s in states] == snapshot  # merge changed none of its inputs
-    # streaming: update in place, batch by batch, in a random order of the batches
-    streamed = spec.build(**{k: v[:0] for k, v in pieces[0].items()})
-    if "binned" in spec.name:
-        streamed = spec.build(**pieces[0])
-        rest = pieces[1:]
-    else:
-        rest = pieces
-    for i in rng.permutation(len(rest)):
-        assert spec.update(streamed, **rest[i]) is streamed
-    spec.same(streamed, whole, spec.exact)
-
-
-@pytest.mark.parametrize("spec", STATES, ids=lambda s: s.name)
-def test_json_round_trip_is_exact(spec):
-    rng = np.random.default_rng(11)
-    rows = spec.rows(rng)
-    for state in (spec.build(**rows), spec.build(**{k: v[:0] for k, v in rows.items()})):
-        d = state.to_dict()
-        assert d["state"] == type(state).__name__
-        again = type(state).from_dict(json.loads(json.dumps(d)))
-        assert type(again) is type(state)
-        spec.same(again, state, True)
-        assert again.to_dict() == d
 
 
 @pytest.mark.parametrize("cls", [M.ScoreTable, M.LogLossSums])
