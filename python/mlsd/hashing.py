@@ -48,7 +48,8 @@ def _is_key(key: Any) -> bool:
 
 
 def _is_sparse_dtype(dtype: Any) -> bool:
-    return dtype is not None and np.dtype(dtype).kind in "biufc" and np.dtype(dtype) != np.float16
+    # None is float64 (np.dtype(None)), as scikit-learn's FeatureHasher and scipy.sparse read it
+    return np.dtype(dtype).kind in "biufc" and np.dtype(dtype) != np.float16
 
 
 def _is_samples(raw_X: Any) -> bool:
