@@ -145,6 +145,17 @@ def test_dtype_none_is_float64_as_in_sklearn():
     assert hash_columns(DATA, n_features=16, dtype=None).dtype == np.float64
 
 
+def test_columns_with_only_missing_values_are_skipped():
+    # an object column holding only None (or no row at all) is Arrow's null type once converted
+    pa = pytest.importorskip("pyarrow")
+    expected = hash_columns({"a": DATA["a"]}, n_features=16)
+    for frame in (pd.DataFrame({"a": DATA["a"], "m": [None] * 4}), pa.table({"a": DATA["a"], "m": pa.nulls(4)})):
+        assert (hash_columns(frame, n_features=16) != expected).nnz == 0
+        assert collision_report(frame, n_features=16).n_keys == 3
+    empty = pd.DataFrame({"s": pd.Series([], dtype=object)})
+    assert hash_columns(empty, n_features=16).shape == (0, 16)
+
+
 def test_murmurhash_int32_bounds_like_sklearn():
     for k in (2**31 - 1, -(2**31)):
         assert murmurhash3_32(k) == sk_murmur(k)

@@ -369,6 +369,9 @@ def _arrow_spec(name: str, arr):
     if pa.types.is_boolean(t):
         codes = pc.fill_null(arr.cast(pa.int64()), -1).to_numpy(zero_copy_only=False)
         return _dictionary(name, ["False", "True"], np.ascontiguousarray(codes))
+    if pa.types.is_null(t):  # only missing values (an object column of None, or of no row): nothing to hash
+        return _h.ColumnSpec(_Kind.ints, name, ints=np.zeros(len(arr), dtype=np.int64),
+                             valid=np.zeros(len(arr), dtype=np.uint8))
     raise TypeError(f"hash_columns: column {name!r} has unsupported Arrow type {t}")
 
 
