@@ -245,3 +245,21 @@ def test_array_like_rejects_ints_beyond_float_range_without_overflow_error():
     for bad in (2**2000, [1, 2**2000], np.array([2**2000], dtype=object)):
         with pytest.raises(InvalidParameterError, match="The 'x' parameter of .*f must be"):
             f(bad)
+
+
+def test_defaults_are_converted_on_first_call_not_at_import():
+    calls = []
+
+    def seen(v):
+        calls.append(v)
+        return True
+
+    @validate_params(x=[Check(seen, "anything")], y=[Interval(Real, 0, None)])
+    def g(x=None, *, y=1):
+        return x, y
+
+    assert calls == []  # decorating evaluates no predicate (it may import optional packages)
+    assert g() == (None, 1.0) and type(g()[1]) is float
+    assert g(y=2) == (None, 2.0)
+    with pytest.raises(TypeError, match=r"\.g: multiple values for argument 'x'"):
+        g(1, x=2)

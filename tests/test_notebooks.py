@@ -22,6 +22,9 @@ def test_notebook_runs(path, monkeypatch):
     images = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     if "retrieval" in path.stem:
         assert images, "the recall/QPS plot was not drawn"
+    html = [o["data"]["text/html"] for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+            if "text/html" in o.get("data", {})]
+    assert any("mlsd-result" in "".join(h) for h in html), "no mlsd result rendered as an HTML table"
 
 
 def test_there_are_notebooks():

@@ -284,16 +284,20 @@ def validate_params(**declared: Any):
         # The fast path maps arguments to names by position without Signature.bind (~4 us a call);
         # anything unusual (*args, positional-only, too many positionals) takes bind's path.
         simple = all(p.kind in (P.POSITIONAL_OR_KEYWORD, P.KEYWORD_ONLY) for p in params)
-        plan = []  # (name, position or None, constraints, converted default or _MISSING)
+        plan = []  # (name, position or None, constraints, has a default)
         for name, constraints in spec.items():
-            default = sig.parameters[name].default
-            converted = _MISSING
-            if default is not P.empty:  # declared defaults are valid; convert them once, here
-                converted = check_param(default, name, public, constraints)
-                if converted is default:
-                    converted = _MISSING  # nothing to pass: the function's own default is the value
             pos = positional.index(name) if name in positional else None
-            plan.append((name, pos, constraints, converted))
+            plan.append((name, pos, constraints, sig.parameters[name].default is not P.empty))
+        converted_defaults: dict = {}
+
+        def default_of(name, constraints):
+            """The declared default, converted once, on first use (not at import: a constraint's
+            predicate may import optional packages); _MISSING when the conversion is the identity."""
+            if name not in converted_defaults:
+                default = sig.parameters[name].default
+                value = check_param(default, name, public, constraints)
+                converted_defaults[name] = _MISSING if value is default else value
+            return converted_defaults[name]
 
         def slow(args, kwargs):
             try:
@@ -301,11 +305,11 @@ def validate_params(**declared: Any):
             except TypeError as e:
                 raise TypeError(f"{public}: {e}") from None
             arguments = bound.arguments
-            for name, _, constraints, converted in plan:
+            for name, _, constraints, has_default in plan:
                 if name in arguments:
                     arguments[name] = check_param(arguments[name], name, public, constraints)
-                elif converted is not _MISSING:
-                    arguments[name] = converted
+                elif has_default and (value := default_of(name, constraints)) is not _MISSING:
+                    arguments[name] = value
             return fn(*bound.args, **bound.kwargs)
 
         @functools.wraps(fn)
@@ -313,17 +317,17 @@ def validate_params(**declared: Any):
             if not simple or len(args) > len(positional):
                 return slow(args, kwargs)
             args = list(args)
-            for name, pos, constraints, converted in plan:
+            for name, pos, constraints, has_default in plan:
                 if pos is not None and pos < len(args):
                     if name in kwargs:  # given twice: let bind say so
                         return slow(tuple(args), kwargs)
                     args[pos] = check_param(args[pos], name, public, constraints)
                 elif name in kwargs:
                     kwargs[name] = check_param(kwargs[name], name, public, constraints)
-                elif converted is not _MISSING:
-                    kwargs[name] = converted
-                elif sig.parameters[name].default is P.empty:  # missing: bind's message
+                elif not has_default:  # missing: bind's message
                     return slow(tuple(args), kwargs)
+                elif (value := default_of(name, constraints)) is not _MISSING:
+                    kwargs[name] = value
             return fn(*args, **kwargs)
 
         wrapper.__mlsd_params__ = spec
