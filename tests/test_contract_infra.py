@@ -153,6 +153,14 @@ def test_state_protocol_merge_add_sum_update():
         a + 1.0
 
 
+def test_sum_of_one_state_is_a_new_state():
+    a = Total.from_arrays([1, 2])
+    total = sum([a])
+    assert total is not a and (total.n, total.s) == (2, 3.0)
+    total.update([10])
+    assert (a.n, a.s) == (2, 3.0)
+
+
 def test_state_dict_round_trip_and_bad_dicts():
     t = Total.from_arrays([0.1, 0.2, 1e-300])
     d = json.loads(json.dumps(t.to_dict()))

@@ -77,7 +77,7 @@ BAD = [
     *[("FeatureHasher", "input_type", lambda t=t: FeatureHasher(8, input_type=t).transform([{"a": 1}]))
       for t in ("list", None, 3)],
     *[("FeatureHasher", "dtype", lambda d=d: FeatureHasher(8, dtype=d).fit_transform([{"a": 1}]))
-      for d in (None, "abc", np.float16, object, np.str_)],
+      for d in ("abc", np.float16, object, np.str_)],
     *[("FeatureHasher", "alternate_sign", lambda s=s: FeatureHasher(8, alternate_sign=s).fit()) for s in ("yes", 1)],
     *[("FeatureHasher.transform", "raw_X", lambda x=x: FeatureHasher(8).transform(x)) for x in (None, "abc", 5, 1j)],
     *[("FeatureHasher.fit_transform", "X", lambda x=x: FeatureHasher(8).fit_transform(x)) for x in (None, "abc")],
@@ -97,7 +97,7 @@ BAD = [
                                                                    ("collision_report", collision_report))
       for s in (-1, 2**32, 1.5)],
     *[("hash_columns", "alternate_sign", lambda s=s: hash_columns(DATA, alternate_sign=s)) for s in ("no", None)],
-    *[("hash_columns", "dtype", lambda d=d: hash_columns(DATA, dtype=d)) for d in (None, "abc", np.float16, object)],
+    *[("hash_columns", "dtype", lambda d=d: hash_columns(DATA, dtype=d)) for d in ("abc", np.float16, object)],
 ]
 
 
@@ -136,6 +136,24 @@ def test_transform_takes_raw_x_by_keyword():
     rows = [{"a": 1, "b": 2}]
     ours = FeatureHasher(16).transform(raw_X=rows)
     assert (ours != SkHasher(16).transform(rows)).nnz == 0
+
+
+def test_dtype_none_is_float64_as_in_sklearn():
+    rows = [{"a": 1, "b": 2.5}]
+    ours, theirs = FeatureHasher(16, dtype=None).transform(rows), SkHasher(16, dtype=None).transform(rows)
+    assert ours.dtype == theirs.dtype == np.float64 and (ours != theirs).nnz == 0
+    assert hash_columns(DATA, n_features=16, dtype=None).dtype == np.float64
+
+
+def test_columns_with_only_missing_values_are_skipped():
+    # an object column holding only None (or no row at all) is Arrow's null type once converted
+    pa = pytest.importorskip("pyarrow")
+    expected = hash_columns({"a": DATA["a"]}, n_features=16)
+    for frame in (pd.DataFrame({"a": DATA["a"], "m": [None] * 4}), pa.table({"a": DATA["a"], "m": pa.nulls(4)})):
+        assert (hash_columns(frame, n_features=16) != expected).nnz == 0
+        assert collision_report(frame, n_features=16).n_keys == 3
+    empty = pd.DataFrame({"s": pd.Series([], dtype=object)})
+    assert hash_columns(empty, n_features=16).shape == (0, 16)
 
 
 def test_murmurhash_int32_bounds_like_sklearn():

@@ -6,6 +6,8 @@ mergeable state (merge == whole, exact JSON round trip) are in test_contract_sta
 from __future__ import annotations
 
 import inspect
+import json
+import math
 import pickle
 
 import matplotlib
@@ -257,6 +259,16 @@ def test_ranking_and_group_results_frames():
 def test_from_dict_rejects_what_to_dict_did_not_write(cls, bad):
     with pytest.raises(InvalidParameterError, match=f"'d' parameter of {cls.__name__}.from_dict"):
         cls.from_dict(bad)
+
+
+@pytest.mark.parametrize("cls, bad", [
+    (M.LogLossSums, {"loss": math.inf, "weight": 1.0, "positive": 0.0, "eps": 1e-7}),
+    (M.LogLossSums, {"loss": 1.0, "weight": math.inf, "positive": 0.0, "eps": 1e-7}),
+    (M.ScoreTable, {"score": [0.5], "positive": [1.0], "negative": [0.0], "bins": None, "sample_weight": [1.0]}),
+])
+def test_from_dict_rejects_infinite_sums_and_unknown_keys(cls, bad):
+    with pytest.raises(InvalidParameterError, match=f"'d' parameter of {cls.__name__}.from_dict"):
+        cls.from_dict({"state": cls.__name__, **bad})
 
 
 def test_state_results_and_legacy_merge():

@@ -90,7 +90,7 @@ class MergeableState(abc.ABC):
 
     def __radd__(self, other):
         if isinstance(other, int) and not isinstance(other, bool) and other == 0:  # sum(states)
-            return self
+            return self.merge()  # a new state, as every merge: sum([s]).update(...) must not change s
         return NotImplemented
 
     def to_dict(self) -> dict:

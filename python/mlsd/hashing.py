@@ -48,7 +48,8 @@ def _is_key(key: Any) -> bool:
 
 
 def _is_sparse_dtype(dtype: Any) -> bool:
-    return dtype is not None and np.dtype(dtype).kind in "biufc" and np.dtype(dtype) != np.float16
+    # None is float64 (np.dtype(None)), as scikit-learn's FeatureHasher and scipy.sparse read it
+    return np.dtype(dtype).kind in "biufc" and np.dtype(dtype) != np.float16
 
 
 def _is_samples(raw_X: Any) -> bool:
@@ -368,6 +369,9 @@ def _arrow_spec(name: str, arr):
     if pa.types.is_boolean(t):
         codes = pc.fill_null(arr.cast(pa.int64()), -1).to_numpy(zero_copy_only=False)
         return _dictionary(name, ["False", "True"], np.ascontiguousarray(codes))
+    if pa.types.is_null(t):  # only missing values (an object column of None, or of no row): nothing to hash
+        return _h.ColumnSpec(_Kind.ints, name, ints=np.zeros(len(arr), dtype=np.int64),
+                             valid=np.zeros(len(arr), dtype=np.uint8))
     raise TypeError(f"hash_columns: column {name!r} has unsupported Arrow type {t}")
 
 

@@ -40,7 +40,7 @@ def _is_names(x: Any) -> bool:
     n_features=[Interval(Integral, 1, 2**31 - 1)],
     seed=["seed"],
     alternate_sign=["boolean"],
-    dtype=[Check(lambda d: d is not None and np.dtype(d).kind in "biufc" and np.dtype(d) != np.float16,
+    dtype=[Check(lambda d: np.dtype(d).kind in "biufc" and np.dtype(d) != np.float16,
                  "a numeric NumPy dtype other than float16 (scipy.sparse does not support dtype float16)")],
 )
 def hash_columns(data: Any, columns=None, crosses=(), *, n_features: int = 2**20, seed: int = 0,

@@ -265,6 +265,8 @@ class ScoreTable(MergeableState):
 
     @classmethod
     def _from_dict_body(cls, d: Mapping) -> "ScoreTable":
+        if not set(d) <= {"score", "positive", "negative", "bins"}:
+            raise KeyError(f"expected the keys bins, negative, positive, score; got {sorted(d)}")
         bins = d.get("bins")
         return cls(array_from_json(d["score"], np.float64), array_from_json(d["positive"], np.float64),
                    array_from_json(d["negative"], np.float64), bins=None if bins is None else tuple(bins))
@@ -379,7 +381,7 @@ class LogLossResult(Result):
         return self.log_loss
 
 
-_NONNEG = Interval(Real, 0.0, None)
+_NONNEG = Interval(Real, 0.0, math.inf, closed="left")  # finite: sums of finite, clipped terms
 _EPS = Interval(Real, 0.0, 0.5, closed="neither")
 
 
