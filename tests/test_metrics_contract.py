@@ -6,7 +6,6 @@ mergeable state (merge == whole, exact JSON round trip) are in test_contract_sta
 from __future__ import annotations
 
 import inspect
-import json
 import math
 import pickle
 
