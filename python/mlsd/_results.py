@@ -98,20 +98,24 @@ class ResultMixin:
         return any(isinstance(v, np.ndarray) and v.ndim >= 1 and v.size > 0 for _, v in self._items())
 
     def _repr_html_(self) -> str:
-        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
-                       f"<td style='text-align:left'>{html.escape(v)}</td></tr>" for k, v in self._summary())
-        out = [f"<div class='mlsd-result'><b>{html.escape(type(self).__name__)}</b>",
-               f"<table>{rows}</table>"]
+        frame = None
         if self._has_rows():
             try:
                 frame = self.to_frame()
             except ImportError:  # pandas missing: the summary is all we can show
                 frame = None
-            if frame is not None and len(frame):
-                more = len(frame) - _PREVIEW_ROWS
-                out.append(frame.head(_PREVIEW_ROWS).to_html(index=False, border=0, float_format=lambda x: f"{x:.6g}"))
-                if more > 0:
-                    out.append(f"<small>{more} more rows; <code>.to_frame()</code> has them all</small>")
+        shown = set() if frame is None or not len(frame) else set(frame.columns)
+        # a field that the frame below shows column by column is not summarised above it
+        fields = dict(self._items())
+        summary = [(k, v) for k, v in self._summary() if not (k in shown and not _is_scalar(fields.get(k)))]
+        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+                       f"<td style='text-align:left'>{html.escape(v)}</td></tr>" for k, v in summary)
+        out = [f"<div class='mlsd-result'><b>{html.escape(type(self).__name__)}</b>", f"<table>{rows}</table>"]
+        if shown:
+            more = len(frame) - _PREVIEW_ROWS
+            out.append(frame.head(_PREVIEW_ROWS).to_html(index=False, border=0, float_format=lambda x: f"{x:.6g}"))
+            if more > 0:
+                out.append(f"<small>{more} more rows; <code>.to_frame()</code> has them all</small>")
         out.append("</div>")
         return "".join(out)
 
