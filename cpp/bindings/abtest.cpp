@@ -31,12 +31,7 @@ void register_abtest(py::module_& m) {
       [](const std::vector<f64>& columns, const std::vector<std::string>& names) {
         std::vector<std::span<const double>> views;
         for (const auto& c : columns) views.push_back(view(c));
-        ma::Moments r;
-        {
-          py::gil_scoped_release release;
-          r = ma::moments(views, names);
-        }
-        return to_python(r);
+        return to_python(without_gil([&] { return ma::moments(views, names); }));
       },
       py::arg("columns"), py::arg("names"));
   m.def(
@@ -44,11 +39,10 @@ void register_abtest(py::module_& m) {
       [](int k, const f64& n_a, const f64& mean_a, const f64& com_a, const f64& n_b, const f64& mean_b,
          const f64& com_b) {
         f64 n(n_a.size()), mean(mean_a.size()), com(com_a.size());
-        {
-          py::gil_scoped_release release;
+        without_gil([&] {
           ma::merge_batch(k, view(n_a), view(mean_a), view(com_a), view(n_b), view(mean_b), view(com_b),
                           mutable_view(n), mutable_view(mean), mutable_view(com));
-        }
+        });
         return py::make_tuple(n, mean, com);
       },
       py::arg("k"), py::arg("n_a").noconvert(), py::arg("mean_a").noconvert(), py::arg("comoment_a").noconvert(),

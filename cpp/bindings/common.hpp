@@ -48,6 +48,14 @@ auto call_without_gil(Fn&& fn, const Arrays&... arrays) {
   return std::apply(std::forward<Fn>(fn), views);
 }
 
+// fn() with the GIL released, for kernels whose inputs are not plain arrays (views built above the
+// call); the one other place, besides call_without_gil, where bindings release the GIL.
+template <class Fn>
+auto without_gil(Fn&& fn) {
+  py::gil_scoped_release release;
+  return std::forward<Fn>(fn)();
+}
+
 // A tuple of NumPy arrays that take over the vectors' storage.
 template <class... Vectors>
 py::tuple numpy_tuple(Vectors&&... v) {

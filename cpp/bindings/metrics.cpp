@@ -18,8 +18,7 @@ void def_to_binary_labels(py::module_& m) {
         carray<std::uint8_t> out(y.size());
         auto in = view(y);
         auto dst = mutable_view(out);
-        py::gil_scoped_release release;
-        mm::to_binary_labels<T>(in, dst);
+        without_gil([&] { mm::to_binary_labels<T>(in, dst); });
         return out;
       },
       py::arg("y").noconvert());
@@ -106,10 +105,7 @@ void register_metrics(py::module_& m) {
       [table_view, table_out](const std::vector<table>& tables) {
         std::vector<mm::ScoreTableView> views;
         for (const auto& t : tables) views.push_back(table_view(t));
-        py::gil_scoped_release release;
-        auto merged = mm::merge_score_tables(views);
-        py::gil_scoped_acquire acquire;
-        return table_out(std::move(merged));
+        return table_out(without_gil([&] { return mm::merge_score_tables(views); }));
       },
       py::arg("tables"));
   // Rows regrouped by score range: (y_true, y_score, sample_weight or None, offsets, positive, negative).
@@ -140,11 +136,9 @@ void register_metrics(py::module_& m) {
                     double total_positive, double total_negative, double max_fpr) {
         const auto views = piece_views(pieces);
         const auto above_p = view(positive_above), above_n = view(negative_above);
-        std::vector<mm::ThresholdRangeSums> r;
-        {
-          py::gil_scoped_release release;
-          r = mm::threshold_range_sums(views, above_p, above_n, total_positive, total_negative, max_fpr);
-        }
+        const auto r = without_gil([&] {
+          return mm::threshold_range_sums(views, above_p, above_n, total_positive, total_negative, max_fpr);
+        });
         std::vector<double> area, ap;
         for (const auto& x : r) area.push_back(x.roc_area), ap.push_back(x.average_precision);
         return numpy_tuple(std::move(area), std::move(ap));
@@ -155,11 +149,7 @@ void register_metrics(py::module_& m) {
       "range_score_tables",
       [piece_views, table_out](const std::vector<piece>& pieces) {
         const auto views = piece_views(pieces);
-        std::vector<mm::ScoreTable> tables;
-        {
-          py::gil_scoped_release release;
-          tables = mm::range_score_tables(views);
-        }
+        auto tables = without_gil([&] { return mm::range_score_tables(views); });
         py::list out;
         for (auto& t : tables) out.append(table_out(std::move(t)));
         return out;
@@ -170,26 +160,21 @@ void register_metrics(py::module_& m) {
       "table_roc_auc",
       [table_view](const table& t, double max_fpr) {
         const auto v = table_view(t);
-        py::gil_scoped_release release;
-        return mm::roc_auc(v, max_fpr);
+        return without_gil([&] { return mm::roc_auc(v, max_fpr); });
       },
       py::arg("table"), py::arg("max_fpr"));
   m.def(
       "table_average_precision",
       [table_view](const table& t) {
         const auto v = table_view(t);
-        py::gil_scoped_release release;
-        return mm::average_precision(v);
+        return without_gil([&] { return mm::average_precision(v); });
       },
       py::arg("table"));
   m.def(
       "table_roc_curve",
       [table_view](const table& t, bool drop) {
         const auto v = table_view(t);
-        auto r = [&] {
-          py::gil_scoped_release release;
-          return mm::roc_curve(v, drop);
-        }();
+        auto r = without_gil([&] { return mm::roc_curve(v, drop); });
         return numpy_tuple(std::move(r.fpr), std::move(r.tpr), std::move(r.thresholds));
       },
       py::arg("table"), py::arg("drop_intermediate"));
@@ -197,10 +182,7 @@ void register_metrics(py::module_& m) {
       "table_precision_recall_curve",
       [table_view](const table& t, bool drop) {
         const auto v = table_view(t);
-        auto r = [&] {
-          py::gil_scoped_release release;
-          return mm::precision_recall_curve(v, drop);
-        }();
+        auto r = without_gil([&] { return mm::precision_recall_curve(v, drop); });
         return numpy_tuple(std::move(r.precision), std::move(r.recall), std::move(r.thresholds));
       },
       py::arg("table"), py::arg("drop_intermediate"));
@@ -246,10 +228,9 @@ void register_metrics(py::module_& m) {
         auto rv = view(relevance);
         auto sv = view(score);
         auto ov = mutable_view(out);
-        {
-          py::gil_scoped_release release;
+        without_gil([&] {
           mm::ranking_metric(metric, CsrView{ip}, rv, sv, mm::RankingOptions{k, gain, ignore_ties, empty}, ov);
-        }
+        });
         return out;
       },
       py::arg("metric"), py::arg("indptr").noconvert(), py::arg("relevance").noconvert(), py::arg("score").noconvert(),

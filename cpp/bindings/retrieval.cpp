@@ -68,10 +68,7 @@ void register_retrieval(py::module_& m) {
         }
         std::vector<const mr::TopK*> ptrs;
         for (const auto& t : tops) ptrs.push_back(&t);
-        auto r = [&] {
-          py::gil_scoped_release release;
-          return mr::merge_topk(ptrs, k, metric);
-        }();
+        auto r = without_gil([&] { return mr::merge_topk(ptrs, k, metric); });
         return topk_tuple(std::move(r));
       },
       py::arg("parts"), py::arg("k"), py::arg("metric"));
@@ -105,8 +102,7 @@ void register_retrieval(py::module_& m) {
       "normalize_rows",
       [](f32& x, index_t d, const std::string& argument) {
         auto v = mutable_view(x);
-        py::gil_scoped_release release;
-        mr::normalize_rows(v, d, "", argument.c_str());
+        without_gil([&] { mr::normalize_rows(v, d, "", argument.c_str()); });
       },
       py::arg("x").noconvert(), py::arg("d"), py::arg("argument"));
 
@@ -141,10 +137,7 @@ void register_retrieval(py::module_& m) {
           py::arg("ids").noconvert())
       .def("ids",
            [](const mr::Index& self) {
-             auto v = [&] {
-               py::gil_scoped_release release;
-               return self.ids();
-             }();
+             auto v = without_gil([&] { return self.ids(); });
              return to_numpy(std::move(v));
            })
       .def("next_id", &mr::Index::next_id)
@@ -164,19 +157,13 @@ void register_retrieval(py::module_& m) {
           py::arg("allow_mask").noconvert() = py::none())
       .def("vectors",
            [](const mr::Index& self) {
-             auto v = [&] {
-               py::gil_scoped_release release;
-               return self.vectors();
-             }();
+             auto v = without_gil([&] { return self.vectors(); });
              const index_t n = static_cast<index_t>(v.size()) / self.dim();
              return to_numpy_2d(std::move(v), n, self.dim());
            })
       .def("serialize",
            [](const mr::Index& self) {
-             auto v = [&] {
-               py::gil_scoped_release release;
-               return self.serialize();
-             }();
+             auto v = without_gil([&] { return self.serialize(); });
              return to_numpy(std::move(v));
            })
       .def_static(
