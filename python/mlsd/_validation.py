@@ -1,4 +1,5 @@
-"""Shared argument checking for the public API.
+"""Shared array conversion for the public API (parameter constraints are declared with
+:func:`mlsd._params.validate_params`; this module turns array arguments into what the kernels take).
 
 Each helper converts at most once (``np.ascontiguousarray`` with the dtype the kernel takes, which
 does not copy an array that is already right) and raises with a message that names the function,
@@ -8,8 +9,7 @@ values, non-negative weights) run in C++, in parallel, inside the kernel.
 
 from __future__ import annotations
 
-import numbers
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -20,10 +20,8 @@ __all__ = [
     "as_binary_labels",
     "as_float_array",
     "as_sample_weight",
-    "check_bool",
-    "check_int",
-    "check_option",
-    "check_real",
+    "check_same_length",
+    "call_kernel",
 ]
 
 
@@ -32,49 +30,6 @@ class InvalidParameterError(ValueError, TypeError):
 
     Subclasses both ValueError and TypeError, like scikit-learn's, so callers may catch either.
     """
-
-
-def check_int(value: Any, name: str, func: str, *, min_value: int = 1, max_value: int | None = None,
-              allow_none: bool = False) -> int | None:
-    if value is None and allow_none:
-        return None
-    if (isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)) and value >= min_value
-            and (max_value is None or value <= max_value)):
-        return int(value)
-    none = " or None" if allow_none else ""
-    what = f">= {min_value}" if max_value is None else f"in the range [{min_value}, {max_value}]"
-    raise InvalidParameterError(
-        f"The '{name}' parameter of {func} must be an int {what}{none}. Got {value!r} instead."
-    )
-
-
-def check_bool(value: Any, name: str, func: str) -> bool:
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    raise InvalidParameterError(f"The '{name}' parameter of {func} must be an instance of 'bool'. Got {value!r} instead.")
-
-
-def check_real(value: Any, name: str, func: str, *, low: float, high: float, closed: str = "both") -> float:
-    ok_type = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-    if ok_type:
-        v = float(value)
-        lo_ok = v >= low if closed in ("both", "left") else v > low
-        hi_ok = v <= high if closed in ("both", "right") else v < high
-        if lo_ok and hi_ok:
-            return v
-    left = "[" if closed in ("both", "left") else "("
-    right = "]" if closed in ("both", "right") else ")"
-    raise InvalidParameterError(
-        f"The '{name}' parameter of {func} must be a float in the range {left}{low}, {high}{right}. Got {value!r} instead."
-    )
-
-
-def check_option(value: Any, name: str, func: str, options: Iterable[str]) -> str:
-    options = tuple(options)
-    if isinstance(value, str) and value in options:
-        return value
-    choices = ", ".join(repr(o) for o in options)
-    raise InvalidParameterError(f"The '{name}' parameter of {func} must be one of {choices}. Got {value!r} instead.")
 
 
 def _as_array(x: Any, name: str, func: str) -> np.ndarray:
