@@ -57,6 +57,12 @@ class Writer {
   std::vector<std::uint8_t> out;
 };
 
+// memcpy of a whole array read from the file; an empty array is no copy at all (its destination
+// may be a null pointer, which memcpy must never be given, even for zero bytes).
+void copy_bytes(void* dst, std::span<const std::uint8_t> src) {
+  if (!src.empty()) std::memcpy(dst, src.data(), src.size());
+}
+
 class Reader {
  public:
   explicit Reader(std::span<const std::uint8_t> in) : in_(in) {}
@@ -91,7 +97,7 @@ struct SpanIOReader : faiss::IOReader {
   std::size_t operator()(void* ptr, std::size_t size, std::size_t nitems) override {
     if (size == 0) return nitems;
     const std::size_t n = std::min(nitems, (data.size() - pos) / size);
-    std::memcpy(ptr, data.data() + pos, n * size);
+    if (n != 0) std::memcpy(ptr, data.data() + pos, n * size);  // ptr may be null when n == 0
     pos += n * size;
     return n;
   }
@@ -172,7 +178,7 @@ Index Index::deserialize(std::span<const std::uint8_t> bytes) {
   const auto n_pos = br.get<std::int64_t>("n_pos");
   auto pos = br.take_array(n_pos, sizeof(index_t), "ids");
   impl->pos2id.resize(static_cast<std::size_t>(n_pos));
-  std::memcpy(impl->pos2id.data(), pos.data(), pos.size());
+  copy_bytes(impl->pos2id.data(), pos);
   for (index_t id : impl->pos2id) impl->n_live += id != -1 ? 1 : 0;
   impl->rebuild_id_map();
   MLSD_REQUIRE(static_cast<index_t>(impl->id2pos.size()) == impl->n_live, kLoad, "file holds duplicate ids");
@@ -185,11 +191,11 @@ Index Index::deserialize(std::span<const std::uint8_t> bytes) {
     MLSD_REQUIRE(impl->n_live == n_pos, kLoad, "Flat storage with removed positions");
     auto v = br.take_array(n_pos * impl->dim, sizeof(float), "vectors");
     impl->vectors.resize(static_cast<std::size_t>(n_pos * impl->dim));
-    std::memcpy(impl->vectors.data(), v.data(), v.size());
+    copy_bytes(impl->vectors.data(), v);
     if (impl->metric == Metric::l2) {
       auto c = br.take_array(impl->dim, sizeof(float), "centre");
       std::vector<float> center(static_cast<std::size_t>(impl->dim));
-      std::memcpy(center.data(), c.data(), c.size());
+      copy_bytes(center.data(), c);
       // An empty index has a centre when it was given one at construction (a shard of a
       // collection) or kept it after removing every item; zeros are what save writes for none.
       if (n_pos > 0 || std::any_of(center.begin(), center.end(), [](float v) { return v != 0.0f; })) {

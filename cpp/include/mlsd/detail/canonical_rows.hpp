@@ -221,10 +221,10 @@ class FixedWidthRows {
             const std::int64_t at = out.indptr[r];
             // A whole group without duplicates or missing keys: kLanes rows of width entries, in one go.
             if (r + kLanes <= hi && out.indptr[r + kLanes] - at == kLanes * width_ &&
-                write_full_lanes(&codes_[slot(r, 0)], width_, out.indices.data() + at, out.values.data() + at))
+                write_full_lanes(codes_.data() + slot(r, 0), width_, out.indices.data() + at, out.values.data() + at))
               continue;
             for (auto q = r; q < std::min(hi, r + kLanes); ++q)
-              write_row(&codes_[slot(q, 0)], width_, kLanes, out.indptr[q + 1] - out.indptr[q],
+              write_row(codes_.data() + slot(q, 0), width_, kLanes, out.indptr[q + 1] - out.indptr[q],
                         out.indices.data() + out.indptr[q], out.values.data() + out.indptr[q]);
           }
         });
@@ -237,7 +237,7 @@ class FixedWidthRows {
   }
 
   void sort_lanes(std::int64_t r0, std::int64_t* counts, std::int64_t hi) {
-    std::uint32_t* base = &codes_[slot(r0, 0)];
+    std::uint32_t* base = codes_.data() + slot(r0, 0);  // codes_ is empty when width_ == 0
     sort_lanes_by_network(base, kLanes, width_, network_);
     // Distinct buckets per lane, as in sort_row: width - equal adjacent pairs - (any kNoEntry).
     std::uint32_t equal[kLanes] = {};
