@@ -487,3 +487,67 @@ def test_failed_loads_do_not_leak(tmp_path):
     before, after = map(int, lines[-1].split())
     # 300 failed loads of a 1.3 MB payload: a leak of the partly read index would be ~400 MB.
     assert after - before < 40 * 2**20, (before, after)
+
+
+_LOAD_CHILD = """
+    import sys
+    import numpy as np
+    import mlsd.retrieval as R
+    for path in sys.argv[1:]:
+        print(path, flush=True)
+        try:
+            R.Index.load(path).search(np.ones((1, 8), np.float32), 3)
+            print("loaded", flush=True)
+        except ValueError as e:
+            print("ValueError: " + str(e), flush=True)
+"""
+
+# The edits the issue reported as crashing the first search (or the load itself), each with the
+# check that must catch it: (spec, metric, field, occurrence, new value, message fragment).
+TARGETED_EDITS = [
+    ("IVF4,Flat", "l2", "il.size", 0, 10**6, "inverted lists hold more than ntotal"),
+    ("IVF4,Flat", "l2", "il.id", 5, 10**9, "not a live position"),
+    ("IVF4,Flat", "l2", "il.id", 5, 1, "not a live position"),  # a removed position (id 4)
+    ("IVF4,Flat", "l2", "il.id", 5, 0, "is in the lists twice"),
+    ("IVF4,Flat", "l2", "il.id", 6, -7, "not a live position"),
+    ("IVF4,Flat", "l2", "dm.lo", 3, (7 << 32) | 1, "direct map entry 3"),
+    ("IVF4,Flat", "l2", "dm.id", 0, 2**40, "direct map entry 0"),
+    ("IVF4,Flat", "l2", "ivf.nlist", 0, 0, "nlist is 0, the spec says 4"),
+    ("IVF4,Flat", "l2", "ivf.nprobe", 0, 99, "nprobe is 99"),
+    ("IVF4,Flat", "l2", "il.code_size", 0, 4, "inverted lists code size is 4"),
+    ("IVF4,PQ4x4", "ip", "pq.M", 0, 0, "product quantizer (d, M, nbits) = (8, 0, 4)"),
+    ("IVF4,PQ4x4", "ip", "pq.nbits", 0, 60, "product quantizer (d, M, nbits) = (8, 4, 60)"),
+    ("IVF4,PQ4x4", "ip", "pq.d", 0, 7, "product quantizer (d, M, nbits) = (7, 4, 4)"),
+    ("IVF4,PQ4x4", "ip", "pq.centroids.size", 0, 3, "PQ centroids has 3 items"),
+    ("IVF4,PQ4x4", "ip", "ivfpq.code_size", 0, 200, "IVF-PQ code size is 200"),
+    ("PQ4x4", "l2", "pq.M", 0, 0, "(8, 0, 4)"),
+    ("PQ4x4", "l2", "pq.codes.size", 0, 7, "PQ codes has 7 items"),
+    ("OPQ4,IVF4,PQ4x4", "l2", "lt.d_out", 0, 9, "OPQ maps 8 to 9 dimensions"),
+    ("OPQ4,IVF4,PQ4x4", "l2", "lt.A.size", 0, 2**62, "OPQ matrix has"),
+    ("HNSW4", "l2", "hnsw.neighbor", 17, 10**6, "HNSW neighbour 1000000 is not a node"),
+    ("HNSW4", "l2", "hnsw.level", 2, 40, "HNSW node 2 has level 40"),
+    ("HNSW4", "l2", "hnsw.entry_point", 0, 10**6, "HNSW entry point 1000000"),
+    ("HNSW4", "l2", "hnsw.cum", 1, 0, "HNSW neighbours per level do not match M = 4"),
+    ("HNSW4", "l2", "pos2id", 3, -1, "removed positions in a non-IVF index"),
+    ("HNSW4", "l2", "ntotal", 0, 10, "HNSW index holds 10 vectors, expected 200"),
+]
+
+
+def test_targeted_edits_of_stored_indexes_raise_value_error(tmp_path):
+    paths, expected = [], {}
+    cache = {}
+    for i, (spec, metric, field, occurrence, value, fragment) in enumerate(TARGETED_EDITS):
+        data = cache.setdefault((spec, metric), _saved(spec, metric, 200))
+        name, off, size, fmt = [f for f in _file_fields(data) if f[0] == field][occurrence]
+        body = bytearray(data[:-4])
+        body[off:off + size] = (value % (1 << 8 * size)).to_bytes(size, "little")
+        path = tmp_path / f"edit{i}"
+        path.write_bytes(_with_crc(bytes(body)))
+        paths.append(str(path))
+        expected[str(path)] = (spec, field, fragment)
+    code, lines, err = run_child(_LOAD_CHILD, *paths)
+    assert code == 0, f"crashed on {lines[-1] if lines else '?'}: {err[-800:]}"
+    for path, outcome in zip(lines[::2], lines[1::2]):
+        spec, field, fragment = expected[path]
+        assert outcome.startswith("ValueError: Index.load: ") and "Index.load: Index.load" not in outcome, outcome
+        assert fragment in outcome, (spec, field, outcome)

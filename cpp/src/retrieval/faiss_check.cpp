@@ -120,17 +120,18 @@ struct Checker {
     return (m * nbits + 7) / 8;
   }
 
-  void pq(index_t d) {
+  bool pq(index_t d) {
     b.fourcc("IxPq", "PQ index");
-    header(d, e.n_live, "PQ index");
+    const bool trained = header(d, e.n_live, "PQ index");
     const auto code_size = product_quantizer(d);
     b.vec(static_cast<std::uint64_t>(e.n_live) * code_size, 1, "PQ codes");
     if (const auto t = b.get<std::int32_t>("PQ search type"); t != 0) bad("PQ search type is ", t, ", not 0");
     b.flag("PQ encode_signs");
     b.get<std::int32_t>("PQ polysemous_ht");
+    return trained;
   }
 
-  void ivf(index_t d) {
+  bool ivf(index_t d) {
     const bool is_pq = e.spec.kind == Spec::Kind::ivf_pq;
     b.fourcc(is_pq ? "IwPQ" : "IwFl", "IVF index");
     const bool trained = header(d, e.n_live, "IVF index");
@@ -203,11 +204,12 @@ struct Checker {
       }
       where[static_cast<std::size_t>(id)] = -2;  // a second entry for it cannot match
     }
+    return trained;
   }
 
-  void hnsw(index_t d) {
+  bool hnsw(index_t d) {
     b.fourcc("IHNf", "HNSW index");
-    header(d, e.n_live, "HNSW index");
+    const bool trained = header(d, e.n_live, "HNSW index");
     const auto n = static_cast<std::uint64_t>(e.n_live);
     const auto n_levels = b.get<std::uint64_t>("HNSW level probabilities");
     if (n_levels < 1 || n_levels > 64) bad("HNSW has ", n_levels, " levels");
@@ -249,13 +251,20 @@ struct Checker {
       if (v < 1 || v > (1 << 16)) bad(what, " is ", v);
     }
     flat(d, e.n_live, "HNSW storage");
+    return trained;
   }
 
   void index() {
+    // Only IVF indexes remove items (FAISS ids are positions, found through the direct map); in
+    // the others every position up to ntotal must be live.
+    const bool ivf_kind = e.spec.kind == Spec::Kind::ivf_flat || e.spec.kind == Spec::Kind::ivf_pq;
+    if (!ivf_kind && static_cast<index_t>(e.positions.size()) != e.n_live) bad("removed positions in a ", "non-IVF index");
     index_t d = e.dim;
+    bool outer_trained = true;
     if (e.spec.opq_m > 0) {
       b.fourcc("IxPT", "transform index");
       const bool trained = header(d, e.n_live, "transform index");
+      outer_trained = trained;
       if (const auto c = b.get<std::int32_t>("transform count"); c != 1) bad("transform count is ", c);
       b.fourcc("LTra", "OPQ transform");
       const bool bias = b.flag("OPQ have_bias");
@@ -273,13 +282,15 @@ struct Checker {
       if (lt_trained != (a_count == full) || (trained && !lt_trained)) bad("OPQ training state is inconsistent");
       d = e.spec.opq_d;
     }
+    bool trained = false;
     switch (e.spec.kind) {
-      case Spec::Kind::hnsw: hnsw(d); break;
+      case Spec::Kind::hnsw: trained = hnsw(d); break;
       case Spec::Kind::ivf_flat:
-      case Spec::Kind::ivf_pq: ivf(d); break;
-      case Spec::Kind::pq: pq(d); break;
+      case Spec::Kind::ivf_pq: trained = ivf(d); break;
+      case Spec::Kind::pq: trained = pq(d); break;
       default: bad("spec kind has no FAISS index");
     }
+    if (e.spec.opq_m > 0 && trained != outer_trained) bad("the OPQ wrapper and its index disagree on training");
     if (b.remaining() != 0) bad(b.remaining(), " unexpected bytes at its end");
   }
 };
