@@ -593,7 +593,7 @@ def test_bad_construction_and_training():
         R.Index(4, "dot")
     with pytest.raises(ValueError, match="'dim' parameter of Index"):
         R.Index(0)
-    with pytest.raises(ValueError, match="not a FAISS index-factory string"):
+    with pytest.raises(ValueError, match="Index: spec 'IVF,Nonsense': IVF's number of lists nlist is missing"):
         R.Index(4, spec="IVF,Nonsense")
     with pytest.raises(ValueError, match="must not contain IDMap"):
         R.Index(4, spec="IDMap,Flat")
@@ -602,7 +602,7 @@ def test_bad_construction_and_training():
         ivf.add(np.ones((10, 4)))
     with pytest.raises(ValueError, match="not trained"):
         ivf.search(np.ones((1, 4)), 1)
-    with pytest.raises(ValueError, match="train failed in FAISS"):
+    with pytest.raises(ValueError, match="spec 'IVF8,Flat' needs at least 8 training vectors .*, got 3"):
         ivf.train(np.random.default_rng(0).random((3, 4)))  # fewer points than clusters
     with pytest.raises(ValueError, match="zero norm"):
         R.Index(4, "cosine").add(np.zeros((1, 4)))
@@ -726,7 +726,7 @@ def test_crafted_hnsw_file_with_a_valid_checksum_raises(tmp_path):
     body = head + struct.pack("<Q", len(blob)) + blob
     path = tmp_path / "crafted"
     path.write_bytes(body + struct.pack("<I", zlib.crc32(body)))
-    with pytest.raises(ValueError, match="HNSW storage does not match|does not match the file header"):
+    with pytest.raises(ValueError, match="HNSW storage holds 10 vectors, expected 3000"):
         R.Index.load(path)
 
 

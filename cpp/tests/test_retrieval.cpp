@@ -426,3 +426,88 @@ TEST(Index, EmptyIndexKeepsItsCentreThroughSerialize) {
   EXPECT_EQ(a.ids, b.ids);
   EXPECT_EQ(a.scores, b.scores);
 }
+
+// -------------------------------------------------------------------------------------------
+// Specs are parsed and bounded before FAISS sees them; shards are changed in place.
+
+#include <atomic>
+#include <thread>
+
+#include "../src/retrieval/spec.hpp"
+#include "mlsd/common/error.hpp"
+
+TEST(Spec, DegenerateAndUnsupportedSpecsThrowNamingTheParameter) {
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"PQ0", "M must be in [1, 16], got 0"},     {"PQ4x0", "nbits must be in [1, 16]"},
+      {"PQ3", "M = 3 must divide"},               {"IVF4,PQ4x9", "nbits must be in [1, 8]"},
+      {"HNSW1", "neighbours M must be in [2, 512], got 1"}, {"HNSW0", "got 0"},
+      {"IVF0,Flat", "nlist must be in"},          {"NSG32", "'NSG32' is not an index kind"},
+      {"OPQ3,PQ4", "OPQ's m = 3 must divide"},    {"OPQ4,Flat", "OPQ applies before PQ codes only"},
+      {"IVF99999999999999999999,Flat", "a larger number"}, {std::string(300, 'A'), "is too long"},
+  };
+  for (const auto& [spec, fragment] : bad) {
+    try {
+      mr::Index(16, mr::Metric::l2, spec);
+      ADD_FAILURE() << spec << " was accepted";
+    } catch (const mlsd::invalid_argument& e) {
+      EXPECT_NE(e.message().find(fragment), std::string::npos) << e.message();
+      EXPECT_LT(e.message().size(), 400u) << "a long spec is quoted truncated";
+    }
+  }
+  const auto s = mr::detail::parse_spec("OPQ4_8,IVF32,PQ2x6np", 16, "test");
+  EXPECT_EQ(s.kind, mr::detail::Spec::Kind::ivf_pq);
+  EXPECT_EQ(std::vector<index_t>({s.opq_m, s.opq_d, s.nlist, s.pq_m, s.pq_nbits}),
+            std::vector<index_t>({4, 8, 32, 2, 6}));
+  EXPECT_EQ(s.min_training_vectors(), 256);
+  EXPECT_EQ(mr::detail::parse_spec("HNSW", 16, "test").hnsw_m, 32);
+}
+
+TEST(Spec, ValuesFaissCannotClusterThrow) {
+  const index_t d = 8;
+  auto x = random_matrix(300, d, 81);
+  mr::Index ivf(d, mr::Metric::l2, "IVF4,Flat");
+  auto big = x;
+  for (auto& v : big) v *= 1e20f;
+  EXPECT_THROW(ivf.train(big), std::invalid_argument);
+  EXPECT_THROW(mr::Index(d, mr::Metric::l2, "IVF4,Flat").train(std::span<const float>(x).first(3 * d)),
+               std::invalid_argument);  // fewer vectors than lists
+  ivf.train(x);
+  EXPECT_THROW(ivf.add(big, {}), std::invalid_argument);
+  EXPECT_EQ(ivf.size(), 0);
+}
+
+TEST(ShardedIndex, ShardsAreChangedInPlaceWhileHeld) {
+  // A caller holding a shard (Python's ShardedIndex.shard(s)) searches it while the first add
+  // gives every Flat l2 shard its centre, and while train hands the trained state out: the shard
+  // objects (and their state) must never be freed under it.
+  const index_t d = 8;
+  const auto x = random_matrix(400, d, 82);
+  for (const char* spec : {"Flat", "IVF4,Flat"}) {
+    mr::ShardedIndex sharded(d, mr::Metric::l2, spec, 3);
+    const mr::Index& held = sharded.shard(1);
+    std::atomic<bool> stop{false};
+    std::thread reader([&] {
+      while (!stop) {
+        try {
+          if (held.size() > 0) held.search(std::span<const float>(x).first(d), 3);
+        } catch (const std::invalid_argument&) {  // not trained yet
+        }
+      }
+    });
+    if (std::string(spec) != "Flat") sharded.train(x);
+    sharded.add(x, {});
+    stop = true;
+    reader.join();
+    EXPECT_EQ(&held, &sharded.shard(1));
+    EXPECT_GT(held.size(), 0);
+    EXPECT_EQ(sharded.size(), 400);
+    // Same answers as one unsharded index (the centre is the same for every shard).
+    mr::Index whole(d, mr::Metric::l2, "Flat");
+    whole.add(x, {});
+    if (std::string(spec) == "Flat") {
+      const auto a = sharded.search(std::span<const float>(x).first(4 * d), 5);
+      const auto b = whole.search(std::span<const float>(x).first(4 * d), 5);
+      EXPECT_EQ(std::vector<index_t>(a.ids.begin(), a.ids.end()), std::vector<index_t>(b.ids.begin(), b.ids.end()));
+    }
+  }
+}

@@ -140,6 +140,12 @@ class Index {
   struct Impl;  // opaque; defined in the library's sources
 
  private:
+  // A ShardedIndex changes its shards in place (a caller may hold a shard while another thread
+  // adds): it gives empty Flat l2 shards their common centre and trained shards their state.
+  friend class ShardedIndex;
+  void set_l2_center(std::span<const float> center);
+  void adopt_trained_state(Index&& trained);
+
   std::unique_ptr<Impl> impl_;
   explicit Index(std::unique_ptr<Impl> impl);
 };

@@ -71,19 +71,20 @@ std::span<const float> prepare(const Index::Impl& s, std::span<const float> x, s
 void check_rows(const Index::Impl& s, std::span<const float> x, const char* argument) {
   MLSD_REQUIRE(x.size() % static_cast<std::size_t>(s.dim) == 0, kFn, argument, " must have ", s.dim, " columns");
   run_in_arena([&] { mlsd::detail::check_finite_rows(x, s.dim, kFn, argument); });
+  // Cosine rows reach FAISS as unit vectors; the others as they are.
+  if (!s.own_flat && s.metric != Metric::cosine) detail::check_faiss_magnitude(x, s.dim, kFn, argument);
 }
 
 }  // namespace
 
 void Index::Impl::make_faiss_index() {
-  // mlsd keeps the ids itself; an IDMap inside would hide search parameters (see index_impl.hpp).
-  MLSD_REQUIRE(spec.find("IDMap") == std::string::npos, kFn,
-               "spec must not contain IDMap: mlsd maps ids itself (pass ids to add())");
+  // Only specs parse_spec accepted reach FAISS (its factory takes degenerate parameters and then
+  // aborts); mlsd keeps the ids itself, so no IDMap (see index_impl.hpp).
   faiss::Index* raw = nullptr;
   try {
     raw = faiss::index_factory(static_cast<int>(dim), spec.c_str(), faiss_metric());
   } catch (const faiss::FaissException& e) {
-    mlsd::detail::throw_invalid(kFn, "spec '", spec, "' is not a FAISS index-factory string this index supports: ", e.msg);
+    mlsd::detail::throw_invalid(kFn, "spec ", detail::quote_spec(spec), " was rejected by FAISS: ", e.msg);
   }
   faiss.reset(raw);
   if (metric == Metric::cosine && !cosine_as_l2 && dynamic_cast<const faiss::IndexHNSW*>(core_index(raw))) {
@@ -155,7 +156,8 @@ Index::Index(index_t dim, Metric metric, const std::string& spec, std::span<cons
   impl_->dim = dim;
   impl_->metric = metric;
   impl_->spec = spec;
-  impl_->own_flat = spec == "Flat";
+  impl_->parsed = detail::parse_spec(spec, dim, kFn);
+  impl_->own_flat = impl_->parsed.kind == detail::Spec::Kind::flat;
   if (!l2_center.empty()) {
     MLSD_REQUIRE(impl_->own_flat && metric == Metric::l2, kFn, "l2_center applies to Flat l2 indexes only");
     MLSD_REQUIRE(static_cast<index_t>(l2_center.size()) == dim, kFn, "l2_center must have dim = ", dim,
@@ -211,11 +213,34 @@ bool Index::is_trained() const {
 }
 
 std::string Index::kind() const {
-  if (impl_->own_flat) return "flat";
-  const faiss::Index* core = core_index(impl_->faiss.get());
-  if (dynamic_cast<const faiss::IndexIVF*>(core)) return "ivf";
-  if (dynamic_cast<const faiss::IndexHNSW*>(core)) return "hnsw";
-  return "other";
+  // From the parsed spec, which never changes (the FAISS object may be replaced under the lock).
+  switch (impl_->parsed.kind) {
+    case detail::Spec::Kind::flat: return "flat";
+    case detail::Spec::Kind::ivf_flat:
+    case detail::Spec::Kind::ivf_pq: return "ivf";
+    case detail::Spec::Kind::hnsw: return "hnsw";
+    default: return "other";
+  }
+}
+
+void Index::set_l2_center(std::span<const float> center) {
+  std::unique_lock lock(impl_->mutex);
+  Impl& s = *impl_;
+  MLSD_REQUIRE(s.own_flat && s.metric == Metric::l2 && s.pos2id.empty() &&
+                   static_cast<index_t>(center.size()) == s.dim,
+               kFn, "l2_center applies to empty Flat l2 indexes, with dim entries");
+  s.center.assign(center.begin(), center.end());
+}
+
+void Index::adopt_trained_state(Index&& trained) {
+  std::unique_lock lock(impl_->mutex);
+  Impl& s = *impl_;
+  Impl& t = *trained.impl_;
+  MLSD_REQUIRE(!s.own_flat && s.pos2id.empty() && t.pos2id.empty() && t.spec == s.spec && t.dim == s.dim &&
+                   t.metric == s.metric,
+               kFn, "a trained state is adopted by an empty index of the same spec only");
+  s.faiss = std::move(t.faiss);
+  s.cosine_as_l2 = t.cosine_as_l2;
 }
 
 bool Index::supports_remove() const { return impl_->own_flat || kind() == "ivf"; }
@@ -227,6 +252,9 @@ void Index::train(std::span<const float> x) {
   MLSD_REQUIRE(n >= 1, kFn, "train needs at least one vector");
   std::unique_lock lock(s.mutex);
   if (s.own_flat) return;
+  const index_t needed = s.parsed.min_training_vectors();
+  MLSD_REQUIRE(n >= needed, kFn, "spec ", detail::quote_spec(s.spec), " needs at least ", needed,
+               " training vectors (one per k-means centroid), got ", n);
   MLSD_REQUIRE(s.n_live == 0 && s.pos2id.empty(), kFn, "train must be called before any vector is added");
   std::vector<float> storage;
   const auto v = prepare(s, x, storage, "training vectors");
@@ -246,8 +274,8 @@ void Index::add(std::span<const float> x, std::span<const index_t> ids) {
   MLSD_REQUIRE(ids.empty() || static_cast<index_t>(ids.size()) == n, kFn, "ids has ", ids.size(),
                " entries but vectors has ", n, " rows");
   std::unique_lock lock(s.mutex);
-  MLSD_REQUIRE(s.own_flat || s.faiss->is_trained, kFn, "index with spec '", s.spec,
-               "' must be trained before vectors are added: call train() first");
+  MLSD_REQUIRE(s.own_flat || s.faiss->is_trained, kFn, "index with spec ", detail::quote_spec(s.spec),
+               " must be trained before vectors are added: call train() first");
   if (n == 0) return;
 
   std::vector<index_t> new_ids;
@@ -312,7 +340,7 @@ void Index::add(std::span<const float> x, std::span<const index_t> ids) {
 
 index_t Index::remove(std::span<const index_t> ids) {
   Impl& s = *impl_;
-  MLSD_REQUIRE(supports_remove(), kFn, "spec '", s.spec, "' does not support removing items");
+  MLSD_REQUIRE(supports_remove(), kFn, "spec ", detail::quote_spec(s.spec), " does not support removing items");
   std::unique_lock lock(s.mutex);
   std::vector<index_t> positions;
   for (index_t id : ids) {
@@ -426,13 +454,13 @@ TopK Index::search(std::span<const float> queries, index_t k, const SearchParams
   check_rows(s, queries, "queries");
   MLSD_REQUIRE(k >= 1, kFn, "k must be >= 1, got ", k);
   std::shared_lock lock(s.mutex);
-  MLSD_REQUIRE(s.own_flat || s.faiss->is_trained, kFn, "index with spec '", s.spec,
-               "' is not trained: call train() and add() before searching");
+  MLSD_REQUIRE(s.own_flat || s.faiss->is_trained, kFn, "index with spec ", detail::quote_spec(s.spec),
+               " is not trained: call train() and add() before searching");
   MLSD_REQUIRE(s.n_live > 0, kFn, "the index is empty: add() vectors before searching");
   const std::string kind_name = kind();
-  MLSD_REQUIRE(!params.nprobe || kind_name == "ivf", kFn, "nprobe applies to IVF indexes, not spec '", s.spec, "'");
-  MLSD_REQUIRE(!params.ef_search || kind_name == "hnsw", kFn, "efSearch applies to HNSW indexes, not spec '",
-               s.spec, "'");
+  MLSD_REQUIRE(!params.nprobe || kind_name == "ivf", kFn, "nprobe applies to IVF indexes, not spec ", detail::quote_spec(s.spec));
+  MLSD_REQUIRE(!params.ef_search || kind_name == "hnsw", kFn, "efSearch applies to HNSW indexes, not spec ",
+               detail::quote_spec(s.spec));
   MLSD_REQUIRE(!params.nprobe || *params.nprobe >= 1, kFn, "nprobe must be >= 1, got ", *params.nprobe);
   MLSD_REQUIRE(!params.ef_search || *params.ef_search >= 1, kFn, "efSearch must be >= 1, got ", *params.ef_search);
 

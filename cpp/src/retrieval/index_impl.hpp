@@ -14,6 +14,7 @@
 #include <faiss/Index.h>
 
 #include "mlsd/retrieval.hpp"
+#include "spec.hpp"
 
 namespace mlsd::retrieval {
 
@@ -21,6 +22,7 @@ struct Index::Impl {
   index_t dim = 0;
   Metric metric = Metric::inner_product;
   std::string spec;
+  detail::Spec parsed;  // spec, checked (see spec.hpp)
 
   // Exactly one of the two storages is used: own_flat for spec "Flat", else a FAISS index.
   bool own_flat = true;

@@ -17,12 +17,14 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cmath>
 #include <cstring>
 
 #include <faiss/impl/FaissException.h>
 #include <faiss/impl/io.h>
 #include <faiss/index_io.h>
 
+#include "faiss_check.hpp"
 #include "index_impl.hpp"
 #include "mlsd/common/error.hpp"
 
@@ -139,7 +141,7 @@ std::vector<std::uint8_t> Index::serialize() const {
     try {
       faiss::write_index(s.faiss.get(), &fw);
     } catch (const faiss::FaissException& e) {
-      mlsd::detail::throw_invalid("Index.save", "FAISS cannot serialise spec '", s.spec, "': ", e.msg);
+      mlsd::detail::throw_invalid("Index.save", "FAISS cannot serialise spec ", detail::quote_spec(s.spec), ": ", e.msg);
     }
     w.put(static_cast<std::uint64_t>(fw.data.size()));
     w.bytes(fw.data.data(), fw.data.size());
@@ -174,6 +176,8 @@ Index Index::deserialize(std::span<const std::uint8_t> bytes) {
   const auto spec_len = br.get<std::uint32_t>("spec length");
   auto spec = br.take_array(spec_len, 1, "spec");
   impl->spec.assign(reinterpret_cast<const char*>(spec.data()), spec.size());
+  // The stored spec passes the checks a new index's does: FAISS never sees another.
+  impl->parsed = detail::parse_spec(impl->spec, impl->dim, kLoad);
   impl->next_id = br.get<std::int64_t>("next_id");
   const auto n_pos = br.get<std::int64_t>("n_pos");
   auto pos = br.take_array(n_pos, sizeof(index_t), "ids");
@@ -186,16 +190,21 @@ Index Index::deserialize(std::span<const std::uint8_t> bytes) {
   const auto storage = br.get<std::uint8_t>("storage");
   MLSD_REQUIRE(storage <= 1, kLoad, "unknown storage code ", static_cast<int>(storage));
   impl->own_flat = storage == 0;
-  MLSD_REQUIRE(impl->own_flat == (impl->spec == "Flat"), kLoad, "storage does not match spec '", impl->spec, "'");
+  MLSD_REQUIRE(impl->own_flat == (impl->parsed.kind == detail::Spec::Kind::flat), kLoad,
+               "storage does not match spec ", detail::quote_spec(impl->spec));
   if (impl->own_flat) {
     MLSD_REQUIRE(impl->n_live == n_pos, kLoad, "Flat storage with removed positions");
     auto v = br.take_array(n_pos * impl->dim, sizeof(float), "vectors");
     impl->vectors.resize(static_cast<std::size_t>(n_pos * impl->dim));
     copy_bytes(impl->vectors.data(), v);
+    MLSD_REQUIRE(std::all_of(impl->vectors.begin(), impl->vectors.end(), [](float x) { return std::isfinite(x); }),
+                 kLoad, "file holds non-finite vectors");
     if (impl->metric == Metric::l2) {
       auto c = br.take_array(impl->dim, sizeof(float), "centre");
       std::vector<float> center(static_cast<std::size_t>(impl->dim));
       copy_bytes(center.data(), c);
+      MLSD_REQUIRE(std::all_of(center.begin(), center.end(), [](float x) { return std::isfinite(x); }), kLoad,
+                   "file holds a non-finite centre");
       // An empty index has a centre when it was given one at construction (a shard of a
       // collection) or kept it after removing every item; zeros are what save writes for none.
       if (n_pos > 0 || std::any_of(center.begin(), center.end(), [](float v) { return v != 0.0f; })) {
@@ -214,15 +223,21 @@ Index Index::deserialize(std::span<const std::uint8_t> bytes) {
   } else {
     const auto blob_len = br.get<std::uint64_t>("FAISS blob length");
     MLSD_REQUIRE(blob_len <= br.remaining(), kLoad, "file is truncated or corrupted (FAISS blob)");
-    SpanIOReader fr(br.take(static_cast<std::size_t>(blob_len), "FAISS blob"));
+    const auto blob = br.take(static_cast<std::size_t>(blob_len), "FAISS blob");
+    // HNSW over cosine is stored as L2 over unit vectors (see make_faiss_index).
+    impl->cosine_as_l2 = impl->metric == Metric::cosine && impl->parsed.kind == detail::Spec::Kind::hnsw;
+    detail::check_faiss_blob(blob, {impl->parsed, impl->dim, impl->faiss_metric() == faiss::METRIC_L2,
+                                    impl->pos2id, impl->n_live});
+    SpanIOReader fr(blob);
     try {
       impl->faiss.reset(faiss::read_index(&fr));
     } catch (const faiss::FaissException& e) {
       mlsd::detail::throw_invalid(kLoad, "FAISS could not read the stored index: ", e.msg);
-    } catch (const std::exception& e) {  // e.g. std::bad_alloc from a length field
+    } catch (const mlsd::invalid_argument& e) {
+      mlsd::detail::throw_invalid(kLoad, e.message());
+    } catch (const std::exception& e) {  // e.g. std::bad_alloc
       mlsd::detail::throw_invalid(kLoad, "FAISS could not read the stored index: ", e.what());
     }
-    impl->cosine_as_l2 = impl->metric == Metric::cosine && impl->faiss->metric_type == faiss::METRIC_L2;
     MLSD_REQUIRE(impl->faiss->d == impl->dim && impl->faiss->ntotal == impl->n_live &&
                      impl->faiss->metric_type == impl->faiss_metric(),
                  kLoad, "stored FAISS index does not match the file header");

@@ -10,6 +10,7 @@
 #include "mlsd/common/error.hpp"
 #include "mlsd/common/parallel.hpp"
 #include "mlsd/retrieval.hpp"
+#include "spec.hpp"
 
 namespace mlsd::retrieval {
 namespace {
@@ -66,9 +67,10 @@ void ShardedIndex::train(std::span<const float> x) {
   std::unique_lock lock(mutex_);
   MLSD_REQUIRE(size() == 0, kFn, "train must be called before any vector is added");
   shards_.front().train(x);
-  // Every shard shares the first shard's trained state (centroids, codebooks).
+  // Every shard shares the first shard's trained state (centroids, codebooks); the shard objects
+  // stay the same, so a caller holding one (ShardedIndex.shard(s)) never sees it freed.
   const auto trained = shards_.front().serialize();
-  for (std::size_t s = 1; s < shards_.size(); ++s) shards_[s] = Index::deserialize(trained);
+  for (std::size_t s = 1; s < shards_.size(); ++s) shards_[s].adopt_trained_state(Index::deserialize(trained));
 }
 
 void ShardedIndex::add(std::span<const float> x, std::span<const index_t> ids) {
@@ -79,11 +81,12 @@ void ShardedIndex::add(std::span<const float> x, std::span<const index_t> ids) {
   const index_t n = static_cast<index_t>(x.size()) / d;
   MLSD_REQUIRE(ids.empty() || static_cast<index_t>(ids.size()) == n, kFn, "ids has ", ids.size(),
                " entries but vectors has ", n, " rows");
-  MLSD_REQUIRE(first.is_trained(), kFn, "index with spec '", first.spec(),
-               "' must be trained before vectors are added: call train() first");
+  MLSD_REQUIRE(first.is_trained(), kFn, "index with spec ", detail::quote_spec(first.spec()),
+               " must be trained before vectors are added: call train() first");
   // Everything a shard could reject is checked here, for the whole batch and with the caller's
   // row numbers, so that a bad row never leaves some shards updated and others not.
   run_in_arena([&] { mlsd::detail::check_finite_rows(x, d, kFn, "vectors"); });
+  if (first.kind() != "flat" && first.metric() != Metric::cosine) detail::check_faiss_magnitude(x, d, kFn, "vectors");
   if (first.metric() == Metric::cosine) {
     for (index_t i = 0; i < n; ++i) {
       bool zero = true;
@@ -121,11 +124,10 @@ void ShardedIndex::add(std::span<const float> x, std::span<const index_t> ids) {
       kFn);
   const index_t max_id = n > 0 ? *std::max_element(ids.begin(), ids.end()) : 0;
   if (first.metric() == Metric::l2 && first.spec() == "Flat" && size() == 0 && next_id_ == 0 && n > 0) {
-    // One centre for every shard, the mean of this first batch as an unsharded index takes it:
-    // the shards are still empty and Flat needs no training, so each is made anew with it.
+    // One centre for every shard, the mean of this first batch as an unsharded index takes it; the
+    // shards are still empty and are given it in place (a caller may hold one of them).
     const std::vector<float> center = detail::column_mean(x, d);
-    const std::string spec = first.spec();
-    for (Index& shard : shards_) shard = Index(d, Metric::l2, spec, center);
+    for (Index& shard : shards_) shard.set_l2_center(center);
   }
   for (int s = 0; s < n_shards(); ++s) {
     const auto& r = rows[static_cast<std::size_t>(s)];
@@ -141,8 +143,8 @@ void ShardedIndex::add(std::span<const float> x, std::span<const index_t> ids) {
 
 index_t ShardedIndex::remove(std::span<const index_t> ids) {
   std::unique_lock lock(mutex_);
-  MLSD_REQUIRE(shards_.front().supports_remove(), kFn, "spec '", shards_.front().spec(),
-               "' does not support removing items");
+  MLSD_REQUIRE(shards_.front().supports_remove(), kFn, "spec ", detail::quote_spec(shards_.front().spec()),
+               " does not support removing items");
   const auto rows = rows_by_shard(ids, n_shards());
   index_t removed = 0;
   for (int s = 0; s < n_shards(); ++s) {

@@ -196,9 +196,18 @@ class Index:
     metric : {"ip", "cosine", "l2"}, default "ip"
         Cosine normalises items once when they are added (and queries when searched).
     spec : str, default "Flat"
-        A FAISS index-factory string: "Flat" (exact; served by mlsd's own kernel), "HNSW32",
-        "IVF1024,Flat", "IVF1024,PQ16", "OPQ16,IVF1024,PQ16", ...  Specs other than Flat and HNSW
-        need :meth:`train` before :meth:`add`.  Do not add an "IDMap": ids are handled by mlsd.
+        A FAISS index-factory string of one of these forms: "Flat" (exact; served by mlsd's own
+        kernel), "HNSW<M>[,Flat]" (M in [2, 512]; "HNSW" is HNSW32), "IVF<nlist>,Flat" (nlist in
+        [1, 2**20]), "[OPQ<m>[_<D>],]IVF<nlist>,PQ<M>[x<nbits>]" (nbits in [1, 8], default 8) and
+        "[OPQ<m>[_<D>],]PQ<M>[x<nbits>]" (nbits in [1, 16]), e.g. "HNSW32", "IVF1024,Flat",
+        "IVF1024,PQ16", "OPQ16,IVF1024,PQ16".  PQ's M must divide the dimension it encodes (D
+        after OPQ, else ``dim``).  Other kinds (NSG, SQ, PCA, LSH, IDMap, ...) and degenerate
+        parameters raise ValueError before FAISS sees them (FAISS aborts the process on some of
+        them).  Specs other than Flat and HNSW need :meth:`train` before :meth:`add`, with at least
+        one training vector per k-means centroid (nlist, 2**nbits, 256 for OPQ).  Vectors given to
+        these FAISS-backed specs (except with ``metric="cosine"``, whose vectors are normalised)
+        must have every ``|value| <= sqrt(FLT_MAX / (8 * dim))`` (about 1.6e18 for dim 16), so
+        that FAISS's squared distances stay finite in float32.
 
     Notes
     -----
