@@ -104,6 +104,7 @@ def test_times_in_the_finest_unit_exactly():
     assert valid[0].tolist() == [True, False] and valid[1] is None
     assert spec.duration("1h", "ttl", F) == 3_600_000_000
     assert spec.duration(pd.Timedelta("1ms"), "ttl", F) == 1000
+    assert spec.duration("7d", "ttl", F) == spec.duration("7D", "ttl", F) == 7 * 86400 * 10**6
     with pytest.raises(ValueError, match="ttl = '1ns' is not a whole number of us"):
         spec.duration("1ns", "ttl", F)
     with pytest.raises(ValueError, match="ttl must be >= 0"):

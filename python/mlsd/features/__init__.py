@@ -2,7 +2,8 @@
 
 * :func:`point_in_time_join` -- for each event of a spine (entity key, event time), the latest
   value of each feature table's rows for that entity at that time (an as-of join; several
-  feature tables per call, each with its own ttl and prefix; bitemporal with ``created_at``).
+  feature tables per call, each with its own ttl and prefix through :class:`FeatureTable`;
+  bitemporal with ``created_at``).
 * :func:`leakage_report` -- feature values stamped after the label time, and single features that
   predict the label suspiciously well.
 
@@ -11,4 +12,6 @@ Keys of one or more columns (integers, strings, categoricals), times as datetime
 (the kernels sort with a parallel radix sort, and the spine's order is kept).
 """
 
-__all__: list[str] = []
+from ._join import FeatureTable, point_in_time_join
+
+__all__ = ["FeatureTable", "point_in_time_join"]

@@ -20,6 +20,7 @@ Every error names the public function and the argument (``by``, ``on``, ...) and
 from __future__ import annotations
 
 import datetime as _dt
+import warnings
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -291,7 +292,9 @@ class TimeSpec:
                 raise TypeError(f"{func}: {name} must be a duration (a string such as '1h', a timedelta or "
                                 f"np.timedelta64) when the times are datetimes; got {value!r}")
             try:
-                td = pd.Timedelta(value)
+                with warnings.catch_warnings():  # pandas 3 deprecates "d" for days; "1d", "7d" stay accepted here
+                    warnings.simplefilter("ignore")
+                    td = pd.Timedelta(value)
             except (ValueError, TypeError):
                 raise ValueError(f"{func}: {name} must be a duration such as '1h' or '7d'; "
                                  f"could not parse {value!r}") from None
