@@ -222,6 +222,7 @@ CASES = [
     ("point_in_time_join", lambda: FE.point_in_time_join,
      dict(spine=_events(), features=_feature_rows(), by="k", on="t"), {}),
     ("FeatureTable", lambda: FE.FeatureTable, dict(data=_feature_rows()), {}),
+    ("leakage_report", lambda: FE.leakage_report, dict(data=_events(), label="label", label_time="t"), {}),
     # -- dask (the collections are NumPy-backed Dask arrays; rows of one query stay together) ------
     *[(f"mlsd.dask.{name}", (lambda name=name: getattr(_md(), name)),
        dict(y_true=_da(Y), y_score=_da(S), client=CLIENT), {})

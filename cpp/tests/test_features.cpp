@@ -129,3 +129,34 @@ TEST(FeaturesAsof, RejectsMismatchedLengthsAndNegativeTtl) {
   EXPECT_THROW(mf::asof_match(a, a, a, a, {}, mf::AsofOptions{true, true, -1}), mlsd::invalid_argument);
   EXPECT_THROW(mf::sort_order(a, b), mlsd::invalid_argument);
 }
+
+// Keys that do not fit one word (field-by-field sorts, merge on pairs) and keys that fit once the
+// times are divided by their gcd (nanosecond times recorded to the second) give the same matches.
+TEST(FeaturesAsof, WideAndGcdPackedKeysMatchBruteForce) {
+  for (unsigned seed = 0; seed < 12; ++seed) {
+    const std::size_t n = 300, m = 250;
+    iv sc = uniform(n, -1, 8, seed), fc = uniform(m, -1, 8, seed + 1);
+    iv st = uniform(n, 0, 40, seed + 2), ft = uniform(m, 0, 40, seed + 3);
+    const bool wide = seed % 2 == 0;
+    const std::int64_t big = std::int64_t{1} << 30;
+    for (auto* c : {&sc, &fc})
+      for (auto& v : *c) v = v < 0 ? v : v * big;  // codes spread over 2^33
+    std::int64_t jitter = 0;  // wide: an odd offset here and there leaves a gcd of 1, so nothing packs
+    for (auto* t : {&st, &ft})
+      for (auto& v : *t) v = wide ? v * (std::int64_t{1} << 56) - (std::int64_t{1} << 61) + (++jitter % 3)
+                                  : v * 1000000000 * (big / 64);
+    for (bool exact : {true, false}) {
+      const mf::AsofOptions o{exact, seed % 3 == 0, wide ? (std::int64_t{3} << 56) : std::int64_t{3} * 1000000000 * (big / 64)};
+      iv cr(ft);
+      for (std::size_t j = 0; j < m; ++j) cr[j] += (j % 3 == 0 ? 1 : 0) * (wide ? (std::int64_t{1} << 56) : 1000000000);
+      for (bool created : {false, true}) {
+        const iv c = created ? cr : iv{};
+        const auto got = mf::asof_match(sc, st, fc, ft, c, o);
+        ASSERT_EQ(iv(got.begin(), got.end()), brute_match(sc, st, fc, ft, c, o))
+            << "seed=" << seed << " wide=" << wide << " exact=" << exact << " created=" << created;
+      }
+    }
+    const auto order = mf::sort_order_in_arena(sc, st);
+    ASSERT_EQ(iv(order.begin(), order.end()), reference_order(sc, st, {}));
+  }
+}

@@ -13,5 +13,6 @@ Keys of one or more columns (integers, strings, categoricals), times as datetime
 """
 
 from ._join import FeatureTable, point_in_time_join
+from ._leakage import LeakageReport, leakage_report
 
-__all__ = ["FeatureTable", "point_in_time_join"]
+__all__ = ["FeatureTable", "LeakageReport", "leakage_report", "point_in_time_join"]
