@@ -77,6 +77,21 @@ def test_joint_codes_several_columns(dense):
         assert set(allc[allc >= 0]) == set(range(n_codes))
 
 
+def test_joint_codes_of_arrow_backed_strings():
+    a = pd.DataFrame({"k": pd.array(["x", None, "y"], dtype="string[pyarrow]")})
+    b = pd.DataFrame({"k": pd.array(["y", "z"], dtype=pd.ArrowDtype(__import__("pyarrow").string()))})
+    c = pd.DataFrame({"k": ["z", "x"]})
+    codes, _ = P.encode_keys([a, b, c], [["k"]] * 3, ["spine", "features", "features[1]"], F)
+    _same_partition(np.concatenate(codes), ["x", None, "y", "y", "z", "z", "x"])
+
+
+@pytest.mark.parametrize("n", [0, 1])
+def test_joint_codes_of_empty_tables(n):
+    a = pd.DataFrame({"u": np.arange(n), "s": ["x"] * n})
+    codes, _ = P.encode_keys([a.iloc[:0], a], [["u", "s"]] * 2, ["spine", "features"], F)
+    assert [len(c) for c in codes] == [0, n]
+
+
 def test_key_errors_name_the_argument_and_table():
     a = pd.DataFrame({"k": [1, 2]})
     with pytest.raises(TypeError, match=r"point_in_time_join: by column 'k' holds keys of different types.*"

@@ -176,12 +176,12 @@ def _codes_of_values(parts: list[_KeyColumn], dense: bool) -> tuple[list[np.ndar
     if kind == "string":
         import pyarrow as pa
 
-        enc = pa.chunked_array([p.values for p in parts], type=pa.large_string()).dictionary_encode()
-        n_codes = len(enc.chunk(0).dictionary) if enc.num_chunks else 0
-        out = []
-        for p, chunk in zip(parts, enc.chunks):
-            idx = chunk.indices
-            out.append(np.asarray(idx.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64))
+        arrays = [p.values.combine_chunks() if isinstance(p.values, pa.ChunkedArray) else p.values for p in parts]
+        enc = pa.concat_arrays([a.cast(pa.large_string()) for a in arrays]).dictionary_encode()
+        n_codes = len(enc.dictionary)
+        codes = np.asarray(enc.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        bounds = np.cumsum([0] + [len(p.values) for p in parts])
+        out = [codes[bounds[i]:bounds[i + 1]] for i in range(len(parts))]
         return out, n_codes
     # floats (NaN missing), or integers whose range is too wide for offsets / dense codes requested
     values = np.concatenate([p.values for p in parts]) if parts else np.empty(0)
