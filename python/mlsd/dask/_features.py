@@ -128,5 +128,5 @@ def point_in_time_join(spine, features, *, by, on, ttl=None, created_at=None, al
                 for t in tables]
     joined = dd.map_partitions(in_worker(_join_part), spine_s, *tables_s, kwargs=kwargs, prefixes=prefixes,
                                meta=meta, align_dataframes=False, enforce_metadata=False)
-    out = joined.set_index(_ROW, sorted=False)
+    out = joined.set_index(_ROW, sorted=False, shuffle_method="tasks")
     return out.rename_axis(None)
