@@ -21,6 +21,7 @@ import pytest
 
 import mlsd
 import mlsd.abtest as A
+import mlsd.features as FE
 import mlsd.hashing as H
 import mlsd.metrics as M
 import mlsd.retrieval as R
@@ -101,6 +102,18 @@ def _md():
     import mlsd.dask as md
 
     return md
+
+
+def _events():
+    import pandas as pd
+
+    return pd.DataFrame({"k": [1, 2, 1], "t": [3, 4, 5], "label": [0, 1, 1]})
+
+
+def _feature_rows():
+    import pandas as pd
+
+    return pd.DataFrame({"k": [1, 1, 2], "t": [1, 4, 2], "x": [0.5, 1.5, 2.5]})
 
 
 CLIENT = object()  # stands for the session's dask_client fixture in a valid call
@@ -205,6 +218,11 @@ CASES = [
     ("Stats.sum", lambda: _stats().sum, dict(role="y"), {}),
     ("Stats.sum_of_squares", lambda: _stats().sum_of_squares, dict(role="y"), {}),
     ("Stats.var", lambda: _stats().var, dict(role="y", ddof=1), {}),
+    # -- features --------------------------------------------------------------------------------
+    ("point_in_time_join", lambda: FE.point_in_time_join,
+     dict(spine=_events(), features=_feature_rows(), by="k", on="t"), {}),
+    ("FeatureTable", lambda: FE.FeatureTable, dict(data=_feature_rows()), {}),
+    ("leakage_report", lambda: FE.leakage_report, dict(data=_events(), label="label", label_time="t"), {}),
     # -- dask (the collections are NumPy-backed Dask arrays; rows of one query stay together) ------
     *[(f"mlsd.dask.{name}", (lambda name=name: getattr(_md(), name)),
        dict(y_true=_da(Y), y_score=_da(S), client=CLIENT), {})

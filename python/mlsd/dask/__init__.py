@@ -30,8 +30,9 @@ process per machine and ``--nthreads`` equal to its cores, or several processes 
 
 from __future__ import annotations
 
-from . import _abtest, _hashing, _metrics
+from . import _abtest, _features, _hashing, _metrics
 from ._abtest import bootstrap, stats, stats_by
+from ._features import point_in_time_join
 from ._hashing import hash_columns
 from ._metrics import (
     average_precision_score,
@@ -51,4 +52,4 @@ from ._metrics import (
 )
 from ._retrieval import DistributedIndex
 
-__all__: list[str] = [*_metrics.__all__, *_abtest.__all__, *_hashing.__all__, "DistributedIndex"]
+__all__: list[str] = [*_metrics.__all__, *_abtest.__all__, *_hashing.__all__, *_features.__all__, "DistributedIndex"]

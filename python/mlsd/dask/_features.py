@@ -1,0 +1,132 @@
+"""mlsd.features over Dask DataFrames: rows shuffled by entity, then the single-machine join per
+partition."""
+
+from __future__ import annotations
+
+from numbers import Integral
+from typing import Any
+
+import numpy as np
+
+from .. import features as FE
+from .._params import Check, Interval, validate_params
+from ._common import in_worker, require
+
+__all__ = ["point_in_time_join"]
+
+_FUNC = "mlsd.dask.point_in_time_join"
+_ROW = "_mlsd_row"
+_PART = "_mlsd_part"
+
+
+def _is_dask_frame(x: Any) -> bool:
+    return isinstance(x, require("dask.dataframe").DataFrame)
+
+
+def _is_frames(x: Any) -> bool:
+    return _is_dask_frame(x) or (isinstance(x, (list, tuple)) and len(x) > 0 and all(_is_dask_frame(v) for v in x))
+
+
+def _is_names(x: Any) -> bool:
+    return isinstance(x, str) or (isinstance(x, (list, tuple)) and len(x) > 0 and all(isinstance(v, str) for v in x))
+
+
+def _names(x: Any) -> list[str]:
+    return [x] if isinstance(x, str) else list(x)
+
+
+def _key_hash(df, by: list[str], n_parts: int):
+    """Partition number of each row from its key values; equal keys give equal numbers in every
+    table whatever the column types (integers by value, everything else by its text)."""
+    import pandas as pd
+
+    cols = {}
+    for c in by:
+        s = df[c]
+        if pd.api.types.is_integer_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+            cols[c] = s.astype("Int64").astype(object).where(s.notna(), None).astype(str)
+        else:
+            cols[c] = s.astype(object).where(s.notna(), None).astype(str)
+    h = pd.util.hash_pandas_object(pd.DataFrame(cols, index=df.index), index=False).to_numpy()
+    return (h % np.uint64(n_parts)).astype(np.int64)
+
+
+def _with_part(df, by, n_parts, first_row=None):
+    out = df.copy()
+    out[_PART] = _key_hash(df, by, n_parts)
+    if first_row is not None:
+        out[_ROW] = np.arange(first_row, first_row + len(df), dtype=np.int64)
+    return out
+
+
+def _join_part(spine, *tables, kwargs, prefixes):
+    feats = [FE.FeatureTable(t.drop(columns=[_PART]), prefix=p) for t, p in zip(tables, prefixes)]
+    return FE.point_in_time_join(spine.drop(columns=[_PART]), feats, **kwargs)
+
+
+@validate_params(spine=[Check(_is_dask_frame, "a Dask DataFrame (use mlsd.features.point_in_time_join for "
+                                              "in-memory tables)")],
+                 features=[Check(_is_frames, "a Dask DataFrame or a non-empty list of Dask DataFrames")],
+                 by=[Check(_is_names, "a column name (str) or a non-empty list of column names")], on=[str],
+                 ttl=[None, str, Interval(Integral, 0, None), Check(lambda x: hasattr(x, "total_seconds") or
+                                                                    isinstance(x, np.timedelta64), "a timedelta")],
+                 created_at=[None, str], allow_exact_matches=["boolean"],
+                 prefix=[None, Check(_is_names, "a str or a list of str (one per feature table)")],
+                 columns=[None, Check(_is_names, "a column name or a non-empty list of column names")],
+                 time_column=[None, str], npartitions=[None, Interval(Integral, 1, None)])
+def point_in_time_join(spine, features, *, by, on, ttl=None, created_at=None, allow_exact_matches=True,
+                       prefix=None, columns=None, time_column=None, npartitions=None):
+    """:func:`mlsd.features.point_in_time_join` over Dask DataFrames.
+
+    The spine and each feature table are shuffled by entity (a hash of the key values, the same in
+    every table), so that each entity's events and feature rows share a partition number; then each
+    partition is joined by the single-machine kernel on the worker that holds it, and the rows are
+    put back in the spine's order (a distributed sort on the spine's row number).  The result
+    equals the single-machine join of the concatenated frames, row for row, with the spine's row
+    number (0, 1, ... in partition order) as its index.
+
+    Parameters are those of :func:`mlsd.features.point_in_time_join` (keys and times checked on
+    the frames' meta before anything runs), except: ``features`` is a Dask DataFrame or a list of
+    them sharing the join's arguments; ``prefix`` may be a list with one prefix per table;
+    ``npartitions`` is the number of entity partitions (default: the most partitions among the
+    inputs).  Counting the spine's rows per partition (for the row numbers) computes the spine's
+    partition lengths once.
+    """
+    dd = require("dask.dataframe")
+    delayed = require("dask").delayed
+    dask = require("dask")
+    tables = list(features) if isinstance(features, (list, tuple)) else [features]
+    if isinstance(prefix, (list, tuple)):
+        if len(prefix) != len(tables):
+            raise ValueError(f"{_FUNC}: prefix has {len(prefix)} entries for {len(tables)} feature tables")
+        prefixes = list(prefix)
+    else:
+        prefixes = [prefix] * len(tables)
+    by = _names(by)
+    kwargs = dict(by=by, on=on, ttl=ttl, created_at=created_at, allow_exact_matches=allow_exact_matches,
+                  columns=columns, time_column=time_column)
+    # The single-machine join on the (empty) metas: checks columns, key and time types, ttl and
+    # output names on the client, with its own messages, and gives the result's meta.
+    for name in (_ROW, _PART):
+        if name in spine.columns:
+            raise ValueError(f"{_FUNC}: spine has a column named {name!r}, which mlsd.dask uses itself")
+    try:
+        meta = FE.point_in_time_join(spine._meta.assign(**{_ROW: np.zeros(0, np.int64)}),
+                                     [FE.FeatureTable(t._meta, prefix=p) for t, p in zip(tables, prefixes)], **kwargs)
+    except (TypeError, ValueError) as e:
+        raise type(e)(str(e).replace("point_in_time_join:", f"{_FUNC}:", 1)) from None
+    n_parts = int(npartitions or max(spine.npartitions, *(t.npartitions for t in tables)))
+
+    lengths = dask.compute(*[delayed(len)(p) for p in spine.to_delayed()])
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    spine_meta = _with_part(spine._meta, by, n_parts, first_row=0)
+    numbered = dd.from_delayed([delayed(_with_part, pure=True)(p, by, n_parts, int(o))
+                                for p, o in zip(spine.to_delayed(), offsets)], meta=spine_meta, verify_meta=False)
+    spine_s = numbered.shuffle(on=_PART, npartitions=n_parts, shuffle_method="tasks")
+    tables_s = [t.map_partitions(_with_part, by if not isinstance(t, str) else by, n_parts,
+                                 meta=_with_part(t._meta, by, n_parts)).shuffle(on=_PART, npartitions=n_parts, shuffle_method="tasks")
+                for t in tables]
+    joined = dd.map_partitions(in_worker(_join_part), spine_s, *tables_s, kwargs=kwargs, prefixes=prefixes,
+                               meta=meta, align_dataframes=False, enforce_metadata=False)
+    out = joined.set_index(_ROW, sorted=False, shuffle_method="tasks")
+    return out.rename_axis(None)
