@@ -10,6 +10,7 @@ that stubtest does not look for them at runtime.
 from typing import Any, ClassVar, type_check_only
 
 from . import abtest as abtest
+from . import features as features
 from . import hashing as hashing
 from . import metrics as metrics
 from . import retrieval as retrieval

@@ -1,0 +1,12 @@
+"""Stub of mlsd._core.features: the mlsd::features kernels (private: use mlsd.features)."""
+
+from typing import Optional
+
+import numpy as np
+import numpy.typing as npt
+
+_I64 = npt.NDArray[np.int64]
+
+def sort_order(codes: _I64, times: _I64, tie: Optional[_I64] = None) -> _I64: ...
+def asof_match(spine_codes: _I64, spine_times: _I64, feature_codes: _I64, feature_times: _I64,
+               created: Optional[_I64], allow_exact_matches: bool, ttl: Optional[int]) -> _I64: ...
