@@ -20,6 +20,7 @@ Every error names the public function and the argument (``by``, ``on``, ...) and
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -175,13 +176,13 @@ def _codes_of_values(parts: list[_KeyColumn], dense: bool) -> tuple[list[np.ndar
     if kind == "string":
         import pyarrow as pa
 
-        enc = pa.chunked_array([p.values for p in parts], type=pa.large_string()).dictionary_encode()
-        n_codes = len(enc.chunk(0).dictionary) if enc.num_chunks else 0
-        out = []
-        for p, chunk in zip(parts, enc.chunks):
-            idx = chunk.indices
-            out.append(np.asarray(idx.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64))
-        return out, n_codes
+        # one array, then split: a chunked array may drop empty chunks, which would shift the tables
+        whole = pa.concat_arrays([p.values.combine_chunks() if isinstance(p.values, pa.ChunkedArray) else p.values
+                                  for p in parts]) if parts else pa.array([], pa.large_string())
+        enc = whole.dictionary_encode()
+        codes = np.asarray(enc.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        sizes = np.cumsum([0] + [len(p.values) for p in parts])
+        return [codes[sizes[i]:sizes[i + 1]] for i in range(len(parts))], len(enc.dictionary)
     # floats (NaN missing), or integers whose range is too wide for offsets / dense codes requested
     values = np.concatenate([p.values for p in parts]) if parts else np.empty(0)
     codes, uniques = pd.factorize(values, sort=False, use_na_sentinel=True)
@@ -290,6 +291,8 @@ class TimeSpec:
             if isinstance(value, (bool, np.bool_)) or isinstance(value, (int, np.integer, float)):
                 raise TypeError(f"{func}: {name} must be a duration (a string such as '1h', a timedelta or "
                                 f"np.timedelta64) when the times are datetimes; got {value!r}")
+            if isinstance(value, str):  # "7d": pandas 3 deprecates the lower-case day unit that SQL and polars use
+                value = re.sub(r"(?<=\d)d(?![a-z])", "D", value)
             try:
                 td = pd.Timedelta(value)
             except (ValueError, TypeError):
