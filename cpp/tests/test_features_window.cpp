@@ -190,6 +190,19 @@ TEST(FeaturesWindow, RejectsBadInputNamingTheArgument) {
                std::invalid_argument);
 }
 
+TEST(FeaturesWindow, NegativeCodesAreMissingKeys) {
+  Case c;
+  c.entity = {-1, -1, 2};
+  c.time = {0, 1, 1};
+  c.values = {{1.0, 2.0, 4.0}};
+  c.q_entity = {-1, 2};
+  c.q_time = {5, 5};
+  const auto r = run(c, {10}, mf::Closed::left);
+  EXPECT_EQ(r.count[0], 0);
+  EXPECT_EQ(r.count[1], 1);
+  EXPECT_EQ(r.sum[1], 4.0);
+}
+
 TEST(FeaturesWindow, EmptyTables) {
   Case c;
   c.values = {dv{}};

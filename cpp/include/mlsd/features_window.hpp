@@ -2,7 +2,8 @@
 //
 // Data layout, stated once: events are n rows of (entity code, time, k value columns), queries are
 // m rows of (entity code, time); entity codes and times are int64 (the Python layer encodes keys
-// and converts datetimes to integer ticks; windows are in the same ticks).  Each table comes with
+// and converts datetimes to integer ticks; windows are in the same ticks).  A negative entity code
+// is a missing key: such events are in no frame and such queries get empty frames.  Each table comes with
 // its sort order: `order[i]` is the row that is i-th when the table is sorted by (entity, time),
 // ties kept in row order (a stable sort).  Value columns are doubles; NaN marks a missing value
 // and is skipped by every aggregate (as pandas' rolling does); +-inf is rejected.

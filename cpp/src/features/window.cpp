@@ -168,8 +168,9 @@ WindowResult window_aggregate(const WindowEvents& events, const WindowQueries& q
       for (std::int64_t g = r.begin(); g != r.end(); ++g) {
         const std::int64_t q0 = group[g], q1 = group[g + 1];
         const std::int64_t e = qs.entity[q0];
-        const std::int64_t a = std::lower_bound(ev.entity.begin(), ev.entity.end(), e) - ev.entity.begin();
-        const std::int64_t b = std::upper_bound(ev.entity.begin() + a, ev.entity.end(), e) - ev.entity.begin();
+        std::int64_t a = std::lower_bound(ev.entity.begin(), ev.entity.end(), e) - ev.entity.begin();
+        std::int64_t b = std::upper_bound(ev.entity.begin() + a, ev.entity.end(), e) - ev.entity.begin();
+        if (e < 0) a = b;  // a missing key: empty frames
         const std::int64_t* ts = ev.time.data();
         for (std::size_t c = 0; c < k; ++c) {
           const double* v = ev.values[c].data();

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from . import _abtest, _hashing, _metrics
 from ._abtest import bootstrap, stats, stats_by
+from ._features_window import window_aggregate
 from ._hashing import hash_columns
 from ._metrics import (
     average_precision_score,
@@ -51,4 +52,4 @@ from ._metrics import (
 )
 from ._retrieval import DistributedIndex
 
-__all__: list[str] = [*_metrics.__all__, *_abtest.__all__, *_hashing.__all__, "DistributedIndex"]
+__all__: list[str] = [*_metrics.__all__, *_abtest.__all__, *_hashing.__all__, "DistributedIndex", "window_aggregate"]

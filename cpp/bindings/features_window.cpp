@@ -1,0 +1,34 @@
+#include <string>
+#include <vector>
+
+#include "common.hpp"
+#include "mlsd/features_window.hpp"
+
+namespace mlsd::bindings {
+
+namespace mf = mlsd::features;
+using f64 = carray<double>;
+using i64 = carray<std::int64_t>;
+
+void register_features_window(py::module_& m) {
+  m.def(
+      "window_aggregate",
+      [](const i64& entity, const i64& time, const std::vector<f64>& values, const i64& order, const i64& q_entity,
+         const i64& q_time, const i64& q_order, const i64& windows, const std::string& closed, unsigned aggs) {
+        std::vector<std::span<const double>> cols;
+        for (const auto& v : values) cols.push_back(view(v));
+        auto r = without_gil([&] {
+          return mf::window_aggregate({view(entity), view(time), cols, view(order)},
+                                      {view(q_entity), view(q_time), view(q_order)}, view(windows),
+                                      mf::parse_closed(closed), aggs);
+        });
+        // (count, sum, mean, min, max, last); an aggregate not asked for is an empty array
+        return numpy_tuple(std::move(r.count), std::move(r.sum), std::move(r.mean), std::move(r.min), std::move(r.max),
+                           std::move(r.last));
+      },
+      py::arg("entity").noconvert(), py::arg("time").noconvert(), py::arg("values"), py::arg("order").noconvert(),
+      py::arg("query_entity").noconvert(), py::arg("query_time").noconvert(), py::arg("query_order").noconvert(),
+      py::arg("windows").noconvert(), py::arg("closed"), py::arg("aggs"));
+}
+
+}  // namespace mlsd::bindings
