@@ -158,6 +158,18 @@ class WindowState(MergeableState):
         self._add(keys, times, np.asarray(values, dtype=np.float64), "WindowState.update")
         return self
 
+    @validate_params(others=[Check(lambda ts: all(isinstance(t, WindowState) for t in ts), "WindowState objects")])
+    def merge(self, *others: "WindowState") -> "WindowState":
+        """A new state for the union of the parts' accepted events (see the class docstring); the
+        parts must share values, windows, aggs, closed, lateness and the kind of keys and times."""
+        return super().merge(*others)
+
+    @classmethod
+    @validate_params(d=[Mapping])
+    def from_dict(cls, d: Mapping) -> "WindowState":
+        """The state saved by :meth:`to_dict`, exactly."""
+        return super().from_dict(d)
+
     def _merged(self, others: list) -> "WindowState":
         for i, o in enumerate(others):
             if o._config() != self._config():
@@ -218,6 +230,7 @@ class WindowState(MergeableState):
                          None if lateness is None else int(lateness), d["on_late"], spec, keys, times, values,
                          None if max_time is None else int(max_time), int(d["n_late"]))
 
+    @validate_params()
     def result(self) -> WindowStateSummary:
         """How many entities and events the state holds, late events dropped, its watermark."""
         n_entities = int(pd.unique(self._keys).size)
