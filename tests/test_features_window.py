@@ -276,3 +276,12 @@ def test_empty_events_with_string_keys_and_the_default_windows():
     assert (out.filter(like="count") == 0).all().all() and out.filter(like="sum").isna().all().all()
     one = window_aggregate(ev.assign(k=["a"] * 0), by="k", on="t", values="v")  # no rows at all
     assert len(one) == 0 and "v_last_7d" in one.columns
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import mlsd.features._window as mod
+
+    result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

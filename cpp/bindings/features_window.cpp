@@ -22,9 +22,10 @@ void register_features_window(py::module_& m) {
                                       {view(q_entity), view(q_time), view(q_order)}, view(windows),
                                       mf::parse_closed(closed), aggs);
         });
-        // (count, sum, mean, min, max, last); an aggregate not asked for is an empty array
-        return numpy_tuple(std::move(r.count), std::move(r.sum), std::move(r.mean), std::move(r.min), std::move(r.max),
-                           std::move(r.last));
+        // (n_columns, n_queries): one row per feature column; the Python layer names them
+        const auto n_rows = static_cast<py::ssize_t>(r.n_queries);
+        const auto n_cols = static_cast<py::ssize_t>(r.n_columns());
+        return py::array(to_numpy(std::move(r.table)).reshape({n_cols, n_rows}));
       },
       py::arg("entity").noconvert(), py::arg("time").noconvert(), py::arg("values"), py::arg("order").noconvert(),
       py::arg("query_entity").noconvert(), py::arg("query_time").noconvert(), py::arg("query_order").noconvert(),

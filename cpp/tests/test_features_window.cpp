@@ -104,13 +104,13 @@ TEST(FeaturesWindow, MatchesBruteForceForEveryClosedRule) {
                 last = x;
               }
             }
-            const std::size_t o = (col * windows.size() + wi) * m + q;
-            ASSERT_EQ(r.count[o], cnt);
-            expect_same(r.sum[o], cnt ? sum : kNaN, "sum");
-            expect_same(r.mean[o], cnt ? sum / cnt : kNaN, "mean");
-            expect_same(r.min[o], cnt ? mn : kNaN, "min");
-            expect_same(r.max[o], cnt ? mx : kNaN, "max");
-            expect_same(r.last[o], last, "last");
+            const auto qi = static_cast<std::int64_t>(q);
+            ASSERT_EQ(r.at(qi, col, mf::kCount, wi), static_cast<double>(cnt));
+            expect_same(r.at(qi, col, mf::kSum, wi), cnt ? sum : kNaN, "sum");
+            expect_same(r.at(qi, col, mf::kMean, wi), cnt ? sum / cnt : kNaN, "mean");
+            expect_same(r.at(qi, col, mf::kMin, wi), cnt ? mn : kNaN, "min");
+            expect_same(r.at(qi, col, mf::kMax, wi), cnt ? mx : kNaN, "max");
+            expect_same(r.at(qi, col, mf::kLast, wi), last, "last");
           }
         }
       }
@@ -125,23 +125,21 @@ TEST(FeaturesWindow, SameBitsForAnyThreadCount) {
   mlsd::set_num_threads(4);
   const auto four = run(c, {2, 9}, mf::Closed::left);
   mlsd::set_num_threads(0);
-  EXPECT_EQ(one.count, four.count);
-  for (std::size_t i = 0; i < one.sum.size(); ++i) {
-    ASSERT_EQ(std::isnan(one.sum[i]), std::isnan(four.sum[i]));
-    if (!std::isnan(one.sum[i])) {
-      ASSERT_EQ(one.sum[i], four.sum[i]);
-      ASSERT_EQ(one.min[i], four.min[i]);
-      ASSERT_EQ(one.last[i], four.last[i]);
-    }
+  ASSERT_EQ(one.table.size(), four.table.size());
+  ASSERT_EQ(one.table.size(), 2u * 6u * 2u * 30000u);
+  for (std::size_t i = 0; i < one.table.size(); ++i) {
+    ASSERT_EQ(std::isnan(one.table[i]), std::isnan(four.table[i]));
+    if (!std::isnan(one.table[i])) ASSERT_EQ(one.table[i], four.table[i]);
   }
 }
 
 TEST(FeaturesWindow, OnlyRequestedAggregatesAreFilled) {
   const Case c = random_case(3, 50, 20);
   const auto r = run(c, {5}, mf::Closed::right, mf::kCount | mf::kMax);
-  EXPECT_EQ(r.count.size(), 2u * 20u);
-  EXPECT_EQ(r.max.size(), 2u * 20u);
-  EXPECT_TRUE(r.sum.empty() && r.mean.empty() && r.min.empty() && r.last.empty());
+  EXPECT_EQ(r.n_columns(), 2u * 2u);  // (count, max) of 2 values, 1 window
+  EXPECT_EQ(r.table.size(), 4u * 20u);
+  EXPECT_EQ(r.column(1, mf::kCount, 0), 2u);
+  EXPECT_EQ(r.column(1, mf::kMax, 0), 3u);
 }
 
 TEST(FeaturesWindow, WindowsReachingBelowTheSmallestTimeKeepEverything) {
@@ -153,8 +151,8 @@ TEST(FeaturesWindow, WindowsReachingBelowTheSmallestTimeKeepEverything) {
   c.q_entity = {1};
   c.q_time = {-5};  // -5 - INT64_MAX is below INT64_MIN
   const auto r = run(c, {std::numeric_limits<std::int64_t>::max()}, mf::Closed::neither);
-  EXPECT_EQ(r.count[0], 3);
-  EXPECT_EQ(r.sum[0], 7.0);
+  EXPECT_EQ(r.at(0, 0, mf::kCount, 0), 3.0);
+  EXPECT_EQ(r.at(0, 0, mf::kSum, 0), 7.0);
 }
 
 TEST(FeaturesWindow, RejectsBadInputNamingTheArgument) {
@@ -198,9 +196,9 @@ TEST(FeaturesWindow, NegativeCodesAreMissingKeys) {
   c.q_entity = {-1, 2};
   c.q_time = {5, 5};
   const auto r = run(c, {10}, mf::Closed::left);
-  EXPECT_EQ(r.count[0], 0);
-  EXPECT_EQ(r.count[1], 1);
-  EXPECT_EQ(r.sum[1], 4.0);
+  EXPECT_EQ(r.at(0, 0, mf::kCount, 0), 0.0);
+  EXPECT_EQ(r.at(1, 0, mf::kCount, 0), 1.0);
+  EXPECT_EQ(r.at(1, 0, mf::kSum, 0), 4.0);
 }
 
 TEST(FeaturesWindow, EmptyTables) {
@@ -211,7 +209,7 @@ TEST(FeaturesWindow, EmptyTables) {
   c.q_entity = {3, 3};
   c.q_time = {1, 2};
   const auto r2 = run(c, {5}, mf::Closed::left);
-  EXPECT_EQ(r2.count[0], 0);
-  EXPECT_EQ(r2.count[1], 0);
-  EXPECT_TRUE(std::isnan(r2.sum[0]) && std::isnan(r2.last[1]));
+  EXPECT_EQ(r2.at(0, 0, mf::kCount, 0), 0.0);
+  EXPECT_EQ(r2.at(1, 0, mf::kCount, 0), 0.0);
+  EXPECT_TRUE(std::isnan(r2.at(0, 0, mf::kSum, 0)) && std::isnan(r2.at(1, 0, mf::kLast, 0)));
 }

@@ -45,12 +45,21 @@ inline constexpr unsigned kAllAggs = kCount | kSum | kMean | kMin | kMax | kLast
 
 Closed parse_closed(const std::string& closed);
 
-// Each requested aggregate holds k * W * m values laid out [value column][window][query row] (the
-// query's row in the caller's order, not the sorted one); aggregates not requested stay empty.
+// One column of n_queries doubles (queries in the caller's order, not the sorted one) per
+// (value c, aggregate a, window w), column-major: column (c * A + rank(a)) * W + w starts at
+// column * n_queries, where A is the number of requested aggregates and rank orders them as the
+// Agg flags do (count, sum, mean, min, max, last).  Counts are stored as doubles (exact below 2^53).
 struct WindowResult {
   index_t n_queries = 0;
-  buffer<std::int64_t> count;
-  buffer<double> sum, mean, min, max, last;
+  std::size_t n_values = 0, n_windows = 0;
+  unsigned aggs = 0;
+  buffer<double> table;
+
+  std::size_t n_columns() const;
+  std::size_t column(std::size_t value, Agg agg, std::size_t window) const;
+  double at(index_t query, std::size_t value, Agg agg, std::size_t window) const {
+    return table[column(value, agg, window) * static_cast<std::size_t>(n_queries) + static_cast<std::size_t>(query)];
+  }
 };
 
 struct WindowEvents {

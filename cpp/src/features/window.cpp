@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -54,7 +55,16 @@ Sorted gather(std::span<const std::int64_t> entity, std::span<const std::int64_t
   for (auto& v : s.values) v.resize(n);
   FirstBad bad_order(n), bad_value(n);
   tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n, 1 << 14), [&](const auto& r) {
+    constexpr std::int64_t kAhead = 16;  // rows are read in sort order, i.e. at random: prefetch
     for (std::int64_t i = r.begin(); i != r.end(); ++i) {
+      if (i + kAhead < r.end()) {
+        const std::int64_t p = order[i + kAhead];
+        if (p >= 0 && p < n) {
+          __builtin_prefetch(entity.data() + p);
+          __builtin_prefetch(time.data() + p);
+          for (std::size_t c = 0; c < values.size(); ++c) __builtin_prefetch(values[c].data() + p);
+        }
+      }
       const std::int64_t j = order[i];
       if (j < 0 || j >= n) {
         bad_order.note(i);
@@ -114,10 +124,6 @@ struct Greater {
   bool operator()(double a, double b) const { return a > b; }
 };
 
-struct Outputs {
-  std::int64_t* count;
-  double *sum, *mean, *min, *max, *last;
-};
 
 }  // namespace
 
@@ -127,6 +133,15 @@ Closed parse_closed(const std::string& closed) {
   if (closed == "both") return Closed::both;
   if (closed == "neither") return Closed::neither;
   detail::throw_invalid(kFn, "closed must be one of 'left', 'right', 'both', 'neither'; got '", closed, "'");
+}
+
+std::size_t WindowResult::n_columns() const {
+  return n_values * static_cast<std::size_t>(std::popcount(aggs)) * n_windows;
+}
+
+std::size_t WindowResult::column(std::size_t value, Agg agg, std::size_t window) const {
+  const auto rank = static_cast<std::size_t>(std::popcount(aggs & (static_cast<unsigned>(agg) - 1u)));
+  return (value * static_cast<std::size_t>(std::popcount(aggs)) + rank) * n_windows + window;
 }
 
 WindowResult window_aggregate(const WindowEvents& events, const WindowQueries& queries,
@@ -139,21 +154,36 @@ WindowResult window_aggregate(const WindowEvents& events, const WindowQueries& q
 
   return run_in_arena([&] {
     const Sorted ev = gather(events.entity, events.time, events.values, events.order, "events");
-    const Sorted qs = gather(queries.entity, queries.time, {}, queries.order, "queries");
+    // Queries that are the events themselves (the same arrays) share their sorted copy.
+    const bool same = queries.entity.data() == events.entity.data() && queries.time.data() == events.time.data() &&
+                      queries.order.data() == events.order.data() && queries.entity.size() == events.entity.size() &&
+                      queries.time.size() == events.time.size() && queries.order.size() == events.order.size();
+    const Sorted own = same ? Sorted{} : gather(queries.entity, queries.time, {}, queries.order, "queries");
+    const Sorted& qs = same ? ev : own;
     const std::int64_t m = static_cast<std::int64_t>(qs.entity.size());
     const std::size_t k = ev.values.size(), n_w = windows.size();
-    const std::size_t total = k * n_w * static_cast<std::size_t>(m);
 
     WindowResult res;
     res.n_queries = m;
-    if (aggs & kCount) res.count.resize(total);
-    if (aggs & kSum) res.sum.resize(total);
-    if (aggs & kMean) res.mean.resize(total);
-    if (aggs & kMin) res.min.resize(total);
-    if (aggs & kMax) res.max.resize(total);
-    if (aggs & kLast) res.last.resize(total);
-    const Outputs out{res.count.data(), res.sum.data(), res.mean.data(), res.min.data(), res.max.data(),
-                      res.last.data()};
+    res.n_values = k;
+    res.n_windows = n_w;
+    res.aggs = aggs;
+    const std::size_t n_cols = res.n_columns();
+    res.table.resize(n_cols * static_cast<std::size_t>(m));
+    // column offsets of each aggregate within a value's block (-1: not requested)
+    std::ptrdiff_t at_count = -1, at_sum = -1, at_mean = -1, at_min = -1, at_max = -1, at_last = -1;
+    if (aggs & kCount) at_count = static_cast<std::ptrdiff_t>(res.column(0, kCount, 0));
+    if (aggs & kSum) at_sum = static_cast<std::ptrdiff_t>(res.column(0, kSum, 0));
+    if (aggs & kMean) at_mean = static_cast<std::ptrdiff_t>(res.column(0, kMean, 0));
+    if (aggs & kMin) at_min = static_cast<std::ptrdiff_t>(res.column(0, kMin, 0));
+    if (aggs & kMax) at_max = static_cast<std::ptrdiff_t>(res.column(0, kMax, 0));
+    if (aggs & kLast) at_last = static_cast<std::ptrdiff_t>(res.column(0, kLast, 0));
+    const std::size_t value_block = n_cols / std::max<std::size_t>(k, 1);
+    // The walk writes rows in sorted order (sequential stores, a query's features adjacent); a final
+    // pass writes the columns in the caller's row order, reading each output row's sorted row
+    // (random loads pipeline and prefetch; random stores of every feature stalled the walk).
+    buffer<double> sorted_table(res.table.size());
+    double* table = sorted_table.data();
 
     // Runs of one entity among the sorted queries.
     std::vector<std::int64_t> group{0};
@@ -162,9 +192,16 @@ WindowResult window_aggregate(const WindowEvents& events, const WindowQueries& q
     if (m > 0) group.push_back(m);
     const auto n_groups = static_cast<std::int64_t>(group.size()) - 1;
 
+    // One walk per (entity, value column): the upper pointer does not depend on the window, so the
+    // events are added once and each window only moves its own lower pointer.
+    struct Frame {
+      std::int64_t lo = 0, cnt = 0;
+      detail::KahanSum sum;
+      MonotoneDeque<Less> min;
+      MonotoneDeque<Greater> max;
+    };
     tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, std::max<std::int64_t>(n_groups, 0)), [&](const auto& r) {
-      MonotoneDeque<Less> dq_min;
-      MonotoneDeque<Greater> dq_max;
+      std::vector<Frame> frames(n_w);
       for (std::int64_t g = r.begin(); g != r.end(); ++g) {
         const std::int64_t q0 = group[g], q1 = group[g + 1];
         const std::int64_t e = qs.entity[q0];
@@ -174,56 +211,79 @@ WindowResult window_aggregate(const WindowEvents& events, const WindowQueries& q
         const std::int64_t* ts = ev.time.data();
         for (std::size_t c = 0; c < k; ++c) {
           const double* v = ev.values[c].data();
-          for (std::size_t wi = 0; wi < n_w; ++wi) {
-            const std::int64_t w = windows[wi];
-            const std::size_t base = (c * n_w + wi) * static_cast<std::size_t>(m);
-            std::int64_t lo = a, hi = a, cnt = 0, last_valid = -1;
-            detail::KahanSum s;
-            dq_min.reset();
-            dq_max.reset();
-            for (std::int64_t j = q0; j < q1; ++j) {
-              const std::int64_t t = qs.time[j];
-              while (hi < b && (ts[hi] < t || (right_closed && ts[hi] == t))) {
-                const double x = v[hi];
-                if (!std::isnan(x)) {
-                  s.add(x);
-                  ++cnt;
-                  last_valid = hi;
-                  if (aggs & kMin) dq_min.push(hi, v, Less{});
-                  if (aggs & kMax) dq_max.push(hi, v, Greater{});
+          for (auto& f : frames) {
+            f.lo = a;
+            f.cnt = 0;
+            f.sum = detail::KahanSum{};
+            f.min.reset();
+            f.max.reset();
+          }
+          std::int64_t hi = a, last_valid = -1;
+          for (std::int64_t j = q0; j < q1; ++j) {
+            const std::int64_t t = qs.time[j];
+            while (hi < b && (ts[hi] < t || (right_closed && ts[hi] == t))) {
+              const double x = v[hi];
+              if (!std::isnan(x)) {
+                last_valid = hi;
+                for (auto& f : frames) {
+                  f.sum.add(x);
+                  ++f.cnt;
+                  if (aggs & kMin) f.min.push(hi, v, Less{});
+                  if (aggs & kMax) f.max.push(hi, v, Greater{});
                 }
-                ++hi;
               }
+              ++hi;
+            }
+            const auto row = static_cast<std::size_t>(j);
+            for (std::size_t wi = 0; wi < n_w; ++wi) {
+              Frame& f = frames[wi];
               std::int64_t lower;
               // A window reaching below the smallest int64 keeps every earlier event.
-              if (!__builtin_sub_overflow(t, w, &lower)) {
-                while (lo < hi && (ts[lo] < lower || (!left_closed && ts[lo] == lower))) {
-                  const double x = v[lo];
+              if (!__builtin_sub_overflow(t, windows[wi], &lower)) {
+                while (f.lo < hi && (ts[f.lo] < lower || (!left_closed && ts[f.lo] == lower))) {
+                  const double x = v[f.lo];
                   if (!std::isnan(x)) {
-                    s.add(-x);
-                    --cnt;
+                    f.sum.add(-x);
+                    --f.cnt;
                   }
-                  ++lo;
+                  ++f.lo;
                 }
               }
-              if (cnt == 0) s = detail::KahanSum{};  // no drift carried over an empty window
-              const std::size_t o = base + static_cast<std::size_t>(qs.row[j]);
-              const bool any = cnt > 0;
-              if (aggs & kCount) out.count[o] = cnt;
-              if (aggs & kSum) out.sum[o] = any ? s.value() : kNaN;
-              if (aggs & kMean) out.mean[o] = any ? s.value() / static_cast<double>(cnt) : kNaN;
-              if (aggs & kMin) {
-                dq_min.drop_before(lo);
-                out.min[o] = any ? v[dq_min.front()] : kNaN;
+              if (f.cnt == 0) f.sum = detail::KahanSum{};  // no drift carried over an empty window
+              double* o = table + row * n_cols + c * value_block + wi;
+              const bool any = f.cnt > 0;
+              if (at_count >= 0) o[at_count] = static_cast<double>(f.cnt);
+              if (at_sum >= 0) o[at_sum] = any ? f.sum.value() : kNaN;
+              if (at_mean >= 0) o[at_mean] = any ? f.sum.value() / static_cast<double>(f.cnt) : kNaN;
+              if (at_min >= 0) {
+                f.min.drop_before(f.lo);
+                o[at_min] = any ? v[f.min.front()] : kNaN;
               }
-              if (aggs & kMax) {
-                dq_max.drop_before(lo);
-                out.max[o] = any ? v[dq_max.front()] : kNaN;
+              if (at_max >= 0) {
+                f.max.drop_before(f.lo);
+                o[at_max] = any ? v[f.max.front()] : kNaN;
               }
-              if (aggs & kLast) out.last[o] = (any && last_valid >= lo) ? v[last_valid] : kNaN;
+              if (at_last >= 0) o[at_last] = (any && last_valid >= f.lo) ? v[last_valid] : kNaN;
             }
           }
         }
+      }
+    });
+    buffer<std::int64_t> sorted_row(static_cast<std::size_t>(m));
+    tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, m, 1 << 14), [&](const auto& r) {
+      for (std::int64_t j = r.begin(); j != r.end(); ++j) sorted_row[static_cast<std::size_t>(qs.row[j])] = j;
+    });
+    tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, m, 1 << 14), [&](const auto& r) {
+      constexpr std::int64_t kAhead = 8;
+      for (std::int64_t i = r.begin(); i != r.end(); ++i) {
+        if (i + kAhead < r.end()) {
+          const double* p = table + static_cast<std::size_t>(sorted_row[i + kAhead]) * n_cols;
+          __builtin_prefetch(p);
+          __builtin_prefetch(p + n_cols - 1);
+        }
+        const double* src = table + static_cast<std::size_t>(sorted_row[i]) * n_cols;
+        double* dst = res.table.data() + i;
+        for (std::size_t col = 0; col < n_cols; ++col) dst[col * static_cast<std::size_t>(m)] = src[col];
       }
     });
     return res;

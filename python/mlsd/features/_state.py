@@ -283,7 +283,8 @@ class WindowState(MergeableState):
         for vi in range(len(self._names)):
             for a in self._aggs:
                 for wi in range(len(self._windows)):
-                    cols[names[i]] = res[a][vi, wi]
+                    col = res[a][vi, wi]
+                    cols[names[i]] = col.astype(np.int64) if a == "count" else col
                     i += 1
         return pd.DataFrame(cols)
 

@@ -123,17 +123,19 @@ def prepared_windows(windows: list, spec: TimeSpec, func: str) -> np.ndarray:
 def run_kernel(func: str, codes: np.ndarray, times: np.ndarray, values: list[np.ndarray], q_codes: np.ndarray,
                q_times: np.ndarray, windows: np.ndarray, closed: str, aggs: list[str],
                same: bool = False) -> dict[str, np.ndarray]:
-    """The kernel on encoded tables; ``{agg: array of shape (n_values, n_windows, n_queries)}``.
-    ``same``: the queries are the events (their order is computed once)."""
+    """The kernel on encoded tables; ``{agg: array of shape (n_values, n_windows, n_queries)}`` (views
+    of the kernel's table, one contiguous column per feature; counts as float64).  ``same``: the queries are the events
+    (sorted once)."""
     order = sort_order(codes, times)
     q_order = order if same else sort_order(q_codes, q_times)
     flags = 0
     for a in aggs:
         flags |= _FLAGS[a]
-    raw = call_kernel(func, _core.features.window_aggregate, codes, times, values, order, q_codes, q_times, q_order,
-                      windows, closed, flags)
-    shape = (len(values), len(windows), len(q_codes))
-    return {a: raw[i].reshape(shape) for i, a in enumerate(AGGS) if a in aggs}
+    table = call_kernel(func, _core.features.window_aggregate, codes, times, values, order, q_codes, q_times, q_order,
+                        windows, closed, flags)
+    present = [a for a in AGGS if a in aggs]  # the kernel's column order: (value, agg in AGGS order, window)
+    blocks = table.reshape(len(values), len(present), len(windows), len(q_codes))
+    return {a: blocks[:, i] for i, a in enumerate(present)}
 
 
 def missing_to_code(codes: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
@@ -148,7 +150,8 @@ def assemble(base: Any, names: list[str], result: dict[str, np.ndarray], values:
     for vi in range(len(values)):
         for a in aggs:
             for wi in range(n_windows):
-                cols[len(cols)] = result[a][vi, wi]
+                col = result[a][vi, wi]
+                cols[len(cols)] = col.astype(np.int64) if a == "count" else col
     existing = set(base.column_names if is_arrow(base) else map(str, base.columns))
     clash = [n for n in names if n in existing]
     if clash:
