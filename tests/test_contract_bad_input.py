@@ -116,6 +116,23 @@ def _feature_rows():
     return pd.DataFrame({"k": [1, 1, 2], "t": [1, 4, 2], "x": [0.5, 1.5, 2.5]})
 
 
+def _window_events():
+    import pandas as pd
+
+    return pd.DataFrame({"k": [1, 1, 2, 2], "t": [1, 2, 3, 5], "v": [1.0, 2.0, 3.0, np.nan]})
+
+
+def _window_state():
+    return FE.WindowState.from_arrays(np.array([1, 1, 2]), np.array([1, 2, 3]), np.array([1.0, 2.0, 3.0]),
+                                     windows=[2, 5])
+
+
+def _dask_events():
+    import dask.dataframe as dd
+
+    return dd.from_pandas(_window_events(), npartitions=2)
+
+
 CLIENT = object()  # stands for the session's dask_client fixture in a valid call
 
 
@@ -242,6 +259,22 @@ CASES = [
     ("mlsd.dask.hash_columns", lambda: _md().hash_columns, dict(data=_dask_frame()), {}),
     ("mlsd.dask.DistributedIndex", lambda: _md().DistributedIndex, dict(dim=4, metric="l2", client=CLIENT), {}),
     ("DistributedIndex.search", CLIENT, dict(queries=Q, k=3), {"queries": {"empty"}}),  # as Index.search
+    # -- features (windows) ----------------------------------------------------------------------
+    ("window_aggregate", lambda: FE.window_aggregate, dict(events=_window_events(), by="k", on="t", values="v", windows=[2]),
+     {}),
+    ("WindowState.from_arrays", lambda: FE.WindowState.from_arrays,
+     dict(keys=np.array([1, 2]), times=np.array([1, 2]), values=np.array([1.0, 2.0]), windows=[2]),
+     {"keys": {"object"}, "values": {"NaN"}}),  # an object array of strings: string keys; NaN: a missing value
+    ("WindowState.update", lambda: _window_state().update,
+     dict(keys=np.array([1, 2]), times=np.array([3, 4]), values=np.array([1.0, 2.0])),
+     {"values": {"NaN"}}),  # a missing value, skipped by every aggregate
+    ("WindowState.lookup", lambda: _window_state().lookup, dict(entity_keys=np.array([1, 2]), at_time=5),
+     {"entity_keys": {"empty"}}),  # no keys: an empty frame
+    ("WindowState.merge", lambda: _window_state().merge, dict(), {}),
+    ("WindowState.result", lambda: _window_state().result, dict(), {}),
+    ("WindowState.from_dict", lambda: FE.WindowState.from_dict, dict(d=_window_state().to_dict()), {}),
+    ("mlsd.dask.window_aggregate", lambda: _md().window_aggregate,
+     dict(events=_dask_events(), by="k", on="t", values="v", windows=[2]), {}),
     # -- package ---------------------------------------------------------------------------------
     ("set_num_threads", lambda: mlsd.set_num_threads, dict(n=1), {}),
 ]
@@ -367,7 +400,8 @@ def _declared_callable(factory):
     return factory()
 
 
-STATES = [("ScoreTable", lambda: _table()), ("LogLossSums", lambda: _sums()), ("Stats", lambda: _stats())]
+STATES = [("ScoreTable", lambda: _table()), ("LogLossSums", lambda: _sums()), ("Stats", lambda: _stats()),
+          ("WindowState", lambda: _window_state())]
 
 
 @pytest.mark.parametrize("name, make", STATES, ids=[n for n, _ in STATES])

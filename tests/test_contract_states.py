@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import mlsd
 import mlsd.abtest as ab
+import mlsd.features
 import mlsd.hashing
 import mlsd.metrics as M
 import mlsd.retrieval
@@ -121,6 +123,35 @@ def _stats_batch(**rows):
     return ab.Stats.stack([ab.Stats.from_arrays(**{r: v[:, j] for r, v in rows.items()}) for j in range(width)])
 
 
+# ---- WindowState ------------------------------------------------------------------------------
+
+def _window_rows(rng):
+    """Events with distinct times (so that ``last`` has no ties across parts), in random order,
+    with NaN values; any lateness is allowed, as the parts arrive in any order."""
+    n = int(rng.integers(0, 300))
+    v = rng.normal(size=(n, 2))
+    v[rng.random((n, 2)) < 0.1] = np.nan
+    return {"keys": rng.integers(0, 12, n), "times": rng.permutation(4 * n)[:n], "values": v}
+
+
+def _window_state(**rows):
+    return mlsd.features.WindowState.from_arrays(**rows, windows=[5, 60], allowed_lateness=None)
+
+
+def _same_window_state(a, b, exact):
+    da, db = a.to_dict(), b.to_dict()
+    events = []
+    for d in (da, db):
+        cols = {"k": d.pop("keys"), "t": d.pop("times")}
+        cols.update({f"v{j}": c for j, c in enumerate(d.pop("values"))})
+        events.append(pd.DataFrame(cols).sort_values(list(cols)).reset_index(drop=True))
+    assert da == db  # configuration, latest time, late count
+    pd.testing.assert_frame_equal(events[0], events[1], check_exact=True)  # the same events kept
+    q = np.arange(12)
+    t = (a.result().max_time or 0) + 1
+    pd.testing.assert_frame_equal(a.lookup(q, t), b.lookup(q, t), check_exact=exact, rtol=1e-12)
+
+
 STATES = [
     # exact: without weights a table's weights are integer counts, added exactly in any order
     StateSpec("ScoreTable", M.ScoreTable, _binary_rows(False), M.ScoreTable.from_arrays, M.ScoreTable.update,
@@ -140,6 +171,9 @@ STATES = [
                 _same_stats, False) for roles in ROLES],
     *[StateSpec(f"Stats batch {'+'.join(roles)}", ab.Stats, _stats_rows(roles, batch=3), _stats_batch, None,
                 _same_stats, False) for roles in (ROLES[0], ROLES[-1])],
+    # exact: a merge keeps the parts' events (sums are recomputed from them at lookup, in time order)
+    StateSpec("WindowState", mlsd.features.WindowState, _window_rows, _window_state,
+              mlsd.features.WindowState.update, _same_window_state, True),
 ]
 
 # States that are not built from rows, for the JSON round trip only.
@@ -220,7 +254,7 @@ def _public_states():
     import mlsd.dask
 
     found = set()
-    for module in (mlsd, M, ab, mlsd.hashing, mlsd.retrieval, mlsd.dask):
+    for module in (mlsd, M, ab, mlsd.hashing, mlsd.retrieval, mlsd.dask, mlsd.features):
         for name in getattr(module, "__all__", [n for n in dir(module) if not n.startswith("_")]):
             obj = getattr(module, name, None)
             if inspect.isclass(obj) and issubclass(obj, MergeableState):

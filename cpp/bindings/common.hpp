@@ -67,5 +67,6 @@ void register_hashing(py::module_& m);
 void register_retrieval(py::module_& m);
 void register_abtest(py::module_& m);
 void register_features(py::module_& m);
+void register_features_window(py::module_& m);
 
 }  // namespace mlsd::bindings

@@ -30,4 +30,5 @@ PYBIND11_MODULE(_core, m) {
   mlsd::bindings::register_abtest(abtest);
   auto features = m.def_submodule("features", "mlsd::features kernels");
   mlsd::bindings::register_features(features);
+  mlsd::bindings::register_features_window(features);
 }

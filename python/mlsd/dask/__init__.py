@@ -33,6 +33,7 @@ from __future__ import annotations
 from . import _abtest, _features, _hashing, _metrics
 from ._abtest import bootstrap, stats, stats_by
 from ._features import point_in_time_join
+from ._features_window import window_aggregate
 from ._hashing import hash_columns
 from ._metrics import (
     average_precision_score,
@@ -52,4 +53,5 @@ from ._metrics import (
 )
 from ._retrieval import DistributedIndex
 
-__all__: list[str] = [*_metrics.__all__, *_abtest.__all__, *_hashing.__all__, *_features.__all__, "DistributedIndex"]
+__all__: list[str] = [*_metrics.__all__, *_abtest.__all__, *_hashing.__all__, *_features.__all__, "DistributedIndex",
+                     "window_aggregate"]

@@ -176,13 +176,13 @@ def _codes_of_values(parts: list[_KeyColumn], dense: bool) -> tuple[list[np.ndar
     if kind == "string":
         import pyarrow as pa
 
-        arrays = [p.values.combine_chunks() if isinstance(p.values, pa.ChunkedArray) else p.values for p in parts]
-        enc = pa.concat_arrays([a.cast(pa.large_string()) for a in arrays]).dictionary_encode()
-        n_codes = len(enc.dictionary)
+        # one array, then split: a chunked array may drop empty chunks, which would shift the tables
+        whole = pa.concat_arrays([p.values.combine_chunks() if isinstance(p.values, pa.ChunkedArray) else p.values
+                                  for p in parts]) if parts else pa.array([], pa.large_string())
+        enc = whole.dictionary_encode()
         codes = np.asarray(enc.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
-        bounds = np.cumsum([0] + [len(p.values) for p in parts])
-        out = [codes[bounds[i]:bounds[i + 1]] for i in range(len(parts))]
-        return out, n_codes
+        sizes = np.cumsum([0] + [len(p.values) for p in parts])
+        return [codes[sizes[i]:sizes[i + 1]] for i in range(len(parts))], len(enc.dictionary)
     # floats (NaN missing), or integers whose range is too wide for offsets / dense codes requested
     values = np.concatenate([p.values for p in parts]) if parts else np.empty(0)
     codes, uniques = pd.factorize(values, sort=False, use_na_sentinel=True)

@@ -1,0 +1,81 @@
+// mlsd::features — sliding time-window aggregations per entity (the window half of the family).
+//
+// Data layout, stated once: events are n rows of (entity code, time, k value columns), queries are
+// m rows of (entity code, time); entity codes and times are int64 (the Python layer encodes keys
+// and converts datetimes to integer ticks; windows are in the same ticks).  A negative entity code
+// is a missing key: such events are in no frame and such queries get empty frames.  Each table comes with
+// its sort order: `order[i]` is the row that is i-th when the table is sorted by (entity, time),
+// ties kept in row order (a stable sort).  Value columns are doubles; NaN marks a missing value
+// and is skipped by every aggregate (as pandas' rolling does); +-inf is rejected.
+//
+// For a query (e, t) and a window w the frame is the events of entity e with time in
+//   closed = left: [t - w, t)   right: (t - w, t]   both: [t - w, t]   neither: (t - w, t)
+// (pandas' `closed` names).  Frames are defined by time values, not by row positions, so every
+// event at a given timestamp is in or out together.  count is the number of non-NaN values;
+// sum, mean, min, max and last (the non-NaN value of the latest event; among events at one time,
+// the last in row order) are NaN when that count is 0.
+//
+// Cost: the events and queries of one entity are walked once per (value column, window) with two
+// monotone pointers, a compensated running sum and monotonic deques for min and max, so the whole
+// call is O((n + m) k W) after the sort.  Entities run in parallel; each is computed sequentially,
+// so results do not depend on the thread count.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "mlsd/common/views.hpp"
+
+namespace mlsd::features {
+
+enum class Closed { left, right, both, neither };
+
+// Aggregates as bit flags (several in one call).
+enum Agg : unsigned {
+  kCount = 1u << 0,
+  kSum = 1u << 1,
+  kMean = 1u << 2,
+  kMin = 1u << 3,
+  kMax = 1u << 4,
+  kLast = 1u << 5,
+};
+inline constexpr unsigned kAllAggs = kCount | kSum | kMean | kMin | kMax | kLast;
+
+Closed parse_closed(const std::string& closed);
+
+// One column of n_queries doubles (queries in the caller's order, not the sorted one) per
+// (value c, aggregate a, window w), column-major: column (c * A + rank(a)) * W + w starts at
+// column * n_queries, where A is the number of requested aggregates and rank orders them as the
+// Agg flags do (count, sum, mean, min, max, last).  Counts are stored as doubles (exact below 2^53).
+struct WindowResult {
+  index_t n_queries = 0;
+  std::size_t n_values = 0, n_windows = 0;
+  unsigned aggs = 0;
+  buffer<double> table;
+
+  std::size_t n_columns() const;
+  std::size_t column(std::size_t value, Agg agg, std::size_t window) const;
+  double at(index_t query, std::size_t value, Agg agg, std::size_t window) const {
+    return table[column(value, agg, window) * static_cast<std::size_t>(n_queries) + static_cast<std::size_t>(query)];
+  }
+};
+
+struct WindowEvents {
+  std::span<const std::int64_t> entity, time;
+  std::span<const std::span<const double>> values;  // k columns of length n
+  std::span<const std::int64_t> order;              // stable (entity, time) sort order
+};
+
+struct WindowQueries {
+  std::span<const std::int64_t> entity, time;
+  std::span<const std::int64_t> order;  // stable (entity, time) sort order
+};
+
+// Throws mlsd::invalid_argument (naming the argument) on mismatched lengths, an order that is not
+// in range or does not sort its table, a window <= 0, an unknown aggregate flag, or +-inf values.
+WindowResult window_aggregate(const WindowEvents& events, const WindowQueries& queries,
+                              std::span<const std::int64_t> windows, Closed closed, unsigned aggs);
+
+}  // namespace mlsd::features

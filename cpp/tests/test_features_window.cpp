@@ -1,0 +1,215 @@
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <numeric>
+#include <random>
+#include <stdexcept>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "mlsd/common/parallel.hpp"
+#include "mlsd/features_window.hpp"
+
+namespace mf = mlsd::features;
+using i64 = std::vector<std::int64_t>;
+using dv = std::vector<double>;
+
+namespace {
+
+const double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+i64 stable_order(const i64& entity, const i64& time) {
+  i64 order(entity.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) {
+    return entity[a] != entity[b] ? entity[a] < entity[b] : time[a] < time[b];
+  });
+  return order;
+}
+
+struct Case {
+  i64 entity, time, q_entity, q_time;
+  std::vector<dv> values;
+};
+
+// Few entities and few distinct times, so that many events share a timestamp; NaN values too.
+Case random_case(unsigned seed, std::size_t n, std::size_t m) {
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<std::int64_t> ent(0, 6), tim(0, 40);
+  std::normal_distribution<double> val(0.0, 10.0);
+  std::bernoulli_distribution missing(0.15);
+  Case c;
+  for (std::size_t i = 0; i < n; ++i) {
+    c.entity.push_back(ent(rng));
+    c.time.push_back(tim(rng));
+  }
+  for (int col = 0; col < 2; ++col) {
+    dv v(n);
+    for (auto& x : v) x = missing(rng) ? kNaN : std::round(val(rng) * 4) / 4;
+    c.values.push_back(v);
+  }
+  for (std::size_t i = 0; i < m; ++i) {
+    c.q_entity.push_back(ent(rng) + (i % 17 == 0 ? 100 : 0));  // some entities without events
+    c.q_time.push_back(tim(rng) - 5);
+  }
+  return c;
+}
+
+mf::WindowResult run(const Case& c, const i64& windows, mf::Closed closed, unsigned aggs = mf::kAllAggs) {
+  const i64 eo = stable_order(c.entity, c.time), qo = stable_order(c.q_entity, c.q_time);
+  std::vector<std::span<const double>> cols(c.values.begin(), c.values.end());
+  return mf::window_aggregate({c.entity, c.time, cols, eo}, {c.q_entity, c.q_time, qo}, windows, closed, aggs);
+}
+
+bool in_frame(std::int64_t x, std::int64_t t, std::int64_t w, mf::Closed closed) {
+  const bool lc = closed == mf::Closed::left || closed == mf::Closed::both;
+  const bool rc = closed == mf::Closed::right || closed == mf::Closed::both;
+  return (lc ? x >= t - w : x > t - w) && (rc ? x <= t : x < t);
+}
+
+void expect_same(double got, double want, const char* what) {
+  if (std::isnan(want)) {
+    EXPECT_TRUE(std::isnan(got)) << what;
+  } else {
+    EXPECT_NEAR(got, want, 1e-9 * (1 + std::abs(want))) << what;
+  }
+}
+
+}  // namespace
+
+TEST(FeaturesWindow, MatchesBruteForceForEveryClosedRule) {
+  const i64 windows{1, 3, 10, 1000};
+  for (auto closed : {mf::Closed::left, mf::Closed::right, mf::Closed::both, mf::Closed::neither}) {
+    for (unsigned seed = 0; seed < 4; ++seed) {
+      const Case c = random_case(seed, 300, 200);
+      const auto r = run(c, windows, closed);
+      const std::size_t m = c.q_entity.size();
+      for (std::size_t col = 0; col < c.values.size(); ++col) {
+        for (std::size_t wi = 0; wi < windows.size(); ++wi) {
+          for (std::size_t q = 0; q < m; ++q) {
+            std::int64_t cnt = 0, last_t = std::numeric_limits<std::int64_t>::min();
+            double sum = 0, mn = INFINITY, mx = -INFINITY, last = kNaN;
+            for (std::size_t i = 0; i < c.entity.size(); ++i) {
+              const double x = c.values[col][i];
+              if (c.entity[i] != c.q_entity[q] || std::isnan(x) || !in_frame(c.time[i], c.q_time[q], windows[wi], closed))
+                continue;
+              ++cnt;
+              sum += x;
+              mn = std::min(mn, x);
+              mx = std::max(mx, x);
+              if (c.time[i] >= last_t) {  // rows in order: a later row at the same time wins
+                last_t = c.time[i];
+                last = x;
+              }
+            }
+            const auto qi = static_cast<std::int64_t>(q);
+            ASSERT_EQ(r.at(qi, col, mf::kCount, wi), static_cast<double>(cnt));
+            expect_same(r.at(qi, col, mf::kSum, wi), cnt ? sum : kNaN, "sum");
+            expect_same(r.at(qi, col, mf::kMean, wi), cnt ? sum / cnt : kNaN, "mean");
+            expect_same(r.at(qi, col, mf::kMin, wi), cnt ? mn : kNaN, "min");
+            expect_same(r.at(qi, col, mf::kMax, wi), cnt ? mx : kNaN, "max");
+            expect_same(r.at(qi, col, mf::kLast, wi), last, "last");
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(FeaturesWindow, SameBitsForAnyThreadCount) {
+  const Case c = random_case(7, 50000, 30000);
+  mlsd::set_num_threads(1);
+  const auto one = run(c, {2, 9}, mf::Closed::left);
+  mlsd::set_num_threads(4);
+  const auto four = run(c, {2, 9}, mf::Closed::left);
+  mlsd::set_num_threads(0);
+  ASSERT_EQ(one.table.size(), four.table.size());
+  ASSERT_EQ(one.table.size(), 2u * 6u * 2u * 30000u);
+  for (std::size_t i = 0; i < one.table.size(); ++i) {
+    ASSERT_EQ(std::isnan(one.table[i]), std::isnan(four.table[i]));
+    if (!std::isnan(one.table[i])) ASSERT_EQ(one.table[i], four.table[i]);
+  }
+}
+
+TEST(FeaturesWindow, OnlyRequestedAggregatesAreFilled) {
+  const Case c = random_case(3, 50, 20);
+  const auto r = run(c, {5}, mf::Closed::right, mf::kCount | mf::kMax);
+  EXPECT_EQ(r.n_columns(), 2u * 2u);  // (count, max) of 2 values, 1 window
+  EXPECT_EQ(r.table.size(), 4u * 20u);
+  EXPECT_EQ(r.column(1, mf::kCount, 0), 2u);
+  EXPECT_EQ(r.column(1, mf::kMax, 0), 3u);
+}
+
+TEST(FeaturesWindow, WindowsReachingBelowTheSmallestTimeKeepEverything) {
+  const std::int64_t lo = std::numeric_limits<std::int64_t>::min();
+  Case c;
+  c.entity = {1, 1, 1};
+  c.time = {lo, lo + 1, -10};
+  c.values = {{1.0, 2.0, 4.0}};
+  c.q_entity = {1};
+  c.q_time = {-5};  // -5 - INT64_MAX is below INT64_MIN
+  const auto r = run(c, {std::numeric_limits<std::int64_t>::max()}, mf::Closed::neither);
+  EXPECT_EQ(r.at(0, 0, mf::kCount, 0), 3.0);
+  EXPECT_EQ(r.at(0, 0, mf::kSum, 0), 7.0);
+}
+
+TEST(FeaturesWindow, RejectsBadInputNamingTheArgument) {
+  Case c = random_case(1, 10, 5);
+  EXPECT_THROW(run(c, {0}, mf::Closed::left), std::invalid_argument);
+  EXPECT_THROW(run(c, {-3}, mf::Closed::left), std::invalid_argument);
+  EXPECT_THROW(run(c, {1}, mf::Closed::left, 0), std::invalid_argument);
+  EXPECT_THROW(run(c, {1}, mf::Closed::left, 1u << 10), std::invalid_argument);
+  EXPECT_THROW(mf::parse_closed("middle"), std::invalid_argument);
+  Case inf = c;
+  inf.values[0][3] = INFINITY;
+  try {
+    run(inf, {1}, mf::Closed::left);
+    FAIL() << "no exception";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("values"), std::string::npos) << e.what();
+  }
+  // an order that does not sort the table, or points outside it
+  std::vector<std::span<const double>> cols(c.values.begin(), c.values.end());
+  i64 eo = stable_order(c.entity, c.time), qo = stable_order(c.q_entity, c.q_time);
+  i64 reversed(eo.rbegin(), eo.rend());
+  EXPECT_THROW(mf::window_aggregate({c.entity, c.time, cols, reversed}, {c.q_entity, c.q_time, qo}, i64{1},
+                                    mf::Closed::left, mf::kAllAggs),
+               std::invalid_argument);
+  i64 outside = eo;
+  outside[2] = 10;
+  EXPECT_THROW(mf::window_aggregate({c.entity, c.time, cols, outside}, {c.q_entity, c.q_time, qo}, i64{1},
+                                    mf::Closed::left, mf::kAllAggs),
+               std::invalid_argument);
+  i64 short_time(c.time.begin(), c.time.end() - 1);
+  EXPECT_THROW(mf::window_aggregate({c.entity, short_time, cols, eo}, {c.q_entity, c.q_time, qo}, i64{1},
+                                    mf::Closed::left, mf::kAllAggs),
+               std::invalid_argument);
+}
+
+TEST(FeaturesWindow, NegativeCodesAreMissingKeys) {
+  Case c;
+  c.entity = {-1, -1, 2};
+  c.time = {0, 1, 1};
+  c.values = {{1.0, 2.0, 4.0}};
+  c.q_entity = {-1, 2};
+  c.q_time = {5, 5};
+  const auto r = run(c, {10}, mf::Closed::left);
+  EXPECT_EQ(r.at(0, 0, mf::kCount, 0), 0.0);
+  EXPECT_EQ(r.at(1, 0, mf::kCount, 0), 1.0);
+  EXPECT_EQ(r.at(1, 0, mf::kSum, 0), 4.0);
+}
+
+TEST(FeaturesWindow, EmptyTables) {
+  Case c;
+  c.values = {dv{}};
+  const auto r = run(c, {5}, mf::Closed::left);
+  EXPECT_EQ(r.n_queries, 0);
+  c.q_entity = {3, 3};
+  c.q_time = {1, 2};
+  const auto r2 = run(c, {5}, mf::Closed::left);
+  EXPECT_EQ(r2.at(0, 0, mf::kCount, 0), 0.0);
+  EXPECT_EQ(r2.at(1, 0, mf::kCount, 0), 0.0);
+  EXPECT_TRUE(std::isnan(r2.at(0, 0, mf::kSum, 0)) && std::isnan(r2.at(1, 0, mf::kLast, 0)));
+}

@@ -1,0 +1,85 @@
+"""mlsd.features.window_aggregate over Dask DataFrames: shuffle by entity, then the single-machine
+kernel per partition."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+
+from .. import features as F
+from .._params import Check, Options, validate_params
+from ._common import in_worker, require
+
+__all__ = ["window_aggregate"]
+
+_POS = "__mlsd_row__"
+_POSITION_BITS = 40  # row position within a partition; the partition number goes above it
+
+
+def _is_dask_frame(x: Any) -> bool:
+    try:
+        return isinstance(x, require("dask.dataframe").DataFrame)
+    except ImportError:  # pragma: no cover
+        return False
+
+
+def _with_position(df, partition_info=None):
+    number = 0 if partition_info is None else partition_info["number"]
+    return df.assign(**{_POS: (np.int64(number) << _POSITION_BITS) + np.arange(len(df), dtype=np.int64)})
+
+
+def _part(events, at=None, *, by, on, values, windows, aggs, closed):
+    events = events.sort_values(_POS, kind="stable").drop(columns=_POS)  # row order: ties in time keep it
+    if at is not None:
+        at = at.drop(columns=_POS)
+    return F.window_aggregate(events, by=by, on=on, values=values, windows=windows, aggs=aggs, at=at, closed=closed)
+
+
+FRAME = Check(_is_dask_frame, "a Dask DataFrame (use mlsd.features.window_aggregate for in-memory tables)")
+
+
+@validate_params(
+    events=[FRAME], by=[Check(lambda x: isinstance(x, str) or (isinstance(x, (list, tuple)) and len(x) > 0),
+                              "a column name or a non-empty list of column names")],
+    on=[str], values=[Check(lambda x: isinstance(x, str) or (isinstance(x, (list, tuple)) and len(x) > 0),
+                            "a column name or a non-empty list of column names")],
+    windows=[Check(lambda x: x is not None, "a window or a list of windows")],
+    aggs=[Check(lambda x: isinstance(x, (str, list, tuple)), "an aggregate or a list of aggregates")],
+    at=[None, FRAME], closed=[Options({"left", "right", "both", "neither"})],
+)
+def window_aggregate(events, *, by, on, values, windows=("1h", "1d", "7d"),
+                     aggs=("count", "sum", "mean", "min", "max", "last"), at=None, closed="left"):
+    """:func:`mlsd.features.window_aggregate` over Dask DataFrames: a lazy Dask DataFrame.
+
+    The rows of ``events`` (and of ``at``) are shuffled by the key columns ``by`` (Dask's
+    shuffle: each row crosses the network once), so that each entity's events and spine rows share
+    a partition; each partition then runs the single-machine function.  The result holds the rows
+    of ``at`` (or ``events``) with their index and the feature columns, each value equal to the
+    single-machine result, but in the shuffled row order: sort by the index (``.compute()
+    .sort_index()`` on a unique index) or join on it to line rows up.  Among events at one
+    timestamp the original row order (partition, then row) is kept, so ``last`` agrees too.
+
+    The key columns must have the same dtypes in ``events`` and ``at`` (the shuffle hashes their
+    values); the arguments are checked on the frames' (empty) meta before anything runs, with the
+    single-machine messages.
+    """
+    dd = require("dask.dataframe")
+    by_l = [by] if isinstance(by, str) else list(by)
+    # the plan, checked on the meta: unknown columns, bad windows, clashing names fail here
+    meta = F.window_aggregate(events._meta, by=by, on=on, values=values, windows=windows, aggs=aggs,
+                              at=None if at is None else at._meta, closed=closed)
+    if at is not None:
+        ev_types = [events._meta[c].dtype for c in by_l]
+        at_types = [at._meta[c].dtype for c in by_l]
+        if ev_types != at_types:
+            raise TypeError(f"window_aggregate: by columns must have the same dtypes in events and at (the shuffle "
+                            f"hashes their values); got {ev_types} and {at_types}")
+    n = max(events.npartitions, 1 if at is None else at.npartitions)
+    ev = events.map_partitions(_with_position, meta=_with_position(events._meta)).shuffle(on=by_l, npartitions=n)
+    task = functools.partial(in_worker(_part), by=by, on=on, values=values, windows=windows, aggs=aggs, closed=closed)
+    if at is None:
+        return ev.map_partitions(task, meta=meta)
+    sp = at.map_partitions(_with_position, meta=_with_position(at._meta)).shuffle(on=by_l, npartitions=n)
+    return dd.map_partitions(task, ev, sp, meta=meta, align_dataframes=False)

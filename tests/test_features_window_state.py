@@ -1,0 +1,132 @@
+"""WindowState: online lookups equal window_aggregate offline over the events fed so far, at every
+lookup of a random stream; bounded memory; lateness; persistence; merge == whole."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlsd.features import WindowState, window_aggregate
+
+AGGS = ["count", "sum", "mean", "min", "max", "last"]
+
+
+def _stream(rng, n, n_entities=20, step=3, keys="int"):
+    """Events in time order (many at one time), values with NaNs."""
+    t = np.cumsum(rng.integers(0, step, n))
+    ent = rng.integers(0, n_entities, n)
+    k = ent if keys == "int" else np.array([f"user-{e}" for e in ent], dtype=object)
+    v = np.round(rng.normal(size=(n, 2)), 3)
+    v[rng.random((n, 2)) < 0.1] = np.nan
+    return k, t, v
+
+
+def _offline(k, t, v, q_keys, q_time, windows, closed="left"):
+    ev = pd.DataFrame({"k": k, "t": t, "a": v[:, 0], "b": v[:, 1]})
+    sp = pd.DataFrame({"k": q_keys, "t": q_time})
+    out = window_aggregate(ev, by="k", on="t", values=["a", "b"], windows=windows, at=sp, closed=closed)
+    return out.drop(columns=["k", "t"]).reset_index(drop=True)
+
+
+@pytest.mark.parametrize("closed", ["left", "both"])
+@pytest.mark.parametrize("keys", ["int", "str"])
+@pytest.mark.parametrize("seed", range(3))
+def test_streamed_lookups_equal_offline(seed, keys, closed):
+    rng = np.random.default_rng(seed)
+    k, t, v = _stream(rng, 3000, keys=keys)
+    windows = [5, 40, 200]
+    cuts = np.sort(np.concatenate([[0, len(k)], rng.integers(0, len(k), 25)]))
+    state = WindowState.from_arrays(k[:0], t[:0], v[:0], windows=windows, closed=closed, names=["a", "b"])
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        state.update(k[a:b], t[a:b], v[a:b])
+        if b == 0:
+            continue
+        q_keys = k[rng.integers(0, b, 40)]
+        q_time = t[b - 1] + rng.integers(0, 50, 40)  # at or after the latest event (watermark, lateness 0)
+        got = state.lookup(q_keys, q_time)
+        want = _offline(k[:b], t[:b], v[:b], q_keys, q_time, windows, closed)
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+        # bounded: only events within the longest window of the watermark are kept
+        assert state.result().n_events == int((t[:b] >= t[b - 1] - 200).sum())
+
+
+def test_lateness_raise_count_and_allowed():
+    rng = np.random.default_rng(1)
+    k, t, v = _stream(rng, 200, step=5)
+    s = WindowState.from_arrays(k[:100], t[:100], v[:100], windows=[20], names=["a", "b"])
+    late_t = t[100:110].copy()
+    late_t[3] = t[99] - 1
+    before = json.dumps(s.to_dict())
+    with pytest.raises(ValueError, match="WindowState.update: times holds a late event at row 3"):
+        s.update(k[100:110], late_t, v[100:110])
+    assert json.dumps(s.to_dict()) == before  # nothing was added
+    c = WindowState.from_arrays(k[:100], t[:100], v[:100], windows=[20], names=["a", "b"], on_late="count")
+    c.update(k[100:110], late_t, v[100:110])
+    assert c.result().n_late == 1
+    keep = np.ones(10, bool)
+    keep[3] = False
+    q = np.unique(k)
+    pd.testing.assert_frame_equal(
+        c.lookup(q, t[109]),
+        _offline(np.r_[k[:100], k[100:110][keep]], np.r_[t[:100], late_t[keep]], np.r_[v[:100], v[100:110][keep]],
+                 q, np.full(q.size, t[109]), [20]), check_exact=True)
+    # within allowed lateness: accepted, and lookups at or after the watermark are still exact
+    a = WindowState.from_arrays(k[:100], t[:100], v[:100], windows=[20], names=["a", "b"], allowed_lateness=10)
+    shuffled = rng.permutation(np.arange(100, 200))
+    for part in np.array_split(shuffled, 7):  # out of order, but never more than 10 ticks late? filter those
+        part = part[t[part] >= (a.watermark if a.watermark is not None else -10**18)]
+        a.update(k[part], t[part], v[part])
+    assert a.watermark == t[:200].max() - 10 or a.watermark <= t[:200].max()
+    with pytest.raises(ValueError, match="before the state's watermark"):
+        a.lookup(q, a.watermark - 1)
+
+
+def test_round_trip_and_merge_of_disjoint_entities():
+    rng = np.random.default_rng(2)
+    k, t, v = _stream(rng, 1000, keys="str")
+    whole = WindowState.from_arrays(k, t, v, windows=[10, 100], aggs=["sum", "last", "count"])
+    again = WindowState.from_dict(json.loads(json.dumps(whole.to_dict())))
+    assert again.to_dict() == whole.to_dict()
+    shard = np.array([hash(x) % 3 for x in k])
+    parts = [WindowState.from_arrays(k[shard == i], t[shard == i], v[shard == i], windows=[10, 100],
+                                     aggs=["sum", "last", "count"]) for i in range(3)]
+    merged = parts[2].merge(parts[0], parts[1])
+    q = np.unique(k)
+    pd.testing.assert_frame_equal(merged.lookup(q, t[-1] + 3), whole.lookup(q, t[-1] + 3), check_exact=True)
+    assert merged.result().n_events == whole.result().n_events
+
+
+def test_datetimes_and_feature_names():
+    rng = np.random.default_rng(3)
+    k, t, v = _stream(rng, 500)
+    dt = np.datetime64("2024-01-01T00:00:00", "s") + t.astype("timedelta64[m]")
+    s = WindowState.from_arrays(k, dt, v[:, 0], windows=["10min", "1h"], aggs=["mean", "max"])
+    assert s.feature_names == ["value_mean_10min", "value_mean_1h", "value_max_10min", "value_max_1h"]
+    now = dt[-1] + np.timedelta64(1, "m")
+    ev = pd.DataFrame({"k": k, "t": dt, "value": v[:, 0]})
+    q = np.arange(20)
+    want = window_aggregate(ev, by="k", on="t", values="value", windows=["10min", "1h"], aggs=["mean", "max"],
+                            at=pd.DataFrame({"k": q, "t": np.repeat(now, 20)}))
+    pd.testing.assert_frame_equal(s.lookup(q, now), want[s.feature_names], check_exact=True)
+    with pytest.raises((TypeError, ValueError), match="times"):
+        s.update(k[:3], t[:3], v[:3, 0])  # integers into a datetime state
+
+
+def test_bad_inputs_name_the_argument():
+    s = WindowState.from_arrays(np.array([1, 2]), np.array([1, 2]), np.array([1.0, 2.0]), windows=[5])
+    with pytest.raises(ValueError, match="WindowState.update: values must be finite"):
+        s.update([1], [3], [np.inf])
+    with pytest.raises(ValueError, match="WindowState.update: keys, times and values"):
+        s.update([1, 2], [3], [1.0])
+    with pytest.raises(ValueError, match="WindowState.update: values has 2 columns"):
+        s.update([1], [3], [[1.0, 2.0]])
+    with pytest.raises(ValueError, match="WindowState.lookup: at_time has 2 elements"):
+        s.lookup([1], [3, 4])
+    with pytest.raises(ValueError, match="WindowState.from_arrays: windows must be > 0"):
+        WindowState.from_arrays([1], [1], [1.0], windows=[0])
+    other = WindowState.from_arrays([1], [1], [1.0], windows=[6])
+    with pytest.raises(ValueError, match="'others' parameter of WindowState.merge"):
+        s.merge(other)
