@@ -23,6 +23,7 @@ import mlsd
 import mlsd.abtest as A
 import mlsd.hashing as H
 import mlsd.metrics as M
+import mlsd.monitoring as MO
 import mlsd.retrieval as R
 from mlsd._params import ArrayLike, Check, Interval, Options
 
@@ -36,6 +37,12 @@ XA = RNG.exponential(size=40)
 XB = RNG.exponential(size=40) + 0.2
 EMB = RNG.standard_normal((30, 4)).astype(np.float32)
 Q = RNG.standard_normal((3, 4)).astype(np.float32)
+TABLE = np.random.default_rng(16).standard_normal((40, 3))
+TIMES = (np.datetime64("2024-01-01", "ns") + np.arange(8) * np.timedelta64(6, "h")).astype(np.int64)  # ns
+
+
+def _pca_drift():
+    return MO.PCADrift(TABLE)
 
 
 def _table():
@@ -205,6 +212,13 @@ CASES = [
     ("Stats.sum", lambda: _stats().sum, dict(role="y"), {}),
     ("Stats.sum_of_squares", lambda: _stats().sum_of_squares, dict(role="y"), {}),
     ("Stats.var", lambda: _stats().var, dict(role="y", ddof=1), {}),
+    # -- monitoring (NaN in a table is a missing value, imputed with the reference mean) -------------
+    ("PCADrift", lambda: MO.PCADrift, dict(reference=TABLE), {"reference": {"NaN"}}),
+    ("PCADrift.errors", lambda: _pca_drift().errors, dict(data=TABLE), {"data": {"NaN"}}),
+    ("PCADrift.compare", lambda: _pca_drift().compare, dict(current=TABLE), {"current": {"NaN"}}),
+    ("multivariate_drift", lambda: MO.multivariate_drift, dict(reference=TABLE, current=TABLE),
+     {"reference": {"NaN"}, "current": {"NaN"}}),
+    ("performance_over_time", lambda: MO.performance_over_time, dict(y_true=Y, y_score=S, time=TIMES), {}),
     # -- dask (the collections are NumPy-backed Dask arrays; rows of one query stay together) ------
     *[(f"mlsd.dask.{name}", (lambda name=name: getattr(_md(), name)),
        dict(y_true=_da(Y), y_score=_da(S), client=CLIENT), {})
@@ -239,6 +253,7 @@ SAME_LENGTH = {name: _PAIRS for name, *_ in CASES if name.split(".")[-1] in (
 SAME_LENGTH["Stats.from_arrays"] = SAME_LENGTH["Stats.update"] = set()
 SAME_LENGTH["chisquare"] = {"f_exp"}
 SAME_LENGTH["knn_recall"] = {"approx_ids", "exact_ids"}
+SAME_LENGTH["performance_over_time"] = {"y_true", "y_score", "time"}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any, ClassVar, type_check_only
 from . import abtest as abtest
 from . import hashing as hashing
 from . import metrics as metrics
+from . import monitoring as monitoring
 from . import retrieval as retrieval
 
 __version__: str
