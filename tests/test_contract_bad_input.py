@@ -23,6 +23,7 @@ import mlsd
 import mlsd.abtest as A
 import mlsd.hashing as H
 import mlsd.metrics as M
+import mlsd.monitoring as MON
 import mlsd.retrieval as R
 from mlsd._params import ArrayLike, Check, Interval, Options
 
@@ -94,6 +95,38 @@ def _dist_index(client):
     import mlsd.dask as md
 
     return md.DistributedIndex(4, "l2", n_shards=2, client=client).add(_da(EMB, 7))  # add takes a Dask array
+
+
+MREF = {"x": XA, "c": np.array(["a", "b"] * 20)}
+MCUR = {"x": XB, "c": np.array(["a", "a", "b", "b"] * 10)}
+
+
+def _profile():
+    return MON.Profile.from_data(MREF)
+
+
+def _report():
+    return MON.drift(MREF, MCUR)
+
+
+def _plotted_report():
+    """A report whose plots may open figures: the figures of earlier calls are closed first."""
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    return _report()
+
+
+def _profile_path():
+    import tempfile
+
+    path = tempfile.mkdtemp(prefix="mlsd-bad-input-") + "/p.mlsdprof"
+    _profile().save(path)
+    return path
 
 
 def _md():
@@ -224,6 +257,26 @@ CASES = [
     ("mlsd.dask.hash_columns", lambda: _md().hash_columns, dict(data=_dask_frame()), {}),
     ("mlsd.dask.DistributedIndex", lambda: _md().DistributedIndex, dict(dim=4, metric="l2", client=CLIENT), {}),
     ("DistributedIndex.search", CLIENT, dict(queries=Q, k=3), {"queries": {"empty"}}),  # as Index.search
+    # -- monitoring ------------------------------------------------------------------------------
+    ("drift", lambda: MON.drift, dict(reference=MREF, current=MCUR), {}),
+    ("ks_2samp", lambda: MON.ks_2samp, dict(data1=XA, data2=XB), {}),
+    ("wasserstein_distance", lambda: MON.wasserstein_distance,
+     dict(u_values=XA, v_values=XB, u_weights=np.ones(40), v_weights=np.ones(40)), {}),
+    ("Profile.from_data", lambda: MON.Profile.from_data, dict(reference=MREF), {}),
+    ("Profile.from_arrays", lambda: MON.Profile.from_arrays, dict(reference=MREF), {}),
+    ("Profile.update", lambda: _profile().update, dict(reference=MREF), {}),
+    ("Profile.compare", lambda: _profile().compare, dict(current=MCUR), {}),
+    ("Profile.merge", lambda: _profile().merge, dict(), {}),
+    ("Profile.result", lambda: _profile().result, dict(), {}),
+    ("Profile.from_dict", lambda: MON.Profile.from_dict, dict(d=_profile().to_dict()), {}),
+    ("Profile.sorted_values", lambda: _profile().sorted_values, dict(column="x"), {}),
+    ("Profile.category_counts", lambda: _profile().category_counts, dict(column="c"), {}),
+    ("Profile.missing", lambda: _profile().missing, dict(column="x"), {}),
+    ("DriftReport.row", lambda: _report().row, dict(column="x"), {}),
+    ("DriftReport.plot", lambda: _plotted_report().plot, dict(top=2), {}),
+    ("DriftReport.plot_histograms", lambda: _plotted_report().plot_histograms, dict(top=1), {}),
+    ("Profile.save", lambda: _profile().save, dict(path=_profile_path()), {}),
+    ("Profile.load", lambda: MON.Profile.load, dict(path=_profile_path()), {}),
     # -- package ---------------------------------------------------------------------------------
     ("set_num_threads", lambda: mlsd.set_num_threads, dict(n=1), {}),
 ]
@@ -239,6 +292,7 @@ SAME_LENGTH = {name: _PAIRS for name, *_ in CASES if name.split(".")[-1] in (
 SAME_LENGTH["Stats.from_arrays"] = SAME_LENGTH["Stats.update"] = set()
 SAME_LENGTH["chisquare"] = {"f_exp"}
 SAME_LENGTH["knn_recall"] = {"approx_ids", "exact_ids"}
+SAME_LENGTH["wasserstein_distance"] = {"u_weights", "v_weights"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -349,7 +403,8 @@ def _declared_callable(factory):
     return factory()
 
 
-STATES = [("ScoreTable", lambda: _table()), ("LogLossSums", lambda: _sums()), ("Stats", lambda: _stats())]
+STATES = [("ScoreTable", lambda: _table()), ("LogLossSums", lambda: _sums()), ("Stats", lambda: _stats()),
+          ("Profile", lambda: _profile())]
 
 
 @pytest.mark.parametrize("name, make", STATES, ids=[n for n, _ in STATES])

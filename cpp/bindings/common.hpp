@@ -66,5 +66,6 @@ void register_metrics(py::module_& m);
 void register_hashing(py::module_& m);
 void register_retrieval(py::module_& m);
 void register_abtest(py::module_& m);
+void register_monitoring(py::module_& m);
 
 }  // namespace mlsd::bindings
