@@ -170,14 +170,14 @@ def test_result_contract():
     (dict(reference=np.arange(80.0).reshape(40, 2), current=np.ones((0, 2))), "no rows"),
     (dict(reference=np.arange(80.0).reshape(40, 2), current=np.array([[1.0, np.inf]])), "infinite"),
     (dict(reference=pd.DataFrame({"a": np.arange(40.0), "b": 1.0}), current=pd.DataFrame({"a": [1.0]})),
-     r"\['b'\] are not in current"),
+     r"'current' parameter of multivariate_drift has no column\(s\) \['b'\]"),
     (dict(reference=pd.DataFrame({"a": list("xy") * 20})), "no numeric column"),
 ])
 def test_bad_input_names_function_and_argument(bad, match):
     bad.setdefault("current", np.ones((3, 1)))
     with pytest.raises(ValueError, match=match) as e:
         MO.multivariate_drift(**bad)
-    assert str(e.value).startswith("multivariate_drift: ")
+    assert "multivariate_drift" in str(e.value)
 
 
 def test_bad_columns_and_n_components():

@@ -94,3 +94,101 @@ def test_bad_input(kwargs, exc, match):
     with pytest.raises(exc, match=match) as e:
         MO.performance_over_time(**args)
     assert "performance_over_time" in str(e.value)
+
+
+# -- drift per window -----------------------------------------------------------------------------
+
+def live_table(n=4000, seed=1):
+    """Three days of rows, out of time order: x shifts on the third day, c's mix on the second."""
+    rng = np.random.default_rng(seed)
+    t = np.datetime64("2024-05-01", "ns") + rng.integers(0, 3 * 86400, n).astype("timedelta64[s]")
+    day = (t - np.datetime64("2024-05-01", "ns")).astype("timedelta64[D]").astype(int)
+    x = rng.normal(size=n) + 0.8 * (day == 2)
+    c = np.where(rng.random(n) < np.where(day == 1, 0.8, 0.5), "a", "b")
+    y = rng.exponential(size=n)
+    y[rng.random(n) < 0.05] = np.nan
+    return pd.DataFrame({"t": t, "x": x, "c": c, "y": y})
+
+
+def reference_table(n=3000, seed=2):
+    rng = np.random.default_rng(seed)
+    y = rng.exponential(size=n)
+    y[rng.random(n) < 0.05] = np.nan
+    return pd.DataFrame({"x": rng.normal(size=n), "c": np.where(rng.random(n) < 0.5, "a", "b"), "y": y})
+
+
+def assert_same_report(a, b):
+    fa, fb = a.to_frame(), b.to_frame()
+    assert list(fa.columns) == list(fb.columns)
+    for col in fa.columns:
+        if fa[col].dtype.kind == "f":
+            np.testing.assert_array_equal(fa[col].to_numpy(), fb[col].to_numpy())  # NaN == NaN here
+        else:
+            assert fa[col].tolist() == fb[col].tolist(), col
+
+
+def test_drift_over_time_equals_drift_per_window():
+    ref, live = reference_table(), live_table()
+    r = MO.drift_over_time(ref, live, "t", "1D")
+    days = pd.DatetimeIndex(live["t"]).floor("1D")
+    np.testing.assert_array_equal(r.window, np.unique(days))
+    assert r.columns.tolist() == ["x", "c", "y"]
+    for i, w in enumerate(r.window):
+        window = live.loc[days == w, ["x", "c", "y"]]
+        expected = MO.drift(ref, window)
+        assert r.rows[i] == len(window)
+        assert_same_report(r.reports[i], expected)
+        np.testing.assert_array_equal(r.score[i], expected.score)
+        np.testing.assert_array_equal(r.drifted[i], expected.drifted)
+        assert r.share_drifted[i] == expected.share_drifted
+    # the shifts are found where they were made, and only there
+    assert r.drifted[:, 0].tolist() == [False, False, True]
+    assert r.drifted[:, 1].tolist() == [False, True, False]
+    frame = r.to_frame()
+    assert len(frame) == 3 * 3 and list(frame.columns[:4]) == ["window", "rows", "column", "type"]
+
+
+def test_drift_over_time_from_a_profile_and_other_tables(tmp_path):
+    ref, live = reference_table(), live_table(n=1500)
+    direct = MO.drift_over_time(ref, live, "t", "12h", method="psi")
+    path = tmp_path / "ref.mlsdprof"
+    MO.Profile.from_data(ref).save(path)
+    from_file = MO.drift_over_time(MO.Profile.load(path), live, "t", "12h", method="psi")
+    np.testing.assert_array_equal(direct.score, from_file.score)
+    pa = pytest.importorskip("pyarrow")
+    arrow = MO.drift_over_time(pa.Table.from_pandas(ref), pa.Table.from_pandas(live), "t", "12h", method="psi")
+    np.testing.assert_array_equal(direct.score, arrow.score)
+    as_dict = MO.drift_over_time({k: ref[k].to_numpy() for k in ref}, {k: live[k].to_numpy() for k in live}, "t",
+                                 "12h", method="psi")
+    np.testing.assert_array_equal(direct.statistic, as_dict.statistic)
+    only_x = MO.drift_over_time(ref.assign(t=np.datetime64("2024-04-01", "ns")), live, "t", "1D", columns=["x"])
+    assert only_x.columns.tolist() == ["x"] and only_x.score.shape == (3, 1)
+
+
+def test_drift_over_time_plot_and_repr():
+    r = MO.drift_over_time(reference_table(600), live_table(900), "t", "1D")
+    assert repr(r).startswith("DriftOverTime(") and "<tuple of 3>" in repr(r)
+    assert "<table" in r._repr_html_()
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ax = r.plot()
+    assert ax.images[0].get_array().shape == (3, 3)  # columns x windows
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["x", "c", "y"]
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(time_column="when"), "time_column 'when' is not a column of data"),
+    (dict(columns=["x", "t"]), "must not include the time_column"),
+    (dict(freq="nonsense"), "'freq' parameter of drift_over_time"),
+    (dict(data=pd.DataFrame({"t": np.array(["2024-01-01"], dtype="datetime64[ns]"), "x": [1.0]})),
+     r"'data' parameter of drift_over_time has no column\(s\)"),
+    (dict(data=pd.DataFrame({"t": [1.5, 2.5], "x": [1.0, 2.0], "c": ["a", "b"], "y": [1.0, 2.0]})), "datetime64"),
+])
+def test_drift_over_time_bad_input(kwargs, match):
+    args = dict(reference=reference_table(50), data=live_table(60), time_column="t")
+    args.update(kwargs)
+    with pytest.raises((ValueError, TypeError), match=match) as e:
+        MO.drift_over_time(**args)
+    assert "drift_over_time" in str(e.value)

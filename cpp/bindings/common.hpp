@@ -66,6 +66,7 @@ void register_metrics(py::module_& m);
 void register_hashing(py::module_& m);
 void register_retrieval(py::module_& m);
 void register_abtest(py::module_& m);
+void register_monitoring(py::module_& m);
 void register_monitoring_pca(py::module_& m);
 
 }  // namespace mlsd::bindings

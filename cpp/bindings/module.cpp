@@ -29,5 +29,6 @@ PYBIND11_MODULE(_core, m) {
   auto abtest = m.def_submodule("abtest", "mlsd::abtest kernels");
   mlsd::bindings::register_abtest(abtest);
   auto monitoring = m.def_submodule("monitoring", "mlsd::monitoring kernels");
+  mlsd::bindings::register_monitoring(monitoring);
   mlsd::bindings::register_monitoring_pca(monitoring);
 }

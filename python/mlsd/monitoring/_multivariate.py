@@ -15,30 +15,28 @@ from typing import Any
 import numpy as np
 
 from .. import _core
-from .._params import ArrayLike, Check, Interval, validate_params
+from .._params import Check, Interval, validate_params
 from .._results import Result, axes, result_type
 from .._validation import call_kernel
+from ._input import NUMERIC, TABLE_DESCRIPTION, is_table, read_table
 
 __all__ = ["PCADrift", "MultivariateDriftResult", "multivariate_drift"]
 
 _k = _core.monitoring
 
 
-def _is_frame(v: Any) -> bool:
-    mod = type(v).__module__.split(".")[0]
-    return (mod == "pandas" and hasattr(v, "columns")) or (mod == "pyarrow" and hasattr(v, "column_names"))
-
-
-# A table: a pandas DataFrame, a pyarrow Table, or a 2-D numeric array (rows x columns).
-TABLE = [Check(_is_frame, "a pandas DataFrame or a pyarrow Table"), ArrayLike(ndim=2)]
-COLUMNS = [None, Check(lambda v: not isinstance(v, (str, bytes)) and len(list(v)) > 0,
+# The tables drift takes (read once by _input.read_table); a C-contiguous float64 array is used in place.
+TABLE = [Check(is_table, TABLE_DESCRIPTION)]
+COLUMNS = [None, Check(lambda v: not isinstance(v, (str, bytes, dict)) and len(list(v)) > 0,
                        "a non-empty list of column names")]
 
 
 def numeric_table(func: str, name: str, data: Any, columns: list | None) -> tuple[np.ndarray, list]:
     """(X, names): the numeric columns (all of them, or ``columns``) of a table as one row-major
-    float64 array (no copy for a C-contiguous float64 array), NaN for missing values."""
+    float64 array, NaN for missing values.  A C-contiguous float64 array is not copied."""
     if isinstance(data, np.ndarray):
+        if data.dtype.kind not in "biuf":
+            raise TypeError(f"{func}: {name} must be numeric; got an array of dtype {data.dtype}")
         names = list(range(data.shape[1]))
         if columns is not None:
             missing = [c for c in columns if not (isinstance(c, Integral) and 0 <= c < data.shape[1])]
@@ -47,44 +45,21 @@ def numeric_table(func: str, name: str, data: Any, columns: list | None) -> tupl
                                  f"(it has {data.shape[1]} columns)")
             data, names = data[:, list(columns)], list(columns)
         return np.ascontiguousarray(data, dtype=np.float64), names
-    if hasattr(data, "column_names"):  # pyarrow
-        import pyarrow as pa
-
-        available = list(data.column_names)
-        numeric = lambda c: (pa.types.is_integer(data.schema.field(c).type)  # noqa: E731
-                             or pa.types.is_floating(data.schema.field(c).type)
-                             or pa.types.is_boolean(data.schema.field(c).type))
-        get = lambda c: data.column(c).to_numpy()  # noqa: E731
-    else:
-        available = list(data.columns)
-        numeric = lambda c: getattr(data[c].dtype, "kind", "O") in "biuf"  # noqa: E731
-        get = lambda c: (data[c].to_numpy(dtype=np.float64, na_value=np.nan) if numeric(c)  # noqa: E731
-                         else data[c].to_numpy())
+    table = read_table(data, func, name, columns)
     if columns is None:
-        names = [c for c in available if numeric(c)]
-        if not names:
+        table = {c: v for c, v in table.items() if v[0] == NUMERIC}
+        if not table:
             raise ValueError(f"{func}: {name} has no numeric column")
     else:
-        names = list(columns)
-        missing = [c for c in names if c not in available]
-        if missing:
-            raise ValueError(f"{func}: columns {missing!r} are not in {name}")
-    x = np.empty((len(data), len(names)), dtype=np.float64)
-    for j, c in enumerate(names):
-        values = np.asarray(get(c))
-        if values.dtype.kind not in "biuf" and not (values.dtype == object and _floats(values)):
-            raise TypeError(f"{func}: column {c!r} of {name} must be numeric; got dtype {values.dtype}")
-        x[:, j] = values.astype(np.float64) if values.dtype != object else np.array(
-            [np.nan if v is None else v for v in values], dtype=np.float64)
+        wrong = [c for c, (kind, _) in table.items() if kind != NUMERIC]
+        if wrong:
+            raise TypeError(f"{func}: column {wrong[0]!r} of {name} must be numeric; it is categorical")
+    names = list(table)
+    n = len(next(iter(table.values()))[1])
+    x = np.empty((n, len(names)), dtype=np.float64)
+    for j, (_, values) in enumerate(table.values()):
+        x[:, j] = values
     return x, names
-
-
-def _floats(values: np.ndarray) -> bool:
-    try:
-        np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def _chunk_bounds(n: int, n_chunks: int) -> np.ndarray:

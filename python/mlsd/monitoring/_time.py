@@ -1,5 +1,6 @@
 """Monitoring over time: drift and model performance per time window."""
 
+
 from __future__ import annotations
 
 from numbers import Integral
@@ -11,8 +12,11 @@ from .. import metrics as _metrics
 from .._params import ArrayLike, Check, Interval, validate_params
 from .._results import Result, axes, result_type
 from ..metrics import _partials as _mp
+from ._drift import OPTIONS, DriftReport, _is_names, _progress
+from ._input import CATEGORICAL, TABLE_DESCRIPTION, is_table, read_table
+from ._profile import Profile
 
-__all__ = ["PerformanceOverTime", "performance_over_time", "time_windows"]
+__all__ = ["DriftOverTime", "drift_over_time", "PerformanceOverTime", "performance_over_time", "time_windows"]
 
 
 def _is_freq(v: Any) -> bool:
@@ -28,7 +32,7 @@ FREQ = [Check(_is_freq, "a pandas frequency such as '1D', '6h' or 'W'")]
 TIME = [ArrayLike(ndim=1, kinds="Miu")]
 
 
-def time_windows(func: str, time: Any, freq: Any) -> tuple[np.ndarray, np.ndarray]:
+def time_windows(func: str, time: Any, freq: Any, name: str = "time") -> tuple[np.ndarray, np.ndarray]:
     """(codes, starts): each row's window as a code 0..n_windows-1 in time order, and the windows'
     start times (datetime64[ns]).  Fixed frequencies ('1D', '6h') start windows at multiples of
     the frequency since the epoch (pandas' ``floor``); calendar ones ('W', 'MS') at their periods'
@@ -37,10 +41,10 @@ def time_windows(func: str, time: Any, freq: Any) -> tuple[np.ndarray, np.ndarra
 
     t = np.asarray(time)
     if t.dtype.kind not in "Mbiu":
-        raise TypeError(f"{func}: time must hold datetimes (datetime64); got dtype {t.dtype}")
+        raise TypeError(f"{func}: {name} must hold datetimes (datetime64); got dtype {t.dtype}")
     t = pd.DatetimeIndex(t.astype("datetime64[ns]") if t.dtype.kind != "M" else t)
     if t.hasnans:
-        raise ValueError(f"{func}: time has missing values (NaT) at index {int(np.flatnonzero(t.isna())[0])}")
+        raise ValueError(f"{func}: {name} has missing values (NaT) at index {int(np.flatnonzero(t.isna())[0])}")
     if t.tz is not None:
         t = t.tz_convert("UTC").tz_localize(None)
     try:
@@ -166,3 +170,190 @@ def performance_over_time(y_true: Any, y_score: Any, time: Any, freq: Any = "1D"
         calibration = np.where(positives > 0, score_sum / np.where(positives > 0, positives, 1), np.nan)
     return PerformanceOverTime(window=starts, rows=rows.astype(np.int64), positive_rate=positives / rows, auc=auc,
                                normalized_entropy=ne, calibration=calibration, ece=ece)
+
+
+# -- drift per window ------------------------------------------------------------------------------
+
+def _column_names(x: Any) -> list:
+    if isinstance(x, np.ndarray):
+        return list(range(x.shape[1]))
+    if isinstance(x, dict):
+        return list(x)
+    return list(x.column_names if hasattr(x, "column_names") else x.columns)
+
+
+def _time_column(x: Any, name: Any, func: str) -> np.ndarray:
+    if name not in _column_names(x):
+        raise ValueError(f"{func}: time_column {name!r} is not a column of data")
+    if isinstance(x, np.ndarray):
+        return x[:, name]
+    if isinstance(x, dict):
+        return np.asarray(x[name])
+    if hasattr(x, "column_names"):  # pyarrow
+        return x.column(name).to_numpy()
+    if type(x).__module__.split(".")[0] == "polars":
+        return x.get_column(name).to_numpy()
+    return x[name].to_numpy()
+
+
+@result_type
+class DriftOverTime(Result):
+    """Result of :func:`drift_over_time`: drift per time window and column.
+
+    Attributes
+    ----------
+    window : ndarray of datetime64, shape (n_windows,)
+        Start of each window.
+    rows : ndarray of int, shape (n_windows,)
+        Rows of ``data`` in each window.
+    columns : ndarray, shape (n_columns,)
+    score, statistic, pvalue : ndarray of float, shape (n_windows, n_columns)
+        Per window and column, as in :class:`DriftReport`: the drift score (>= 1: drifted), the
+        deciding statistic, its p-value (NaN for distances).
+    drifted : ndarray of bool, shape (n_windows, n_columns)
+    share_drifted : ndarray of float, shape (n_windows,)
+        Share of the testable columns drifted in each window.
+    dataset_drift : ndarray of bool, shape (n_windows,)
+    reports : tuple of DriftReport
+        The full report of each window.
+
+    ``to_frame()`` is tidy (one row per window and column); ``plot()`` draws the score as a
+    heatmap, windows across, columns down.
+    """
+
+    window: np.ndarray
+    rows: np.ndarray
+    columns: np.ndarray
+    score: np.ndarray
+    statistic: np.ndarray
+    pvalue: np.ndarray
+    drifted: np.ndarray
+    share_drifted: np.ndarray
+    dataset_drift: np.ndarray
+    reports: tuple
+
+    def _has_rows(self) -> bool:
+        return len(self.window) > 0
+
+    def to_frame(self):
+        """One row per (window, column): window, rows, then the columns of the window's
+        :meth:`DriftReport.to_frame` (column, type, method, statistic, pvalue, threshold,
+        drifted, score, and every test)."""
+        import pandas as pd
+
+        frames = []
+        for w, n, report in zip(self.window, self.rows, self.reports):
+            f = report.to_frame()
+            f.insert(0, "rows", n)
+            f.insert(0, "window", w)
+            frames.append(f)
+        return pd.concat(frames, ignore_index=True)
+
+    def plot(self, ax=None, *, vmax: float = 2.0):
+        """Heatmap of the drift score per window (across) and column (down), clipped at
+        ``vmax``; drifted cells (score >= 1) are marked with a dot.  Returns the Axes."""
+        ax = axes(ax, figsize=(max(5.0, 0.45 * len(self.window) + 2.5), max(2.5, 0.3 * len(self.columns) + 1.2)))
+        score = np.nan_to_num(self.score.T, nan=0.0, posinf=vmax)
+        image = ax.imshow(score, aspect="auto", cmap="Reds", vmin=0.0, vmax=vmax, interpolation="nearest")
+        yy, xx = np.nonzero(self.drifted.T)
+        ax.scatter(xx, yy, s=8, color="k", marker="o", label="drifted")
+        ax.set_yticks(np.arange(len(self.columns)))
+        ax.set_yticklabels([str(c) for c in self.columns], fontsize=7)
+        step = max(1, len(self.window) // 12)
+        ax.set_xticks(np.arange(0, len(self.window), step))
+        ax.set_xticklabels([str(np.datetime_as_string(w, unit="m")).replace("T00:00", "")
+                            for w in self.window[::step]], rotation=45, ha="right", fontsize=7)
+        ax.set_xlabel("Window start")
+        ax.set_title("Drift score per window (>= 1: drifted)")
+        ax.figure.colorbar(image, ax=ax, label="drift score")
+        return ax
+
+
+@validate_params(reference=[Check(lambda r: isinstance(r, Profile) or is_table(r), "a Profile or " + TABLE_DESCRIPTION)],
+                 data=[Check(is_table, TABLE_DESCRIPTION)],
+                 time_column=[Check(lambda c: isinstance(c, (str, int)) and not isinstance(c, bool),
+                                    "a column name (str or int)")],
+                 freq=FREQ, columns=[None, Check(_is_names, "a list of column names")],
+                 categorical=[None, Check(_is_names, "a list of column names")], **OPTIONS)
+def drift_over_time(reference: Any, data: Any, time_column: Any, freq: Any = "1D", *, columns: list | None = None,
+                    categorical: list | None = None, method: Any = "auto", threshold: Any = None, n_bins: int = 10,
+                    bins: Any = None, psi_eps: float = 1e-4, ks_method: str = "auto", alternative: str = "two-sided",
+                    drift_share: float = 0.5, progress: bool = False) -> DriftOverTime:
+    """Drift of every column per time window: ``data`` cut into windows by ``time_column``, each
+    window compared with the reference exactly as :func:`drift` would compare it.
+
+    The reference is profiled once (:class:`Profile`; pass a saved profile to skip even that);
+    ``data`` is read once and sorted by window once; each window is then one
+    :meth:`Profile.compare`, whose report is the same, number for number, as
+    ``drift(reference, window)``.
+
+    Parameters
+    ----------
+    reference : table or Profile
+        The reference rows (its ``time_column``, if present, is not tested), or their profile.
+    data : table
+        Production rows with a datetime64 column ``time_column``.
+    time_column : str or int
+    freq : str or pandas offset, default="1D"
+        Window length ('1D', '6h', '7D'; 'W' or 'MS' for calendar weeks and months), as in
+        :func:`performance_over_time`.  Windows without rows are left out.
+    columns, categorical, method, threshold, n_bins, bins, psi_eps, ks_method, alternative, drift_share
+        As in :func:`drift` (``columns`` and ``categorical`` only with a reference table).
+    progress : bool, default False
+        A tqdm bar over the windows.
+
+    Returns
+    -------
+    DriftOverTime
+        Windows x columns of scores, statistics, p-values and decisions, the report of each
+        window, ``to_frame()`` and a heatmap ``plot()``.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> ref = pd.DataFrame({"x": rng.normal(size=3000)})
+    >>> t = np.datetime64("2024-01-01", "ns") + np.arange(3000) * np.timedelta64(1, "m")
+    >>> live = pd.DataFrame({"x": rng.normal(size=3000) + (t >= np.datetime64("2024-01-02")), "t": t})
+    >>> r = drift_over_time(ref, live, "t", "1D")
+    >>> r.drifted[:, 0].tolist()
+    [False, True, True]
+    """
+    func = "drift_over_time"
+    if isinstance(reference, Profile):
+        if columns is not None or categorical is not None:
+            raise ValueError(f"{func}: columns and categorical apply to a reference table, not to a Profile "
+                             f"(whose columns and kinds are fixed)")
+        profile = reference
+    else:
+        if columns is None:
+            columns = [c for c in _column_names(reference) if c != time_column]
+        elif time_column in columns:
+            raise ValueError(f"{func}: columns must not include the time_column {time_column!r}")
+        profile = Profile.from_data(reference, columns, categorical=categorical)
+    names = profile.columns
+    if time_column in names:
+        raise ValueError(f"{func}: the profile has a column named like the time_column {time_column!r}")
+    codes, starts = time_windows(func, _time_column(data, time_column, func), freq, "time_column")
+    kinds = profile.kinds
+    cur = read_table(data, func, "data", names, tuple(n for n in names if kinds[n] == CATEGORICAL))
+    order = np.argsort(codes, kind="stable")
+    rows = np.bincount(codes, minlength=len(starts))
+    at = np.r_[0, np.cumsum(rows)]
+    ordered = {n: v[order] for n, (_, v) in cur.items()}
+    options = dict(method=method, threshold=threshold, n_bins=n_bins, bins=bins, psi_eps=psi_eps, ks_method=ks_method,
+                   alternative=alternative, drift_share=drift_share)
+    reports: list[DriftReport] = []
+    for w in _progress(range(len(starts)), len(starts), progress, func):
+        window = {n: v[at[w]:at[w + 1]] for n, v in ordered.items()}
+        try:
+            reports.append(profile.compare(window, **options))
+        except ValueError as e:
+            raise type(e)(str(e).replace("Profile.compare", func).replace("'current' parameter", "'data' parameter")
+                          + f" (window starting {starts[w]})") from None
+    stack = lambda field: np.array([getattr(r, field) for r in reports]).reshape(len(reports), len(names))  # noqa: E731
+    return DriftOverTime(window=starts, rows=rows.astype(np.int64), columns=np.array(names, dtype=object),
+                         score=stack("score").astype(np.float64), statistic=stack("statistic").astype(np.float64),
+                         pvalue=stack("pvalue").astype(np.float64), drifted=stack("drifted").astype(bool),
+                         share_drifted=np.array([r.share_drifted for r in reports], dtype=np.float64),
+                         dataset_drift=np.array([r.dataset_drift for r in reports], dtype=bool), reports=tuple(reports))
