@@ -50,9 +50,7 @@ double binomial_pmf(double j, double n, double p, double q) {
   return std::exp(lc - 0.5 * lf);
 }
 
-}  // namespace
-
-double smirnov_sf(index_t n, double x) {
+double smirnov_tail(index_t n, double x) {
   constexpr const char* fn = "smirnov_sf";
   MLSD_REQUIRE(n >= 1, fn, "n must be >= 1, got ", n);
   MLSD_REQUIRE(!std::isnan(x), fn, "x must not be NaN");
@@ -86,12 +84,18 @@ double smirnov_sf(index_t n, double x) {
   return v < 0.0 ? 0.0 : (v > 1.0 ? 1.0 : v);
 }
 
+}  // namespace
+
+double smirnov_sf(index_t n, double x) {
+  return run_in_arena([&] { return smirnov_tail(n, x); });
+}
+
 std::vector<double> smirnov_sf_batch(std::span<const index_t> n, std::span<const double> x) {
   constexpr const char* fn = "smirnov_sf_batch";
   MLSD_REQUIRE(n.size() == x.size(), fn, "n and x must have the same length");
   return run_in_arena([&] {
     std::vector<double> out(n.size());
-    tbb::parallel_for(std::size_t{0}, n.size(), [&](std::size_t c) { out[c] = smirnov_sf(n[c], x[c]); });
+    tbb::parallel_for(std::size_t{0}, n.size(), [&](std::size_t c) { out[c] = smirnov_tail(n[c], x[c]); });
     return out;
   });
 }
