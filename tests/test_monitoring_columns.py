@@ -49,10 +49,11 @@ def test_ks_2samp_tiny_exact_pvalues_keep_relative_accuracy():
 
 def test_ks_2samp_large_samples_use_the_asymptotic_law_in_auto():
     rng = np.random.default_rng(5)
-    a, b = rng.normal(size=20000), rng.normal(0.01, 1, size=15000)
-    got, want = ks_2samp(a, b), stats.ks_2samp(a, b)
-    assert got.statistic == want.statistic
-    assert got.pvalue == pytest.approx(want.pvalue, rel=1e-10)
+    for shift in (0.01, 0.03, 0.05, 0.2):  # p from ~0.5 to the 2 x Smirnov branch and below 1e-100
+        a, b = rng.normal(size=20000), rng.normal(shift, 1, size=15000)
+        got, want = ks_2samp(a, b), stats.ks_2samp(a, b)
+        assert got.statistic == want.statistic
+        assert got.pvalue == pytest.approx(want.pvalue, rel=1e-10, abs=1e-300)
 
 
 @pytest.mark.parametrize("n1, n2", [(1, 1), (5, 3), (97, 256), (1000, 999)])
@@ -183,3 +184,12 @@ def test_results_do_not_depend_on_the_thread_count():
         mlsd.set_num_threads(None)
     many = drift(ref, cur).to_frame()
     assert one.equals(many)
+
+
+@pytest.mark.parametrize("n, x", [(141, 0.2), (200, 0.1), (1000, 0.05), (1000, 0.6), (30000, 0.02), (500000, 0.0025),
+                                  (500000, 0.005), (1000000, 0.003), (1000000, 0.0191)])
+def test_kolmogorov_tail_equals_scipy_kstwo(n, x):
+    from mlsd.monitoring._stats import kolmogorov_sf
+
+    got = kolmogorov_sf(np.array([x]), np.array([float(n)]))[0]
+    assert got == pytest.approx(stats.kstwo.sf(x, n), rel=1e-11, abs=1e-300)

@@ -145,5 +145,37 @@ def test_mixed_types_empty_current_and_wrong_kinds():
         drift(ref, cur.assign(x=np.r_[np.inf, cur["x"].to_numpy()[1:]]))
     with pytest.raises(InvalidParameterError, match="'method' parameter of drift must be one of .* categorical column 'c'"):
         drift(ref, cur, method="wasserstein")
+    with pytest.raises(InvalidParameterError, match="'categorical' parameter of drift names column"):
+        drift(ref, cur, categorical=["nope"])
     with pytest.raises(InvalidParameterError, match="'bins' parameter of drift"):
         drift(ref, cur, bins=[0.0, 0.0, 1.0])
+
+
+def test_kernels_release_the_gil():
+    from conftest import assert_releases_gil
+
+    rng = np.random.default_rng(9)
+    ref = {f"c{j}": rng.normal(size=400_000) for j in range(4)}
+    assert_releases_gil(lambda: drift(ref, ref))
+
+
+def test_benchmark_script_runs_in_quick_mode():
+    import pathlib
+    import subprocess
+    import sys
+
+    script = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "bench_monitoring.py"
+    out = subprocess.run([sys.executable, str(script), "--quick", "--repeat", "1"], capture_output=True, text=True,
+                         timeout=900)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.count("values agree") == 3  # drift, profile.compare, PCADrift
+
+
+@pytest.mark.parametrize("module", ["_drift", "_pairs"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    mod = importlib.import_module(f"mlsd.monitoring.{module}")
+    result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

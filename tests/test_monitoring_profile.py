@@ -66,6 +66,7 @@ def test_save_and_load_round_trip(tmp_path):
     prof.save(path)
     again = Profile.load(path)
     assert again.to_dict() == prof.to_dict()
+    assert again.merge(prof).to_dict() == Profile.from_data(pd.concat([ref, ref])).to_dict()  # loaded views merge
     assert_same_report(again.compare(cur), drift(ref, cur))
     assert Profile.from_dict(json.loads(json.dumps(prof.to_dict()))).to_dict() == prof.to_dict()
 

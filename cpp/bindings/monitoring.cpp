@@ -91,6 +91,10 @@ void register_monitoring(py::module_& m) {
       },
       py::arg("n1").noconvert(), py::arg("n2").noconvert(), py::arg("h").noconvert(), py::arg("two_sided"));
   m.def(
+      "smirnov_sf",
+      [](const i64& n, const f64& x) { return to_numpy(call_without_gil(mm::smirnov_sf_batch, n, x)); },
+      py::arg("n").noconvert(), py::arg("x").noconvert());
+  m.def(
       "wasserstein_distance",
       [](const f64& u, const f64& v, const std::optional<f64>& uw, const std::optional<f64>& vw) {
         return call_without_gil(mm::wasserstein_distance, u, v, uw, vw);

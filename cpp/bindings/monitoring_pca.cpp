@@ -1,7 +1,7 @@
 #include <string>
 
 #include "common.hpp"
-#include "mlsd/monitoring/pca.hpp"
+#include "mlsd/monitoring.hpp"
 
 namespace mlsd::bindings {
 

@@ -100,3 +100,19 @@ TEST(Monitoring, WassersteinOfShiftedSampleIsTheShift) {
   for (auto& v : b) v += 0.25;
   EXPECT_NEAR(mm::wasserstein_distance(a, b, {}, {}), 0.25, 1e-12);
 }
+
+TEST(Monitoring, SmirnovTailOfOneObservationIsOneMinusX) {
+  // n = 1: D+ = 1 - U for a uniform U, so P(D+ >= x) = 1 - x
+  for (double x : {0.1, 0.25, 0.5, 0.9}) EXPECT_NEAR(mm::smirnov_sf(1, x), 1.0 - x, 1e-15);
+  EXPECT_EQ(mm::smirnov_sf(10, 0.0), 1.0);
+  EXPECT_EQ(mm::smirnov_sf(10, 1.0), 0.0);
+}
+
+TEST(Monitoring, SmirnovTailDoesNotDependOnThreadCount) {
+  mlsd::set_num_threads(1);
+  const double one = mm::smirnov_sf(400000, 0.003);
+  mlsd::set_num_threads(0);
+  EXPECT_EQ(one, mm::smirnov_sf(400000, 0.003));
+  EXPECT_GT(one, 0.0);
+  EXPECT_LT(one, 1e-3);
+}

@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "mlsd/common/parallel.hpp"
-#include "mlsd/monitoring/pca.hpp"
+#include "mlsd/monitoring.hpp"
 
 namespace mm = mlsd::monitoring;
 using dv = std::vector<double>;

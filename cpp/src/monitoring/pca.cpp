@@ -8,7 +8,7 @@
 
 #include "mlsd/common/error.hpp"
 #include "mlsd/common/parallel.hpp"
-#include "mlsd/monitoring/pca.hpp"
+#include "mlsd/monitoring.hpp"
 
 namespace mlsd::monitoring {
 

@@ -97,6 +97,10 @@ def read_table(x: Any, func: str, side: str, columns=None, categorical=()) -> di
         values = {c: values[c] for c in columns}
     if not values:
         raise InvalidParameterError(f"The '{side}' parameter of {func} must hold at least one column.")
+    unknown = [c for c in categorical if c not in values]
+    if unknown:
+        raise InvalidParameterError(f"The 'categorical' parameter of {func} names column(s) {unknown!r} that are "
+                                    f"not among the columns tested.")
     out = {}
     n = None
     for name, v in values.items():

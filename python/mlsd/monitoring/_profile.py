@@ -255,7 +255,8 @@ class Profile(MergeableState):
             if missing[n] < 0:
                 raise ValueError("a negative missing count")
             if kinds[n] == NUMERIC:
-                v = array_from_json(c["sorted"], np.float64)
+                v = c["sorted"]  # a view of the file's bytes (load), or the JSON list (from_dict)
+                v = v if isinstance(v, np.ndarray) else array_from_json(v, np.float64)
                 if not (np.all(np.isfinite(v)) and np.all(v[1:] >= v[:-1])):
                     raise ValueError(f"the values of column {n!r} are not finite and sorted")
                 sorted_values[n] = v
@@ -278,22 +279,27 @@ class Profile(MergeableState):
         """Writes the profile to ``path``: a header (magic, format version, payload length,
         SHA-256 of the payload), then the payload: the column metadata as JSON and each numeric
         column's sorted values as raw little-endian float64 (no pickle)."""
-        meta = self._to_dict_body()
+        meta = {"columns": []}
         arrays = []
-        for c in meta["columns"]:
-            if "sorted" in c:
-                arrays.append(self._sorted[c["name"]].astype("<f8", copy=False))
+        for n in self._columns:
+            c = {"name": n, "kind": self._kinds[n], "missing": self._missing[n]}
+            if self._kinds[n] == NUMERIC:
+                arrays.append(np.ascontiguousarray(self._sorted[n], dtype="<f8"))
                 c["sorted"] = len(arrays[-1])
+            else:
+                c["categories"] = [[k, v] for k, v in self._cats[n].items()]
+            meta["columns"].append(c)
         head = json.dumps(meta).encode()
-        buf = io.BytesIO()
-        buf.write(struct.pack("<Q", len(head)))
-        buf.write(head)
-        for a in arrays:
-            buf.write(a.tobytes())
-        payload = buf.getvalue()
+        length = 8 + len(head) + sum(a.nbytes for a in arrays)
+        digest = hashlib.sha256()
+        # streamed: the header's checksum is written last, so no copy of the values is made
         with open(path, "wb") as f:
-            f.write(_HEADER.pack(_MAGIC, _VERSION, len(payload), hashlib.sha256(payload).digest()))
-            f.write(payload)
+            f.write(_HEADER.pack(_MAGIC, _VERSION, length, bytes(32)))
+            for chunk in (struct.pack("<Q", len(head)), head, *(memoryview(a).cast("B") for a in arrays)):
+                digest.update(chunk)
+                f.write(chunk)
+            f.seek(0)
+            f.write(_HEADER.pack(_MAGIC, _VERSION, length, digest.digest()))
 
     @classmethod
     @validate_params(path=[Check(lambda p: isinstance(p, (str, Path)), "a path (str or pathlib.Path)")])
@@ -308,7 +314,7 @@ class Profile(MergeableState):
                                          f"Profile.save. {path!s} is not: {why}.")
 
         with open(path, "rb") as f:
-            data = f.read()
+            data = f.read()  # bytes: the columns below are read-only views of it, not copies
         if len(data) < _HEADER.size:
             raise bad("it is shorter than the header")
         magic, version, length, digest = _HEADER.unpack_from(data)
@@ -316,14 +322,14 @@ class Profile(MergeableState):
             raise bad("wrong magic number")
         if version != _VERSION:
             raise bad(f"format version {version}, this mlsd reads version {_VERSION}")
-        payload = data[_HEADER.size:]
+        payload = memoryview(data)[_HEADER.size:]
         if len(payload) != length:
             raise bad(f"the payload has {len(payload)} bytes, the header says {length} (truncated?)")
         if hashlib.sha256(payload).digest() != digest:
             raise bad("checksum mismatch (the file is corrupted)")
         try:
             (n_head,) = struct.unpack_from("<Q", payload)
-            meta = json.loads(payload[8:8 + n_head].decode())
+            meta = json.loads(bytes(payload[8:8 + n_head]).decode())
             offset = 8 + n_head
             for c in meta["columns"]:
                 if c.get("kind") == NUMERIC:
@@ -331,7 +337,7 @@ class Profile(MergeableState):
                     end = offset + 8 * n
                     if n < 0 or end > len(payload):
                         raise ValueError("the values run past the end of the payload")
-                    c["sorted"] = np.frombuffer(payload, "<f8", n, offset).astype(np.float64)
+                    c["sorted"] = np.frombuffer(data, "<f8", n, _HEADER.size + offset)
                     offset = end
             if offset != len(payload):
                 raise ValueError("bytes left over after the last column")

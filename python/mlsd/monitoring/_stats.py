@@ -62,11 +62,30 @@ def ks_pvalues(d_greater, d_less, n1, n2, alternative: str, method: str):
         n = np.minimum(n1[asymp], n2[asymp]).astype(float)
         en = m * n / (m + n)
         if alternative == "two-sided":
-            p[asymp] = distributions.kstwo.sf(d[asymp], np.round(en))
+            p[asymp] = kolmogorov_sf(d[asymp], np.round(en))
         else:
             z = np.sqrt(en) * d[asymp]
             p[asymp] = np.exp(-2 * z**2 - 2 * z * (m + 2 * n) / np.sqrt(m * n * (m + n)) / 3.0)
     return d, np.clip(p, 0, 1)
+
+
+def kolmogorov_sf(x: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """``scipy.stats.kstwo.sf(x, n)``, with its one costly branch -- 2 x Smirnov's exact sum of
+    about n terms, taken where n > 140, 1 < n x < n - 1 and (n x^2 >= 2.2 or x >= 0.5), which SciPy
+    evaluates one scalar at a time -- computed in C++ in parallel (equal to SciPy's to ~1e-13)."""
+    from scipy.stats import distributions
+
+    x, n = np.asarray(x, float), np.asarray(n, float)
+    t, nx2 = n * x, n * x * x
+    costly = (n > 140) & (t > 1) & (t < n - 1) & (((nx2 >= 2.2) & (nx2 < 370)) | ((x >= 0.5) & (x < 1)))
+    out = np.empty(x.shape)
+    if (~costly).any():
+        out[~costly] = distributions.kstwo.sf(x[~costly], n[~costly])
+    if costly.any():
+        sf = _core.monitoring.smirnov_sf(np.ascontiguousarray(n[costly], dtype=np.int64),
+                                         np.ascontiguousarray(x[costly]))
+        out[costly] = np.clip(2 * sf, 0, 1)
+    return out
 
 
 def binned(p_counts: np.ndarray, q_counts: np.ndarray, eps: float = PSI_EPS) -> tuple[float, float, float]:
