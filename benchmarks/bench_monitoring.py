@@ -190,7 +190,7 @@ def bench_evidently(n, d, python, repeat):
     report("drift (every test, every column)", secs, f"Evidently {ev['evidently']} DataDriftPreset", ev["seconds"],
            agree, f"{r.n_drifted} vs {ev['drifted']} drifted")
     print(f"  drifted columns: mlsd {r.n_drifted}, Evidently {int(ev['drifted'])} of {d}; "
-          f"peak RSS of the Evidently process {ev['peak_rss_mb']:.0f} MB")
+          f"peak RSS of the Evidently process {ev['peak_rss_mb']:.0f} MB (Python, pandas and Evidently included)")
 
 
 def main():
