@@ -24,6 +24,7 @@ import mlsd.abtest as A
 import mlsd.features as FE
 import mlsd.hashing as H
 import mlsd.metrics as M
+import mlsd.monitoring as MON
 import mlsd.retrieval as R
 from mlsd._params import ArrayLike, Check, Interval, Options
 
@@ -37,6 +38,12 @@ XA = RNG.exponential(size=40)
 XB = RNG.exponential(size=40) + 0.2
 EMB = RNG.standard_normal((30, 4)).astype(np.float32)
 Q = RNG.standard_normal((3, 4)).astype(np.float32)
+TABLE = np.random.default_rng(16).standard_normal((40, 3))
+TIMES = (np.datetime64("2024-01-01", "ns") + np.arange(8) * np.timedelta64(6, "h")).astype(np.int64)  # ns
+
+
+def _pca_drift():
+    return MON.PCADrift(TABLE)
 
 
 def _table():
@@ -95,6 +102,43 @@ def _dist_index(client):
     import mlsd.dask as md
 
     return md.DistributedIndex(4, "l2", n_shards=2, client=client).add(_da(EMB, 7))  # add takes a Dask array
+
+
+MREF = {"x": XA, "c": np.array(["a", "b"] * 20)}
+MCUR = {"x": XB, "c": np.array(["a", "a", "b", "b"] * 10)}
+
+
+def _profile():
+    return MON.Profile.from_data(MREF)
+
+
+def _live():
+    """MCUR with a time column over two days."""
+    return {**MCUR, "t": np.datetime64("2024-01-01", "ns") + np.arange(40) * np.timedelta64(75, "m")}
+
+
+def _report():
+    return MON.drift(MREF, MCUR)
+
+
+def _plotted_report():
+    """A report whose plots may open figures: the figures of earlier calls are closed first."""
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    return _report()
+
+
+def _profile_path():
+    import tempfile
+
+    path = tempfile.mkdtemp(prefix="mlsd-bad-input-") + "/p.mlsdprof"
+    _profile().save(path)
+    return path
 
 
 def _md():
@@ -240,6 +284,14 @@ CASES = [
      dict(spine=_events(), features=_feature_rows(), by="k", on="t"), {}),
     ("FeatureTable", lambda: FE.FeatureTable, dict(data=_feature_rows()), {}),
     ("leakage_report", lambda: FE.leakage_report, dict(data=_events(), label="label", label_time="t"), {}),
+    # -- monitoring (NaN in a table is a missing value, imputed with the reference mean) -------------
+    ("PCADrift", lambda: MON.PCADrift, dict(reference=TABLE), {"reference": {"NaN"}}),
+    ("PCADrift.errors", lambda: _pca_drift().errors, dict(data=TABLE), {"data": {"NaN"}}),
+    ("PCADrift.compare", lambda: _pca_drift().compare, dict(current=TABLE), {"current": {"NaN"}}),
+    ("multivariate_drift", lambda: MON.multivariate_drift, dict(reference=TABLE, current=TABLE),
+     {"reference": {"NaN"}, "current": {"NaN"}}),
+    ("performance_over_time", lambda: MON.performance_over_time, dict(y_true=Y, y_score=S, time=TIMES), {}),
+    ("drift_over_time", lambda: MON.drift_over_time, dict(reference=MREF, data=_live(), time_column="t"), {}),
     # -- dask (the collections are NumPy-backed Dask arrays; rows of one query stay together) ------
     *[(f"mlsd.dask.{name}", (lambda name=name: getattr(_md(), name)),
        dict(y_true=_da(Y), y_score=_da(S), client=CLIENT), {})
@@ -257,6 +309,8 @@ CASES = [
     ("mlsd.dask.stats_by", lambda: _md().stats_by, dict(df=_dask_frame(), by="variant", y="y", client=CLIENT), {}),
     ("mlsd.dask.bootstrap", lambda: _md().bootstrap, dict(data=_da(XA, 15), n_resamples=20, client=CLIENT), {}),
     ("mlsd.dask.hash_columns", lambda: _md().hash_columns, dict(data=_dask_frame()), {}),
+    ("mlsd.dask.profile", lambda: _md().profile, dict(df=_dask_frame(), client=CLIENT), {}),
+    ("mlsd.dask.drift", lambda: _md().drift, dict(reference=_dask_frame(), current=_dask_frame(), client=CLIENT), {}),
     ("mlsd.dask.DistributedIndex", lambda: _md().DistributedIndex, dict(dim=4, metric="l2", client=CLIENT), {}),
     ("DistributedIndex.search", CLIENT, dict(queries=Q, k=3), {"queries": {"empty"}}),  # as Index.search
     # -- features (windows) ----------------------------------------------------------------------
@@ -275,6 +329,26 @@ CASES = [
     ("WindowState.from_dict", lambda: FE.WindowState.from_dict, dict(d=_window_state().to_dict()), {}),
     ("mlsd.dask.window_aggregate", lambda: _md().window_aggregate,
      dict(events=_dask_events(), by="k", on="t", values="v", windows=[2]), {}),
+    # -- monitoring ------------------------------------------------------------------------------
+    ("drift", lambda: MON.drift, dict(reference=MREF, current=MCUR), {}),
+    ("ks_2samp", lambda: MON.ks_2samp, dict(data1=XA, data2=XB), {}),
+    ("wasserstein_distance", lambda: MON.wasserstein_distance,
+     dict(u_values=XA, v_values=XB, u_weights=np.ones(40), v_weights=np.ones(40)), {}),
+    ("Profile.from_data", lambda: MON.Profile.from_data, dict(reference=MREF), {}),
+    ("Profile.from_arrays", lambda: MON.Profile.from_arrays, dict(reference=MREF), {}),
+    ("Profile.update", lambda: _profile().update, dict(reference=MREF), {}),
+    ("Profile.compare", lambda: _profile().compare, dict(current=MCUR), {}),
+    ("Profile.merge", lambda: _profile().merge, dict(), {}),
+    ("Profile.result", lambda: _profile().result, dict(), {}),
+    ("Profile.from_dict", lambda: MON.Profile.from_dict, dict(d=_profile().to_dict()), {}),
+    ("Profile.sorted_values", lambda: _profile().sorted_values, dict(column="x"), {}),
+    ("Profile.category_counts", lambda: _profile().category_counts, dict(column="c"), {}),
+    ("Profile.missing", lambda: _profile().missing, dict(column="x"), {}),
+    ("DriftReport.row", lambda: _report().row, dict(column="x"), {}),
+    ("DriftReport.plot", lambda: _plotted_report().plot, dict(top=2), {}),
+    ("DriftReport.plot_histograms", lambda: _plotted_report().plot_histograms, dict(top=1), {}),
+    ("Profile.save", lambda: _profile().save, dict(path=_profile_path()), {}),
+    ("Profile.load", lambda: MON.Profile.load, dict(path=_profile_path()), {}),
     # -- package ---------------------------------------------------------------------------------
     ("set_num_threads", lambda: mlsd.set_num_threads, dict(n=1), {}),
 ]
@@ -290,6 +364,8 @@ SAME_LENGTH = {name: _PAIRS for name, *_ in CASES if name.split(".")[-1] in (
 SAME_LENGTH["Stats.from_arrays"] = SAME_LENGTH["Stats.update"] = set()
 SAME_LENGTH["chisquare"] = {"f_exp"}
 SAME_LENGTH["knn_recall"] = {"approx_ids", "exact_ids"}
+SAME_LENGTH["wasserstein_distance"] = {"u_weights", "v_weights"}
+SAME_LENGTH["performance_over_time"] = {"y_true", "y_score", "time"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -401,7 +477,7 @@ def _declared_callable(factory):
 
 
 STATES = [("ScoreTable", lambda: _table()), ("LogLossSums", lambda: _sums()), ("Stats", lambda: _stats()),
-          ("WindowState", lambda: _window_state())]
+          ("WindowState", lambda: _window_state()), ("Profile", lambda: _profile())]
 
 
 @pytest.mark.parametrize("name, make", STATES, ids=[n for n, _ in STATES])

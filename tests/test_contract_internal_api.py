@@ -11,7 +11,7 @@ import pytest
 import mlsd
 
 DASK = pathlib.Path(mlsd.__file__).parent / "dask"
-FAMILIES = ("metrics", "retrieval", "abtest", "hashing", "features")
+FAMILIES = ("metrics", "retrieval", "abtest", "hashing", "features", "monitoring")
 # the contract's shared modules, which every family uses the same way
 SHARED = {"_params", "_results", "_state", "_validation"}
 # the private handles mlsd.dask reached before the contract (issue 13), on whatever object: the

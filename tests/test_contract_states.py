@@ -25,6 +25,7 @@ import mlsd.abtest as ab
 import mlsd.features
 import mlsd.hashing
 import mlsd.metrics as M
+import mlsd.monitoring as MON
 import mlsd.retrieval
 from mlsd._state import MergeableState
 
@@ -176,6 +177,24 @@ STATES = [
               mlsd.features.WindowState.update, _same_window_state, True),
 ]
 
+# ---- Profile ----------------------------------------------------------------------------------
+
+def _profile_rows(rng):
+    """A numeric column with missing values and ties, a categorical one with missing values."""
+    n = int(rng.integers(0, 500))
+    x = np.round(rng.normal(size=n), 1)
+    x[rng.random(n) < 0.1] = np.nan
+    c = rng.choice(np.array(["a", "b", "c", None], dtype=object), n)
+    return {"x": x, "c": c}
+
+
+def _same_profile(a, b, exact):
+    assert a.to_dict() == b.to_dict()  # exact either way: sorted values merge, counts add
+
+
+STATES += [StateSpec("Profile", MON.Profile, _profile_rows, lambda **r: MON.Profile.from_arrays(r, categorical=["c"]),
+                     lambda s, **r: s.update(r), _same_profile, True)]
+
 # States that are not built from rows, for the JSON round trip only.
 OTHER_STATES = {
     "Stats from_counts": lambda: ab.Stats.from_counts([3, 5], [10, 20]),
@@ -254,7 +273,7 @@ def _public_states():
     import mlsd.dask
 
     found = set()
-    for module in (mlsd, M, ab, mlsd.hashing, mlsd.retrieval, mlsd.dask, mlsd.features):
+    for module in (mlsd, M, ab, mlsd.hashing, mlsd.retrieval, MON, mlsd.dask, mlsd.features):
         for name in getattr(module, "__all__", [n for n in dir(module) if not n.startswith("_")]):
             obj = getattr(module, name, None)
             if inspect.isclass(obj) and issubclass(obj, MergeableState):

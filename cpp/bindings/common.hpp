@@ -68,5 +68,7 @@ void register_retrieval(py::module_& m);
 void register_abtest(py::module_& m);
 void register_features(py::module_& m);
 void register_features_window(py::module_& m);
+void register_monitoring(py::module_& m);
+void register_monitoring_pca(py::module_& m);
 
 }  // namespace mlsd::bindings

@@ -31,4 +31,7 @@ PYBIND11_MODULE(_core, m) {
   auto features = m.def_submodule("features", "mlsd::features kernels");
   mlsd::bindings::register_features(features);
   mlsd::bindings::register_features_window(features);
+  auto monitoring = m.def_submodule("monitoring", "mlsd::monitoring kernels");
+  mlsd::bindings::register_monitoring(monitoring);
+  mlsd::bindings::register_monitoring_pca(monitoring);
 }

@@ -26,7 +26,7 @@ try:
 except PackageNotFoundError:  # running from a build tree
     __version__ = _core.__version__
 
-__all__ = ["__version__", "set_num_threads", "get_num_threads", "abtest", "hashing", "metrics", "retrieval"]
+__all__ = ["__version__", "set_num_threads", "get_num_threads", "abtest", "hashing", "metrics", "monitoring", "retrieval"]
 
 _blas_limiter = None
 
@@ -62,4 +62,4 @@ def get_num_threads() -> int:
     return int(_core.get_num_threads())
 
 
-from . import abtest, hashing, metrics, retrieval  # noqa: E402  (need _core, imported above)
+from . import abtest, hashing, metrics, monitoring, retrieval  # noqa: E402  (need _core, imported above)

@@ -1,5 +1,5 @@
-"""Type stubs for the compiled module mlsd._core (private: use mlsd.metrics, mlsd.hashing, mlsd.retrieval and
-mlsd.abtest).
+"""Type stubs for the compiled module mlsd._core (private: use mlsd.metrics, mlsd.hashing, mlsd.retrieval,
+mlsd.abtest and mlsd.monitoring).
 
 The compiled module has one submodule per family (pybind11 ``def_submodule``), so the stubs are a stub package:
 one file per family, ``_core/<family>.pyi``, checked against the built module by mypy's stubtest
@@ -13,6 +13,7 @@ from . import abtest as abtest
 from . import features as features
 from . import hashing as hashing
 from . import metrics as metrics
+from . import monitoring as monitoring
 from . import retrieval as retrieval
 
 __version__: str

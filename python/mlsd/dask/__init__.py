@@ -1,5 +1,6 @@
-"""mlsd on Dask: the same metrics, A/B tests, hashing and sharded retrieval over partitioned data,
-with the answers the single-machine functions give.
+"""mlsd on Dask: the same metrics, A/B tests, hashing, sharded retrieval and drift monitoring
+(:func:`profile`, :func:`drift`) over partitioned data, with the answers the single-machine
+functions give.
 
 Install with ``pip install 'mlsd[dask]'``.  Importing :mod:`mlsd.dask` imports nothing from Dask;
 Dask is imported when a function is first called.
@@ -30,7 +31,7 @@ process per machine and ``--nthreads`` equal to its cores, or several processes 
 
 from __future__ import annotations
 
-from . import _abtest, _features, _hashing, _metrics
+from . import _abtest, _features, _hashing, _metrics, _monitoring
 from ._abtest import bootstrap, stats, stats_by
 from ._features import point_in_time_join
 from ._features_window import window_aggregate
@@ -51,7 +52,8 @@ from ._metrics import (
     roc_auc_score,
     score_table,
 )
+from ._monitoring import drift, profile
 from ._retrieval import DistributedIndex
 
-__all__: list[str] = [*_metrics.__all__, *_abtest.__all__, *_hashing.__all__, *_features.__all__, "DistributedIndex",
-                     "window_aggregate"]
+__all__: list[str] = [*_metrics.__all__, *_abtest.__all__, *_hashing.__all__, *_features.__all__, *_monitoring.__all__,
+                     "DistributedIndex", "window_aggregate"]

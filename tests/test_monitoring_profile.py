@@ -1,0 +1,114 @@
+"""Profiles: profile.compare(current) is drift(reference, current) number for number; profiles of
+partitions merge into the profile of the whole; save/load round-trips through a checksummed file
+and rejects corrupted, truncated and foreign files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlsd._validation import InvalidParameterError
+from mlsd.monitoring import DriftReport, Profile, drift
+
+FIELDS = ["ks", "ks_pvalue", "wasserstein", "wasserstein_norm", "psi", "jensenshannon", "hellinger", "chi2",
+          "chi2_pvalue", "cramers_v", "statistic", "pvalue", "threshold", "score", "missing_ref", "missing_cur"]
+
+
+def _tables(seed, n1=4000, n2=3000):
+    rng = np.random.default_rng(seed)
+    ref = pd.DataFrame({"x": rng.normal(size=n1), "y": np.round(rng.exponential(size=n1), 1),
+                        "c": rng.choice(["a", "b", "c"], n1), "k": rng.integers(0, 5, n1)})
+    cur = pd.DataFrame({"x": rng.normal(0.1, 1, size=n2), "y": np.round(rng.exponential(1.2, size=n2), 1),
+                        "c": rng.choice(["a", "b", "d"], n2), "k": rng.integers(0, 6, n2)})
+    ref.loc[rng.random(n1) < 0.05, "x"] = np.nan
+    cur.loc[rng.random(n2) < 0.1, "c"] = None
+    return ref, cur
+
+
+def assert_same_report(a: DriftReport, b: DriftReport):
+    assert list(a.column) == list(b.column) and list(a.method) == list(b.method)
+    for f in FIELDS:
+        np.testing.assert_array_equal(getattr(a, f), getattr(b, f), err_msg=f)
+    np.testing.assert_array_equal(a.drifted, b.drifted)
+    assert list(a.new_categories) == list(b.new_categories)
+    assert list(a.vanished_categories) == list(b.vanished_categories)
+    assert a.share_drifted == b.share_drifted
+
+
+@pytest.mark.parametrize("options", [{}, {"ks_method": "asymp", "n_bins": 7}, {"bins": {"x": [-1.0, 0.0, 1.0]}},
+                                     {"method": "psi", "alternative": "less"}])
+def test_compare_equals_drift_exactly(options):
+    ref, cur = _tables(0)
+    prof = Profile.from_data(ref, categorical=["k"])
+    assert_same_report(prof.compare(cur, **options), drift(ref, cur, categorical=["k"], **options))
+
+
+def test_profile_of_partitions_merges_into_the_whole(tmp_path):
+    ref, cur = _tables(1)
+    whole = Profile.from_data(ref)
+    parts = [Profile.from_data(ref.iloc[a:b]) for a, b in [(0, 0), (0, 1), (1, 1500), (1500, 4000)]]
+    merged = parts[3].merge(parts[1], parts[0], parts[2])
+    assert merged.to_dict() == whole.to_dict()
+    streamed = Profile.from_data(ref.iloc[:0])
+    for a in range(0, 4000, 900):
+        streamed.update(ref.iloc[a:a + 900])
+    assert streamed.to_dict() == whole.to_dict()
+    assert_same_report(merged.compare(cur), drift(ref, cur))
+
+
+def test_save_and_load_round_trip(tmp_path):
+    ref, cur = _tables(2)
+    prof = Profile.from_data(ref)
+    path = tmp_path / "ref.mlsdprof"
+    prof.save(path)
+    again = Profile.load(path)
+    assert again.to_dict() == prof.to_dict()
+    assert again.merge(prof).to_dict() == Profile.from_data(pd.concat([ref, ref])).to_dict()  # loaded views merge
+    assert_same_report(again.compare(cur), drift(ref, cur))
+    assert Profile.from_dict(json.loads(json.dumps(prof.to_dict()))).to_dict() == prof.to_dict()
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "magic", "version", "empty"])
+def test_corrupted_profile_files_raise_a_clear_error(tmp_path, damage):
+    ref, _ = _tables(3, 300, 10)
+    path = tmp_path / "p.bin"
+    Profile.from_data(ref).save(path)
+    data = bytearray(path.read_bytes())
+    if damage == "flip":
+        data[len(data) // 2] ^= 0x10
+    elif damage == "truncate":
+        data = data[:-9]
+    elif damage == "magic":
+        data[0:8] = b"NOTAPROF"
+    elif damage == "version":
+        data[8] = 99
+    else:
+        data = data[:5]
+    path.write_bytes(bytes(data))
+    with pytest.raises(InvalidParameterError, match=r"'path' parameter of Profile.load.*"):
+        Profile.load(path)
+
+
+def test_profile_of_another_schema_is_rejected():
+    ref, cur = _tables(4)
+    prof = Profile.from_data(ref)
+    with pytest.raises(InvalidParameterError, match="Profile.compare.*no column"):
+        prof.compare(cur.drop(columns=["y"]))
+    with pytest.raises(InvalidParameterError, match="Profile.compare.*categorical column 'x'"):
+        prof.compare(cur.assign(x=cur["x"].astype(str)))
+    with pytest.raises(InvalidParameterError, match="Profile.merge"):
+        prof.merge(Profile.from_data(ref[["x", "y"]]))
+
+
+def test_profile_summary_holds_exact_moments():
+    ref, _ = _tables(5)
+    s = Profile.from_data(ref).result().to_frame().set_index("column")
+    x = ref["x"].dropna().to_numpy()
+    assert s.loc["x", "n"] == len(x)
+    assert s.loc["x", "mean"] == pytest.approx(x.mean(), rel=1e-13)
+    assert s.loc["x", "std"] == pytest.approx(x.std(), rel=1e-12)
+    assert s.loc["x", "missing"] == pytest.approx(ref["x"].isna().mean())
+    assert s.loc["c", "n_categories"] == 3
