@@ -116,3 +116,62 @@ TEST(Monitoring, SmirnovTailDoesNotDependOnThreadCount) {
   EXPECT_GT(one, 0.0);
   EXPECT_LT(one, 1e-3);
 }
+
+TEST(Monitoring, ExactKsTailTwoSidedEqualsClosedFormForEqualSizes) {
+  // Pr(D_{n,n} >= h/n) = 2 sum_{k>=1} (-1)^(k+1) C(2n, n - k h) / C(2n, n)
+  const mlsd::index_t n = 50;
+  for (mlsd::index_t h : {3, 8, 20}) {
+    double want = 0.0;
+    for (mlsd::index_t k = 1; k * h <= n; ++k) {
+      double ratio = 1.0;  // C(2n, n - kh) / C(2n, n) = prod_{j<kh} (n - j) / (n + j + 1)
+      for (mlsd::index_t j = 0; j < k * h; ++j) ratio *= double(n - j) / double(n + j + 1);
+      want += (k % 2 ? 2.0 : -2.0) * ratio;
+    }
+    EXPECT_NEAR(mm::ks_exact_sf(n, n, h, true) / want, 1.0, 1e-12) << h;
+  }
+}
+
+namespace {
+// The full-lattice version of the exact tail (every cell visited), against which the banded
+// kernel is checked: same recursion, no band.
+double full_lattice_tail(mlsd::index_t n1, mlsd::index_t n2, mlsd::index_t h, bool two_sided) {
+  const mlsd::index_t g = std::gcd(n1, n2), bound = h * g;
+  auto outside = [&](mlsd::index_t i, mlsd::index_t j) {
+    const mlsd::index_t d = i * n2 - j * n1;
+    return d >= bound || (two_sided && -d >= bound);
+  };
+  std::vector<double> row(n2 + 1, 0.0), next(n2 + 1, 0.0);
+  row[0] = 1.0;
+  double absorbed = 0.0;
+  for (mlsd::index_t i = 0; i <= n1; ++i) {
+    std::fill(next.begin(), next.end(), 0.0);
+    for (mlsd::index_t j = 0; j <= n2; ++j) {
+      const double p = row[j];
+      const mlsd::index_t left = (n1 - i) + (n2 - j);
+      if (p == 0.0 || left == 0) continue;
+      if (i < n1) {
+        const double q = p * double(n1 - i) / double(left);
+        (outside(i + 1, j) ? absorbed : next[j]) += q;
+      }
+      if (j < n2) {
+        const double q = p * double(n2 - j) / double(left);
+        (outside(i, j + 1) ? absorbed : row[j + 1]) += q;
+      }
+    }
+    row.swap(next);
+  }
+  return absorbed;
+}
+}  // namespace
+
+TEST(Monitoring, BandedExactKsTailEqualsTheFullLattice) {
+  for (auto [n1, n2] : {std::pair<mlsd::index_t, mlsd::index_t>{3, 97}, {37, 53}, {64, 48}, {200, 150}, {1, 5}}) {
+    const mlsd::index_t lcm = n1 / std::gcd(n1, n2) * n2;
+    for (mlsd::index_t h : {mlsd::index_t{1}, lcm / 10 + 1, lcm / 3 + 1, lcm}) {
+      for (bool two : {true, false}) {
+        const double want = full_lattice_tail(n1, n2, h, two);
+        EXPECT_NEAR(mm::ks_exact_sf(n1, n2, h, two), want, 1e-14 * want + 1e-300) << n1 << " " << n2 << " " << h;
+      }
+    }
+  }
+}

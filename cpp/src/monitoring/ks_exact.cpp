@@ -26,12 +26,17 @@ double outside_probability(index_t n1, index_t n2, index_t h, bool two_sided) {
     const index_t diff = i * n2 - j * n1;
     return diff >= bound || (two_sided && -diff >= bound);
   };
-  std::vector<double> row(static_cast<std::size_t>(n2) + 1, 0.0), next(row.size(), 0.0);
+  auto floor_div = [](index_t a, index_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); };
+  // Row i holds mass only inside the band: j > (i n2 - bound) / n1 and, two-sided, j < (i n2 + bound) / n1.
+  // Only the band is visited (O(n1 x band) instead of O(n1 n2): a small statistic is a narrow band),
+  // and cleared after use, so that both rows are zero outside their band.
+  std::vector<double> row(static_cast<std::size_t>(n2) + 2, 0.0), next(row.size(), 0.0);
   row[0] = 1.0;
   double absorbed = 0.0;
   for (index_t i = 0; i <= n1; ++i) {
-    std::fill(next.begin(), next.end(), 0.0);
-    for (index_t j = 0; j <= n2; ++j) {
+    const index_t lo = std::max<index_t>(0, floor_div(i * n2 - bound, n1) + 1);
+    const index_t hi = two_sided ? std::min<index_t>(n2, -floor_div(-(i * n2 + bound), n1) - 1) : n2;
+    for (index_t j = lo; j <= hi; ++j) {
       const double p = row[static_cast<std::size_t>(j)];
       if (p == 0.0) continue;
       const index_t left = (n1 - i) + (n2 - j);
@@ -54,6 +59,7 @@ double outside_probability(index_t n1, index_t n2, index_t h, bool two_sided) {
         }
       }
     }
+    if (lo <= hi) std::fill(row.begin() + lo, row.begin() + hi + 1, 0.0);
     row.swap(next);
   }
   return std::min(1.0, absorbed);
