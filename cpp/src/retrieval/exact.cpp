@@ -63,9 +63,6 @@ struct KnnProblem {
   std::span<const index_t> ids;
   AllowBits allow;
   std::span<const float> item_sqnorms;
-  // The vectors final scores are recomputed from: queries and items themselves, or (knn's l2)
-  // the uncentred originals, so that a score does not depend on the centre of the item set.
-  std::span<const float> exact_queries, exact_items;
 };
 
 // Top-k of queries [q0, q1) over items [i0, i1) into heaps[(q - q0_base) * k ...].
@@ -122,12 +119,12 @@ void scan_block(const KnnProblem& p, index_t q0, index_t q1, index_t i0, index_t
 // recomputing makes a score a function of the query and item alone, so sharded, filtered and
 // unsharded searches report identical numbers.  Rows are then sorted by the documented rule.
 void finish_row(const KnnProblem& p, index_t q, std::span<Candidate> heap, float* scores, index_t* ids) {
-  const float* qv = p.exact_queries.data() + q * p.d;
+  const float* qv = p.queries.data() + q * p.d;
   std::vector<std::pair<float, index_t>> row;
   row.reserve(heap.size());
   for (const Candidate& c : heap) {
     if (c.row < 0) continue;  // empty slot
-    const float* xv = p.exact_items.data() + c.row * p.d;
+    const float* xv = p.items.data() + c.row * p.d;
     double s = 0.0;
     for (index_t j = 0; j < p.d; ++j) {
       const double a = qv[j], b = xv[j];
@@ -244,7 +241,7 @@ TopK knn(std::span<const float> queries, std::span<const float> items, index_t d
     std::vector<float> qc(queries.size()), xc(items.size());
     detail::subtract_center(queries, center, qc);
     detail::subtract_center(items, center, xc);
-    return detail::knn_rows(qc, xc, d, k, metric, ids, allow, {}, queries, items);
+    return detail::knn_rows(qc, xc, d, k, metric, ids, allow, {});
   });
 }
 
@@ -275,13 +272,8 @@ std::vector<float> detail::column_mean(std::span<const float> x, index_t d) {
 
 TopK detail::knn_rows(std::span<const float> queries, std::span<const float> items, index_t d, index_t k,
                       Metric metric, std::span<const index_t> ids, AllowBits allow,
-                      std::span<const float> item_sqnorms, std::span<const float> exact_queries,
-                      std::span<const float> exact_items) {
+                      std::span<const float> item_sqnorms) {
   const index_t n = static_cast<index_t>(items.size()) / d;
-  if (exact_queries.empty() || exact_items.empty()) {
-    exact_queries = queries;
-    exact_items = items;
-  }
   return run_in_arena([&] {
     blas::SingleThreaded blas_guard;
     const bool l2 = metric == Metric::l2;
@@ -290,8 +282,7 @@ TopK detail::knn_rows(std::span<const float> queries, std::span<const float> ite
       norms = squared_norms(items, d);
       item_sqnorms = norms;
     }
-    KnnProblem p{queries, items, d, k, static_cast<index_t>(queries.size()) / d, n, l2, ids, allow, item_sqnorms,
-                 exact_queries, exact_items};
+    KnnProblem p{queries, items, d, k, static_cast<index_t>(queries.size()) / d, n, l2, ids, allow, item_sqnorms};
 
     // A selective filter: gather the allowed items and search only those.
     if (!allow.empty()) {
@@ -300,19 +291,15 @@ TopK detail::knn_rows(std::span<const float> queries, std::span<const float> ite
         std::vector<float> sub(static_cast<std::size_t>(n_allowed * d));
         std::vector<index_t> sub_ids(static_cast<std::size_t>(n_allowed));
         std::vector<float> sub_norms(l2 ? static_cast<std::size_t>(n_allowed) : 0);
-        const bool own_exact = exact_items.data() != items.data();
-        std::vector<float> sub_exact(own_exact ? static_cast<std::size_t>(n_allowed * d) : 0);
         index_t j = 0;
         for (index_t r = 0; r < n; ++r) {
           if (!allowed(allow, r)) continue;
           std::copy_n(items.data() + r * d, d, sub.data() + j * d);
-          if (own_exact) std::copy_n(exact_items.data() + r * d, d, sub_exact.data() + j * d);
           sub_ids[static_cast<std::size_t>(j)] = ids.empty() ? r : ids[static_cast<std::size_t>(r)];
           if (l2) sub_norms[static_cast<std::size_t>(j)] = item_sqnorms[static_cast<std::size_t>(r)];
           ++j;
         }
         p.items = sub;
-        p.exact_items = own_exact ? std::span<const float>(sub_exact) : std::span<const float>(sub);
         p.n = n_allowed;
         p.ids = sub_ids;
         p.allow = {};

@@ -17,11 +17,7 @@ std::vector<float> column_mean(std::span<const float> x, index_t d);
 // data with it.
 void subtract_center(std::span<const float> x, std::span<const float> center, std::span<float> out);
 
-// exact_queries/exact_items (empty: queries and items themselves) are the vectors the kept
-// candidates' final scores are recomputed from, row for row: knn passes the uncentred originals
-// of centred l2 data, so that a reported distance does not depend on the item set's centre.
 TopK knn_rows(std::span<const float> queries, std::span<const float> items, index_t d, index_t k, Metric metric,
-              std::span<const index_t> ids, AllowBits allow, std::span<const float> item_sqnorms,
-              std::span<const float> exact_queries = {}, std::span<const float> exact_items = {});
+              std::span<const index_t> ids, AllowBits allow, std::span<const float> item_sqnorms);
 
 }  // namespace mlsd::retrieval::detail
