@@ -1,5 +1,6 @@
 // Buffer conversion shared by the bindings: NumPy arrays in as spans (no copy), std::vector out
-// as NumPy arrays that take ownership of the vector's storage (no copy).
+// as NumPy arrays that take ownership of the vector's storage (no copy); the GIL released around
+// kernels, with Ctrl-C checked between their chunks.
 #pragma once
 
 #include <optional>
@@ -11,6 +12,8 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+
+#include "mlsd/common/parallel.hpp"
 
 namespace mlsd::bindings {
 
@@ -40,10 +43,45 @@ py::array_t<T> to_numpy(std::vector<T, Alloc>&& v) {
   return py::array_t<T>({static_cast<py::ssize_t>(owned->size())}, {sizeof(T)}, owned->data(), free_when_done);
 }
 
+// Ctrl-C.  Python runs signal handlers only on the main thread, so a kernel called there gets a
+// hook (mlsd::interrupt_scope) that mlsd::check_interrupt runs on this thread between chunks: it
+// takes the GIL for PyErr_CheckSignals() and, when a handler raised (KeyboardInterrupt), keeps that
+// exception until the kernel has unwound (mlsd::interrupted) and the module's exception translator
+// hands it back to Python with restore_interrupt().  Kernels called from other threads (Dask
+// workers, user threads) get no hook and never take the GIL.
+namespace interrupts {
+inline unsigned long main_thread_ident = 0;  // set when the module is imported
+inline thread_local PyObject* pending[3] = {nullptr, nullptr, nullptr};  // type, value, traceback
+
+inline bool check_signals() {
+  const PyGILState_STATE gil = PyGILState_Ensure();
+  const bool raised = PyErr_CheckSignals() != 0;
+  if (raised) PyErr_Fetch(&pending[0], &pending[1], &pending[2]);
+  PyGILState_Release(gil);
+  return raised;
+}
+
+// Called with the GIL held; sets the Python error for an mlsd::interrupted.
+inline void restore_interrupt() {
+  if (pending[0] != nullptr) {
+    PyErr_Restore(pending[0], pending[1], pending[2]);
+    pending[0] = pending[1] = pending[2] = nullptr;
+  } else {
+    PyErr_SetNone(PyExc_KeyboardInterrupt);
+  }
+}
+
+// The scope every kernel call runs in (constructed while the GIL is held).
+inline mlsd::interrupt_hook hook_for_this_thread() {
+  return PyThread_get_thread_ident() == main_thread_ident ? &check_signals : nullptr;
+}
+}  // namespace interrupts
+
 // Views of the arrays (no copy), then fn(views...) with the GIL released.
 template <class Fn, class... Arrays>
 auto call_without_gil(Fn&& fn, const Arrays&... arrays) {
   auto views = std::make_tuple(view(arrays)...);
+  mlsd::interrupt_scope interrupts(interrupts::hook_for_this_thread());
   py::gil_scoped_release release;
   return std::apply(std::forward<Fn>(fn), views);
 }
@@ -52,6 +90,7 @@ auto call_without_gil(Fn&& fn, const Arrays&... arrays) {
 // call); the one other place, besides call_without_gil, where bindings release the GIL.
 template <class Fn>
 auto without_gil(Fn&& fn) {
+  mlsd::interrupt_scope interrupts(interrupts::hook_for_this_thread());
   py::gil_scoped_release release;
   return std::forward<Fn>(fn)();
 }

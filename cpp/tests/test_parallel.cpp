@@ -1,5 +1,10 @@
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
+#include <mutex>
+#include <set>
+#include <thread>
 #include <limits>
 #include <numeric>
 #include <random>
@@ -10,6 +15,7 @@
 #include "mlsd/common/checks.hpp"
 #include "mlsd/common/parallel.hpp"
 #include "mlsd/detail/radix_sort.hpp"
+#include "mlsd/metrics.hpp"
 
 namespace {
 
@@ -132,5 +138,89 @@ TEST_P(RadixSortSizes, MatchesStableSort) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Sizes, RadixSortSizes, ::testing::Values(0, 1, 3, 97, 4095, 4096, 70001, 300000));
+
+// ---- interrupts (Ctrl-C) ------------------------------------------------------------------------
+
+// A hook that records which threads call it and asks to stop from its `stop_after`-th call on.
+struct HookLog {
+  static inline std::mutex mutex;
+  static inline std::set<std::thread::id> threads;
+  static inline std::atomic<int> calls{0};
+  static inline int stop_after = 1;
+  static void reset(int stop) {
+    std::lock_guard lock(mutex);
+    threads.clear();
+    calls = 0;
+    stop_after = stop;
+  }
+  static bool hook() {
+    {
+      std::lock_guard lock(mutex);
+      threads.insert(std::this_thread::get_id());
+    }
+    return ++calls >= stop_after;
+  }
+};
+
+TEST(Interrupts, NoScopeNoHook) {
+  EXPECT_NO_THROW(mlsd::check_interrupt());
+  mlsd::interrupt_scope none(nullptr);
+  EXPECT_NO_THROW(mlsd::check_interrupt());
+}
+
+TEST(Interrupts, ParallelLoopStopsAndOnlyTheCallingThreadAsks) {
+  ThreadGuard g;
+  mlsd::set_num_threads(std::min(4, mlsd::default_num_threads()));
+  HookLog::reset(3);
+  std::atomic<int> done{0};
+  const int total = 100000;  // 1 ms each: minutes if nothing stopped the loop
+  {
+    mlsd::interrupt_scope scope(&HookLog::hook);
+    EXPECT_THROW(mlsd::run_in_arena([&] {
+                   tbb::parallel_for(0, total, [&](int) {
+                     mlsd::check_interrupt();
+                     std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                     ++done;
+                   });
+                 }),
+                 mlsd::interrupted);
+    EXPECT_THROW(mlsd::check_interrupt(), mlsd::interrupted);  // stays interrupted until the scope ends
+  }
+  EXPECT_EQ(HookLog::calls.load(), 3);
+  EXPECT_EQ(HookLog::threads, std::set<std::thread::id>{std::this_thread::get_id()});
+  EXPECT_LT(done.load(), total / 10);
+  EXPECT_NO_THROW(mlsd::check_interrupt());  // the scope is gone
+}
+
+TEST(Interrupts, ScopesNest) {
+  HookLog::reset(1);
+  mlsd::interrupt_scope outer(&HookLog::hook);
+  {
+    mlsd::interrupt_scope inner(nullptr);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2 * mlsd::kInterruptPollMs));
+    EXPECT_NO_THROW(mlsd::check_interrupt());
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(2 * mlsd::kInterruptPollMs));
+  EXPECT_THROW(mlsd::check_interrupt(), mlsd::interrupted);
+}
+
+TEST(Interrupts, GroupAucStops) {
+  ThreadGuard g;
+  mlsd::set_num_threads(2);
+  const std::size_t n = 4'000'000;  // several polling intervals of work
+  std::mt19937_64 rng(3);
+  std::vector<std::int64_t> groups(n);
+  std::vector<std::uint8_t> y(n);
+  std::vector<double> s(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    groups[i] = static_cast<std::int64_t>(rng() % 100000);
+    y[i] = static_cast<std::uint8_t>(rng() & 1);
+    s[i] = static_cast<double>(rng() % 1000);
+  }
+  HookLog::reset(1);
+  mlsd::interrupt_scope scope(&HookLog::hook);
+  EXPECT_THROW(mlsd::metrics::group_auc(groups, y, s, {}), mlsd::interrupted);
+  EXPECT_EQ(HookLog::threads, std::set<std::thread::id>{std::this_thread::get_id()});
+}
 
 }  // namespace

@@ -110,7 +110,7 @@ class MergeableState(abc.ABC):
         body = {k: v for k, v in d.items() if k != "state"}
         try:
             return cls._from_dict_body(body)
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as e:  # Overflow: 2**2000
             raise InvalidParameterError(f"The 'd' parameter of {name} must be a dict made by "
                                         f"{cls.__name__}.to_dict(). It is not: {type(e).__name__}: {e}") from None
 

@@ -18,8 +18,10 @@ from . import _core
 __all__ = [
     "InvalidParameterError",
     "as_binary_labels",
+    "as_float32",
     "as_float_array",
     "as_sample_weight",
+    "check_fits",
     "check_same_length",
     "call_kernel",
 ]
@@ -89,6 +91,45 @@ def as_sample_weight(w: Any, n: int, func: str, name: str = "sample_weight") -> 
     if arr.shape[0] != n:
         raise ValueError(f"{func}: {name} has {arr.shape[0]} elements but y_true has {n}")
     return arr
+
+
+def check_fits(values: np.ndarray, dtype: Any, what: str, func: str) -> None:
+    """Raises ValueError when a value of ``values`` cannot be held by ``dtype``: for an integer
+    dtype, a value outside its range (NaN and inf included); for a float dtype narrower than the
+    values', a finite value beyond its largest (it would become inf, with NumPy's "overflow
+    encountered in cast" warning).  Values are not rounded here: a fraction is the caller's rule.
+    ``what`` names the argument in the message."""
+    dtype = np.dtype(dtype)
+    values = np.asarray(values)
+    if values.size == 0 or values.dtype.kind not in "biufc":
+        return
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        if values.dtype.kind in "iu" and np.can_cast(values.dtype, dtype):
+            return
+        if values.dtype.kind == "u" and dtype.kind == "i":
+            ok = values.max() <= info.max  # compared exactly (no float64 rounding of 2**63)
+        else:
+            with np.errstate(invalid="ignore"):
+                lo, hi = values.min(), values.max()
+            ok = bool(np.isfinite(lo) and np.isfinite(hi) and lo >= info.min and hi < info.max + 1)  # 2**63 itself
+        if not ok:
+            raise ValueError(f"{func}: {what} has values outside the range of {dtype} "
+                             f"([{info.min}, {info.max}])")
+    elif dtype.kind in "fc" and values.dtype.kind in "fc" and values.dtype.itemsize > dtype.itemsize:
+        limit = np.finfo(dtype).max
+        mag = np.abs(values)
+        if (mag[np.isfinite(mag)] > limit).any():
+            raise ValueError(f"{func}: {what} has finite values beyond the range of {dtype} "
+                             f"(largest magnitude {float(limit):.6g})")
+
+
+def as_float32(x: np.ndarray, name: str, func: str) -> np.ndarray:
+    """float32, C-contiguous; no copy when x already is.  A finite value too large for float32
+    raises ValueError (NaN and inf pass on, for the kernel's finiteness check)."""
+    if x.dtype != np.float32:
+        check_fits(x, np.float32, name, func)
+    return np.ascontiguousarray(x, dtype=np.float32)
 
 
 def check_same_length(func: str, **arrays: np.ndarray) -> None:

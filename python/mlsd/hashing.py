@@ -27,7 +27,7 @@ import scipy.sparse as sp
 from . import _core
 from ._params import Check, Interval, Options, check_param, validate_params
 from ._results import Result, axes, result_type
-from ._validation import call_kernel
+from ._validation import call_kernel, check_fits
 
 __all__ = ["murmurhash3_32", "FeatureHasher", "hash_columns", "collision_report", "CollisionReport"]
 
@@ -141,8 +141,9 @@ def _to_csr(indices, vals, indptr, n_rows: int, n_features: int, dtype, summed: 
     Otherwise, for float64 the duplicate summing runs in C++, in parallel, with scipy's algorithm;
     other dtypes are summed by scipy in that dtype, as scikit-learn's are."""
     canonical = summed or np.dtype(dtype) == np.float64
-    if np.dtype(dtype).kind in "iu":
-        _check_fits(func, indices, vals, indptr, summed, np.dtype(dtype))
+    dt = np.dtype(dtype)
+    if dt.kind in "iu" or (dt.kind in "fc" and np.finfo(dt).max < np.finfo(np.float64).max):  # narrower than vals
+        _check_fits(func, indices, vals, indptr, summed, dt)
     if canonical and not summed:
         indices, vals, indptr = _h.sum_duplicates(indices, vals, indptr)
     if indptr[-1] > _MAX_INT32_NNZ:
@@ -158,17 +159,20 @@ def _to_csr(indices, vals, indptr, n_rows: int, n_features: int, dtype, summed: 
 
 
 def _check_fits(func: str, indices, vals, indptr, summed: bool, dtype: np.dtype) -> None:
-    """A value that an integer dtype cannot hold is an error, not a silent wrap-around (scikit-learn
-    raises OverflowError for such a value).  Values are truncated towards zero as scikit-learn casts
-    them; the duplicate sums that scipy will form in ``dtype`` are checked too (they are exact in
-    float64 for any integer dtype's range)."""
-    t = np.trunc(vals)
+    """A value that the requested dtype cannot hold is an error, not a silent wrap-around or an
+    overflow to inf (scikit-learn raises OverflowError for an integer dtype's out-of-range value,
+    and casts a too-large float to inf with a warning).  For integer dtypes values are truncated
+    towards zero as scikit-learn casts them; the duplicate sums that scipy will form in ``dtype``
+    are checked too (they are exact in float64 for any integer dtype's range)."""
+    t = np.trunc(vals) if dtype.kind in "iu" else vals
     if not summed:
         t = _h.sum_duplicates(indices, t, indptr)[1]
-    info = np.iinfo(dtype)
-    if t.size and not (np.isfinite(t).all() and t.min() >= info.min and t.max() <= info.max):
+    try:
+        check_fits(t, dtype, "a value", func)
+    except ValueError:
+        limits = np.iinfo(dtype) if dtype.kind in "iu" else np.finfo(dtype)
         raise ValueError(f"{func}: a value (or a sum of values in one column of a row) does not fit dtype={dtype} "
-                         f"(range [{info.min}, {info.max}]); use a wider dtype")
+                         f"(range [{limits.min}, {limits.max}]); use a wider dtype") from None
 
 
 def _sparse_interface() -> str:

@@ -128,6 +128,7 @@ BootstrapSums bootstrap_sums(std::span<const double> y, std::span<const double> 
         [&](std::int64_t b0, std::int64_t e0) {
           Partial p(width * B, 0.0);
           for (std::size_t r = 0; r < B; ++r) {
+            check_interrupt();
             const std::uint64_t key = resample_key(seed, stream, first_resample + static_cast<std::int64_t>(r));
             // Two accumulators per sum (one per lane) break the floating-point add chains; the
             // order is fixed, so the sums do not depend on scheduling.  The weight total is an
@@ -181,6 +182,7 @@ std::vector<double> bootstrap_quantiles(std::span<const double> sorted, std::spa
       for (std::int64_t c = rc.begin(); c != rc.end(); ++c) {
         const std::int64_t b0 = c * kChunk, e0 = std::min(n, b0 + kChunk);
         for (std::size_t r = 0; r < B; ++r) {
+          check_interrupt();
           weights(resample_key(seed, stream, first_resample + static_cast<std::int64_t>(r)), rows, b0, e0, w.data());
           std::uint64_t s = 0;
           for (std::int64_t i = 0; i < e0 - b0; ++i) s += w[static_cast<std::size_t>(i)];
@@ -193,6 +195,7 @@ std::vector<double> bootstrap_quantiles(std::span<const double> sorted, std::spa
     tbb::parallel_for(tbb::blocked_range<std::size_t>(0, B, 1), [&](const tbb::blocked_range<std::size_t>& rr) {
       std::vector<std::uint32_t> w(static_cast<std::size_t>(kChunk));
       for (std::size_t r = rr.begin(); r != rr.end(); ++r) {
+        check_interrupt();
         std::uint64_t total = 0;
         for (std::int64_t c = 0; c < n_chunks; ++c) total += chunk_total[static_cast<std::size_t>(c) * B + r];
         if (total == 0) continue;

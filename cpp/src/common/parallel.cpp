@@ -1,13 +1,52 @@
 #include "mlsd/common/parallel.hpp"
 
 #include <atomic>
+#include <chrono>
 
 #include <omp.h>
 #include <tbb/info.h>
+#include <tbb/task_group.h>
 
 namespace mlsd {
 namespace {
 std::atomic<int> g_num_threads{0};  // 0: default
+
+// The current thread's interrupt state: its hook (none on oneTBB workers), when it last asked the
+// hook, and whether the hook said stop (then every later check throws without asking again).
+struct InterruptState {
+  interrupt_hook hook = nullptr;
+  std::chrono::steady_clock::time_point last_poll{};
+  bool tripped = false;
+};
+thread_local InterruptState t_interrupt;
+}  // namespace
+
+interrupt_scope::interrupt_scope(interrupt_hook hook)
+    : previous_(t_interrupt.hook), previous_tripped_(t_interrupt.tripped) {
+  t_interrupt.hook = hook;
+  t_interrupt.tripped = false;
+  t_interrupt.last_poll = std::chrono::steady_clock::now();
+}
+
+interrupt_scope::~interrupt_scope() {
+  t_interrupt.hook = previous_;
+  t_interrupt.tripped = previous_tripped_;
+}
+
+void check_interrupt() {
+  // A loop already being cancelled (Ctrl-C seen by the caller, or an exception in another task):
+  // stop this task now rather than at its end.  oneTBB keeps the first exception, not this one.
+  if (tbb::is_current_task_group_canceling()) throw interrupted();
+  InterruptState& st = t_interrupt;
+  if (st.hook == nullptr) return;
+  if (st.tripped) throw interrupted();
+  const auto now = std::chrono::steady_clock::now();
+  if (now - st.last_poll < std::chrono::milliseconds(kInterruptPollMs)) return;
+  st.last_poll = now;
+  if (st.hook()) {
+    st.tripped = true;
+    throw interrupted();
+  }
 }
 
 int default_num_threads() {

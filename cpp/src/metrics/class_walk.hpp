@@ -99,7 +99,10 @@ inline SortedByClass sort_by_class(std::span<const std::uint8_t> y, std::span<co
   const std::int64_t n_blocks = (n + kBlock - 1) / kBlock;
   // Block-parallel stable partition: counts per block, prefix sums, then each block writes its part.
   auto for_blocks = [&](auto&& body) {
-    tbb::parallel_for(std::int64_t{0}, n_blocks, [&](std::int64_t b) { body(b, b * kBlock, std::min(n, (b + 1) * kBlock)); });
+    tbb::parallel_for(std::int64_t{0}, n_blocks, [&](std::int64_t b) {
+      check_interrupt();
+      body(b, b * kBlock, std::min(n, (b + 1) * kBlock));
+    });
   };
   if (!out.weighted) {
     std::vector<std::int64_t> pos_at(n_blocks + 1, 0), neg_at(n_blocks + 1, 0);

@@ -30,6 +30,7 @@ GroupAucResult group_auc(std::span<const std::int64_t> groups, std::span<const s
     const auto n = static_cast<std::int64_t>(rows.size());
     auto par = [n](auto&& body) {
       tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n), [&](const tbb::blocked_range<std::int64_t>& r) {
+        check_interrupt();
         for (auto i = r.begin(); i != r.end(); ++i) body(i);
       });
     };
@@ -66,6 +67,7 @@ GroupAucResult group_auc(std::span<const std::int64_t> groups, std::span<const s
     out.auc.resize(n_groups);
     out.weight.resize(n_groups);
     tbb::parallel_for(std::size_t{0}, n_groups, [&](std::size_t g) {
+      check_interrupt();
       const auto b = static_cast<std::size_t>(starts[g]), e = static_cast<std::size_t>(starts[g + 1]);
       out.group_keys[g] = group_of_segment[g];
       double pos = 0.0, neg = 0.0;

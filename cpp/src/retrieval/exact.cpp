@@ -76,6 +76,7 @@ void scan_block(const KnnProblem& p, index_t q0, index_t q1, index_t i0, index_t
   const SelectFn select = select_at_least_fn();
   std::vector<std::uint32_t> hit_buffer(static_cast<std::size_t>(kItemTile));
   for (index_t t0 = i0; t0 < i1; t0 += kItemTile) {
+    check_interrupt();  // a task may scan every item: check per tile
     const index_t nt = std::min(kItemTile, i1 - t0);
     if (nqb <= kDirectQueries) {
       // A few queries: sgemm would copy (pack) every item tile to reuse it only a few times, so

@@ -169,6 +169,7 @@ TopK hnsw_search(const faiss::IndexHNSW& index, std::span<const float> queries, 
       Searcher searcher(index, allow);
       Visited& v = visited.local();
       std::vector<Node> result;
+      check_interrupt();
       for (index_t q = r.begin(); q != r.end(); ++q) {
         searcher.search(queries.data() + q * d, k, ef, v, result);
         for (index_t j = 0; j < k; ++j) {

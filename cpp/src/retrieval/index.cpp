@@ -12,6 +12,7 @@
 #include <faiss/impl/FaissException.h>
 #include <faiss/impl/IDSelector.h>
 #include <faiss/index_factory.h>
+#include <faiss/utils/distances.h>
 #include <omp.h>
 #include <tbb/parallel_for.h>
 
@@ -541,7 +542,19 @@ TopK Index::search(std::span<const float> queries, index_t k, const SearchParams
     {
       OmpThreads omp_threads(params.threads > 0 ? params.threads : get_num_threads());
       blas::SingleThreaded blas_threads;
-      call_faiss("search", [&] { s.faiss->search(nq, q.data(), k, out.scores.data(), labels.data(), top); });
+      // In blocks of FAISS's own BLAS query block (so the results are those of one call), with a
+      // check for Ctrl-C between blocks; a tail below FAISS's BLAS threshold stays with the block
+      // before it, which one call would also have searched with BLAS.
+      const index_t block = std::max<index_t>(faiss::distance_compute_blas_query_bs, 1);
+      const index_t tail = std::max<index_t>(faiss::distance_compute_blas_threshold, 0);
+      for (index_t q0 = 0; q0 < nq;) {
+        check_interrupt();
+        const index_t m = nq - q0 < block + tail ? nq - q0 : block;
+        call_faiss("search", [&] {
+          s.faiss->search(m, q.data() + q0 * s.dim, k, out.scores.data() + q0 * k, labels.data() + q0 * k, top);
+        });
+        q0 += m;
+      }
     }
     out.ids.assign(labels.begin(), labels.end());
   }

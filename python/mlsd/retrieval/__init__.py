@@ -40,7 +40,7 @@ import numpy as np
 
 from .. import _core
 from .._params import ArrayLike, Check, Interval, Options, param_error, validate_params
-from .._validation import call_kernel
+from .._validation import as_float32, call_kernel, check_fits
 from ._types import SearchResult, SweepResult
 
 __all__ = ["Index", "ShardedIndex", "SearchResult", "SweepResult", "knn", "knn_recall", "merge_topk", "sweep"]
@@ -94,7 +94,7 @@ def _as_vectors(x: Any, name: str, func: str, dim: int | None = None) -> np.ndar
                          + (" (use x[None, :] for a single vector)" if arr.ndim == 1 else ""))
     if dim is not None and arr.shape[1] != dim:
         raise ValueError(f"{func}: {name} must have {dim} columns (the index dimension); got shape {arr.shape}")
-    return np.ascontiguousarray(arr, dtype=np.float32)
+    return as_float32(arr, name, func)
 
 
 def _as_ids(ids: Any, name: str, func: str, n: int | None = None) -> np.ndarray:
@@ -566,7 +566,8 @@ def merge_topk(results: Sequence[tuple[Any, Any]], k: int, metric: str = "ip") -
             raise TypeError(f"{func}: results[{i}] scores must be floats; got dtype {scores.dtype}")
         if ids.dtype.kind not in "iu":
             raise TypeError(f"{func}: results[{i}] ids must be integers; got dtype {ids.dtype}")
-        parts.append((np.ascontiguousarray(scores, dtype=np.float32), np.ascontiguousarray(ids, dtype=np.int64)))
+        check_fits(ids, np.int64, f"results[{i}] ids", func)
+        parts.append((as_float32(scores, f"results[{i}] scores", func), np.ascontiguousarray(ids, dtype=np.int64)))
     if not parts:
         raise ValueError(f"{func}: results is empty; pass at least one (scores, ids) pair")
     return SearchResult._of(call_kernel(func, _c.merge_topk, parts, k, _METRICS[metric]))

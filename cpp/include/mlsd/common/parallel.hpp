@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <utility>
 #include <vector>
 
@@ -29,6 +30,38 @@ decltype(auto) run_in_arena(F&& f) {
   return arena.execute(std::forward<F>(f));
 }
 
+// Interrupts (Ctrl-C).  A long kernel calls check_interrupt() between chunks of its work.  On a
+// thread that has an interrupt_scope (the Python bindings open one on the calling thread around each
+// kernel call), it asks the scope's hook, at most every kInterruptPollMs, whether to stop, and
+// throws mlsd::interrupted if so.  On any other thread (oneTBB workers) it does nothing, so the hook
+// only ever runs on the thread that installed it: the hook may take the GIL, a worker never does.
+// Thrown inside a parallel loop, oneTBB cancels the loop's remaining tasks and rethrows it on the
+// caller; a worker inside a loop being cancelled stops at its next check_interrupt().
+class interrupted : public std::exception {
+ public:
+  const char* what() const noexcept override { return "interrupted"; }
+};
+
+// Returns true when the running kernel should stop.  Called only on the installing thread.
+using interrupt_hook = bool (*)();
+
+inline constexpr int kInterruptPollMs = 20;
+
+// Installs `hook` on the current thread for the scope's lifetime (nullptr: none); scopes nest.
+class interrupt_scope {
+ public:
+  explicit interrupt_scope(interrupt_hook hook);
+  ~interrupt_scope();
+  interrupt_scope(const interrupt_scope&) = delete;
+  interrupt_scope& operator=(const interrupt_scope&) = delete;
+
+ private:
+  interrupt_hook previous_;
+  bool previous_tripped_;
+};
+
+void check_interrupt();
+
 namespace detail {
 
 // Fixed chunk size for reductions: results depend on it, never on the thread count.
@@ -45,6 +78,7 @@ T ordered_reduce(std::int64_t n, T identity, Body&& body, Combine&& combine,
   tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n_chunks),
                     [&](const tbb::blocked_range<std::int64_t>& r) {
                       for (std::int64_t c = r.begin(); c != r.end(); ++c) {
+                        check_interrupt();
                         const std::int64_t b = c * chunk;
                         const std::int64_t e = b + chunk < n ? b + chunk : n;
                         partial[static_cast<std::size_t>(c)] = body(b, e);

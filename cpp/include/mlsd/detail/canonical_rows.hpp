@@ -15,6 +15,7 @@
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
+#include "mlsd/common/parallel.hpp"
 #include "mlsd/hashing.hpp"
 
 namespace mlsd::hashing::detail {
@@ -125,7 +126,10 @@ HashedEntries canonical_rows(std::int64_t n_rows, std::int64_t block, std::int64
   for (std::int64_t c0 = 0; c0 < n_blocks; c0 += kChunkBlocks) {
     const std::int64_t c1 = std::min(n_blocks, c0 + kChunkBlocks);
     auto for_blocks = [&](auto&& body) {
-      tbb::parallel_for(c0, c1, [&](std::int64_t b) { body(b * block, std::min(n_rows, (b + 1) * block)); });
+      tbb::parallel_for(c0, c1, [&](std::int64_t b) {
+        check_interrupt();  // Ctrl-C, between blocks (acts on the calling thread only)
+        body(b * block, std::min(n_rows, (b + 1) * block));
+      });
     };
     for_blocks([&](std::int64_t lo, std::int64_t hi) { sort_block(lo, hi, out.indptr.data() + 1); });
     for (auto r = c0 * block; r < std::min(n_rows, c1 * block); ++r) out.indptr[r + 1] += out.indptr[r];

@@ -16,6 +16,7 @@
 
 #include <tbb/parallel_for.h>
 
+#include "mlsd/common/parallel.hpp"
 #include "mlsd/common/views.hpp"
 
 namespace mlsd::detail {
@@ -97,6 +98,7 @@ void radix_sort(std::vector<std::uint64_t, KeyAlloc>& keys, std::vector<Payload,
   for (int shift = 0; shift < 64; shift += kBits) {
     if (((varying >> shift) & kMask) == 0) continue;
     tbb::parallel_for(std::size_t{0}, n_blocks, [&](std::size_t b) {
+      check_interrupt();
       Hist& h = hist[b];
       h.fill(0);
       const std::size_t e = std::min(n, (b + 1) * kBlock);

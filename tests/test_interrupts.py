@@ -1,0 +1,102 @@
+"""Ctrl-C stops a long kernel: a child process starts a call that would run for minutes, the test
+sends it SIGINT half a second in, and the call raises KeyboardInterrupt (the kernel checks for
+signals between its chunks, from the calling thread).  The child then makes another call, which
+must work: an interrupted kernel leaves no lock held and no stale signal behind.
+
+No timing is asserted: each call below is sized to run far longer than the timeout when nothing
+stops it (with the child's two threads), so a kernel that ignores Ctrl-C fails by timing out."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+HANG_TIMEOUT = 60  # seconds after SIGINT; uninterrupted, every call below runs for minutes
+
+PRELUDE = """
+import numpy as np, mlsd
+mlsd.set_num_threads(2)
+rng = np.random.default_rng(0)
+"""
+
+# name: (setup, the long call, a short call made after the interrupt)
+CASES = {
+    "knn": ("""
+import mlsd.retrieval as R
+items = rng.random((500_000, 64), dtype=np.float32)
+queries = rng.random((100_000, 64), dtype=np.float32)
+""", "R.knn(queries, items, 10, 'ip')", "R.knn(queries[:3], items[:100], 5, 'ip')"),
+    "exact Index search": ("""
+import mlsd.retrieval as R
+ix = R.Index(64, 'l2')
+ix.add(rng.random((500_000, 64), dtype=np.float32))
+queries = rng.random((100_000, 64), dtype=np.float32)
+""", "ix.search(queries, 10)", "ix.search(queries[:3], 5)"),
+    "HNSW search": ("""
+import mlsd.retrieval as R
+ix = R.Index(8, 'l2', 'HNSW16')
+ix.add(rng.standard_normal((2_000, 8)).astype(np.float32))
+queries = rng.standard_normal((400_000, 8)).astype(np.float32)
+""", "ix.search(queries, 10, efSearch=2000)", "ix.search(queries[:3], 5)"),
+    "IVF search": ("""
+import mlsd.retrieval as R
+ix = R.Index(8, 'l2', 'IVF4,Flat')
+x = rng.standard_normal((20_000, 8)).astype(np.float32)
+ix.train(x).add(x)
+queries = rng.standard_normal((2_000_000, 8)).astype(np.float32)
+""", "ix.search(queries, 10, nprobe=4)", "ix.search(queries[:3], 5, nprobe=4)"),
+    "ShardedIndex search": ("""
+import mlsd.retrieval as R
+ix = R.ShardedIndex(64, 'ip', 'Flat', n_shards=2)
+ix.add(rng.random((500_000, 64), dtype=np.float32))
+queries = rng.random((100_000, 64), dtype=np.float32)
+""", "ix.search(queries, 10)", "ix.search(queries[:3], 5)"),
+    "bootstrap": ("""
+import mlsd.abtest as A
+x = rng.standard_normal(1_000_000)
+""", "A.bootstrap(x, n_resamples=1_000_000)", "A.bootstrap(x[:100], n_resamples=10)"),
+    "hash_columns": ("""
+import mlsd.hashing as H
+data = {'a': rng.integers(0, 1000, 1_000_000), 'b': rng.integers(0, 1000, 1_000_000)}
+""", "H.hash_columns(data, crosses=[('a', 'b') * 25] * 40)", "H.hash_columns({'a': np.arange(5)})"),
+}
+
+
+def _child_source(setup: str, call: str, after: str) -> str:
+    return PRELUDE + textwrap.dedent(setup) + textwrap.dedent(f"""
+import sys
+print("ready", flush=True)
+try:
+    {call}
+    print("returned", flush=True)
+except KeyboardInterrupt:
+    print("KeyboardInterrupt", flush=True)
+{after}
+print("after ok", flush=True)
+""")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")
+@pytest.mark.parametrize("name", list(CASES))
+def test_ctrl_c_stops_a_long_call(name):
+    child = subprocess.Popen([sys.executable, "-c", _child_source(*CASES[name])], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "ready", child.stderr.read()
+        time.sleep(0.5)
+        child.send_signal(signal.SIGINT)
+        try:
+            out, err = child.communicate(timeout=HANG_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"{name}: still running {HANG_TIMEOUT} s after SIGINT")
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+    assert out.splitlines() == ["KeyboardInterrupt", "after ok"], (out, err)
+    assert child.returncode == 0, err
