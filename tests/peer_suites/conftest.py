@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from _harness import SUITES
+from ._harness import SUITES
 
 
 def pytest_configure(config):

@@ -4,7 +4,7 @@ mlsd.metrics (see _harness.py)."""
 import re
 
 import mlsd.metrics as M
-from _harness import PeerSuite, Rule
+from ._harness import PeerSuite, Rule
 
 SUITE = PeerSuite(
     name="sklearn_calibration",

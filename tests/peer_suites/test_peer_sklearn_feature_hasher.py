@@ -2,7 +2,7 @@
 mlsd.hashing.FeatureHasher (see _harness.py)."""
 
 from mlsd.hashing import FeatureHasher
-from _harness import PeerSuite, Rule
+from ._harness import PeerSuite, Rule
 
 SUITE = PeerSuite(
     name="sklearn_feature_hasher",

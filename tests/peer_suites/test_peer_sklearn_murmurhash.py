@@ -2,7 +2,7 @@
 (see _harness.py)."""
 
 from mlsd.hashing import murmurhash3_32
-from _harness import PeerSuite
+from ._harness import PeerSuite
 
 SUITE = PeerSuite(
     name="sklearn_murmurhash",

@@ -1,7 +1,7 @@
 """scikit-learn's own ``metrics/tests/test_ranking.py`` run against mlsd.metrics (see _harness.py)."""
 
 import mlsd.metrics as M
-from _harness import PeerSuite, Rule, sklearn_dcg_score, sklearn_ndcg_score
+from ._harness import PeerSuite, Rule, sklearn_dcg_score, sklearn_ndcg_score
 
 SUITE = PeerSuite(
     name="sklearn_ranking",
