@@ -30,6 +30,7 @@ Rules of the harness (so that a pass means "mlsd gives the peer's answer"):
 * ``expected_failures`` lists, by test id, each selected test that fails, with the reason.  They
   run as strict xfails (``xfail_strict = true``), so an unexpected pass and an unexpected failure
   both fail the run: the list stays exact.
+* ``filterwarnings`` are the peer's own warning filters: its tests run as the peer runs them.
 * ``test_pass_rate`` (added to every suite) checks that at least ``min_pass_rate`` of the selected
   tests are expected to pass; the terminal summary prints each suite's counts.
 """
@@ -67,7 +68,8 @@ class Rule:
 
 # --- call conventions ------------------------------------------------------------------------------
 # The one place where a peer's calling convention is translated to mlsd's.  Each entry documents what
-# it translates; none changes a result.
+# it translates; none changes a result.  (scikit-learn's suites need none: mlsd's functions take
+# scikit-learn's argument names, defaults and input kinds.)
 
 CONVENTIONS: dict[str, str] = {}
 
@@ -151,6 +153,10 @@ class PeerSuite:
     deselect: list[Rule] = field(default_factory=list)
     expected_failures: dict[str, str] = field(default_factory=dict)
     min_pass_rate: float = 0.95
+    # The peer's own warning filters, applied to its tests instead of mlsd's "error" (scikit-learn's
+    # tests run with warnings shown, not raised, unless SKLEARN_WARNINGS_AS_ERRORS is set; a test
+    # that expects a warning still checks it with pytest.warns).
+    filterwarnings: tuple[str, ...] = ("default",)
     counts: dict[str, int] = field(default_factory=dict)
 
     def install(self, namespace: dict[str, Any]) -> types.ModuleType:
@@ -196,21 +202,3 @@ class PeerSuite:
 
     counts_ids: set = field(default_factory=set)
 
-
-# --- the convention translations ---------------------------------------------------------------------
-
-@adapter("sklearn.metrics.dcg_score", "dcg_score(y_true, y_score, *, k=None, log_base=2, sample_weight=None, "
-         "ignore_ties=False) -> mlsd.metrics.dcg_at_k(y_true, y_score, k, ...).mean (mlsd's k defaults to 10, "
-         "scikit-learn's to the whole list)")
-def sklearn_dcg_score(y_true, y_score, *, k=None, log_base=2, sample_weight=None, ignore_ties=False):
-    import mlsd.metrics as M
-
-    return M.dcg_at_k(y_true, y_score, k, sample_weight=sample_weight, ignore_ties=ignore_ties).mean
-
-
-@adapter("sklearn.metrics.ndcg_score", "ndcg_score(y_true, y_score, *, k=None, sample_weight=None, "
-         "ignore_ties=False) -> mlsd.metrics.ndcg_at_k(y_true, y_score, k, ...).mean")
-def sklearn_ndcg_score(y_true, y_score, *, k=None, sample_weight=None, ignore_ties=False):
-    import mlsd.metrics as M
-
-    return M.ndcg_at_k(y_true, y_score, k, sample_weight=sample_weight, ignore_ties=ignore_ties).mean

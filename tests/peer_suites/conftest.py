@@ -62,6 +62,8 @@ def pytest_collection_modifyitems(config, items):
         kept.append(item)
         if test_id == "test_pass_rate":
             continue
+        for line in suite.filterwarnings:
+            item.add_marker(pytest.mark.filterwarnings(line))
         suite.counts["selected"] = suite.counts.get("selected", 0) + 1
         suite.counts_ids.add(test_id)
         reason = suite.expected_failures.get(test_id)

@@ -15,12 +15,6 @@ SUITE = PeerSuite(
     deselect=[
         Rule(r"^test_plot_calibration_curve_pipeline", "CalibrationDisplay (a scikit-learn estimator display): not offered"),
     ],
-    expected_failures={
-        "test_calibration_curve_pos_label_error_str[str]": "labels other than 0/1 and pos_label are not accepted yet (issue 18 item 1)",
-        "test_calibration_curve_pos_label_error_str[object]": "labels other than 0/1 and pos_label are not accepted yet (issue 18 item 1)",
-        "test_calibration_curve_pos_label[str]": "labels other than 0/1 and pos_label are not accepted yet (issue 18 item 1)",
-        "test_calibration_curve_pos_label[object]": "labels other than 0/1 and pos_label are not accepted yet (issue 18 item 1)",
-    },
-    min_pass_rate=0.0,  # raised to the issue's 0.95 once its items land
+    expected_failures={},
 )
 SUITE.install(globals())

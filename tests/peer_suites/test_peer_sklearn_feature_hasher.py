@@ -12,6 +12,5 @@ SUITE = PeerSuite(
         Rule(r"^test_hashing_transform_seed", "tests scikit-learn's private Cython helper _hashing_fast.transform"),
     ],
     expected_failures={},
-    min_pass_rate=0.0,  # raised to the 0.95 once its items land
 )
 SUITE.install(globals())
