@@ -116,7 +116,8 @@ CASES = [
     ("average_precision_score", lambda: M.average_precision_score, dict(y_true=Y, y_score=S), {}),
     ("log_loss", lambda: M.log_loss, dict(y_true=Y, y_proba=S), {}),
     ("brier_score_loss", lambda: M.brier_score_loss, dict(y_true=Y, y_proba=S),
-     {"labels": {"NaN", "inf"}}),  # labels serves a two-column y_proba only (ignored beside a 1-D one, as in scikit-learn)
+     # labels serves a two-column y_proba only (ignored beside a 1-D one, as in scikit-learn)
+     {"labels": {"NaN", "inf"}}),
     ("normalized_entropy", lambda: M.normalized_entropy, dict(y_true=Y, y_prob=S), {}),
     ("calibration_curve", lambda: M.calibration_curve, dict(y_true=Y, y_prob=S), {}),
     ("expected_calibration_error", lambda: M.expected_calibration_error, dict(y_true=Y, y_prob=S), {}),
@@ -237,7 +238,8 @@ _PAIRS = {"y_true", "y_score", "y_prob", "y_proba", "groups", "query"}
 SAME_LENGTH = {name: _PAIRS for name, *_ in CASES if name.split(".")[-1] in (
     "roc_auc_score", "roc_curve", "precision_recall_curve", "average_precision_score", "log_loss",
     "brier_score_loss", "normalized_entropy", "calibration_curve", "expected_calibration_error",
-    "binned_roc_auc_score", "group_auc", "dcg_at_k", "ndcg_at_k", "dcg_score", "ndcg_score", "map_at_k", "mrr", "precision_at_k",
+    "binned_roc_auc_score", "group_auc", "dcg_at_k", "ndcg_at_k", "dcg_score", "ndcg_score", "map_at_k", "mrr",
+    "precision_at_k",
     "recall_at_k", "hit_rate_at_k", "from_arrays", "update", "score_table")}
 SAME_LENGTH["Stats.from_arrays"] = SAME_LENGTH["Stats.update"] = set()
 SAME_LENGTH["chisquare"] = {"f_exp"}

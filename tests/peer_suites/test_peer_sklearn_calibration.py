@@ -13,7 +13,8 @@ SUITE = PeerSuite(
     # The module tests CalibratedClassifierCV and CalibrationDisplay too; the curve's tests are selected.
     select=lambda test_id: re.match(r"test_(plot_)?calibration_curve", test_id) is not None,
     deselect=[
-        Rule(r"^test_plot_calibration_curve_pipeline", "CalibrationDisplay (a scikit-learn estimator display): not offered"),
+        Rule(r"^test_plot_calibration_curve_pipeline",
+             "CalibrationDisplay (a scikit-learn estimator display): not offered"),
     ],
     expected_failures={},
 )

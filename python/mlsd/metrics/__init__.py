@@ -38,7 +38,8 @@ from ._losses import (
     log_loss,
     normalized_entropy,
 )
-from ._ranking import RankingResult, dcg_at_k, dcg_score, ndcg_score, hit_rate_at_k, map_at_k, mrr, ndcg_at_k, precision_at_k, recall_at_k
+from ._ranking import (RankingResult, dcg_at_k, dcg_score, ndcg_score, hit_rate_at_k,
+                       map_at_k, mrr, ndcg_at_k, precision_at_k, recall_at_k)
 from ._states import ApproximateAUC, LogLossResult, LogLossSums, ScoreTable, ScoreTableResult, binned_roc_auc_score
 from ._threshold import (
     PrecisionRecallCurve,

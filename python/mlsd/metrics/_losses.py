@@ -207,8 +207,8 @@ def log_loss(y_true: Any, y_proba: Any = None, *, normalize: bool = True, sample
         proba = proba[:, 0]
     n_true = np.shape(y_true)[0] if np.ndim(y_true) else 0
     if proba.shape[0] != n_true:
-        raise ValueError(f"{func}: y_proba has {proba.shape[0]} elements but y_true has {n_true} (Found input variables "
-                         f"with inconsistent numbers of samples: [{proba.shape[0]}, {n_true}])")
+        raise ValueError(f"{func}: y_proba has {proba.shape[0]} elements but y_true has {n_true} (Found input "
+                         f"variables with inconsistent numbers of samples: [{proba.shape[0]}, {n_true}])")
     if proba.ndim == 2 and (proba.shape[1] > 2 or labels is not None and np.unique(np.asarray(labels)).shape[0] > 2):
         return _multiclass_log_loss(func, y_true, proba, labels, normalize, sample_weight)
     y = _labels_with_columns(func, y_true, labels, "greater", n_columns=proba.shape[1] if proba.ndim == 2 else None)

@@ -15,7 +15,8 @@ from .._validation import as_float_array, call_kernel, check_same_length
 from ._common import undefined_metric_warning, _group_codes, _k
 from ._group import GROUPS
 
-__all__ = ["RankingResult", "dcg_score", "ndcg_score", "dcg_at_k", "ndcg_at_k", "map_at_k", "mrr", "precision_at_k", "recall_at_k",
+__all__ = ["RankingResult", "dcg_score", "ndcg_score", "dcg_at_k", "ndcg_at_k",
+           "map_at_k", "mrr", "precision_at_k", "recall_at_k",
            "hit_rate_at_k"]
 
 
