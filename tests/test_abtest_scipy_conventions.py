@@ -143,3 +143,30 @@ def test_confidence_interval_is_a_tuple_and_scipys_method():
     same((ci.low, ci.high), ref.confidence_interval(confidence_level=0.99), 1e-12)
     with pytest.raises(ValueError, match="confidence_level"):
         r.confidence_interval(1.5)
+
+
+@pytest.mark.parametrize("equal_var", [True, False])
+@pytest.mark.parametrize("alternative", ["two-sided", "less", "greater"])
+def test_nan_propagated_problem_is_nan_everywhere(equal_var, alternative):
+    # review: with nan_policy="propagate" a problem holding NaN must give NaN df (Welch's df was
+    # 1.0) and NaN for both interval bounds (the one-sided interval kept its +-inf bound), as SciPy.
+    x, y = [1.0, np.nan, 3.0, 4.0], [2.0, 3.0, 5.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mine = ab.ttest_ind(x, y, equal_var=equal_var, alternative=alternative)
+        ref = st.ttest_ind(x, y, equal_var=equal_var, alternative=alternative)
+    same(mine.df, ref.df)
+    for level in (0.95, 0.8):
+        same(tuple(mine.confidence_interval(confidence_level=level)),
+             tuple(ref.confidence_interval(confidence_level=level)))
+    same(tuple(mine.confidence_interval), (np.nan, np.nan))
+
+
+@pytest.mark.parametrize("alternative", ["less", "greater"])
+def test_nan_propagated_paired_problem_interval_is_nan(alternative):
+    a, b = np.array([1.0, np.nan, 3.0, 4.0]), np.array([2.0, 3.0, 5.0, 1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mine = ab.ttest_rel(a, b, alternative=alternative)
+        ref = st.ttest_rel(a, b, alternative=alternative)
+    same(tuple(mine.confidence_interval(confidence_level=0.9)), tuple(ref.confidence_interval(confidence_level=0.9)))

@@ -170,7 +170,8 @@ def interval(est, se, df, alpha: float, alternative: str) -> tuple[np.ndarray, n
         q = quantile(1.0 - alpha / 2.0, df)
         return est - q * se, est + q * se
     q = quantile(1.0 - alpha, df)
-    inf = np.full(np.shape(est), np.inf)
+    # the open side is unbounded, unless the problem itself is undefined (NaN propagated): NaN, as SciPy
+    inf = np.where(np.isnan(est) | np.isnan(se), np.nan, np.inf)
     if alternative == "greater":
         return est - q * se, inf
     return -inf, est + q * se
@@ -244,7 +245,9 @@ def _ttest_moments(na, ma, m2a, nb, mb, m2b, equal_var: bool, alpha: float, alte
             va, vb = m2a / (na - 1.0) / na, m2b / (nb - 1.0) / nb
             se = np.sqrt(va + vb)
             # zero variances leave df undefined; any df gives the same +-inf or NaN statistic (SciPy: 1)
-            df = np.where(np.isnan(welch_df(va, vb, na, nb)), 1.0, welch_df(va, vb, na, nb))
+            # (only there: a problem with NaN, propagated, keeps df NaN as in SciPy)
+            wdf = welch_df(va, vb, na, nb)
+            df = np.where(np.isnan(wdf) & (va + vb == 0), 1.0, wdf)
             method = "Welch t-test"
     return finish(ma - mb, se, df, alpha, alternative, method)
 
