@@ -233,3 +233,15 @@ def test_murmurhash_int_keys_outside_int32_raise_as_sklearn(key):
         murmurhash3_32(key)
     assert murmurhash3_32(2**31 - 1) == sk_murmurhash3_32(2**31 - 1)
     assert murmurhash3_32(-(2**31)) == sk_murmurhash3_32(-(2**31))
+
+
+def test_multiclass_brier_matrix_names_the_real_reason():
+    # review: three classes with three columns said "different number of classes: 3 vs 3"; the
+    # reason is that the multiclass Brier score is not offered (a listed deliberate difference).
+    y = np.array([0, 1, 2, 1])
+    p = np.full((4, 3), 1 / 3)
+    with pytest.raises(ValueError, match="brier_score_loss: .*only binary") as e:
+        M.brier_score_loss(y, p)
+    assert "3 vs 3" not in str(e.value)
+    with pytest.raises(ValueError, match="different number of classes: 3 vs 2"):
+        M.brier_score_loss(y, p[:, :2])

@@ -110,6 +110,10 @@ def _labels_with_columns(func: str, y_true: Any, labels: Any, rule: str, pos_lab
         arr = np.asarray(y_true)
         if arr.ndim == 1 and arr.size:
             classes = _classes(arr, func)
+            if classes.shape[0] > 2 and classes.shape[0] == n_columns:
+                raise ValueError(f"{func}: y_true has {classes.shape[0]} labels ({_repr_classes(classes)}) and y_proba "
+                                 f"{n_columns} columns; only binary problems (1-D y_proba or two columns) are "
+                                 "supported (multiclass format is not supported)")
             if classes.shape[0] > 2:
                 raise ValueError(f"{func}: y_true and y_prob contain different number of classes: "
                                  f"{classes.shape[0]} vs {n_columns}. Please provide the true labels explicitly "
