@@ -481,8 +481,10 @@ def dcg_score(y_true, y_score, *, k: int | None = None, log_base: float = 2, sam
     ``dcg_at_k(y_true, y_score, k, log_base=log_base, ...).mean``.
 
     ``y_true`` and ``y_score`` are (n_queries, n_docs); relevance must be >= 0 (scikit-learn also
-    accepts negative gains).  Tie rules as :func:`dcg_at_k`, equal to scikit-learn's for both
-    values of ``ignore_ties``.
+    accepts negative gains).  Tie rules as :func:`dcg_at_k`: equal to scikit-learn's with
+    ``ignore_ties=False``; with ``ignore_ties=True`` the later of tied documents ranks first, which
+    is scikit-learn's order wherever NumPy's unstable ``argsort`` keeps ties in order (always for
+    short lists; longer ones depend on NumPy's sort and the CPU, see the README).
 
     Examples
     --------
