@@ -41,6 +41,8 @@ VALID = {
     "proportions_ztest": (ab.proportions_ztest, dict(a=(30, 100), b=(20, 100))),
     "compare": (ab.compare, dict(treatment=A, control=B)),
     "mannwhitneyu": (ab.mannwhitneyu, dict(x=A, y=B)),
+    "ttest_rel": (ab.ttest_rel, dict(a=A, b=B[:5])),
+    "wilcoxon": (ab.wilcoxon, dict(x=A, y=B[:5])),
     "chisquare": (ab.chisquare, dict(f_obs=[10, 12, 14])),
     "chi2_contingency": (ab.chi2_contingency, dict(observed=[[10, 20], [30, 40]])),
     "srm_test": (ab.srm_test, dict(counts=[100, 110])),
@@ -72,11 +74,13 @@ VALID = {
 
 # Values that pass the declarations but not the data checks: (function, argument, value).
 CONTENT = [
-    ("ttest_ind", "a", np.array([1.0, np.nan, 3.0])), ("ttest_ind", "b", np.array([1.0, np.inf])),
-    ("ttest_ind", "a", np.array([])), ("compare", "treatment", {"y": A, "covariate": A[:3]}),
+    # raw samples take SciPy's conventions (NaN propagates, empty gives NaN): bad content is a shape
+    ("ttest_ind", "a", np.ones((2, 3))), ("ttest_ind", "b", np.ones((2, 3))),
+    ("ttest_rel", "a", np.ones(3)), ("wilcoxon", "y", np.ones(3)),
+    ("ttest_ind", "a", ab.Stats.from_arrays([1.0])), ("compare", "treatment", {"y": A, "covariate": A[:3]}),
     ("compare", "control", {"y": B, "pre": B}), ("proportions_ztest", "a", (11, 10)),
-    ("proportions_ztest", "b", (np.nan, 10)), ("mannwhitneyu", "x", np.array([])),
-    ("mannwhitneyu", "y", np.array([np.nan, 1.0])), ("chisquare", "f_obs", np.array([1.0, np.nan, 2.0])),
+    ("proportions_ztest", "b", (np.nan, 10)), ("mannwhitneyu", "x", np.ones((2, 3))),
+    ("mannwhitneyu", "y", np.ones((2, 4))), ("chisquare", "f_obs", np.array([1.0, np.nan, 2.0])),
     ("chisquare", "f_obs", np.array([3.0, -1.0, 2.0])), ("chisquare", "f_exp", np.array([1.0, 2.0])),
     ("chi2_contingency", "observed", np.array([[0.0, 0.0], [1.0, 2.0]])),
     ("chi2_contingency", "observed", np.array([[np.inf, 1.0], [1.0, 2.0]])),

@@ -281,10 +281,17 @@ def test_relative_lift_of_means_hand_computed():
     assert r.stderr == pytest.approx(np.sqrt(0.04 / 100 + 121 * 0.01 / 10_000), rel=1e-14)
 
 
-def test_zero_variance_gives_nan_with_warning():
-    with pytest.warns(ZeroVarianceWarning):
-        r = ttest_ind([1.0, 1.0, 1.0], [2.0, 2.0])
-    assert np.isnan(r.statistic) and np.isnan(r.pvalue)
+def test_zero_variance_gives_scipys_values_with_warning():
+    # two different constants: t = -inf, p = 0 (SciPy); equal constants: NaN
+    for equal_var in (True, False):
+        with pytest.warns(ZeroVarianceWarning):
+            r = ttest_ind([1.0, 1.0, 1.0], [2.0, 2.0], equal_var=equal_var)
+        with pytest.warns(RuntimeWarning):
+            ref = st.ttest_ind([1.0, 1.0, 1.0], [2.0, 2.0], equal_var=equal_var)
+        assert r.statistic == ref.statistic == -np.inf and r.pvalue == ref.pvalue == 0.0
+        with pytest.warns(ZeroVarianceWarning):
+            r = ttest_ind([2.0, 2.0, 2.0], [2.0, 2.0], equal_var=equal_var)
+        assert np.isnan(r.statistic) and np.isnan(r.pvalue)
     with pytest.warns(ZeroVarianceWarning):
         r = proportions_ztest((0, 10), (0, 20))
     assert np.isnan(r.pvalue)

@@ -155,9 +155,14 @@ def test_mannwhitneyu_exact_matches_scipy(sizes, alternative):
     assert "exact" in ab.mannwhitneyu(x, y, alternative=alternative).method or min(sizes) > 8
 
 
-def test_mannwhitneyu_exact_refuses_ties():
-    with pytest.raises(ValueError, match="assumes no ties"):
-        ab.mannwhitneyu([1, 2, 2], [2, 3], method="exact")
+@pytest.mark.parametrize("alternative", ["two-sided", "less", "greater"])
+def test_mannwhitneyu_exact_with_ties_as_scipy(alternative):
+    # SciPy truncates the mid-rank U and uses the no-ties null distribution; so does mlsd
+    for x, y in (([1, 2, 2], [2, 3]), ([1.5, 2, 2, 7, 7], [2, 3, 7, 0.5])):
+        ref = st.mannwhitneyu(x, y, alternative=alternative, method="exact")
+        r = ab.mannwhitneyu(x, y, alternative=alternative, method="exact")
+        assert r.statistic == ref.statistic
+        close(r.pvalue, ref.pvalue, 1e-12)
 
 
 def test_mannwhitneyu_independent_of_thread_count():
@@ -178,7 +183,7 @@ def test_docstring_examples_run():
     import importlib
 
     attempted = 0
-    for name in ("_stats", "_tests", "_power", "_counts", "_rank", "_bootstrap", "_sequential", "_result"):
+    for name in ("_stats", "_tests", "_power", "_counts", "_rank", "_paired", "_bootstrap", "_sequential", "_result"):
         module = importlib.import_module(f"mlsd.abtest.{name}")
         result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert result.failed == 0, name

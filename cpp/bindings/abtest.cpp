@@ -48,12 +48,20 @@ void register_abtest(py::module_& m) {
       py::arg("k"), py::arg("n_a").noconvert(), py::arg("mean_a").noconvert(), py::arg("comoment_a").noconvert(),
       py::arg("n_b").noconvert(), py::arg("mean_b").noconvert(), py::arg("comoment_b").noconvert());
   m.def(
-      "mann_whitney_u",
-      [](const f64& x, const f64& y) {
-        auto r = call_without_gil(ma::mann_whitney_u, x, y);
-        return py::make_tuple(r.u_x, r.tie_term);
+      "mann_whitney_u_rows",
+      [](const f64& x, const f64& y, std::int64_t n_rows) {
+        auto r = call_without_gil([&](auto xv, auto yv) { return ma::mann_whitney_u_rows(xv, yv, n_rows); }, x, y);
+        return numpy_tuple(std::move(r.u_x), std::move(r.tie_term), std::move(r.n_x), std::move(r.n_y));
       },
-      py::arg("x").noconvert(), py::arg("y").noconvert());
+      py::arg("x").noconvert(), py::arg("y").noconvert(), py::arg("n_rows"));
+  m.def(
+      "signed_ranks_rows",
+      [](const f64& d, std::int64_t n_rows) {
+        auto r = call_without_gil([&](auto dv) { return ma::signed_ranks_rows(dv, n_rows); }, d);
+        return numpy_tuple(std::move(r.r_plus), std::move(r.tie_term), std::move(r.n_pos), std::move(r.n_neg),
+                           std::move(r.n_zero));
+      },
+      py::arg("d").noconvert(), py::arg("n_rows"));
   m.def(
       "bootstrap_sums",
       [](const f64& y, const std::optional<f64>& d, std::int64_t n_resamples, std::uint64_t seed, std::uint64_t stream,

@@ -173,6 +173,54 @@ TEST(AbtestMannWhitney, MatchesBruteForceWithTies) {
   EXPECT_THROW(ma::mann_whitney_u(one, nan), std::invalid_argument);
 }
 
+TEST(AbtestSignedRanks, RowsMatchBruteForceWithTiesZerosAndNaN) {
+  // Brute force: the mid-rank of |d_i| among the non-zero, non-NaN |d| is
+  // (#smaller) + (#equal + 1) / 2; r_plus sums it over the positive d_i.
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> dist(-6, 6);
+  const std::int64_t rows = 7, width = 40;
+  dv d(rows * width);
+  for (auto& v : d) v = dist(rng) * 0.5;
+  d[3] = std::nan("");
+  d[width + 1] = std::numeric_limits<double>::infinity();
+  const auto r = ma::signed_ranks_rows(d, rows);
+  for (std::int64_t row = 0; row < rows; ++row) {
+    double r_plus = 0, pos = 0, neg = 0, zeros = 0, ties = 0;
+    std::map<double, double> count;
+    for (std::int64_t i = 0; i < width; ++i) {
+      const double v = d[row * width + i];
+      if (std::isnan(v)) continue;
+      if (v == 0) { zeros += 1; continue; }
+      count[std::fabs(v)] += 1;
+      (v > 0 ? pos : neg) += 1;
+    }
+    for (std::int64_t i = 0; i < width; ++i) {
+      const double v = d[row * width + i];
+      if (!(v > 0)) continue;
+      double smaller = 0;
+      for (auto [a, t] : count) smaller += a < v ? t : 0.0;
+      r_plus += smaller + (count[v] + 1.0) / 2.0;
+    }
+    for (auto [a, t] : count) ties += t > 1 ? t * t * t - t : 0.0;
+    EXPECT_EQ(r.r_plus[row], r_plus) << row;
+    EXPECT_EQ(r.tie_term[row], ties) << row;
+    EXPECT_EQ(r.n_pos[row], pos);
+    EXPECT_EQ(r.n_neg[row], neg);
+    EXPECT_EQ(r.n_zero[row], zeros);
+  }
+  // Rows of the Mann-Whitney batch equal the one-problem kernel; NaN is skipped there.
+  dv x = {1, 2, 2, 5, std::numeric_limits<double>::infinity(), 0, 3, 3, 3, 1};
+  dv y = {2, 0.5, 7, 2, 5, 3};
+  const auto b = ma::mann_whitney_u_rows(x, y, 2);
+  for (int row = 0; row < 2; ++row) {
+    const auto one = ma::mann_whitney_u(std::span<const double>(x).subspan(row * 5, 5),
+                                        std::span<const double>(y).subspan(row * 3, 3));
+    EXPECT_EQ(b.u_x[row], one.u_x);
+    EXPECT_EQ(b.tie_term[row], one.tie_term);
+  }
+  EXPECT_THROW(ma::signed_ranks_rows(d, 3), std::invalid_argument);  // 280 values are not 3 rows
+}
+
 TEST(AbtestBootstrap, PoissonWeightsHaveUnitMeanAndVariance) {
   const int n = 1 << 20;
   double s = 0, s2 = 0, zeros = 0;

@@ -60,8 +60,26 @@ struct RankSums {
   index_t n_x = 0, n_y = 0;
 };
 // Sorts the pooled sample once (parallel radix sort on order-preserving keys).  Both samples must
-// be non-empty and finite.
+// be non-empty and free of NaN; ±inf are ranked (largest and smallest), as SciPy ranks them.
 RankSums mann_whitney_u(std::span<const double> x, std::span<const double> y);
+
+// Batched rank kernels: x is (n_rows, size / n_rows) row-major, one independent problem per row,
+// rows run in parallel.  NaN entries are missing values and are skipped (the Python layer applies
+// nan_policy before), so each row reports its own counts.
+struct RankSumsRows {
+  std::vector<double> u_x, tie_term, n_x, n_y;  // per row, as in RankSums
+};
+// Mann-Whitney U of row r of x against row r of y.
+RankSumsRows mann_whitney_u_rows(std::span<const double> x, std::span<const double> y, index_t n_rows);
+
+// Wilcoxon signed-rank sums of each row of the differences d: the non-zero |d| are ranked 1..m
+// (mid-ranks for ties); r_plus is the rank sum of the positive ones, tie_term the sum of t^3 - t
+// over tie groups of the non-zero |d|, and n_zero the number of exact zeros (which zero_method
+// handles in Python: dropped, or ranked below every non-zero |d|).
+struct SignedRanksRows {
+  std::vector<double> r_plus, tie_term, n_pos, n_neg, n_zero;
+};
+SignedRanksRows signed_ranks_rows(std::span<const double> d, index_t n_rows);
 
 }  // namespace mlsd::abtest
 

@@ -5,7 +5,8 @@
   joins results of different metric kinds under one correction.
 * :class:`Stats` — count, means and centred cross-moments of an arm, built in one multithreaded
   pass, mergeable (``a + b``) and serialisable; every test accepts Stats or raw arrays.
-* Tests: :func:`ttest_ind` (Welch/Student), :func:`proportions_ztest`, :func:`compare` (absolute
+* Tests: :func:`ttest_ind` (Student/Welch), :func:`ttest_rel` and :func:`wilcoxon` (paired),
+  :func:`proportions_ztest`, :func:`compare` (absolute
   and relative lift, ratio metrics by the delta method, CUPED), :func:`mannwhitneyu`,
   :func:`chisquare`, :func:`chi2_contingency`, :func:`srm_test` (sample-ratio mismatch).
 * :func:`bootstrap` — percentile, basic and BCa intervals for means, medians, quantiles, ratios
@@ -48,16 +49,19 @@ from ._power import (
     sample_size_proportions,
     solve_power,
 )
+from ._paired import WilcoxonResult, ttest_rel, wilcoxon
 from ._rank import mannwhitneyu
 from ._result import ABResult, analyze, combine
 from ._sequential import GroupSequentialBoundaries, MSPRTResult, group_sequential_boundaries, msprt
 from ._stats import Stats, StatsSummary
-from ._tests import TestResult, ZeroVarianceWarning, compare, proportions_ztest, ttest_ind
+from ._samples import SmallSampleWarning
+from ._tests import ConfidenceInterval, TestResult, ZeroVarianceWarning, compare, proportions_ztest, ttest_ind
 
 __all__ = [
     "analyze", "combine", "ABResult", "Stats", "StatsSummary", "TestResult", "ZeroVarianceWarning", "SRMResult",
     "BootstrapResult", "ChisquareResult", "Chi2ContingencyResult", "MultipleTestsResult", "PowerCurve", "power_curve",
-    "ttest_ind", "proportions_ztest", "compare", "mannwhitneyu", "bootstrap",
+    "ttest_ind", "ttest_rel", "wilcoxon", "WilcoxonResult", "ConfidenceInterval", "SmallSampleWarning",
+    "proportions_ztest", "compare", "mannwhitneyu", "bootstrap",
     "chisquare", "chi2_contingency", "srm_test", "multipletests",
     "msprt", "MSPRTResult", "group_sequential_boundaries", "GroupSequentialBoundaries",
     "power", "solve_power", "sample_size_proportions", "sample_size_means", "mde_proportions", "mde_means",

@@ -9,9 +9,10 @@ import numpy as np
 from scipy import special
 
 from .. import _core
-from .._params import ArrayLike, Options, validate_params
-from .._validation import as_float_array, call_kernel
-from ._tests import ALTERNATIVES, TestResult
+from .._params import Options, validate_params
+from .._validation import call_kernel
+from ._samples import AXIS, NAN_POLICY, SAMPLE_ARRAY, as_samples, warn_small
+from ._tests import ALTERNATIVES, ConfidenceInterval, TestResult
 
 __all__ = ["mannwhitneyu"]
 
@@ -42,18 +43,23 @@ def _exact_sf(u: int, m: int, n: int) -> float:
     return int(np.sum(counts[:hi + 1])) / total
 
 
-@validate_params(x=[ArrayLike(ndim=1)], y=[ArrayLike(ndim=1)], use_continuity=["boolean"],
-                 alternative=[Options(ALTERNATIVES)], method=[Options(("auto", "asymptotic", "exact"))])
-def mannwhitneyu(x: Any, y: Any, *, use_continuity: bool = True, alternative: str = "two-sided",
-                 method: str = "auto") -> TestResult:
+@validate_params(x=[SAMPLE_ARRAY], y=[SAMPLE_ARRAY], use_continuity=["boolean"], alternative=[Options(ALTERNATIVES)],
+                 axis=AXIS, method=[Options(("auto", "asymptotic", "exact"))], nan_policy=NAN_POLICY,
+                 keepdims=["boolean"])
+def mannwhitneyu(x: Any, y: Any, use_continuity: bool = True, alternative: str = "two-sided",
+                 axis: int | None = 0, method: str = "auto", *, nan_policy: str = "propagate",
+                 keepdims: bool = False) -> TestResult:
     """Mann-Whitney U rank test of ``x`` against ``y``, as ``scipy.stats.mannwhitneyu``.
 
     ``statistic`` is U of ``x`` (SciPy's U1).  The asymptotic p-value uses the normal
     approximation with the tie correction of the variance and, when ``use_continuity``, a 0.5
-    continuity correction; the exact p-value uses the exact null distribution of U (valid without
-    ties).  ``method="auto"`` chooses "exact" when one sample has at most 8 observations and there
-    are no ties, as SciPy does.  The ranking (a parallel radix sort of the pooled sample) runs in
-    C++ with the GIL released.
+    continuity correction; the exact p-value uses the exact null distribution of U without ties
+    (with ties, as SciPy, the mid-rank U is truncated to an integer and the no-ties null is used:
+    an approximation).  ``method="auto"`` chooses "exact" when one sample has at most 8
+    observations and there are no ties, as SciPy does.  ±inf are ranked as the largest and
+    smallest values.  n-D samples are tested along ``axis`` (the other dimensions broadcast),
+    ``nan_policy`` and ``keepdims`` are SciPy's.  The ranking (a parallel radix sort of each
+    sample, problems in parallel) runs in C++ with the GIL released.
 
     ``estimate`` is the common-language effect size U / (n_x n_y) = P(X > Y) + P(X = Y) / 2;
     no confidence interval is computed (NaN).
@@ -66,29 +72,41 @@ def mannwhitneyu(x: Any, y: Any, *, use_continuity: bool = True, alternative: st
     (17.0, 0.111111)
     """
     func = "mannwhitneyu"
-    xa, ya = as_float_array(x, "x", func), as_float_array(y, "y", func)
-    u1, tie_term = call_kernel(func, _core.abtest.mann_whitney_u, xa, ya)
-    n1, n2 = float(xa.shape[0]), float(ya.shape[0])
-    u2 = n1 * n2 - u1
-    u, f = {"greater": (u1, 1.0), "less": (u2, 1.0), "two-sided": (max(u1, u2), 2.0)}[alternative]
-    ties = tie_term > 0
-    if method == "auto":
-        method = "exact" if (min(n1, n2) <= 8 and not ties) else "asymptotic"
-    if method == "exact":
-        if ties:
-            raise ValueError(f"{func}: method='exact' assumes no ties, but the samples have tied values; "
-                             "use method='asymptotic'")
-        p = min(f * _exact_sf(int(round(u)), int(n1), int(n2)), 1.0)
-        logp = float(np.log(p)) if p > 0 else -np.inf
-        stat_name = "exact"
+    sm = as_samples((x, y), ("x", "y"), func, axis=axis, nan_policy=nan_policy, keepdims=keepdims)
+    xa, ya = sm.arrays
+    rows = sm.rows
+    if rows == 0 or xa.shape[1] == 0 or ya.shape[1] == 0:
+        u1 = tie = np.zeros(rows)
+        n1, n2 = np.full(rows, float(xa.shape[1])), np.full(rows, float(ya.shape[1]))
     else:
-        n = n1 + n2
-        s = np.sqrt(n1 * n2 / 12.0 * ((n + 1.0) - tie_term / (n * (n - 1.0))))
-        num = u - n1 * n2 / 2.0 - (0.5 if use_continuity else 0.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z = num / s
-        p = float(min(f * special.ndtr(-z), 1.0))
-        logp = float(min(np.log(f) + special.log_ndtr(-z), 0.0))
-        stat_name = "asymptotic"
-    return TestResult(float(u1), p, estimate=float(u1 / (n1 * n2)), confidence_interval=(np.nan, np.nan), df=np.nan,
-                      stderr=np.nan, method=f"Mann-Whitney U ({stat_name})", alternative=alternative, log_pvalue=logp)
+        u1, tie, n1, n2 = call_kernel(func, _core.abtest.mann_whitney_u_rows, xa.ravel(), ya.ravel(), rows)
+    u2 = n1 * n2 - u1
+    u, f = {"greater": (u1, 1.0), "less": (u2, 1.0), "two-sided": (np.maximum(u1, u2), 2.0)}[alternative]
+    if method != "auto":
+        exact = np.full(rows, method == "exact")
+    elif sm.omit:  # SciPy decides slice by slice when it removed NaN ...
+        exact = ((n1 <= 8) | (n2 <= 8)) & ~(tie > 0)
+    else:  # ... and once for the whole call otherwise
+        small = xa.shape[1] <= 8 or ya.shape[1] <= 8
+        exact = np.full(rows, small and not np.any(tie[~sm.nan_rows] > 0))
+    n = n1 + n2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = np.sqrt(n1 * n2 / 12.0 * ((n + 1.0) - tie / (n * (n - 1.0))))
+        z = (u - n1 * n2 / 2.0 - (0.5 if use_continuity else 0.0)) / s
+    p = np.minimum(f * special.ndtr(-z), 1.0)
+    logp = np.minimum(np.log(f) + special.log_ndtr(-z), 0.0)
+    for i in np.flatnonzero(exact & (n1 > 0) & (n2 > 0)):
+        p[i] = min(f * _exact_sf(int(u[i]), int(n1[i]), int(n2[i])), 1.0)
+        with np.errstate(divide="ignore"):
+            logp[i] = np.log(p[i])
+    method = "exact" if exact.all() else "asymptotic" if not exact.any() else "exact and asymptotic"
+    empty = sm.nan_rows | (n1 == 0) | (n2 == 0)
+    warn_small(~sm.nan_rows & ((n1 == 0) | (n2 == 0)), func, 1)
+    u1 = np.where(empty, np.nan, u1)
+    p, logp = np.where(empty, np.nan, p), np.where(empty, np.nan, logp)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        est = u1 / (n1 * n2)
+    nan = sm.out(np.full(rows, np.nan))
+    return TestResult(sm.out(u1), sm.out(p), estimate=sm.out(est), confidence_interval=ConfidenceInterval(nan, nan),
+                      df=nan, stderr=nan, method=f"Mann-Whitney U ({method})", alternative=alternative,
+                      log_pvalue=sm.out(logp))

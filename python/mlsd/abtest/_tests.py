@@ -12,9 +12,10 @@ from scipy import special
 
 from .._params import ArrayLike, Check, Interval, Options, validate_params
 from .._results import ResultTuple
+from ._samples import AXIS, NAN_POLICY, SAMPLE_ARRAY, SmallSampleWarning, as_samples, row_moments, warn_small
 from ._stats import Stats, as_stats, counts_stats
 
-__all__ = ["TestResult", "ZeroVarianceWarning", "ttest_ind", "proportions_ztest", "compare"]
+__all__ = ["TestResult", "ConfidenceInterval", "SmallSampleWarning", "ZeroVarianceWarning", "ttest_ind", "proportions_ztest", "compare"]
 
 ALTERNATIVES = ("two-sided", "greater", "less")
 
@@ -23,13 +24,60 @@ class ZeroVarianceWarning(RuntimeWarning):
     """The standard error of a test statistic is zero; the p-value is NaN (as in SciPy)."""
 
 
+class ConfidenceInterval(tuple):
+    """``(low, high)``: the interval at the level the test was run with (``1 - alpha``), which
+    unpacks and indexes as a tuple and has ``.low`` and ``.high`` (SciPy's
+    ``ConfidenceInterval``).  Calling it gives the interval at another level, as SciPy's
+    ``res.confidence_interval(confidence_level=0.95)`` method does."""
+
+    def __new__(cls, low, high, *, estimate=None, stderr=None, df=None, alternative="two-sided"):
+        self = super().__new__(cls, (low, high))
+        self.__dict__.update(_estimate=estimate, _stderr=stderr, _df=df, _alternative=alternative)
+        return self
+
+    @property
+    def low(self):
+        """Lower bound."""
+        return self[0]
+
+    @property
+    def high(self):
+        """Upper bound."""
+        return self[1]
+
+    def __repr__(self) -> str:
+        return f"ConfidenceInterval(low={self[0]!r}, high={self[1]!r})"
+
+    def __reduce__(self):
+        d = self.__dict__
+        return (_rebuild_ci, (self[0], self[1], d.get("_estimate"), d.get("_stderr"), d.get("_df"),
+                              d.get("_alternative", "two-sided")))
+
+    @validate_params(confidence_level=[Interval(Real, 0.0, 1.0, closed="neither")])
+    def __call__(self, confidence_level: float = 0.95) -> "ConfidenceInterval":
+        """The interval at ``confidence_level`` (one-sided for one-sided alternatives, as in SciPy)."""
+        d = self.__dict__
+        if d.get("_stderr") is None:  # a test without an interval (rank tests): NaN at any level
+            return ConfidenceInterval(self[0], self[1])
+        est = np.asarray(d["_estimate"], dtype=np.float64)
+        lo, hi = interval(est, np.asarray(d["_stderr"], dtype=np.float64), d["_df"], 1.0 - confidence_level,
+                          d["_alternative"])
+        return ConfidenceInterval(_scalar(lo), _scalar(hi), estimate=d["_estimate"], stderr=d["_stderr"],
+                                  df=d["_df"], alternative=d["_alternative"])
+
+
+def _rebuild_ci(low, high, estimate, stderr, df, alternative):
+    return ConfidenceInterval(low, high, estimate=estimate, stderr=stderr, df=df, alternative=alternative)
+
+
 class TestResult(ResultTuple):
     """Result of a two-sample test; every field is a float, or an array for batched Stats.
 
     Unpacks as ``(statistic, pvalue)``, like SciPy's results (``stat, p = ttest_ind(a, b)``); the
     other fields are attributes.  ``estimate`` is the treatment-minus-control difference
     (``a - b``) and ``confidence_interval`` its interval ``(low, high)`` at level ``1 - alpha``
-    (one-sided for one-sided alternatives, as in SciPy).  ``log_pvalue`` is the natural logarithm
+    (one-sided for one-sided alternatives, as in SciPy), a :class:`ConfidenceInterval` that is
+    also SciPy's method: ``res.confidence_interval(confidence_level=0.99)``.  ``log_pvalue`` is the natural logarithm
     of the p-value, computed in log space for z tests (finite even where the p-value underflows
     to 0, below about 1e-308).  ``extra`` holds method-specific values (CUPED's ``theta``...).
     Immutable: ``_replace(...)`` makes a changed copy.
@@ -122,7 +170,8 @@ def interval(est, se, df, alpha: float, alternative: str) -> tuple[np.ndarray, n
         q = quantile(1.0 - alpha / 2.0, df)
         return est - q * se, est + q * se
     q = quantile(1.0 - alpha, df)
-    inf = np.full(np.shape(est), np.inf)
+    # the open side is unbounded, unless the problem itself is undefined (NaN propagated): NaN, as SciPy
+    inf = np.where(np.isnan(est) | np.isnan(se), np.nan, np.inf)
     if alternative == "greater":
         return est - q * se, inf
     return -inf, est + q * se
@@ -139,18 +188,26 @@ def finish(est, se, df, alpha, alternative, method, *, null_se=None, extra=None)
     est = np.asarray(est, dtype=np.float64)
     se = np.asarray(se, dtype=np.float64)
     tse = se if null_se is None else np.asarray(null_se, dtype=np.float64)
-    zero = ~(tse > 0)
+    zero = tse == 0
     if np.any(zero):
-        warnings.warn("the standard error is zero (constant data); the statistic and p-value are NaN",
-                      ZeroVarianceWarning, stacklevel=3)
+        warnings.warn("the standard error is zero (constant data): the statistic is +-inf (p = 0) where the "
+                      "estimate differs from 0 and NaN where it is 0, as in SciPy", ZeroVarianceWarning, stacklevel=3)
     with np.errstate(invalid="ignore", divide="ignore"):
-        stat = np.where(zero, np.nan, est / np.where(zero, 1.0, tse))
+        stat = est / tse  # zero standard error: +-inf, or NaN for 0 / 0 (SciPy's values)
     p, logp = tail_pvalue(stat, df, alternative)
-    lo, hi = interval(est, se, df, alpha, alternative)
     df = np.broadcast_to(np.asarray(df, dtype=np.float64), est.shape)
-    return TestResult(_scalar(stat), _scalar(p), estimate=_scalar(est), confidence_interval=(_scalar(lo), _scalar(hi)),
+    return TestResult(_scalar(stat), _scalar(p), estimate=_scalar(est),
+                      confidence_interval=make_interval(est, se, df, alpha, alternative),
                       df=_scalar(df), stderr=_scalar(se), method=method, alternative=alternative,
                       log_pvalue=_scalar(logp), extra={k: _scalar(v) for k, v in (extra or {}).items()})
+
+
+def make_interval(est, se, df, alpha: float, alternative: str) -> ConfidenceInterval:
+    """The interval at level 1 - alpha, callable for any other level."""
+    with np.errstate(invalid="ignore"):
+        lo, hi = interval(est, se, df, alpha, alternative)
+    return ConfidenceInterval(_scalar(lo), _scalar(hi), estimate=_scalar(est), stderr=_scalar(se),
+                              df=_scalar(np.asarray(df, dtype=np.float64)), alternative=alternative)
 
 
 def require_plain(s: Stats, name: str, func: str) -> None:
@@ -169,26 +226,62 @@ def welch_df(va, vb, na, nb):
         return (va + vb) ** 2 / (va**2 / (na - 1) + vb**2 / (nb - 1))
 
 
-@validate_params(a=SAMPLE, b=SAMPLE, equal_var=BOOL, alternative=OPTIONS_ALTERNATIVE, alpha=[ALPHA])
-def ttest_ind(a: Any, b: Any, *, equal_var: bool = False, alternative: str = "two-sided",
-              alpha: float = 0.05) -> TestResult:
-    """Two-sample t-test of the means of ``a`` and ``b``: Welch (default) or Student.
+def _is_raw(x: Any) -> bool:
+    return not isinstance(x, (Stats, Mapping))
 
-    Same statistic, p-value and confidence interval as ``scipy.stats.ttest_ind(a, b,
-    equal_var=equal_var, alternative=alternative)`` (to ~1e-12), from raw arrays or from
-    :class:`Stats` (batched Stats test many metrics at once).
+
+RAW_SAMPLE = [Stats, Mapping, SAMPLE_ARRAY]  # a Stats, a mapping of role -> array, or raw samples (any shape)
+
+
+def _ttest_moments(na, ma, m2a, nb, mb, m2b, equal_var: bool, alpha: float, alternative: str) -> TestResult:
+    """The t-test from counts, means and centred sums of squares (any batch shape)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if equal_var:
+            df = na + nb - 2.0
+            sp = (m2a + m2b) / df
+            se = np.sqrt(sp * (1.0 / na + 1.0 / nb))
+            method = "Student t-test"
+        else:
+            va, vb = m2a / (na - 1.0) / na, m2b / (nb - 1.0) / nb
+            se = np.sqrt(va + vb)
+            # zero variances leave df undefined; any df gives the same +-inf or NaN statistic (SciPy: 1)
+            # (only there: a problem with NaN, propagated, keeps df NaN as in SciPy)
+            wdf = welch_df(va, vb, na, nb)
+            df = np.where(np.isnan(wdf) & (va + vb == 0), 1.0, wdf)
+            method = "Welch t-test"
+    return finish(ma - mb, se, df, alpha, alternative, method)
+
+
+@validate_params(a=RAW_SAMPLE, b=RAW_SAMPLE, axis=AXIS, equal_var=BOOL, nan_policy=NAN_POLICY,
+                 alternative=OPTIONS_ALTERNATIVE, keepdims=BOOL, alpha=[ALPHA])
+def ttest_ind(a: Any, b: Any, *, axis: int | None = 0, equal_var: bool = True, nan_policy: str = "propagate",
+              alternative: str = "two-sided", keepdims: bool = False, alpha: float = 0.05) -> TestResult:
+    """Two-sample t-test of the means of ``a`` and ``b``: Student (default, as SciPy) or Welch.
+
+    Same statistic, p-value, df and confidence interval as ``scipy.stats.ttest_ind(a, b,
+    axis=axis, equal_var=equal_var, nan_policy=nan_policy, alternative=alternative)`` (to
+    ~1e-12), from raw samples (any shape, tested along ``axis``) or from :class:`Stats` (batched
+    Stats test many metrics at once).
 
     Parameters
     ----------
     a, b : array-like, mapping or Stats
-        The two samples (``a`` is usually the treatment): 1-D arrays of the metric, or Stats.
-    equal_var : bool, default False
-        False: Welch's test (unequal variances, Welch-Satterthwaite df).  True: Student's test
-        with the pooled variance.
+        The two samples (``a`` is usually the treatment): arrays of the metric (scalars and n-D
+        arrays as in SciPy: the test runs along ``axis``, the other dimensions broadcast), or Stats.
+    axis : int or None, default 0
+        The axis of raw samples along which to test (None: ravel them).
+    equal_var : bool, default True
+        True: Student's test with the pooled variance.  False: Welch's test (unequal variances,
+        Welch-Satterthwaite df).
+    nan_policy : {"propagate", "omit", "raise"}, default "propagate"
+        NaN in raw samples: NaN results, dropped, or ValueError (as SciPy).
     alternative : {"two-sided", "greater", "less"}
         "greater": the mean of ``a`` is larger than that of ``b``.
+    keepdims : bool, default False
+        Keep the tested axis (length 1) in the results of raw samples.
     alpha : float in (0, 1), default 0.05
-        1 - confidence level of ``confidence_interval``.
+        1 - confidence level of ``confidence_interval`` (call it for another level:
+        ``res.confidence_interval(confidence_level=0.99)``, as in SciPy).
 
     Returns
     -------
@@ -198,35 +291,49 @@ def ttest_ind(a: Any, b: Any, *, equal_var: bool = False, alternative: str = "tw
 
     Notes
     -----
-    Each sample needs at least two observations (SciPy returns NaN; mlsd raises).  When both
-    samples are constant the standard error is zero: the statistic and p-value are NaN and a
-    :class:`ZeroVarianceWarning` is issued.
+    Raw samples follow SciPy: a sample with fewer than two observations (after NaN were
+    handled) gives NaN with a :class:`SmallSampleWarning`; when both samples are constant the
+    standard error is zero and the statistic is -inf or inf (p = 0) if the means differ, NaN if
+    they are equal, with a :class:`ZeroVarianceWarning` (a RuntimeWarning, as SciPy's).  A
+    :class:`Stats` with fewer than two observations raises ValueError.
 
     Examples
     --------
     >>> from mlsd.abtest import ttest_ind
-    >>> r = ttest_ind([5.1, 4.9, 5.6, 5.8, 6.0], [4.2, 4.8, 4.4, 5.0, 4.1])
+    >>> r = ttest_ind([5.1, 4.9, 5.6, 5.8, 6.0], [4.2, 4.8, 4.4, 5.0, 4.1], equal_var=False)
     >>> round(r.statistic, 6), round(r.pvalue, 6)
     (3.617246, 0.007197)
+    >>> ci = r.confidence_interval(confidence_level=0.99)
+    >>> round(ci.low, 4), round(ci.high, 4)
+    (0.0621, 1.8979)
     """
     func = "ttest_ind"
+    if _is_raw(a) and _is_raw(b):
+        sm = as_samples((a, b), ("a", "b"), func, axis=axis, nan_policy=nan_policy, keepdims=keepdims)
+        (na, ma, m2a), (nb, mb, m2b) = row_moments(sm, 0, func), row_moments(sm, 1, func)
+        bad = sm.nan_rows | (na < 1) | (nb < 1)
+        warn_small(~sm.nan_rows & ((na < 1) | (nb < 1)), func, 1)
+        na, nb = np.where(bad, np.nan, na), np.where(bad, np.nan, nb)
+        r = _ttest_moments(na, ma, m2a, nb, mb, m2b, equal_var, alpha, alternative)
+        return reshape_result(r, sm)
     sa, sb = as_stats(a, "a", func), as_stats(b, "b", func)
     require_plain(sa, "a", func)
     require_plain(sb, "b", func)
     require_two(sa, "a", func)
     require_two(sb, "b", func)
-    ma, mb = sa.mean[..., 0], sb.mean[..., 0]
-    if equal_var:
-        df = sa.n + sb.n - 2.0
-        sp = (sa.comoment[..., 0, 0] + sb.comoment[..., 0, 0]) / df
-        se = np.sqrt(sp * (1.0 / sa.n + 1.0 / sb.n))
-        method = "Student t-test"
-    else:
-        va, vb = sa.var() / sa.n, sb.var() / sb.n
-        se = np.sqrt(va + vb)
-        df = welch_df(va, vb, sa.n, sb.n)
-        method = "Welch t-test"
-    return finish(ma - mb, se, df, alpha, alternative, method)
+    return _ttest_moments(sa.n, sa.mean[..., 0], sa.comoment[..., 0, 0], sb.n, sb.mean[..., 0],
+                          sb.comoment[..., 0, 0], equal_var, alpha, alternative)
+
+
+def reshape_result(r: TestResult, sm) -> TestResult:
+    """A row-batched result in the samples' batch shape (floats for one problem)."""
+    ci = r.confidence_interval
+    d = ci.__dict__
+    out = {k: sm.out(getattr(r, k)) for k in ("statistic", "pvalue", "estimate", "df", "stderr", "log_pvalue")}
+    interval_ = ConfidenceInterval(sm.out(ci[0]), sm.out(ci[1]), estimate=out["estimate"], stderr=out["stderr"],
+                                   df=sm.out(np.broadcast_to(d["_df"], np.shape(r.estimate))),
+                                   alternative=d["_alternative"])
+    return r._replace(**out, confidence_interval=interval_)
 
 
 def _as_binary_stats(x: Any, name: str, func: str) -> Stats:
@@ -428,6 +535,6 @@ def to_relative(diff: TestResult, est_t, est_c, v_t, v_c, alpha: float, func: st
         raise ValueError(f"{func}: the control estimate is zero; the relative lift is undefined")
     rel = est_t / est_c - 1.0
     se_rel = np.sqrt(v_t / est_c**2 + est_t**2 * v_c / est_c**4)
-    lo, hi = interval(rel, se_rel, np.inf, alpha, diff.alternative)
-    return diff._replace(estimate=_scalar(rel), stderr=_scalar(se_rel), confidence_interval=(_scalar(lo), _scalar(hi)),
+    return diff._replace(estimate=_scalar(rel), stderr=_scalar(se_rel),
+                         confidence_interval=make_interval(rel, se_rel, np.inf, alpha, diff.alternative),
                          method=diff.method + ", relative lift (delta method)")
