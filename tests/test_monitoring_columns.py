@@ -73,6 +73,15 @@ def test_wasserstein_with_zero_weights_equals_scipy():
     assert wasserstein_distance(u, v, uw, vw) == pytest.approx(stats.wasserstein_distance(u, v, uw, vw), rel=1e-13)
 
 
+@pytest.mark.parametrize("uw", [[0.0, 0.0], [1e308, 1e308]])
+def test_wasserstein_weights_must_sum_to_a_positive_finite_value(uw):
+    # SciPy raises for both; a sum that overflows to inf used to give a silently wrong distance
+    with pytest.raises(ValueError, match="positive and finite"), np.errstate(over="ignore"):
+        stats.wasserstein_distance([0.0, 1.0], [0.0, 1.0], uw)
+    with pytest.raises(ValueError, match="wasserstein_distance.*u_weights must sum to a positive finite value"):
+        wasserstein_distance([0.0, 1.0], [0.0, 1.0], uw)
+
+
 def _numeric_case(seed, n1=3000, n2=2500):
     rng = np.random.default_rng(seed)
     ref = {"a": rng.normal(size=n1), "b": np.round(rng.gamma(2, size=n1), 1), "c": rng.uniform(size=n1)}

@@ -222,7 +222,9 @@ double wasserstein_distance(std::span<const double> u, std::span<const double> v
       MLSD_REQUIRE(std::isfinite(x) && x >= 0.0, fn, names[s], " must be finite and >= 0");
       total += x;
     }
-    MLSD_REQUIRE(weights[s].empty() || total > 0.0, fn, names[s], " must not sum to zero");
+    // SciPy's rule: a sum of finite weights can still overflow to inf, and every CDF would be 0 or NaN
+    MLSD_REQUIRE(weights[s].empty() || (total > 0.0 && std::isfinite(total)), fn, names[s],
+                 " must sum to a positive finite value, got ", total);
   }
   return run_in_arena([&] {
     // each sample sorted with its weights; cumulative weights summed left to right (np.cumsum)
