@@ -196,7 +196,8 @@ def test_results_do_not_depend_on_the_thread_count():
 
 
 @pytest.mark.parametrize("n, x", [(141, 0.2), (200, 0.1), (1000, 0.05), (1000, 0.6), (30000, 0.02), (500000, 0.0025),
-                                  (500000, 0.005), (1000000, 0.003), (1000000, 0.0191)])
+                                  (500000, 0.005), (1000000, 0.003), (1000000, 0.0191),
+                                  (1000001, 0.003), (2000000, 0.0021), (10**7, 0.0032), (10**7, 0.6)])
 def test_kolmogorov_tail_equals_scipy_kstwo(n, x):
     from mlsd.monitoring._stats import kolmogorov_sf
 

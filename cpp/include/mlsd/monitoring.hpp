@@ -77,7 +77,8 @@ std::vector<double> ks_exact_sf_batch(std::span<const index_t> n1, std::span<con
 // Smirnov's one-sided tail P(D+_n >= x) of the one-sample statistic, by Birnbaum and Tingey's
 // exact sum with Loader's binomial probabilities (relative accuracy ~1e-13 for n up to 1e6 and
 // beyond); O(n), parallel in fixed chunks.  Kolmogorov's two-sided tail is 2 smirnov_sf where
-// n x^2 >= 2.2 (SciPy's kstwo takes the same branch); the Python layer uses it there.
+// n x^2 >= 2.2 (SciPy's kstwo takes the same branch); the Python layer uses it there for n <= 1e6
+// (above, SciPy switches to a closed-form approximation, and the Python layer follows SciPy).
 double smirnov_sf(index_t n, double x);
 std::vector<double> smirnov_sf_batch(std::span<const index_t> n, std::span<const double> x);
 
