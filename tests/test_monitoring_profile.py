@@ -112,3 +112,28 @@ def test_profile_summary_holds_exact_moments():
     assert s.loc["x", "std"] == pytest.approx(x.std(), rel=1e-12)
     assert s.loc["x", "missing"] == pytest.approx(ref["x"].isna().mean())
     assert s.loc["c", "n_categories"] == 3
+
+
+def test_columns_without_any_value_take_the_other_sides_kind():
+    # an all-None object column reads as numeric and a CSV's empty string column as float NaN: with no
+    # value they have no kind, so they are "not testable" rows (drift and compare alike), and a
+    # partition holding none of a string column's values still merges into the profile of the whole
+    ref = pd.DataFrame({"c": ["a", "b", "a", "b"], "x": [1.0, 2.0, 3.0, 4.0]})
+    for empty in (pd.Series([None, None, None], dtype=object), pd.Series([np.nan] * 3)):
+        cur = pd.DataFrame({"c": empty, "x": [1.0, 2.0, 5.0]})
+        report = drift(ref, cur)
+        assert list(report.method) == ["not testable", "ks"]
+        assert report.note[0] == "every value of the current column is missing"
+        assert_same_report(Profile.from_data(ref).compare(cur), report)
+        back = drift(cur.rename(columns={"x": "y"}).assign(x=cur["x"]), ref, columns=["c", "x"])
+        assert list(back.method) == ["not testable", "ks"] and list(back.type) == ["categorical", "numeric"]
+    whole = pd.DataFrame({"c": ["a", "b", None, None, "a"], "x": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    parts = [Profile.from_data(whole.iloc[a:b]) for a, b in [(0, 2), (2, 4), (4, 5)]]
+    assert parts[1].kinds["c"] == "numeric"  # all None: no kind of its own
+    merged = parts[1].merge(parts[0], parts[2])
+    assert merged.kinds == {"c": "categorical", "x": "numeric"}
+    assert merged.to_dict() == Profile.from_data(whole).to_dict()
+    streamed = Profile.from_data(whole.iloc[2:4]).update(whole.iloc[:2]).update(whole.iloc[4:])
+    assert streamed.to_dict() == Profile.from_data(whole).to_dict()
+    empty_profile = Profile.from_data(pd.DataFrame({"c": [None, None], "x": [1.0, 2.0]}))
+    assert_same_report(empty_profile.compare(ref), drift(pd.DataFrame({"c": [None, None], "x": [1.0, 2.0]}), ref))

@@ -14,7 +14,7 @@ from .._params import ArrayLike, Check, Interval, Options, validate_params
 from .._results import Result, axes, result_type
 from .._validation import InvalidParameterError
 from . import _stats
-from ._input import CATEGORICAL, NUMERIC, TABLE_DESCRIPTION, category_counts, is_table, read_table
+from ._input import CATEGORICAL, NUMERIC, TABLE_DESCRIPTION, _is_missing, category_counts, is_table, read_table
 
 _FIELDS = ("column", "type", "method", "statistic", "pvalue", "threshold", "drifted", "score", "ks", "ks_pvalue",
            "wasserstein", "wasserstein_norm", "psi", "jensenshannon", "hellinger", "chi2", "chi2_pvalue", "cramers_v",
@@ -427,22 +427,43 @@ def drift(reference: Any, current: Any, columns: list | None = None, *, categori
                           progress=progress)
 
 
+def _all_missing(kind: str, a: np.ndarray) -> bool:
+    """Whether a column holds no value (its kind then says nothing: an all-None object column reads
+    as numeric, a CSV's empty string column as float NaN)."""
+    if kind == NUMERIC:
+        return bool(np.isnan(a).all())
+    return a.dtype.kind == "O" and all(_is_missing(v) for v in a)
+
+
+def as_kind(kind: str, a: np.ndarray) -> np.ndarray:
+    """An all-missing column in the given kind's representation."""
+    return np.full(a.shape[0], np.nan) if kind == NUMERIC else np.full(a.shape[0], None, dtype=object)
+
+
 def check_same_kinds(ref_kinds: dict, cur: dict, func: str, what: str) -> None:
+    """Checks that current's columns have the reference's kinds; a current column without any value
+    takes the reference's kind (in place), to be reported "not testable"."""
     n_rows = len(next(iter(cur.values()))[1])
     if n_rows == 0:
         raise InvalidParameterError(f"The 'current' parameter of {func} must hold at least one row. Got an empty table.")
-    for name, (kind, _) in cur.items():
+    for name, (kind, a) in cur.items():
         if ref_kinds[name] != kind:
+            if _all_missing(kind, a):
+                cur[name] = (ref_kinds[name], as_kind(ref_kinds[name], a))
+                continue
             raise InvalidParameterError(f"The 'current' parameter of {func} has the {kind} column {name!r}, "
                                         f"which is {ref_kinds[name]} in the {what}.")
 
 
 def compare_tables(ref: dict, cur: dict, *, func: str, progress: bool, n_bins: int, bins: Any, **options) -> DriftReport:
     names = list(ref)
-    kinds = {n: k for n, (k, _) in ref.items()}
     if len(next(iter(ref.values()))[1]) == 0:
         raise InvalidParameterError(f"The 'reference' parameter of {func} must hold at least one row. "
                                     f"Got an empty table.")
+    for n, (k, a) in ref.items():  # a reference column without any value takes current's kind
+        if n in cur and cur[n][0] != k and _all_missing(k, a):
+            ref[n] = (cur[n][0], as_kind(cur[n][0], a))
+    kinds = {n: k for n, (k, _) in ref.items()}
     check_same_kinds(kinds, cur, func, "reference")
     num = [n for n in names if kinds[n] == NUMERIC]
     numeric = numeric_summaries(num, [ref[n][1] for n in num], [cur[n][1] for n in num], reference_sorted=False,

@@ -104,7 +104,8 @@ class Profile(MergeableState):
                             "Profile.update")
         self._check_schema(other, "Profile.update", "reference")
         merged = self._merged([other])
-        self._sorted, self._cats, self._missing = merged._sorted, merged._cats, merged._missing
+        self._kinds, self._sorted = merged._kinds, merged._sorted
+        self._cats, self._missing = merged._cats, merged._missing
         return self
 
     @validate_params(others=[Check(lambda ps: all(isinstance(p, Profile) for p in ps), "Profile objects")])
@@ -120,8 +121,14 @@ class Profile(MergeableState):
         """The profile saved by :meth:`to_dict` (exactly)."""
         return super().from_dict(d)
 
+    def _has_values(self, n) -> bool:
+        return len(self._sorted[n]) > 0 if self._kinds[n] == NUMERIC else bool(self._cats[n])
+
     def _check_schema(self, other: "Profile", func: str, name: str) -> None:
-        if other._columns != self._columns or other._kinds != self._kinds:
+        # a column without any value in one of them (all None in a partition) has no kind of its own
+        if other._columns != self._columns or any(
+                other._kinds[n] != self._kinds[n] and self._has_values(n) and other._has_values(n)
+                for n in self._columns):
             raise InvalidParameterError(
                 f"The '{name}' parameter of {func} must have the profile's columns and kinds "
                 f"{[(c, self._kinds[c]) for c in self._columns]}. Got {[(c, other._kinds[c]) for c in other._columns]} "
@@ -131,20 +138,22 @@ class Profile(MergeableState):
         for o in others:
             self._check_schema(o, "Profile.merge", "others")
         parts = [self, *others]
-        sorted_values, cats, missing = {}, {}, {}
+        sorted_values, cats, missing, kinds = {}, {}, {}, {}
         for n in self._columns:
             missing[n] = sum(p._missing[n] for p in parts)
-            if self._kinds[n] == NUMERIC:
-                allv = np.concatenate([p._sorted[n] for p in parts])
+            kinds[n] = next((p._kinds[n] for p in parts if p._has_values(n)), self._kinds[n])
+            parts_n = [p for p in parts if p._kinds[n] == kinds[n]]  # the others hold no value of n
+            if kinds[n] == NUMERIC:
+                allv = np.concatenate([p._sorted[n] for p in parts_n])
                 allv.sort(kind="stable")
                 sorted_values[n] = allv
             else:
                 acc: dict = {}
-                for p in parts:
+                for p in parts_n:
                     for c, k in p._cats[n].items():
                         acc[c] = acc.get(c, 0) + k
                 cats[n] = dict(sorted(acc.items(), key=lambda kv: (type(kv[0]).__name__, kv[0])))
-        return Profile(self._columns, self._kinds, sorted_values, cats, missing)
+        return Profile(self._columns, kinds, sorted_values, cats, missing)
 
     # -- what it holds --------------------------------------------------------------------------
     @property
@@ -213,20 +222,24 @@ class Profile(MergeableState):
         func = "Profile.compare"
         cat = tuple(n for n in self._columns if self._kinds[n] == CATEGORICAL)
         cur = read_table(current, func, "current", self._columns, cat)
-        check_same_kinds(self._kinds, cur, func, "profile")
+        # a profiled column without any value takes current's kind, as drift's reference column does
+        kinds = {n: cur[n][0] if not self._has_values(n) else k for n, k in self._kinds.items()}
+        check_same_kinds(kinds, cur, func, "profile")
         if self.n_rows == 0:
             raise InvalidParameterError(f"{func}: the profile holds no reference rows.")
-        num = [n for n in self._columns if self._kinds[n] == NUMERIC]
-        numeric = numeric_summaries(num, [self._sorted[n] for n in num], [cur[n][1] for n in num], reference_sorted=True,
-                                    edges=edges_for(bins, num, func), n_bins=n_bins, func=func, progress=progress)
+        num = [n for n in self._columns if kinds[n] == NUMERIC]
+        numeric = numeric_summaries(num, [self._sorted.get(n, np.empty(0)) for n in num], [cur[n][1] for n in num],
+                                    reference_sorted=True, edges=edges_for(bins, num, func), n_bins=n_bins, func=func,
+                                    progress=progress)
         if num:
             numeric["missing_ref"] = np.array([self._missing[n] for n in num], dtype=np.int64)
         categorical = {}
-        for n in cat:
-            rc = self._cats[n]
-            categorical[n] = (list(rc), np.array(list(rc.values()), dtype=np.int64), self._missing[n],
-                              *category_counts(cur[n][1], func, n))
-        return build_report(self._columns, self._kinds, numeric, categorical, func=func, method=method,
+        for n in self._columns:
+            if kinds[n] == CATEGORICAL:
+                rc = self._cats.get(n, {})
+                categorical[n] = (list(rc), np.array(list(rc.values()), dtype=np.int64), self._missing[n],
+                                  *category_counts(cur[n][1], func, n))
+        return build_report(self._columns, kinds, numeric, categorical, func=func, method=method,
                             threshold=threshold, psi_eps=psi_eps, ks_method=ks_method, alternative=alternative,
                             drift_share=drift_share)
 
