@@ -137,3 +137,16 @@ def test_columns_without_any_value_take_the_other_sides_kind():
     assert streamed.to_dict() == Profile.from_data(whole).to_dict()
     empty_profile = Profile.from_data(pd.DataFrame({"c": [None, None], "x": [1.0, 2.0]}))
     assert_same_report(empty_profile.compare(ref), drift(pd.DataFrame({"c": [None, None], "x": [1.0, 2.0]}), ref))
+
+
+@pytest.mark.parametrize("name", ["x", "xy", "xyz", "wxyz", "a_longer_name"])
+def test_loaded_columns_are_aligned_for_the_kernels(tmp_path, name):
+    # the loaded values are views of the file's bytes, passed to C++ as double*: they must be aligned
+    rng = np.random.default_rng(6)
+    ref = {name: rng.normal(size=50), "y": rng.normal(size=50)}
+    Profile.from_data(ref).save(tmp_path / "p.bin")
+    loaded = Profile.load(tmp_path / "p.bin")
+    for c in loaded.columns:
+        assert loaded.sorted_values(c).flags.aligned and loaded.sorted_values(c).ctypes.data % 8 == 0
+    cur = {name: rng.normal(size=40), "y": rng.normal(size=40)}
+    assert_same_report(loaded.compare(cur), drift(ref, cur))

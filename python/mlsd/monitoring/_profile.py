@@ -303,6 +303,9 @@ class Profile(MergeableState):
                 c["categories"] = [[k, v] for k, v in self._cats[n].items()]
             meta["columns"].append(c)
         head = json.dumps(meta).encode()
+        # JSON ends in spaces so that the float64 arrays start 8-byte aligned in the file (the views
+        # load makes of them reach C++ as double*, where an unaligned pointer is undefined behaviour)
+        head += b" " * (-(_HEADER.size + 8 + len(head)) % 8)
         length = 8 + len(head) + sum(a.nbytes for a in arrays)
         digest = hashlib.sha256()
         # streamed: the header's checksum is written last, so no copy of the values is made
@@ -350,7 +353,8 @@ class Profile(MergeableState):
                     end = offset + 8 * n
                     if n < 0 or end > len(payload):
                         raise ValueError("the values run past the end of the payload")
-                    c["sorted"] = np.frombuffer(data, "<f8", n, _HEADER.size + offset)
+                    v = np.frombuffer(data, "<f8", n, _HEADER.size + offset)
+                    c["sorted"] = v if v.flags.aligned else v.copy()  # files of other writers
                     offset = end
             if offset != len(payload):
                 raise ValueError("bytes left over after the last column")
