@@ -150,3 +150,21 @@ def test_loaded_columns_are_aligned_for_the_kernels(tmp_path, name):
         assert loaded.sorted_values(c).flags.aligned and loaded.sorted_values(c).ctypes.data % 8 == 0
     cur = {name: rng.normal(size=40), "y": rng.normal(size=40)}
     assert_same_report(loaded.compare(cur), drift(ref, cur))
+
+
+@pytest.mark.parametrize("damage", ["zero count", "repeated category", "bool count", "float missing", "str missing"])
+def test_from_dict_rejects_counts_a_profile_cannot_hold(damage):
+    d = Profile.from_data({"c": np.array(["a", "b", "a"]), "x": np.array([1.0, np.nan, 2.0])}).to_dict()
+    cats = d["columns"][0]["categories"]
+    if damage == "zero count":  # compare would report a vanished category and fail in chi2_contingency
+        cats.append(["z", 0])
+    elif damage == "repeated category":  # the second count silently replaced the first
+        cats.append(["a", 1])
+    elif damage == "bool count":
+        cats[0][1] = True
+    elif damage == "float missing":  # int() truncated it
+        d["columns"][1]["missing"] = 1.5
+    else:
+        d["columns"][1]["missing"] = "1"
+    with pytest.raises(InvalidParameterError, match="'d' parameter of Profile.from_dict"):
+        Profile.from_dict(d)

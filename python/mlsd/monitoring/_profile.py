@@ -26,6 +26,10 @@ _VERSION = 1
 _HEADER = struct.Struct("<8sIQ32s")  # magic, format version, payload length, SHA-256 of the payload
 
 
+def _is_count(v: Any, low: int) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= low
+
+
 def _json_scalar(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
 
@@ -264,9 +268,9 @@ class Profile(MergeableState):
                 raise ValueError(f"bad or repeated column name {n!r}")
             names.append(n)
             kinds[n] = c["kind"]
-            missing[n] = int(c["missing"])
-            if missing[n] < 0:
-                raise ValueError("a negative missing count")
+            missing[n] = c["missing"]
+            if not _is_count(missing[n], 0):
+                raise ValueError(f"a bad missing count {missing[n]!r} in column {n!r}")
             if kinds[n] == NUMERIC:
                 v = c["sorted"]  # a view of the file's bytes (load), or the JSON list (from_dict)
                 v = v if isinstance(v, np.ndarray) else array_from_json(v, np.float64)
@@ -276,8 +280,9 @@ class Profile(MergeableState):
             elif kinds[n] == CATEGORICAL:
                 counts = {}
                 for k, v in c["categories"]:
-                    if not isinstance(v, int) or v < 0:
-                        raise ValueError(f"a bad count in column {n!r}")
+                    # a profile counts only categories it saw, once each: 0, a repeat or a bool is corruption
+                    if not _is_count(v, 1) or k in counts:
+                        raise ValueError(f"a bad or repeated count of category {k!r} in column {n!r}")
                     counts[k] = v
                 cats[n] = counts
             else:
