@@ -168,3 +168,16 @@ def test_from_dict_rejects_counts_a_profile_cannot_hold(damage):
         d["columns"][1]["missing"] = "1"
     with pytest.raises(InvalidParameterError, match="'d' parameter of Profile.from_dict"):
         Profile.from_dict(d)
+
+
+def test_code_columns_merge_whether_or_not_a_partition_has_missing_values():
+    # a code column is float in a batch with NaN and int in one without: one category either way,
+    # in one order, so the merge is the whole and compare is drift bit for bit
+    whole = pd.DataFrame({"k": [1, 2, np.nan, 3, 1, 2]})
+    part = pd.DataFrame({"k": np.array([1, 2], dtype=np.int64)})
+    merged = Profile.from_data(part, categorical=["k"]).merge(Profile.from_data(whole.iloc[2:], categorical=["k"]))
+    assert merged.to_dict() == Profile.from_data(whole, categorical=["k"]).to_dict()
+    cur = pd.DataFrame({"k": np.array([1, 1, 3, 4])})
+    report = drift(whole, cur, categorical=["k"])
+    assert_same_report(merged.compare(cur), report)
+    assert report.new_categories[0] == (4,) and report.vanished_categories[0] == (2,)

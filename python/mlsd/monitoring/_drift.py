@@ -14,7 +14,8 @@ from .._params import ArrayLike, Check, Interval, Options, validate_params
 from .._results import Result, axes, result_type
 from .._validation import InvalidParameterError
 from . import _stats
-from ._input import CATEGORICAL, NUMERIC, TABLE_DESCRIPTION, _is_missing, category_counts, is_table, read_table
+from ._input import (CATEGORICAL, NUMERIC, TABLE_DESCRIPTION, _is_missing, category_counts, category_key, is_table,
+                     read_table)
 
 _FIELDS = ("column", "type", "method", "statistic", "pvalue", "threshold", "drifted", "score", "ks", "ks_pvalue",
            "wasserstein", "wasserstein_norm", "psi", "jensenshannon", "hellinger", "chi2", "chi2_pvalue", "cramers_v",
@@ -211,7 +212,7 @@ def build_report(names, kinds, numeric: dict, categorical: dict, *, method, thre
                 out["note"][i] = "constant reference column"
             labels = _bin_labels(edges)
         else:
-            union = sorted(set(ref_cats) | set(cur_cats), key=lambda v: (type(v).__name__, v))
+            union = sorted(set(ref_cats) | set(cur_cats), key=category_key)
             ri = dict(zip(ref_cats, ref_counts))
             ci = dict(zip(cur_cats, cur_counts))
             rc = np.array([ri.get(c, 0) for c in union], dtype=np.int64)

@@ -148,4 +148,13 @@ def category_counts(a: np.ndarray, func: str, name: Any) -> tuple[list, np.ndarr
         raise InvalidParameterError(f"{func}: column {name!r} mixes value types that cannot be ordered; "
                                     f"convert it to strings first.") from None
     cats = [c.item() if isinstance(c, np.generic) else c for c in cats]
+    # one value, one category: a code column is float in a batch with NaN and int in one without
+    cats = [int(c) if isinstance(c, float) and c.is_integer() else c for c in cats]
     return cats, counts.astype(np.int64), int(a.shape[0] - mask.sum())
+
+
+def category_key(v: Any) -> tuple:
+    """The order of categories: numbers by value (ints and floats together), then by type."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return (0, "", v)
+    return (1, type(v).__name__, v)

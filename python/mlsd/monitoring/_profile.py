@@ -19,7 +19,7 @@ from .._state import MergeableState, array_from_json, json_array
 from .._validation import InvalidParameterError
 from ._drift import (OPTIONS, DriftReport, _is_names, build_report, check_same_kinds, edges_for, named_error,
                      numeric_summaries)
-from ._input import CATEGORICAL, NUMERIC, TABLE_DESCRIPTION, category_counts, is_table, read_table
+from ._input import CATEGORICAL, NUMERIC, TABLE_DESCRIPTION, category_counts, category_key, is_table, read_table
 
 _MAGIC = b"MLSDPROF"
 _VERSION = 1
@@ -156,7 +156,7 @@ class Profile(MergeableState):
                 for p in parts_n:
                     for c, k in p._cats[n].items():
                         acc[c] = acc.get(c, 0) + k
-                cats[n] = dict(sorted(acc.items(), key=lambda kv: (type(kv[0]).__name__, kv[0])))
+                cats[n] = dict(sorted(acc.items(), key=lambda kv: category_key(kv[0])))
         return Profile(self._columns, kinds, sorted_values, cats, missing)
 
     # -- what it holds --------------------------------------------------------------------------
