@@ -203,3 +203,18 @@ def test_kolmogorov_tail_equals_scipy_kstwo(n, x):
 
     got = kolmogorov_sf(np.array([x]), np.array([float(n)]))[0]
     assert got == pytest.approx(stats.kstwo.sf(x, n), rel=1e-11, abs=1e-300)
+
+
+@pytest.mark.parametrize("method", ["psi", "jensenshannon", "hellinger"])
+def test_binned_distances_see_a_constant_reference_move(method):
+    # one quantile bin held every value: the distances were 0 whatever current held
+    ref = {"x": np.zeros(2000)}
+    moved = drift(ref, {"x": np.full(1500, 5.0)}, method=method)
+    below = drift(ref, {"x": np.full(1500, -5.0)}, method=method)
+    same = drift(ref, {"x": np.zeros(1500)}, method=method)
+    assert bool(moved.drifted[0]) and bool(below.drifted[0]) and not same.drifted[0]
+    assert same.statistic[0] == 0.0
+    labels, rc, cc = moved._bins["x"]
+    assert list(rc) == [0, 2000, 0] and list(cc) == [0, 0, 1500]
+    p, q = np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0])
+    assert moved.jensenshannon[0] == pytest.approx(jensenshannon(p, q), rel=1e-15)

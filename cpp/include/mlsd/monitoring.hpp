@@ -35,7 +35,8 @@ struct SortedColumn {
 std::vector<SortedColumn> sort_columns(std::span<const std::span<const double>> columns);
 
 // Bin edges at the reference quantiles 0, 1/k, ..., 1 (NumPy's default "linear" quantile rule on
-// the sorted values), repeated edges dropped; empty input gives no edges.
+// the sorted values), repeated edges dropped; empty input gives no edges.  A constant reference c
+// gets the edges {c-, c, c+, c++} (adjacent doubles): three bins, below c, at c and above c.
 std::vector<double> quantile_edges(std::span<const double> sorted, int n_bins);
 
 // Everything the numeric drift tests need from one reference/current pair.

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <numeric>
 #include <vector>
 
@@ -117,6 +118,14 @@ std::vector<double> quantile_edges(std::span<const double> sorted, int n_bins) {
       e = lerp(sorted[i0], sorted[i0 + 1], vi - lo);
     }
     if (edges.empty() || e > edges.back()) edges.push_back(e);
+  }
+  if (edges.size() == 1) {
+    // A constant reference c: one bin would hold every current value, and PSI / JS / Hellinger would
+    // be 0 whatever current holds.  Three bins instead: below c, at c, above c (the outer edges
+    // only label the open outer bins).
+    const double c = edges[0], inf = std::numeric_limits<double>::infinity();
+    const double above = std::nextafter(c, inf);
+    edges = {std::nextafter(c, -inf), c, above, std::nextafter(above, inf)};
   }
   return edges;
 }

@@ -366,7 +366,8 @@ def drift(reference: Any, current: Any, columns: list | None = None, *, categori
         jensenshannon 0.1, hellinger 0.1.
     n_bins : int, default 10
         Bins of the numeric PSI / Jensen-Shannon / Hellinger: the reference's quantiles 0, 1/n, ...,
-        1 (``np.quantile``'s default rule), repeated edges merged.
+        1 (``np.quantile``'s default rule), repeated edges merged; a constant reference c gets
+        three bins: below c, at c and above c.
     bins : array or dict, optional
         Fixed edges instead (one array for every numeric column, or a dict per column).  With
         either kind of bins the outermost bins are open, so that current values outside the
