@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from mlsd._validation import InvalidParameterError
-from mlsd.monitoring import DriftReport, drift
+from mlsd.monitoring import DriftReport, Profile, drift
 
 
 def _frames(seed=0, n1=1500, n2=1200):
@@ -179,3 +179,17 @@ def test_docstring_examples_run(module):
     mod = importlib.import_module(f"mlsd.monitoring.{module}")
     result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_a_pandas_categorical_of_numbers_is_categorical():
+    # documented: Categorical columns are categorical; one of numbers used to read as numeric
+    ref = pd.DataFrame({"k": pd.Categorical([1, 2, 3, 1, 2, 3, None]), "x": np.arange(7.0)})
+    cur = pd.DataFrame({"k": pd.Categorical([1, 1, 1, 2, 4]), "x": np.arange(5.0)})
+    report = drift(ref, cur)
+    assert list(report.type) == ["categorical", "numeric"]
+    assert report.new_categories[0] == (4,) and report.vanished_categories[0] == (3,)
+    assert report.missing_ref[0] == pytest.approx(1 / 7)
+    assert list(drift(ref, cur, columns=["x"]).type) == ["numeric"]
+    prof = Profile.from_data(ref)
+    assert prof.kinds == {"k": "categorical", "x": "numeric"}
+    assert prof.compare(cur).to_frame().equals(report.to_frame())

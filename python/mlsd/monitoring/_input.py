@@ -55,6 +55,14 @@ def _column_values(x: Any) -> dict:
     return out
 
 
+def _categorical_dtype_columns(x: Any) -> tuple:
+    """The columns of a pandas DataFrame whose dtype is Categorical: categorical whatever their
+    categories (a Categorical of numbers would otherwise read as numeric)."""
+    if type(x).__module__.split(".")[0] != "pandas":
+        return ()
+    return tuple(name for name in x.columns if str(x[name].dtype) == "category")
+
+
 def _is_missing(v: Any) -> bool:
     return v is None or (isinstance(v, float) and v != v) or type(v).__name__ in ("NAType", "NaTType")
 
@@ -101,6 +109,7 @@ def read_table(x: Any, func: str, side: str, columns=None, categorical=()) -> di
     if unknown:
         raise InvalidParameterError(f"The 'categorical' parameter of {func} names column(s) {unknown!r} that are "
                                     f"not among the columns tested.")
+    categorical = tuple(categorical) + tuple(c for c in _categorical_dtype_columns(x) if c in values)
     out = {}
     n = None
     for name, v in values.items():
