@@ -90,6 +90,20 @@ def test_plots_return_axes():
     plt.close("all")
 
 
+def test_default_histograms_skip_columns_that_are_not_testable():
+    mpl = pytest.importorskip("matplotlib")
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt
+
+    # the default picks the worst columns: a "not testable" one (no bins) made it raise
+    rep = drift({"x": np.arange(10.0), "y": np.arange(10.0)}, {"x": np.arange(5.0), "y": np.full(5, np.nan)})
+    axs = rep.plot_histograms()
+    assert [ax.get_title() for ax in axs] == ["x"]
+    none = drift({"y": np.arange(10.0)}, {"y": np.full(5, np.nan)})
+    assert len(none.plot_histograms()) == 1
+    plt.close("all")
+
+
 def test_progress_bar_is_off_by_default_and_on_by_option(capsys):
     ref, cur = _frames(5)
     drift(ref, cur)

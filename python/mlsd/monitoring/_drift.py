@@ -119,8 +119,8 @@ class DriftReport(Result):
         import matplotlib.pyplot as plt
 
         if columns is None:
-            order = np.argsort(-np.nan_to_num(self.score, nan=-np.inf), kind="stable")[:top]
-            columns = [self.column[i] for i in order]
+            order = np.argsort(-np.nan_to_num(self.score, nan=-np.inf), kind="stable")
+            columns = [self.column[i] for i in order if self.column[i] in self._bins][:top]  # testable ones
         unknown = [c for c in columns if c not in self._bins]
         if unknown:
             raise InvalidParameterError(f"The 'columns' parameter of DriftReport.plot_histograms must name "
@@ -134,7 +134,8 @@ class DriftReport(Result):
             ax.set_xticks(x)
             ax.set_xticklabels([str(v) for v in labels], rotation=90, fontsize=7)
             ax.set_title(str(c))
-        axs[0][0].legend(fontsize=7)
+        if columns:  # no testable column: an empty figure, without a legend of nothing
+            axs[0][0].legend(fontsize=7)
         return axs[0]
 
 
