@@ -207,3 +207,15 @@ def test_a_pandas_categorical_of_numbers_is_categorical():
     prof = Profile.from_data(ref)
     assert prof.kinds == {"k": "categorical", "x": "numeric"}
     assert prof.compare(cur).to_frame().equals(report.to_frame())
+
+
+@pytest.mark.parametrize("option", [{"method": {"xx": "psi"}}, {"threshold": {"xx": 0.2}}, {"bins": {"xx": [0.0, 1.0]}},
+                                    {"bins": {"c": [0.0, 1.0]}}])
+def test_per_column_options_must_name_tested_columns(option):
+    # a misspelt column silently kept the default method, threshold or bins
+    ref = {"x": np.arange(20.0), "c": np.array(["a", "b"] * 10)}
+    name = next(iter(next(iter(option.values()))))
+    with pytest.raises(InvalidParameterError, match=f"'{next(iter(option))}' parameter of drift names column.*{name}"):
+        drift(ref, ref, **option)
+    with pytest.raises(InvalidParameterError, match=f"'{next(iter(option))}' parameter of Profile.compare names"):
+        Profile.from_data(ref).compare(ref, **option)

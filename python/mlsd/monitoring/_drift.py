@@ -157,6 +157,11 @@ def build_report(names, kinds, numeric: dict, categorical: dict, *, method, thre
                  alternative, drift_share, func: str) -> DriftReport:
     """The report from the kernels' numeric summaries and the categorical counts: the one place
     where tests are chosen and decided (drift and Profile.compare both call it)."""
+    for option, value in (("method", method), ("threshold", threshold)):
+        unknown = [c for c in value if c not in kinds] if isinstance(value, dict) else []
+        if unknown:  # a misspelt column would silently keep the default
+            raise InvalidParameterError(f"The '{option}' parameter of {func} names column(s) {unknown!r} that are "
+                                        f"not among the columns tested.")
     m = len(names)
     out = {f: np.full(m, np.nan) for f in _FIELDS}
     for f in ("column", "type", "method", "new_categories", "vanished_categories", "note"):
@@ -285,6 +290,10 @@ def edges_for(bins: Any, names: list, func: str) -> list:
     """Per numeric column fixed edges (float64 arrays), or [] for reference quantile bins."""
     if bins is None:
         return []
+    unknown = [c for c in bins if c not in names] if isinstance(bins, dict) else []
+    if unknown:  # a misspelt (or categorical) column would silently keep the quantile bins
+        raise InvalidParameterError(f"The 'bins' parameter of {func} names column(s) {unknown!r} that are not among "
+                                    f"the numeric columns tested.")
     out = []
     for name in names:
         e = bins.get(name) if isinstance(bins, dict) else bins
