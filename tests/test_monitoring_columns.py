@@ -73,6 +73,15 @@ def test_wasserstein_with_zero_weights_equals_scipy():
     assert wasserstein_distance(u, v, uw, vw) == pytest.approx(stats.wasserstein_distance(u, v, uw, vw), rel=1e-13)
 
 
+@pytest.mark.parametrize("uw", [[0.0, 0.0], [1e308, 1e308]])
+def test_wasserstein_weights_must_sum_to_a_positive_finite_value(uw):
+    # SciPy raises for both; a sum that overflows to inf used to give a silently wrong distance
+    with pytest.raises(ValueError, match="positive and finite"), np.errstate(over="ignore"):
+        stats.wasserstein_distance([0.0, 1.0], [0.0, 1.0], uw)
+    with pytest.raises(ValueError, match="wasserstein_distance.*u_weights must sum to a positive finite value"):
+        wasserstein_distance([0.0, 1.0], [0.0, 1.0], uw)
+
+
 def _numeric_case(seed, n1=3000, n2=2500):
     rng = np.random.default_rng(seed)
     ref = {"a": rng.normal(size=n1), "b": np.round(rng.gamma(2, size=n1), 1), "c": rng.uniform(size=n1)}
@@ -187,9 +196,25 @@ def test_results_do_not_depend_on_the_thread_count():
 
 
 @pytest.mark.parametrize("n, x", [(141, 0.2), (200, 0.1), (1000, 0.05), (1000, 0.6), (30000, 0.02), (500000, 0.0025),
-                                  (500000, 0.005), (1000000, 0.003), (1000000, 0.0191)])
+                                  (500000, 0.005), (1000000, 0.003), (1000000, 0.0191),
+                                  (1000001, 0.003), (2000000, 0.0021), (10**7, 0.0032), (10**7, 0.6)])
 def test_kolmogorov_tail_equals_scipy_kstwo(n, x):
     from mlsd.monitoring._stats import kolmogorov_sf
 
     got = kolmogorov_sf(np.array([x]), np.array([float(n)]))[0]
     assert got == pytest.approx(stats.kstwo.sf(x, n), rel=1e-11, abs=1e-300)
+
+
+@pytest.mark.parametrize("method", ["psi", "jensenshannon", "hellinger"])
+def test_binned_distances_see_a_constant_reference_move(method):
+    # one quantile bin held every value: the distances were 0 whatever current held
+    ref = {"x": np.zeros(2000)}
+    moved = drift(ref, {"x": np.full(1500, 5.0)}, method=method)
+    below = drift(ref, {"x": np.full(1500, -5.0)}, method=method)
+    same = drift(ref, {"x": np.zeros(1500)}, method=method)
+    assert bool(moved.drifted[0]) and bool(below.drifted[0]) and not same.drifted[0]
+    assert same.statistic[0] == 0.0
+    labels, rc, cc = moved._bins["x"]
+    assert list(rc) == [0, 2000, 0] and list(cc) == [0, 0, 1500]
+    p, q = np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0])
+    assert moved.jensenshannon[0] == pytest.approx(jensenshannon(p, q), rel=1e-15)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from mlsd._validation import InvalidParameterError
-from mlsd.monitoring import DriftReport, drift
+from mlsd.monitoring import DriftReport, Profile, drift
 
 
 def _frames(seed=0, n1=1500, n2=1200):
@@ -87,6 +87,20 @@ def test_plots_return_axes():
     assert labels[-1].startswith("x")  # the most drifted column on top
     axs = rep.plot_histograms(top=2)
     assert len(axs) == 2 and axs[0].get_title() == "x"
+    plt.close("all")
+
+
+def test_default_histograms_skip_columns_that_are_not_testable():
+    mpl = pytest.importorskip("matplotlib")
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt
+
+    # the default picks the worst columns: a "not testable" one (no bins) made it raise
+    rep = drift({"x": np.arange(10.0), "y": np.arange(10.0)}, {"x": np.arange(5.0), "y": np.full(5, np.nan)})
+    axs = rep.plot_histograms()
+    assert [ax.get_title() for ax in axs] == ["x"]
+    none = drift({"y": np.arange(10.0)}, {"y": np.full(5, np.nan)})
+    assert len(none.plot_histograms()) == 1
     plt.close("all")
 
 
@@ -179,3 +193,29 @@ def test_docstring_examples_run(module):
     mod = importlib.import_module(f"mlsd.monitoring.{module}")
     result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_a_pandas_categorical_of_numbers_is_categorical():
+    # documented: Categorical columns are categorical; one of numbers used to read as numeric
+    ref = pd.DataFrame({"k": pd.Categorical([1, 2, 3, 1, 2, 3, None]), "x": np.arange(7.0)})
+    cur = pd.DataFrame({"k": pd.Categorical([1, 1, 1, 2, 4]), "x": np.arange(5.0)})
+    report = drift(ref, cur)
+    assert list(report.type) == ["categorical", "numeric"]
+    assert report.new_categories[0] == (4,) and report.vanished_categories[0] == (3,)
+    assert report.missing_ref[0] == pytest.approx(1 / 7)
+    assert list(drift(ref, cur, columns=["x"]).type) == ["numeric"]
+    prof = Profile.from_data(ref)
+    assert prof.kinds == {"k": "categorical", "x": "numeric"}
+    assert prof.compare(cur).to_frame().equals(report.to_frame())
+
+
+@pytest.mark.parametrize("option", [{"method": {"xx": "psi"}}, {"threshold": {"xx": 0.2}}, {"bins": {"xx": [0.0, 1.0]}},
+                                    {"bins": {"c": [0.0, 1.0]}}])
+def test_per_column_options_must_name_tested_columns(option):
+    # a misspelt column silently kept the default method, threshold or bins
+    ref = {"x": np.arange(20.0), "c": np.array(["a", "b"] * 10)}
+    name = next(iter(next(iter(option.values()))))
+    with pytest.raises(InvalidParameterError, match=f"'{next(iter(option))}' parameter of drift names column.*{name}"):
+        drift(ref, ref, **option)
+    with pytest.raises(InvalidParameterError, match=f"'{next(iter(option))}' parameter of Profile.compare names"):
+        Profile.from_data(ref).compare(ref, **option)

@@ -112,3 +112,72 @@ def test_profile_summary_holds_exact_moments():
     assert s.loc["x", "std"] == pytest.approx(x.std(), rel=1e-12)
     assert s.loc["x", "missing"] == pytest.approx(ref["x"].isna().mean())
     assert s.loc["c", "n_categories"] == 3
+
+
+def test_columns_without_any_value_take_the_other_sides_kind():
+    # an all-None object column reads as numeric and a CSV's empty string column as float NaN: with no
+    # value they have no kind, so they are "not testable" rows (drift and compare alike), and a
+    # partition holding none of a string column's values still merges into the profile of the whole
+    ref = pd.DataFrame({"c": ["a", "b", "a", "b"], "x": [1.0, 2.0, 3.0, 4.0]})
+    for empty in (pd.Series([None, None, None], dtype=object), pd.Series([np.nan] * 3)):
+        cur = pd.DataFrame({"c": empty, "x": [1.0, 2.0, 5.0]})
+        report = drift(ref, cur)
+        assert list(report.method) == ["not testable", "ks"]
+        assert report.note[0] == "every value of the current column is missing"
+        assert_same_report(Profile.from_data(ref).compare(cur), report)
+        back = drift(cur.rename(columns={"x": "y"}).assign(x=cur["x"]), ref, columns=["c", "x"])
+        assert list(back.method) == ["not testable", "ks"] and list(back.type) == ["categorical", "numeric"]
+    whole = pd.DataFrame({"c": ["a", "b", None, None, "a"], "x": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    parts = [Profile.from_data(whole.iloc[a:b]) for a, b in [(0, 2), (2, 4), (4, 5)]]
+    assert parts[1].kinds["c"] == "numeric"  # all None: no kind of its own
+    merged = parts[1].merge(parts[0], parts[2])
+    assert merged.kinds == {"c": "categorical", "x": "numeric"}
+    assert merged.to_dict() == Profile.from_data(whole).to_dict()
+    streamed = Profile.from_data(whole.iloc[2:4]).update(whole.iloc[:2]).update(whole.iloc[4:])
+    assert streamed.to_dict() == Profile.from_data(whole).to_dict()
+    empty_profile = Profile.from_data(pd.DataFrame({"c": [None, None], "x": [1.0, 2.0]}))
+    assert_same_report(empty_profile.compare(ref), drift(pd.DataFrame({"c": [None, None], "x": [1.0, 2.0]}), ref))
+
+
+@pytest.mark.parametrize("name", ["x", "xy", "xyz", "wxyz", "a_longer_name"])
+def test_loaded_columns_are_aligned_for_the_kernels(tmp_path, name):
+    # the loaded values are views of the file's bytes, passed to C++ as double*: they must be aligned
+    rng = np.random.default_rng(6)
+    ref = {name: rng.normal(size=50), "y": rng.normal(size=50)}
+    Profile.from_data(ref).save(tmp_path / "p.bin")
+    loaded = Profile.load(tmp_path / "p.bin")
+    for c in loaded.columns:
+        assert loaded.sorted_values(c).flags.aligned and loaded.sorted_values(c).ctypes.data % 8 == 0
+    cur = {name: rng.normal(size=40), "y": rng.normal(size=40)}
+    assert_same_report(loaded.compare(cur), drift(ref, cur))
+
+
+@pytest.mark.parametrize("damage", ["zero count", "repeated category", "bool count", "float missing", "str missing"])
+def test_from_dict_rejects_counts_a_profile_cannot_hold(damage):
+    d = Profile.from_data({"c": np.array(["a", "b", "a"]), "x": np.array([1.0, np.nan, 2.0])}).to_dict()
+    cats = d["columns"][0]["categories"]
+    if damage == "zero count":  # compare would report a vanished category and fail in chi2_contingency
+        cats.append(["z", 0])
+    elif damage == "repeated category":  # the second count silently replaced the first
+        cats.append(["a", 1])
+    elif damage == "bool count":
+        cats[0][1] = True
+    elif damage == "float missing":  # int() truncated it
+        d["columns"][1]["missing"] = 1.5
+    else:
+        d["columns"][1]["missing"] = "1"
+    with pytest.raises(InvalidParameterError, match="'d' parameter of Profile.from_dict"):
+        Profile.from_dict(d)
+
+
+def test_code_columns_merge_whether_or_not_a_partition_has_missing_values():
+    # a code column is float in a batch with NaN and int in one without: one category either way,
+    # in one order, so the merge is the whole and compare is drift bit for bit
+    whole = pd.DataFrame({"k": [1, 2, np.nan, 3, 1, 2]})
+    part = pd.DataFrame({"k": np.array([1, 2], dtype=np.int64)})
+    merged = Profile.from_data(part, categorical=["k"]).merge(Profile.from_data(whole.iloc[2:], categorical=["k"]))
+    assert merged.to_dict() == Profile.from_data(whole, categorical=["k"]).to_dict()
+    cur = pd.DataFrame({"k": np.array([1, 1, 3, 4])})
+    report = drift(whole, cur, categorical=["k"])
+    assert_same_report(merged.compare(cur), report)
+    assert report.new_categories[0] == (4,) and report.vanished_categories[0] == (2,)

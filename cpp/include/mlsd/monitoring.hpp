@@ -36,7 +36,8 @@ struct SortedColumn {
 std::vector<SortedColumn> sort_columns(std::span<const std::span<const double>> columns);
 
 // Bin edges at the reference quantiles 0, 1/k, ..., 1 (NumPy's default "linear" quantile rule on
-// the sorted values), repeated edges dropped; empty input gives no edges.
+// the sorted values), repeated edges dropped; empty input gives no edges.  A constant reference c
+// gets the edges {c-, c, c+, c++} (adjacent doubles): three bins, below c, at c and above c.
 std::vector<double> quantile_edges(std::span<const double> sorted, int n_bins);
 
 // Everything the numeric drift tests need from one reference/current pair.
@@ -78,7 +79,8 @@ std::vector<double> ks_exact_sf_batch(std::span<const index_t> n1, std::span<con
 // Smirnov's one-sided tail P(D+_n >= x) of the one-sample statistic, by Birnbaum and Tingey's
 // exact sum with Loader's binomial probabilities (relative accuracy ~1e-13 for n up to 1e6 and
 // beyond); O(n), parallel in fixed chunks.  Kolmogorov's two-sided tail is 2 smirnov_sf where
-// n x^2 >= 2.2 (SciPy's kstwo takes the same branch); the Python layer uses it there.
+// n x^2 >= 2.2 (SciPy's kstwo takes the same branch); the Python layer uses it there for n <= 1e6
+// (above, SciPy switches to a closed-form approximation, and the Python layer follows SciPy).
 double smirnov_sf(index_t n, double x);
 std::vector<double> smirnov_sf_batch(std::span<const index_t> n, std::span<const double> x);
 

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <numeric>
 #include <vector>
 
@@ -118,6 +119,14 @@ std::vector<double> quantile_edges(std::span<const double> sorted, int n_bins) {
     }
     if (edges.empty() || e > edges.back()) edges.push_back(e);
   }
+  if (edges.size() == 1) {
+    // A constant reference c: one bin would hold every current value, and PSI / JS / Hellinger would
+    // be 0 whatever current holds.  Three bins instead: below c, at c, above c (the outer edges
+    // only label the open outer bins).
+    const double c = edges[0], inf = std::numeric_limits<double>::infinity();
+    const double above = std::nextafter(c, inf);
+    edges = {std::nextafter(c, -inf), c, above, std::nextafter(above, inf)};
+  }
   return edges;
 }
 
@@ -222,7 +231,9 @@ double wasserstein_distance(std::span<const double> u, std::span<const double> v
       MLSD_REQUIRE(std::isfinite(x) && x >= 0.0, fn, names[s], " must be finite and >= 0");
       total += x;
     }
-    MLSD_REQUIRE(weights[s].empty() || total > 0.0, fn, names[s], " must not sum to zero");
+    // SciPy's rule: a sum of finite weights can still overflow to inf, and every CDF would be 0 or NaN
+    MLSD_REQUIRE(weights[s].empty() || (total > 0.0 && std::isfinite(total)), fn, names[s],
+                 " must sum to a positive finite value, got ", total);
   }
   return run_in_arena([&] {
     // each sample sorted with its weights; cumulative weights summed left to right (np.cumsum)

@@ -14,7 +14,8 @@ from .._params import ArrayLike, Check, Interval, Options, validate_params
 from .._results import Result, axes, result_type
 from .._validation import InvalidParameterError
 from . import _stats
-from ._input import CATEGORICAL, NUMERIC, TABLE_DESCRIPTION, category_counts, is_table, read_table
+from ._input import (CATEGORICAL, NUMERIC, TABLE_DESCRIPTION, _is_missing, category_counts, category_key, is_table,
+                     read_table)
 
 _FIELDS = ("column", "type", "method", "statistic", "pvalue", "threshold", "drifted", "score", "ks", "ks_pvalue",
            "wasserstein", "wasserstein_norm", "psi", "jensenshannon", "hellinger", "chi2", "chi2_pvalue", "cramers_v",
@@ -118,8 +119,8 @@ class DriftReport(Result):
         import matplotlib.pyplot as plt
 
         if columns is None:
-            order = np.argsort(-np.nan_to_num(self.score, nan=-np.inf), kind="stable")[:top]
-            columns = [self.column[i] for i in order]
+            order = np.argsort(-np.nan_to_num(self.score, nan=-np.inf), kind="stable")
+            columns = [self.column[i] for i in order if self.column[i] in self._bins][:top]  # testable ones
         unknown = [c for c in columns if c not in self._bins]
         if unknown:
             raise InvalidParameterError(f"The 'columns' parameter of DriftReport.plot_histograms must name "
@@ -133,7 +134,8 @@ class DriftReport(Result):
             ax.set_xticks(x)
             ax.set_xticklabels([str(v) for v in labels], rotation=90, fontsize=7)
             ax.set_title(str(c))
-        axs[0][0].legend(fontsize=7)
+        if columns:  # no testable column: an empty figure, without a legend of nothing
+            axs[0][0].legend(fontsize=7)
         return axs[0]
 
 
@@ -155,6 +157,11 @@ def build_report(names, kinds, numeric: dict, categorical: dict, *, method, thre
                  alternative, drift_share, func: str) -> DriftReport:
     """The report from the kernels' numeric summaries and the categorical counts: the one place
     where tests are chosen and decided (drift and Profile.compare both call it)."""
+    for option, value in (("method", method), ("threshold", threshold)):
+        unknown = [c for c in value if c not in kinds] if isinstance(value, dict) else []
+        if unknown:  # a misspelt column would silently keep the default
+            raise InvalidParameterError(f"The '{option}' parameter of {func} names column(s) {unknown!r} that are "
+                                        f"not among the columns tested.")
     m = len(names)
     out = {f: np.full(m, np.nan) for f in _FIELDS}
     for f in ("column", "type", "method", "new_categories", "vanished_categories", "note"):
@@ -211,7 +218,7 @@ def build_report(names, kinds, numeric: dict, categorical: dict, *, method, thre
                 out["note"][i] = "constant reference column"
             labels = _bin_labels(edges)
         else:
-            union = sorted(set(ref_cats) | set(cur_cats), key=lambda v: (type(v).__name__, v))
+            union = sorted(set(ref_cats) | set(cur_cats), key=category_key)
             ri = dict(zip(ref_cats, ref_counts))
             ci = dict(zip(cur_cats, cur_counts))
             rc = np.array([ri.get(c, 0) for c in union], dtype=np.int64)
@@ -283,6 +290,10 @@ def edges_for(bins: Any, names: list, func: str) -> list:
     """Per numeric column fixed edges (float64 arrays), or [] for reference quantile bins."""
     if bins is None:
         return []
+    unknown = [c for c in bins if c not in names] if isinstance(bins, dict) else []
+    if unknown:  # a misspelt (or categorical) column would silently keep the quantile bins
+        raise InvalidParameterError(f"The 'bins' parameter of {func} names column(s) {unknown!r} that are not among "
+                                    f"the numeric columns tested.")
     out = []
     for name in names:
         e = bins.get(name) if isinstance(bins, dict) else bins
@@ -365,7 +376,8 @@ def drift(reference: Any, current: Any, columns: list | None = None, *, categori
         jensenshannon 0.1, hellinger 0.1.
     n_bins : int, default 10
         Bins of the numeric PSI / Jensen-Shannon / Hellinger: the reference's quantiles 0, 1/n, ...,
-        1 (``np.quantile``'s default rule), repeated edges merged.
+        1 (``np.quantile``'s default rule), repeated edges merged; a constant reference c gets
+        three bins: below c, at c and above c.
     bins : array or dict, optional
         Fixed edges instead (one array for every numeric column, or a dict per column).  With
         either kind of bins the outermost bins are open, so that current values outside the
@@ -427,22 +439,43 @@ def drift(reference: Any, current: Any, columns: list | None = None, *, categori
                           progress=progress)
 
 
+def _all_missing(kind: str, a: np.ndarray) -> bool:
+    """Whether a column holds no value (its kind then says nothing: an all-None object column reads
+    as numeric, a CSV's empty string column as float NaN)."""
+    if kind == NUMERIC:
+        return bool(np.isnan(a).all())
+    return a.dtype.kind == "O" and all(_is_missing(v) for v in a)
+
+
+def as_kind(kind: str, a: np.ndarray) -> np.ndarray:
+    """An all-missing column in the given kind's representation."""
+    return np.full(a.shape[0], np.nan) if kind == NUMERIC else np.full(a.shape[0], None, dtype=object)
+
+
 def check_same_kinds(ref_kinds: dict, cur: dict, func: str, what: str) -> None:
+    """Checks that current's columns have the reference's kinds; a current column without any value
+    takes the reference's kind (in place), to be reported "not testable"."""
     n_rows = len(next(iter(cur.values()))[1])
     if n_rows == 0:
         raise InvalidParameterError(f"The 'current' parameter of {func} must hold at least one row. Got an empty table.")
-    for name, (kind, _) in cur.items():
+    for name, (kind, a) in cur.items():
         if ref_kinds[name] != kind:
+            if _all_missing(kind, a):
+                cur[name] = (ref_kinds[name], as_kind(ref_kinds[name], a))
+                continue
             raise InvalidParameterError(f"The 'current' parameter of {func} has the {kind} column {name!r}, "
                                         f"which is {ref_kinds[name]} in the {what}.")
 
 
 def compare_tables(ref: dict, cur: dict, *, func: str, progress: bool, n_bins: int, bins: Any, **options) -> DriftReport:
     names = list(ref)
-    kinds = {n: k for n, (k, _) in ref.items()}
     if len(next(iter(ref.values()))[1]) == 0:
         raise InvalidParameterError(f"The 'reference' parameter of {func} must hold at least one row. "
                                     f"Got an empty table.")
+    for n, (k, a) in ref.items():  # a reference column without any value takes current's kind
+        if n in cur and cur[n][0] != k and _all_missing(k, a):
+            ref[n] = (cur[n][0], as_kind(cur[n][0], a))
+    kinds = {n: k for n, (k, _) in ref.items()}
     check_same_kinds(kinds, cur, func, "reference")
     num = [n for n in names if kinds[n] == NUMERIC]
     numeric = numeric_summaries(num, [ref[n][1] for n in num], [cur[n][1] for n in num], reference_sorted=False,

@@ -55,6 +55,14 @@ def _column_values(x: Any) -> dict:
     return out
 
 
+def _categorical_dtype_columns(x: Any) -> tuple:
+    """The columns of a pandas DataFrame whose dtype is Categorical: categorical whatever their
+    categories (a Categorical of numbers would otherwise read as numeric)."""
+    if type(x).__module__.split(".")[0] != "pandas":
+        return ()
+    return tuple(name for name in x.columns if str(x[name].dtype) == "category")
+
+
 def _is_missing(v: Any) -> bool:
     return v is None or (isinstance(v, float) and v != v) or type(v).__name__ in ("NAType", "NaTType")
 
@@ -101,6 +109,7 @@ def read_table(x: Any, func: str, side: str, columns=None, categorical=()) -> di
     if unknown:
         raise InvalidParameterError(f"The 'categorical' parameter of {func} names column(s) {unknown!r} that are "
                                     f"not among the columns tested.")
+    categorical = tuple(categorical) + tuple(c for c in _categorical_dtype_columns(x) if c in values)
     out = {}
     n = None
     for name, v in values.items():
@@ -148,4 +157,13 @@ def category_counts(a: np.ndarray, func: str, name: Any) -> tuple[list, np.ndarr
         raise InvalidParameterError(f"{func}: column {name!r} mixes value types that cannot be ordered; "
                                     f"convert it to strings first.") from None
     cats = [c.item() if isinstance(c, np.generic) else c for c in cats]
+    # one value, one category: a code column is float in a batch with NaN and int in one without
+    cats = [int(c) if isinstance(c, float) and c.is_integer() else c for c in cats]
     return cats, counts.astype(np.int64), int(a.shape[0] - mask.sum())
+
+
+def category_key(v: Any) -> tuple:
+    """The order of categories: numbers by value (ints and floats together), then by type."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return (0, "", v)
+    return (1, type(v).__name__, v)

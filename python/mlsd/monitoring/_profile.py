@@ -19,11 +19,15 @@ from .._state import MergeableState, array_from_json, json_array
 from .._validation import InvalidParameterError
 from ._drift import (OPTIONS, DriftReport, _is_names, build_report, check_same_kinds, edges_for, named_error,
                      numeric_summaries)
-from ._input import CATEGORICAL, NUMERIC, TABLE_DESCRIPTION, category_counts, is_table, read_table
+from ._input import CATEGORICAL, NUMERIC, TABLE_DESCRIPTION, category_counts, category_key, is_table, read_table
 
 _MAGIC = b"MLSDPROF"
 _VERSION = 1
 _HEADER = struct.Struct("<8sIQ32s")  # magic, format version, payload length, SHA-256 of the payload
+
+
+def _is_count(v: Any, low: int) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= low
 
 
 def _json_scalar(v: Any) -> Any:
@@ -104,7 +108,8 @@ class Profile(MergeableState):
                             "Profile.update")
         self._check_schema(other, "Profile.update", "reference")
         merged = self._merged([other])
-        self._sorted, self._cats, self._missing = merged._sorted, merged._cats, merged._missing
+        self._kinds, self._sorted = merged._kinds, merged._sorted
+        self._cats, self._missing = merged._cats, merged._missing
         return self
 
     @validate_params(others=[Check(lambda ps: all(isinstance(p, Profile) for p in ps), "Profile objects")])
@@ -120,8 +125,14 @@ class Profile(MergeableState):
         """The profile saved by :meth:`to_dict` (exactly)."""
         return super().from_dict(d)
 
+    def _has_values(self, n) -> bool:
+        return len(self._sorted[n]) > 0 if self._kinds[n] == NUMERIC else bool(self._cats[n])
+
     def _check_schema(self, other: "Profile", func: str, name: str) -> None:
-        if other._columns != self._columns or other._kinds != self._kinds:
+        # a column without any value in one of them (all None in a partition) has no kind of its own
+        if other._columns != self._columns or any(
+                other._kinds[n] != self._kinds[n] and self._has_values(n) and other._has_values(n)
+                for n in self._columns):
             raise InvalidParameterError(
                 f"The '{name}' parameter of {func} must have the profile's columns and kinds "
                 f"{[(c, self._kinds[c]) for c in self._columns]}. Got {[(c, other._kinds[c]) for c in other._columns]} "
@@ -131,20 +142,22 @@ class Profile(MergeableState):
         for o in others:
             self._check_schema(o, "Profile.merge", "others")
         parts = [self, *others]
-        sorted_values, cats, missing = {}, {}, {}
+        sorted_values, cats, missing, kinds = {}, {}, {}, {}
         for n in self._columns:
             missing[n] = sum(p._missing[n] for p in parts)
-            if self._kinds[n] == NUMERIC:
-                allv = np.concatenate([p._sorted[n] for p in parts])
+            kinds[n] = next((p._kinds[n] for p in parts if p._has_values(n)), self._kinds[n])
+            parts_n = [p for p in parts if p._kinds[n] == kinds[n]]  # the others hold no value of n
+            if kinds[n] == NUMERIC:
+                allv = np.concatenate([p._sorted[n] for p in parts_n])
                 allv.sort(kind="stable")
                 sorted_values[n] = allv
             else:
                 acc: dict = {}
-                for p in parts:
+                for p in parts_n:
                     for c, k in p._cats[n].items():
                         acc[c] = acc.get(c, 0) + k
-                cats[n] = dict(sorted(acc.items(), key=lambda kv: (type(kv[0]).__name__, kv[0])))
-        return Profile(self._columns, self._kinds, sorted_values, cats, missing)
+                cats[n] = dict(sorted(acc.items(), key=lambda kv: category_key(kv[0])))
+        return Profile(self._columns, kinds, sorted_values, cats, missing)
 
     # -- what it holds --------------------------------------------------------------------------
     @property
@@ -213,20 +226,24 @@ class Profile(MergeableState):
         func = "Profile.compare"
         cat = tuple(n for n in self._columns if self._kinds[n] == CATEGORICAL)
         cur = read_table(current, func, "current", self._columns, cat)
-        check_same_kinds(self._kinds, cur, func, "profile")
+        # a profiled column without any value takes current's kind, as drift's reference column does
+        kinds = {n: cur[n][0] if not self._has_values(n) else k for n, k in self._kinds.items()}
+        check_same_kinds(kinds, cur, func, "profile")
         if self.n_rows == 0:
             raise InvalidParameterError(f"{func}: the profile holds no reference rows.")
-        num = [n for n in self._columns if self._kinds[n] == NUMERIC]
-        numeric = numeric_summaries(num, [self._sorted[n] for n in num], [cur[n][1] for n in num], reference_sorted=True,
-                                    edges=edges_for(bins, num, func), n_bins=n_bins, func=func, progress=progress)
+        num = [n for n in self._columns if kinds[n] == NUMERIC]
+        numeric = numeric_summaries(num, [self._sorted.get(n, np.empty(0)) for n in num], [cur[n][1] for n in num],
+                                    reference_sorted=True, edges=edges_for(bins, num, func), n_bins=n_bins, func=func,
+                                    progress=progress)
         if num:
             numeric["missing_ref"] = np.array([self._missing[n] for n in num], dtype=np.int64)
         categorical = {}
-        for n in cat:
-            rc = self._cats[n]
-            categorical[n] = (list(rc), np.array(list(rc.values()), dtype=np.int64), self._missing[n],
-                              *category_counts(cur[n][1], func, n))
-        return build_report(self._columns, self._kinds, numeric, categorical, func=func, method=method,
+        for n in self._columns:
+            if kinds[n] == CATEGORICAL:
+                rc = self._cats.get(n, {})
+                categorical[n] = (list(rc), np.array(list(rc.values()), dtype=np.int64), self._missing[n],
+                                  *category_counts(cur[n][1], func, n))
+        return build_report(self._columns, kinds, numeric, categorical, func=func, method=method,
                             threshold=threshold, psi_eps=psi_eps, ks_method=ks_method, alternative=alternative,
                             drift_share=drift_share)
 
@@ -251,9 +268,9 @@ class Profile(MergeableState):
                 raise ValueError(f"bad or repeated column name {n!r}")
             names.append(n)
             kinds[n] = c["kind"]
-            missing[n] = int(c["missing"])
-            if missing[n] < 0:
-                raise ValueError("a negative missing count")
+            missing[n] = c["missing"]
+            if not _is_count(missing[n], 0):
+                raise ValueError(f"a bad missing count {missing[n]!r} in column {n!r}")
             if kinds[n] == NUMERIC:
                 v = c["sorted"]  # a view of the file's bytes (load), or the JSON list (from_dict)
                 v = v if isinstance(v, np.ndarray) else array_from_json(v, np.float64)
@@ -263,8 +280,9 @@ class Profile(MergeableState):
             elif kinds[n] == CATEGORICAL:
                 counts = {}
                 for k, v in c["categories"]:
-                    if not isinstance(v, int) or v < 0:
-                        raise ValueError(f"a bad count in column {n!r}")
+                    # a profile counts only categories it saw, once each: 0, a repeat or a bool is corruption
+                    if not _is_count(v, 1) or k in counts:
+                        raise ValueError(f"a bad or repeated count of category {k!r} in column {n!r}")
                     counts[k] = v
                 cats[n] = counts
             else:
@@ -290,6 +308,9 @@ class Profile(MergeableState):
                 c["categories"] = [[k, v] for k, v in self._cats[n].items()]
             meta["columns"].append(c)
         head = json.dumps(meta).encode()
+        # JSON ends in spaces so that the float64 arrays start 8-byte aligned in the file (the views
+        # load makes of them reach C++ as double*, where an unaligned pointer is undefined behaviour)
+        head += b" " * (-(_HEADER.size + 8 + len(head)) % 8)
         length = 8 + len(head) + sum(a.nbytes for a in arrays)
         digest = hashlib.sha256()
         # streamed: the header's checksum is written last, so no copy of the values is made
@@ -337,7 +358,8 @@ class Profile(MergeableState):
                     end = offset + 8 * n
                     if n < 0 or end > len(payload):
                         raise ValueError("the values run past the end of the payload")
-                    c["sorted"] = np.frombuffer(data, "<f8", n, _HEADER.size + offset)
+                    v = np.frombuffer(data, "<f8", n, _HEADER.size + offset)
+                    c["sorted"] = v if v.flags.aligned else v.copy()  # files of other writers
                     offset = end
             if offset != len(payload):
                 raise ValueError("bytes left over after the last column")

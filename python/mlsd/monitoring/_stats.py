@@ -19,6 +19,7 @@ THRESHOLDS = {"ks": 0.05, "chisquare": 0.05, "wasserstein": 0.1, "psi": 0.1, "je
 AUTO_SMALL = 1000  # reference rows up to which "auto" picks the p-value test (Evidently's rule)
 MAX_AUTO_N = 10000  # SciPy's: ks_2samp's "auto" method is exact up to this sample size
 PSI_EPS = 1e-4
+SMIRNOV_MAX_COMPUTE = 1_000_000  # SciPy's: above it scipy.special.smirnov uses a closed-form approximation
 
 
 def auto_method(kind: str, n_ref: int) -> str:
@@ -72,12 +73,16 @@ def ks_pvalues(d_greater, d_less, n1, n2, alternative: str, method: str):
 def kolmogorov_sf(x: np.ndarray, n: np.ndarray) -> np.ndarray:
     """``scipy.stats.kstwo.sf(x, n)``, with its one costly branch -- 2 x Smirnov's exact sum of
     about n terms, taken where n > 140, 1 < n x < n - 1 and (n x^2 >= 2.2 or x >= 0.5), which SciPy
-    evaluates one scalar at a time -- computed in C++ in parallel (equal to SciPy's to ~1e-13)."""
+    evaluates one scalar at a time -- computed in C++ in parallel (equal to SciPy's to ~1e-13) for
+    n up to 1e6; above, SciPy's own closed form (which the exact sum would differ from)."""
     from scipy.stats import distributions
 
     x, n = np.asarray(x, float), np.asarray(n, float)
     t, nx2 = n * x, n * x * x
-    costly = (n > 140) & (t > 1) & (t < n - 1) & (((nx2 >= 2.2) & (nx2 < 370)) | ((x >= 0.5) & (x < 1)))
+    # above SMIRNOV_MAX_COMPUTE (1e6) SciPy's smirnov is the closed form exp(-(6 n x + 1)^2 / (18 n)),
+    # O(1) and up to ~1e-3 relative from the exact sum: SciPy evaluates it there, to stay equal to it
+    costly = ((n > 140) & (n <= SMIRNOV_MAX_COMPUTE) & (t > 1) & (t < n - 1)
+              & (((nx2 >= 2.2) & (nx2 < 370)) | ((x >= 0.5) & (x < 1))))
     out = np.empty(x.shape)
     if (~costly).any():
         out[~costly] = distributions.kstwo.sf(x[~costly], n[~costly])
