@@ -110,12 +110,15 @@ CLIENT = object()  # stands for the session's dask_client fixture in a valid cal
 # (public name, factory of the callable, valid arguments, accepted bad kinds per argument)
 CASES = [
     # -- metrics ---------------------------------------------------------------------------------
-    ("roc_auc_score", lambda: M.roc_auc_score, dict(y_true=Y, y_score=S), {}),
+    ("roc_auc_score", lambda: M.roc_auc_score, dict(y_true=Y, y_score=S),
+     {"labels": {"NaN", "inf"}}),  # labels is for multiclass targets: ignored for binary ones, as in scikit-learn
     ("roc_curve", lambda: M.roc_curve, dict(y_true=Y, y_score=S), {}),
     ("precision_recall_curve", lambda: M.precision_recall_curve, dict(y_true=Y, y_score=S), {}),
     ("average_precision_score", lambda: M.average_precision_score, dict(y_true=Y, y_score=S), {}),
-    ("log_loss", lambda: M.log_loss, dict(y_true=Y, y_prob=S), {}),
-    ("brier_score_loss", lambda: M.brier_score_loss, dict(y_true=Y, y_prob=S), {}),
+    ("log_loss", lambda: M.log_loss, dict(y_true=Y, y_proba=S), {}),
+    ("brier_score_loss", lambda: M.brier_score_loss, dict(y_true=Y, y_proba=S),
+     # labels serves a two-column y_proba only (ignored beside a 1-D one, as in scikit-learn)
+     {"labels": {"NaN", "inf"}}),
     ("normalized_entropy", lambda: M.normalized_entropy, dict(y_true=Y, y_prob=S), {}),
     ("calibration_curve", lambda: M.calibration_curve, dict(y_true=Y, y_prob=S), {}),
     ("expected_calibration_error", lambda: M.expected_calibration_error, dict(y_true=Y, y_prob=S), {}),
@@ -123,7 +126,8 @@ CASES = [
     ("group_auc", lambda: M.group_auc, dict(y_true=Y, y_score=S, groups=G),
      {"groups": {"inf", "complex", "object"}}),  # groups are labels: any hashable value but NaN
     *[(name, (lambda f=getattr(M, name): f), dict(y_true=REL, y_score=SC), {})
-      for name in ("dcg_at_k", "ndcg_at_k", "map_at_k", "mrr", "precision_at_k", "recall_at_k", "hit_rate_at_k")],
+      for name in ("dcg_at_k", "ndcg_at_k", "map_at_k", "mrr", "precision_at_k", "recall_at_k", "hit_rate_at_k",
+                   "dcg_score", "ndcg_score")],
     # (an empty argument beside a full one is a length mismatch; both empty give the empty state)
     ("ScoreTable.from_arrays", lambda: M.ScoreTable.from_arrays, dict(y_true=Y, y_score=S),
      {}),
@@ -236,11 +240,12 @@ CASES = [
 
 
 # Arguments that must have the same length as another: a "short" value (one element fewer) is bad.
-_PAIRS = {"y_true", "y_score", "y_prob", "groups", "query"}
+_PAIRS = {"y_true", "y_score", "y_prob", "y_proba", "groups", "query"}
 SAME_LENGTH = {name: _PAIRS for name, *_ in CASES if name.split(".")[-1] in (
     "roc_auc_score", "roc_curve", "precision_recall_curve", "average_precision_score", "log_loss",
     "brier_score_loss", "normalized_entropy", "calibration_curve", "expected_calibration_error",
-    "binned_roc_auc_score", "group_auc", "dcg_at_k", "ndcg_at_k", "map_at_k", "mrr", "precision_at_k",
+    "binned_roc_auc_score", "group_auc", "dcg_at_k", "ndcg_at_k", "dcg_score", "ndcg_score", "map_at_k", "mrr",
+    "precision_at_k",
     "recall_at_k", "hit_rate_at_k", "from_arrays", "update", "score_table")}
 SAME_LENGTH["Stats.from_arrays"] = SAME_LENGTH["Stats.update"] = set()
 SAME_LENGTH["chisquare"] = {"f_exp"}

@@ -49,13 +49,45 @@ CASES = [
 ]
 
 
+# The scikit-learn-named functions take binary labels of any two values with scikit-learn's
+# pos_label rules, and log_loss / brier_score_loss an (n, 2) probability matrix too (their valid
+# uses are tested in test_metrics_sklearn_conventions.py).  For them some cases above are valid
+# input (None here) or raise differently.
+ANY_LABELS = {"roc_auc_score", "roc_curve", "precision_recall_curve", "average_precision_score", "log_loss",
+              "brier_score_loss", "calibration_curve"}
+LABEL_CASES = {"label 2": (ValueError, "{name}: .*multiclass"),
+               "label -1": (ValueError, "{name}: .*multiclass"),
+               "label 0.5": (ValueError, "{name}: .*multiclass"),
+               "label NaN": (ValueError, "y_true contains NaN"),
+               "string labels": None}
+PROBA_CASES = {"2-D scores": None,
+               "string scores": (TypeError, "parameter of {name} must be a 1-D or 2-D array-like of bool, integer"),
+               "None scores": (TypeError, "{name}: missing the required argument y_proba")}
+
+
+def _expected(name, case):
+    desc, y, s, kw, exc, fragment = case
+    if name in ANY_LABELS and desc in LABEL_CASES:
+        return LABEL_CASES[desc]
+    if name in ("log_loss", "brier_score_loss") and desc in PROBA_CASES:
+        return PROBA_CASES[desc]
+    if name == "brier_score_loss" and desc == "2-D labels":  # y_true may be 2-D (one-hot) for its 2-D y_proba
+        return ValueError, "{name}: y_true must be 1-D"
+    return exc, fragment
+
+
 @pytest.mark.parametrize("name", list(BINARY))
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_binary_metrics_reject_bad_input(name, case):
-    _, y, s, kw, exc, fragment = case
+    _, y, s, kw, _, _ = case
+    expected = _expected(name, case)
+    if expected is None:
+        pytest.skip("valid input for this scikit-learn-named function (see test_metrics_sklearn_conventions.py)")
+    exc, fragment = expected
     with pytest.raises(exc, match=fragment.replace("(", r"\(").replace("{name}", name)) as info:
         BINARY[name](y, s, **kw)
     assert name in str(info.value) or exc is TypeError or "y_true must contain only" in str(info.value)
+    # an int label outside {0, 1} names its index; a label rule of scikit-learn's names the labels
 
 
 @pytest.mark.parametrize("name", ["log_loss", "brier_score_loss", "normalized_entropy", "calibration_curve",
@@ -63,21 +95,25 @@ def test_binary_metrics_reject_bad_input(name, case):
 @pytest.mark.parametrize("bad", [-0.1, 1.5])
 def test_probabilities_outside_unit_interval(name, bad):
     p = np.array([0.1, 0.8, bad, 0.6, 0.9])
-    with pytest.raises(ValueError, match=r"y_prob must be within \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"y_proba? must be within \[0, 1\]"):
         BINARY[name](Y, p)
 
 
-@pytest.mark.parametrize("name", ["roc_auc_score", "normalized_entropy"])
-def test_single_class_is_an_error(name):
+def test_single_class_is_an_error():
     with pytest.raises(ValueError, match="both classes"):
-        BINARY[name](np.ones(5, dtype=int), S)
+        M.normalized_entropy(np.ones(5, dtype=int), S)
+
+
+def test_single_class_auc_warns_and_is_nan_as_in_sklearn():
+    with pytest.warns(M.UndefinedMetricWarning, match="Only one class is present in y_true"):
+        assert np.isnan(M.roc_auc_score(np.ones(5, dtype=int), S))
 
 
 def test_zero_total_weight():
     with pytest.raises(ValueError, match="sample_weight sums to zero"):
         M.log_loss(Y, S, sample_weight=np.zeros(5))
-    with pytest.raises(ValueError, match="no positive sample"):
-        M.average_precision_score(np.zeros(5, dtype=int), S)
+    with pytest.warns(M.UndefinedMetricWarning, match="No positive class found in y_true"):
+        assert M.average_precision_score(np.zeros(5, dtype=int), S) == 0.0
 
 
 @pytest.mark.parametrize("max_fpr", [0, -0.5, 1.5, "0.5", True])

@@ -61,6 +61,6 @@ def test_pr_curve_warns_when_positives_have_zero_weight():
 
 
 def test_wide_unsigned_labels_report_the_real_value():
-    with pytest.raises(ValueError, match="found 18446744073709551615 at index 2"):
+    with pytest.raises(ValueError, match="18446744073709551615"):  # three labels: the real value, not wrapped
         M.roc_auc_score(np.array([0, 1, 2**64 - 1], np.uint64), [1.0, 2.0, 3.0])
     assert M.roc_auc_score(np.array([0, 1, 1], np.uint64), [1.0, 2.0, 3.0]) == 1.0

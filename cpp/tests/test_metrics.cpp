@@ -199,8 +199,17 @@ TEST(Ranking, TiesShareAverageGainAcrossTheCutoff) {
   o.k = 2;
   const double d2 = 1.0 / std::log2(3.0);
   EXPECT_NEAR(run_metric(mm::RankingMetric::dcg, dv{3, 0, 0, 5}, dv{1, 1, 1, 0}, o)[0], 1 + d2, 1e-15);
-  o.ignore_ties = true;  // position order: doc0 then doc1
-  EXPECT_NEAR(run_metric(mm::RankingMetric::dcg, dv{3, 0, 0, 5}, dv{1, 1, 1, 0}, o)[0], 3.0, 1e-15);
+  // ignore_ties: scikit-learn's order, the later of two tied docs first (doc2, doc1, doc0), on both
+  // the insertion path (small k) and the partial-sort path (k covering the list)
+  o.ignore_ties = true;
+  EXPECT_NEAR(run_metric(mm::RankingMetric::dcg, dv{3, 0, 0, 5}, dv{1, 1, 1, 0}, o)[0], 0.0, 1e-15);
+  EXPECT_NEAR(run_metric(mm::RankingMetric::dcg, dv{0, 0, 3, 5}, dv{1, 1, 1, 0}, o)[0], 3.0, 1e-15);
+  o.k = 4;
+  EXPECT_NEAR(run_metric(mm::RankingMetric::dcg, dv{3, 0, 0, 5}, dv{1, 1, 1, 0}, o)[0],
+              3.0 / std::log2(4.0) + 5.0 / std::log2(5.0), 1e-15);
+  // the other metrics keep the earlier doc first: precision@1 sees doc0
+  o.k = 1;
+  EXPECT_EQ(run_metric(mm::RankingMetric::precision, dv{3, 0, 0, 5}, dv{1, 1, 1, 0}, o)[0], 1.0);
 }
 
 TEST(Ranking, EmptyQueriesFollowTheAction) {

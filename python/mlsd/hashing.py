@@ -27,7 +27,7 @@ import scipy.sparse as sp
 from . import _core
 from ._params import Check, Interval, Options, check_param, validate_params
 from ._results import Result, axes, result_type
-from ._validation import call_kernel
+from ._validation import InvalidParameterError, call_kernel
 
 __all__ = ["murmurhash3_32", "FeatureHasher", "hash_columns", "collision_report", "CollisionReport"]
 
@@ -40,11 +40,17 @@ _MAX_INT32_NNZ = _INT32_MAX  # more entries need int64 index arrays; a test lowe
 
 
 def _is_key(key: Any) -> bool:
-    """What scikit-learn's murmurhash3_32 hashes: str, bytes, an int that fits int32 (a bool is
-    refused: True is not a key), np.int32, or an ndarray (whose dtype the function checks)."""
+    """What scikit-learn's murmurhash3_32 hashes: str, bytes, an int (that must fit int32, checked
+    by the function; a bool is refused: True is not a key), np.int32, or an ndarray (whose dtype
+    the function checks)."""
     if isinstance(key, (str, bytes, np.ndarray, np.int32)):
         return True
-    return isinstance(key, int) and not isinstance(key, bool) and -(2**31) <= key <= _INT32_MAX
+    return isinstance(key, int) and not isinstance(key, bool)
+
+
+class KeyOverflowError(InvalidParameterError, OverflowError):
+    """An int key outside the int32 range: scikit-learn raises OverflowError there, so code that
+    catches it (or ValueError/TypeError, as for every bad parameter) catches this too."""
 
 
 def _is_sparse_dtype(dtype: Any) -> bool:
@@ -95,7 +101,7 @@ def _declared_for_fit(**declared):
     return decorate
 
 
-@validate_params(key=[Check(_is_key, "a str, bytes, an int in the range [-2**31, 2**31 - 1], np.int32 or an "
+@validate_params(key=[Check(_is_key, "a str, bytes, an int (in the range [-2**31, 2**31 - 1]), np.int32 or an "
                                      "ndarray of int32 (other key types are not supported)")],
                  seed=["seed"], positive=["boolean"])
 def murmurhash3_32(key: Any, seed: int = 0, positive: bool = False):
@@ -128,7 +134,10 @@ def murmurhash3_32(key: Any, seed: int = 0, positive: bool = False):
         key = key.encode("utf-8")
     if isinstance(key, bytes):
         h = _h.murmurhash3_32_bytes(key, seed)
-    else:  # an int in the int32 range (declared)
+    else:  # an int (declared)
+        if not -(2**31) <= key <= _INT32_MAX:
+            raise KeyOverflowError(f"The 'key' parameter of murmurhash3_32 must be an int in the range [-2**31, "
+                                   f"2**31 - 1] (an int32). Got {key!r} instead.")
         h = int(_h.murmurhash3_32_int32(np.array([key], dtype=np.int32), seed)[0])
     return h if positive else (h - (1 << 32) if h >= (1 << 31) else h)
 

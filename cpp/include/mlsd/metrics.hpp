@@ -177,8 +177,9 @@ struct RankingOptions {
   EmptyAction empty = EmptyAction::zero;
 };
 // Writes one value per query to out (size n_queries); NaN for skipped queries.
-// Documents are ranked by score descending; for every metric but (N)DCG with ignore_ties=false,
-// ties are broken by position in the list (earlier first).  A document is relevant when its
+// Documents are ranked by score descending.  (N)DCG with ignore_ties=false gives tied documents
+// their average gain; with ignore_ties=true the later of two tied documents ranks first
+// (scikit-learn's rule); every other metric ranks the earlier of two tied documents first.  A document is relevant when its
 // relevance is > 0.
 void ranking_metric(RankingMetric metric, CsrView queries, std::span<const double> relevance,
                     std::span<const double> score, const RankingOptions& options, std::span<double> out);

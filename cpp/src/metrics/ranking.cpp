@@ -12,28 +12,34 @@ namespace {
 
 constexpr const char* kFn = "ranking_metric";
 
-// Positions [0, kk) of the top documents of one query, best first: score descending, earlier
-// position first among ties.  `top` holds offsets into the query's slice.
-void select_top(std::span<const double> score, std::size_t kk, std::vector<std::size_t>& top) {
+// Positions [0, kk) of the top documents of one query, best first: score descending; among ties
+// the earlier position first, or with `later_first` the later one (scikit-learn's (N)DCG with
+// ignore_ties=True ranks by np.argsort(score)[::-1], which puts the last of equal scores first).
+// `top` holds offsets into the query's slice.
+void select_top(std::span<const double> score, std::size_t kk, bool later_first, std::vector<std::size_t>& top) {
   const std::size_t m = score.size();
   top.clear();
   if (kk * 8 >= m || kk > 64) {  // large cut-off: a partial sort is cheaper than insertion
     top.resize(m);
     for (std::size_t j = 0; j < m; ++j) top[j] = j;
-    std::partial_sort(top.begin(), top.begin() + static_cast<std::ptrdiff_t>(kk), top.end(),
-                      [&](std::size_t a, std::size_t b) { return score[a] > score[b] || (score[a] == score[b] && a < b); });
+    auto ranks_before = [&](std::size_t a, std::size_t b) {
+      return score[a] > score[b] || (score[a] == score[b] && (later_first ? a > b : a < b));
+    };
+    std::partial_sort(top.begin(), top.begin() + static_cast<std::ptrdiff_t>(kk), top.end(), ranks_before);
     top.resize(kk);
     return;
   }
-  // Small cut-off: keep a sorted buffer; a later document displaces only a strictly better one.
+  // Small cut-off: keep a sorted buffer.  Documents come in list order, so a later document
+  // displaces a strictly better one, or (later_first) an equal one too.
   for (std::size_t j = 0; j < m; ++j) {
     const double v = score[j];
     if (top.size() == kk) {
-      if (!(v > score[top.back()])) continue;
+      const double worst = score[top.back()];
+      if (!(v > worst || (later_first && v == worst))) continue;
       top.pop_back();
     }
     std::size_t p = top.size();
-    while (p > 0 && score[top[p - 1]] < v) --p;
+    while (p > 0 && (score[top[p - 1]] < v || (later_first && score[top[p - 1]] == v))) --p;
     top.insert(top.begin() + static_cast<std::ptrdiff_t>(p), j);
   }
 }
@@ -118,7 +124,8 @@ double query_metric(RankingMetric metric, std::span<const double> rel, std::span
     for (std::size_t j = 0; j < m; ++j) rank += score[j] > score[best] || (score[j] == score[best] && j < best);
     return rank <= kk ? 1.0 / static_cast<double>(rank) : 0.0;
   }
-  select_top(score, kk, ctx.top);
+  const bool dcg_like = metric == RankingMetric::dcg || metric == RankingMetric::ndcg;
+  select_top(score, kk, dcg_like && o.ignore_ties, ctx.top);
   const auto& top = ctx.top;
 
   switch (metric) {

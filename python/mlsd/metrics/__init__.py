@@ -8,8 +8,10 @@ any thread count (:func:`mlsd.set_num_threads`).
 
 Conventions
 -----------
-* ``y_true`` for binary metrics holds 0/1 (bool, integer or float).  Any other value is an error;
-  so is NaN or infinity in scores, probabilities or weights, and a negative weight.
+* ``y_true`` for the scikit-learn-named binary metrics holds labels of any two values (numbers,
+  bools, strings, bytes) with scikit-learn's ``pos_label`` rules; mlsd's own functions
+  (``group_auc``, ``normalized_entropy``, the states) take 0/1 (bool, integer or float).  NaN or
+  infinity in scores, probabilities or weights is an error, and so is a negative weight.
 * Samples with zero ``sample_weight`` are dropped before thresholds are formed, as in scikit-learn.
 * Results follow the one contract of :mod:`mlsd._results`: scalars where scikit-learn returns a
   scalar (``roc_auc_score``, ``log_loss``, ...); curves are tuples with names and ``plot()``
@@ -36,7 +38,8 @@ from ._losses import (
     log_loss,
     normalized_entropy,
 )
-from ._ranking import RankingResult, dcg_at_k, hit_rate_at_k, map_at_k, mrr, ndcg_at_k, precision_at_k, recall_at_k
+from ._ranking import (RankingResult, dcg_at_k, dcg_score, ndcg_score, hit_rate_at_k,
+                       map_at_k, mrr, ndcg_at_k, precision_at_k, recall_at_k)
 from ._states import ApproximateAUC, LogLossResult, LogLossSums, ScoreTable, ScoreTableResult, binned_roc_auc_score
 from ._threshold import (
     PrecisionRecallCurve,
@@ -62,6 +65,8 @@ __all__ = [
     "group_auc",
     "GroupAUCResult",
     "RankingResult",
+    "dcg_score",
+    "ndcg_score",
     "dcg_at_k",
     "ndcg_at_k",
     "map_at_k",

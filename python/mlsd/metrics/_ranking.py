@@ -3,18 +3,20 @@ at k, on dense (n_queries, n_docs) lists, CSR lists (``indptr``) or per-row quer
 
 from __future__ import annotations
 
+import math
 import warnings
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 
 from .._params import ArrayLike, Interval, Options, validate_params
 from .._results import Result, axes, result_type
 from .._validation import as_float_array, call_kernel, check_same_length
-from ._common import UndefinedMetricWarning, _group_codes, _k
+from ._common import undefined_metric_warning, _group_codes, _k
 from ._group import GROUPS
 
-__all__ = ["RankingResult", "dcg_at_k", "ndcg_at_k", "map_at_k", "mrr", "precision_at_k", "recall_at_k",
+__all__ = ["RankingResult", "dcg_score", "ndcg_score", "dcg_at_k", "ndcg_at_k",
+           "map_at_k", "mrr", "precision_at_k", "recall_at_k",
            "hit_rate_at_k"]
 
 
@@ -61,6 +63,7 @@ INDPTR = ArrayLike(ndim=1, kinds="iu")
 GAIN = Options({"linear", "exponential"})
 EMPTY_TARGET_ACTION = Options({"neg", "pos", "skip", "error"})
 QUERY_WEIGHTS = [ArrayLike(ndim=1), None]
+LOG_BASE = Interval(Real, 1.0, None, closed="neither")
 
 
 _EMPTY_ACTIONS = {"neg": _k.EmptyAction.zero, "pos": _k.EmptyAction.one, "skip": _k.EmptyAction.skip,
@@ -68,7 +71,7 @@ _EMPTY_ACTIONS = {"neg": _k.EmptyAction.zero, "pos": _k.EmptyAction.one, "skip":
 
 
 def _ranking(metric: str, func: str, y_true, y_score, k, indptr, query, *, gain="linear", ignore_ties=True,
-             empty_target_action="neg", sample_weight=None, allow_k_none=False) -> RankingResult:
+             empty_target_action="neg", sample_weight=None, allow_k_none=False, log_base=2) -> RankingResult:
     k, gain, action = _ranking_options(func, k, gain, empty_target_action, allow_k_none)
     queries = None
     if indptr is not None and query is not None:
@@ -95,6 +98,10 @@ def _ranking(metric: str, func: str, y_true, y_score, k, indptr, query, *, gain=
     if n_queries < 1:
         raise ValueError(f"{func}: no query given; y_true must have at least one row (indptr at least 2 entries)")
     per_query = _ranking_values(metric, func, ip, rel, score, k, gain, ignore_ties, action)
+    if metric == "dcg" and log_base != 2:
+        # 1 / log_b(r + 1) = (ln b / ln 2) / log2(r + 1): the kernel's base-2 DCG, rescaled (NDCG does
+        # not depend on the base)
+        per_query = per_query * (math.log(log_base) / math.log(2))
     return _ranking_result(per_query, sample_weight, func, queries=queries)
 
 
@@ -142,7 +149,7 @@ def _ranking_result(per_query: np.ndarray, sample_weight, func: str, queries=Non
     kept = ~np.isnan(per_query)
     if not kept.any():
         warnings.warn(f"{func}: every query was skipped (no relevant documents); the mean is NaN",
-                      UndefinedMetricWarning, stacklevel=4)
+                      undefined_metric_warning(), stacklevel=4)
         return RankingResult(float("nan"), per_query, queries)
     values = per_query[kept]
     if weights is None:
@@ -157,17 +164,19 @@ def _ranking_result(per_query: np.ndarray, sample_weight, func: str, queries=Non
 
 @validate_params(y_true=[RANKING_Y], y_score=[RANKING_Y], indptr=[INDPTR, None], query=[GROUPS, None],
                  sample_weight=QUERY_WEIGHTS,
-                 k=[K, None], gain=[GAIN], ignore_ties=["boolean"])
+                 k=[K, None], gain=[GAIN], ignore_ties=["boolean"], log_base=[LOG_BASE])
 def dcg_at_k(y_true, y_score, k: int | None = 10, *, indptr=None, query=None, gain: str = "linear",
-             ignore_ties: bool = False, sample_weight=None) -> RankingResult:
+             ignore_ties: bool = False, sample_weight=None, log_base: float = 2) -> RankingResult:
     """Discounted cumulative gain at k: ``sum_{r <= k} gain(rel_r) / log2(r + 1)``.
 
     ``gain="linear"`` uses the relevance itself (Järvelin & Kekäläinen; scikit-learn's
     ``dcg_score``, ranx ``dcg``); ``gain="exponential"`` uses ``2**rel - 1`` (Burges et al.,
     2005; ranx ``dcg_burges``).  With ``ignore_ties=False`` (default, like scikit-learn) documents
     with tied scores share the average of their gains, so the result does not depend on the
-    order of tied documents; ``ignore_ties=True`` ranks ties by position (faster).  ``k=None``
-    uses the whole list.
+    order of tied documents; ``ignore_ties=True`` ranks tied documents as scikit-learn does
+    (faster): the later of two documents with equal scores ranks first (the order of
+    ``np.argsort(y_score)[::-1]`` with a stable sort).  ``k=None`` uses the whole list.
+    ``log_base`` is the base of the discount's logarithm (scikit-learn's ``dcg_score``).
 
     Parameters
     ----------
@@ -194,21 +203,23 @@ def dcg_at_k(y_true, y_score, k: int | None = 10, *, indptr=None, query=None, ga
         ``.per_query`` (n_queries,) and ``.mean`` (and ``.queries``, the labels, with ``query``).
     """
     return _ranking("dcg", "dcg_at_k", y_true, y_score, k, indptr, query, gain=gain, ignore_ties=ignore_ties,
-                    sample_weight=sample_weight, allow_k_none=True)
+                    sample_weight=sample_weight, allow_k_none=True, log_base=log_base)
 
 
 @validate_params(y_true=[RANKING_Y], y_score=[RANKING_Y], indptr=[INDPTR, None], query=[GROUPS, None],
                  sample_weight=QUERY_WEIGHTS,
-                 k=[K, None], gain=[GAIN], ignore_ties=["boolean"], empty_target_action=[EMPTY_TARGET_ACTION])
+                 k=[K, None], gain=[GAIN], ignore_ties=["boolean"], empty_target_action=[EMPTY_TARGET_ACTION],
+                 log_base=[LOG_BASE])
 def ndcg_at_k(y_true, y_score, k: int | None = 10, *, indptr=None, query=None, gain: str = "linear",
               ignore_ties: bool = False, empty_target_action: str = "neg",
-              sample_weight=None) -> RankingResult:
+              sample_weight=None, log_base: float = 2) -> RankingResult:
     """Normalized DCG at k: DCG@k divided by the DCG@k of the ideal ordering.
 
     With dense input and the defaults, ``ndcg_at_k(y_true, y_score, k).mean`` equals
     ``sklearn.metrics.ndcg_score(y_true, y_score, k=k)``, ties included.  See :func:`dcg_at_k`
-    for ``gain`` and ``ignore_ties``.  Unlike scikit-learn, a single document per query is
-    allowed.
+    for ``gain``, ``ignore_ties`` and ``log_base`` (accepted for symmetry with :func:`dcg_at_k`:
+    NDCG does not depend on the base).  Unlike scikit-learn's ``ndcg_score``, a single document
+    per query is allowed.
 
     Parameters
     ----------
@@ -456,3 +467,50 @@ def hit_rate_at_k(y_true, y_score, k: int = 10, *, indptr=None, query=None, empt
     return _ranking("hit_rate", "hit_rate_at_k", y_true, y_score, k, indptr, query,
                     empty_target_action=empty_target_action, sample_weight=sample_weight)
 
+
+
+# The scikit-learn names: same signatures and defaults (k=None: the whole list), a float result.
+DENSE_Y = ArrayLike(ndim=2)
+
+
+@validate_params(y_true=[DENSE_Y], y_score=[DENSE_Y], k=[K, None], log_base=[LOG_BASE], sample_weight=QUERY_WEIGHTS,
+                 ignore_ties=["boolean"])
+def dcg_score(y_true, y_score, *, k: int | None = None, log_base: float = 2, sample_weight=None,
+              ignore_ties: bool = False) -> float:
+    """Discounted cumulative gain averaged over queries, as :func:`sklearn.metrics.dcg_score`:
+    ``dcg_at_k(y_true, y_score, k, log_base=log_base, ...).mean``.
+
+    ``y_true`` and ``y_score`` are (n_queries, n_docs); relevance must be >= 0 (scikit-learn also
+    accepts negative gains).  Tie rules as :func:`dcg_at_k`, equal to scikit-learn's for both
+    values of ``ignore_ties``.
+
+    Examples
+    --------
+    >>> import mlsd.metrics as M
+    >>> round(M.dcg_score([[0, 1, 2, 3, 4]], [[0, 0, 0, 0, 0]], ignore_ties=True), 4)
+    7.3235
+    """
+    return _ranking("dcg", "dcg_score", y_true, y_score, k, None, None, ignore_ties=ignore_ties,
+                    sample_weight=sample_weight, log_base=log_base).mean
+
+
+@validate_params(y_true=[DENSE_Y], y_score=[DENSE_Y], k=[K, None], sample_weight=QUERY_WEIGHTS, ignore_ties=["boolean"])
+def ndcg_score(y_true, y_score, *, k: int | None = None, sample_weight=None, ignore_ties: bool = False) -> float:
+    """Normalized DCG averaged over queries, as :func:`sklearn.metrics.ndcg_score`:
+    ``ndcg_at_k(y_true, y_score, k, ...).mean`` with scikit-learn's checks (relevance >= 0, at
+    least two documents per query).  A query with no relevant document scores 0.
+
+    Examples
+    --------
+    >>> import mlsd.metrics as M
+    >>> round(M.ndcg_score([[3, 2, 0, 1]], [[0.9, 0.1, 0.8, 0.3]], k=3), 4)
+    0.735
+    """
+    func = "ndcg_score"
+    if y_true.shape[1] <= 1:
+        raise ValueError(f"{func}: Computing NDCG is only meaningful when there is more than 1 document. "
+                         f"Got {y_true.shape[1]} instead.")
+    if y_true.size and np.nanmin(y_true) < 0:
+        raise ValueError(f"{func}: ndcg_score should not be used on negative y_true values.")
+    return _ranking("ndcg", func, y_true, y_score, k, None, None, ignore_ties=ignore_ties,
+                    sample_weight=sample_weight).mean

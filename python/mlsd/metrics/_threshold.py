@@ -8,11 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from .._params import validate_params
+from .._params import ArrayLike, Options, validate_params
 from .._results import ResultTuple, axes
 from .._validation import call_kernel
-from ._common import UndefinedMetricWarning, _binary_inputs, _k
-from ._states import MAX_FPR, SCORES, WEIGHTS, Y_TRUE
+from ._common import LABELS, POS_LABEL, undefined_metric_warning, _binary_inputs, _k
+from ._states import MAX_FPR, SCORES, WEIGHTS
 
 __all__ = ["roc_auc_score", "roc_curve", "precision_recall_curve", "average_precision_score", "ROCCurve",
            "PrecisionRecallCurve"]
@@ -106,31 +106,38 @@ def _pr_result(precision: np.ndarray, recall: np.ndarray, thr: np.ndarray, posit
     return PrecisionRecallCurve(precision, recall, thr, average_precision=ap)
 
 
-@validate_params(y_true=[Y_TRUE], y_score=[SCORES], sample_weight=WEIGHTS, max_fpr=MAX_FPR)
-def roc_auc_score(y_true: Any, y_score: Any, *, sample_weight: Any = None, max_fpr: float | None = None) -> float:
+# scikit-learn's averaging options, which do not change a binary score (accepted for its signature).
+AVERAGE = [Options({"micro", "macro", "samples", "weighted"}), None]
+
+
+@validate_params(y_true=[LABELS], y_score=[SCORES], average=AVERAGE, sample_weight=WEIGHTS, max_fpr=MAX_FPR,
+                 multi_class=[Options({"raise", "ovr", "ovo"})], labels=[ArrayLike(ndim=1, kinds="biufUSO"), None])
+def roc_auc_score(y_true: Any, y_score: Any, *, average: str | None = "macro", sample_weight: Any = None,
+                  max_fpr: float | None = None, multi_class: str = "raise", labels: Any = None) -> float:
     """Area under the ROC curve for binary labels.
 
     Parameters
     ----------
     y_true : array-like of shape (n_samples,)
-        0/1 labels (bool, int or float).
+        Binary labels: any two values (numbers, bools, strings, bytes).  As in scikit-learn, the
+        greater of the two (in sorted order) is the positive class.
     y_score : array-like of shape (n_samples,)
-        Scores; higher means more likely positive.  Any finite real values.
+        Scores of the positive class; higher means more likely positive.  Any finite real values.
     sample_weight : array-like of shape (n_samples,), default=None
         Non-negative weights.
     max_fpr : float in (0, 1], default=None
         If given and < 1, the standardised partial AUC over FPR in [0, max_fpr] (McClish, 1989),
         exactly as :func:`sklearn.metrics.roc_auc_score` computes it.
+    average, multi_class, labels
+        scikit-learn's options for multiclass and multilabel targets; they do not change a
+        binary score (as in scikit-learn), and are accepted so that its calls run unchanged.
 
     Returns
     -------
     float
 
-    Raises
-    ------
-    ValueError
-        If ``y_true`` holds a single class.  (scikit-learn >= 1.8 warns and returns NaN instead;
-        mlsd raises so that an undefined AUC cannot flow silently into a report.)
+    With a single class in ``y_true`` the AUC is undefined: an :class:`UndefinedMetricWarning`
+    (caught as scikit-learn's too) and NaN, as scikit-learn >= 1.8 does.
 
     Notes
     -----
@@ -150,13 +157,43 @@ def roc_auc_score(y_true: Any, y_score: Any, *, sample_weight: Any = None, max_f
     0.75
     """
     func = "roc_auc_score"
-    y, s, w = _binary_inputs(func, y_true, y_score, sample_weight)
-    return float(call_kernel(func, _k.roc_auc, y, s, w, 1.0 if max_fpr is None else max_fpr))
+    y, s, w = _binary_inputs(func, y_true, y_score, sample_weight, rule="greater")
+    try:
+        return float(call_kernel(func, _k.roc_auc, y, s, w, 1.0 if max_fpr is None else max_fpr))
+    except ValueError as e:  # the kernel names the one-class case; any other problem stays an error
+        if "both classes" not in str(e) or _both_classes(y, w):
+            raise
+    warnings.warn("Only one class is present in y_true. ROC AUC score is not defined in that case.",
+                  undefined_metric_warning(), stacklevel=2)
+    return float("nan")
 
 
-@validate_params(y_true=[Y_TRUE], y_score=[SCORES], sample_weight=WEIGHTS, drop_intermediate=["boolean"])
-def roc_curve(y_true: Any, y_score: Any, *, sample_weight: Any = None, drop_intermediate: bool = True) -> ROCCurve:
+def _both_classes(y: np.ndarray, w: np.ndarray | None) -> bool:
+    """Whether positives and negatives both carry weight (checked only after a kernel refused the
+    input, so the common case pays nothing)."""
+    positive = np.count_nonzero(y) if w is None else float(np.dot(y, w))
+    negative = y.shape[0] - np.count_nonzero(y) if w is None else float(np.dot(1 - y, w))
+    return positive > 0 and negative > 0
+
+
+@validate_params(y_true=[LABELS], y_score=[SCORES], pos_label=POS_LABEL, sample_weight=WEIGHTS,
+                 drop_intermediate=["boolean"])
+def roc_curve(y_true: Any, y_score: Any, *, pos_label: Any = None, sample_weight: Any = None,
+              drop_intermediate: bool = True) -> ROCCurve:
     """Receiver operating characteristic curve, as :func:`sklearn.metrics.roc_curve`.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Binary labels: any two values (numbers, bools, strings, bytes).
+    y_score : array-like of shape (n_samples,)
+        Scores of the positive class.
+    pos_label : int, float, bool, str or bytes, default=None
+        The positive label.  None (scikit-learn's rule) means 1 when the labels are within {0, 1}
+        or {-1, 1}; other labels then raise ValueError asking for it.  With an explicit
+        ``pos_label`` every other value is negative (one-vs-rest), as in scikit-learn.
+    sample_weight : array-like of shape (n_samples,), default=None
+    drop_intermediate : bool
 
     Returns
     -------
@@ -175,22 +212,36 @@ def roc_curve(y_true: Any, y_score: Any, *, sample_weight: Any = None, drop_inte
     0.75
     """
     func = "roc_curve"
-    y, s, w = _binary_inputs(func, y_true, y_score, sample_weight)
+    y, s, w = _binary_inputs(func, y_true, y_score, sample_weight, pos_label=pos_label, rule="infer_ovr")
     fpr, tpr, thr = call_kernel(func, _k.roc_curve, y, s, w, drop_intermediate)
     if np.isnan(fpr[-1]):
         warnings.warn("No negative samples in y_true, false positive value should be meaningless",
-                      UndefinedMetricWarning, stacklevel=2)
+                      undefined_metric_warning(), stacklevel=2)
     if np.isnan(tpr[-1]):
         warnings.warn("No positive samples in y_true, true positive value should be meaningless",
-                      UndefinedMetricWarning, stacklevel=2)
+                      undefined_metric_warning(), stacklevel=2)
     return _roc_result(fpr, tpr, thr)
 
 
-@validate_params(y_true=[Y_TRUE], y_score=[SCORES], sample_weight=WEIGHTS, drop_intermediate=["boolean"])
-def precision_recall_curve(y_true: Any, y_score: Any, *, sample_weight: Any = None,
+@validate_params(y_true=[LABELS], y_score=[SCORES], pos_label=POS_LABEL, sample_weight=WEIGHTS,
+                 drop_intermediate=["boolean"])
+def precision_recall_curve(y_true: Any, y_score: Any, *, pos_label: Any = None, sample_weight: Any = None,
                            drop_intermediate: bool = False) -> PrecisionRecallCurve:
     """Precision-recall pairs at every distinct threshold, as
     :func:`sklearn.metrics.precision_recall_curve`.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Binary labels: any two values (numbers, bools, strings, bytes).
+    y_score : array-like of shape (n_samples,)
+        Scores of the positive class.
+    pos_label : int, float, bool, str or bytes, default=None
+        The positive label.  None (scikit-learn's rule) means 1 when the labels are within {0, 1}
+        or {-1, 1}; other labels then raise ValueError asking for it.  With an explicit
+        ``pos_label`` every other value is negative (one-vs-rest), as in scikit-learn.
+    sample_weight : array-like of shape (n_samples,), default=None
+    drop_intermediate : bool
 
     Returns
     -------
@@ -202,25 +253,31 @@ def precision_recall_curve(y_true: Any, y_score: Any, *, sample_weight: Any = No
         ``.plot()`` draws it.
     """
     func = "precision_recall_curve"
-    y, s, w = _binary_inputs(func, y_true, y_score, sample_weight)
+    y, s, w = _binary_inputs(func, y_true, y_score, sample_weight, pos_label=pos_label, rule="infer_ovr")
     precision, recall, thr = call_kernel(func, _k.precision_recall_curve, y, s, w, drop_intermediate)
     positive_weight = np.count_nonzero(y) if w is None else np.dot(y, w)
     if positive_weight == 0:
         warnings.warn("No positive class found in y_true, recall is set to one for all thresholds.",
-                      UndefinedMetricWarning, stacklevel=2)
+                      undefined_metric_warning(), stacklevel=2)
     if y_score.dtype.kind == "f" and y_score.dtype != np.float64:
         thr = thr.astype(y_score.dtype)
     return _pr_result(precision, recall, thr, positive_weight)
 
 
-@validate_params(y_true=[Y_TRUE], y_score=[SCORES], sample_weight=WEIGHTS)
-def average_precision_score(y_true: Any, y_score: Any, *, sample_weight: Any = None) -> float:
+@validate_params(y_true=[LABELS], y_score=[SCORES], average=AVERAGE, pos_label=POS_LABEL, sample_weight=WEIGHTS)
+def average_precision_score(y_true: Any, y_score: Any, *, average: str | None = "macro", pos_label: Any = 1,
+                            sample_weight: Any = None) -> float:
     """Average precision, the step-wise area under the precision-recall curve:
     ``AP = sum_n (R_n - R_{n-1}) P_n`` (no interpolation), as
     :func:`sklearn.metrics.average_precision_score`.
 
-    Raises ValueError when ``y_true`` has no positive sample (AP is undefined; scikit-learn warns
-    and returns 0).
+    Without a positive sample AP is undefined: an :class:`UndefinedMetricWarning` and 0.0, as in
+    scikit-learn.
+
+    ``pos_label`` (default 1, as in scikit-learn) is the positive label; with two labels in
+    ``y_true`` it must be one of them.  ``average`` (scikit-learn's multilabel option) does not
+    change a binary score.  Labels may be any two values (numbers, bools, strings,
+    bytes).
 
     Examples
     --------
@@ -229,5 +286,12 @@ def average_precision_score(y_true: Any, y_score: Any, *, sample_weight: Any = N
     0.8333
     """
     func = "average_precision_score"
-    y, s, w = _binary_inputs(func, y_true, y_score, sample_weight)
-    return float(call_kernel(func, _k.average_precision, y, s, w))
+    y, s, w = _binary_inputs(func, y_true, y_score, sample_weight, pos_label=pos_label, rule="ap")
+    try:
+        return float(call_kernel(func, _k.average_precision, y, s, w))
+    except ValueError as e:
+        if "no positive sample" not in str(e) or (np.count_nonzero(y) if w is None else float(np.dot(y, w))) > 0:
+            raise
+    warnings.warn("No positive class found in y_true, recall is set to one for all thresholds.",
+                  undefined_metric_warning(), stacklevel=2)
+    return 0.0

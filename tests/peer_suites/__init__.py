@@ -1,0 +1,1 @@
+"""The peers' own test suites run against mlsd (see _harness.py)."""
