@@ -90,3 +90,38 @@ def test_solve_power_alpha_round_trip_and_one_unknown():
     assert ab.solve_power(effect_size=0.2, nobs1=n, power=0.8, alpha=None) == pytest.approx(0.01, rel=1e-9)
     with pytest.raises(ValueError, match="solve_power: exactly one of"):
         ab.solve_power(effect_size=0.2, nobs1=100, power=0.8)
+
+
+# ---- proportions_ztest: statsmodels' one-sample form and prop_var ----------------------------
+@pytest.mark.parametrize("count, nobs, value", [(45, 100, 0.5), (7, 30, 0.1), (512, 1000, 0.5), (3.0, 9.0, 0.6)])
+@pytest.mark.parametrize("alternative", ["two-sided", "greater", "less"])
+@pytest.mark.parametrize("prop_var", [False, 0.5, 0.3])
+def test_proportions_ztest_one_sample_matches_statsmodels(count, nobs, value, alternative, prop_var):
+    from statsmodels.stats.proportion import proportions_ztest as sm_ztest
+
+    res = ab.proportions_ztest(count, nobs, value=value, alternative=alternative, prop_var=prop_var)
+    ref = sm_ztest(count, nobs, value=value, alternative=SM_ALT[alternative], prop_var=prop_var)
+    np.testing.assert_allclose(tuple(res), ref, rtol=1e-12)
+    stat, p = res
+    assert (res[0], res[1]) == (stat, p) == (res.statistic, res.pvalue)
+    assert res.estimate == pytest.approx(count / nobs - value, rel=1e-15)
+
+
+@pytest.mark.parametrize("prop_var", [False, 0.2])
+def test_proportions_ztest_two_sample_prop_var_matches_statsmodels(prop_var):
+    from statsmodels.stats.proportion import proportions_ztest as sm_ztest
+
+    res = ab.proportions_ztest((120, 1000), (100, 900), prop_var=prop_var)
+    ref = sm_ztest([120, 100], [1000, 900], prop_var=prop_var)
+    np.testing.assert_allclose(tuple(res), ref, rtol=1e-12)
+
+
+def test_proportions_ztest_one_sample_bad_input_names_argument():
+    with pytest.raises(ValueError, match="proportions_ztest: value .* is required for the one-sample form"):
+        ab.proportions_ztest(45, 100)
+    with pytest.raises(ValueError, match=r"proportions_ztest: a \(count\) must be <= b \(nobs\)"):
+        ab.proportions_ztest(120, 100, value=0.5)
+    with pytest.raises(ValueError, match="proportions_ztest: value .* applies to the one-sample form"):
+        ab.proportions_ztest((120, 1000), (100, 1000), value=0.1)
+    with pytest.raises(ValueError, match="proportions_ztest: a and b must both be numbers"):
+        ab.proportions_ztest(45, (100, 1000), value=0.5)
