@@ -96,8 +96,9 @@ def _chi2_sf(stat: float, df: float) -> tuple[float, float]:
     return p, float(_st.chi2.logsf(stat, df))
 
 
-@validate_params(f_obs=_COUNTS_1D, f_exp=[None, ArrayLike(ndim=1)], ddof=[Interval(Integral, 0, None)])
-def chisquare(f_obs: Any, f_exp: Any = None, *, ddof: int = 0) -> ChisquareResult:
+@validate_params(f_obs=_COUNTS_1D, f_exp=[None, ArrayLike(ndim=1)], ddof=[Interval(Integral, 0, None)],
+                 sum_check=["boolean"])
+def chisquare(f_obs: Any, f_exp: Any = None, ddof: int = 0, *, sum_check: bool = True) -> ChisquareResult:
     """Chi-square goodness-of-fit test: ``(statistic, pvalue)`` as ``scipy.stats.chisquare``
     (a :class:`ChisquareResult`).
 
@@ -107,9 +108,11 @@ def chisquare(f_obs: Any, f_exp: Any = None, *, ddof: int = 0) -> ChisquareResul
         Observed counts (>= 0).
     f_exp : array-like of shape (k,), optional
         Expected counts, > 0, with the same total as ``f_obs`` (relative tolerance 1e-8, as in
-        SciPy).  Default: all categories equally likely.
+        SciPy) unless ``sum_check`` is False.  Default: all categories equally likely.
     ddof : int >= 0
         The p-value has ``k - 1 - ddof`` degrees of freedom.
+    sum_check : bool, default True
+        As SciPy: False skips the check that ``f_obs`` and ``f_exp`` have the same total.
 
     Examples
     --------
@@ -131,7 +134,7 @@ def chisquare(f_obs: Any, f_exp: Any = None, *, ddof: int = 0) -> ChisquareResul
             raise ValueError(f"{func}: f_exp has {exp.shape[0]} elements but f_obs has {k}")
         if np.any(exp <= 0):
             raise ValueError(f"{func}: f_exp must be > 0")
-        if abs(obs.sum() - exp.sum()) > 1e-8 * max(obs.sum(), exp.sum()):
+        if sum_check and abs(obs.sum() - exp.sum()) > 1e-8 * max(obs.sum(), exp.sum()):
             raise ValueError(f"{func}: f_obs and f_exp must have the same total; got {obs.sum():g} and {exp.sum():g}")
     if obs.sum() <= 0:
         raise ValueError(f"{func}: f_obs sums to zero")
@@ -139,11 +142,12 @@ def chisquare(f_obs: Any, f_exp: Any = None, *, ddof: int = 0) -> ChisquareResul
     return ChisquareResult(stat, _chi2_sf(stat, k - 1 - ddof)[0], dof=k - 1 - ddof)
 
 
-@validate_params(observed=[ArrayLike(ndim=2)], correction=["boolean"])
+@validate_params(observed=[ArrayLike(ndim=(1, 2))], correction=["boolean"])
 def chi2_contingency(observed: Any, *, correction: bool = True) -> Chi2ContingencyResult:
     """Chi-square test of independence: ``(statistic, pvalue, dof, expected_freq)`` as
     ``scipy.stats.chi2_contingency`` (a :class:`Chi2ContingencyResult`; Pearson's statistic,
-    Yates' correction when ``correction`` and dof == 1).
+    Yates' correction when ``correction`` and dof == 1).  A 1-D table is its own expected table
+    (no second factor), so as in SciPy the result is ``(0.0, 1.0, 0, observed)``.
 
     Examples
     --------
@@ -153,9 +157,13 @@ def chi2_contingency(observed: Any, *, correction: bool = True) -> Chi2Contingen
     (1.843718, 0.174516, 1)
     """
     func = "chi2_contingency"
-    obs = _counts(observed, "observed", func, 2)
+    obs = _counts(observed, "observed", func, (1, 2))
     if obs.size == 0:
         raise ValueError(f"{func}: observed is empty")
+    if obs.ndim == 1:
+        if np.any(obs == 0):
+            raise ValueError(f"{func}: observed has a zero count; the expected counts would be zero")
+        return Chi2ContingencyResult(0.0, 1.0, 0, obs.copy())
     rows, cols = obs.sum(axis=1), obs.sum(axis=0)
     if np.any(rows == 0) or np.any(cols == 0):
         raise ValueError(f"{func}: observed has a row or column of zeros; the expected counts would be zero")
