@@ -86,7 +86,7 @@ CONTENT = [
     ("chi2_contingency", "observed", np.array([[np.inf, 1.0], [1.0, 2.0]])),
     ("srm_test", "counts", np.array([100.0, -3.0])), ("srm_test", "weights", np.array([1.0, 1.0, 1.0])),
     ("srm_test", "weights", np.array([1.0, np.nan])), ("multipletests", "pvals", np.array([0.1, np.nan])),
-    ("multipletests", "pvals", np.array([])), ("bootstrap", "data", np.array([1.0, np.inf, 2.0])),
+    ("bootstrap", "data", np.array([1.0, np.inf, 2.0])),
     ("bootstrap", "data", np.array([1.0])), ("bootstrap", "data", {"y": A, "key": A}),
     ("power_curve", "nobs1", np.array([np.nan, 100.0])), ("power_curve", "nobs1", np.array([0.5])),
     ("msprt", "treatment", [np.array([1.0, np.nan, 2.0])] * 2), ("msprt", "control", [B]),
@@ -260,8 +260,8 @@ def test_tuple_results_unpack_as_scipy_and_statsmodels():
     assert (stat, p) == (RESULTS["chisquare"].statistic, RESULTS["chisquare"].pvalue)
     stat, p, dof, expected = ab.chi2_contingency([[10, 20], [30, 40]])
     assert dof == 1 and expected.shape == (2, 2) and RESULTS["chi2_contingency"].expected_freq.shape == (2, 2)
-    reject, corrected = ab.multipletests([0.01, 0.02, 0.5])
-    assert reject.dtype == bool and corrected.shape == (3,)
+    reject, corrected, alpha_sidak, alpha_bonf = ab.multipletests([0.01, 0.02, 0.5])
+    assert reject.dtype == bool and corrected.shape == (3,) and alpha_bonf == 0.05 / 3 and 0 < alpha_sidak < 0.05
     for r in (RESULTS["ttest_ind"], RESULTS["mannwhitneyu"], RESULTS["proportions_ztest"], RESULTS["srm_test"]):
         stat, p = r
         assert (stat, p) == (r.statistic, r.pvalue) and r[1] == r.pvalue

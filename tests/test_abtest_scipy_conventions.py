@@ -170,3 +170,30 @@ def test_nan_propagated_paired_problem_interval_is_nan(alternative):
         mine = ab.ttest_rel(a, b, alternative=alternative)
         ref = st.ttest_rel(a, b, alternative=alternative)
     same(tuple(mine.confidence_interval(confidence_level=0.9)), tuple(ref.confidence_interval(confidence_level=0.9)))
+
+
+# ---- chisquare sum_check, chi2_contingency of a 1-D table (as SciPy) ----------------------------
+@pytest.mark.parametrize("ddof", [0, 1])
+def test_chisquare_sum_check_false_matches_scipy(ddof):
+    from scipy import stats as sps
+
+    obs, exp = [10, 12, 30, 7], [10, 12, 29, 7.5]
+    with pytest.raises(ValueError, match="chisquare: f_obs and f_exp must have the same total"):
+        ab.chisquare(obs, exp, ddof)
+    res = ab.chisquare(obs, exp, ddof, sum_check=False)
+    ref = sps.chisquare(obs, exp, ddof, sum_check=False)
+    np.testing.assert_allclose(tuple(res), tuple(ref), rtol=1e-12)
+    assert res.dof == 3 - ddof
+
+
+@pytest.mark.parametrize("table", [[1, 2, 3], [5.0, 7.0], [4]])
+def test_chi2_contingency_one_dimensional_as_scipy(table):
+    from scipy import stats as sps
+
+    res, ref = ab.chi2_contingency(table), sps.chi2_contingency(table)
+    assert (res.statistic, res.pvalue, res.dof) == (ref.statistic, ref.pvalue, ref.dof)
+    np.testing.assert_array_equal(res.expected_freq, ref.expected_freq)
+    with pytest.raises(ValueError, match="chi2_contingency: observed has a zero count"):
+        ab.chi2_contingency([1, 0, 2])
+    with pytest.raises(ValueError):
+        sps.chi2_contingency([1, 0, 2])

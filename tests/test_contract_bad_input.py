@@ -264,7 +264,7 @@ CASES = [
     ("chi2_contingency", lambda: A.chi2_contingency, dict(observed=np.array([[10, 12], [9, 14]])), {}),
     ("srm_test", lambda: A.srm_test, dict(counts=np.array([500, 510])), {}),
     ("multipletests", lambda: A.multipletests, dict(pvals=np.array([0.01, 0.2, 0.04])),
-     {"pvals": {"0-d"}}),  # one p-value, as statsmodels
+     {"pvals": {"0-d", "empty"}}),  # one p-value, or none, as statsmodels
     ("msprt", lambda: A.msprt, dict(treatment=[XA[:20], XA[20:]], control=[XB[:20], XB[20:]], tau=0.1), {}),
     ("group_sequential_boundaries", lambda: A.group_sequential_boundaries, dict(information=[0.5, 1.0]), {}),
     ("power", lambda: A.power, dict(effect_size=0.2, nobs1=100), {}),

@@ -211,8 +211,11 @@ def test_errors(dask_client):
         md.roc_auc_score(dy + 1, dp)
     with pytest.raises(ValueError, match="finite"):
         md.roc_auc_score(dy, dp * np.nan)
-    with pytest.raises(ValueError, match="both classes"):
-        md.roc_auc_score(dy * 0, dp)
+    for one_class in (dy * 0, dy * 0 + 1):  # NaN with the warning, as mlsd.metrics.roc_auc_score
+        with pytest.warns(M.UndefinedMetricWarning, match="Only one class"):
+            assert np.isnan(md.roc_auc_score(one_class, dp))
+        with pytest.warns(M.UndefinedMetricWarning, match="Only one class"):
+            assert np.isnan(M.roc_auc_score(one_class.compute(), dp.compute()))
     with pytest.raises(ValueError, match=r"in \[0, 1\]|y_prob"):
         md.log_loss(dy, dp + 2)
     with pytest.raises(ValueError, match="empty"):

@@ -59,10 +59,12 @@ class SRMResult(ResultTuple):
 
 
 class MultipleTestsResult(ResultTuple):
-    """Result of :func:`multipletests`: unpacks as ``(reject, pvals_corrected)`` (the first two
-    entries of statsmodels' tuple); ``method`` and ``alpha`` are attributes."""
+    """Result of :func:`multipletests`: unpacks as statsmodels' 4-tuple ``(reject,
+    pvals_corrected, alphacSidak, alphacBonf)`` (the last two: the Šidák and Bonferroni
+    per-test levels ``1 - (1 - alpha)**(1/m)`` and ``alpha / m``, NaN for no p-values);
+    ``method`` and ``alpha`` are attributes."""
 
-    _fields = ("reject", "pvals_corrected")
+    _fields = ("reject", "pvals_corrected", "alphacSidak", "alphacBonf")
     _extras = ("method", "alpha")
 
     def to_frame(self):
@@ -94,8 +96,9 @@ def _chi2_sf(stat: float, df: float) -> tuple[float, float]:
     return p, float(_st.chi2.logsf(stat, df))
 
 
-@validate_params(f_obs=_COUNTS_1D, f_exp=[None, ArrayLike(ndim=1)], ddof=[Interval(Integral, 0, None)])
-def chisquare(f_obs: Any, f_exp: Any = None, *, ddof: int = 0) -> ChisquareResult:
+@validate_params(f_obs=_COUNTS_1D, f_exp=[None, ArrayLike(ndim=1)], ddof=[Interval(Integral, 0, None)],
+                 sum_check=["boolean"])
+def chisquare(f_obs: Any, f_exp: Any = None, ddof: int = 0, *, sum_check: bool = True) -> ChisquareResult:
     """Chi-square goodness-of-fit test: ``(statistic, pvalue)`` as ``scipy.stats.chisquare``
     (a :class:`ChisquareResult`).
 
@@ -105,9 +108,11 @@ def chisquare(f_obs: Any, f_exp: Any = None, *, ddof: int = 0) -> ChisquareResul
         Observed counts (>= 0).
     f_exp : array-like of shape (k,), optional
         Expected counts, > 0, with the same total as ``f_obs`` (relative tolerance 1e-8, as in
-        SciPy).  Default: all categories equally likely.
+        SciPy) unless ``sum_check`` is False.  Default: all categories equally likely.
     ddof : int >= 0
         The p-value has ``k - 1 - ddof`` degrees of freedom.
+    sum_check : bool, default True
+        As SciPy: False skips the check that ``f_obs`` and ``f_exp`` have the same total.
 
     Examples
     --------
@@ -129,7 +134,7 @@ def chisquare(f_obs: Any, f_exp: Any = None, *, ddof: int = 0) -> ChisquareResul
             raise ValueError(f"{func}: f_exp has {exp.shape[0]} elements but f_obs has {k}")
         if np.any(exp <= 0):
             raise ValueError(f"{func}: f_exp must be > 0")
-        if abs(obs.sum() - exp.sum()) > 1e-8 * max(obs.sum(), exp.sum()):
+        if sum_check and abs(obs.sum() - exp.sum()) > 1e-8 * max(obs.sum(), exp.sum()):
             raise ValueError(f"{func}: f_obs and f_exp must have the same total; got {obs.sum():g} and {exp.sum():g}")
     if obs.sum() <= 0:
         raise ValueError(f"{func}: f_obs sums to zero")
@@ -137,11 +142,12 @@ def chisquare(f_obs: Any, f_exp: Any = None, *, ddof: int = 0) -> ChisquareResul
     return ChisquareResult(stat, _chi2_sf(stat, k - 1 - ddof)[0], dof=k - 1 - ddof)
 
 
-@validate_params(observed=[ArrayLike(ndim=2)], correction=["boolean"])
+@validate_params(observed=[ArrayLike(ndim=(1, 2))], correction=["boolean"])
 def chi2_contingency(observed: Any, *, correction: bool = True) -> Chi2ContingencyResult:
     """Chi-square test of independence: ``(statistic, pvalue, dof, expected_freq)`` as
     ``scipy.stats.chi2_contingency`` (a :class:`Chi2ContingencyResult`; Pearson's statistic,
-    Yates' correction when ``correction`` and dof == 1).
+    Yates' correction when ``correction`` and dof == 1).  A 1-D table is its own expected table
+    (no second factor), so as in SciPy the result is ``(0.0, 1.0, 0, observed)``.
 
     Examples
     --------
@@ -151,9 +157,13 @@ def chi2_contingency(observed: Any, *, correction: bool = True) -> Chi2Contingen
     (1.843718, 0.174516, 1)
     """
     func = "chi2_contingency"
-    obs = _counts(observed, "observed", func, 2)
+    obs = _counts(observed, "observed", func, (1, 2))
     if obs.size == 0:
         raise ValueError(f"{func}: observed is empty")
+    if obs.ndim == 1:
+        if np.any(obs == 0):
+            raise ValueError(f"{func}: observed has a zero count; the expected counts would be zero")
+        return Chi2ContingencyResult(0.0, 1.0, 0, obs.copy())
     rows, cols = obs.sum(axis=1), obs.sum(axis=0)
     if np.any(rows == 0) or np.any(cols == 0):
         raise ValueError(f"{func}: observed has a row or column of zeros; the expected counts would be zero")
@@ -220,37 +230,50 @@ def srm_test(counts: Any, weights: Any = None, *, threshold: float = 0.001) -> S
 
 
 _METHODS = ("bonferroni", "holm", "fdr_bh", "fdr_by")
+# statsmodels' other spellings of the methods mlsd implements (its Šidák, Holm-Šidák,
+# Simes-Hochberg, Hommel, two-stage and local FDR methods are not implemented and are rejected).
+_METHOD_ALIASES = {"b": "bonferroni", "bonf": "bonferroni", "h": "holm",
+                   "fdr_i": "fdr_bh", "fdr_p": "fdr_bh", "fdri": "fdr_bh", "fdrp": "fdr_bh",
+                   "fdr_n": "fdr_by", "fdr_c": "fdr_by", "fdrn": "fdr_by", "fdrcorr": "fdr_by"}
 
 
-@validate_params(pvals=[ArrayLike(ndim=(0, 1, 2, 3))], alpha=[Interval(Real, 0.0, 1.0, closed="neither")],
-                 method=[Options(_METHODS)])
-def multipletests(pvals: Any, alpha: float = 0.05, method: str = "holm") -> MultipleTestsResult:
-    """Multiple-testing correction: ``(reject, pvals_corrected)`` (a :class:`MultipleTestsResult`)
-    as statsmodels ``multipletests`` for Bonferroni, Holm, Benjamini-Hochberg ("fdr_bh") and
-    Benjamini-Yekutieli ("fdr_by").
+@validate_params(pvals=[ArrayLike(ndim=(0, 1, 2, 3), allow_empty=True)],
+                 alpha=[Interval(Real, 0.0, 1.0, closed="neither")],
+                 method=[Options(_METHODS + tuple(_METHOD_ALIASES))], is_sorted=["boolean"])
+def multipletests(pvals: Any, alpha: float = 0.05, method: str = "holm", is_sorted: bool = False
+                  ) -> MultipleTestsResult:
+    """Multiple-testing correction: ``(reject, pvals_corrected, alphacSidak, alphacBonf)`` (a
+    :class:`MultipleTestsResult`) as statsmodels ``multipletests`` for Bonferroni ("bonferroni",
+    "b", "bonf"), Holm ("holm", "h"), Benjamini-Hochberg ("fdr_bh", "fdr_i", "fdr_p", ...) and
+    Benjamini-Yekutieli ("fdr_by", "fdr_n", "fdr_c", ...).
 
     ``reject`` is ``pvals_corrected <= alpha``.  Any shape is accepted; the correction runs over
-    all entries (the family is the whole array).  NaN p-values are an error.
+    all entries (the family is the whole array).  With ``is_sorted=True`` the p-values are taken
+    in the given order as already sorted ascending, as statsmodels does (no sort).  No p-values
+    give empty arrays (and NaN alphas), as statsmodels.  NaN p-values are an error.  The
+    default method stays "holm" (statsmodels' default, Holm-Šidák, is not implemented).
 
     Examples
     --------
     >>> from mlsd.abtest import multipletests
-    >>> reject, corrected = multipletests([0.01, 0.02, 0.03, 0.5], method="fdr_bh")
+    >>> reject, corrected, _, _ = multipletests([0.01, 0.02, 0.03, 0.5], method="fdr_bh")
     >>> corrected.tolist()
     [0.04, 0.04, 0.04, 0.5]
     """
     func = "multipletests"
+    method = _METHOD_ALIASES.get(method, method)
     p = as_float_array(pvals, "pvals", func, ndim=(0, 1, 2, 3))
-    if p.size == 0:
-        raise ValueError(f"{func}: pvals is empty")
     if not np.all((p >= 0) & (p <= 1)):  # also rejects NaN
         raise ValueError(f"{func}: pvals must be within [0, 1]; found {p[~((p >= 0) & (p <= 1))].ravel()[0]}")
     flat = p.ravel()
     m = flat.size
+    if m == 0:
+        return MultipleTestsResult(np.zeros(p.shape, dtype=bool), p.copy(), np.nan, np.nan, method=method,
+                                   alpha=alpha)
     if method == "bonferroni":
         corrected = np.minimum(flat * m, 1.0)
     else:
-        order = np.argsort(flat, kind="stable")
+        order = np.arange(m) if is_sorted else np.argsort(flat, kind="stable")
         ps = flat[order]
         if method == "holm":
             adj = np.maximum.accumulate(ps * np.arange(m, 0, -1))
@@ -262,4 +285,5 @@ def multipletests(pvals: Any, alpha: float = 0.05, method: str = "holm") -> Mult
         corrected = np.empty(m)
         corrected[order] = np.minimum(adj, 1.0)
     corrected = corrected.reshape(p.shape)
-    return MultipleTestsResult(corrected <= alpha, corrected, method=method, alpha=alpha)
+    return MultipleTestsResult(corrected <= alpha, corrected, float(1.0 - np.power(1.0 - alpha, 1.0 / m)), alpha / m,
+                               method=method, alpha=alpha)

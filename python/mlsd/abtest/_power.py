@@ -152,10 +152,13 @@ def _root(f, lo, hi, what: str, func: str) -> float:
     return float(optimize.brentq(f, lo, hi, xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=500))
 
 
-@validate_params(effect_size=[None, FINITE], nobs1=[None, NOBS], power=[None, PROBABILITY], test=TEST, **COMMON)
+@validate_params(effect_size=[None, FINITE], nobs1=[None, NOBS], power=[None, PROBABILITY], test=TEST,
+                 **{**COMMON, "alpha": [None, ALPHA]})
 def solve_power(*, effect_size: float | None = None, nobs1: float | None = None, power: float | None = None,
-                alpha: float = 0.05, ratio: float = 1.0, alternative: str = "two-sided", test: str = "z") -> float:
-    """Solves the power equation for the one of ``effect_size``, ``nobs1``, ``power`` left None.
+                alpha: float | None = 0.05, ratio: float = 1.0, alternative: str = "two-sided", test: str = "z"
+                ) -> float:
+    """Solves the power equation for the one of ``effect_size``, ``nobs1``, ``power``, ``alpha``
+    given as None (``alpha`` defaults to 0.05, so pass ``alpha=None`` to solve for it).
 
     As statsmodels ``NormalIndPower().solve_power`` (= ``zt_ind_solve_power``) for ``test="z"``
     and ``TTestIndPower().solve_power`` for ``test="t"``.  ``nobs1`` is returned unrounded
@@ -167,20 +170,31 @@ def solve_power(*, effect_size: float | None = None, nobs1: float | None = None,
     >>> from mlsd.abtest import solve_power
     >>> round(solve_power(effect_size=0.2, power=0.8), 3)
     392.443
+    >>> round(solve_power(effect_size=0.2, nobs1=392.443, power=0.8, alpha=None), 6)
+    0.05
     """
     func = "solve_power"
-    missing = [k for k, v in (("effect_size", effect_size), ("nobs1", nobs1), ("power", power)) if v is None]
+    missing = [k for k, v in (("effect_size", effect_size), ("nobs1", nobs1), ("power", power), ("alpha", alpha))
+               if v is None]
     if len(missing) != 1:
-        raise InvalidParameterError(f"{func}: exactly one of effect_size, nobs1 and power must be None; "
+        raise InvalidParameterError(f"{func}: exactly one of effect_size, nobs1, power and alpha must be None; "
                                     f"got {len(missing)} None")
     n_min = _n_min(test, ratio)
-    if power is not None and not power > alpha:
+    if power is not None and alpha is not None and not power > alpha:
         # the power at effect 0 is alpha: anything below is not a power
         raise param_error(func, "power", f"a float in the range ({alpha!r}, 1.0)", power)
     if nobs1 is not None:
         nobs1 = _check_nobs1(nobs1, func, test, ratio)
     if missing == ["power"]:
         return _power(effect_size, nobs1, alpha, ratio, alternative, test)
+    if missing == ["alpha"]:
+        # power rises with alpha, from 0 (alpha -> 0) to 1 (alpha -> 1)
+        f = lambda a: _power(effect_size, nobs1, a, ratio, alternative, test) - power  # noqa: E731
+        lo, hi = 1e-300, 1.0 - 1e-15
+        if f(lo) >= 0 or f(hi) <= 0:
+            raise ValueError(f"{func}: no alpha in (0, 1) gives power {power!r} at effect_size {effect_size!r} "
+                             f"and nobs1 {nobs1!r}")
+        return float(optimize.brentq(f, lo, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=500))
     if missing == ["nobs1"]:
         if effect_size == 0:
             raise ValueError(f"{func}: effect_size must be non-zero to solve for nobs1")

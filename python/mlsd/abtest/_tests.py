@@ -354,16 +354,27 @@ def _as_binary_stats(x: Any, name: str, func: str) -> Stats:
     return s
 
 
-@validate_params(a=[COUNTS, *SAMPLE], b=[COUNTS, *SAMPLE], pooled=BOOL, relative=BOOL,
-                 alternative=OPTIONS_ALTERNATIVE, alpha=[ALPHA])
-def proportions_ztest(a: Any, b: Any, *, pooled: bool = True, relative: bool = False,
-                      alternative: str = "two-sided", alpha: float = 0.05) -> TestResult:
-    """Two-proportion z-test, pooled or unpooled (vectorised over arrays of counts).
+_COUNT = Interval(Real, 0.0, np.inf, closed="left")  # statsmodels' one-sample form: count, nobs
+
+
+@validate_params(a=[COUNTS, *SAMPLE, _COUNT], b=[COUNTS, *SAMPLE, _COUNT], value=[None, Interval(Real, -1.0, 1.0)],
+                 pooled=BOOL, relative=BOOL, alternative=OPTIONS_ALTERNATIVE, alpha=[ALPHA],
+                 prop_var=[Check(lambda v: v is False, "False"), Interval(Real, 0.0, 1.0, closed="neither")])
+def proportions_ztest(a: Any, b: Any, value: float | None = None, *, pooled: bool = True, relative: bool = False,
+                      alternative: str = "two-sided", alpha: float = 0.05, prop_var: float | bool = False
+                      ) -> TestResult:
+    """Two-proportion z-test, pooled or unpooled (vectorised over arrays of counts); or, in
+    statsmodels' one-sample form ``proportions_ztest(count, nobs, value)``, the z-test of one
+    proportion against ``value``.
 
     Parameters
     ----------
-    a, b : (successes, trials) tuple, 0/1 array or Stats
-        The two arms.  The tuple's entries may be arrays, testing many metrics at once.
+    a, b : (successes, trials) tuple, 0/1 array or Stats; or two numbers (count, nobs)
+        The two arms.  The tuple's entries may be arrays, testing many metrics at once.  Two
+        numbers are statsmodels' one-sample form: ``a`` successes out of ``b`` trials.
+    value : float, optional
+        The null proportion of the one-sample form (required there, as in statsmodels); for two
+        arms only None or 0 (the null difference).
     pooled : bool, default True
         True: the standard error under the null uses the pooled proportion, as
         ``statsmodels.stats.proportion.proportions_ztest([s_a, s_b], [n_a, n_b])``.  False: the
@@ -371,12 +382,16 @@ def proportions_ztest(a: Any, b: Any, *, pooled: bool = True, relative: bool = F
         method="wald")``.
     alternative : {"two-sided", "greater", "less"}
     alpha : float in (0, 1), default 0.05
+    prop_var : False or float in (0, 1), default False
+        As statsmodels: the proportion of the null variance p (1 - p) (False: the sample's
+        proportion in the one-sample form, the pooled one for two arms).
 
     Returns
     -------
     TestResult
-        ``estimate`` is p_a - p_b; its ``confidence_interval`` is the Wald interval (unpooled
-        standard error) in both cases.
+        ``estimate`` is p_a - p_b (one sample: p - value); its ``confidence_interval`` is the Wald
+        interval (unpooled standard error) in all cases.  Unpacks and indexes as
+        ``(statistic, pvalue)``, statsmodels' tuple.
 
     Examples
     --------
@@ -384,8 +399,22 @@ def proportions_ztest(a: Any, b: Any, *, pooled: bool = True, relative: bool = F
     >>> r = proportions_ztest((120, 1000), (100, 1000))
     >>> round(r.statistic, 6), round(r.pvalue, 6)
     (1.429301, 0.152918)
+    >>> stat, p = proportions_ztest(45, 100, value=0.5)
+    >>> round(stat, 6), round(p, 6)
+    (-1.005038, 0.314879)
     """
     func = "proportions_ztest"
+    one_sample = _is_number(a) and _is_number(b)
+    if one_sample or _is_number(a) or _is_number(b):
+        if not one_sample:
+            raise ValueError(f"{func}: a and b must both be numbers (statsmodels' one-sample form count, nobs) "
+                             f"or both arms; got {type(a).__name__} and {type(b).__name__}")
+        if relative:
+            raise ValueError(f"{func}: relative applies to two arms, not to the one-sample form")
+        return _one_proportion(float(a), float(b), value, prop_var, alternative, alpha, func)
+    if value not in (None, 0):
+        raise ValueError(f"{func}: value (the null proportion) applies to the one-sample form "
+                         f"proportions_ztest(count, nobs, value); two arms test a zero difference; got {value!r}")
     sa, sb = _as_binary_stats(a, "a", func), _as_binary_stats(b, "b", func)
     for s, name in ((sa, "a"), (sb, "b")):
         if np.any(s.n < 1):
@@ -395,11 +424,33 @@ def proportions_ztest(a: Any, b: Any, *, pooled: bool = True, relative: bool = F
     se = np.sqrt(va + vb)
     null_se = None
     if pooled:
-        p = (sa.sum() + sb.sum()) / (sa.n + sb.n)
+        p = (sa.sum() + sb.sum()) / (sa.n + sb.n) if prop_var is False else prop_var
         null_se = np.sqrt(p * (1.0 - p) * (1.0 / sa.n + 1.0 / sb.n))
     method = "two-proportion z-test (" + ("pooled" if pooled else "unpooled") + ")"
     diff = finish(pa - pb, se, np.inf, alpha, alternative, method, null_se=null_se)
     return to_relative(diff, pa, pb, va, vb, alpha, func) if relative else diff
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, Real) and not isinstance(x, (bool, np.bool_))
+
+
+def _one_proportion(count: float, nobs: float, value, prop_var, alternative: str, alpha: float,
+                    func: str) -> TestResult:
+    """statsmodels' one-sample z-test of count / nobs against value; the null variance uses
+    prop_var, or the sample's proportion as statsmodels does by default."""
+    if value is None:
+        raise ValueError(f"{func}: value (the null proportion) is required for the one-sample form "
+                         "proportions_ztest(count, nobs, value), as in statsmodels")
+    if nobs <= 0:
+        raise ValueError(f"{func}: b (nobs) must be > 0; got {nobs:g}")
+    if count > nobs:
+        raise ValueError(f"{func}: a (count) must be <= b (nobs); got {count:g} > {nobs:g}")
+    prop = count / nobs
+    p_null = prop if prop_var is False else prop_var
+    se = np.sqrt(prop * (1.0 - prop) / nobs)
+    null_se = np.sqrt(p_null * (1.0 - p_null) / nobs)
+    return finish(prop - value, se, np.inf, alpha, alternative, "one-proportion z-test", null_se=null_se)
 
 
 # ---- general comparison: means, ratios (delta method), CUPED ------------------------------------

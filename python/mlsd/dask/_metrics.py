@@ -165,6 +165,8 @@ def _finish_ranges(func, metric, max_fpr, offsets, *groups):
     total_pos, total_neg = offsets[1]
     if total_pos + total_neg == 0:
         _empty(func)
+    if (total_pos == 0 or total_neg == 0) and metric == "roc_auc_score":
+        return float("nan")  # undefined, as the single-machine function; the client warns
     if total_pos == 0 or total_neg == 0:
         # A class is missing: the single-machine function's answer (or error) for these totals.
         one_row = P.score_table_of(np.zeros(1), np.array([total_pos]), np.array([total_neg]))
@@ -288,7 +290,8 @@ def score_table(y_true: Any, y_score: Any, *, sample_weight: Any = None, n_bins:
                  n_ranges=N_RANGES, client=CLIENT)
 def roc_auc_score(y_true: Any, y_score: Any, *, sample_weight: Any = None, max_fpr: float | None = None,
                   n_ranges: int | None = None, client: Any = None) -> float:
-    """:func:`mlsd.metrics.roc_auc_score` over Dask columns, exactly.
+    """:func:`mlsd.metrics.roc_auc_score` over Dask columns, exactly (only one class in ``y_true``:
+    NaN with an ``UndefinedMetricWarning``, as the single-machine function).
 
     The rows are regrouped by score range (ranges chosen from a sample of the scores, so that they
     hold about equal numbers of rows; each worker gets a block of consecutive ranges in proportion
@@ -315,8 +318,14 @@ def roc_auc_score(y_true: Any, y_score: Any, *, sample_weight: Any = None, max_f
     picks the ranges; after it, two floats per range.  Memory: the columns about twice over the
     cluster while they are regrouped (Dask spills to disk past its memory limits).
     """
-    return _threshold_metric("roc_auc_score", "roc_auc_score", y_true, y_score, sample_weight, max_fpr, n_ranges,
-                             client)
+    auc = _threshold_metric("roc_auc_score", "roc_auc_score", y_true, y_score, sample_weight, max_fpr, n_ranges,
+                            client)
+    if np.isnan(auc):  # only one class: warned here, on the client, as mlsd.metrics.roc_auc_score does
+        import warnings
+
+        warnings.warn("Only one class is present in y_true. ROC AUC score is not defined in that case.",
+                      P.undefined_metric_warning(), stacklevel=2)
+    return auc
 
 
 @validate_params(y_true=[COLUMN], y_score=[COLUMN], sample_weight=OPTIONAL_COLUMN, n_ranges=N_RANGES,

@@ -62,6 +62,9 @@ Ranking metrics
     ``ranking_result(per_query, func, queries)`` -> :class:`~mlsd.metrics.RankingResult` with the
     mean over the scored queries (no query weights).
 
+``undefined_metric_warning()`` -> the category of the single-machine functions' undefined-metric
+    warning (mlsd's, joined with scikit-learn's when it is installed).
+
 Parameter declarations (for ``@validate_params``, so that a Dask twin declares its options exactly
 as the single-machine function does)
     ``MAX_FPR`` (``max_fpr``), ``N_BINS`` (``n_bins`` of a binned table, [1, 2**40]), ``RANGE``
@@ -78,12 +81,13 @@ import numpy as np
 
 from .._validation import as_float_array, call_kernel
 from . import _group, _ranking, _states
-from ._common import _binary_inputs, _clip_eps, _group_codes, _k
+from ._common import _binary_inputs, _clip_eps, _group_codes, _k, undefined_metric_warning
 from ._group import GROUP_WEIGHT, GroupAUCResult
 from ._ranking import EMPTY_TARGET_ACTION, GAIN, K, RankingResult
 from ._states import MAX_FPR, N_BINS, RANGE, ApproximateAUC, ScoreTable
 
 __all__ = [
+    "undefined_metric_warning",
     "binary_inputs",
     "clip_eps",
     "split_score_ranges",
