@@ -551,3 +551,43 @@ def test_targeted_edits_of_stored_indexes_raise_value_error(tmp_path):
         spec, field, fragment = expected[path]
         assert outcome.startswith("ValueError: Index.load: ") and "Index.load: Index.load" not in outcome, outcome
         assert fragment in outcome, (spec, field, outcome)
+
+
+_REMOVE_CHILD = """
+    import sys
+    import mlsd.retrieval as R
+    for path in sys.argv[1:]:
+        print(path, flush=True)
+        try:
+            index = R.Index.load(path)
+            index.remove(index.ids)
+            print("loaded", flush=True)
+        except ValueError as e:
+            print("ValueError: " + str(e), flush=True)
+"""
+
+
+def test_direct_map_edits_that_repeat_or_replace_an_entry_raise_value_error(tmp_path):
+    # Two edits at once: a direct-map entry made a copy of another (its value -2, the checker's
+    # old "already seen" mark) or the entry of a removed position (its value -1, the mark of
+    # "not in the lists"). FAISS keeps the last value for a key, so the live position then maps to
+    # list 2**32 - 1 (or has no entry) and remove() aborted in ArrayInvertedLists::list_size.
+    data = _saved("IVF4,Flat", "l2", 200)
+    fields = _file_fields(data)
+    dm_ids = [f for f in fields if f[0] == "dm.id"]
+    dm_los = [f for f in fields if f[0] == "dm.lo"]
+    removed_position = 1  # id 4 was removed
+    first = struct.unpack_from("<q", data, dm_ids[0][1])[0]
+    paths = []
+    for i, (position, lo) in enumerate([(first, -2), (removed_position, -1)]):
+        body = bytearray(data[:-4])
+        struct.pack_into("<q", body, dm_ids[1][1], position)
+        struct.pack_into("<q", body, dm_los[1][1], lo)
+        path = tmp_path / f"dm{i}"
+        path.write_bytes(_with_crc(bytes(body)))
+        paths.append(str(path))
+    code, lines, err = run_child(_REMOVE_CHILD, *paths)
+    assert code == 0, f"crashed on {lines[-1] if lines else '?'}: {err[-800:]}"
+    assert len(lines) == 2 * len(paths)
+    for outcome in lines[1::2]:
+        assert outcome.startswith("ValueError: Index.load: ") and "direct map entry 1" in outcome, outcome

@@ -196,13 +196,18 @@ struct Checker {
         where[static_cast<std::size_t>(id)] = static_cast<std::int64_t>((list << 32) | j);
       }
     }
+    // n_live entries, each for a position in the lists and none twice: then every live position
+    // has exactly one (FAISS keeps the last entry for a key, so a repeated key could map a
+    // position to any value, and a removed position's "-1" must not stand in for a live one).
+    std::vector<bool> mapped(e.positions.size(), false);
     for (std::size_t i = 0; i < static_cast<std::size_t>(e.n_live); ++i) {
       const auto id = at<std::int64_t>(map, 2 * i);
       const auto lo = at<std::int64_t>(map, 2 * i + 1);
-      if (id < 0 || id >= n_pos || where[static_cast<std::size_t>(id)] != lo) {
+      if (id < 0 || id >= n_pos || where[static_cast<std::size_t>(id)] < 0 ||
+          where[static_cast<std::size_t>(id)] != lo || mapped[static_cast<std::size_t>(id)]) {
         bad("direct map entry ", i, " (", id, " -> ", lo, ") does not match the lists");
       }
-      where[static_cast<std::size_t>(id)] = -2;  // a second entry for it cannot match
+      mapped[static_cast<std::size_t>(id)] = true;
     }
     return trained;
   }
