@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .._params import Check, Interval, Options, validate_params
+from .._params import Check, Interval, Options
 from ..abtest import BootstrapResult, Stats
 from ..abtest._partials import (
     SAMPLE_PARAMS,
@@ -32,23 +32,11 @@ from ..abtest._partials import (
     statistic_from_sums,
 )
 from ._common import aligned_partitions, compute, in_worker, is_dask_collection, require, tree_reduce
+from ._common import declared as _declared
 
 __all__ = ["stats", "stats_by", "bootstrap"]
 
 _COLUMN_ROLES = ("denominator", "covariate", "covariate_denominator")
-
-def _declared(public: str, **declared):
-    """``validate_params`` whose messages name the function ``public`` ("mlsd.dask.stats": the
-    Dask twins share their names with mlsd.abtest's functions); the qualname stays the usual one."""
-
-    def decorate(fn):
-        fn.__qualname__ = public
-        wrapped = validate_params(**declared)(fn)
-        wrapped.__qualname__ = fn.__qualname__ = fn.__name__
-        return wrapped
-
-    return decorate
-
 
 # Dask collections are checked by type (np.asarray would compute them).
 COLUMN = Check(is_dask_collection, "a Dask array or Dask Series")

@@ -17,6 +17,21 @@ __all__ = ["require", "is_dask_collection", "aligned_partitions", "tree_reduce",
 _INSTALL_HINT = "mlsd.dask needs Dask and distributed: pip install 'mlsd[dask]'"
 
 
+def declared(public: str, **constraints):
+    """``validate_params`` whose messages name the function ``public`` ("mlsd.dask.stats": the
+    Dask twins share their names with the single-machine functions); the qualname stays the usual
+    one."""
+    from .._params import validate_params
+
+    def decorate(fn):
+        fn.__qualname__ = public
+        wrapped = validate_params(**constraints)(fn)
+        wrapped.__qualname__ = fn.__qualname__ = fn.__name__
+        return wrapped
+
+    return decorate
+
+
 def require(module: str = "dask"):
     """Import a Dask module, or raise ImportError saying how to install it."""
     try:

@@ -11,25 +11,12 @@ from numbers import Integral
 from typing import Any
 
 
-from .._params import Check, Interval, validate_params
+from .._params import Check, Interval
 from ..monitoring import DriftReport, Profile
 from ..monitoring._partials import DRIFT_OPTIONS, profile_table
-from ._common import compute, in_worker, is_dask_collection, require, tree_reduce
+from ._common import compute, declared as _declared, in_worker, is_dask_collection, require, tree_reduce
 
 __all__ = ["profile", "drift"]
-
-
-def _declared(public: str, **declared):
-    """``validate_params`` whose messages name ``public`` (the Dask twins share their names with
-    mlsd.monitoring's functions)."""
-
-    def decorate(fn):
-        fn.__qualname__ = public
-        wrapped = validate_params(**declared)(fn)
-        wrapped.__qualname__ = fn.__qualname__ = fn.__name__
-        return wrapped
-
-    return decorate
 
 
 def _is_frame(x: Any) -> bool:
