@@ -12,7 +12,7 @@ import pandas as pd
 
 from .._params import ArrayLike, Check, Options, validate_params
 from .._results import Result, result_type
-from .._state import MergeableState
+from .._state import MergeableState, array_from_json
 from .._validation import InvalidParameterError
 from ._encode import TimeSpec, encode_keys, encode_times
 from ._window import (AGG_LIST, AGGS, CLOSED, WINDOWS, as_list, feature_names, prepared_windows, run_kernel, unique,
@@ -203,32 +203,59 @@ class WindowState(MergeableState):
 
     @classmethod
     def _from_dict_body(cls, d: Mapping) -> "WindowState":
-        names = [str(n) for n in d["names"]]
-        kind = d["time_kind"]
-        if kind not in ("datetime", "integer"):
-            raise ValueError(f"unknown time kind {kind!r}")
-        spec = TimeSpec(kind, "ns" if kind == "datetime" else None, d["time_zone"])
-        if d["key_kind"] == "str":
-            keys = np.array([str(k) for k in d["keys"]], dtype=object)
+        def strings(field):
+            v = d[field]
+            if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+                raise TypeError(f"{field} must be a list of strings")
+            return v
+
+        def integer(field, none_ok=False):
+            v = d[field]
+            if v is None and none_ok:
+                return None
+            if isinstance(v, bool) or not isinstance(v, int) or not -2**63 <= v < 2**63:
+                raise TypeError(f"{field} must be an int64 integer{' or None' if none_ok else ''}")
+            return v
+
+        def option(field, allowed):
+            if d[field] not in allowed or not isinstance(d[field], (str, type(None))):
+                raise ValueError(f"{field} must be one of {sorted(map(str, allowed))}")
+            return d[field]
+
+        names, labels, aggs = strings("names"), strings("labels"), strings("aggs")
+        kind = option("time_kind", ("datetime", "integer"))
+        tz = d["time_zone"]
+        if tz is not None and (kind == "integer" or not isinstance(tz, str)):
+            raise TypeError("time_zone must be None for integer times, else a time zone name or None")
+        if tz is not None:
+            pd.Timestamp(0, tz=tz)  # an unknown zone raises
+        spec = TimeSpec(kind, "ns" if kind == "datetime" else None, tz)
+        if option("key_kind", ("str", "int")) == "str":
+            keys = np.array(strings("keys"), dtype=object)
         else:
-            keys = np.array(d["keys"], dtype=np.int64).reshape(-1)
-        times = np.array(d["times"], dtype=np.int64).reshape(-1)
-        cols = [np.array([np.nan if x is None else float(x) for x in col], dtype=np.float64) for col in d["values"]]
-        if len(cols) != len(names):
-            raise ValueError("values and names differ in length")
-        values = np.stack(cols, axis=1) if cols[0].size else np.empty((0, len(names)))
+            keys = array_from_json(d["keys"], np.int64)
+        times = array_from_json(d["times"], np.int64)
+        cols = d["values"]
+        if not isinstance(cols, list) or len(cols) != len(names) or not all(
+                isinstance(col, list) and all(x is None or (isinstance(x, (int, float)) and not isinstance(x, bool))
+                                              for x in col) for col in cols):
+            raise TypeError("values must be one list of numbers (or None) per name")
+        cols = [np.array([np.nan if x is None else float(x) for x in col], dtype=np.float64) for col in cols]
+        values = np.stack(cols, axis=1) if cols and cols[0].size else np.empty((0, len(names)))
         if not (len(keys) == len(times) == len(values)):
             raise ValueError("keys, times and values differ in length")
-        windows = np.array(d["windows"], dtype=np.int64).reshape(-1)
-        aggs = [str(a) for a in d["aggs"]]
-        if (windows <= 0).any() or not set(aggs) <= set(AGGS) or d["closed"] not in CLOSED \
-                or d["on_late"] not in ("raise", "count"):
-            raise ValueError("bad windows, aggs, closed or on_late")
-        lateness = d["allowed_lateness"]
-        max_time = d["max_time"]
-        return cls._make(names, windows, [str(x) for x in d["labels"]], aggs, d["closed"],
-                         None if lateness is None else int(lateness), d["on_late"], spec, keys, times, values,
-                         None if max_time is None else int(max_time), int(d["n_late"]))
+        windows = array_from_json(d["windows"], np.int64)
+        if len(labels) != len(windows) or (windows <= 0).any() or not set(aggs) <= set(AGGS):
+            raise ValueError("bad windows, labels or aggs")
+        closed, on_late = option("closed", CLOSED), option("on_late", ("raise", "count"))
+        n_late, max_time = integer("n_late"), integer("max_time", none_ok=True)
+        lateness = integer("allowed_lateness", none_ok=True)
+        if n_late < 0 or (lateness is not None and lateness < 0):
+            raise ValueError("n_late and allowed_lateness must be >= 0")
+        if len(times) and (max_time is None or max_time < times.max()):
+            raise ValueError("max_time must be at least the latest time held")
+        return cls._make(names, windows, labels, aggs, closed, lateness, on_late, spec, keys, times, values,
+                         max_time, n_late)
 
     @validate_params()
     def result(self) -> WindowStateSummary:
