@@ -3,9 +3,8 @@
 Evidently 0.7 does not import with pandas 3, so bench_monitoring.py runs this file with the
 interpreter of a separate venv (pandas < 3)::
 
-    python3 -m venv /work/venvs/evidently
-    /work/venvs/evidently/bin/pip install evidently 'pandas<3'
-    /work/venvs/evidently/bin/python benchmarks/_evidently_drift.py reference.npy current.npy
+    benchmarks/setup_evidently.sh          # creates benchmarks/.venv-evidently
+    benchmarks/.venv-evidently/bin/python benchmarks/_evidently_drift.py reference.npy current.npy
 
 Prints one JSON line: the seconds of ``Report([DataDriftPreset()]).run(...)`` (imports and
 DataFrame construction excluded), the drifted-column count, each column's drift value and the

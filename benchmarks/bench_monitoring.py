@@ -23,11 +23,10 @@ Cases (issue #16):
     deviation, >= 0.1).  Evidently does not import with pandas 3, so it runs in its own venv, in a
     subprocess, on the same data saved to .npy (benchmarks/_evidently_drift.py):
 
-        python3 -m venv /work/venvs/evidently
-        /work/venvs/evidently/bin/pip install evidently 'pandas<3'
+        benchmarks/setup_evidently.sh        # creates benchmarks/.venv-evidently
 
-    The environment variable MLSD_EVIDENTLY_PYTHON points at another interpreter; without one
-    the case is skipped with a note, and --quick skips it (Evidently's import alone takes
+    The benchmark runs that script itself the first time (it needs PyPI); the environment
+    variable MLSD_EVIDENTLY_PYTHON points at another interpreter instead, and --quick skips it (Evidently's import alone takes
     seconds).  Its time excludes Python start-up, imports and DataFrame construction.
 Peak memory is the peak resident set size above the process's size before the call (sampled
 every 2 ms).  Every case checks that mlsd and the peer agree before printing the ratio.
@@ -46,7 +45,9 @@ import numpy as np
 
 from _common import best_time, setup
 
-EVIDENTLY_PYTHON = os.environ.get("MLSD_EVIDENTLY_PYTHON", "/work/venvs/evidently/bin/python")
+HERE = os.path.dirname(os.path.abspath(__file__))
+EVIDENTLY_VENV = os.path.join(HERE, ".venv-evidently")
+EVIDENTLY_PYTHON = os.environ.get("MLSD_EVIDENTLY_PYTHON", os.path.join(EVIDENTLY_VENV, "bin", "python"))
 
 
 def rss_bytes() -> int:
@@ -167,14 +168,17 @@ def bench_evidently(n, d, python, repeat):
     rng = np.random.default_rng(3)
     ref = rng.standard_normal((n, d))
     cur = rng.standard_normal((n, d)) + np.where(np.arange(d) % 4 == 0, 0.15, 0.0)  # a quarter of the columns shift
+    if not os.path.exists(python) and "MLSD_EVIDENTLY_PYTHON" not in os.environ:
+        print(f"  creating Evidently's environment with {os.path.join(HERE, 'setup_evidently.sh')} (once)")
+        subprocess.run(["bash", os.path.join(HERE, "setup_evidently.sh"), EVIDENTLY_VENV], check=False)
     if not os.path.exists(python):
-        print(f"  not run: no Evidently interpreter at {python} (see this file's docstring to create it)")
+        print(f"  not run: no Evidently interpreter at {python} (benchmarks/setup_evidently.sh creates one)")
         return
     with tempfile.TemporaryDirectory() as tmp:
         paths = [os.path.join(tmp, "reference.npy"), os.path.join(tmp, "current.npy")]
         np.save(paths[0], ref)
         np.save(paths[1], cur)
-        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_evidently_drift.py")
+        script = os.path.join(HERE, "_evidently_drift.py")
         out = subprocess.run([python, script, *paths], capture_output=True, text=True, check=False)
     if out.returncode != 0:
         print(f"  Evidently failed: {out.stderr.strip().splitlines()[-1] if out.stderr else out.returncode}")
