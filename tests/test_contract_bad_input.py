@@ -490,7 +490,8 @@ def _declared_callable(factory):
 
 
 STATES = [("ScoreTable", lambda: _table()), ("LogLossSums", lambda: _sums()), ("Stats", lambda: _stats()),
-          ("WindowState", lambda: _window_state()), ("Profile", lambda: _profile())]
+          ("WindowState", lambda: _window_state()), ("Profile", lambda: _profile()),
+          ("Profile", lambda: MON.Profile.from_data(MREF, sketch=8))]  # with quantile sketches
 
 
 @pytest.mark.parametrize("name, make", STATES, ids=[n for n, _ in STATES])

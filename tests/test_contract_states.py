@@ -195,6 +195,39 @@ def _same_profile(a, b, exact):
 STATES += [StateSpec("Profile", MON.Profile, _profile_rows, lambda **r: MON.Profile.from_arrays(r, categorical=["c"]),
                      lambda s, **r: s.update(r), _same_profile, True)]
 
+
+def _same_sketched_profile(a, b, exact):
+    """Exactly the same dict where exact (the JSON round trip); else the same counts, the moments to
+    rounding and each numeric column's sketched CDFs within the sum of the two rank errors."""
+    from mlsd.monitoring import _sketch
+
+    if exact:
+        assert a.to_dict() == b.to_dict()
+        return
+    da, db = a.to_dict(), b.to_dict()
+    assert da["sketch"] == db["sketch"] and a.n_rows == b.n_rows
+    for ca, cb in zip(da["columns"], db["columns"]):
+        assert (ca["name"], ca["kind"], ca["missing"], ca.get("categories")) == \
+            (cb["name"], cb["kind"], cb["missing"], cb.get("categories"))
+        if ca["kind"] != "numeric":
+            continue
+        assert ca["moments"][0] == cb["moments"][0]
+        np.testing.assert_allclose(ca["moments"][1:], cb["moments"][1:], rtol=1e-9, atol=1e-9)
+        sa, sb = a._sketches[ca["name"]], b._sketches[ca["name"]]
+        if sa.n == 0:
+            continue
+        (va, wa), (vb, wb) = _sketch.weighted_items(sa), _sketch.weighted_items(sb)
+        grid = np.union1d(va, vb)
+        fa = np.r_[0, np.cumsum(wa)][np.searchsorted(va, grid, side="right")] / sa.n
+        fb = np.r_[0, np.cumsum(wb)][np.searchsorted(vb, grid, side="right")] / sb.n
+        assert np.max(np.abs(fa - fb)) <= _sketch.rank_error(sa) + _sketch.rank_error(sb) + 1e-12
+        assert (sa.get_min_value(), sa.get_max_value()) == (sb.get_min_value(), sb.get_max_value())
+
+
+STATES += [StateSpec("Profile (quantile sketches)", MON.Profile, _profile_rows,
+                     lambda **r: MON.Profile.from_arrays(r, categorical=["c"], sketch=16),
+                     lambda s, **r: s.update(r), _same_sketched_profile, False)]
+
 # States that are not built from rows, for the JSON round trip only.
 OTHER_STATES = {
     "Stats from_counts": lambda: ab.Stats.from_counts([3, 5], [10, 20]),

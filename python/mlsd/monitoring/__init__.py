@@ -10,7 +10,9 @@ performance per time window.
   dataset's share of drifted columns, ``to_frame()``, ``plot()`` and ``plot_histograms()``.
 * :class:`Profile` — the reference computed once (sorted values, category and missing counts):
   ``profile.compare(current)`` gives exactly ``drift``'s report; profiles save to a checksummed
-  file, load, and merge (partitions into the whole) on the mergeable-state protocol.
+  file, load, and merge (partitions into the whole) on the mergeable-state protocol.  With
+  ``sketch=k``, a KLL quantile sketch per numeric column instead of its sorted values: a few
+  thousand values per column, KS and Wasserstein within a stated rank-error bound.
 * Per pair of samples, drop-in for SciPy: :func:`ks_2samp`, :func:`wasserstein_distance`.
 * :class:`PCADrift` and :func:`multivariate_drift` — multivariate drift by PCA reconstruction
   error (NannyML's method): drift in how columns move together, even where each column alone

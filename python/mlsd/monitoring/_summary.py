@@ -33,7 +33,14 @@ def profile_summary(profile) -> ProfileSummary:
                min=np.full(m, np.nan), max=np.full(m, np.nan), n_categories=np.zeros(m, np.int64))
     for i, c in enumerate(cols):
         miss = profile.missing(c)
-        if profile.kinds[c] == NUMERIC:
+        if profile.kinds[c] == NUMERIC and profile.sketch is not None:
+            n, mean, m2 = profile._moments[c]
+            out["n"][i] = n
+            if n:
+                sk = profile._sketches[c]
+                out["mean"][i], out["std"][i] = mean, np.sqrt(m2 / n)
+                out["min"][i], out["max"][i] = sk.get_min_value(), sk.get_max_value()
+        elif profile.kinds[c] == NUMERIC:
             v = profile.sorted_values(c)
             out["n"][i] = len(v)
             if len(v):

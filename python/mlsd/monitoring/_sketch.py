@@ -1,0 +1,238 @@
+"""Quantile sketches of numeric reference columns: Apache DataSketches' KLL sketch (``datasketches``
+on PyPI), for profiles whose size must not grow with the reference.
+
+What a sketched column keeps: the KLL sketch of its non-missing values (a weighted sample of about
+``3 k`` values whose weighted ranks are within DataSketches' normalized rank error of the true ones),
+the exact count, mean and sum of squared deviations (merged with Chan's formula), and the exact
+minimum and maximum (KLL keeps them).  From these, against the current column's exact values:
+
+* KS statistic: the supremum of |F_sketch - F_current| over all x, exact for the sketch's CDF; it
+  differs from the exact statistic by at most the rank error ``eps`` (sup |F_sketch - F_ref| <= eps).
+* Wasserstein-1: the integral of |F_sketch - F_current| (``wasserstein_distance`` of the sketch's
+  weighted items against the current values); it differs from the exact one by at most
+  ``eps * (max - min)`` of the reference (both CDFs are 0 below the minimum and 1 above the maximum).
+* Bins: the reference quantiles are read from the sketch's weighted sample by the exact profile's
+  interpolation rule, the reference's bin counts from its weighted ranks (each cumulative share
+  within ``eps``), the current counts exactly.
+
+DataSketches' bound is probabilistic (99% confidence) and the sketch draws its compaction coin
+flips from a random seed, so two sketches of the same data may differ (within the bound).
+
+A serialized sketch from a file or a dict is checked here, field by field, before DataSketches reads
+it: its ``deserialize`` trusts the level offsets it is given and crashes the interpreter on some
+corrupted buffers.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+import numpy as np
+
+K_MIN, K_MAX = 8, 65535  # DataSketches' bounds on k (its minimum level width m is 8)
+_M = 8
+_FAMILY = 15
+_EMPTY, _LEVEL0_SORTED, _SINGLE = 1, 2, 4
+_POW3 = [3**i for i in range(31)]
+
+
+def _kll():
+    try:
+        from datasketches import kll_doubles_sketch
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError("quantile sketches need Apache DataSketches: pip install datasketches") from None
+    return kll_doubles_sketch
+
+
+def new_sketch(k: int):
+    return _kll()(int(k))
+
+
+def rank_error(sketch) -> float:
+    """DataSketches' normalized rank error of the sketch's CDF (99% confidence), 0 for a sketch
+    that still holds every value with weight 1."""
+    if not sketch.is_estimation_mode():
+        return 0.0
+    return float(sketch.normalized_rank_error(True))
+
+
+# -- the serialized form, checked before DataSketches reads it ----------------------------------------
+
+def _cap_aux_aux(k: int, depth: int) -> int:
+    return (((2 * k) << depth) // _POW3[depth] + 1) >> 1
+
+
+def _cap_aux(k: int, depth: int) -> int:
+    if depth > 30:
+        half = depth // 2
+        return _cap_aux_aux(_cap_aux_aux(k, half), depth - half)
+    return _cap_aux_aux(k, depth)
+
+
+def total_capacity(k: int, m: int, num_levels: int) -> int:
+    """Items a KLL sketch of parameter k with num_levels levels has room for (DataSketches' rule)."""
+    return sum(max(m, _cap_aux(k, num_levels - h - 1)) for h in range(num_levels))
+
+
+def check_serialized(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """ValueError unless ``data`` is exactly a KLL doubles sketch as DataSketches serializes it:
+    header fields, level offsets within the capacity k and the level count imply, the byte length
+    they imply, finite items within [min, max], levels above 0 sorted, and the weights summing to n.
+    Returns the retained items and their weights (2**level)."""
+    if len(data) < 8:
+        raise ValueError("a quantile sketch shorter than its header")
+    pre, ver, fam, flags, k, m = struct.unpack_from("<BBBBHB", data)
+    if fam != _FAMILY or m != _M or not K_MIN <= k <= K_MAX:
+        raise ValueError("not a KLL doubles sketch (family, k or m)")
+    if flags & _EMPTY:
+        if (pre, ver, flags & ~_LEVEL0_SORTED, len(data)) != (2, 1, _EMPTY, 8):
+            raise ValueError("a malformed empty quantile sketch")
+        return np.empty(0), np.empty(0, np.int64)
+    if flags & _SINGLE:
+        item = np.frombuffer(data, "<f8", 1, 8) if len(data) == 16 else np.empty(0)
+        if (pre, ver, flags & ~_LEVEL0_SORTED, len(data)) != (2, 2, _SINGLE, 16) or not np.isfinite(item[0]):
+            raise ValueError("a malformed one-item quantile sketch")
+        return item.astype(np.float64), np.ones(1, np.int64)
+    if (pre, ver) != (5, 1) or flags & ~_LEVEL0_SORTED or len(data) < 20:
+        raise ValueError("a malformed quantile sketch header")
+    n, min_k, num_levels = struct.unpack_from("<QHB", data, 8)
+    if not (K_MIN <= min_k <= k and 1 <= num_levels <= 61 and n >= 2):
+        raise ValueError("a quantile sketch with a bad n, min_k or number of levels")
+    capacity = total_capacity(k, m, num_levels)
+    if len(data) < 20 + 4 * num_levels:
+        raise ValueError("a truncated quantile sketch")
+    levels = list(struct.unpack_from(f"<{num_levels}I", data, 20)) + [capacity]
+    if any(b < a for a, b in zip(levels, levels[1:])):
+        raise ValueError("quantile sketch levels out of order or beyond the capacity")
+    items_at = 20 + 4 * num_levels + 16
+    if len(data) != items_at + 8 * (capacity - levels[0]):
+        raise ValueError("a quantile sketch whose length does not match its levels")
+    lo, hi = struct.unpack_from("<dd", data, items_at - 16)
+    items = np.frombuffer(data, "<f8", capacity - levels[0], items_at).astype(np.float64)
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo <= hi and np.all(np.isfinite(items))
+            and np.all((items >= lo) & (items <= hi))):
+        raise ValueError("quantile sketch values that are not finite or outside [min, max]")
+    weights = np.empty(len(items), np.int64)
+    for i in range(num_levels):
+        a, b = levels[i] - levels[0], levels[i + 1] - levels[0]
+        part = items[a:b]
+        if (i > 0 or flags & _LEVEL0_SORTED) and np.any(part[1:] < part[:-1]):
+            raise ValueError("an unsorted level in a quantile sketch")
+        weights[a:b] = 1 << i
+    if int(sum(int(b - a) << i for i, (a, b) in enumerate(zip(levels, levels[1:])))) != n:
+        raise ValueError(f"quantile sketch weights that do not sum to its n = {n}")
+    return items, weights
+
+
+def deserialize(data: bytes):
+    """The sketch serialized in ``data``, checked first (ValueError on anything else)."""
+    data = bytes(data)
+    check_serialized(data)
+    sketch = _kll().deserialize(data)
+    if sketch.serialize() != data:  # what DataSketches read back must be what was given
+        raise ValueError("a quantile sketch that does not read back as written")
+    return sketch
+
+
+# -- statistics against the current column ------------------------------------------------------------
+
+def weighted_items(sketch) -> tuple[np.ndarray, np.ndarray]:
+    """The sketch's distinct retained values, ascending, and their total weights (int64), read from
+    its serialized levels (the Python iterator of datasketches 5.2 misreports the weights of some
+    merged sketches)."""
+    items, weights = check_serialized(sketch.serialize())
+    if not len(items):
+        return np.empty(0), np.empty(0, np.int64)
+    order = np.argsort(items, kind="stable")
+    items, weights = items[order], weights[order]
+    starts = np.flatnonzero(np.r_[True, items[1:] != items[:-1]])
+    return items[starts], np.add.reduceat(weights, starts)
+
+
+def quantile_edges(values: np.ndarray, cum: np.ndarray, n_bins: int) -> np.ndarray:
+    """Bin edges at the quantiles 0, 1/n_bins, ..., 1 of the sketch's weighted sample, by the exact
+    profile's rule (``np.quantile``'s linear interpolation between the order statistics around
+    (n - 1) q, the value of rank r being the retained value whose weights cover r), repeats merged;
+    a constant reference c gets three bins (below c, at c, above c).  A sketch that still holds
+    every value (all weights 1) gives exactly the exact profile's edges."""
+    n = int(cum[-1])
+    at = lambda r: values[min(int(np.searchsorted(cum, r, side="right")), len(values) - 1)]  # noqa: E731
+    step = 1.0 / n_bins
+    edges: list = []
+    for i in range(n_bins + 1):
+        q = 1.0 if i == n_bins else i * step
+        vi = (n - 1) * q
+        if vi >= n - 1:
+            e = float(values[-1])
+        else:
+            lo = np.floor(vi)
+            a, b, t = float(at(int(lo))), float(at(int(lo) + 1)), vi - lo
+            e = b - (b - a) * (1.0 - t) if t >= 0.5 else a + (b - a) * t
+        if not edges or e > edges[-1]:
+            edges.append(e)
+    if len(edges) == 1:
+        c = edges[0]
+        above = np.nextafter(c, np.inf)
+        edges = [np.nextafter(c, -np.inf), c, above, np.nextafter(above, np.inf)]
+    return np.array(edges, dtype=np.float64)
+
+
+def column_summary(sketch, moments: tuple, cur_sorted: np.ndarray, edges: np.ndarray | None, n_bins: int,
+                   wasserstein) -> dict:
+    """One numeric column's statistics from the reference's sketch and the sorted current values:
+    the fields drift's kernel returns (ks_greater, ks_less, wasserstein, edges, counts, std)."""
+    values, weights = weighted_items(sketch)
+    cum = np.cumsum(weights)
+    n_ref, n_cur = int(sketch.n), len(cur_sorted)
+    out = {"n_ref": n_ref, "n_cur": n_cur, "ref_std": np.sqrt(moments[2] / moments[0]) if moments[0] else 0.0,
+           "ks_greater": 0.0, "ks_less": 0.0, "wasserstein": 0.0}
+    if edges is None or len(edges) == 0:
+        edges = quantile_edges(values, cum, n_bins) if n_ref else np.empty(0)
+    inner = edges[1:-1] if len(edges) >= 2 else np.empty(0)
+    below_ref = np.r_[0, cum][np.searchsorted(values, inner, side="left")] if n_ref else np.zeros(len(inner), np.int64)
+    below_cur = np.searchsorted(cur_sorted, inner, side="left")
+    out["edges"] = np.asarray(edges, dtype=np.float64)
+    out["ref_counts"] = np.diff(np.r_[0, below_ref, n_ref]).astype(np.int64)
+    out["cur_counts"] = np.diff(np.r_[0, below_cur, n_cur]).astype(np.int64)
+    if n_ref == 0 or n_cur == 0:
+        return out
+    # F_sketch is a step function with steps at `values`: on [v_i, v_{i+1}) it equals cum_i / n_ref,
+    # so sup(F_sketch - F_cur) is reached at some v_i (F_cur is smallest there) and sup(F_cur - F_sketch)
+    # just before some v_i (F_cur is largest there), with F_sketch = 0 below v_0 and 1 from the last value.
+    right = np.searchsorted(cur_sorted, values, side="right") / n_cur
+    left = np.searchsorted(cur_sorted, values, side="left") / n_cur
+    f = cum / n_ref
+    out["ks_greater"] = float(max(0.0, np.max(f - right)))
+    out["ks_less"] = float(min(1.0, max(0.0, np.max(left - np.r_[0.0, f[:-1]]))))
+    out["wasserstein"] = float(wasserstein(values, cur_sorted, weights.astype(np.float64)))
+    return out
+
+
+def moments_of(values: np.ndarray) -> tuple[int, float, float]:
+    """(n, mean, sum of squared deviations) of finite values."""
+    n = len(values)
+    if n == 0:
+        return (0, 0.0, 0.0)
+    mean = float(np.mean(values))
+    return (n, mean, float(np.sum((values - mean) ** 2)))
+
+
+def merge_moments(parts: list) -> tuple[int, float, float]:
+    """Chan et al.'s pairwise update, folded over the parts."""
+    n, mean, m2 = 0, 0.0, 0.0
+    for nb, mb, m2b in parts:
+        if nb == 0:
+            continue
+        if n == 0:
+            n, mean, m2 = nb, mb, m2b
+            continue
+        tot = n + nb
+        delta = mb - mean
+        mean, m2, n = mean + delta * nb / tot, m2 + m2b + delta * delta * n * nb / tot, tot
+    return (n, mean, m2)
+
+
+def is_moments(v: Any) -> bool:
+    return (isinstance(v, (list, tuple)) and len(v) == 3 and isinstance(v[0], int) and not isinstance(v[0], bool)
+            and v[0] >= 0 and all(isinstance(x, float) and np.isfinite(x) for x in v[1:]) and v[2] >= 0)
