@@ -285,3 +285,14 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_sums_past_the_largest_double_recover_when_the_large_values_leave():
+    """A frame whose sum overflows is +-inf (as summing it directly gives); once the large values
+    leave the frame its sum is finite again, not the NaN that an overflowed running sum carries."""
+    ev = pd.DataFrame({"k": [1] * 6, "t": [0, 1, 2, 3, 4, 5], "v": [1e308, 1e308, 1.0, 2.0, -1e308, -1e308]})
+    got = window_aggregate(ev, by="k", on="t", values="v", windows=[2], aggs=["count", "sum", "mean"])
+    with np.errstate(over="ignore"):
+        want = brute_force(ev, ev[["k", "t"]], ["v"], [2], ["count", "sum", "mean"], "left")
+    np.testing.assert_array_equal(want["v_sum_2"].to_numpy()[1:], [1e308, np.inf, 1e308, 3.0, -1e308])
+    _check(got, want)
