@@ -248,3 +248,14 @@ def test_bad_input_names_the_argument():
         point_in_time_join(spine, feats, by="k", on="t", prefix="f_", created_at="c")
     with pytest.raises(TypeError, match="'features' parameter of point_in_time_join"):
         point_in_time_join(spine, [], by="k", on="t")
+
+
+def test_numpy_timedelta_ttl_is_a_duration():
+    spine, feats = _case(21, 80, 90)
+    base = pd.Timestamp("2024-01-01")
+    spine["t"] = base + pd.to_timedelta(spine["t"], unit="min")
+    feats["t"] = base + pd.to_timedelta(feats["t"], unit="min")
+    got = point_in_time_join(spine, feats, by="k", on="t", ttl=np.timedelta64(3, "m"))
+    pd.testing.assert_frame_equal(got, point_in_time_join(spine, feats, by="k", on="t", ttl="3min"))
+    with pytest.raises(TypeError, match="point_in_time_join: ttl must be an int >= 0 when the times are integers"):
+        point_in_time_join(*_case(21, 5, 5), by="k", on="t", ttl=np.timedelta64(3, "m"))

@@ -296,3 +296,17 @@ def test_sums_past_the_largest_double_recover_when_the_large_values_leave():
         want = brute_force(ev, ev[["k", "t"]], ["v"], [2], ["count", "sum", "mean"], "left")
     np.testing.assert_array_equal(want["v_sum_2"].to_numpy()[1:], [1e308, np.inf, 1e308, 3.0, -1e308])
     _check(got, want)
+
+
+def test_numpy_timedelta_windows_are_durations():
+    """np.timedelta64 is a NumPy integer subclass: it must still be read as a duration (and
+    labelled as one), not rejected for datetimes nor taken as a bare count for integer times."""
+    rng = np.random.default_rng(6)
+    ev = _events(rng, 200)
+    ev["t"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(ev["t"] * 10, unit="min")
+    got = window_aggregate(ev, by="k", on="t", values="v", windows=[np.timedelta64(1, "h"), np.timedelta64(90, "m")],
+                           aggs=["count", "sum"])
+    want = window_aggregate(ev, by="k", on="t", values="v", windows=["1h", "90min"], aggs=["count", "sum"])
+    pd.testing.assert_frame_equal(got, want)
+    with pytest.raises(TypeError, match="window_aggregate: windows must be an int > 0 when the times are integers"):
+        window_aggregate(_small(), by="k", on="t", values="v", windows=np.timedelta64(2, "s"))

@@ -130,3 +130,16 @@ def test_bad_inputs_name_the_argument():
     other = WindowState.from_arrays([1], [1], [1.0], windows=[6])
     with pytest.raises(ValueError, match="'others' parameter of WindowState.merge"):
         s.merge(other)
+
+
+def test_numpy_timedelta_allowed_lateness():
+    rng = np.random.default_rng(4)
+    k, t, v = _stream(rng, 300)
+    dt = np.datetime64("2024-01-01T00:00:00", "s") + t.astype("timedelta64[m]")
+    a = WindowState.from_arrays(k, dt, v[:, 0], windows=["1h"], allowed_lateness=np.timedelta64(5, "m"))
+    b = WindowState.from_arrays(k, dt, v[:, 0], windows=["1h"], allowed_lateness="5min")
+    assert a.to_dict() == b.to_dict() and a.watermark == b.watermark
+    for zero in (np.int64(0), np.timedelta64(0, "m")):  # stored as the int 0: to_dict stays JSON-safe
+        z = WindowState.from_arrays(k, dt, v[:, 0], windows=["1h"], allowed_lateness=zero)
+        d = json.loads(json.dumps(z.to_dict()))
+        assert d["allowed_lateness"] == 0 and WindowState.from_dict(d).to_dict() == z.to_dict()

@@ -283,12 +283,14 @@ class TimeSpec:
     def duration(self, value: Any, name: str, func: str, *, positive: bool = False) -> int:
         """``value`` (a ttl or a window) as an int64 number of this spec's units, exactly."""
         lower = "> 0" if positive else ">= 0"
+        # np.timedelta64 subclasses np.signedinteger: a duration, never a bare count
+        number = isinstance(value, (int, np.integer, float)) and not isinstance(value, (bool, np.bool_, np.timedelta64))
         if self.kind == "integer":
-            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+            if not number or isinstance(value, float):
                 raise TypeError(f"{func}: {name} must be an int {lower} when the times are integers; got {value!r}")
             v = int(value)
         else:
-            if isinstance(value, (bool, np.bool_)) or isinstance(value, (int, np.integer, float)):
+            if number or isinstance(value, (bool, np.bool_)):
                 raise TypeError(f"{func}: {name} must be a duration (a string such as '1h', a timedelta or "
                                 f"np.timedelta64) when the times are datetimes; got {value!r}")
             try:

@@ -132,8 +132,11 @@ class WindowState(MergeableState):
         spec = _spec_of(times, func)
         windows_l = unique(as_list(windows), "windows", func)
         ticks = prepared_windows(windows_l, spec, func)
-        if allowed_lateness is None or (isinstance(allowed_lateness, Integral) and allowed_lateness == 0):
-            lateness = allowed_lateness  # None, or 0 for times of either kind
+        if allowed_lateness is None:
+            lateness = None
+        elif (isinstance(allowed_lateness, Integral) and not isinstance(allowed_lateness, np.timedelta64)
+              and allowed_lateness == 0):
+            lateness = 0  # for times of either kind
         else:
             lateness = spec.duration(allowed_lateness, "allowed_lateness", func)
         state = cls._make(list(names), ticks, [window_label(w) for w in windows_l], unique(as_list(aggs), "aggs", func),

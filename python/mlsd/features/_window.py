@@ -78,7 +78,7 @@ def window_label(w: Any) -> str:
     digits, a timedelta as the largest whole unit ("90min", "2d")."""
     if isinstance(w, str):
         return w
-    if isinstance(w, Integral):
+    if isinstance(w, Integral) and not isinstance(w, np.timedelta64):  # (a NumPy integer subclass)
         return str(int(w))
     ns = pd.Timedelta(w).value
     for unit, size in (("d", 86_400_000_000_000), ("h", 3_600_000_000_000), ("min", 60_000_000_000),
