@@ -310,3 +310,14 @@ def test_numpy_timedelta_windows_are_durations():
     pd.testing.assert_frame_equal(got, want)
     with pytest.raises(TypeError, match="window_aggregate: windows must be an int > 0 when the times are integers"):
         window_aggregate(_small(), by="k", on="t", values="v", windows=np.timedelta64(2, "s"))
+
+
+def test_windows_that_give_one_column_name_twice_are_rejected():
+    """"1h" and timedelta(hours=1) both make the column "v_sum_1h": one of them used to vanish."""
+    import datetime
+
+    ev = _small().assign(t=pd.to_datetime([1, 2, 3], unit="h"))
+    for windows in (["1h", datetime.timedelta(hours=1)], [pd.Timedelta("2h"), "2h"]):
+        with pytest.raises(ValueError, match=r"window_aggregate: windows\[0\] and windows\[1\] both give the column "
+                                             r"name suffix '(1h|2h)'"):
+            window_aggregate(ev, by="k", on="t", values="v", windows=windows, aggs="sum")

@@ -143,3 +143,9 @@ def test_numpy_timedelta_allowed_lateness():
         z = WindowState.from_arrays(k, dt, v[:, 0], windows=["1h"], allowed_lateness=zero)
         d = json.loads(json.dumps(z.to_dict()))
         assert d["allowed_lateness"] == 0 and WindowState.from_dict(d).to_dict() == z.to_dict()
+
+
+def test_windows_that_give_one_column_name_twice_are_rejected():
+    dt = np.array(["2024-01-01T00:00", "2024-01-01T00:30"], dtype="datetime64[s]")
+    with pytest.raises(ValueError, match=r"WindowState.from_arrays: windows\[0\] and windows\[1\] both give"):
+        WindowState.from_arrays(np.array([1, 1]), dt, np.array([1.0, 2.0]), windows=["1h", np.timedelta64(60, "m")])

@@ -16,7 +16,7 @@ from .._state import MergeableState, array_from_json
 from .._validation import InvalidParameterError
 from ._encode import TimeSpec, encode_keys, encode_times
 from ._window import (AGG_LIST, AGGS, CLOSED, WINDOWS, as_list, feature_names, prepared_windows, run_kernel, unique,
-                      window_label)
+                      window_labels)
 
 __all__ = ["WindowState", "WindowStateSummary"]
 
@@ -139,7 +139,7 @@ class WindowState(MergeableState):
             lateness = 0  # for times of either kind
         else:
             lateness = spec.duration(allowed_lateness, "allowed_lateness", func)
-        state = cls._make(list(names), ticks, [window_label(w) for w in windows_l], unique(as_list(aggs), "aggs", func),
+        state = cls._make(list(names), ticks, window_labels(windows_l, func), unique(as_list(aggs), "aggs", func),
                           closed, lateness, on_late, spec, _empty_keys(keys), np.empty(0, np.int64),
                           np.empty((0, k)), None, 0)
         state._add(keys, times, vals, func)
