@@ -27,7 +27,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["TimeSpec", "column", "encode_keys", "encode_times", "n_rows", "is_arrow"]
+__all__ = ["TimeSpec", "arrow_to_pandas", "column", "encode_keys", "encode_times", "n_rows", "is_arrow"]
 
 _INT64_MAX = np.iinfo(np.int64).max
 _UNITS = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
@@ -44,6 +44,18 @@ def is_arrow(table: Any) -> bool:
 
 def n_rows(table: Any) -> int:
     return table.num_rows if is_arrow(table) else len(table)
+
+
+def arrow_to_pandas(arr: Any) -> Any:
+    """A pyarrow column as a pandas array with nullable numeric and boolean types (pyarrow's own
+    conversion turns integers with nulls into floats and booleans with nulls into objects)."""
+    import pyarrow as pa
+
+    mapping = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
+               pa.int64(): pd.Int64Dtype(), pa.uint8(): pd.UInt8Dtype(), pa.uint16(): pd.UInt16Dtype(),
+               pa.uint32(): pd.UInt32Dtype(), pa.uint64(): pd.UInt64Dtype(), pa.float32(): pd.Float32Dtype(),
+               pa.float64(): pd.Float64Dtype(), pa.bool_(): pd.BooleanDtype()}
+    return arr.to_pandas(types_mapper=mapping.get).array
 
 
 def column(table: Any, name: str, arg: str, where: str, func: str) -> Any:
