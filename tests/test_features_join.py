@@ -259,3 +259,11 @@ def test_numpy_timedelta_ttl_is_a_duration():
     pd.testing.assert_frame_equal(got, point_in_time_join(spine, feats, by="k", on="t", ttl="3min"))
     with pytest.raises(TypeError, match="point_in_time_join: ttl must be an int >= 0 when the times are integers"):
         point_in_time_join(*_case(21, 5, 5), by="k", on="t", ttl=np.timedelta64(3, "m"))
+
+
+def test_float16_feature_columns():
+    """pandas has no nullable float16: such a column comes back as Float32 (exact), NA where missing."""
+    spine = pd.DataFrame({"k": [1, 2, 1], "t": [5, 5, 0]})
+    feats = pd.DataFrame({"k": [1], "t": [1], "x": np.array([1.5], dtype=np.float16)})
+    got = point_in_time_join(spine, feats, by="k", on="t")
+    assert got["x"].dtype == "Float32" and got["x"].isna().tolist() == [False, True, True] and got["x"][0] == 1.5

@@ -116,10 +116,8 @@ def _take_pandas(col: pd.Series, idx: np.ndarray, missing: np.ndarray, any_missi
             return taken
         if dtype.kind == "b":
             return pd.arrays.BooleanArray(taken, missing)
-        if dtype.kind == "f":
-            return pd.arrays.FloatingArray(taken, missing)
-        if dtype.kind == "u" and dtype.itemsize == 8:
-            return pd.arrays.IntegerArray(taken, missing)
+        if dtype.kind == "f":  # pandas has no nullable float16: float32 holds it exactly
+            return pd.arrays.FloatingArray(taken.astype(np.float32) if dtype.itemsize == 2 else taken, missing)
         return pd.arrays.IntegerArray(taken, missing)
     if dtype == object:
         values = col.to_numpy()
