@@ -149,3 +149,18 @@ def test_windows_that_give_one_column_name_twice_are_rejected():
     dt = np.array(["2024-01-01T00:00", "2024-01-01T00:30"], dtype="datetime64[s]")
     with pytest.raises(ValueError, match=r"WindowState.from_arrays: windows\[0\] and windows\[1\] both give"):
         WindowState.from_arrays(np.array([1, 1]), dt, np.array([1.0, 2.0]), windows=["1h", np.timedelta64(60, "m")])
+
+
+def test_integer_keys_in_an_object_array():
+    """Integers in an object array (a pandas object column's to_numpy()) are integer keys: the
+    state round-trips through JSON and takes int64 batches, as one built from int64 keys."""
+    rng = np.random.default_rng(7)
+    k, t, v = _stream(rng, 400)
+    ints = WindowState.from_arrays(k[:200], t[:200], v[:200], windows=[10, 50], names=["a", "b"])
+    objs = WindowState.from_arrays(k[:200].astype(object), t[:200], v[:200], windows=[10, 50], names=["a", "b"])
+    objs = WindowState.from_dict(json.loads(json.dumps(objs.to_dict())))
+    ints.update(k[200:], t[200:], v[200:])
+    objs.update(k[200:], t[200:], v[200:])
+    assert objs.to_dict() == ints.to_dict()
+    q = np.arange(20)
+    pd.testing.assert_frame_equal(objs.lookup(q.astype(object), t[-1]), ints.lookup(q, t[-1]), check_exact=True)

@@ -348,9 +348,9 @@ class WindowState(MergeableState):
                                         f"{keys.size}, {t.size} and {values.shape[0]} elements")
         if np.isinf(values).any():
             raise InvalidParameterError(f"{func}: values must be finite or NaN; found an infinite value")
-        if keys.size and (keys.dtype.kind in "OU") != (self._keys.dtype.kind in "OU"):
+        if keys.size and _string_keys(keys) != (self._keys.dtype == object):
             raise InvalidParameterError(f"{func}: keys must be of the kind the state holds "
-                                        f"({'strings' if self._keys.dtype.kind in 'OU' else 'integers'})")
+                                        f"({'strings' if self._keys.dtype == object else 'integers'})")
         ticks, valid = self._ticks(t, func, "times")
         codes = self._codes([keys], func, ["keys"])[0]
         keep = codes >= 0 if valid is None else (codes >= 0) & valid  # rows without a key or a time: no entity
@@ -367,7 +367,7 @@ class WindowState(MergeableState):
         if not keep.any():
             return
         new_keys = keys[keep]
-        new_keys = new_keys.astype(object) if new_keys.dtype.kind in "OU" else new_keys.astype(np.int64)
+        new_keys = new_keys.astype(object) if self._keys.dtype == object else new_keys.astype(np.int64)
         self._keys = _concat_keys([self._keys, new_keys])
         self._times = np.concatenate([self._times, ticks[keep]])
         self._values = np.concatenate([self._values, values[keep]])
@@ -387,9 +387,16 @@ class WindowState(MergeableState):
             self._keys, self._times, self._values = self._keys[keep], self._times[keep], self._values[keep]
 
 
+def _string_keys(keys: np.ndarray) -> bool:
+    """Whether keys are strings (held as an object array) rather than integers (int64); integers
+    in an object array are integers."""
+    if keys.dtype.kind != "O":
+        return keys.dtype.kind == "U"
+    return pd.api.types.infer_dtype(keys, skipna=True) not in ("integer", "boolean")
+
+
 def _empty_keys(keys) -> np.ndarray:
-    k = np.asarray(keys)
-    return np.empty(0, dtype=object if k.dtype.kind in "OU" else np.int64)
+    return np.empty(0, dtype=object if _string_keys(np.asarray(keys)) else np.int64)
 
 
 def _concat_keys(parts: list) -> np.ndarray:
