@@ -97,7 +97,8 @@ def test_empty_tables(n, m):
                                   ref["row"].to_numpy(dtype=np.float64))
     arrow = point_in_time_join(pa.Table.from_pandas(spine, preserve_index=False),
                                pa.Table.from_pandas(feats, preserve_index=False), by="k", on="t")
-    assert arrow.num_rows == n and arrow.column("row").null_count == (n if m == 0 else arrow.column("row").null_count)
+    assert arrow.num_rows == n and arrow.column("row").to_pylist() == got["row"].astype(object).where(
+        got["row"].notna(), None).tolist()
 
 
 def _bitemporal_reference(spine, feats, *, ttl=None, exact=True):
@@ -215,7 +216,7 @@ def test_missing_times():
     spine = pd.DataFrame({"k": [1, 1, 1], "t": pd.to_datetime(["2024-01-02", None, "2024-01-04"])})
     feats = pd.DataFrame({"k": [1, 1], "t": pd.to_datetime(["2024-01-01", None]), "v": [1.5, 2.5]})
     got = point_in_time_join(spine, feats, by="k", on="t")
-    assert got["v"].tolist() == [1.5, pd.NA, 1.5] or got["v"].isna().tolist() == [False, True, False]
+    assert got["v"].isna().tolist() == [False, True, False]
     assert got["v"][0] == 1.5 and got["v"][2] == 1.5
 
 
