@@ -170,3 +170,9 @@ def test_integer_keys_in_an_object_array():
     assert objs.to_dict() == ints.to_dict()
     q = np.arange(20)
     pd.testing.assert_frame_equal(objs.lookup(q.astype(object), t[-1]), ints.lookup(q, t[-1]), check_exact=True)
+
+
+def test_values_without_columns_are_rejected():
+    """A state of no value columns has no features: its lookups came back with no rows at all."""
+    with pytest.raises(ValueError, match="WindowState.from_arrays: values has no columns"):
+        WindowState.from_arrays(np.array([1, 2]), np.array([1, 2]), np.zeros((2, 0)), windows=[3])

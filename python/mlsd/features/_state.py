@@ -125,6 +125,8 @@ class WindowState(MergeableState):
         func = "WindowState.from_arrays"
         vals = np.asarray(values, dtype=np.float64)
         k = 1 if vals.ndim == 1 else vals.shape[1]
+        if k == 0:
+            raise InvalidParameterError(f"{func}: values has no columns; give at least one value column")
         if names is None:
             names = ["value"] if vals.ndim == 1 else [f"value{j}" for j in range(k)]
         elif len(names) != k:
