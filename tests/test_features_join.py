@@ -268,3 +268,20 @@ def test_float16_feature_columns():
     feats = pd.DataFrame({"k": [1], "t": [1], "x": np.array([1.5], dtype=np.float16)})
     got = point_in_time_join(spine, feats, by="k", on="t")
     assert got["x"].dtype == "Float32" and got["x"].isna().tolist() == [False, True, True] and got["x"][0] == 1.5
+
+
+def test_key_columns_without_any_key_match_nothing_whatever_the_other_side():
+    """A key column with no key at all -- pyarrow's null type (an all-None or empty object column
+    converted from pandas), or an all-None object column -- fits keys of any kind and matches nothing."""
+    feats = pd.DataFrame({"k": ["a", "b"], "t": [1, 2], "x": [1.0, 2.0]})
+    empty = pd.DataFrame({"k": pd.Series([], dtype=object), "t": pd.Series([], dtype=np.int64)})
+    got = point_in_time_join(pa.Table.from_pandas(empty, preserve_index=False),
+                             pa.Table.from_pandas(feats, preserve_index=False), by="k", on="t")
+    assert got.num_rows == 0 and got.column_names == ["k", "t", "x"]
+    nulls = point_in_time_join(pa.table({"k": pa.nulls(2), "t": [3, 4]}), feats, by="k", on="t")
+    assert nulls.column("x").null_count == 2
+    nones = point_in_time_join(pd.DataFrame({"k": [None, None], "t": [3, 4]}), feats.assign(k=[1, 2]), by="k", on="t")
+    assert nones["x"].isna().all()
+    both = point_in_time_join(pd.DataFrame({"k": [None, "a"], "j": [None, None], "t": [3, 4]}),
+                              feats.assign(j=[7, 7]), by=["k", "j"], on="t")
+    assert both["x"].isna().all()

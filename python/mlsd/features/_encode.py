@@ -71,7 +71,7 @@ def column(table: Any, name: str, arg: str, where: str, func: str) -> Any:
 
 @dataclass
 class _KeyColumn:
-    kind: str  # "integer", "string" or "float"
+    kind: str  # "integer", "string", "float" or "null" (no key at all)
     values: Any  # int64/float64 ndarray (kind integer/float) or a pyarrow (large_)string array
     valid: np.ndarray | None  # bool mask of present values; None: all present
     categories: Any = None  # for a categorical: its categories as a _KeyColumn, values are then codes
@@ -106,7 +106,9 @@ def _pandas_key(s: pd.Series, where: str, name: str, func: str) -> _KeyColumn:
         return _KeyColumn(kind, _int64_or_float(arr, kind, where, name, func), ~mask if mask.any() else None)
     if dtype == object or isinstance(dtype, pd.StringDtype):
         inferred = pd.api.types.infer_dtype(s, skipna=True)
-        if inferred in ("string", "empty"):
+        if inferred == "empty":  # no key at all (every value missing, or no rows)
+            return _null_key(len(s))
+        if inferred == "string":
             import pyarrow as pa
 
             try:
@@ -135,6 +137,8 @@ def _arrow_key(col: Any, where: str, name: str, func: str) -> _KeyColumn:
     if pa.types.is_dictionary(t):
         col = col.dictionary_decode()
         t = col.type
+    if pa.types.is_null(t):  # pyarrow's type of a column without any value
+        return _null_key(len(col))
     valid = None
     if col.null_count:
         valid = np.asarray(pc.is_valid(col))
@@ -151,6 +155,11 @@ def _arrow_key(col: Any, where: str, name: str, func: str) -> _KeyColumn:
         return _KeyColumn(kind, _int64_or_float(arr, kind, where, name, func), valid)
     raise TypeError(f"{func}: by column {name!r} of {where} has type {t}; keys must be integers, booleans, "
                     f"strings or dictionaries of those")
+
+
+def _null_key(n: int) -> _KeyColumn:
+    """A column without any key: fits keys of every kind, and every row is missing."""
+    return _KeyColumn("null", np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool))
 
 
 def _int64_or_float(arr: np.ndarray, kind: str, where: str, name: str, func: str) -> np.ndarray:
@@ -212,6 +221,15 @@ def _codes_of_values(parts: list[_KeyColumn], dense: bool) -> tuple[list[np.ndar
 
 def _joint_column_codes(cols: list[_KeyColumn], name: str, wheres: list[str], func: str,
                         dense: bool) -> tuple[list[np.ndarray], int]:
+    null = [c.kind == "null" for c in cols]
+    if any(null):  # columns without any key take no part in the coding: all -1
+        keep = [i for i, nl in enumerate(null) if not nl]
+        codes, n_codes = _joint_column_codes([cols[i] for i in keep], name, [wheres[i] for i in keep], func,
+                                             dense) if keep else ([], 0)
+        out = [np.full(len(c.values), -1, dtype=np.int64) for c in cols]
+        for i, c in zip(keep, codes):
+            out[i] = c
+        return out, n_codes
     kinds = {c.kind for c in cols}
     if len(kinds) > 1:
         desc = ", ".join(f"{c.kind} in {w}" for c, w in zip(cols, wheres))
