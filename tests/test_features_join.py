@@ -285,3 +285,10 @@ def test_key_columns_without_any_key_match_nothing_whatever_the_other_side():
     both = point_in_time_join(pd.DataFrame({"k": [None, "a"], "j": [None, None], "t": [3, 4]}),
                               feats.assign(j=[7, 7]), by=["k", "j"], on="t")
     assert both["x"].isna().all()
+
+
+def test_durations_beyond_int64_name_the_argument():
+    spine, feats = pd.DataFrame({"k": [1], "t": [5]}), pd.DataFrame({"k": [1], "t": [1], "x": [1.0]})
+    with pytest.raises(ValueError, match=r"point_in_time_join: ttl must fit in int64 ticks of the times; got 11805"):
+        point_in_time_join(spine, feats, by="k", on="t", ttl=2**70)
+    assert point_in_time_join(spine, feats, by="k", on="t", ttl=2**63 - 1)["x"].tolist() == [1.0]

@@ -176,3 +176,9 @@ def test_values_without_columns_are_rejected():
     """A state of no value columns has no features: its lookups came back with no rows at all."""
     with pytest.raises(ValueError, match="WindowState.from_arrays: values has no columns"):
         WindowState.from_arrays(np.array([1, 2]), np.array([1, 2]), np.zeros((2, 0)), windows=[3])
+
+
+def test_allowed_lateness_beyond_int64_is_rejected():
+    """to_dict() would write it and from_dict() refuse it."""
+    with pytest.raises(ValueError, match="WindowState.from_arrays: allowed_lateness must fit in int64 ticks"):
+        WindowState.from_arrays([1], [1], [1.0], windows=[3], allowed_lateness=2**70)

@@ -339,6 +339,8 @@ class TimeSpec:
             v = ns // per
         if v < 0 or (positive and v == 0):
             raise ValueError(f"{func}: {name} must be {lower}; got {value!r}")
+        if v > _INT64_MAX:
+            raise ValueError(f"{func}: {name} must fit in int64 ticks of the times; got {value!r}")
         return v
 
     def to_numpy(self, values: np.ndarray) -> np.ndarray:
