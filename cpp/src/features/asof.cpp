@@ -84,6 +84,7 @@ buffer<index_t> merge_sorted(std::int64_t m, std::span<const index_t> sperm, std
   buffer<index_t> match(sperm.size());
   const std::int64_t n_chunks = (n + kChunk - 1) / kChunk;
   tbb::parallel_for(std::int64_t{0}, n_chunks, [&](std::int64_t c) {
+    check_interrupt();  // Ctrl-C (asked on the calling thread only)
     const std::int64_t b = c * kChunk;
     const std::int64_t e = std::min(n, b + kChunk);
     std::int64_t lo = 0, hi = m;

@@ -55,6 +55,7 @@ Sorted gather(std::span<const std::int64_t> entity, std::span<const std::int64_t
   for (auto& v : s.values) v.resize(n);
   FirstBad bad_order(n), bad_value(n);
   tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n, 1 << 14), [&](const auto& r) {
+    check_interrupt();
     constexpr std::int64_t kAhead = 16;  // rows are read in sort order, i.e. at random: prefetch
     for (std::int64_t i = r.begin(); i != r.end(); ++i) {
       if (i + kAhead < r.end()) {
@@ -220,6 +221,7 @@ WindowResult window_aggregate(const WindowEvents& events, const WindowQueries& q
     tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, std::max<std::int64_t>(n_groups, 0)), [&](const auto& r) {
       std::vector<Frame> frames(n_w);
       for (std::int64_t g = r.begin(); g != r.end(); ++g) {
+        if (((g - r.begin()) & 63) == 0) check_interrupt();  // Ctrl-C (asked on the calling thread only)
         const std::int64_t q0 = group[g], q1 = group[g + 1];
         const std::int64_t e = qs.entity[q0];
         std::int64_t a = std::lower_bound(ev.entity.begin(), ev.entity.end(), e) - ev.entity.begin();
