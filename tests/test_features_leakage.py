@@ -90,3 +90,18 @@ def test_bad_input():
                        feature_times="ft")
     with pytest.raises(ValueError, match="'auc_threshold' parameter of leakage_report"):
         leakage_report(df, label="label", label_time="t", auc_threshold=0.5)
+
+
+def test_arrow_boolean_features_with_nulls_are_scored_as_in_pandas():
+    """A boolean feature that missing matches left null (as a point_in_time_join into pyarrow
+    gives) is scored over its present rows, as the same column in pandas ("boolean")."""
+    rng = np.random.default_rng(5)
+    n = 200
+    label = rng.integers(0, 2, n)
+    flag = pd.array(np.where(rng.random(n) < 0.2, None, (label + (rng.random(n) < 0.3)) % 2 == 1), dtype="boolean")
+    frame = pd.DataFrame({"label": label, "t": np.zeros(n, np.int64), "flag": flag})
+    want = leakage_report(frame, label="label", label_time="t")
+    got = leakage_report(pa.Table.from_pandas(frame, preserve_index=False), label="label", label_time="t")
+    assert [a[0] for a in want.aucs] == ["flag"] and got.aucs == want.aucs
+    assert leakage_report(pa.Table.from_pandas(frame, preserve_index=False), label="label", label_time="t",
+                          features="flag").aucs == want.aucs

@@ -285,3 +285,39 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_sums_past_the_largest_double_recover_when_the_large_values_leave():
+    """A frame whose sum overflows is +-inf (as summing it directly gives); once the large values
+    leave the frame its sum is finite again, not the NaN that an overflowed running sum carries."""
+    ev = pd.DataFrame({"k": [1] * 6, "t": [0, 1, 2, 3, 4, 5], "v": [1e308, 1e308, 1.0, 2.0, -1e308, -1e308]})
+    got = window_aggregate(ev, by="k", on="t", values="v", windows=[2], aggs=["count", "sum", "mean"])
+    with np.errstate(over="ignore"):
+        want = brute_force(ev, ev[["k", "t"]], ["v"], [2], ["count", "sum", "mean"], "left")
+    np.testing.assert_array_equal(want["v_sum_2"].to_numpy()[1:], [1e308, np.inf, 1e308, 3.0, -1e308])
+    _check(got, want)
+
+
+def test_numpy_timedelta_windows_are_durations():
+    """np.timedelta64 is a NumPy integer subclass: it must still be read as a duration (and
+    labelled as one), not rejected for datetimes nor taken as a bare count for integer times."""
+    rng = np.random.default_rng(6)
+    ev = _events(rng, 200)
+    ev["t"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(ev["t"] * 10, unit="min")
+    got = window_aggregate(ev, by="k", on="t", values="v", windows=[np.timedelta64(1, "h"), np.timedelta64(90, "m")],
+                           aggs=["count", "sum"])
+    want = window_aggregate(ev, by="k", on="t", values="v", windows=["1h", "90min"], aggs=["count", "sum"])
+    pd.testing.assert_frame_equal(got, want)
+    with pytest.raises(TypeError, match="window_aggregate: windows must be an int > 0 when the times are integers"):
+        window_aggregate(_small(), by="k", on="t", values="v", windows=np.timedelta64(2, "s"))
+
+
+def test_windows_that_give_one_column_name_twice_are_rejected():
+    """"1h" and timedelta(hours=1) both make the column "v_sum_1h": one of them used to vanish."""
+    import datetime
+
+    ev = _small().assign(t=pd.to_datetime([1, 2, 3], unit="h"))
+    for windows in (["1h", datetime.timedelta(hours=1)], [pd.Timedelta("2h"), "2h"]):
+        with pytest.raises(ValueError, match=r"window_aggregate: windows\[0\] and windows\[1\] both give the column "
+                                             r"name suffix '(1h|2h)'"):
+            window_aggregate(ev, by="k", on="t", values="v", windows=windows, aggs="sum")

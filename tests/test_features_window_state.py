@@ -76,10 +76,16 @@ def test_lateness_raise_count_and_allowed():
     # within allowed lateness: accepted, and lookups at or after the watermark are still exact
     a = WindowState.from_arrays(k[:100], t[:100], v[:100], windows=[20], names=["a", "b"], allowed_lateness=10)
     shuffled = rng.permutation(np.arange(100, 200))
-    for part in np.array_split(shuffled, 7):  # out of order, but never more than 10 ticks late? filter those
+    accepted = list(range(100))
+    for part in np.array_split(shuffled, 7):  # out of order; drop what would be late, so no batch is rejected
         part = part[t[part] >= (a.watermark if a.watermark is not None else -10**18)]
         a.update(k[part], t[part], v[part])
-    assert a.watermark == t[:200].max() - 10 or a.watermark <= t[:200].max()
+        accepted += list(part)
+        assert a.watermark == t[accepted].max() - 10
+        at = a.watermark + np.arange(q.size) % 12  # at and after the watermark
+        pd.testing.assert_frame_equal(a.lookup(q, at), _offline(k[accepted], t[accepted], v[accepted], q, at, [20]),
+                                      check_exact=True)
+    assert len(accepted) > 110  # the shuffled batches were partly accepted, so lookups saw them
     with pytest.raises(ValueError, match="before the state's watermark"):
         a.lookup(q, a.watermark - 1)
 
@@ -130,3 +136,49 @@ def test_bad_inputs_name_the_argument():
     other = WindowState.from_arrays([1], [1], [1.0], windows=[6])
     with pytest.raises(ValueError, match="'others' parameter of WindowState.merge"):
         s.merge(other)
+
+
+def test_numpy_timedelta_allowed_lateness():
+    rng = np.random.default_rng(4)
+    k, t, v = _stream(rng, 300)
+    dt = np.datetime64("2024-01-01T00:00:00", "s") + t.astype("timedelta64[m]")
+    a = WindowState.from_arrays(k, dt, v[:, 0], windows=["1h"], allowed_lateness=np.timedelta64(5, "m"))
+    b = WindowState.from_arrays(k, dt, v[:, 0], windows=["1h"], allowed_lateness="5min")
+    assert a.to_dict() == b.to_dict() and a.watermark == b.watermark
+    for zero in (np.int64(0), np.timedelta64(0, "m")):  # stored as the int 0: to_dict stays JSON-safe
+        z = WindowState.from_arrays(k, dt, v[:, 0], windows=["1h"], allowed_lateness=zero)
+        d = json.loads(json.dumps(z.to_dict()))
+        assert d["allowed_lateness"] == 0 and WindowState.from_dict(d).to_dict() == z.to_dict()
+
+
+def test_windows_that_give_one_column_name_twice_are_rejected():
+    dt = np.array(["2024-01-01T00:00", "2024-01-01T00:30"], dtype="datetime64[s]")
+    with pytest.raises(ValueError, match=r"WindowState.from_arrays: windows\[0\] and windows\[1\] both give"):
+        WindowState.from_arrays(np.array([1, 1]), dt, np.array([1.0, 2.0]), windows=["1h", np.timedelta64(60, "m")])
+
+
+def test_integer_keys_in_an_object_array():
+    """Integers in an object array (a pandas object column's to_numpy()) are integer keys: the
+    state round-trips through JSON and takes int64 batches, as one built from int64 keys."""
+    rng = np.random.default_rng(7)
+    k, t, v = _stream(rng, 400)
+    ints = WindowState.from_arrays(k[:200], t[:200], v[:200], windows=[10, 50], names=["a", "b"])
+    objs = WindowState.from_arrays(k[:200].astype(object), t[:200], v[:200], windows=[10, 50], names=["a", "b"])
+    objs = WindowState.from_dict(json.loads(json.dumps(objs.to_dict())))
+    ints.update(k[200:], t[200:], v[200:])
+    objs.update(k[200:], t[200:], v[200:])
+    assert objs.to_dict() == ints.to_dict()
+    q = np.arange(20)
+    pd.testing.assert_frame_equal(objs.lookup(q.astype(object), t[-1]), ints.lookup(q, t[-1]), check_exact=True)
+
+
+def test_values_without_columns_are_rejected():
+    """A state of no value columns has no features: its lookups came back with no rows at all."""
+    with pytest.raises(ValueError, match="WindowState.from_arrays: values has no columns"):
+        WindowState.from_arrays(np.array([1, 2]), np.array([1, 2]), np.zeros((2, 0)), windows=[3])
+
+
+def test_allowed_lateness_beyond_int64_is_rejected():
+    """to_dict() would write it and from_dict() refuse it."""
+    with pytest.raises(ValueError, match="WindowState.from_arrays: allowed_lateness must fit in int64 ticks"):
+        WindowState.from_arrays([1], [1], [1.0], windows=[3], allowed_lateness=2**70)

@@ -5,6 +5,8 @@
 #include <numeric>
 #include <random>
 #include <stdexcept>
+#include <thread>
+#include <chrono>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -212,4 +214,16 @@ TEST(FeaturesWindow, EmptyTables) {
   EXPECT_EQ(r2.at(0, 0, mf::kCount, 0), 0.0);
   EXPECT_EQ(r2.at(1, 0, mf::kCount, 0), 0.0);
   EXPECT_TRUE(std::isnan(r2.at(0, 0, mf::kSum, 0)) && std::isnan(r2.at(1, 0, mf::kLast, 0)));
+}
+
+TEST(FeaturesWindow, StopsWhenTheCallingThreadIsInterrupted) {
+  // The walk is the long part of the kernel: it must poll for Ctrl-C between its chunks.
+  Case c = random_case(5, 200000, 200000);
+  mlsd::interrupt_scope scope(+[] { return true; });  // "Ctrl-C was pressed"
+  std::this_thread::sleep_for(std::chrono::milliseconds(2 * mlsd::kInterruptPollMs));
+  const i64 eo = stable_order(c.entity, c.time), qo = stable_order(c.q_entity, c.q_time);
+  std::vector<std::span<const double>> cols(c.values.begin(), c.values.end());
+  EXPECT_THROW(mf::window_aggregate({c.entity, c.time, cols, eo}, {c.q_entity, c.q_time, qo}, i64{3, 10},
+                                    mf::Closed::left, mf::kAllAggs),
+               mlsd::interrupted);
 }

@@ -70,13 +70,49 @@ inline bool within_ttl(const AsofOptions& o, std::int64_t t, std::int64_t time) 
          static_cast<std::uint64_t>(t) - static_cast<std::uint64_t>(time) <= static_cast<std::uint64_t>(o.ttl);
 }
 
+// The merge both paths share: sorted events i against sorted feature positions j, in parallel
+// chunks of events, each chunk finding its first feature position by binary search.  before(j, i):
+// is feature position j at or before event i in the merge order (its time <= the event's, or <
+// without exact matches); same_entity(j, i): do they hold the same entity, and not a missing one.
+// best[j] is the winning row among positions [start of j's entity, j]; sperm maps sorted events
+// to spine rows.
+template <class Before, class SameEntity>
+buffer<index_t> merge_sorted(std::int64_t m, std::span<const index_t> sperm, std::span<const index_t> best,
+                             std::span<const std::int64_t> spine_times, std::span<const std::int64_t> feature_times,
+                             const AsofOptions& options, Before&& before, SameEntity&& same_entity) {
+  const auto n = static_cast<std::int64_t>(sperm.size());
+  buffer<index_t> match(sperm.size());
+  const std::int64_t n_chunks = (n + kChunk - 1) / kChunk;
+  tbb::parallel_for(std::int64_t{0}, n_chunks, [&](std::int64_t c) {
+    check_interrupt();  // Ctrl-C (asked on the calling thread only)
+    const std::int64_t b = c * kChunk;
+    const std::int64_t e = std::min(n, b + kChunk);
+    std::int64_t lo = 0, hi = m;
+    while (lo < hi) {
+      const std::int64_t mid = lo + (hi - lo) / 2;
+      if (before(mid, b)) lo = mid + 1; else hi = mid;
+    }
+    std::int64_t j = lo;
+    for (std::int64_t i = b; i < e; ++i) {
+      while (j < m && before(j, i)) ++j;
+      const index_t row = sperm[i];
+      index_t hit = -1;
+      if (j > 0 && same_entity(j - 1, i)) {
+        hit = best[j - 1];
+        if (!within_ttl(options, spine_times[row], feature_times[hit])) hit = -1;
+      }
+      match[row] = hit;
+    }
+  });
+  return match;
+}
+
 // The packed path: both sides ordered by one common 64-bit key; the merge compares keys.
 buffer<index_t> asof_match_packed(const detail::Packing& p, std::span<const std::int64_t> spine_codes,
                                   std::span<const std::int64_t> spine_times,
                                   std::span<const std::int64_t> feature_codes,
                                   std::span<const std::int64_t> feature_times, std::span<const std::int64_t> visible,
                                   std::span<const std::int64_t> created, const AsofOptions& options) {
-  const auto n = static_cast<std::int64_t>(spine_codes.size());
   const auto m = static_cast<std::int64_t>(feature_codes.size());
   const Keyed f = sort_packed(p, feature_codes, visible);
   const Keyed s = sort_packed(p, spine_codes, spine_times);
@@ -87,31 +123,11 @@ buffer<index_t> asof_match_packed(const detail::Packing& p, std::span<const std:
                                [&](std::int64_t j) { return p.entity(f.key[j]) == p.entity(f.key[j - 1]); });
     best = best_storage;
   }
-  buffer<index_t> match(static_cast<std::size_t>(n));
   const bool exact = options.allow_exact_matches;
-  auto before = [&](std::int64_t j, std::uint64_t key) { return exact ? f.key[j] <= key : f.key[j] < key; };
-  const std::int64_t n_chunks = (n + kChunk - 1) / kChunk;
-  tbb::parallel_for(std::int64_t{0}, n_chunks, [&](std::int64_t c) {
-    const std::int64_t b = c * kChunk;
-    const std::int64_t e = std::min(n, b + kChunk);
-    std::int64_t lo = 0, hi = m;
-    while (lo < hi) {
-      const std::int64_t mid = lo + (hi - lo) / 2;
-      if (before(mid, s.key[b])) lo = mid + 1; else hi = mid;
-    }
-    std::int64_t j = lo;
-    for (std::int64_t i = b; i < e; ++i) {
-      const std::uint64_t key = s.key[i];
-      while (j < m && before(j, key)) ++j;
-      index_t hit = -1;
-      if (j > 0 && p.entity(f.key[j - 1]) == p.entity(key) && p.code(key) >= 0) {
-        hit = best[j - 1];
-        if (!within_ttl(options, spine_times[s.perm[i]], feature_times[hit])) hit = -1;
-      }
-      match[s.perm[i]] = hit;
-    }
-  });
-  return match;
+  return merge_sorted(
+      m, s.perm, best, spine_times, feature_times, options,
+      [&](std::int64_t j, std::int64_t i) { return exact ? f.key[j] <= s.key[i] : f.key[j] < s.key[i]; },
+      [&](std::int64_t j, std::int64_t i) { return p.entity(f.key[j]) == p.entity(s.key[i]) && p.code(s.key[i]) >= 0; });
 }
 
 struct Sorted {
@@ -177,33 +193,12 @@ buffer<index_t> asof_match_body(std::span<const std::int64_t> spine_codes, std::
   }
 
   const bool exact = options.allow_exact_matches;
-  // Is feature position j at or before the event (code, t) in the merge order?
-  auto before = [&](std::int64_t j, std::int64_t code, std::int64_t t) {
-    return f.code[j] < code || (f.code[j] == code && (exact ? f.time[j] <= t : f.time[j] < t));
-  };
-  const std::int64_t n_chunks = (n + kChunk - 1) / kChunk;
-  tbb::parallel_for(std::int64_t{0}, n_chunks, [&](std::int64_t c) {
-    const std::int64_t b = c * kChunk;
-    const std::int64_t e = std::min(n, b + kChunk);
-    // First feature position not before the chunk's first event.
-    std::int64_t lo = 0, hi = m;
-    while (lo < hi) {
-      const std::int64_t mid = lo + (hi - lo) / 2;
-      if (before(mid, s.code[b], s.time[b])) lo = mid + 1; else hi = mid;
-    }
-    std::int64_t j = lo;
-    for (std::int64_t i = b; i < e; ++i) {
-      const std::int64_t code = s.code[i], t = s.time[i];
-      while (j < m && before(j, code, t)) ++j;
-      index_t hit = -1;
-      if (code >= 0 && j > 0 && f.code[j - 1] == code) {
-        hit = best[j - 1];
-        if (!within_ttl(options, t, feature_times[hit])) hit = -1;
-      }
-      match[sperm[i]] = hit;
-    }
-  });
-  return match;
+  return merge_sorted(
+      m, sperm, best, spine_times, feature_times, options,
+      [&](std::int64_t j, std::int64_t i) {
+        return f.code[j] < s.code[i] || (f.code[j] == s.code[i] && (exact ? f.time[j] <= s.time[i] : f.time[j] < s.time[i]));
+      },
+      [&](std::int64_t j, std::int64_t i) { return s.code[i] >= 0 && f.code[j] == s.code[i]; });
 }
 
 }  // namespace

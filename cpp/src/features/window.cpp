@@ -55,6 +55,7 @@ Sorted gather(std::span<const std::int64_t> entity, std::span<const std::int64_t
   for (auto& v : s.values) v.resize(n);
   FirstBad bad_order(n), bad_value(n);
   tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n, 1 << 14), [&](const auto& r) {
+    check_interrupt();
     constexpr std::int64_t kAhead = 16;  // rows are read in sort order, i.e. at random: prefetch
     for (std::int64_t i = r.begin(); i != r.end(); ++i) {
       if (i + kAhead < r.end()) {
@@ -116,6 +117,23 @@ struct MonotoneDeque {
   bool empty() const { return head == q.size(); }
   std::int64_t front() const { return q[head]; }
 };
+
+// The compensated (Neumaier) sum of the non-NaN values v[lo, hi), in long double so that no
+// partial sum of finite doubles overflows, as a KahanSum that the sliding window then continues;
+// its value is inf only when the sum itself is beyond the doubles.
+detail::KahanSum frame_sum(const double* v, std::int64_t lo, std::int64_t hi) {
+  long double sum = 0, comp = 0;
+  for (std::int64_t i = lo; i < hi; ++i) {
+    if (std::isnan(v[i])) continue;
+    const long double x = v[i], t = sum + x;
+    comp += std::fabs(sum) >= std::fabs(x) ? (sum - t) + x : (x - t) + sum;
+    sum = t;
+  }
+  detail::KahanSum s;
+  s.sum = static_cast<double>(sum);
+  if (std::isfinite(s.sum)) s.comp = static_cast<double>((sum - static_cast<long double>(s.sum)) + comp);
+  return s;
+}
 
 struct Less {
   bool operator()(double a, double b) const { return a < b; }
@@ -203,6 +221,7 @@ WindowResult window_aggregate(const WindowEvents& events, const WindowQueries& q
     tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, std::max<std::int64_t>(n_groups, 0)), [&](const auto& r) {
       std::vector<Frame> frames(n_w);
       for (std::int64_t g = r.begin(); g != r.end(); ++g) {
+        if (((g - r.begin()) & 63) == 0) check_interrupt();  // Ctrl-C (asked on the calling thread only)
         const std::int64_t q0 = group[g], q1 = group[g + 1];
         const std::int64_t e = qs.entity[q0];
         std::int64_t a = std::lower_bound(ev.entity.begin(), ev.entity.end(), e) - ev.entity.begin();
@@ -250,6 +269,10 @@ WindowResult window_aggregate(const WindowEvents& events, const WindowQueries& q
                 }
               }
               if (f.cnt == 0) f.sum = detail::KahanSum{};  // no drift carried over an empty window
+              // A frame that summed past +-DBL_MAX leaves the running sum inf or NaN for good, even
+              // after the large values leave it: recompute such a frame's sum (long double: a wider
+              // exponent) and restart from it.  O(frame), only while the running sum is not finite.
+              if (!std::isfinite(f.sum.value())) f.sum = frame_sum(v, f.lo, hi);
               double* o = table + row * n_cols + c * value_block + wi;
               const bool any = f.cnt > 0;
               if (at_count >= 0) o[at_count] = static_cast<double>(f.cnt);

@@ -27,7 +27,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["TimeSpec", "column", "encode_keys", "encode_times", "n_rows", "is_arrow"]
+__all__ = ["TimeSpec", "arrow_to_pandas", "column", "encode_keys", "encode_times", "n_rows", "is_arrow"]
 
 _INT64_MAX = np.iinfo(np.int64).max
 _UNITS = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
@@ -46,6 +46,18 @@ def n_rows(table: Any) -> int:
     return table.num_rows if is_arrow(table) else len(table)
 
 
+def arrow_to_pandas(arr: Any) -> Any:
+    """A pyarrow column as a pandas array with nullable numeric and boolean types (pyarrow's own
+    conversion turns integers with nulls into floats and booleans with nulls into objects)."""
+    import pyarrow as pa
+
+    mapping = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
+               pa.int64(): pd.Int64Dtype(), pa.uint8(): pd.UInt8Dtype(), pa.uint16(): pd.UInt16Dtype(),
+               pa.uint32(): pd.UInt32Dtype(), pa.uint64(): pd.UInt64Dtype(), pa.float32(): pd.Float32Dtype(),
+               pa.float64(): pd.Float64Dtype(), pa.bool_(): pd.BooleanDtype()}
+    return arr.to_pandas(types_mapper=mapping.get).array
+
+
 def column(table: Any, name: str, arg: str, where: str, func: str) -> Any:
     """The column ``name`` of ``table`` (a pandas Series or a pyarrow ChunkedArray)."""
     names = table.column_names if is_arrow(table) else list(table.columns)
@@ -59,7 +71,7 @@ def column(table: Any, name: str, arg: str, where: str, func: str) -> Any:
 
 @dataclass
 class _KeyColumn:
-    kind: str  # "integer", "string" or "float"
+    kind: str  # "integer", "string", "float" or "null" (no key at all)
     values: Any  # int64/float64 ndarray (kind integer/float) or a pyarrow (large_)string array
     valid: np.ndarray | None  # bool mask of present values; None: all present
     categories: Any = None  # for a categorical: its categories as a _KeyColumn, values are then codes
@@ -94,7 +106,9 @@ def _pandas_key(s: pd.Series, where: str, name: str, func: str) -> _KeyColumn:
         return _KeyColumn(kind, _int64_or_float(arr, kind, where, name, func), ~mask if mask.any() else None)
     if dtype == object or isinstance(dtype, pd.StringDtype):
         inferred = pd.api.types.infer_dtype(s, skipna=True)
-        if inferred in ("string", "empty"):
+        if inferred == "empty":  # no key at all (every value missing, or no rows)
+            return _null_key(len(s))
+        if inferred == "string":
             import pyarrow as pa
 
             try:
@@ -123,6 +137,8 @@ def _arrow_key(col: Any, where: str, name: str, func: str) -> _KeyColumn:
     if pa.types.is_dictionary(t):
         col = col.dictionary_decode()
         t = col.type
+    if pa.types.is_null(t):  # pyarrow's type of a column without any value
+        return _null_key(len(col))
     valid = None
     if col.null_count:
         valid = np.asarray(pc.is_valid(col))
@@ -139,6 +155,11 @@ def _arrow_key(col: Any, where: str, name: str, func: str) -> _KeyColumn:
         return _KeyColumn(kind, _int64_or_float(arr, kind, where, name, func), valid)
     raise TypeError(f"{func}: by column {name!r} of {where} has type {t}; keys must be integers, booleans, "
                     f"strings or dictionaries of those")
+
+
+def _null_key(n: int) -> _KeyColumn:
+    """A column without any key: fits keys of every kind, and every row is missing."""
+    return _KeyColumn("null", np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool))
 
 
 def _int64_or_float(arr: np.ndarray, kind: str, where: str, name: str, func: str) -> np.ndarray:
@@ -200,6 +221,15 @@ def _codes_of_values(parts: list[_KeyColumn], dense: bool) -> tuple[list[np.ndar
 
 def _joint_column_codes(cols: list[_KeyColumn], name: str, wheres: list[str], func: str,
                         dense: bool) -> tuple[list[np.ndarray], int]:
+    null = [c.kind == "null" for c in cols]
+    if any(null):  # columns without any key take no part in the coding: all -1
+        keep = [i for i, nl in enumerate(null) if not nl]
+        codes, n_codes = _joint_column_codes([cols[i] for i in keep], name, [wheres[i] for i in keep], func,
+                                             dense) if keep else ([], 0)
+        out = [np.full(len(c.values), -1, dtype=np.int64) for c in cols]
+        for i, c in zip(keep, codes):
+            out[i] = c
+        return out, n_codes
     kinds = {c.kind for c in cols}
     if len(kinds) > 1:
         desc = ", ".join(f"{c.kind} in {w}" for c, w in zip(cols, wheres))
@@ -283,12 +313,14 @@ class TimeSpec:
     def duration(self, value: Any, name: str, func: str, *, positive: bool = False) -> int:
         """``value`` (a ttl or a window) as an int64 number of this spec's units, exactly."""
         lower = "> 0" if positive else ">= 0"
+        # np.timedelta64 subclasses np.signedinteger: a duration, never a bare count
+        number = isinstance(value, (int, np.integer, float)) and not isinstance(value, (bool, np.bool_, np.timedelta64))
         if self.kind == "integer":
-            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+            if not number or isinstance(value, float):
                 raise TypeError(f"{func}: {name} must be an int {lower} when the times are integers; got {value!r}")
             v = int(value)
         else:
-            if isinstance(value, (bool, np.bool_)) or isinstance(value, (int, np.integer, float)):
+            if number or isinstance(value, (bool, np.bool_)):
                 raise TypeError(f"{func}: {name} must be a duration (a string such as '1h', a timedelta or "
                                 f"np.timedelta64) when the times are datetimes; got {value!r}")
             try:
@@ -307,6 +339,8 @@ class TimeSpec:
             v = ns // per
         if v < 0 or (positive and v == 0):
             raise ValueError(f"{func}: {name} must be {lower}; got {value!r}")
+        if v > _INT64_MAX:
+            raise ValueError(f"{func}: {name} must fit in int64 ticks of the times; got {value!r}")
         return v
 
     def to_numpy(self, values: np.ndarray) -> np.ndarray:

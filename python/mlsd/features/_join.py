@@ -11,7 +11,7 @@ import pandas as pd
 from .. import _core
 from .._params import Check, validate_params
 from .._validation import call_kernel
-from ._encode import TimeSpec, column, encode_keys, encode_times, is_arrow, n_rows
+from ._encode import TimeSpec, arrow_to_pandas, column, encode_keys, encode_times, is_arrow, n_rows
 
 __all__ = ["FeatureTable", "point_in_time_join"]
 
@@ -116,10 +116,8 @@ def _take_pandas(col: pd.Series, idx: np.ndarray, missing: np.ndarray, any_missi
             return taken
         if dtype.kind == "b":
             return pd.arrays.BooleanArray(taken, missing)
-        if dtype.kind == "f":
-            return pd.arrays.FloatingArray(taken, missing)
-        if dtype.kind == "u" and dtype.itemsize == 8:
-            return pd.arrays.IntegerArray(taken, missing)
+        if dtype.kind == "f":  # pandas has no nullable float16: float32 holds it exactly
+            return pd.arrays.FloatingArray(taken.astype(np.float32) if dtype.itemsize == 2 else taken, missing)
         return pd.arrays.IntegerArray(taken, missing)
     if dtype == object:
         values = col.to_numpy()
@@ -317,7 +315,7 @@ def point_in_time_join(spine, features, *, by, on, ttl=None, created_at=None, al
                 col = data.column(src) if is_arrow(data) else _pandas_to_arrow(data[src])
                 values = _take_arrow(col, match, missing, any_missing)
             elif is_arrow(data):
-                values = _arrow_to_pandas(_take_arrow(data.column(src), match, missing, any_missing))
+                values = arrow_to_pandas(_take_arrow(data.column(src), match, missing, any_missing))
             else:
                 values = _take_pandas(data[src], match, missing, any_missing)
             new_columns.append((name, values))
@@ -330,17 +328,6 @@ def point_in_time_join(spine, features, *, by, on, ttl=None, created_at=None, al
     if extra is None:
         return spine.copy()
     return pd.concat([spine, extra], axis=1) if len(spine.columns) else extra
-
-
-def _arrow_to_pandas(arr: Any) -> Any:
-    """A pyarrow column as a pandas array with nullable numeric and boolean types."""
-    import pyarrow as pa
-
-    mapping = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
-               pa.int64(): pd.Int64Dtype(), pa.uint8(): pd.UInt8Dtype(), pa.uint16(): pd.UInt16Dtype(),
-               pa.uint32(): pd.UInt32Dtype(), pa.uint64(): pd.UInt64Dtype(), pa.float32(): pd.Float32Dtype(),
-               pa.float64(): pd.Float64Dtype(), pa.bool_(): pd.BooleanDtype()}
-    return arr.to_pandas(types_mapper=mapping.get).array
 
 
 def _pandas_to_arrow(s: pd.Series) -> Any:

@@ -9,7 +9,7 @@ import numpy as np
 
 from .._params import Check, Interval, validate_params
 from .._results import Result, axes, result_type
-from ._encode import column, encode_times, is_arrow
+from ._encode import arrow_to_pandas, column, encode_times, is_arrow
 
 __all__ = ["LeakageReport", "leakage_report"]
 
@@ -99,12 +99,20 @@ def _names(x: Any) -> list[str]:
     return [x] if isinstance(x, str) else list(x)
 
 
+def _series(table: Any, name: str, arg: str) -> Any:
+    """A column as a pandas Series; pyarrow columns with nullable types (a boolean with nulls stays
+    boolean, not object)."""
+    import pandas as pd
+
+    col = column(table, name, arg, "data", _FUNC)
+    return pd.Series(arrow_to_pandas(col)) if is_arrow(table) else col
+
+
 def _float_values(table: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
     """(values as float64, mask of present values) of a numeric or boolean column."""
     import pandas as pd
 
-    col = column(table, name, "features", "data", _FUNC)
-    s = col.to_pandas() if is_arrow(table) else col
+    s = _series(table, name, "features")
     if not (pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype)):
         raise TypeError(f"{_FUNC}: features names column {name!r}, which is not numeric or boolean ({s.dtype})")
     values = s.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -154,10 +162,9 @@ def leakage_report(data, *, label, label_time, feature_times=None, features=None
     from .. import metrics
 
     times_cols = [] if feature_times is None else _names(feature_times)
-    y_col = column(data, label, "label", "data", _FUNC)
     import pandas as pd
 
-    y_series = y_col.to_pandas() if is_arrow(data) else y_col
+    y_series = _series(data, label, "label")
     if y_series.isna().any():
         raise ValueError(f"{_FUNC}: label column {label!r} has missing values")
     try:
@@ -193,8 +200,7 @@ def leakage_report(data, *, label, label_time, feature_times=None, features=None
         for c in names:
             if c in skip:
                 continue
-            col = column(data, c, "features", "data", _FUNC)
-            dtype = col.to_pandas().dtype if is_arrow(data) else col.dtype
+            dtype = _series(data, c, "features").dtype
             if (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)) and dtype.kind in "biuf":
                 candidates.append(c)
     else:

@@ -16,7 +16,7 @@ from .._state import MergeableState, array_from_json
 from .._validation import InvalidParameterError
 from ._encode import TimeSpec, encode_keys, encode_times
 from ._window import (AGG_LIST, AGGS, CLOSED, WINDOWS, as_list, feature_names, prepared_windows, run_kernel, unique,
-                      window_label)
+                      window_labels)
 
 __all__ = ["WindowState", "WindowStateSummary"]
 
@@ -125,6 +125,8 @@ class WindowState(MergeableState):
         func = "WindowState.from_arrays"
         vals = np.asarray(values, dtype=np.float64)
         k = 1 if vals.ndim == 1 else vals.shape[1]
+        if k == 0:
+            raise InvalidParameterError(f"{func}: values has no columns; give at least one value column")
         if names is None:
             names = ["value"] if vals.ndim == 1 else [f"value{j}" for j in range(k)]
         elif len(names) != k:
@@ -132,11 +134,14 @@ class WindowState(MergeableState):
         spec = _spec_of(times, func)
         windows_l = unique(as_list(windows), "windows", func)
         ticks = prepared_windows(windows_l, spec, func)
-        if allowed_lateness is None or (isinstance(allowed_lateness, Integral) and allowed_lateness == 0):
-            lateness = allowed_lateness  # None, or 0 for times of either kind
+        if allowed_lateness is None:
+            lateness = None
+        elif (isinstance(allowed_lateness, Integral) and not isinstance(allowed_lateness, np.timedelta64)
+              and allowed_lateness == 0):
+            lateness = 0  # for times of either kind
         else:
             lateness = spec.duration(allowed_lateness, "allowed_lateness", func)
-        state = cls._make(list(names), ticks, [window_label(w) for w in windows_l], unique(as_list(aggs), "aggs", func),
+        state = cls._make(list(names), ticks, window_labels(windows_l, func), unique(as_list(aggs), "aggs", func),
                           closed, lateness, on_late, spec, _empty_keys(keys), np.empty(0, np.int64),
                           np.empty((0, k)), None, 0)
         state._add(keys, times, vals, func)
@@ -345,9 +350,9 @@ class WindowState(MergeableState):
                                         f"{keys.size}, {t.size} and {values.shape[0]} elements")
         if np.isinf(values).any():
             raise InvalidParameterError(f"{func}: values must be finite or NaN; found an infinite value")
-        if keys.size and (keys.dtype.kind in "OU") != (self._keys.dtype.kind in "OU"):
+        if keys.size and _string_keys(keys) != (self._keys.dtype == object):
             raise InvalidParameterError(f"{func}: keys must be of the kind the state holds "
-                                        f"({'strings' if self._keys.dtype.kind in 'OU' else 'integers'})")
+                                        f"({'strings' if self._keys.dtype == object else 'integers'})")
         ticks, valid = self._ticks(t, func, "times")
         codes = self._codes([keys], func, ["keys"])[0]
         keep = codes >= 0 if valid is None else (codes >= 0) & valid  # rows without a key or a time: no entity
@@ -364,7 +369,7 @@ class WindowState(MergeableState):
         if not keep.any():
             return
         new_keys = keys[keep]
-        new_keys = new_keys.astype(object) if new_keys.dtype.kind in "OU" else new_keys.astype(np.int64)
+        new_keys = new_keys.astype(object) if self._keys.dtype == object else new_keys.astype(np.int64)
         self._keys = _concat_keys([self._keys, new_keys])
         self._times = np.concatenate([self._times, ticks[keep]])
         self._values = np.concatenate([self._values, values[keep]])
@@ -384,9 +389,16 @@ class WindowState(MergeableState):
             self._keys, self._times, self._values = self._keys[keep], self._times[keep], self._values[keep]
 
 
+def _string_keys(keys: np.ndarray) -> bool:
+    """Whether keys are strings (held as an object array) rather than integers (int64); integers
+    in an object array are integers."""
+    if keys.dtype.kind != "O":
+        return keys.dtype.kind == "U"
+    return pd.api.types.infer_dtype(keys, skipna=True) not in ("integer", "boolean")
+
+
 def _empty_keys(keys) -> np.ndarray:
-    k = np.asarray(keys)
-    return np.empty(0, dtype=object if k.dtype.kind in "OU" else np.int64)
+    return np.empty(0, dtype=object if _string_keys(np.asarray(keys)) else np.int64)
 
 
 def _concat_keys(parts: list) -> np.ndarray:

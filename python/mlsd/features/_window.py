@@ -78,7 +78,7 @@ def window_label(w: Any) -> str:
     digits, a timedelta as the largest whole unit ("90min", "2d")."""
     if isinstance(w, str):
         return w
-    if isinstance(w, Integral):
+    if isinstance(w, Integral) and not isinstance(w, np.timedelta64):  # (a NumPy integer subclass)
         return str(int(w))
     ns = pd.Timedelta(w).value
     for unit, size in (("d", 86_400_000_000_000), ("h", 3_600_000_000_000), ("min", 60_000_000_000),
@@ -86,6 +86,19 @@ def window_label(w: Any) -> str:
         if ns % size == 0:
             return f"{ns // size}{unit}"
     return f"{ns}ns"
+
+
+def window_labels(windows: list, func: str) -> list[str]:
+    """The labels of ``windows``, distinct: two windows with one label ("1h" and a one-hour
+    timedelta) would name two output columns alike, and one of them would be lost."""
+    labels = [window_label(w) for w in windows]
+    first: dict[str, int] = {}
+    for i, label in enumerate(labels):
+        j = first.setdefault(label, i)
+        if j != i:
+            raise ValueError(f"{func}: windows[{j}] and windows[{i}] both give the column name suffix {label!r} "
+                             f"({windows[j]!r} and {windows[i]!r}); list each window once")
+    return labels
 
 
 def feature_names(values: Sequence[str], aggs: Sequence[str], labels: Sequence[str]) -> list[str]:
@@ -114,9 +127,6 @@ def value_column(table: Any, name: str, where: str, func: str) -> np.ndarray:
 def prepared_windows(windows: list, spec: TimeSpec, func: str) -> np.ndarray:
     ticks = [spec.duration(w, f"windows[{i}]" if len(windows) > 1 else "windows", func, positive=True)
              for i, w in enumerate(windows)]
-    for w, t in zip(windows, ticks):
-        if t > np.iinfo(np.int64).max:
-            raise ValueError(f"{func}: windows must fit in int64 ticks of the times; got {w!r}")
     return np.array(ticks, dtype=np.int64)
 
 
@@ -228,7 +238,8 @@ def window_aggregate(events, *, by, on, values, windows=("1h", "1d", "7d"),
         ``at`` (or ``events``), the same kind of table with the same rows, index and columns, plus
         one column per (value, aggregate, window) named ``f"{value}_{agg}_{window}"`` (e.g.
         ``"amount_sum_1h"``), ordered by value, then aggregate, then window.  A string window
-        keeps its text, an int its digits, a timedelta becomes its largest whole unit ("90min").
+        keeps its text, an int its digits, a timedelta becomes its largest whole unit ("90min");
+        two windows with one text (``"1h"`` and a one-hour timedelta) are an error.
 
     Notes
     -----
@@ -263,10 +274,10 @@ def window_aggregate(events, *, by, on, values, windows=("1h", "1d", "7d"),
     codes, _ = encode_keys(tables, [by_l] * len(tables), wheres, FUNC)
     times, valid, spec = encode_times(tables, [on] * len(tables), wheres, FUNC)
     w = prepared_windows(windows_l, spec, FUNC)
+    names = feature_names(values_l, aggs_l, window_labels(windows_l, FUNC))
     vals = [value_column(events, v, "events", FUNC) for v in values_l]
     ev_codes = missing_to_code(codes[0], valid[0])
     q_codes, q_times = (ev_codes, times[0]) if same else (missing_to_code(codes[1], valid[1]), times[1])
     result = run_kernel(FUNC, ev_codes, times[0], vals, q_codes, q_times, w, closed, aggs_l, same=same)
-    names = feature_names(values_l, aggs_l, [window_label(x) for x in windows_l])
     return assemble(events if same else at, names, result, values_l, aggs_l, len(windows_l), FUNC,
                     "events" if same else "at")
