@@ -99,6 +99,8 @@ def _chi2_sf(stat: float, df: float) -> tuple[float, float]:
 def _is_ddof(v: Any) -> bool:
     if isinstance(v, (bool, np.bool_, str, bytes)) or v is None:
         return False
+    if isinstance(v, Integral):
+        return abs(int(v)) < 2**31
     try:
         arr = np.asarray(v)
     except Exception:
@@ -198,6 +200,10 @@ def chisquare(f_obs: Any, f_exp: Any = None, ddof: Any = 0, axis: int | None = 0
                                  f"the relative differences are {rel}")
     with np.errstate(invalid="ignore", divide="ignore"):
         stat = np.sum((obs - exp) ** 2 / exp, axis=-1) if k else np.zeros(obs.shape[:-1])
+    if obs.ndim == 1 and np.ndim(ddof) == 0 and not small:  # one test: scalars, no array plumbing
+        dof1 = k - 1 - int(ddof)
+        p1 = float(special.chdtrc(dof1, stat)) if dof1 >= 1 else float("nan")
+        return ChisquareResult(float(stat), p1, dof=dof1)
     dof = k - 1 - np.asarray(ddof, dtype=np.float64)
     stat_b, dof_b = np.broadcast_arrays(stat, dof)
     with np.errstate(invalid="ignore"):

@@ -280,7 +280,8 @@ def _trimmed_moments(a: np.ndarray, trim: float) -> tuple[np.ndarray, np.ndarray
             win[:, n - g:] = x[:, [n - g - 1]]
         with np.errstate(invalid="ignore", divide="ignore"):
             mean[idx] = x[:, g:n - g].mean(axis=1) if n - 2 * g > 0 else np.nan
-            m2[idx] = ((win - win.mean(axis=1, keepdims=True)) ** 2).sum(axis=1) / (n - 2 * g - 1) * (n - 2 * g - 1.0)
+            # the winsorized sum of squares: divided by h - 1 below, SciPy's ddof = 2g + 1
+            m2[idx] = ((win - win.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
         h[idx] = n - 2 * g
     return h, mean, m2
 
