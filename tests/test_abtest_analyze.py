@@ -83,7 +83,7 @@ def test_plot_draws_every_interval():
                      control="A"), "batch shape"),
     (lambda: analyze({"A": (np.array([1, 2]), np.array([10, 10])), "B": (np.array([1, 3]), np.array([10, 10]))},
                      control="A", metrics=["x"]), "metrics has 1 names"),
-    (lambda: analyze({"A": np.arange(3.0), "B": np.arange(4.0)}, control="A", correction="sidak"), "'correction'"),
+    (lambda: analyze({"A": np.arange(3.0), "B": np.arange(4.0)}, control="A", correction="fdr_tsbh"), "'correction'"),
 ])
 def test_analyze_bad_input(call, fragment):
     with pytest.raises((ValueError, TypeError)) as info:

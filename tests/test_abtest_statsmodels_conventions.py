@@ -10,7 +10,9 @@ import mlsd.abtest as ab
 
 SHORT = [("b", "bonferroni"), ("bonf", "bonferroni"), ("h", "holm"), ("fdr_i", "fdr_bh"), ("fdr_p", "fdr_bh"),
          ("fdri", "fdr_bh"), ("fdrp", "fdr_bh"), ("fdr_n", "fdr_by"), ("fdr_c", "fdr_by"), ("fdrn", "fdr_by"),
-         ("fdrcorr", "fdr_by"), ("holm", "holm"), ("fdr_bh", "fdr_bh")]
+         ("fdrcorr", "fdr_by"), ("holm", "holm"), ("fdr_bh", "fdr_bh"), ("s", "sidak"), ("sidak", "sidak"),
+         ("hs", "holm-sidak"), ("holm-sidak", "holm-sidak"), ("sh", "simes-hochberg"),
+         ("simes-hochberg", "simes-hochberg"), ("ho", "hommel"), ("hommel", "hommel")]
 
 
 def _pvals(seed, m=60):
@@ -34,7 +36,8 @@ def test_multipletests_four_values_and_short_names(short, full, alpha):
     assert (res.alphacSidak, res.alphacBonf) == (res[2], res[3])
 
 
-@pytest.mark.parametrize("method", ["bonferroni", "holm", "fdr_bh", "fdr_by"])
+@pytest.mark.parametrize("method", ["bonferroni", "sidak", "holm", "holm-sidak", "simes-hochberg", "hommel", "fdr_bh",
+                                    "fdr_by"])
 @pytest.mark.parametrize("presorted", [True, False])
 def test_multipletests_is_sorted(method, presorted):
     p = _pvals(7)
@@ -47,7 +50,7 @@ def test_multipletests_is_sorted(method, presorted):
     np.testing.assert_allclose(res[1], ref[1], rtol=1e-12)
 
 
-@pytest.mark.parametrize("method", ["b", "holm", "fdr_bh", "fdr_by"])
+@pytest.mark.parametrize("method", ["b", "s", "holm", "hs", "sh", "ho", "fdr_bh", "fdr_by"])
 def test_multipletests_empty_as_statsmodels(method):
     res = ab.multipletests([], method=method)
     ref = sm_multipletests(np.array([]), method=method)
@@ -55,7 +58,15 @@ def test_multipletests_empty_as_statsmodels(method):
     assert np.isnan(res[2]) and np.isnan(ref[2]) and np.isnan(res[3]) and np.isnan(ref[3])
 
 
-@pytest.mark.parametrize("method", ["s", "sidak", "hs", "holm-sidak", "sh", "ho", "hommel", "fdr_tsbh", "fdr_gbs"])
+def test_multipletests_default_is_statsmodels_holm_sidak():
+    p = _pvals(11)
+    res, ref = ab.multipletests(p), sm_multipletests(p)
+    assert res.method == "holm-sidak"
+    np.testing.assert_array_equal(res[0], ref[0])
+    np.testing.assert_allclose(res[1], ref[1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["fdr_tsbh", "fdr_tsbky", "fdr_gbs", "lfdr"])
 def test_multipletests_unimplemented_method_names_it(method):
     with pytest.raises(ValueError, match=f"'method' parameter of multipletests.*Got '{method}'"):
         ab.multipletests([0.01, 0.2], method=method)

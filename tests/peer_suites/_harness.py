@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.machinery
 import importlib.util
 import re
 import sys
@@ -48,7 +49,7 @@ from typing import Any, Callable
 
 import pytest
 
-__all__ = ["PeerSuite", "Rule", "adapter", "CONVENTIONS", "SUITES"]
+__all__ = ["PeerSuite", "Rule", "adapter", "proxy", "CONVENTIONS", "SUITES"]
 
 # Every suite installed in this session, by name (the conftest reads them to deselect, mark and report).
 SUITES: dict[str, "PeerSuite"] = {}
@@ -68,8 +69,8 @@ class Rule:
 
 # --- call conventions ------------------------------------------------------------------------------
 # The one place where a peer's calling convention is translated to mlsd's.  Each entry documents what
-# it translates; none changes a result.  (scikit-learn's suites need none: mlsd's functions take
-# scikit-learn's argument names, defaults and input kinds.)
+# it translates; none changes a result.  (scikit-learn's and most of SciPy's suites need none: mlsd's
+# functions take those peers' argument names, defaults and input kinds.)
 
 CONVENTIONS: dict[str, str] = {}
 
@@ -85,6 +86,21 @@ def adapter(peer_name: str, doc: str):
     return wrap
 
 
+_PEARSON = (None, "pearson", 1)
+
+
+@adapter("scipy.stats.power_divergence",
+         "power_divergence(f_obs, f_exp, ddof, axis, lambda_) with Pearson's lambda_ (None, 'pearson' or 1) "
+         "is chisquare(f_obs, f_exp, ddof, axis), SciPy's own definition of chisquare; the other lambdas "
+         "are not offered (NotImplementedError)")
+def scipy_power_divergence(f_obs, f_exp=None, ddof=0, axis=0, lambda_=None):
+    from mlsd.abtest import chisquare
+
+    if not any(lambda_ is v or (isinstance(lambda_, (str, int)) and lambda_ == v) for v in _PEARSON):
+        raise NotImplementedError(f"power_divergence with lambda_={lambda_!r}: mlsd offers Pearson's statistic only")
+    return chisquare(f_obs, f_exp, ddof, axis)
+
+
 # --- loading ---------------------------------------------------------------------------------------
 
 class _Proxy(types.ModuleType):
@@ -97,6 +113,72 @@ class _Proxy(types.ModuleType):
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.__dict__["_base"], name)
+
+
+def proxy(base: types.ModuleType, **overrides: Any) -> types.ModuleType:
+    """A stand-in for the module ``base`` whose listed attributes are mlsd's (for a name the tests
+    reach through a submodule, e.g. ``stats._stats_py.TtestResult``)."""
+    return _Proxy(base, overrides)
+
+
+_SM_ALTERNATIVE = {"two-sided": "two-sided", "2s": "two-sided", "larger": "greater", "l": "greater",
+                   "smaller": "less", "s": "less"}
+
+
+@adapter("statsmodels.stats.proportion.proportions_ztest",
+         "proportions_ztest(count, nobs, value, alternative, prop_var): statsmodels passes the two arms as "
+         "arrays count=[c1, c2], nobs=[n1, n2], mlsd as tuples (c1, n1), (c2, n2); one count and nobs "
+         "(scalars or length-1 arrays) are the one-sample form both share; alternative 'larger'/'smaller' "
+         "is SciPy's 'greater'/'less'; prop_var=None is False (statsmodels tests it for truth)")
+def statsmodels_proportions_ztest(count, nobs, value=None, alternative="two-sided", prop_var=False):
+    import numpy as np
+
+    from mlsd.abtest import proportions_ztest
+
+    alternative = _SM_ALTERNATIVE.get(alternative, alternative)
+    prop_var = False if prop_var is None else prop_var
+    count, nobs = np.asarray(count), np.asarray(nobs)
+    if count.size == 1 and nobs.size == 1:
+        return proportions_ztest(count.reshape(()).item(), nobs.reshape(()).item(), value, alternative=alternative,
+                                 prop_var=prop_var)
+    if count.shape == (2,) and nobs.shape == (2,):
+        return proportions_ztest((count[0].item(), nobs[0].item()), (count[1].item(), nobs[1].item()), value,
+                                 alternative=alternative, prop_var=prop_var)
+    raise NotImplementedError("proportions_ztest: more than two samples are not implemented (statsmodels: neither)")
+
+
+class _StatsmodelsIndPower:
+    """statsmodels' two-sample power classes, whose methods are mlsd's functions (see CONVENTIONS)."""
+
+    _test = "z"
+
+    def power(self, effect_size, nobs1, alpha, ratio=1, df=None, alternative="two-sided"):
+        from mlsd.abtest import power
+
+        if df is not None:
+            raise NotImplementedError("power(df=...): mlsd takes the degrees of freedom from the sample sizes")
+        return power(effect_size, nobs1, alpha=alpha, ratio=ratio, alternative=_SM_ALTERNATIVE.get(alternative,
+                     alternative), test=self._test)
+
+    def solve_power(self, effect_size=None, nobs1=None, alpha=None, power=None, ratio=1.0, alternative="two-sided"):
+        from mlsd.abtest import solve_power
+
+        return solve_power(effect_size=effect_size, nobs1=nobs1, power=power, alpha=alpha, ratio=ratio,
+                           alternative=_SM_ALTERNATIVE.get(alternative, alternative), test=self._test)
+
+
+@adapter("statsmodels.stats.power.NormalIndPower",
+         "NormalIndPower().power(effect_size, nobs1, alpha, ratio, alternative) is power(..., test='z'); "
+         ".solve_power(effect_size, nobs1, alpha, power, ratio, alternative) is solve_power(..., test='z') "
+         "(statsmodels' alpha=None default included); alternative 'larger'/'smaller' is 'greater'/'less'")
+class StatsmodelsNormalIndPower(_StatsmodelsIndPower):
+    _test = "z"
+
+
+@adapter("statsmodels.stats.power.TTestIndPower",
+         "TTestIndPower().power(...)/.solve_power(...) as NormalIndPower's, with test='t'; df=None only")
+class StatsmodelsTTestIndPower(_StatsmodelsIndPower):
+    _test = "t"
 
 
 def _load_copy(dotted: str, alias: str, patches: dict[str, Any], namespaces: dict[str, dict[str, Any]]
@@ -117,6 +199,7 @@ def _load_copy(dotted: str, alias: str, patches: dict[str, Any], namespaces: dic
     targets = [(original, name, fn) for name, fn in patches.items()]
     for ns, overrides in namespaces.items():
         targets += [(getattr(original, ns), name, fn) for name, fn in overrides.items()]
+    registered = _register_capabilities(targets)
     for holder, name, fn in targets:
         peer_obj = getattr(holder, name, None)
         if peer_obj is None:
@@ -129,12 +212,46 @@ def _load_copy(dotted: str, alias: str, patches: dict[str, Any], namespaces: dic
         copy_spec = importlib.util.spec_from_file_location(alias, original.__file__)
         module = importlib.util.module_from_spec(copy_spec)
         module.__package__ = dotted.rpartition(".")[0]
+        # relative imports (`from .common_tests import ...`) resolve against the original package,
+        # and the spec's parent must say so too (else Python warns ImportWarning)
+        module.__spec__ = importlib.machinery.ModuleSpec(f"{module.__package__}.{alias}", copy_spec.loader,
+                                                         origin=original.__file__)
         sys.modules[alias] = module
         copy_spec.loader.exec_module(module)
     finally:
         for mod, name, peer_obj in reversed(undo):
             setattr(mod, name, peer_obj)
+        _unregister_capabilities(registered)
     return module
+
+
+def _register_capabilities(targets: list[tuple[Any, str, Any]]) -> list[Any]:
+    """SciPy's test modules decorate their tests with ``make_xp_test_case(stats.f)``, which looks
+    ``stats.f`` up in SciPy's array-API capabilities table (and tags it for lazy backends).  While
+    the copy loads, ``stats.f`` is mlsd's, so mlsd's callable gets the peer's entry for that moment:
+    the test gets the peer's backend marks (only NumPy runs here) and nothing else changes."""
+    try:
+        from scipy._lib._array_api import xp_capabilities_table as table
+    except ImportError:
+        return []
+    added = []
+    for holder, name, fn in targets:
+        peer_obj = getattr(holder, name, None)
+        if peer_obj in table and fn not in table:
+            table[fn] = table[peer_obj]
+            added.append((fn, "_lazy_xp_function" in getattr(fn, "__dict__", {})))
+    return added
+
+
+def _unregister_capabilities(added: list[Any]) -> None:
+    if not added:
+        return
+    from scipy._lib._array_api import xp_capabilities_table as table
+
+    for fn, had_tag in added:
+        table.pop(fn, None)
+        if not had_tag and "_lazy_xp_function" in getattr(fn, "__dict__", {}):
+            del fn._lazy_xp_function
 
 
 def _is_fixture(obj: Any) -> bool:

@@ -11,6 +11,29 @@ from ._harness import SUITES
 def pytest_configure(config):
     # Marks the peers register in their own configuration (scikit-learn: pytest-run-parallel's).
     config.addinivalue_line("markers", "thread_unsafe: a peer's test that must not run in parallel threads")
+    # SciPy's (scipy/conftest.py): array-API backend selection, slow tests, pytest-run-parallel's.
+    for line in ("skip_xp_backends(backends, reason=None, np_only=False, cpu_only=False, eager_only=False, "
+                 "exceptions=None): SciPy's backend skips (only NumPy runs here)",
+                 "xfail_xp_backends(backends, reason=None, np_only=False, cpu_only=False, eager_only=False, "
+                 "exceptions=None): SciPy's backend xfails (only NumPy runs here)",
+                 "array_api_backends: a SciPy test that iterates over array-API backends",
+                 "slow: a peer's slow test", "xslow: a SciPy test skipped unless SCIPY_XSLOW=1",
+                 "xfail_on_32bit(reason): a SciPy test that fails on 32-bit platforms",
+                 "fail_slow(duration): SciPy's per-test time budget (not enforced here)",
+                 "timeout(seconds): a peer's per-test timeout (not enforced here)",
+                 "parallel_threads_limit(n): pytest-run-parallel's (not used here)",
+                 "iterations(n): pytest-run-parallel's (not used here)",
+                 "matplotlib: a statsmodels test that needs matplotlib",
+                 "smoke: a statsmodels smoke test"):
+        config.addinivalue_line("markers", line)
+
+
+def pytest_runtest_setup(item):
+    # SciPy's conftest skips its very slow tests unless asked to run them.
+    import os
+
+    if item.get_closest_marker("xslow") is not None and os.environ.get("SCIPY_XSLOW", "0") in ("", "0"):
+        pytest.skip("very slow SciPy test; set SCIPY_XSLOW=1 to run it")
 
 
 # --- the fixtures that the peers' conftest.py files provide ------------------------------------------
@@ -38,6 +61,22 @@ def pyplot():
 
     yield plt
     plt.close("all")
+
+
+@pytest.fixture
+def xp():
+    """SciPy's conftest: the array namespace under test.  Without SCIPY_ARRAY_API (and mlsd takes
+    NumPy input only) that is NumPy alone, wrapped as SciPy wraps it."""
+    import numpy as np
+    from scipy._lib._array_api import array_namespace
+
+    return array_namespace(np.empty(0))
+
+
+@pytest.fixture
+def num_parallel_threads():
+    """SciPy's conftest without pytest-run-parallel: one thread."""
+    return 1
 
 
 # --- selection, expected failures, report ------------------------------------------------------------

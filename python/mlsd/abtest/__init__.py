@@ -16,7 +16,7 @@
   :func:`sample_size_means`, :func:`mde_proportions`, :func:`mde_means`.
 * Sequential: :func:`msprt` (always-valid p-values and confidence sequences) and
   :func:`group_sequential_boundaries` (Lan-DeMets O'Brien-Fleming / Pocock alpha spending).
-* Many metrics: :func:`multipletests` (Bonferroni, Holm, BH, BY).
+* Many metrics: :func:`multipletests` (Bonferroni, Sidak, Holm, Holm-Sidak, Simes-Hochberg, Hommel, BH, BY).
 
 Every result is immutable and renders as a table in Jupyter (``to_frame()``, ``_repr_html_``);
 tuple-like results unpack as in SciPy/statsmodels (``stat, p = chisquare(...)``);

@@ -11,7 +11,7 @@ from scipy import special
 
 from .._params import ArrayLike, Check, Interval, Options, validate_params
 from .._results import ResultTuple
-from .._validation import as_float_array
+from .._validation import InvalidParameterError, as_float_array
 from ._stats import Stats
 
 __all__ = ["chisquare", "chi2_contingency", "srm_test", "multipletests", "ChisquareResult", "Chi2ContingencyResult",
@@ -96,23 +96,55 @@ def _chi2_sf(stat: float, df: float) -> tuple[float, float]:
     return p, float(_st.chi2.logsf(stat, df))
 
 
-@validate_params(f_obs=_COUNTS_1D, f_exp=[None, ArrayLike(ndim=1)], ddof=[Interval(Integral, 0, None)],
-                 sum_check=["boolean"])
-def chisquare(f_obs: Any, f_exp: Any = None, ddof: int = 0, *, sum_check: bool = True) -> ChisquareResult:
+def _is_ddof(v: Any) -> bool:
+    if isinstance(v, (bool, np.bool_, str, bytes)) or v is None:
+        return False
+    if isinstance(v, Integral):
+        return abs(int(v)) < 2**31
+    try:
+        arr = np.asarray(v)
+    except Exception:
+        return False
+    return arr.dtype.kind in "iu" and (arr.size == 0 or bool(np.all(np.abs(arr) < 2**31)))
+
+
+_AXIS = [None, Check(lambda a: isinstance(a, Integral) and not isinstance(a, (bool, np.bool_)), "an int")]
+
+
+@validate_params(f_obs=[ArrayLike(ndim=None)], f_exp=[None, ArrayLike(ndim=None)],
+                 ddof=[Check(_is_ddof, "an int or an array-like of ints")], axis=_AXIS, sum_check=["boolean"])
+def chisquare(f_obs: Any, f_exp: Any = None, ddof: Any = 0, axis: int | None = 0, *,
+              sum_check: bool = True) -> ChisquareResult:
     """Chi-square goodness-of-fit test: ``(statistic, pvalue)`` as ``scipy.stats.chisquare``
-    (a :class:`ChisquareResult`).
+    (a :class:`ChisquareResult`), vectorised over the other axes of n-D counts.
 
     Parameters
     ----------
-    f_obs : array-like of shape (k,)
-        Observed counts (>= 0).
-    f_exp : array-like of shape (k,), optional
-        Expected counts, > 0, with the same total as ``f_obs`` (relative tolerance 1e-8, as in
-        SciPy) unless ``sum_check`` is False.  Default: all categories equally likely.
-    ddof : int >= 0
-        The p-value has ``k - 1 - ddof`` degrees of freedom.
+    f_obs : array-like
+        Observed counts (>= 0); the categories run along ``axis``.
+    f_exp : array-like, optional
+        Expected counts (> 0), broadcast against ``f_obs``; each slice along ``axis`` has the same
+        total as ``f_obs``'s (relative tolerance sqrt(machine epsilon), as in SciPy) unless
+        ``sum_check`` is False.  Default: all categories equally likely.
+    ddof : int or array-like of ints, default 0
+        The p-value has ``k - 1 - ddof`` degrees of freedom (k categories); an array broadcasts
+        against the statistics, as in SciPy.  Degrees of freedom < 1 give a NaN p-value.
+    axis : int or None, default 0
+        The axis of the categories (None: all entries are one set of categories).
     sum_check : bool, default True
-        As SciPy: False skips the check that ``f_obs`` and ``f_exp`` have the same total.
+        As SciPy: False skips the check that ``f_obs`` and ``f_exp`` have the same totals.
+
+    Returns
+    -------
+    ChisquareResult
+        ``statistic`` and ``pvalue`` (floats for one test, arrays of the other axes' shape
+        otherwise; float32 counts give float32 results, as SciPy), ``dof``.
+
+    Notes
+    -----
+    mlsd checks the counts where SciPy returns NaN: negative or non-finite counts, expected counts
+    <= 0 and a non-empty slice of zero observations raise ValueError.  An empty slice has
+    statistic 0 (SciPy's value).
 
     Examples
     --------
@@ -120,34 +152,81 @@ def chisquare(f_obs: Any, f_exp: Any = None, ddof: int = 0, *, sum_check: bool =
     >>> stat, p = chisquare([16, 18, 16, 14, 12, 12])
     >>> round(stat, 6), round(p, 6)
     (2.0, 0.849145)
+    >>> chisquare([[16, 12], [18, 20], [16, 12]], axis=0).statistic.round(6).tolist()
+    [0.16, 2.909091]
     """
     func = "chisquare"
-    obs = _counts(f_obs, "f_obs", func, 1)
-    k = obs.shape[0]
-    if k - 1 - ddof < 1:
-        raise ValueError(f"{func}: f_obs needs more than 1 + ddof = {1 + ddof} categories; got {k}")
-    if f_exp is None:
-        exp = np.full(k, obs.sum() / k)
+    raw_obs = np.asarray(f_obs)
+    obs = _counts(f_obs, "f_obs", func, raw_obs.ndim)
+    exp = None if f_exp is None else _counts(f_exp, "f_exp", func, np.ndim(f_exp))
+    small = raw_obs.dtype.kind == "f" and raw_obs.dtype.itemsize <= 4 and (
+        f_exp is None or (np.asarray(f_exp).dtype.kind == "f" and np.asarray(f_exp).dtype.itemsize <= 4))
+    if exp is not None:
+        try:
+            shape = np.broadcast_shapes(obs.shape, exp.shape)
+        except ValueError:
+            raise ValueError(f"{func}: f_exp of shape {exp.shape} does not broadcast against f_obs of shape "
+                             f"{obs.shape}") from None
+        obs, exp = np.broadcast_to(obs, shape), np.broadcast_to(exp, shape)
+    if axis is None:
+        obs = obs.reshape(-1)
+        exp = None if exp is None else exp.reshape(-1)
+        ax = 0
     else:
-        exp = _counts(f_exp, "f_exp", func, 1)
-        if exp.shape != obs.shape:
-            raise ValueError(f"{func}: f_exp has {exp.shape[0]} elements but f_obs has {k}")
+        if obs.ndim == 0 or not -obs.ndim <= axis < obs.ndim:
+            raise InvalidParameterError(f"{func}: axis {axis} is out of bounds for f_obs of {obs.ndim} dimensions")
+        ax = axis
+    obs = np.moveaxis(obs, ax, -1)
+    k = obs.shape[-1]
+    totals = obs.sum(axis=-1)
+    if np.any((totals <= 0) & (k > 0)):
+        raise ValueError(f"{func}: f_obs sums to zero along axis (a slice of categories has no observations)")
+    if exp is None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            exp = np.broadcast_to((totals / k)[..., None] if k else totals[..., None], obs.shape)
+    else:
+        exp = np.moveaxis(exp, ax, -1)
         if np.any(exp <= 0):
             raise ValueError(f"{func}: f_exp must be > 0")
-        if sum_check and abs(obs.sum() - exp.sum()) > 1e-8 * max(obs.sum(), exp.sum()):
-            raise ValueError(f"{func}: f_obs and f_exp must have the same total; got {obs.sum():g} and {exp.sum():g}")
-    if obs.sum() <= 0:
-        raise ValueError(f"{func}: f_obs sums to zero")
-    stat = float(np.sum((obs - exp) ** 2 / exp))
-    return ChisquareResult(stat, _chi2_sf(stat, k - 1 - ddof)[0], dof=k - 1 - ddof)
+        if sum_check and k:
+            exp_totals = exp.sum(axis=-1)
+            rtol = float(np.sqrt(np.finfo(np.float32 if small else np.float64).eps))
+            rel = np.abs(totals - exp_totals) / np.minimum(totals, exp_totals)
+            if np.any(rel > rtol):
+                # SciPy's words are quoted, for code matching its message
+                raise ValueError(f"{func}: f_obs and f_exp must have the same total in every slice along axis "
+                                 f"(SciPy: 'For each axis slice, the sum of the observed frequencies must agree with "
+                                 f"the sum of the expected frequencies'), to a relative tolerance of {rtol:.3g}; "
+                                 f"the relative differences are {rel}")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        stat = np.sum((obs - exp) ** 2 / exp, axis=-1) if k else np.zeros(obs.shape[:-1])
+    if obs.ndim == 1 and np.ndim(ddof) == 0 and not small:  # one test: scalars, no array plumbing
+        dof1 = k - 1 - int(ddof)
+        p1 = float(special.chdtrc(dof1, stat)) if dof1 >= 1 else float("nan")
+        return ChisquareResult(float(stat), p1, dof=dof1)
+    dof = k - 1 - np.asarray(ddof, dtype=np.float64)
+    stat_b, dof_b = np.broadcast_arrays(stat, dof)
+    with np.errstate(invalid="ignore"):
+        p = np.where(dof_b >= 1, special.chdtrc(np.maximum(dof_b, 1.0), stat_b), np.nan)
+    out_type = np.float32 if small else np.float64
+
+    def out(v):
+        v = np.asarray(v, dtype=out_type)
+        return (float(v) if out_type is np.float64 else v[()]) if v.ndim == 0 else v
+
+    dof_out = int(dof) if np.ndim(dof) == 0 else dof.astype(np.int64)
+    return ChisquareResult(out(stat), out(p), dof=dof_out)
 
 
-@validate_params(observed=[ArrayLike(ndim=(1, 2))], correction=["boolean"])
-def chi2_contingency(observed: Any, *, correction: bool = True) -> Chi2ContingencyResult:
+@validate_params(observed=[ArrayLike(ndim=None)], correction=["boolean"])
+def chi2_contingency(observed: Any, correction: bool = True) -> Chi2ContingencyResult:
     """Chi-square test of independence: ``(statistic, pvalue, dof, expected_freq)`` as
     ``scipy.stats.chi2_contingency`` (a :class:`Chi2ContingencyResult`; Pearson's statistic,
-    Yates' correction when ``correction`` and dof == 1).  A 1-D table is its own expected table
-    (no second factor), so as in SciPy the result is ``(0.0, 1.0, 0, observed)``.
+    Yates' correction when ``correction`` and dof == 1).  A table of any number of factors
+    (dimensions) is tested for their mutual independence, as in SciPy: the expected counts are
+    the product of the margins over total**(d - 1) and dof = size - sum(shape) + d - 1.  A 1-D
+    table is its own expected table (no second factor), so as in SciPy the result is
+    ``(0.0, 1.0, 0, observed)``.
 
     Examples
     --------
@@ -157,18 +236,26 @@ def chi2_contingency(observed: Any, *, correction: bool = True) -> Chi2Contingen
     (1.843718, 0.174516, 1)
     """
     func = "chi2_contingency"
-    obs = _counts(observed, "observed", func, (1, 2))
+    if np.ndim(observed) == 0:
+        raise ValueError(f"{func}: observed must be a table (at least 1-D); got a scalar")
+    obs = _counts(observed, "observed", func, np.ndim(observed))
     if obs.size == 0:
         raise ValueError(f"{func}: observed is empty")
     if obs.ndim == 1:
         if np.any(obs == 0):
             raise ValueError(f"{func}: observed has a zero count; the expected counts would be zero")
         return Chi2ContingencyResult(0.0, 1.0, 0, obs.copy())
-    rows, cols = obs.sum(axis=1), obs.sum(axis=0)
-    if np.any(rows == 0) or np.any(cols == 0):
-        raise ValueError(f"{func}: observed has a row or column of zeros; the expected counts would be zero")
-    expected = np.outer(rows, cols) / obs.sum()
-    dof = int((obs.shape[0] - 1) * (obs.shape[1] - 1))
+    d = obs.ndim
+    total = obs.sum()
+    expected = np.ones_like(obs)
+    for k in range(d):  # each factor's margin, broadcast along the others
+        margin = obs.sum(axis=tuple(j for j in range(d) if j != k), keepdims=True)
+        if np.any(margin == 0):
+            raise ValueError(f"{func}: observed has a zero margin (a slice of zeros along axis {k}); the expected "
+                             "counts would be zero")
+        expected = expected * margin
+    expected = expected / total ** (d - 1)
+    dof = int(obs.size - sum(obs.shape) + d - 1)
     if dof == 0:
         return Chi2ContingencyResult(0.0, 1.0, 0, expected)
     if dof == 1 and correction:
@@ -229,29 +316,58 @@ def srm_test(counts: Any, weights: Any = None, *, threshold: float = 0.001) -> S
     return SRMResult(stat, p, observed=obs, expected=expected, mismatch=bool(p < threshold), log_pvalue=logp)
 
 
-_METHODS = ("bonferroni", "holm", "fdr_bh", "fdr_by")
-# statsmodels' other spellings of the methods mlsd implements (its Šidák, Holm-Šidák,
-# Simes-Hochberg, Hommel, two-stage and local FDR methods are not implemented and are rejected).
-_METHOD_ALIASES = {"b": "bonferroni", "bonf": "bonferroni", "h": "holm",
+_METHODS = ("bonferroni", "sidak", "holm", "holm-sidak", "simes-hochberg", "hommel", "fdr_bh", "fdr_by")
+# statsmodels' other spellings of the methods mlsd implements (its two-stage, adaptive and local FDR
+# methods are not implemented and are rejected).
+_METHOD_ALIASES = {"b": "bonferroni", "bonf": "bonferroni", "s": "sidak", "h": "holm", "hs": "holm-sidak",
+                   "sh": "simes-hochberg", "ho": "hommel",
                    "fdr_i": "fdr_bh", "fdr_p": "fdr_bh", "fdri": "fdr_bh", "fdrp": "fdr_bh",
                    "fdr_n": "fdr_by", "fdr_c": "fdr_by", "fdrn": "fdr_by", "fdrcorr": "fdr_by"}
+
+
+def _sorted_correction(ps: np.ndarray, method: str) -> np.ndarray:
+    """Corrected p-values of ascending p-values ``ps`` (not yet clipped at 1)."""
+    m = ps.size
+    down = np.arange(m, 0, -1)  # m, m - 1, ..., 1: the hypotheses left at each step
+    if method == "holm":
+        return np.maximum.accumulate(ps * down)
+    if method == "holm-sidak":  # step-down with Sidak's level for the hypotheses left
+        return np.maximum.accumulate(-np.expm1(down * np.log1p(-ps)))
+    if method == "simes-hochberg":  # step-up
+        return np.minimum.accumulate((ps * down)[::-1])[::-1]
+    if method == "hommel":
+        # Hommel (1988), as R's p.adjust: for each size k of the tail, the Simes level of the
+        # k largest p-values caps the adjusted values from below
+        adj = ps.copy()
+        for k in range(m, 1, -1):
+            simes = np.min(k * ps[m - k:] / np.arange(1, k + 1.0))
+            adj[m - k:] = np.maximum(adj[m - k:], simes)
+            adj[:m - k] = np.maximum(adj[:m - k], np.minimum(k * ps[:m - k], simes))
+        return adj
+    factor = np.arange(1, m + 1) / m  # fdr_bh, fdr_by: step-up
+    if method == "fdr_by":
+        factor = factor / np.sum(1.0 / np.arange(1, m + 1))
+    return np.minimum.accumulate((ps / factor)[::-1])[::-1]
 
 
 @validate_params(pvals=[ArrayLike(ndim=(0, 1, 2, 3), allow_empty=True)],
                  alpha=[Interval(Real, 0.0, 1.0, closed="neither")],
                  method=[Options(_METHODS + tuple(_METHOD_ALIASES))], is_sorted=["boolean"])
-def multipletests(pvals: Any, alpha: float = 0.05, method: str = "holm", is_sorted: bool = False
+def multipletests(pvals: Any, alpha: float = 0.05, method: str = "hs", is_sorted: bool = False
                   ) -> MultipleTestsResult:
     """Multiple-testing correction: ``(reject, pvals_corrected, alphacSidak, alphacBonf)`` (a
     :class:`MultipleTestsResult`) as statsmodels ``multipletests`` for Bonferroni ("bonferroni",
-    "b", "bonf"), Holm ("holm", "h"), Benjamini-Hochberg ("fdr_bh", "fdr_i", "fdr_p", ...) and
-    Benjamini-Yekutieli ("fdr_by", "fdr_n", "fdr_c", ...).
+    "b", "bonf"), Šidák ("sidak", "s"), Holm ("holm", "h"), Holm-Šidák ("holm-sidak", "hs", the
+    default, as in statsmodels), Simes-Hochberg ("simes-hochberg", "sh"), Hommel ("hommel",
+    "ho"), Benjamini-Hochberg ("fdr_bh", "fdr_i", "fdr_p", ...) and Benjamini-Yekutieli
+    ("fdr_by", "fdr_n", "fdr_c", ...).
 
     ``reject`` is ``pvals_corrected <= alpha``.  Any shape is accepted; the correction runs over
     all entries (the family is the whole array).  With ``is_sorted=True`` the p-values are taken
     in the given order as already sorted ascending, as statsmodels does (no sort).  No p-values
-    give empty arrays (and NaN alphas), as statsmodels.  NaN p-values are an error.  The
-    default method stays "holm" (statsmodels' default, Holm-Šidák, is not implemented).
+    give empty arrays (and NaN alphas), as statsmodels.  NaN p-values are an error.
+    statsmodels' two-stage and adaptive FDR methods ("fdr_tsbh", "fdr_tsbky", "fdr_gbs") and
+    local FDR are not implemented.  Hommel's method costs O(m^2) for m p-values.
 
     Examples
     --------
@@ -272,16 +388,11 @@ def multipletests(pvals: Any, alpha: float = 0.05, method: str = "holm", is_sort
                                    alpha=alpha)
     if method == "bonferroni":
         corrected = np.minimum(flat * m, 1.0)
+    elif method == "sidak":
+        corrected = np.minimum(-np.expm1(m * np.log1p(-flat)), 1.0)
     else:
         order = np.arange(m) if is_sorted else np.argsort(flat, kind="stable")
-        ps = flat[order]
-        if method == "holm":
-            adj = np.maximum.accumulate(ps * np.arange(m, 0, -1))
-        else:
-            factor = np.arange(1, m + 1) / m
-            if method == "fdr_by":
-                factor = factor / np.sum(1.0 / np.arange(1, m + 1))
-            adj = np.minimum.accumulate((ps / factor)[::-1])[::-1]
+        adj = _sorted_correction(flat[order], method)
         corrected = np.empty(m)
         corrected[order] = np.minimum(adj, 1.0)
     corrected = corrected.reshape(p.shape)

@@ -69,11 +69,12 @@ def ttest_rel(a: Any, b: Any, axis: int | None = 0, nan_policy: str = "propagate
         d = sm.arrays[0] - sm.arrays[1]
     n, mean, m2 = row_moments_of(d, sm.finite[0] and sm.finite[1], func)
     bad = sm.nan_rows | (n < 1)
-    warn_small(~sm.nan_rows & (n < 1), func, 1)
+    warn_small(~sm.nan_rows & (n < 1), func, 1, sm)
     n = np.where(bad, np.nan, n)
     with np.errstate(invalid="ignore", divide="ignore"):
         se = np.sqrt(m2 / (n - 1.0) / n)
-    r = finish(mean, se, n - 1.0, alpha, alternative, "paired t-test")
+    # SciPy warns of precision loss for constant differences unless they are all zeros
+    r = finish(mean, se, n - 1.0, alpha, alternative, "paired t-test", warn_zero=mean != 0)
     return reshape_result(r, sm)
 
 
@@ -87,6 +88,15 @@ class WilcoxonResult(ResultTuple):
 
     _fields = ("statistic", "pvalue")
     _extras = ("zstatistic", "r_plus", "r_minus", "n", "method", "alternative")
+
+    @property
+    def zstatistic(self):
+        """The normal approximation's z; as in SciPy, the attribute exists only when
+        ``method="asymptotic"`` was asked for (``hasattr(res, "zstatistic")`` is False otherwise)."""
+        z = self.__dict__["zstatistic"]
+        if z is None:
+            raise AttributeError("zstatistic: set only when wilcoxon ran with method='asymptotic', as in SciPy")
+        return z
 
 
 def _signed_rank_pmf(n: int) -> np.ndarray:
@@ -153,10 +163,11 @@ def _permutation_p(d: np.ndarray, zero_method: str, alternative: str) -> float:
 
 @validate_params(x=[SAMPLE_ARRAY], y=[None, SAMPLE_ARRAY], zero_method=[Options(("wilcox", "pratt", "zsplit"))],
                  correction=BOOL, alternative=[Options(ALTERNATIVES)],
-                 method=[Options(("auto", "exact", "asymptotic"))], axis=AXIS, nan_policy=NAN_POLICY, keepdims=BOOL)
+                 method=[Options(("auto", "exact", "asymptotic", "approx"))], axis=AXIS, nan_policy=NAN_POLICY,
+                 keepdims=BOOL, mode=[None, Options(("auto", "exact", "asymptotic", "approx"))])
 def wilcoxon(x: Any, y: Any = None, zero_method: str = "wilcox", correction: bool = False,
              alternative: str = "two-sided", method: str = "auto", *, axis: int | None = 0,
-             nan_policy: str = "propagate", keepdims: bool = False) -> WilcoxonResult:
+             nan_policy: str = "propagate", keepdims: bool = False, mode: str | None = None) -> WilcoxonResult:
     """Wilcoxon signed-rank test of the differences ``x - y`` (or of ``x``), as
     ``scipy.stats.wilcoxon``.
 
@@ -186,6 +197,9 @@ def wilcoxon(x: Any, y: Any = None, zero_method: str = "wilcox", correction: boo
     nan_policy : {"propagate", "omit", "raise"}, default "propagate"
         "omit" drops every pair with a NaN.
     keepdims : bool, default False
+    mode : str, optional
+        SciPy's older name of ``method`` (still accepted by SciPy, as is ``"approx"`` for
+        ``"asymptotic"``); when given it takes the place of ``method``.
 
     Returns
     -------
@@ -201,6 +215,10 @@ def wilcoxon(x: Any, y: Any = None, zero_method: str = "wilcox", correction: boo
     (24.0, 0.04126)
     """
     func = "wilcoxon"
+    if mode is not None:
+        method = mode
+    if method == "approx":
+        method = "asymptotic"
     if y is None:
         sm = as_samples((x,), ("x",), func, axis=axis, nan_policy=nan_policy, keepdims=keepdims)
         d = sm.arrays[0]
@@ -278,7 +296,7 @@ def wilcoxon(x: Any, y: Any = None, zero_method: str = "wilcox", correction: boo
             p[i] = _permutation_p(d[i], zero_method, alternative)
     stat = np.minimum(r_plus, r_minus) if alternative == "two-sided" else r_plus.copy()
     empty = sm.nan_rows | (observed == 0)
-    warn_small(~sm.nan_rows & (observed == 0), func, 1)
+    warn_small(~sm.nan_rows & (observed == 0), func, 1, sm)
     for v in (stat, p, zc, r_plus, r_minus):
         v[empty] = np.nan
     zout = None

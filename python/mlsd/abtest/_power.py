@@ -153,17 +153,21 @@ def _root(f, lo, hi, what: str, func: str) -> float:
 
 
 @validate_params(effect_size=[None, FINITE], nobs1=[None, NOBS], power=[None, PROBABILITY], test=TEST,
-                 **{**COMMON, "alpha": [None, ALPHA]})
+                 **{**COMMON, "alpha": [None, ALPHA], "ratio": [None, POSITIVE]})
 def solve_power(*, effect_size: float | None = None, nobs1: float | None = None, power: float | None = None,
-                alpha: float | None = 0.05, ratio: float = 1.0, alternative: str = "two-sided", test: str = "z"
-                ) -> float:
+                alpha: float | None = 0.05, ratio: float | None = 1.0, alternative: str = "two-sided",
+                test: str = "z") -> float:
     """Solves the power equation for the one of ``effect_size``, ``nobs1``, ``power``, ``alpha``
-    given as None (``alpha`` defaults to 0.05, so pass ``alpha=None`` to solve for it).
+    and ``ratio`` given as None (``alpha`` defaults to 0.05 and ``ratio`` to 1, so pass
+    ``alpha=None`` or ``ratio=None`` to solve for them).
 
     As statsmodels ``NormalIndPower().solve_power`` (= ``zt_ind_solve_power``) for ``test="z"``
     and ``TTestIndPower().solve_power`` for ``test="t"``.  ``nobs1`` is returned unrounded
     (round it up for a plan).  The effect size is solved on the side of ``alternative`` (positive
-    for "two-sided" and "greater", negative for "less").
+    for "two-sided" and "greater", negative for "less"); for a one-sided test a power below
+    ``alpha`` is reached by an effect on the other side, as in statsmodels.  A one-sided test
+    whose effect is on the other side never reaches a power above ``alpha``: solving for
+    ``nobs1`` then raises ValueError ("No solution exists").
 
     Examples
     --------
@@ -174,14 +178,16 @@ def solve_power(*, effect_size: float | None = None, nobs1: float | None = None,
     0.05
     """
     func = "solve_power"
-    missing = [k for k, v in (("effect_size", effect_size), ("nobs1", nobs1), ("power", power), ("alpha", alpha))
-               if v is None]
+    missing = [k for k, v in (("effect_size", effect_size), ("nobs1", nobs1), ("power", power), ("alpha", alpha),
+                              ("ratio", ratio)) if v is None]
     if len(missing) != 1:
-        raise InvalidParameterError(f"{func}: exactly one of effect_size, nobs1, power and alpha must be None; "
+        raise InvalidParameterError(f"{func}: exactly one of effect_size, nobs1, power, alpha and ratio must be None; "
                                     f"got {len(missing)} None")
+    if missing == ["ratio"]:
+        return _solve_ratio(effect_size, nobs1, power, alpha, alternative, test, func)
     n_min = _n_min(test, ratio)
-    if power is not None and alpha is not None and not power > alpha:
-        # the power at effect 0 is alpha: anything below is not a power
+    if power is not None and alpha is not None and not power > alpha and alternative == "two-sided":
+        # the two-sided power is smallest, alpha, at effect 0: anything below is not a power
         raise param_error(func, "power", f"a float in the range ({alpha!r}, 1.0)", power)
     if nobs1 is not None:
         nobs1 = _check_nobs1(nobs1, func, test, ratio)
@@ -198,14 +204,44 @@ def solve_power(*, effect_size: float | None = None, nobs1: float | None = None,
     if missing == ["nobs1"]:
         if effect_size == 0:
             raise ValueError(f"{func}: effect_size must be non-zero to solve for nobs1")
+        wrong_side = alternative != "two-sided" and (effect_size > 0) != (alternative == "greater")
         lo = n_min * (1 + 1e-9)
+        if wrong_side:  # the power falls from about alpha towards 0 as the sample grows
+            if power >= alpha:
+                raise ValueError(f"{func}: No solution exists: with alternative={alternative!r} the effect size "
+                                 f"{effect_size!r} lies on the other side, so the power stays below alpha for every "
+                                 "sample size")
+            if _power(effect_size, lo, alpha, ratio, alternative, test) <= power:
+                return lo
+            return _root(lambda n: power - _power(effect_size, n, alpha, ratio, alternative, test), lo, 1e3,
+                         "sample size", func)
+        if power <= alpha:
+            raise param_error(func, "power", f"a float in the range ({alpha!r}, 1.0) to solve for nobs1", power)
         if _power(effect_size, lo, alpha, ratio, alternative, test) >= power:
             return lo
         return _root(lambda n: _power(effect_size, n, alpha, ratio, alternative, test) - power, lo, 1e3,
                      "sample size", func)
     sign = -1.0 if alternative == "less" else 1.0
+    if power < alpha:  # one-sided only: an effect on the other side of the alternative
+        return -sign * _root(lambda d: power - _power(-sign * d, nobs1, alpha, ratio, alternative, test), 0.0, 1.0,
+                             "effect size", func)
     return sign * _root(lambda d: _power(sign * d, nobs1, alpha, ratio, alternative, test) - power, 0.0, 1.0,
                         "effect size", func)
+
+
+def _solve_ratio(effect_size, nobs1, power, alpha, alternative, test, func) -> float:
+    """The ratio n2 / n1 at which the power reaches ``power`` (the power rises with the second arm)."""
+    if effect_size == 0:
+        raise ValueError(f"{func}: No solution exists: at effect size 0 the power does not depend on ratio")
+    # on the other side of a one-sided alternative the power falls (towards 0) as the second arm grows
+    falls = alternative != "two-sided" and (effect_size > 0) != (alternative == "greater")
+    if falls and power >= alpha:
+        raise ValueError(f"{func}: No solution exists: with alternative={alternative!r} the effect size "
+                         f"{effect_size!r} lies on the other side, so the power stays below alpha for every ratio")
+    sign = -1.0 if falls else 1.0
+    lo = 1e-9 if test == "z" else max(1e-9, (2.0 / nobs1 - 1.0) * (1 + 1e-9) + 1e-9)
+    return _root(lambda r: sign * (_power(effect_size, nobs1, alpha, r, alternative, test) - power), lo, 1.0,
+                 "ratio", func)
 
 
 def _cohen_h(p1, p0):

@@ -101,7 +101,7 @@ def mannwhitneyu(x: Any, y: Any, use_continuity: bool = True, alternative: str =
             logp[i] = np.log(p[i])
     method = "exact" if exact.all() else "asymptotic" if not exact.any() else "exact and asymptotic"
     empty = sm.nan_rows | (n1 == 0) | (n2 == 0)
-    warn_small(~sm.nan_rows & ((n1 == 0) | (n2 == 0)), func, 1)
+    warn_small(~sm.nan_rows & ((n1 == 0) | (n2 == 0)), func, 1, sm)
     u1 = np.where(empty, np.nan, u1)
     p, logp = np.where(empty, np.nan, p), np.where(empty, np.nan, logp)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -32,6 +32,20 @@ try:  # SciPy >= 1.14
 except ImportError:  # pragma: no cover - older SciPy warns a plain RuntimeWarning
     _ScipySmallSampleWarning = RuntimeWarning
 
+# SciPy's texts of that warning (scipy.stats._axis_nan_policy), so that code filtering SciPy's
+# warning by its message filters mlsd's too: (one problem, several), without and with omitted NaN.
+_TOO_SMALL = {
+    (False, False): "One or more sample arguments is too small; all returned values will be NaN. "
+                    "See documentation for sample size requirements.",
+    (False, True): "After omitting NaNs, one or more sample arguments is too small; all returned values "
+                   "will be NaN. See documentation for sample size requirements.",
+    (True, False): "All axis-slices of one or more sample arguments are too small; all elements of returned "
+                   "arrays will be NaN. See documentation for sample size requirements.",
+    (True, True): "After omitting NaNs, one or more axis-slices of one or more sample arguments is too small; "
+                  "corresponding elements of returned arrays will be NaN. See documentation for sample size "
+                  "requirements.",
+}
+
 __all__ = ["SmallSampleWarning", "Samples", "as_samples", "NAN_POLICY", "AXIS", "SAMPLE_ARRAY", "row_moments",
            "row_moments_of", "warn_small"]
 
@@ -71,12 +85,19 @@ class Samples:
     def rows(self) -> int:
         return int(np.prod(self.batch)) if self.batch else 1
 
+    dtype = np.dtype(np.float64)
+
     def out(self, values: np.ndarray) -> Any:
-        """Row results (length ``rows``) in the batch shape; a float for one problem."""
+        """Row results (length ``rows``) in the batch shape; a float for one problem.  As in
+        SciPy, float32 samples give float32 results (computed in float64, rounded once)."""
         v = np.asarray(values, dtype=np.float64).reshape(self.batch)
+        if self.dtype != np.float64:
+            v = v.astype(self.dtype)
         if self.keepdims:
             return v.reshape((1,) * self._ndim) if self.axis is None else np.expand_dims(v, self.axis)
-        return float(v) if v.ndim == 0 else v
+        if v.ndim == 0:
+            return float(v) if self.dtype == np.float64 else v[()]
+        return v
 
 
 def _as_real(x: Any, name: str, func: str) -> np.ndarray:
@@ -92,6 +113,9 @@ def as_samples(values: Sequence[Any], names: Sequence[str], func: str, *, axis: 
                nan_policy: str = "propagate", paired: bool = False, keepdims: bool = False) -> Samples:
     """The samples as a :class:`Samples` (see the module docstring)."""
     arrs = [_as_real(x, n, func) for x, n in zip(values, names)]
+    # SciPy's result dtype: float32 when every sample is float32 (or smaller), else float64
+    in_kinds = [np.asarray(x).dtype for x in values]
+    all_small = all(d.kind == "f" and d.itemsize <= 4 for d in in_kinds)
     if axis is None:
         ndim = max(a.ndim for a in arrs)  # keepdims keeps every dimension, with length 1
         arrs = [a.ravel() for a in arrs]
@@ -138,6 +162,8 @@ def as_samples(values: Sequence[Any], names: Sequence[str], func: str, *, axis: 
     s = Samples(arrs, batch, nan_rows & (nan_policy == "propagate"), omit, axis, keepdims)
     s._ndim = ndim
     s.finite = finite
+    if all_small:
+        s.dtype = np.dtype(np.float32)
     return s
 
 
@@ -146,10 +172,15 @@ def counts(a: np.ndarray) -> np.ndarray:
     return a.shape[1] - np.isnan(a).sum(axis=1)
 
 
-def warn_small(too_small: np.ndarray, func: str, need: int) -> None:
+def warn_small(too_small: np.ndarray, func: str, need: int, sm: Samples | None = None) -> None:
+    """Warn (SciPy's text, after the function's name) when some problem has fewer than ``need``
+    observations after NaN were handled."""
     if np.any(too_small):
-        warnings.warn(f"{func}: a sample has fewer than {need} observations (after NaN were handled); "
-                      "its statistic and p-value are NaN", SmallSampleWarning, stacklevel=3)
+        several = sm is not None and (sm._ndim > 1 and sm.axis is not None)
+        omit = sm is not None and sm.omit
+        # SciPy's text first: warning filters match a message from its start
+        warnings.warn(f"{_TOO_SMALL[several, omit]} ({func}: fewer than {need} observations)", SmallSampleWarning,
+                      stacklevel=3)
 
 
 def row_moments(s: Samples, i: int, func: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -182,16 +182,22 @@ def _scalar(x):
     return float(x) if x.ndim == 0 else x
 
 
-def finish(est, se, df, alpha, alternative, method, *, null_se=None, extra=None) -> TestResult:
+def finish(est, se, df, alpha, alternative, method, *, null_se=None, extra=None, warn_zero=None) -> TestResult:
     """Statistic, p-value and interval of an estimate with standard error se (and df).  The test
-    statistic uses ``null_se`` when given (pooled proportions), the interval always ``se``."""
+    statistic uses ``null_se`` when given (pooled proportions), the interval always ``se``.  A zero
+    standard error warns where ``warn_zero`` (default: everywhere) is True."""
     est = np.asarray(est, dtype=np.float64)
     se = np.asarray(se, dtype=np.float64)
     tse = se if null_se is None else np.asarray(null_se, dtype=np.float64)
     zero = tse == 0
+    if warn_zero is not None:
+        zero = zero & warn_zero
     if np.any(zero):
-        warnings.warn("the standard error is zero (constant data): the statistic is +-inf (p = 0) where the "
-                      "estimate differs from 0 and NaN where it is 0, as in SciPy", ZeroVarianceWarning, stacklevel=3)
+        # SciPy warns "Precision loss occurred in moment calculation ..." here; its words are quoted
+        # so that code filtering SciPy's warning by its message filters mlsd's too
+        warnings.warn("Precision loss occurred in moment calculation (SciPy's warning here): the data are "
+                      "constant, so the standard error is zero and the statistic is +-inf (p = 0), as in SciPy",
+                      ZeroVarianceWarning, stacklevel=3)
     with np.errstate(invalid="ignore", divide="ignore"):
         stat = est / tse  # zero standard error: +-inf, or NaN for 0 / 0 (SciPy's values)
     p, logp = tail_pvalue(stat, df, alternative)
@@ -233,7 +239,8 @@ def _is_raw(x: Any) -> bool:
 RAW_SAMPLE = [Stats, Mapping, SAMPLE_ARRAY]  # a Stats, a mapping of role -> array, or raw samples (any shape)
 
 
-def _ttest_moments(na, ma, m2a, nb, mb, m2b, equal_var: bool, alpha: float, alternative: str) -> TestResult:
+def _ttest_moments(na, ma, m2a, nb, mb, m2b, equal_var: bool, alpha: float, alternative: str,
+                   warn_zero=None) -> TestResult:
     """The t-test from counts, means and centred sums of squares (any batch shape)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         if equal_var:
@@ -249,13 +256,42 @@ def _ttest_moments(na, ma, m2a, nb, mb, m2b, equal_var: bool, alpha: float, alte
             wdf = welch_df(va, vb, na, nb)
             df = np.where(np.isnan(wdf) & (va + vb == 0), 1.0, wdf)
             method = "Welch t-test"
-    return finish(ma - mb, se, df, alpha, alternative, method)
+    return finish(ma - mb, se, df, alpha, alternative, method, warn_zero=warn_zero)
+
+
+def _trimmed_moments(a: np.ndarray, trim: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Yuen's (h, trimmed mean, (h - 1) x winsorized variance) of each row, as SciPy's
+    ``ttest_ind(trim=...)``: g = floor(n trim) values cut (trimmed mean) or replaced by their
+    neighbour (winsorized variance, ddof 2g + 1) on each side; h = n - 2g.  NaN (left by
+    ``nan_policy="omit"``) are skipped row by row."""
+    rows = a.shape[0]
+    h, mean, m2 = np.full(rows, np.nan), np.full(rows, np.nan), np.full(rows, np.nan)
+    nan = np.isnan(a).any(axis=1)
+    groups = [(np.flatnonzero(~nan), np.sort(a[~nan], axis=1))] if np.any(~nan) else []
+    groups += [(np.array([i]), np.sort(a[i][~np.isnan(a[i])])[None, :]) for i in np.flatnonzero(nan)]
+    for idx, x in groups:
+        n = x.shape[1]
+        if n == 0:
+            continue
+        g = int(n * trim)
+        win = x.copy()
+        if g:
+            win[:, :g] = x[:, [g]]
+            win[:, n - g:] = x[:, [n - g - 1]]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean[idx] = x[:, g:n - g].mean(axis=1) if n - 2 * g > 0 else np.nan
+            # the winsorized sum of squares: divided by h - 1 below, SciPy's ddof = 2g + 1
+            m2[idx] = ((win - win.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
+        h[idx] = n - 2 * g
+    return h, mean, m2
 
 
 @validate_params(a=RAW_SAMPLE, b=RAW_SAMPLE, axis=AXIS, equal_var=BOOL, nan_policy=NAN_POLICY,
-                 alternative=OPTIONS_ALTERNATIVE, keepdims=BOOL, alpha=[ALPHA])
+                 alternative=OPTIONS_ALTERNATIVE, trim=[Interval(Real, 0.0, 0.5, closed="left")], keepdims=BOOL,
+                 alpha=[ALPHA])
 def ttest_ind(a: Any, b: Any, *, axis: int | None = 0, equal_var: bool = True, nan_policy: str = "propagate",
-              alternative: str = "two-sided", keepdims: bool = False, alpha: float = 0.05) -> TestResult:
+              alternative: str = "two-sided", trim: float = 0, keepdims: bool = False,
+              alpha: float = 0.05) -> TestResult:
     """Two-sample t-test of the means of ``a`` and ``b``: Student (default, as SciPy) or Welch.
 
     Same statistic, p-value, df and confidence interval as ``scipy.stats.ttest_ind(a, b,
@@ -277,6 +313,10 @@ def ttest_ind(a: Any, b: Any, *, axis: int | None = 0, equal_var: bool = True, n
         NaN in raw samples: NaN results, dropped, or ValueError (as SciPy).
     alternative : {"two-sided", "greater", "less"}
         "greater": the mean of ``a`` is larger than that of ``b``.
+    trim : float in [0, 0.5), default 0
+        As SciPy: Yuen's trimmed t-test, cutting ``floor(n * trim)`` observations from each end
+        of each raw sample (trimmed means, winsorized variances, ``h = n - 2g`` degrees); 0 is
+        the ordinary t-test.  Raw samples only.
     keepdims : bool, default False
         Keep the tested axis (length 1) in the results of raw samples.
     alpha : float in (0, 1), default 0.05
@@ -310,12 +350,19 @@ def ttest_ind(a: Any, b: Any, *, axis: int | None = 0, equal_var: bool = True, n
     func = "ttest_ind"
     if _is_raw(a) and _is_raw(b):
         sm = as_samples((a, b), ("a", "b"), func, axis=axis, nan_policy=nan_policy, keepdims=keepdims)
-        (na, ma, m2a), (nb, mb, m2b) = row_moments(sm, 0, func), row_moments(sm, 1, func)
+        if trim:
+            (na, ma, m2a), (nb, mb, m2b) = _trimmed_moments(sm.arrays[0], trim), _trimmed_moments(sm.arrays[1], trim)
+        else:
+            (na, ma, m2a), (nb, mb, m2b) = row_moments(sm, 0, func), row_moments(sm, 1, func)
         bad = sm.nan_rows | (na < 1) | (nb < 1)
-        warn_small(~sm.nan_rows & ((na < 1) | (nb < 1)), func, 1)
+        warn_small(~sm.nan_rows & ((na < 1) | (nb < 1)), func, 1, sm)
         na, nb = np.where(bad, np.nan, na), np.where(bad, np.nan, nb)
-        r = _ttest_moments(na, ma, m2a, nb, mb, m2b, equal_var, alpha, alternative)
+        # SciPy warns of precision loss for constant samples unless they are all zeros
+        r = _ttest_moments(na, ma, m2a, nb, mb, m2b, equal_var, alpha, alternative,
+                           warn_zero=(ma != 0) | (mb != 0))
         return reshape_result(r, sm)
+    if trim:
+        raise ValueError(f"{func}: trim needs raw samples (a trimmed mean is not a function of Stats)")
     sa, sb = as_stats(a, "a", func), as_stats(b, "b", func)
     require_plain(sa, "a", func)
     require_plain(sb, "b", func)
