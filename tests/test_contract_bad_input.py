@@ -180,6 +180,12 @@ def _dask_events():
     return dd.from_pandas(_window_events(), npartitions=2)
 
 
+def _dask_join_tables():
+    import dask.dataframe as dd
+
+    return dict(spine=dd.from_pandas(_events(), npartitions=2), features=dd.from_pandas(_feature_rows(), npartitions=2))
+
+
 CLIENT = object()  # stands for the session's dask_client fixture in a valid call
 
 
@@ -342,6 +348,8 @@ CASES = [
     ("WindowState.from_dict", lambda: FE.WindowState.from_dict, dict(d=_window_state().to_dict()), {}),
     ("mlsd.dask.window_aggregate", lambda: _md().window_aggregate,
      dict(events=_dask_events(), by="k", on="t", values="v", windows=[2]), {}),
+    ("mlsd.dask.point_in_time_join", lambda: _md().point_in_time_join, dict(**_dask_join_tables(), by="k", on="t"),
+     {}),
     # -- monitoring ------------------------------------------------------------------------------
     ("drift", lambda: MON.drift, dict(reference=MREF, current=MCUR), {}),
     ("ks_2samp", lambda: MON.ks_2samp, dict(data1=XA, data2=XB), {}),

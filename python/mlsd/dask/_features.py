@@ -128,5 +128,20 @@ def point_in_time_join(spine, features, *, by, on, ttl=None, created_at=None, al
                 for t in tables]
     joined = dd.map_partitions(in_worker(_join_part), spine_s, *tables_s, kwargs=kwargs, prefixes=prefixes,
                                meta=meta, align_dataframes=False, enforce_metadata=False)
-    out = joined.set_index(_ROW, sorted=False, shuffle_method="tasks")
+    # The divisions of the sort are given, not computed: the row numbers are 0..n-1, known here.
+    # Left to set_index, they are computed (a quantile graph sent to the scheduler) while Dask's
+    # optimizer holds functools.cached_property's lock on Expr.divisions; under Python < 3.12 that
+    # lock is one per class, and a LocalCluster's scheduler, materialising the graph on a thread of
+    # this process, waits for the same lock: a deadlock (the stall on distributed clusters).
+    n_rows = int(np.sum(lengths))
+    out = joined.set_index(_ROW, sorted=False, divisions=_row_divisions(n_rows, n_parts), shuffle_method="tasks")
     return out.rename_axis(None)
+
+
+def _row_divisions(n_rows: int, n_parts: int) -> tuple[int, ...]:
+    """Divisions splitting the row numbers 0..n_rows-1 into at most n_parts nearly equal ranges
+    (at least one partition, also for no rows)."""
+    if n_rows <= 1:
+        return (0, 0)
+    cuts = np.unique(np.linspace(0, n_rows - 1, min(n_parts, n_rows - 1) + 1).round().astype(np.int64))
+    return tuple(int(c) for c in cuts)
