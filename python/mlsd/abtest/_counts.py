@@ -86,6 +86,30 @@ def _counts(x: Any, name: str, func: str, ndim: int) -> np.ndarray:
     return arr
 
 
+def _total(x: np.ndarray, func: str, name: str, axis: int | None = None) -> np.ndarray:
+    """Sums of counts; counts whose sum exceeds float64's range are an error, not an infinity."""
+    with np.errstate(over="ignore"):
+        out = x.sum(axis=axis)
+    if not np.all(np.isfinite(out)):
+        raise ValueError(f"{func}: the sum of {name} exceeds float64's range")
+    return out
+
+
+def _pearson(obs: np.ndarray, exp: np.ndarray, func: str, name: str) -> float:
+    """Pearson's sum((obs - exp)**2 / exp).  Counts beyond 2**300 are squared as
+    ((obs - exp) / sqrt(exp))**2, so that only a statistic itself beyond float64's range (an
+    error) can overflow: (obs - exp)**2 of counts near 1e300 would."""
+    with np.errstate(over="ignore"):
+        if max(float(np.max(obs)), float(np.max(exp))) <= 2.0**300:
+            stat = float(np.sum((obs - exp) ** 2 / exp))
+        else:
+            t = (obs - exp) / np.sqrt(exp)
+            stat = float(np.sum(t * t))
+    if not np.isfinite(stat):
+        raise ValueError(f"{func}: the chi-square statistic of {name} exceeds float64's range")
+    return stat
+
+
 def _chi2_sf(stat: float, df: float) -> tuple[float, float]:
     """(p, log p) of a chi-square statistic from the survival function."""
     p = float(special.chdtrc(df, stat))
@@ -127,18 +151,19 @@ def chisquare(f_obs: Any, f_exp: Any = None, ddof: int = 0, *, sum_check: bool =
     if k - 1 - ddof < 1:
         raise ValueError(f"{func}: f_obs needs more than 1 + ddof = {1 + ddof} categories; got {k}")
     if f_exp is None:
-        exp = np.full(k, obs.sum() / k)
+        exp = np.full(k, _total(obs, func, "f_obs") / k)
     else:
         exp = _counts(f_exp, "f_exp", func, 1)
         if exp.shape != obs.shape:
             raise ValueError(f"{func}: f_exp has {exp.shape[0]} elements but f_obs has {k}")
         if np.any(exp <= 0):
             raise ValueError(f"{func}: f_exp must be > 0")
-        if sum_check and abs(obs.sum() - exp.sum()) > 1e-8 * max(obs.sum(), exp.sum()):
-            raise ValueError(f"{func}: f_obs and f_exp must have the same total; got {obs.sum():g} and {exp.sum():g}")
+        total_obs, total_exp = _total(obs, func, "f_obs"), _total(exp, func, "f_exp")
+        if sum_check and abs(total_obs - total_exp) > 1e-8 * max(total_obs, total_exp):
+            raise ValueError(f"{func}: f_obs and f_exp must have the same total; got {total_obs:g} and {total_exp:g}")
     if obs.sum() <= 0:
         raise ValueError(f"{func}: f_obs sums to zero")
-    stat = float(np.sum((obs - exp) ** 2 / exp))
+    stat = _pearson(obs, exp, func, "f_obs")
     return ChisquareResult(stat, _chi2_sf(stat, k - 1 - ddof)[0], dof=k - 1 - ddof)
 
 
@@ -164,17 +189,21 @@ def chi2_contingency(observed: Any, *, correction: bool = True) -> Chi2Contingen
         if np.any(obs == 0):
             raise ValueError(f"{func}: observed has a zero count; the expected counts would be zero")
         return Chi2ContingencyResult(0.0, 1.0, 0, obs.copy())
-    rows, cols = obs.sum(axis=1), obs.sum(axis=0)
+    rows, cols = _total(obs, func, "observed", axis=1), _total(obs, func, "observed", axis=0)
     if np.any(rows == 0) or np.any(cols == 0):
         raise ValueError(f"{func}: observed has a row or column of zeros; the expected counts would be zero")
-    expected = np.outer(rows, cols) / obs.sum()
+    total = _total(rows, func, "observed")
+    if total <= 2.0**300:
+        expected = np.outer(rows, cols) / total
+    else:  # the product of two margins near 1e300 overflows; their share of the total cannot
+        expected = np.outer(rows, cols / total)
     dof = int((obs.shape[0] - 1) * (obs.shape[1] - 1))
     if dof == 0:
         return Chi2ContingencyResult(0.0, 1.0, 0, expected)
     if dof == 1 and correction:
         diff = expected - obs
         obs = obs + np.minimum(0.5, np.abs(diff)) * np.sign(diff)
-    stat = float(np.sum((obs - expected) ** 2 / expected))
+    stat = _pearson(obs, expected, func, "observed")
     return Chi2ContingencyResult(stat, _chi2_sf(stat, dof)[0], dof, expected)
 
 
@@ -220,11 +249,12 @@ def srm_test(counts: Any, weights: Any = None, *, threshold: float = 0.001) -> S
             raise ValueError(f"{func}: weights has {w.shape[0]} elements but counts has {obs.shape[0]}")
         if not np.all(np.isfinite(w)) or np.any(w <= 0):
             raise ValueError(f"{func}: weights must be finite and > 0")
-    total = obs.sum()
+    total = _total(obs, func, "counts")
     if total <= 0:
         raise ValueError(f"{func}: counts sums to zero")
+    w = w / w.max()  # weights of any positive scale, even near float64's largest
     expected = total * w / w.sum()
-    stat = float(np.sum((obs - expected) ** 2 / expected))
+    stat = _pearson(obs, expected, func, "counts")
     p, logp = _chi2_sf(stat, obs.shape[0] - 1)
     return SRMResult(stat, p, observed=obs, expected=expected, mismatch=bool(p < threshold), log_pvalue=logp)
 
