@@ -308,16 +308,8 @@ void Index::add(std::span<const float> x, std::span<const index_t> ids) {
       if (s.center.empty()) s.center = detail::column_mean(v, s.dim);
       s.sqnorms.resize(static_cast<std::size_t>(first_pos + n));
       run_in_arena([&] {
-        const auto added = std::span<float>(s.vectors).subspan(static_cast<std::size_t>(first_pos * s.dim));
-        detail::subtract_center(added, s.center, added);
-        tbb::parallel_for(tbb::blocked_range<index_t>(0, n, 4096), [&](const auto& r) {
-          for (index_t i = r.begin(); i != r.end(); ++i) {
-            const float* row = s.vectors.data() + (first_pos + i) * s.dim;
-            float sq = 0.0f;
-            for (index_t j = 0; j < s.dim; ++j) sq += row[j] * row[j];
-            s.sqnorms[static_cast<std::size_t>(first_pos + i)] = sq;
-          }
-        });
+        const auto sq = detail::centred_sqnorms(v, s.dim, s.center);
+        std::copy(sq.begin(), sq.end(), s.sqnorms.begin() + first_pos);
       });
     }
   } else {
@@ -434,9 +426,7 @@ std::vector<float> Index::vectors() const {
   std::shared_lock lock(impl_->mutex);
   const Impl& s = *impl_;
   if (s.own_flat) {
-    std::vector<float> out = s.vectors;
-    for (std::size_t i = 0; i < out.size() && !s.center.empty(); ++i) out[i] += s.center[i % s.center.size()];
-    return out;
+    return s.vectors;
   }
   std::vector<float> out(static_cast<std::size_t>(s.n_live * s.dim));
   index_t row = 0;
@@ -475,12 +465,7 @@ TopK Index::search(std::span<const float> queries, index_t k, const SearchParams
   const AllowBits allow = allow_spec.active ? AllowBits(bits) : AllowBits();
 
   if (s.own_flat) {
-    if (!s.center.empty()) {  // stored vectors are centred (see Impl::center)
-      storage.resize(q.size());  // q may be storage itself (cosine never has a centre)
-      run_in_arena([&] { detail::subtract_center(q, s.center, storage); });
-      q = storage;
-    }
-    return detail::knn_rows(q, s.vectors, s.dim, k, kernel_metric, s.pos2id, allow, s.sqnorms);
+    return detail::knn_rows(q, s.vectors, s.dim, k, kernel_metric, s.pos2id, allow, s.sqnorms, s.center);
   }
 
   // A selective filter, or an index that takes no selector: score the allowed items' stored
@@ -498,7 +483,7 @@ TopK Index::search(std::span<const float> queries, index_t k, const SearchParams
       }
     });
     if (s.metric == Metric::l2) return knn(q, sub, s.dim, k, kernel_metric, sub_ids);  // centres
-    return detail::knn_rows(q, sub, s.dim, k, kernel_metric, sub_ids, {}, {});
+    return detail::knn_rows(q, sub, s.dim, k, kernel_metric, sub_ids, {}, {}, {});
   }
 
   // FAISS search with per-call parameters; shared index state is never modified.
