@@ -69,6 +69,17 @@ std::span<const float> prepare(const Index::Impl& s, std::span<const float> x, s
   return storage;
 }
 
+// Ids of rows that reached the storage at positions first_pos, first_pos + 1, ...
+void register_added(Index::Impl& s, std::span<const index_t> ids, index_t first_pos) {
+  if (ids.empty()) return;
+  s.pos2id.insert(s.pos2id.end(), ids.begin(), ids.end());
+  const auto n = static_cast<index_t>(ids.size());
+  for (index_t i = 0; i < n; ++i) s.id2pos.emplace(ids[static_cast<std::size_t>(i)], first_pos + i);
+  s.n_live += n;
+  const index_t max_id = *std::max_element(ids.begin(), ids.end());
+  if (max_id >= s.next_id) s.next_id = max_id == std::numeric_limits<index_t>::max() ? max_id : max_id + 1;
+}
+
 void check_rows(const Index::Impl& s, std::span<const float> x, const char* argument) {
   MLSD_REQUIRE(x.size() % static_cast<std::size_t>(s.dim) == 0, kFn, argument, " must have ", s.dim, " columns");
   run_in_arena([&] { mlsd::detail::check_finite_rows(x, s.dim, kFn, argument); });
@@ -266,6 +277,9 @@ void Index::train(std::span<const float> x) {
   blas::SingleThreaded blas_threads;
   OmpThreads omp_threads(get_num_threads());
   call_faiss("train", [&] { s.faiss->train(n, v.data()); });
+  // FAISS's k-means (1.7.3) has no callback to stop it between iterations, and training on blocks
+  // would give other centroids, so Ctrl-C during training is honoured as soon as it returns.
+  check_interrupt();
 }
 
 void Index::add(std::span<const float> x, std::span<const index_t> ids) {
@@ -315,20 +329,34 @@ void Index::add(std::span<const float> x, std::span<const index_t> ids) {
   } else {
     OmpThreads omp_threads(get_num_threads());
     blas::SingleThreaded blas_threads;
-    if (kind() == "ivf") {
-      std::vector<faiss::Index::idx_t> positions(static_cast<std::size_t>(n));
-      for (index_t i = 0; i < n; ++i) positions[static_cast<std::size_t>(i)] = first_pos + i;
-      call_faiss("add", [&] { s.faiss->add_with_ids(n, v.data(), positions.data()); });
-    } else {
-      // FAISS numbers these indexes' items 0, 1, ...; without removal that is the position.
-      call_faiss("add", [&] { s.faiss->add(n, v.data()); });
+    const bool ivf = kind() == "ivf";
+    std::vector<faiss::Index::idx_t> positions(ivf ? static_cast<std::size_t>(n) : 0);
+    for (index_t i = 0; ivf && i < n; ++i) positions[static_cast<std::size_t>(i)] = first_pos + i;
+    // FAISS has no hook for Ctrl-C, so rows go in by blocks with a check between blocks (an HNSW
+    // graph build takes seconds per block of 10,000 at most).  An interrupted add keeps the
+    // blocks added so far, consistently: their ids are registered below, then the interrupt
+    // propagates.  (IVF and PQ add rows independently; HNSW inserts each block's rows by level.)
+    constexpr index_t kAddBlock = 10'000;
+    index_t done = 0;
+    try {
+      while (done < n) {
+        if (done > 0) check_interrupt();
+        const index_t m = std::min(kAddBlock, n - done);
+        const float* rows = v.data() + done * s.dim;
+        if (ivf) {
+          call_faiss("add", [&] { s.faiss->add_with_ids(m, rows, positions.data() + done); });
+        } else {
+          // FAISS numbers these indexes' items 0, 1, ...; without removal that is the position.
+          call_faiss("add", [&] { s.faiss->add(m, rows); });
+        }
+        done += m;
+      }
+    } catch (const interrupted&) {
+      register_added(s, std::span<const index_t>(new_ids).first(static_cast<std::size_t>(done)), first_pos);
+      throw;
     }
   }
-  s.pos2id.insert(s.pos2id.end(), new_ids.begin(), new_ids.end());
-  for (index_t i = 0; i < n; ++i) s.id2pos.emplace(new_ids[static_cast<std::size_t>(i)], first_pos + i);
-  s.n_live += n;
-  const index_t max_id = *std::max_element(new_ids.begin(), new_ids.end());
-  if (max_id >= s.next_id) s.next_id = max_id == std::numeric_limits<index_t>::max() ? max_id : max_id + 1;
+  register_added(s, new_ids, first_pos);
 }
 
 index_t Index::remove(std::span<const index_t> ids) {
