@@ -562,22 +562,13 @@ def _narrowing_values(valid):
     return out
 
 
-# Known gaps (not narrowing: float64 arithmetic on values near 1e300 overflows and warns, then
-# returns an infinite statistic): strict xfails, so that fixing one fails here until it is removed.
-FLOAT64_OVERFLOW = {("bootstrap", "data"), ("bootstrap", "control"), ("chisquare", "f_obs"),
-                    ("chi2_contingency", "observed"), ("srm_test", "counts")}
-
-
 def _narrowing_calls():
     for name, factory, valid, accepts in CASES:
         for param, value in valid.items():
             if not isinstance(value, np.ndarray):
                 continue
             for kind, bad in _narrowing_values(value).items():
-                gap = kind == "beyond float32" and (name, param) in FLOAT64_OVERFLOW
-                marks = [pytest.mark.xfail(reason="squares of values near 1e300 overflow float64", strict=True,
-                                           raises=RuntimeWarning)] if gap else []
-                yield pytest.param(name, factory, valid, param, kind, bad, id=f"{name}-{param}-{kind}", marks=marks)
+                yield pytest.param(name, factory, valid, param, kind, bad, id=f"{name}-{param}-{kind}")
 
 
 @pytest.mark.parametrize("name, factory, valid, param, kind, value", list(_narrowing_calls()))

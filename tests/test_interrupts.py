@@ -60,6 +60,20 @@ queries = rng.random((100_000, 64), dtype=np.float32)
 import mlsd.abtest as A
 x = rng.standard_normal(1_000_000)
 """, "A.bootstrap(x, n_resamples=1_000_000)", "A.bootstrap(x[:100], n_resamples=10)"),
+    "HNSW add": ("""
+import mlsd.retrieval as R
+ix = R.Index(32, 'l2', 'HNSW32')
+x = rng.standard_normal((400_000, 32)).astype(np.float32)
+""", "ix.add(x)", "assert len(ix) % 10_000 == 0 and len(ix) < 400_000; ix.add(x[:5]); ix.search(x[:3], 5)"),
+    "ks_2samp exact": ("""
+import mlsd.monitoring as MON
+a, b = rng.random(300_000), rng.random(300_000) + 0.3
+""", "MON.ks_2samp(a, b, method='exact')", "MON.ks_2samp(a[:50], b[:50], method='exact')"),
+    "dask bootstrap, synchronous scheduler": ("""
+import dask, dask.array as da, mlsd.dask as MD
+dask.config.set(scheduler='synchronous')
+x = da.from_array(rng.standard_normal(1_000_000), chunks=250_000)
+""", "MD.bootstrap(x, n_resamples=1_000_000)", "MD.bootstrap(x[:1000], n_resamples=10)"),
     "hash_columns": ("""
 import mlsd.hashing as H
 data = {'a': rng.integers(0, 1000, 1_000_000), 'b': rng.integers(0, 1000, 1_000_000)}

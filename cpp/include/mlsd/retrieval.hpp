@@ -179,6 +179,7 @@ class ShardedIndex {
 
 // File format of a serialised Index, exposed for tests.
 inline constexpr char kFileMagic[8] = {'M', 'L', 'S', 'D', 'I', 'D', 'X', '\0'};
-inline constexpr std::uint32_t kFileVersion = 1;
+// Version 2 stores l2 Flat vectors as added (version 1, still read: minus the centre).
+inline constexpr std::uint32_t kFileVersion = 2;
 
 }  // namespace mlsd::retrieval

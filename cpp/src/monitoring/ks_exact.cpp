@@ -34,6 +34,8 @@ double outside_probability(index_t n1, index_t n2, index_t h, bool two_sided) {
   row[0] = 1.0;
   double absorbed = 0.0;
   for (index_t i = 0; i <= n1; ++i) {
+    // O(n1 x band): minutes for large samples with a large statistic.  Ctrl-C every 256 rows.
+    if ((i & 255) == 0) check_interrupt();
     const index_t lo = std::max<index_t>(0, floor_div(i * n2 - bound, n1) + 1);
     const index_t hi = two_sided ? std::min<index_t>(n2, -floor_div(-(i * n2 + bound), n1) - 1) : n2;
     for (index_t j = lo; j <= hi; ++j) {

@@ -2,12 +2,18 @@
 // call sized to stay in cache, and are scanned for the top-k while hot.  Tasks are
 // (query block, item chunk) pairs run by oneTBB; every task calls a single-threaded sgemm, so BLAS
 // never starts threads of its own on top of TBB's.
+//
+// The float32 scores only choose candidates: every item whose float32 score lies within a proven
+// bound of the k-th best is kept, and the kept items are rescored in double precision from the
+// original vectors, one pair at a time.  So the result is the top-k of the double-precision scores
+// (ties by id), whatever the tiling, chunking, thread count or split of the items into shards.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
 
 #include <tbb/parallel_for.h>
+#include <tbb/parallel_reduce.h>
 
 #include "mlsd/common/checks.hpp"
 #include "mlsd/common/error.hpp"
@@ -42,55 +48,100 @@ index_t count_allowed(AllowBits allow, index_t n) {
   return c;
 }
 
-std::vector<float> squared_norms(std::span<const float> x, index_t d) {
-  const index_t n = d > 0 ? static_cast<index_t>(x.size()) / d : 0;
-  std::vector<float> out(static_cast<std::size_t>(n));
-  tbb::parallel_for(tbb::blocked_range<index_t>(0, n, 4096), [&](const auto& r) {
-    for (index_t i = r.begin(); i != r.end(); ++i) {
-      const float* v = x.data() + i * d;
-      float s = 0.0f;
-      for (index_t j = 0; j < d; ++j) s += v[j] * v[j];
-      out[static_cast<std::size_t>(i)] = s;
-    }
-  });
+// The largest squared row norm, in double (a max: the same for any split of the work).
+double max_row_sqnorm(std::span<const float> x, index_t d) {
+  const index_t n = static_cast<index_t>(x.size()) / d;
+  return tbb::parallel_reduce(
+      tbb::blocked_range<index_t>(0, n, 4096), 0.0,
+      [&](const auto& r, double m) {
+        for (index_t i = r.begin(); i != r.end(); ++i) {
+          const float* v = x.data() + i * d;
+          double s = 0.0;
+          for (index_t j = 0; j < d; ++j) s += static_cast<double>(v[j]) * v[j];
+          m = std::max(m, s);
+        }
+        return m;
+      },
+      [](double a, double b) { return std::max(a, b); });
+}
+
+// Per query, how far below the running k-th best float32 key a candidate must still be kept.
+// With u = 2^-24, a float32 dot product of length d is off by at most d u |q| |x| in any
+// summation order (blocked sgemm, SIMD lanes, FMA); the l2 key 2<q, x> - |x|^2 of vectors centred
+// in float32 is off from |q|^2 - |q - x|^2 of the original vectors by at most (d + 4) u (|q| + |x|)^2;
+// rounding the final score to float32 adds u times the same scale.  Keys of the true top-k are
+// therefore within twice the sum of these of the k-th best float32 key; the window doubles it
+// again for slack.  Beyond float32's range of products no bound holds and the window is 0.
+std::vector<float> key_windows(std::span<const float> queries, index_t d, bool l2, double max_item_sqnorm) {
+  const index_t nq = static_cast<index_t>(queries.size()) / d;
+  constexpr double u = 1.0 / 16777216.0;
+  const double x_norm = std::sqrt(max_item_sqnorm * (1.0 + (static_cast<double>(d) + 4.0) * u));
+  const double factor = 4.0 * (static_cast<double>(d) + 8.0) * u;
+  std::vector<float> out(static_cast<std::size_t>(nq));
+  for (index_t q = 0; q < nq; ++q) {
+    const float* v = queries.data() + q * d;
+    double s = 0.0;
+    for (index_t j = 0; j < d; ++j) s += static_cast<double>(v[j]) * v[j];
+    const double q_norm = std::sqrt(s);
+    const double w = factor * (l2 ? (q_norm + x_norm) * (q_norm + x_norm) : q_norm * x_norm);
+    out[static_cast<std::size_t>(q)] =
+        w < static_cast<double>(std::numeric_limits<float>::max()) / 8 ? static_cast<float>(w * (1.0 + 1e-6)) : 0.0f;
+  }
   return out;
 }
 
 struct KnnProblem {
-  std::span<const float> queries, items;
+  std::span<const float> queries;      // as scanned: centred on `center` for l2 with a centre
+  std::span<const float> raw_queries;  // as given: the final scores are computed from these
+  std::span<const float> items;        // as given (an l2 tile is centred when scanned)
   index_t d, k, nq, n;
   bool l2;
   std::span<const index_t> ids;
   AllowBits allow;
-  std::span<const float> item_sqnorms;
+  std::span<const float> item_sqnorms;  // l2: |item - center|^2
+  std::span<const float> center;        // l2: the point both sides are centred on, or empty
+  std::span<const float> window;        // per query, see key_windows
 };
 
-// Top-k of queries [q0, q1) over items [i0, i1) into heaps[(q - q0_base) * k ...].
+// Candidates of queries [q0, q1) over items [i0, i1): heaps[(q - q0) * k ...] the top-k float32
+// keys, near[q - q0] every item whose key came within the query's window of the running k-th.
 void scan_block(const KnnProblem& p, index_t q0, index_t q1, index_t i0, index_t i1,
-                std::span<Candidate> heaps, std::vector<float>& tile) {
+                std::span<Candidate> heaps, std::span<std::vector<Candidate>> near, std::vector<float>& tile,
+                std::vector<float>& centred) {
   const index_t nqb = q1 - q0;
   for (index_t q = 0; q < nqb; ++q) {
     TopKHeap(heaps.subspan(static_cast<std::size_t>(q * p.k), static_cast<std::size_t>(p.k))).reset();
+    near[static_cast<std::size_t>(q)].clear();
   }
   const float alpha = p.l2 ? 2.0f : 1.0f;  // l2 key: 2<q,x> - |x|^2 = |q|^2 - |q - x|^2
   const SelectFn select = select_at_least_fn();
+  const std::size_t compact_at = static_cast<std::size_t>(2 * p.k + 64);
   std::vector<std::uint32_t> hit_buffer(static_cast<std::size_t>(kItemTile));
   for (index_t t0 = i0; t0 < i1; t0 += kItemTile) {
     check_interrupt();  // a task may scan every item: check per tile
     const index_t nt = std::min(kItemTile, i1 - t0);
+    const float* xs = p.items.data() + t0 * p.d;
+    if (!p.center.empty()) {  // the tile minus the centre, rounded as squared_norms rounds it
+      for (index_t j = 0; j < nt; ++j) {
+        for (index_t c = 0; c < p.d; ++c) {
+          centred[static_cast<std::size_t>(j * p.d + c)] = xs[j * p.d + c] - p.center[static_cast<std::size_t>(c)];
+        }
+      }
+      xs = centred.data();
+    }
     if (nqb <= kDirectQueries) {
       // A few queries: sgemm would copy (pack) every item tile to reuse it only a few times, so
       // the scan is memory-bound twice over.  Plain SIMD dot products read each item once.
       const DistanceFn dot = inner_product_fn();
       for (index_t j = 0; j < nt; ++j) {
-        const float* x = p.items.data() + (t0 + j) * p.d;
+        const float* x = xs + j * p.d;
         for (index_t q = 0; q < nqb; ++q) {
           tile[static_cast<std::size_t>(q * nt + j)] =
               alpha * dot(p.queries.data() + (q0 + q) * p.d, x, static_cast<std::size_t>(p.d));
         }
       }
     } else {
-      blas::gemm_nt(nqb, nt, p.d, alpha, p.queries.data() + q0 * p.d, p.items.data() + t0 * p.d, tile.data());
+      blas::gemm_nt(nqb, nt, p.d, alpha, p.queries.data() + q0 * p.d, xs, tile.data());
     }
     if (p.l2) {  // key = 2<q, x> - |x|^2
       for (index_t q = 0; q < nqb; ++q) {
@@ -101,29 +152,35 @@ void scan_block(const KnnProblem& p, index_t q0, index_t q1, index_t i0, index_t
     }
     for (index_t q = 0; q < nqb; ++q) {
       TopKHeap heap(heaps.subspan(static_cast<std::size_t>(q * p.k), static_cast<std::size_t>(p.k)));
+      std::vector<Candidate>& kept = near[static_cast<std::size_t>(q)];
+      const float w = p.window[static_cast<std::size_t>(q0 + q)];
       const float* row = tile.data() + q * nt;
       // The threshold only rises while this tile is scanned, so the hits found with its value at
-      // the start are a superset of the candidates that can still enter; push() rechecks each.
-      const std::size_t hits = select(row, static_cast<std::size_t>(nt), heap.threshold(), hit_buffer.data());
+      // the start are a superset of the candidates that can still be kept; each is rechecked.
+      const std::size_t hits = select(row, static_cast<std::size_t>(nt), heap.threshold() - w, hit_buffer.data());
       for (std::size_t h = 0; h < hits; ++h) {
         const index_t item = t0 + hit_buffer[h];
         if (!allowed(p.allow, item)) continue;
-        heap.push({row[hit_buffer[h]], p.ids.empty() ? item : p.ids[static_cast<std::size_t>(item)], item});
+        const Candidate c{row[hit_buffer[h]], p.ids.empty() ? item : p.ids[static_cast<std::size_t>(item)], item};
+        heap.push(c);
+        if (c.key >= heap.threshold() - w) kept.push_back(c);
+      }
+      if (kept.size() > compact_at) {
+        const float lo = heap.threshold() - w;
+        std::erase_if(kept, [lo](const Candidate& c) { return c.key < lo; });
       }
     }
   }
 }
 
-// Final scores of the kept candidates, recomputed in double precision from the vectors.  The
-// sgemm scores that chose them depend (in the last bits) on where an item fell in a BLAS tile;
-// recomputing makes a score a function of the query and item alone, so sharded, filtered and
-// unsharded searches report identical numbers.  Rows are then sorted by the documented rule.
-void finish_row(const KnnProblem& p, index_t q, std::span<Candidate> heap, float* scores, index_t* ids) {
-  const float* qv = p.queries.data() + q * p.d;
+// Final scores of the kept candidates, in double precision from the vectors as given, one pair
+// at a time: a score is a function of the query and the item alone, so sharded, filtered and
+// unsharded searches report identical numbers.  The best p.k by the documented rule are written.
+void finish_row(const KnnProblem& p, index_t q, std::span<const Candidate> kept, float* scores, index_t* ids) {
+  const float* qv = p.raw_queries.data() + q * p.d;
   std::vector<std::pair<float, index_t>> row;
-  row.reserve(heap.size());
-  for (const Candidate& c : heap) {
-    if (c.row < 0) continue;  // empty slot
+  row.reserve(kept.size());
+  for (const Candidate& c : kept) {
     const float* xv = p.items.data() + c.row * p.d;
     double s = 0.0;
     for (index_t j = 0; j < p.d; ++j) {
@@ -132,14 +189,17 @@ void finish_row(const KnnProblem& p, index_t q, std::span<Candidate> heap, float
     }
     row.emplace_back(static_cast<float>(s), c.id);
   }
-  std::sort(row.begin(), row.end(), [l2 = p.l2](const auto& a, const auto& b) {
+  const auto order = [l2 = p.l2](const auto& a, const auto& b) {
     if (a.first != b.first) return l2 ? a.first < b.first : a.first > b.first;
     return a.second < b.second;
-  });
+  };
+  const std::size_t width = static_cast<std::size_t>(p.k);
+  const std::size_t filled = std::min(width, row.size());
+  std::partial_sort(row.begin(), row.begin() + static_cast<std::ptrdiff_t>(filled), row.end(), order);
   const float pad = p.l2 ? std::numeric_limits<float>::infinity() : -std::numeric_limits<float>::infinity();
-  for (std::size_t j = 0; j < heap.size(); ++j) {
-    scores[j] = j < row.size() ? row[j].first : pad;
-    ids[j] = j < row.size() ? row[j].second : -1;
+  for (std::size_t j = 0; j < width; ++j) {
+    scores[j] = j < filled ? row[j].first : pad;
+    ids[j] = j < filled ? row[j].second : -1;
   }
 }
 
@@ -162,36 +222,46 @@ TopK knn_impl(KnnProblem p) {
   // bit) does not depend on the thread count.
   const index_t chunk = (max_chunks + n_chunks - 1) / n_chunks * kItemTile;
 
-  // heaps[c][q][0..k): the top-k of query q over item chunk c.
+  // heaps[c][q][0..k): the top-k float32 keys of query q over item chunk c; near[c][q]: the
+  // candidates within the query's window of them (see key_windows).
   std::vector<Candidate> heaps(static_cast<std::size_t>(n_chunks * p.nq * p.k));
+  std::vector<std::vector<Candidate>> near(static_cast<std::size_t>(n_chunks * p.nq));
   tbb::parallel_for(tbb::blocked_range<index_t>(0, n_qblocks * n_chunks, 1), [&](const auto& r) {
     std::vector<float> tile(static_cast<std::size_t>(kQueryBlock * kItemTile));
+    std::vector<float> centred(p.center.empty() ? 0 : static_cast<std::size_t>(kItemTile * p.d));
     for (index_t task = r.begin(); task != r.end(); ++task) {
       const index_t b = task / n_chunks, c = task % n_chunks;
       const index_t q0 = b * kQueryBlock, q1 = std::min(p.nq, q0 + kQueryBlock);
       const index_t i0 = std::min(p.n, c * chunk), i1 = std::min(p.n, i0 + chunk);
       auto dst = std::span<Candidate>(heaps).subspan(static_cast<std::size_t>((c * p.nq + q0) * p.k),
                                                      static_cast<std::size_t>((q1 - q0) * p.k));
-      scan_block(p, q0, q1, i0, i1, dst, tile);
+      auto kept = std::span<std::vector<Candidate>>(near).subspan(static_cast<std::size_t>(c * p.nq + q0),
+                                                                  static_cast<std::size_t>(q1 - q0));
+      scan_block(p, q0, q1, i0, i1, dst, kept, tile, centred);
     }
   });
 
   tbb::parallel_for(tbb::blocked_range<index_t>(0, p.nq, 64), [&](const auto& r) {
     std::vector<Candidate> merged(static_cast<std::size_t>(p.k));
+    std::vector<Candidate> kept;
     std::vector<float> row_scores(static_cast<std::size_t>(p.k));
     std::vector<index_t> row_ids(static_cast<std::size_t>(p.k));
     const float pad = p.l2 ? std::numeric_limits<float>::infinity() : -std::numeric_limits<float>::infinity();
     for (index_t q = r.begin(); q != r.end(); ++q) {
-      std::span<Candidate> heap(heaps.data() + q * p.k, static_cast<std::size_t>(p.k));
-      if (n_chunks > 1) {
-        TopKHeap m(merged);
-        m.reset();
-        for (index_t c = 0; c < n_chunks; ++c) {
-          for (index_t j = 0; j < p.k; ++j) m.push(heaps[static_cast<std::size_t>((c * p.nq + q) * p.k + j)]);
-        }
-        heap = merged;
+      // The k-th best float32 key over all chunks, then every candidate within the window of it.
+      TopKHeap m(merged);
+      m.reset();
+      for (index_t c = 0; c < n_chunks; ++c) {
+        for (index_t j = 0; j < p.k; ++j) m.push(heaps[static_cast<std::size_t>((c * p.nq + q) * p.k + j)]);
       }
-      finish_row(p, q, heap, row_scores.data(), row_ids.data());
+      const float lo = m.threshold() - p.window[static_cast<std::size_t>(q)];
+      kept.clear();
+      for (index_t c = 0; c < n_chunks; ++c) {
+        for (const Candidate& cand : near[static_cast<std::size_t>(c * p.nq + q)]) {
+          if (cand.key >= lo) kept.push_back(cand);
+        }
+      }
+      finish_row(p, q, kept, row_scores.data(), row_ids.data());
       float* so = out.scores.data() + q * k_out;
       index_t* io = out.ids.data() + q * k_out;
       std::copy(row_scores.begin(), row_scores.end(), so);
@@ -233,15 +303,12 @@ TopK knn(std::span<const float> queries, std::span<const float> items, index_t d
     mlsd::detail::check_finite_rows(queries, d, fn, "queries");
     mlsd::detail::check_finite_rows(items, d, fn, "items");
     if (metric != Metric::l2 || !item_sqnorms.empty()) {
-      return detail::knn_rows(queries, items, d, k, metric, ids, allow, item_sqnorms);
+      return detail::knn_rows(queries, items, d, k, metric, ids, allow, item_sqnorms, {});
     }
-    // l2: centre both sides on the items' mean.  The kernel's |x|^2 - 2<q, x> loses all
-    // precision in float32 when the data sit far from the origin; distances do not change.
+    // l2: the scan centres both sides on the items' mean.  The kernel's |x|^2 - 2<q, x> loses
+    // all precision in float32 when the data sit far from the origin; distances do not change.
     const std::vector<float> center = detail::column_mean(items, d);
-    std::vector<float> qc(queries.size()), xc(items.size());
-    detail::subtract_center(queries, center, qc);
-    detail::subtract_center(items, center, xc);
-    return detail::knn_rows(qc, xc, d, k, metric, ids, allow, {});
+    return detail::knn_rows(queries, items, d, k, metric, ids, allow, {}, center);
   });
 }
 
@@ -270,19 +337,52 @@ std::vector<float> detail::column_mean(std::span<const float> x, index_t d) {
   return mean;
 }
 
+std::vector<float> detail::centred_sqnorms(std::span<const float> x, index_t d, std::span<const float> center) {
+  const index_t n = d > 0 ? static_cast<index_t>(x.size()) / d : 0;
+  std::vector<float> out(static_cast<std::size_t>(n));
+  tbb::parallel_for(tbb::blocked_range<index_t>(0, n, 4096), [&](const auto& r) {
+    for (index_t i = r.begin(); i != r.end(); ++i) {
+      const float* v = x.data() + i * d;
+      float s = 0.0f;
+      for (index_t j = 0; j < d; ++j) {
+        const float c = v[j] - (center.empty() ? 0.0f : center[static_cast<std::size_t>(j)]);
+        s += c * c;
+      }
+      out[static_cast<std::size_t>(i)] = s;
+    }
+  });
+  return out;
+}
+
 TopK detail::knn_rows(std::span<const float> queries, std::span<const float> items, index_t d, index_t k,
                       Metric metric, std::span<const index_t> ids, AllowBits allow,
-                      std::span<const float> item_sqnorms) {
+                      std::span<const float> item_sqnorms, std::span<const float> center) {
   const index_t n = static_cast<index_t>(items.size()) / d;
   return run_in_arena([&] {
     blas::SingleThreaded blas_guard;
     const bool l2 = metric == Metric::l2;
+    if (!l2) center = {};
+    std::vector<float> centred_queries;
+    std::span<const float> scanned = queries;
+    if (!center.empty()) {
+      centred_queries.resize(queries.size());
+      subtract_center(queries, center, centred_queries);
+      scanned = centred_queries;
+    }
     std::vector<float> norms;
     if (l2 && item_sqnorms.empty()) {
-      norms = squared_norms(items, d);
+      norms = centred_sqnorms(items, d, center);
       item_sqnorms = norms;
     }
-    KnnProblem p{queries, items, d, k, static_cast<index_t>(queries.size()) / d, n, l2, ids, allow, item_sqnorms};
+    double max_sqnorm = 0.0;
+    if (l2) {
+      for (float v : item_sqnorms) max_sqnorm = std::max(max_sqnorm, static_cast<double>(v));
+    } else {
+      max_sqnorm = max_row_sqnorm(items, d);
+    }
+    const std::vector<float> window = key_windows(scanned, d, l2, max_sqnorm);
+    KnnProblem p{scanned, queries, items, d, k, static_cast<index_t>(queries.size()) / d, n, l2, ids, allow,
+                 item_sqnorms, center, window};
 
     // A selective filter: gather the allowed items and search only those.
     if (!allow.empty()) {

@@ -17,7 +17,17 @@ std::vector<float> column_mean(std::span<const float> x, index_t d);
 // data with it.
 void subtract_center(std::span<const float> x, std::span<const float> center, std::span<float> out);
 
+// |x - center|^2 per row of x in float32, x - center rounded to float32 first, exactly as the
+// l2 scan centres an item tile (no centre: |x|^2).  Call inside an arena.  The kernel's |x|^2
+// term: Index keeps one per stored item.
+std::vector<float> centred_sqnorms(std::span<const float> x, index_t d, std::span<const float> center);
+
+// Exact top-k of queries over items as given.  For l2, item_sqnorms (optional) are
+// |item - center|^2 computed as the kernel's squared_norms does, and a non-empty center is the
+// point both sides are centred on for the float32 scan (the reported distances are those of the
+// vectors as given, in double precision, whatever the centre).
 TopK knn_rows(std::span<const float> queries, std::span<const float> items, index_t d, index_t k, Metric metric,
-              std::span<const index_t> ids, AllowBits allow, std::span<const float> item_sqnorms);
+              std::span<const index_t> ids, AllowBits allow, std::span<const float> item_sqnorms,
+              std::span<const float> center);
 
 }  // namespace mlsd::retrieval::detail

@@ -69,6 +69,17 @@ std::span<const float> prepare(const Index::Impl& s, std::span<const float> x, s
   return storage;
 }
 
+// Ids of rows that reached the storage at positions first_pos, first_pos + 1, ...
+void register_added(Index::Impl& s, std::span<const index_t> ids, index_t first_pos) {
+  if (ids.empty()) return;
+  s.pos2id.insert(s.pos2id.end(), ids.begin(), ids.end());
+  const auto n = static_cast<index_t>(ids.size());
+  for (index_t i = 0; i < n; ++i) s.id2pos.emplace(ids[static_cast<std::size_t>(i)], first_pos + i);
+  s.n_live += n;
+  const index_t max_id = *std::max_element(ids.begin(), ids.end());
+  if (max_id >= s.next_id) s.next_id = max_id == std::numeric_limits<index_t>::max() ? max_id : max_id + 1;
+}
+
 void check_rows(const Index::Impl& s, std::span<const float> x, const char* argument) {
   MLSD_REQUIRE(x.size() % static_cast<std::size_t>(s.dim) == 0, kFn, argument, " must have ", s.dim, " columns");
   run_in_arena([&] { mlsd::detail::check_finite_rows(x, s.dim, kFn, argument); });
@@ -266,6 +277,9 @@ void Index::train(std::span<const float> x) {
   blas::SingleThreaded blas_threads;
   OmpThreads omp_threads(get_num_threads());
   call_faiss("train", [&] { s.faiss->train(n, v.data()); });
+  // FAISS's k-means (1.7.3) has no callback to stop it between iterations, and training on blocks
+  // would give other centroids, so Ctrl-C during training is honoured as soon as it returns.
+  check_interrupt();
 }
 
 void Index::add(std::span<const float> x, std::span<const index_t> ids) {
@@ -308,35 +322,41 @@ void Index::add(std::span<const float> x, std::span<const index_t> ids) {
       if (s.center.empty()) s.center = detail::column_mean(v, s.dim);
       s.sqnorms.resize(static_cast<std::size_t>(first_pos + n));
       run_in_arena([&] {
-        const auto added = std::span<float>(s.vectors).subspan(static_cast<std::size_t>(first_pos * s.dim));
-        detail::subtract_center(added, s.center, added);
-        tbb::parallel_for(tbb::blocked_range<index_t>(0, n, 4096), [&](const auto& r) {
-          for (index_t i = r.begin(); i != r.end(); ++i) {
-            const float* row = s.vectors.data() + (first_pos + i) * s.dim;
-            float sq = 0.0f;
-            for (index_t j = 0; j < s.dim; ++j) sq += row[j] * row[j];
-            s.sqnorms[static_cast<std::size_t>(first_pos + i)] = sq;
-          }
-        });
+        const auto sq = detail::centred_sqnorms(v, s.dim, s.center);
+        std::copy(sq.begin(), sq.end(), s.sqnorms.begin() + first_pos);
       });
     }
   } else {
     OmpThreads omp_threads(get_num_threads());
     blas::SingleThreaded blas_threads;
-    if (kind() == "ivf") {
-      std::vector<faiss::Index::idx_t> positions(static_cast<std::size_t>(n));
-      for (index_t i = 0; i < n; ++i) positions[static_cast<std::size_t>(i)] = first_pos + i;
-      call_faiss("add", [&] { s.faiss->add_with_ids(n, v.data(), positions.data()); });
-    } else {
-      // FAISS numbers these indexes' items 0, 1, ...; without removal that is the position.
-      call_faiss("add", [&] { s.faiss->add(n, v.data()); });
+    const bool ivf = kind() == "ivf";
+    std::vector<faiss::Index::idx_t> positions(ivf ? static_cast<std::size_t>(n) : 0);
+    for (index_t i = 0; ivf && i < n; ++i) positions[static_cast<std::size_t>(i)] = first_pos + i;
+    // FAISS has no hook for Ctrl-C, so rows go in by blocks with a check between blocks (an HNSW
+    // graph build takes seconds per block of 10,000 at most).  An interrupted add keeps the
+    // blocks added so far, consistently: their ids are registered below, then the interrupt
+    // propagates.  (IVF and PQ add rows independently; HNSW inserts each block's rows by level.)
+    constexpr index_t kAddBlock = 10'000;
+    index_t done = 0;
+    try {
+      while (done < n) {
+        if (done > 0) check_interrupt();
+        const index_t m = std::min(kAddBlock, n - done);
+        const float* rows = v.data() + done * s.dim;
+        if (ivf) {
+          call_faiss("add", [&] { s.faiss->add_with_ids(m, rows, positions.data() + done); });
+        } else {
+          // FAISS numbers these indexes' items 0, 1, ...; without removal that is the position.
+          call_faiss("add", [&] { s.faiss->add(m, rows); });
+        }
+        done += m;
+      }
+    } catch (const interrupted&) {
+      register_added(s, std::span<const index_t>(new_ids).first(static_cast<std::size_t>(done)), first_pos);
+      throw;
     }
   }
-  s.pos2id.insert(s.pos2id.end(), new_ids.begin(), new_ids.end());
-  for (index_t i = 0; i < n; ++i) s.id2pos.emplace(new_ids[static_cast<std::size_t>(i)], first_pos + i);
-  s.n_live += n;
-  const index_t max_id = *std::max_element(new_ids.begin(), new_ids.end());
-  if (max_id >= s.next_id) s.next_id = max_id == std::numeric_limits<index_t>::max() ? max_id : max_id + 1;
+  register_added(s, new_ids, first_pos);
 }
 
 index_t Index::remove(std::span<const index_t> ids) {
@@ -434,9 +454,7 @@ std::vector<float> Index::vectors() const {
   std::shared_lock lock(impl_->mutex);
   const Impl& s = *impl_;
   if (s.own_flat) {
-    std::vector<float> out = s.vectors;
-    for (std::size_t i = 0; i < out.size() && !s.center.empty(); ++i) out[i] += s.center[i % s.center.size()];
-    return out;
+    return s.vectors;
   }
   std::vector<float> out(static_cast<std::size_t>(s.n_live * s.dim));
   index_t row = 0;
@@ -475,12 +493,7 @@ TopK Index::search(std::span<const float> queries, index_t k, const SearchParams
   const AllowBits allow = allow_spec.active ? AllowBits(bits) : AllowBits();
 
   if (s.own_flat) {
-    if (!s.center.empty()) {  // stored vectors are centred (see Impl::center)
-      storage.resize(q.size());  // q may be storage itself (cosine never has a centre)
-      run_in_arena([&] { detail::subtract_center(q, s.center, storage); });
-      q = storage;
-    }
-    return detail::knn_rows(q, s.vectors, s.dim, k, kernel_metric, s.pos2id, allow, s.sqnorms);
+    return detail::knn_rows(q, s.vectors, s.dim, k, kernel_metric, s.pos2id, allow, s.sqnorms, s.center);
   }
 
   // A selective filter, or an index that takes no selector: score the allowed items' stored
@@ -498,7 +511,7 @@ TopK Index::search(std::span<const float> queries, index_t k, const SearchParams
       }
     });
     if (s.metric == Metric::l2) return knn(q, sub, s.dim, k, kernel_metric, sub_ids);  // centres
-    return detail::knn_rows(q, sub, s.dim, k, kernel_metric, sub_ids, {}, {});
+    return detail::knn_rows(q, sub, s.dim, k, kernel_metric, sub_ids, {}, {}, {});
   }
 
   // FAISS search with per-call parameters; shared index state is never modified.

@@ -27,9 +27,10 @@ struct Index::Impl {
   // Exactly one of the two storages is used: own_flat for spec "Flat", else a FAISS index.
   bool own_flat = true;
   std::vector<float> vectors;  // own_flat: (n positions, dim), compacted on remove
-  std::vector<float> sqnorms;  // own_flat with l2: squared norm per position
-  // own_flat with l2: vectors are stored minus this point (the mean of the first batch), so that
-  // the |x|^2 - 2<q, x> form of the distance keeps its precision for data far from the origin.
+  std::vector<float> sqnorms;  // own_flat with l2: |x - center|^2 per position (centred_sqnorms)
+  // own_flat with l2: the exact kernel's float32 scan centres queries and items on this point (the
+  // mean of the first batch), so that the |x|^2 - 2<q, x> form of the distance keeps its precision
+  // for data far from the origin.  Vectors are stored as added; distances are theirs.
   std::vector<float> center;
   std::unique_ptr<faiss::Index> faiss;
 

@@ -7,8 +7,8 @@
 //   spec       u32 length + bytes
 //   next_id    i64
 //   n_pos      i64      positions, then n_pos i64 external ids (-1: removed)
-//   storage    u8       0: mlsd Flat, followed by n_pos * dim float32 (for l2: minus the
-//                       centre), then for l2 the dim float32 centre
+//   storage    u8       0: mlsd Flat, followed by n_pos * dim float32 (as added; version 1
+//                       stored l2 vectors minus the centre), then for l2 the dim float32 centre
 //                       1: FAISS, followed by u64 length + faiss::write_index bytes
 //   crc32      u32      CRC-32 (zlib's) of every byte before it
 //
@@ -24,9 +24,11 @@
 #include <faiss/impl/io.h>
 #include <faiss/index_io.h>
 
+#include "exact_rows.hpp"
 #include "faiss_check.hpp"
 #include "index_impl.hpp"
 #include "mlsd/common/error.hpp"
+#include "mlsd/common/parallel.hpp"
 
 namespace mlsd::retrieval {
 namespace {
@@ -156,8 +158,8 @@ Index Index::deserialize(std::span<const std::uint8_t> bytes) {
   Reader r(bytes);
   r.take(sizeof(kFileMagic), "magic");
   const auto version = r.get<std::uint32_t>("version");
-  MLSD_REQUIRE(version == kFileVersion, kLoad, "unsupported index file format version ", version,
-               " (this mlsd reads version ", kFileVersion, ")");
+  MLSD_REQUIRE(version == kFileVersion || version == 1, kLoad, "unsupported index file format version ", version,
+               " (this mlsd reads versions 1 to ", kFileVersion, ")");
   MLSD_REQUIRE(bytes.size() >= sizeof(kFileMagic) + 2 * sizeof(std::uint32_t), kLoad, "file is truncated");
   const std::size_t body = bytes.size() - sizeof(std::uint32_t);
   std::uint32_t stored_crc;
@@ -210,15 +212,14 @@ Index Index::deserialize(std::span<const std::uint8_t> bytes) {
       if (n_pos > 0 || std::any_of(center.begin(), center.end(), [](float v) { return v != 0.0f; })) {
         impl->center = std::move(center);
       }
-      impl->sqnorms.resize(static_cast<std::size_t>(n_pos));
-      for (index_t i = 0; i < n_pos; ++i) {
-        float sq = 0.0f;
-        for (index_t j = 0; j < impl->dim; ++j) {
-          const float x = impl->vectors[static_cast<std::size_t>(i * impl->dim + j)];
-          sq += x * x;
+      if (version == 1 && !impl->center.empty()) {  // version 1 stored l2 vectors minus the centre
+        for (std::size_t i = 0; i < impl->vectors.size(); ++i) {
+          impl->vectors[i] += impl->center[i % impl->center.size()];
         }
-        impl->sqnorms[static_cast<std::size_t>(i)] = sq;
+        MLSD_REQUIRE(std::all_of(impl->vectors.begin(), impl->vectors.end(), [](float x) { return std::isfinite(x); }),
+                     kLoad, "file holds vectors beyond float32's range");
       }
+      impl->sqnorms = run_in_arena([&] { return detail::centred_sqnorms(impl->vectors, impl->dim, impl->center); });
     }
   } else {
     const auto blob_len = br.get<std::uint64_t>("FAISS blob length");

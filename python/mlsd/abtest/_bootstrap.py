@@ -145,9 +145,13 @@ class _Arm:
         theta = np.where(np.arange(n) <= k, self.sorted[k + 1], self.sorted[k])
         return (n - 1) * (theta.mean() - theta)
 
-    def jackknife_sums(self) -> tuple[float, float]:
+    def jackknife_sums(self) -> tuple[float, float, float]:
+        """(sum (U/c)^2, sum (U/c)^3, c), c a power of two (1.0 but for values near 1e300, whose
+        cubes overflow; the acceleration is a ratio of the two sums, so c cancels)."""
         u = self.jackknife_u()
-        return float(np.sum(u**2)), float(np.sum(u**3))
+        c = power_of_two_scale(u)
+        u = u / c
+        return float(np.sum(u**2)), float(np.sum(u**3)), c
 
 
 # ---- shared with mlsd.dask.bootstrap: what a partition computes, and the finishing step ----------
@@ -183,6 +187,13 @@ def as_keys(key: Any, name: str, func: str) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=np.int64)
 
 
+def power_of_two_scale(x: np.ndarray) -> float:
+    """1.0, or for values beyond 2**300 (whose cubes overflow float64) a power of two c with
+    max |x / c| in [0.5, 1): dividing by it is exact, and nothing changes for other values."""
+    top = float(np.max(np.abs(x))) if x.size else 0.0
+    return float(2.0 ** np.frexp(top)[1]) if 2.0**300 < top < np.inf else 1.0
+
+
 def statistic_from_sums(w: np.ndarray, sy: np.ndarray, sd: np.ndarray | None) -> np.ndarray:
     """Resampled mean (sum w y / sum w) or ratio (sum w y / sum w d); NaN for an empty resample."""
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -205,7 +216,8 @@ def ratio_loo_deviation(y: np.ndarray, d: np.ndarray, ratio: float, d_total: flo
 def finish(arms: Sequence, *, statistic: str, method: str, alpha: float, func: str) -> BootstrapResult:
     """The interval from one or two resampled arms (the sample, then the control).  Each arm has
     ``n``, ``estimate``, ``resampled`` (the statistic per resample, NaN when empty) and
-    ``jackknife_sums()`` -> (sum U_i^2, sum U_i^3), called only for BCa."""
+    ``jackknife_sums()`` -> (sum U_i^2, sum U_i^3) or, scaled by a power of two c,
+    (sum (U_i/c)^2, sum (U_i/c)^3, c); called only for BCa."""
     signs = (1.0, -1.0)
     estimate = sum(s * a.estimate for s, a in zip(signs, arms))
     theta_b = sum(s * a.resampled for s, a in zip(signs, arms))
@@ -219,11 +231,15 @@ def finish(arms: Sequence, *, statistic: str, method: str, alpha: float, func: s
     else:
         frac = (np.count_nonzero(theta_b < estimate) + np.count_nonzero(theta_b <= estimate)) / (2 * theta_b.size)
         z0 = special.ndtri(frac)
+        # jackknife_sums() gives (sum U^2, sum U^3), or the sums of (U / c)^k and c: the terms are
+        # brought to the arms' largest c (acceleration = nums / dens^1.5 does not depend on it).
+        sums = [(tuple(a.jackknife_sums()) + (1.0,))[:3] for a in arms]
+        top = max(c for _, _, c in sums)
         nums = dens = 0.0
-        for s, a in zip(signs, arms):
-            s2, s3 = a.jackknife_sums()
-            nums += s * s3 / a.n**3
-            dens += s2 / a.n**2
+        for s, a, (s2, s3, c) in zip(signs, arms, sums):
+            r = c / top
+            nums += s * s3 * r**3 / a.n**3
+            dens += s2 * r**2 / a.n**2
         accel = nums / (6.0 * dens**1.5) if dens > 0 else 0.0
         z = special.ndtri(np.array([alpha / 2, 1 - alpha / 2]))
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -236,7 +252,8 @@ def finish(arms: Sequence, *, statistic: str, method: str, alpha: float, func: s
         lo = hi = np.nan
     if method == "basic":
         lo, hi = 2 * estimate - hi, 2 * estimate - lo
-    se = float(np.std(theta_b, ddof=1)) if theta_b.size > 1 else np.nan
+    c = power_of_two_scale(theta_b)  # squares of resampled statistics near 1e300 would overflow
+    se = float(np.std(theta_b / c, ddof=1)) * c if theta_b.size > 1 else np.nan
     return BootstrapResult(float(estimate), (float(lo), float(hi)), se, theta_b, method, statistic, n_empty, alpha)
 
 

@@ -86,6 +86,31 @@ def _counts(x: Any, name: str, func: str, ndim: int) -> np.ndarray:
     return arr
 
 
+def _total(x: np.ndarray, func: str, name: str, axis: int | None = None) -> np.ndarray:
+    """Sums of counts; counts whose sum exceeds float64's range are an error, not an infinity."""
+    with np.errstate(over="ignore"):
+        out = x.sum(axis=axis)
+    if not np.all(np.isfinite(out)):
+        raise ValueError(f"{func}: the sum of {name} exceeds float64's range")
+    return out
+
+
+def _pearson(obs: np.ndarray, exp: np.ndarray, func: str, name: str, axis: int | None = None) -> Any:
+    """Pearson's sum((obs - exp)**2 / exp), over all cells (a float) or along ``axis`` (an
+    array).  Counts beyond 2**300 are squared as ((obs - exp) / sqrt(exp))**2, so that only a
+    statistic itself beyond float64's range (an error) can overflow: (obs - exp)**2 of counts near
+    1e300 would."""
+    with np.errstate(over="ignore"):
+        if obs.size == 0 or max(float(np.max(obs)), float(np.max(exp))) <= 2.0**300:
+            stat = np.sum((obs - exp) ** 2 / exp, axis=axis)
+        else:
+            t = (obs - exp) / np.sqrt(exp)
+            stat = np.sum(t * t, axis=axis)
+    if not np.all(np.isfinite(stat)):
+        raise ValueError(f"{func}: the chi-square statistic of {name} exceeds float64's range")
+    return float(stat) if axis is None else stat
+
+
 def _chi2_sf(stat: float, df: float) -> tuple[float, float]:
     """(p, log p) of a chi-square statistic from the survival function."""
     p = float(special.chdtrc(df, stat))
@@ -178,7 +203,7 @@ def chisquare(f_obs: Any, f_exp: Any = None, ddof: Any = 0, axis: int | None = 0
         ax = axis
     obs = np.moveaxis(obs, ax, -1)
     k = obs.shape[-1]
-    totals = obs.sum(axis=-1)
+    totals = _total(obs, func, "f_obs", axis=-1)
     if np.any((totals <= 0) & (k > 0)):
         raise ValueError(f"{func}: f_obs sums to zero along axis (a slice of categories has no observations)")
     if exp is None:
@@ -189,7 +214,7 @@ def chisquare(f_obs: Any, f_exp: Any = None, ddof: Any = 0, axis: int | None = 0
         if np.any(exp <= 0):
             raise ValueError(f"{func}: f_exp must be > 0")
         if sum_check and k:
-            exp_totals = exp.sum(axis=-1)
+            exp_totals = _total(exp, func, "f_exp", axis=-1)
             rtol = float(np.sqrt(np.finfo(np.float32 if small else np.float64).eps))
             rel = np.abs(totals - exp_totals) / np.minimum(totals, exp_totals)
             if np.any(rel > rtol):
@@ -198,8 +223,7 @@ def chisquare(f_obs: Any, f_exp: Any = None, ddof: Any = 0, axis: int | None = 0
                                  f"(SciPy: 'For each axis slice, the sum of the observed frequencies must agree with "
                                  f"the sum of the expected frequencies'), to a relative tolerance of {rtol:.3g}; "
                                  f"the relative differences are {rel}")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        stat = np.sum((obs - exp) ** 2 / exp, axis=-1) if k else np.zeros(obs.shape[:-1])
+    stat = _pearson(obs, exp, func, "f_obs", axis=-1) if k else np.zeros(obs.shape[:-1])
     if obs.ndim == 1 and np.ndim(ddof) == 0 and not small:  # one test: scalars, no array plumbing
         dof1 = k - 1 - int(ddof)
         p1 = float(special.chdtrc(dof1, stat)) if dof1 >= 1 else float("nan")
@@ -246,22 +270,26 @@ def chi2_contingency(observed: Any, correction: bool = True) -> Chi2ContingencyR
             raise ValueError(f"{func}: observed has a zero count; the expected counts would be zero")
         return Chi2ContingencyResult(0.0, 1.0, 0, obs.copy())
     d = obs.ndim
-    total = obs.sum()
-    expected = np.ones_like(obs)
+    total = _total(obs, func, "observed")
+    # the product of margins near 1e300 overflows; their shares of the total cannot
+    huge = total > 2.0**300
+    expected = np.full_like(obs, total) if huge else np.ones_like(obs)
     for k in range(d):  # each factor's margin, broadcast along the others
-        margin = obs.sum(axis=tuple(j for j in range(d) if j != k), keepdims=True)
+        margin = _total(obs, func, "observed", axis=tuple(j for j in range(d) if j != k))
+        margin = np.expand_dims(margin, tuple(j for j in range(d) if j != k))
         if np.any(margin == 0):
             raise ValueError(f"{func}: observed has a zero margin (a slice of zeros along axis {k}); the expected "
                              "counts would be zero")
-        expected = expected * margin
-    expected = expected / total ** (d - 1)
+        expected = expected * (margin / total if huge else margin)
+    if not huge:
+        expected = expected / total ** (d - 1)
     dof = int(obs.size - sum(obs.shape) + d - 1)
     if dof == 0:
         return Chi2ContingencyResult(0.0, 1.0, 0, expected)
     if dof == 1 and correction:
         diff = expected - obs
         obs = obs + np.minimum(0.5, np.abs(diff)) * np.sign(diff)
-    stat = float(np.sum((obs - expected) ** 2 / expected))
+    stat = _pearson(obs, expected, func, "observed")
     return Chi2ContingencyResult(stat, _chi2_sf(stat, dof)[0], dof, expected)
 
 
@@ -307,11 +335,12 @@ def srm_test(counts: Any, weights: Any = None, *, threshold: float = 0.001) -> S
             raise ValueError(f"{func}: weights has {w.shape[0]} elements but counts has {obs.shape[0]}")
         if not np.all(np.isfinite(w)) or np.any(w <= 0):
             raise ValueError(f"{func}: weights must be finite and > 0")
-    total = obs.sum()
+    total = _total(obs, func, "counts")
     if total <= 0:
         raise ValueError(f"{func}: counts sums to zero")
+    w = w / w.max()  # weights of any positive scale, even near float64's largest
     expected = total * w / w.sum()
-    stat = float(np.sum((obs - expected) ** 2 / expected))
+    stat = _pearson(obs, expected, func, "counts")
     p, logp = _chi2_sf(stat, obs.shape[0] - 1)
     return SRMResult(stat, p, observed=obs, expected=expected, mismatch=bool(p < threshold), log_pvalue=logp)
 

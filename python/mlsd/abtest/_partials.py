@@ -38,7 +38,8 @@ The bootstrap, split into what a partition computes and the finishing step:
     C++ one every Stats merge uses; Pebay's third-moment term is added here).
 ``finish(arms, *, statistic, method, alpha, func)``
     The :class:`~mlsd.abtest.BootstrapResult` from resampled arms: each arm has ``n``,
-    ``estimate``, ``resampled`` and ``jackknife_sums()`` -> ``(sum U^2, sum U^3)``.
+    ``estimate``, ``resampled`` and ``jackknife_sums()`` -> ``(sum U^2, sum U^3)`` (or
+    ``(sum (U/c)^2, sum (U/c)^3, c)`` for a power of two c, where U^3 would overflow).
 """
 
 from __future__ import annotations

@@ -129,7 +129,12 @@ def knn(queries: Any, items: Any, k: int, metric: str = "ip", *, ids: Any = None
     """Exact k-nearest neighbours of each query among items (no index needed).
 
     Blocked matrix products (BLAS, one thread per task) with a multithreaded top-k selection;
-    this is the kernel behind ``Index(spec="Flat")`` and the ground truth for recall.
+    this is the kernel behind ``Index(spec="Flat")`` and the ground truth for recall.  The float32
+    products only choose candidates (every item within a proven bound of float32's error of the
+    k-th is kept); the kept ones are rescored in double precision from the vectors as given.  So
+    a row is the top-k of the double-precision scores (rounded to float32, equal scores by id)
+    for any tiling, thread count or split of the items: ``merge_topk`` of the searches of any
+    parts equals the search of the whole, bit for bit.
 
     Parameters
     ----------
@@ -438,10 +443,9 @@ class ShardedIndex:
 
     This is the scatter-gather of a cluster deployment, in one process: each shard returns its own
     top-k and :func:`merge_topk` combines them.  With exact shards the result equals the unsharded
-    exact search (same ties rule) up to float32 rounding: each shard's scores come from its own
-    matrix product, so two candidates tied to the last bit at the k-th place can swap (seen at
-    200,000 cosine items: 0.002% of the slots).  Training trains one shard and copies its trained state to the
-    others, so all shards share centroids.
+    exact search bit for bit, ids and scores (the exact kernel returns the top-k of
+    double-precision scores, whatever the split of the items; see :func:`knn`).  Training trains
+    one shard and copies its trained state to the others, so all shards share centroids.
 
     Parameters
     ----------
