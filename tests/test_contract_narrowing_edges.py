@@ -64,3 +64,14 @@ def test_feature_hasher_float32_takes_what_rounds_to_the_largest_value(value):
     x = hasher.transform([{"a": value}])
     assert x.dtype == np.float32
     assert x.data.tolist() == [np.float32(value)]
+
+
+@pytest.mark.parametrize("which", ["approx_ids", "exact_ids"])
+def test_knn_recall_refuses_uint64_ids_that_would_wrap_to_the_padding_id(which):
+    """2**64 - 1 as int64 is -1, the padding id: taken, it silently changed the recall (exact ids
+    [2**64 - 1, 5] against approximate [5, 9] gave 1.0 instead of 0.5)."""
+    ids = {"approx_ids": np.array([[5, 9]], dtype=np.uint64), "exact_ids": np.array([[5, 9]], dtype=np.uint64)}
+    ids[which] = np.array([[2**64 - 1, 5]], dtype=np.uint64)
+    with pytest.raises(ValueError, match=f"knn_recall: {which} .*int64"):
+        R.knn_recall(**ids)
+    assert R.knn_recall(np.array([[5, 9]], dtype=np.uint64), np.array([[2**63 - 1, 5]], dtype=np.uint64)) == 0.5
