@@ -204,6 +204,53 @@ TEST(Interrupts, ScopesNest) {
   EXPECT_THROW(mlsd::check_interrupt(), mlsd::interrupted);
 }
 
+// A kernel run inside another kernel's task (each shard's search in ShardedIndex::search): the
+// caller's Ctrl-C stops the inner loops on the other threads too, not only on the calling thread.
+TEST(Interrupts, NestedKernelsStopOnEveryThread) {
+  ThreadGuard g;
+  mlsd::set_num_threads(std::min(4, mlsd::default_num_threads()));
+  HookLog::reset(3);
+  std::atomic<int> done{0};
+  const int per_branch = 20000;  // 1 ms each: tens of seconds if a branch ran to its end
+  {
+    mlsd::interrupt_scope scope(&HookLog::hook);
+    EXPECT_THROW(mlsd::run_in_arena([&] {
+                   tbb::parallel_for(0, 2, [&](int) {
+                     mlsd::run_in_arena([&] {
+                       tbb::parallel_for(0, per_branch, [&](int) {
+                         mlsd::check_interrupt();
+                         std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                         ++done;
+                       });
+                     });
+                   });
+                 }),
+                 mlsd::interrupted);
+  }
+  EXPECT_EQ(HookLog::threads, std::set<std::thread::id>{std::this_thread::get_id()});
+  EXPECT_LT(done.load(), per_branch / 10);
+}
+
+// A kernel called from inside a task still runs isolated: a thread waiting in its loops never
+// picks up another task of the outer loop (which could, say, hold per-thread state mid-use).
+TEST(Parallel, NestedKernelRunsIsolated) {
+  ThreadGuard g;
+  mlsd::set_num_threads(std::min(4, mlsd::default_num_threads()));
+  std::atomic<int> violations{0};
+  mlsd::run_in_arena([&] {
+    tbb::parallel_for(0, 64, [&](int) {
+      thread_local int depth = 0;
+      if (depth != 0) ++violations;  // an outer task started while this thread was inside one
+      ++depth;
+      mlsd::run_in_arena([&] {
+        tbb::parallel_for(0, 64, [&](int) { std::this_thread::sleep_for(std::chrono::microseconds(50)); });
+      });
+      --depth;
+    });
+  });
+  EXPECT_EQ(violations.load(), 0);
+}
+
 TEST(Interrupts, GroupAucStops) {
   ThreadGuard g;
   mlsd::set_num_threads(2);

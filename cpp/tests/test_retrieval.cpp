@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -9,6 +10,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "mlsd/common/parallel.hpp"
@@ -388,6 +390,39 @@ TEST(ShardedIndex, TakesTheFilterAsIndexDoes) {
   const std::vector<std::uint8_t> mask(static_cast<std::size_t>(n), 1);
   allow.mask = mask;
   EXPECT_THROW(sharded.search(q, 4, {}, allow), std::invalid_argument);
+}
+
+// Ctrl-C during ShardedIndex::add: the batch is added to every shard or to none.  The hook asks to
+// stop as soon as some shard holds rows (it sleeps past the polling interval, so that every check
+// asks it): an add that could stop between shards would leave the first shards filled.
+namespace sharded_add_interrupt {
+const mr::ShardedIndex* watched = nullptr;
+bool stop_once_filled() {
+  std::this_thread::sleep_for(std::chrono::milliseconds(2 * mlsd::kInterruptPollMs));
+  return watched->size() > 0;
+}
+}  // namespace sharded_add_interrupt
+
+TEST(ShardedIndex, CtrlCDuringAddLeavesEveryShardOrNone) {
+  mlsd::set_num_threads(1);  // the checks run on this thread, the one that has the hook
+  const index_t d = 4, n = 300;
+  const auto x = random_matrix(n, d, 36);
+  for (const char* spec : {"Flat", "HNSW8"}) {
+    mr::ShardedIndex sharded(d, mr::Metric::l2, spec, 4);
+    sharded_add_interrupt::watched = &sharded;
+    {
+      mlsd::interrupt_scope scope(&sharded_add_interrupt::stop_once_filled);
+      std::this_thread::sleep_for(std::chrono::milliseconds(2 * mlsd::kInterruptPollMs));
+      try {
+        sharded.add(x, {});
+      } catch (const mlsd::interrupted&) {
+      }
+    }
+    EXPECT_TRUE(sharded.size() == 0 || sharded.size() == n) << spec << ": " << sharded.size() << " of " << n;
+    sharded.add(x, {});  // automatic ids go on from where the index is
+    EXPECT_TRUE(sharded.size() == n || sharded.size() == 2 * n) << spec << ": " << sharded.size();
+  }
+  mlsd::set_num_threads(0);
 }
 
 TEST(Index, L2CentreIsGivenAtConstruction) {

@@ -96,8 +96,8 @@ def as_sample_weight(w: Any, n: int, func: str, name: str = "sample_weight") -> 
 def check_fits(values: np.ndarray, dtype: Any, what: str, func: str) -> None:
     """Raises ValueError when a value of ``values`` cannot be held by ``dtype``: for an integer
     dtype, a value outside its range (NaN and inf included); for a float dtype narrower than the
-    values', a finite value beyond its largest (it would become inf, with NumPy's "overflow
-    encountered in cast" warning).  Values are not rounded here: a fraction is the caller's rule.
+    values', a finite value that the cast would turn into inf (with NumPy's "overflow encountered
+    in cast" warning), not one that merely rounds to the largest finite value.  Values are not rounded here: a fraction is the caller's rule.
     ``what`` names the argument in the message."""
     dtype = np.dtype(dtype)
     values = np.asarray(values)
@@ -117,11 +117,16 @@ def check_fits(values: np.ndarray, dtype: Any, what: str, func: str) -> None:
             raise ValueError(f"{func}: {what} has values outside the range of {dtype} "
                              f"([{info.min}, {info.max}])")
     elif dtype.kind in "fc" and values.dtype.kind in "fc" and values.dtype.itemsize > dtype.itemsize:
-        limit = np.finfo(dtype).max
+        # The cast rounds to nearest, so a value up to half a unit in the last place above the
+        # largest finite one still becomes that largest value (float32's prints as 3.4028235e+38,
+        # which as a float64 lies above it); from max + half an ulp on (a tie rounds to even, away
+        # from max's odd last bit) it becomes inf.  The bound is exact in float64.
+        info = np.finfo(dtype)
+        overflows_at = float(info.max) + 2.0 ** (info.maxexp - info.nmant - 2)
         mag = np.abs(values)
-        if (mag[np.isfinite(mag)] > limit).any():
+        if (mag[np.isfinite(mag)] >= overflows_at).any():
             raise ValueError(f"{func}: {what} has finite values beyond the range of {dtype} "
-                             f"(largest magnitude {float(limit):.6g})")
+                             f"(largest magnitude {float(info.max):.8g})")
 
 
 def as_float32(x: np.ndarray, name: str, func: str) -> np.ndarray:

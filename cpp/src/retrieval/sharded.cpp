@@ -123,6 +123,10 @@ void ShardedIndex::add(std::span<const float> x, std::span<const index_t> ids) {
       },
       kFn);
   const index_t max_id = n > 0 ? *std::max_element(ids.begin(), ids.end()) : 0;
+  // From here on the shards change, so Ctrl-C is not acted on until every shard has its rows: an add
+  // stopped between shards would leave some of them filled and next_id_ behind (Python raises the
+  // KeyboardInterrupt as soon as add returns).
+  interrupt_scope not_between_shards(nullptr);
   if (first.metric() == Metric::l2 && first.spec() == "Flat" && size() == 0 && next_id_ == 0 && n > 0) {
     // One centre for every shard, the mean of this first batch as an unsharded index takes it; the
     // shards are still empty and are given it in place (a caller may hold one of them).

@@ -634,6 +634,8 @@ def _knn_recall(approx_ids: Any, exact_ids: Any, k: int | None, func: str) -> fl
     k = exact.shape[1] if k is None else k
     if k > width:
         raise ValueError(f"{func}: approx_ids has {approx.shape[1]} columns, fewer than k={k}")
+    for name, ids in (("approx_ids", approx), ("exact_ids", exact)):
+        check_fits(ids, np.int64, name, func)  # a uint64 id above 2**63 - 1 would wrap to -1, the padding id
     r = call_kernel(func, _c.recall_at_k, np.ascontiguousarray(approx, dtype=np.int64),
                     np.ascontiguousarray(exact, dtype=np.int64), k)
     if np.isnan(r):

@@ -12,6 +12,7 @@
 
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
+#include <tbb/task.h>
 #include <tbb/task_arena.h>
 
 namespace mlsd {
@@ -24,8 +25,15 @@ int default_num_threads();
 
 // Runs f inside a task arena sized by get_num_threads().  Exceptions thrown by f or by any parallel
 // loop inside it propagate to the caller unchanged (oneTBB captures and rethrows them).
+//
+// Called from inside a task (a kernel run by another kernel's parallel loop, as each shard's search
+// in ShardedIndex::search), f runs in the caller's arena, isolated (a thread waiting in f's loops
+// takes none of the outer loop's tasks, as in an arena of its own).  A nested arena would start its
+// loops under that arena's own root: cancelling the outer loop (Ctrl-C seen by the calling thread,
+// an exception in another task) would not reach them, and the call would wait for them to finish.
 template <class F>
 decltype(auto) run_in_arena(F&& f) {
+  if (tbb::task::current_context() != nullptr) return tbb::this_task_arena::isolate(std::forward<F>(f));
   tbb::task_arena arena(get_num_threads());
   return arena.execute(std::forward<F>(f));
 }
