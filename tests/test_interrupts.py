@@ -114,3 +114,31 @@ def test_ctrl_c_stops_a_long_call(name):
             child.communicate()
     assert out.splitlines() == ["KeyboardInterrupt", "after ok"], (out, err)
     assert child.returncode == 0, err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="threads and a child process")
+def test_accessors_do_not_deadlock_with_a_kernel_checking_for_ctrl_c():
+    # The main thread's HNSW add holds the index lock and takes the GIL between blocks to check
+    # for Ctrl-C; another thread asking len(ix) / is_trained / next_id must not wait for that lock
+    # while holding the GIL (a deadlock before the accessors released it).
+    source = PRELUDE + textwrap.dedent("""
+        import threading
+        import mlsd.retrieval as R
+        x = np.random.default_rng(0).standard_normal((40_000, 8)).astype(np.float32)
+        ix = R.Index(8, spec="HNSW8")
+        stop = threading.Event()
+        def poll():
+            while not stop.is_set():
+                len(ix); ix.is_trained
+        t = threading.Thread(target=poll)
+        t.start()
+        ix.add(x)
+        stop.set()
+        t.join()
+        print("done", len(ix), flush=True)
+    """)
+    try:
+        out = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True, timeout=HANG_TIMEOUT * 3)
+    except subprocess.TimeoutExpired:
+        pytest.fail("HNSW add with another thread polling len(ix) deadlocked")
+    assert out.stdout.split() == ["done", "40000"], out.stderr

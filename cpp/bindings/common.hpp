@@ -71,9 +71,13 @@ inline void restore_interrupt() {
   }
 }
 
-// The scope every kernel call runs in (constructed while the GIL is held).
+// The scope every kernel call runs in (constructed while the GIL is held).  An interrupt kept by
+// an earlier call that ended with another error (which won the race inside TBB) is dropped here,
+// so it neither fires late nor keeps its traceback's frames alive.
 inline mlsd::interrupt_hook hook_for_this_thread() {
-  return PyThread_get_thread_ident() == main_thread_ident ? &check_signals : nullptr;
+  if (PyThread_get_thread_ident() != main_thread_ident) return nullptr;
+  for (PyObject*& p : pending) Py_CLEAR(p);
+  return &check_signals;
 }
 }  // namespace interrupts
 

@@ -119,9 +119,11 @@ void register_retrieval(py::module_& m) {
       .def_property_readonly("metric", &mr::Index::metric)
       .def_property_readonly("spec", &mr::Index::spec)
       .def_property_readonly("kind", &mr::Index::kind)
-      .def_property_readonly("is_trained", &mr::Index::is_trained)
+      // Accessors that take the index lock release the GIL first: a kernel holding the lock may
+      // need the GIL to check for Ctrl-C (a lock taken with the GIL held would deadlock with it).
+      .def_property_readonly("is_trained", [](const mr::Index& self) { return without_gil([&] { return self.is_trained(); }); })
       .def_property_readonly("supports_remove", &mr::Index::supports_remove)
-      .def("__len__", &mr::Index::size)
+      .def("__len__", [](const mr::Index& self) { return without_gil([&] { return self.size(); }); })
       .def(
           "train", [](mr::Index& self, const f32& x) { call_without_gil([&](auto v) { self.train(v); }, x); },
           py::arg("x").noconvert())
@@ -140,7 +142,7 @@ void register_retrieval(py::module_& m) {
              auto v = without_gil([&] { return self.ids(); });
              return to_numpy(std::move(v));
            })
-      .def("next_id", &mr::Index::next_id)
+      .def("next_id", [](const mr::Index& self) { return without_gil([&] { return self.next_id(); }); })
       .def(
           "search",
           [](const mr::Index& self, const f32& q, index_t k, std::optional<int> nprobe, std::optional<int> ef_search,
@@ -175,8 +177,9 @@ void register_retrieval(py::module_& m) {
       .def(py::init<index_t, mr::Metric, const std::string&, int>(), py::arg("dim"), py::arg("metric"),
            py::arg("spec"), py::arg("n_shards"))
       .def_property_readonly("n_shards", &mr::ShardedIndex::n_shards)
-      .def_property_readonly("is_trained", &mr::ShardedIndex::is_trained)
-      .def("__len__", &mr::ShardedIndex::size)
+      .def_property_readonly("is_trained",
+                             [](const mr::ShardedIndex& self) { return without_gil([&] { return self.is_trained(); }); })
+      .def("__len__", [](const mr::ShardedIndex& self) { return without_gil([&] { return self.size(); }); })
       .def("shard", py::overload_cast<int>(&mr::ShardedIndex::shard), py::return_value_policy::reference_internal)
       .def(
           "train", [](mr::ShardedIndex& self, const f32& x) { call_without_gil([&](auto v) { self.train(v); }, x); },
