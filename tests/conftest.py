@@ -48,24 +48,31 @@ def assert_releases_gil(kernel):
     assert spins > 1000
 
 
-@pytest.fixture(scope="session")
-def dask_client():
-    """One LocalCluster for the whole session, started only if a Dask test runs: two worker
-    processes with one thread each, as the mlsd.dask tests require."""
+def local_client(*, n_workers, threads_per_worker, processes, set_as_default=True):
+    """A generator for fixtures: a Client of a fresh LocalCluster, closed afterwards.  Startup and
+    shutdown notices (ports, dashboard) are not test failures."""
     pytest.importorskip("distributed")
     import warnings
 
     from distributed import Client, LocalCluster
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # startup notices (ports, dashboard) are not test failures
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-        client = Client(cluster)
+        warnings.simplefilter("ignore")
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker, processes=processes,
+                               dashboard_address=None)
+        client = Client(cluster, set_as_default=set_as_default)
     yield client
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         client.close()
         cluster.close()
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """One LocalCluster for the whole session, started only if a Dask test runs: two worker
+    processes with one thread each, as the mlsd.dask tests require."""
+    yield from local_client(n_workers=2, threads_per_worker=1, processes=True)
 
 
 def uneven_split(n, seed, n_parts=7, empty=2):

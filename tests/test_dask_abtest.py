@@ -4,12 +4,11 @@ synchronous scheduler."""
 
 import subprocess
 import sys
-import warnings
 
 import numpy as np
 import pytest
 
-from conftest import uneven_split
+from conftest import local_client, uneven_split
 
 pytest.importorskip("distributed")
 pd = pytest.importorskip("pandas")
@@ -181,17 +180,7 @@ def test_bootstrap_equals_single_machine_on_any_partitioning(dask_client, statis
 
 @pytest.fixture(scope="module")
 def one_worker():
-    from distributed import Client, LocalCluster
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # startup notices, as in conftest's dask_client
-        cluster = LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None)
-        client = Client(cluster, set_as_default=False)
-    yield client
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        client.close()
-        cluster.close()
+    yield from local_client(n_workers=1, threads_per_worker=2, processes=True, set_as_default=False)
 
 
 @pytest.mark.parametrize("statistic", ["mean", "ratio"])

@@ -17,7 +17,7 @@ from mlsd.features import FeatureTable, point_in_time_join
 dd = pytest.importorskip("dask.dataframe")
 md = pytest.importorskip("mlsd.dask")
 
-from conftest import uneven_split  # noqa: E402
+from conftest import local_client, uneven_split  # noqa: E402
 from test_dask_hashing import partitioned  # noqa: E402
 
 
@@ -136,20 +136,7 @@ def _check_on_cluster(client, seed, n=500, m=700, n_parts=(7, 5, 4), npartitions
 def thread_cluster():
     """A LocalCluster of two one-thread workers in this process (its own client, not made the
     default one, so that the session's client stays the default for the other tests)."""
-    pytest.importorskip("distributed")
-    import warnings
-
-    from distributed import Client, LocalCluster
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None)
-        client = Client(cluster, set_as_default=False)
-    yield client
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        client.close()
-        cluster.close()
+    yield from local_client(n_workers=2, threads_per_worker=1, processes=False, set_as_default=False)
 
 
 @pytest.mark.parametrize("seed", range(2))
