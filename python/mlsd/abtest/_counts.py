@@ -350,6 +350,29 @@ def _sorted_correction(ps: np.ndarray, method: str) -> np.ndarray:
     return np.minimum.accumulate((ps / factor)[::-1])[::-1]
 
 
+def _sorted_reject(ps: np.ndarray, adj: np.ndarray, method: str, alpha: float) -> np.ndarray:
+    """statsmodels' rejections of ascending p-values ``ps``: each p-value is compared with its
+    step's level (not ``adj <= alpha``, which rounding can flip at a p-value equal to its level),
+    step-down methods stop at the first non-rejection, step-up ones reject up to the last."""
+    m = ps.size
+    down = np.arange(m, 0, -1)
+    if method == "hommel":
+        return adj <= alpha
+    if method in ("holm", "holm-sidak"):
+        level = alpha / down if method == "holm" else 1.0 - np.power(1.0 - alpha, 1.0 / down)
+        keep = np.flatnonzero(ps > level)
+        return np.arange(m) < (keep[0] if keep.size else m)
+    if method == "simes-hochberg":
+        level = alpha / down
+    else:  # fdr_bh, fdr_by
+        level = np.arange(1, m + 1) / m
+        if method == "fdr_by":
+            level = level / np.sum(1.0 / np.arange(1, m + 1))
+        level = level * alpha
+    hit = np.flatnonzero(ps <= level)
+    return np.arange(m) <= (hit[-1] if hit.size else -1)
+
+
 @validate_params(pvals=[ArrayLike(ndim=(0, 1, 2, 3), allow_empty=True)],
                  alpha=[Interval(Real, 0.0, 1.0, closed="neither")],
                  method=[Options(_METHODS + tuple(_METHOD_ALIASES))], is_sorted=["boolean"])
@@ -362,7 +385,10 @@ def multipletests(pvals: Any, alpha: float = 0.05, method: str = "hs", is_sorted
     "ho"), Benjamini-Hochberg ("fdr_bh", "fdr_i", "fdr_p", ...) and Benjamini-Yekutieli
     ("fdr_by", "fdr_n", "fdr_c", ...).
 
-    ``reject`` is ``pvals_corrected <= alpha``.  Any shape is accepted; the correction runs over
+    ``reject`` follows statsmodels: each sorted p-value is compared with its step's level
+    (``alpha / m`` for Bonferroni, ...), which agrees with ``pvals_corrected <= alpha`` except that
+    a p-value equal to its level is rejected even where rounding puts its corrected value a hair
+    above ``alpha`` (Hommel: ``pvals_corrected <= alpha``, as statsmodels).  Any shape is accepted; the correction runs over
     all entries (the family is the whole array).  With ``is_sorted=True`` the p-values are taken
     in the given order as already sorted ascending, as statsmodels does (no sort).  No p-values
     give empty arrays (and NaN alphas), as statsmodels.  NaN p-values are an error.
@@ -386,15 +412,17 @@ def multipletests(pvals: Any, alpha: float = 0.05, method: str = "hs", is_sorted
     if m == 0:
         return MultipleTestsResult(np.zeros(p.shape, dtype=bool), p.copy(), np.nan, np.nan, method=method,
                                    alpha=alpha)
+    alpha_sidak, alpha_bonf = float(1.0 - np.power(1.0 - alpha, 1.0 / m)), alpha / m
     if method == "bonferroni":
-        corrected = np.minimum(flat * m, 1.0)
+        corrected, reject = np.minimum(flat * m, 1.0), flat <= alpha_bonf
     elif method == "sidak":
-        corrected = np.minimum(-np.expm1(m * np.log1p(-flat)), 1.0)
+        corrected, reject = np.minimum(-np.expm1(m * np.log1p(-flat)), 1.0), flat <= alpha_sidak
     else:
         order = np.arange(m) if is_sorted else np.argsort(flat, kind="stable")
-        adj = _sorted_correction(flat[order], method)
-        corrected = np.empty(m)
+        ps = flat[order]
+        adj = _sorted_correction(ps, method)
+        corrected, reject = np.empty(m), np.empty(m, dtype=bool)
         corrected[order] = np.minimum(adj, 1.0)
-    corrected = corrected.reshape(p.shape)
-    return MultipleTestsResult(corrected <= alpha, corrected, float(1.0 - np.power(1.0 - alpha, 1.0 / m)), alpha / m,
+        reject[order] = _sorted_reject(ps, adj, method, alpha)
+    return MultipleTestsResult(reject.reshape(p.shape), corrected.reshape(p.shape), alpha_sidak, alpha_bonf,
                                method=method, alpha=alpha)
