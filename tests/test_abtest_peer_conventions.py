@@ -61,6 +61,19 @@ def test_chisquare_empty_and_float32_as_scipy():
     same(res.pvalue, ref.pvalue, rtol=1e-6)
 
 
+@pytest.mark.parametrize("ddof", [1, np.int64(1), np.array(1), [0, 1], np.array([0, 1], dtype=np.int8),
+                                  np.array([0, 1], dtype=np.int32)])
+@pytest.mark.parametrize("exp_dtype", [None, np.float32, np.float64])
+def test_chisquare_float32_result_dtype_promotes_ddof_as_scipy(ddof, exp_dtype):
+    # SciPy promotes f_obs, f_exp and ddof together: an int64 ddof array makes float32 counts float64
+    obs32 = np.array([4, 8, 12, 8], dtype=np.float32)
+    f_exp = None if exp_dtype is None else np.full(4, 8, dtype=exp_dtype)
+    res, ref = ab.chisquare(obs32, f_exp, ddof), st.chisquare(obs32, f_exp, ddof)
+    assert np.asarray(res.statistic).dtype == np.asarray(ref.statistic).dtype
+    assert np.asarray(res.pvalue).dtype == np.asarray(ref.pvalue).dtype
+    same(res.pvalue, ref.pvalue, rtol=1e-6)
+
+
 def test_chisquare_sum_check_per_slice_quotes_scipy():
     obs = np.array([[10.0, 20.0], [30.0, 20.0]])
     with pytest.raises(ValueError, match="For each axis slice"):

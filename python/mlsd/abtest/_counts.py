@@ -159,8 +159,10 @@ def chisquare(f_obs: Any, f_exp: Any = None, ddof: Any = 0, axis: int | None = 0
     raw_obs = np.asarray(f_obs)
     obs = _counts(f_obs, "f_obs", func, raw_obs.ndim)
     exp = None if f_exp is None else _counts(f_exp, "f_exp", func, np.ndim(f_exp))
-    small = raw_obs.dtype.kind == "f" and raw_obs.dtype.itemsize <= 4 and (
-        f_exp is None or (np.asarray(f_exp).dtype.kind == "f" and np.asarray(f_exp).dtype.itemsize <= 4))
+    # SciPy's result dtype: f_obs, f_exp and ddof promoted together (a Python int ddof is weak)
+    promoted = np.result_type(raw_obs, *([] if f_exp is None else [np.asarray(f_exp)]),
+                              ddof if type(ddof) is int else np.asarray(ddof))
+    small = promoted.kind == "f" and promoted.itemsize <= 4
     if exp is not None:
         try:
             shape = np.broadcast_shapes(obs.shape, exp.shape)
