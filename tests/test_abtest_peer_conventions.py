@@ -74,6 +74,11 @@ def test_chisquare_float32_result_dtype_promotes_ddof_as_scipy(ddof, exp_dtype):
     same(res.pvalue, ref.pvalue, rtol=1e-6)
 
 
+def test_chisquare_ddof_that_does_not_broadcast_names_it():
+    with pytest.raises(ValueError, match=r"chisquare: ddof of shape \(2,\) does not broadcast"):
+        ab.chisquare(np.ones((3, 4)), ddof=np.array([0, 1]))
+
+
 def test_chisquare_sum_check_per_slice_quotes_scipy():
     obs = np.array([[10.0, 20.0], [30.0, 20.0]])
     with pytest.raises(ValueError, match="For each axis slice"):

@@ -207,7 +207,11 @@ def chisquare(f_obs: Any, f_exp: Any = None, ddof: Any = 0, axis: int | None = 0
         p1 = float(special.chdtrc(dof1, stat)) if dof1 >= 1 else float("nan")
         return ChisquareResult(float(stat), p1, dof=dof1)
     dof = k - 1 - np.asarray(ddof, dtype=np.float64)
-    stat_b, dof_b = np.broadcast_arrays(stat, dof)
+    try:
+        stat_b, dof_b = np.broadcast_arrays(stat, dof)
+    except ValueError:
+        raise ValueError(f"{func}: ddof of shape {dof.shape} does not broadcast against the statistics of shape "
+                         f"{np.shape(stat)}") from None
     with np.errstate(invalid="ignore"):
         p = np.where(dof_b >= 1, special.chdtrc(np.maximum(dof_b, 1.0), stat_b), np.nan)
     out_type = np.float32 if small else np.float64
