@@ -79,6 +79,20 @@ def test_chisquare_ddof_that_does_not_broadcast_names_it():
         ab.chisquare(np.ones((3, 4)), ddof=np.array([0, 1]))
 
 
+@pytest.mark.parametrize("with_exp", [False, True])
+def test_chisquare_one_test_equals_the_batched_path_bit_for_bit(with_exp):
+    # the 1-D call skips the n-D plumbing; its numbers are the batched ones exactly
+    rng = np.random.default_rng(5)
+    # (rows contiguous: NumPy sums a strided axis in another order, a last-bit difference)
+    obs = rng.integers(1, 1000, size=(3, 37)).astype(float)
+    exp = obs.sum(axis=1, keepdims=True) * rng.dirichlet(np.ones(37), size=3) if with_exp else None
+    batched = ab.chisquare(obs, exp, axis=1)
+    for j in range(3):
+        one = ab.chisquare(obs[j], None if exp is None else exp[j])
+        assert one.statistic == batched.statistic[j] and one.pvalue == batched.pvalue[j]
+        same(one.statistic, st.chisquare(obs[j], None if exp is None else exp[j]).statistic)
+
+
 def test_chisquare_sum_check_per_slice_quotes_scipy():
     obs = np.array([[10.0, 20.0], [30.0, 20.0]])
     with pytest.raises(ValueError, match="For each axis slice"):
