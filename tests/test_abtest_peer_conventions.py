@@ -190,6 +190,14 @@ def test_zero_variance_warns_where_scipy_does():
 
 
 # ---- wilcoxon: SciPy's older spellings, zstatistic only when asymptotic ----------------------------
+def test_wilcoxon_mode_and_method_together_raise_as_scipy():
+    x = np.array([1.5, -2, 3.1, 4, -0.5, 6, 7.2, 8, 9.1, -10, 11, 12.5])
+    with pytest.raises(TypeError):
+        st.wilcoxon(x, method="exact", mode="approx")
+    with pytest.raises(TypeError, match="wilcoxon: got both method='exact' and mode='approx'"):
+        ab.wilcoxon(x, method="exact", mode="approx")
+
+
 def test_wilcoxon_mode_and_approx_are_scipys_aliases():
     x = np.array([3, 5, 23, 7, 243, 58, 98, 2, 8, -3, 9, 11])
     y = np.array([2, -2, 1, 23, 0, 5, 12, 18, 99, 12, 17, 27])
