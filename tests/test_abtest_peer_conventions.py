@@ -61,6 +61,38 @@ def test_chisquare_empty_and_float32_as_scipy():
     same(res.pvalue, ref.pvalue, rtol=1e-6)
 
 
+@pytest.mark.parametrize("ddof", [1, np.int64(1), np.array(1), [0, 1], np.array([0, 1], dtype=np.int8),
+                                  np.array([0, 1], dtype=np.int32)])
+@pytest.mark.parametrize("exp_dtype", [None, np.float32, np.float64])
+def test_chisquare_float32_result_dtype_promotes_ddof_as_scipy(ddof, exp_dtype):
+    # SciPy promotes f_obs, f_exp and ddof together: an int64 ddof array makes float32 counts float64
+    obs32 = np.array([4, 8, 12, 8], dtype=np.float32)
+    f_exp = None if exp_dtype is None else np.full(4, 8, dtype=exp_dtype)
+    res, ref = ab.chisquare(obs32, f_exp, ddof), st.chisquare(obs32, f_exp, ddof)
+    assert np.asarray(res.statistic).dtype == np.asarray(ref.statistic).dtype
+    assert np.asarray(res.pvalue).dtype == np.asarray(ref.pvalue).dtype
+    same(res.pvalue, ref.pvalue, rtol=1e-6)
+
+
+def test_chisquare_ddof_that_does_not_broadcast_names_it():
+    with pytest.raises(ValueError, match=r"chisquare: ddof of shape \(2,\) does not broadcast"):
+        ab.chisquare(np.ones((3, 4)), ddof=np.array([0, 1]))
+
+
+@pytest.mark.parametrize("with_exp", [False, True])
+def test_chisquare_one_test_equals_the_batched_path_bit_for_bit(with_exp):
+    # the 1-D call skips the n-D plumbing; its numbers are the batched ones exactly
+    rng = np.random.default_rng(5)
+    # (rows contiguous: NumPy sums a strided axis in another order, a last-bit difference)
+    obs = rng.integers(1, 1000, size=(3, 37)).astype(float)
+    exp = obs.sum(axis=1, keepdims=True) * rng.dirichlet(np.ones(37), size=3) if with_exp else None
+    batched = ab.chisquare(obs, exp, axis=1)
+    for j in range(3):
+        one = ab.chisquare(obs[j], None if exp is None else exp[j])
+        assert one.statistic == batched.statistic[j] and one.pvalue == batched.pvalue[j]
+        same(one.statistic, st.chisquare(obs[j], None if exp is None else exp[j]).statistic)
+
+
 def test_chisquare_sum_check_per_slice_quotes_scipy():
     obs = np.array([[10.0, 20.0], [30.0, 20.0]])
     with pytest.raises(ValueError, match="For each axis slice"):
@@ -158,6 +190,14 @@ def test_zero_variance_warns_where_scipy_does():
 
 
 # ---- wilcoxon: SciPy's older spellings, zstatistic only when asymptotic ----------------------------
+def test_wilcoxon_mode_and_method_together_raise_as_scipy():
+    x = np.array([1.5, -2, 3.1, 4, -0.5, 6, 7.2, 8, 9.1, -10, 11, 12.5])
+    with pytest.raises(TypeError):
+        st.wilcoxon(x, method="exact", mode="approx")
+    with pytest.raises(TypeError, match="wilcoxon: got both method='exact' and mode='approx'"):
+        ab.wilcoxon(x, method="exact", mode="approx")
+
+
 def test_wilcoxon_mode_and_approx_are_scipys_aliases():
     x = np.array([3, 5, 23, 7, 243, 58, 98, 2, 8, -3, 9, 11])
     y = np.array([2, -2, 1, 23, 0, 5, 12, 18, 99, 12, 17, 27])

@@ -66,6 +66,32 @@ def test_multipletests_default_is_statsmodels_holm_sidak():
     np.testing.assert_allclose(res[1], ref[1], rtol=1e-12)
 
 
+def _at_levels(method, alpha, m):
+    """Sorted p-values each equal to its step's level (statsmodels rejects p <= level)."""
+    k = np.arange(m, 0, -1)
+    i = np.arange(1, m + 1)
+    return np.sort({"b": np.full(m, alpha / m), "s": np.full(m, 1 - (1 - alpha) ** (1 / m)), "h": alpha / k,
+                    "hs": 1 - (1 - alpha) ** (1 / k), "sh": alpha / k, "ho": alpha / k, "fdr_bh": alpha * i / m,
+                    "fdr_by": alpha * i / m / np.sum(1 / i)}[method])
+
+
+@pytest.mark.parametrize("method", ["b", "s", "h", "hs", "sh", "ho", "fdr_bh", "fdr_by"])
+@pytest.mark.parametrize("alpha", [0.05, 0.01, 0.1, 0.2, 0.07])
+@pytest.mark.parametrize("m", [1, 2, 3, 7, 11])
+def test_multipletests_reject_at_the_level_as_statsmodels(method, alpha, m):
+    # a p-value equal to its level: statsmodels compares it with the level, where the corrected
+    # value can round a hair above alpha (default "hs", m=1, p=alpha=0.05: rejected)
+    p = _at_levels(method, alpha, m)
+    for pv in (p, np.r_[p[:1], np.full(m - 1, 0.9)]):
+        res, ref = ab.multipletests(pv, alpha=alpha, method=method), sm_multipletests(pv, alpha=alpha, method=method)
+        np.testing.assert_array_equal(res[0], ref[0])
+        np.testing.assert_allclose(res[1], ref[1], rtol=1e-12)
+
+
+def test_multipletests_default_rejects_p_equal_to_alpha():
+    assert ab.multipletests([0.05], alpha=0.05).reject.tolist() == [True] == sm_multipletests([0.05])[0].tolist()
+
+
 @pytest.mark.parametrize("method", ["fdr_tsbh", "fdr_tsbky", "fdr_gbs", "lfdr"])
 def test_multipletests_unimplemented_method_names_it(method):
     with pytest.raises(ValueError, match=f"'method' parameter of multipletests.*Got '{method}'"):

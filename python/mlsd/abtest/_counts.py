@@ -121,6 +121,10 @@ def _chi2_sf(stat: float, df: float) -> tuple[float, float]:
     return p, float(_st.chi2.logsf(stat, df))
 
 
+# SciPy's relative tolerance of chisquare's sum check: sqrt(machine epsilon) of the result dtype
+_SUM_RTOL = {False: float(np.sqrt(np.finfo(np.float64).eps)), True: float(np.sqrt(np.finfo(np.float32).eps))}
+
+
 def _is_ddof(v: Any) -> bool:
     if isinstance(v, (bool, np.bool_, str, bytes)) or v is None:
         return False
@@ -182,11 +186,16 @@ def chisquare(f_obs: Any, f_exp: Any = None, ddof: Any = 0, axis: int | None = 0
     """
     func = "chisquare"
     raw_obs = np.asarray(f_obs)
-    obs = _counts(f_obs, "f_obs", func, raw_obs.ndim)
-    exp = None if f_exp is None else _counts(f_exp, "f_exp", func, np.ndim(f_exp))
-    small = raw_obs.dtype.kind == "f" and raw_obs.dtype.itemsize <= 4 and (
-        f_exp is None or (np.asarray(f_exp).dtype.kind == "f" and np.asarray(f_exp).dtype.itemsize <= 4))
-    if exp is not None:
+    obs = _counts(raw_obs, "f_obs", func, raw_obs.ndim)
+    raw_exp = None if f_exp is None else np.asarray(f_exp)
+    exp = None if f_exp is None else _counts(raw_exp, "f_exp", func, raw_exp.ndim)
+    # SciPy's result dtype: f_obs, f_exp and ddof promoted together (a Python int ddof is weak)
+    promoted = np.result_type(raw_obs, *([] if f_exp is None else [raw_exp]),
+                              ddof if type(ddof) is int else np.asarray(ddof))
+    small = promoted.kind == "f" and promoted.itemsize <= 4
+    # the common one-test call (1-D counts, f_exp of the same shape) skips the n-D plumbing: its
+    # broadcasts and axis moves are no-ops there, costing more than the test itself
+    if exp is not None and exp.shape != obs.shape:
         try:
             shape = np.broadcast_shapes(obs.shape, exp.shape)
         except ValueError:
@@ -201,21 +210,23 @@ def chisquare(f_obs: Any, f_exp: Any = None, ddof: Any = 0, axis: int | None = 0
         if obs.ndim == 0 or not -obs.ndim <= axis < obs.ndim:
             raise InvalidParameterError(f"{func}: axis {axis} is out of bounds for f_obs of {obs.ndim} dimensions")
         ax = axis
-    obs = np.moveaxis(obs, ax, -1)
+    last = ax in (-1, obs.ndim - 1)
+    if not last:
+        obs = np.moveaxis(obs, ax, -1)
     k = obs.shape[-1]
     totals = _total(obs, func, "f_obs", axis=-1)
-    if np.any((totals <= 0) & (k > 0)):
+    if k and np.any(totals <= 0):
         raise ValueError(f"{func}: f_obs sums to zero along axis (a slice of categories has no observations)")
     if exp is None:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            exp = np.broadcast_to((totals / k)[..., None] if k else totals[..., None], obs.shape)
+        exp = (totals / k)[..., None] if k else None  # broadcast along the categories; unused if k == 0
     else:
-        exp = np.moveaxis(exp, ax, -1)
+        if not last:
+            exp = np.moveaxis(exp, ax, -1)
         if np.any(exp <= 0):
             raise ValueError(f"{func}: f_exp must be > 0")
         if sum_check and k:
             exp_totals = _total(exp, func, "f_exp", axis=-1)
-            rtol = float(np.sqrt(np.finfo(np.float32 if small else np.float64).eps))
+            rtol = _SUM_RTOL[small]
             rel = np.abs(totals - exp_totals) / np.minimum(totals, exp_totals)
             if np.any(rel > rtol):
                 # SciPy's words are quoted, for code matching its message
@@ -229,7 +240,11 @@ def chisquare(f_obs: Any, f_exp: Any = None, ddof: Any = 0, axis: int | None = 0
         p1 = float(special.chdtrc(dof1, stat)) if dof1 >= 1 else float("nan")
         return ChisquareResult(float(stat), p1, dof=dof1)
     dof = k - 1 - np.asarray(ddof, dtype=np.float64)
-    stat_b, dof_b = np.broadcast_arrays(stat, dof)
+    try:
+        stat_b, dof_b = np.broadcast_arrays(stat, dof)
+    except ValueError:
+        raise ValueError(f"{func}: ddof of shape {dof.shape} does not broadcast against the statistics of shape "
+                         f"{np.shape(stat)}") from None
     with np.errstate(invalid="ignore"):
         p = np.where(dof_b >= 1, special.chdtrc(np.maximum(dof_b, 1.0), stat_b), np.nan)
     out_type = np.float32 if small else np.float64
@@ -379,6 +394,29 @@ def _sorted_correction(ps: np.ndarray, method: str) -> np.ndarray:
     return np.minimum.accumulate((ps / factor)[::-1])[::-1]
 
 
+def _sorted_reject(ps: np.ndarray, adj: np.ndarray, method: str, alpha: float) -> np.ndarray:
+    """statsmodels' rejections of ascending p-values ``ps``: each p-value is compared with its
+    step's level (not ``adj <= alpha``, which rounding can flip at a p-value equal to its level),
+    step-down methods stop at the first non-rejection, step-up ones reject up to the last."""
+    m = ps.size
+    down = np.arange(m, 0, -1)
+    if method == "hommel":
+        return adj <= alpha
+    if method in ("holm", "holm-sidak"):
+        level = alpha / down if method == "holm" else 1.0 - np.power(1.0 - alpha, 1.0 / down)
+        keep = np.flatnonzero(ps > level)
+        return np.arange(m) < (keep[0] if keep.size else m)
+    if method == "simes-hochberg":
+        level = alpha / down
+    else:  # fdr_bh, fdr_by
+        level = np.arange(1, m + 1) / m
+        if method == "fdr_by":
+            level = level / np.sum(1.0 / np.arange(1, m + 1))
+        level = level * alpha
+    hit = np.flatnonzero(ps <= level)
+    return np.arange(m) <= (hit[-1] if hit.size else -1)
+
+
 @validate_params(pvals=[ArrayLike(ndim=(0, 1, 2, 3), allow_empty=True)],
                  alpha=[Interval(Real, 0.0, 1.0, closed="neither")],
                  method=[Options(_METHODS + tuple(_METHOD_ALIASES))], is_sorted=["boolean"])
@@ -391,7 +429,10 @@ def multipletests(pvals: Any, alpha: float = 0.05, method: str = "hs", is_sorted
     "ho"), Benjamini-Hochberg ("fdr_bh", "fdr_i", "fdr_p", ...) and Benjamini-Yekutieli
     ("fdr_by", "fdr_n", "fdr_c", ...).
 
-    ``reject`` is ``pvals_corrected <= alpha``.  Any shape is accepted; the correction runs over
+    ``reject`` follows statsmodels: each sorted p-value is compared with its step's level
+    (``alpha / m`` for Bonferroni, ...), which agrees with ``pvals_corrected <= alpha`` except that
+    a p-value equal to its level is rejected even where rounding puts its corrected value a hair
+    above ``alpha`` (Hommel: ``pvals_corrected <= alpha``, as statsmodels).  Any shape is accepted; the correction runs over
     all entries (the family is the whole array).  With ``is_sorted=True`` the p-values are taken
     in the given order as already sorted ascending, as statsmodels does (no sort).  No p-values
     give empty arrays (and NaN alphas), as statsmodels.  NaN p-values are an error.
@@ -415,15 +456,17 @@ def multipletests(pvals: Any, alpha: float = 0.05, method: str = "hs", is_sorted
     if m == 0:
         return MultipleTestsResult(np.zeros(p.shape, dtype=bool), p.copy(), np.nan, np.nan, method=method,
                                    alpha=alpha)
+    alpha_sidak, alpha_bonf = float(1.0 - np.power(1.0 - alpha, 1.0 / m)), alpha / m
     if method == "bonferroni":
-        corrected = np.minimum(flat * m, 1.0)
+        corrected, reject = np.minimum(flat * m, 1.0), flat <= alpha_bonf
     elif method == "sidak":
-        corrected = np.minimum(-np.expm1(m * np.log1p(-flat)), 1.0)
+        corrected, reject = np.minimum(-np.expm1(m * np.log1p(-flat)), 1.0), flat <= alpha_sidak
     else:
         order = np.arange(m) if is_sorted else np.argsort(flat, kind="stable")
-        adj = _sorted_correction(flat[order], method)
-        corrected = np.empty(m)
+        ps = flat[order]
+        adj = _sorted_correction(ps, method)
+        corrected, reject = np.empty(m), np.empty(m, dtype=bool)
         corrected[order] = np.minimum(adj, 1.0)
-    corrected = corrected.reshape(p.shape)
-    return MultipleTestsResult(corrected <= alpha, corrected, float(1.0 - np.power(1.0 - alpha, 1.0 / m)), alpha / m,
+        reject[order] = _sorted_reject(ps, adj, method, alpha)
+    return MultipleTestsResult(reject.reshape(p.shape), corrected.reshape(p.shape), alpha_sidak, alpha_bonf,
                                method=method, alpha=alpha)

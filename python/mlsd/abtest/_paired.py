@@ -199,7 +199,8 @@ def wilcoxon(x: Any, y: Any = None, zero_method: str = "wilcox", correction: boo
     keepdims : bool, default False
     mode : str, optional
         SciPy's older name of ``method`` (still accepted by SciPy, as is ``"approx"`` for
-        ``"asymptotic"``); when given it takes the place of ``method``.
+        ``"asymptotic"``); when given it takes the place of ``method`` (giving both is a TypeError,
+        as in SciPy).
 
     Returns
     -------
@@ -216,6 +217,9 @@ def wilcoxon(x: Any, y: Any = None, zero_method: str = "wilcox", correction: boo
     """
     func = "wilcoxon"
     if mode is not None:
+        if method != "auto":  # SciPy: TypeError, "multiple values for argument now known as `method`"
+            raise TypeError(f"{func}: got both method={method!r} and mode={mode!r}; mode is the older name of "
+                            "method, give one of them")
         method = mode
     if method == "approx":
         method = "asymptotic"
