@@ -109,3 +109,18 @@ def test_version_1_files_still_load(tmp_path):
     old = R.Index.load(tmp_path / "v1.mlsd")
     np.testing.assert_allclose(old._index.vectors(), x, rtol=0, atol=1e-6)
     np.testing.assert_array_equal(old.search(q, K).ids, index.search(q, K).ids)
+
+
+@pytest.mark.parametrize("metric", ["ip", "l2"])
+def test_knn_of_vectors_whose_products_are_subnormal(metric):
+    # Products near 1e-42 are float32 subnormals: their rounding error is absolute (2^-150 each),
+    # not relative, so a relative bound alone would drop true neighbours.
+    rng = np.random.default_rng(0)
+    base = rng.standard_normal(16)
+    x = ((base + 1e-3 * rng.standard_normal((500, 16))) * 1e-21).astype(np.float32)
+    q = (rng.standard_normal((3, 16)) * 1e-21).astype(np.float32)
+    ids = np.arange(500, dtype=np.int64)
+    got = R.knn(q, x, 5, metric)
+    want_scores, want_ids = _reference(q, x, 5, metric, ids)
+    np.testing.assert_array_equal(got.ids, want_ids)
+    np.testing.assert_array_equal(got.scores, want_scores)

@@ -72,18 +72,22 @@ double max_row_sqnorm(std::span<const float> x, index_t d) {
 // rounding the final score to float32 adds u times the same scale.  Keys of the true top-k are
 // therefore within twice the sum of these of the k-th best float32 key; the window doubles it
 // again for slack.  Beyond float32's range of products no bound holds and the window is 0.
+// Products and scores in float32's subnormal range are off by up to eta = 2^-150 each, whatever
+// their size (u bounds only normal numbers): 2d eta for 2<q, x>, d eta for |x|^2, eta for the
+// final score; the window adds 4 (3d + 1) eta, again twice that sum for two keys, doubled.
 std::vector<float> key_windows(std::span<const float> queries, index_t d, bool l2, double max_item_sqnorm) {
   const index_t nq = static_cast<index_t>(queries.size()) / d;
   constexpr double u = 1.0 / 16777216.0;
   const double x_norm = std::sqrt(max_item_sqnorm * (1.0 + (static_cast<double>(d) + 4.0) * u));
   const double factor = 4.0 * (static_cast<double>(d) + 8.0) * u;
+  const double underflow = (3.0 * static_cast<double>(d) + 1.0) * std::ldexp(1.0, -148);
   std::vector<float> out(static_cast<std::size_t>(nq));
   for (index_t q = 0; q < nq; ++q) {
     const float* v = queries.data() + q * d;
     double s = 0.0;
     for (index_t j = 0; j < d; ++j) s += static_cast<double>(v[j]) * v[j];
     const double q_norm = std::sqrt(s);
-    const double w = factor * (l2 ? (q_norm + x_norm) * (q_norm + x_norm) : q_norm * x_norm);
+    const double w = factor * (l2 ? (q_norm + x_norm) * (q_norm + x_norm) : q_norm * x_norm) + underflow;
     out[static_cast<std::size_t>(q)] =
         w < static_cast<double>(std::numeric_limits<float>::max()) / 8 ? static_cast<float>(w * (1.0 + 1e-6)) : 0.0f;
   }
