@@ -124,3 +124,22 @@ def test_knn_of_vectors_whose_products_are_subnormal(metric):
     want_scores, want_ids = _reference(q, x, 5, metric, ids)
     np.testing.assert_array_equal(got.ids, want_ids)
     np.testing.assert_array_equal(got.scores, want_scores)
+
+
+def test_knn_of_constant_items_keeps_memory_of_order_k():
+    # Every item ties with the k-th best, so every one is a candidate: they must be rescored into
+    # a top-k as they come, not stored (here 100 queries x 200,000 ties would be ~500 MB).
+    import subprocess
+    import sys
+
+    code = (
+        "import resource, numpy as np, mlsd.retrieval as R\n"
+        "x = np.ones((200_000, 8), np.float32)\n"
+        "q = np.random.default_rng(0).standard_normal((100, 8)).astype(np.float32)\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "got = R.knn(q, x, 10, 'ip')\n"
+        "assert (got.ids == np.arange(10)).all()\n"
+        "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert int(out.stdout) < 100, f"knn of constant items grew the peak RSS by {out.stdout.strip()} MB"
