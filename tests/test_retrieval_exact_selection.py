@@ -143,3 +143,18 @@ def test_knn_of_constant_items_keeps_memory_of_order_k():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert int(out.stdout) < 100, f"knn of constant items grew the peak RSS by {out.stdout.strip()} MB"
+
+
+@pytest.mark.parametrize("metric", ["ip", "l2"])
+@pytest.mark.parametrize("scale", [1e19, 3e19])
+def test_knn_of_vectors_whose_float32_scores_overflow(metric, scale):
+    # Norms near 1e19: float32 products and |x|^2 overflow to inf (and inf - inf is NaN), so no
+    # float32 key can choose candidates; the float64 scores (inf once rounded, then by id) still can.
+    rng = np.random.default_rng(1)
+    x = (rng.standard_normal((300, 4)) * scale).astype(np.float32)
+    q = (rng.standard_normal((3, 4)) * scale).astype(np.float32)
+    with np.errstate(over="ignore"):
+        want_scores, want_ids = _reference(q, x, 5, metric, np.arange(300, dtype=np.int64))
+    got = R.knn(q, x, 5, metric)
+    np.testing.assert_array_equal(got.ids, want_ids)
+    np.testing.assert_array_equal(got.scores, want_scores)

@@ -73,7 +73,8 @@ double max_row_sqnorm(std::span<const float> x, index_t d) {
 // in float32 is off from |q|^2 - |q - x|^2 of the original vectors by at most (d + 4) u (|q| + |x|)^2;
 // rounding the final score to float32 adds u times the same scale.  Keys of the true top-k are
 // therefore within twice the sum of these of the k-th best float32 key; the window doubles it
-// again for slack.  Beyond float32's range of products no bound holds and the window is 0.
+// again for slack.  Where a float32 key or product could overflow (norms near 1e19) no bound
+// holds: the window is infinite and every item is rescored (see scan_block).
 // Products and scores in float32's subnormal range are off by up to eta = 2^-150 each, whatever
 // their size (u bounds only normal numbers): 2d eta for 2<q, x>, d eta for |x|^2, eta for the
 // final score; the window adds 4 (3d + 1) eta, again twice that sum for two keys, doubled.
@@ -89,9 +90,11 @@ std::vector<float> key_windows(std::span<const float> queries, index_t d, bool l
     double s = 0.0;
     for (index_t j = 0; j < d; ++j) s += static_cast<double>(v[j]) * v[j];
     const double q_norm = std::sqrt(s);
-    const double w = factor * (l2 ? (q_norm + x_norm) * (q_norm + x_norm) : q_norm * x_norm) + underflow;
-    out[static_cast<std::size_t>(q)] =
-        w < static_cast<double>(std::numeric_limits<float>::max()) / 8 ? static_cast<float>(w * (1.0 + 1e-6)) : 0.0f;
+    const double scale = l2 ? (q_norm + x_norm) * (q_norm + x_norm) : q_norm * x_norm;
+    const double w = factor * scale + underflow;
+    out[static_cast<std::size_t>(q)] = scale < static_cast<double>(std::numeric_limits<float>::max()) / 8
+                                           ? static_cast<float>(w * (1.0 + 1e-6))
+                                           : std::numeric_limits<float>::infinity();
   }
   return out;
 }
@@ -175,6 +178,14 @@ void scan_block(const KnnProblem& p, index_t q0, index_t q1, index_t i0, index_t
       TopKHeap heap(heaps.subspan(static_cast<std::size_t>(q * p.k), static_cast<std::size_t>(p.k)));
       TopKHeap kept(exact.subspan(static_cast<std::size_t>(q * p.k), static_cast<std::size_t>(p.k)));
       const float w = p.window[static_cast<std::size_t>(q0 + q)];
+      if (std::isinf(w)) {  // float32 keys may be infinite or NaN: every allowed item is rescored
+        for (index_t j = 0; j < nt; ++j) {
+          const index_t item = t0 + j;
+          if (!allowed(p.allow, item)) continue;
+          kept.push({exact_key(p, q0 + q, item), p.ids.empty() ? item : p.ids[static_cast<std::size_t>(item)], item});
+        }
+        continue;
+      }
       const float* row = tile.data() + q * nt;
       // The threshold only rises while this tile is scanned, so the hits found with its value at
       // the start are a superset of the candidates that can still be kept; each is rechecked.
