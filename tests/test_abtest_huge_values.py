@@ -95,3 +95,14 @@ def test_bootstrap_of_huge_values_is_the_scaled_bootstrap(method):
     np.testing.assert_allclose(one.confidence_interval,
                                np.array(ab.bootstrap(data, method=method, n_resamples=300, seed=4).confidence_interval)
                                * BIG, rtol=1e-12)
+
+
+def test_bootstrap_of_data_whose_sum_exceeds_float64_is_an_error_naming_the_argument():
+    # Values near 1e307: each is finite but their sum (the mean's numerator) is not.
+    data = np.random.default_rng(3).exponential(size=60) * 2.0**1020
+    with pytest.raises(ValueError, match="bootstrap.*data.*float64"):
+        ab.bootstrap(data, n_resamples=50, seed=4)
+    with pytest.raises(ValueError, match="bootstrap.*control.*float64"):
+        ab.bootstrap(data[:5] / 2.0**1000, data, n_resamples=50, seed=4)
+    with pytest.raises(ValueError, match="bootstrap.*data's denominator.*float64"):
+        ab.bootstrap({"y": data[:60] / 2.0**1000, "denominator": data}, statistic="ratio", n_resamples=50)

@@ -65,6 +65,11 @@ import mlsd.retrieval as R
 ix = R.Index(32, 'l2', 'HNSW32')
 x = rng.standard_normal((400_000, 32)).astype(np.float32)
 """, "ix.add(x)", "assert len(ix) % 10_000 == 0 and len(ix) < 400_000; ix.add(x[:5]); ix.search(x[:3], 5)"),
+    "sharded HNSW add": ("""
+import mlsd.retrieval as R
+ix = R.ShardedIndex(32, 'l2', 'HNSW32', n_shards=2)
+x = rng.standard_normal((400_000, 32)).astype(np.float32)
+""", "ix.add(x)", "n = len(ix); assert 0 < n < 400_000; ix.add(x[:5]); assert len(ix) == n + 5; ix.search(x[:3], 5)"),
     "ks_2samp exact": ("""
 import mlsd.monitoring as MON
 a, b = rng.random(300_000), rng.random(300_000) + 0.3

@@ -109,3 +109,52 @@ def test_version_1_files_still_load(tmp_path):
     old = R.Index.load(tmp_path / "v1.mlsd")
     np.testing.assert_allclose(old._index.vectors(), x, rtol=0, atol=1e-6)
     np.testing.assert_array_equal(old.search(q, K).ids, index.search(q, K).ids)
+
+
+@pytest.mark.parametrize("metric", ["ip", "l2"])
+def test_knn_of_vectors_whose_products_are_subnormal(metric):
+    # Products near 1e-42 are float32 subnormals: their rounding error is absolute (2^-150 each),
+    # not relative, so a relative bound alone would drop true neighbours.
+    rng = np.random.default_rng(0)
+    base = rng.standard_normal(16)
+    x = ((base + 1e-3 * rng.standard_normal((500, 16))) * 1e-21).astype(np.float32)
+    q = (rng.standard_normal((3, 16)) * 1e-21).astype(np.float32)
+    ids = np.arange(500, dtype=np.int64)
+    got = R.knn(q, x, 5, metric)
+    want_scores, want_ids = _reference(q, x, 5, metric, ids)
+    np.testing.assert_array_equal(got.ids, want_ids)
+    np.testing.assert_array_equal(got.scores, want_scores)
+
+
+def test_knn_of_constant_items_keeps_memory_of_order_k():
+    # Every item ties with the k-th best, so every one is a candidate: they must be rescored into
+    # a top-k as they come, not stored (here 100 queries x 200,000 ties would be ~500 MB).
+    import subprocess
+    import sys
+
+    code = (
+        "import resource, numpy as np, mlsd.retrieval as R\n"
+        "x = np.ones((200_000, 8), np.float32)\n"
+        "q = np.random.default_rng(0).standard_normal((100, 8)).astype(np.float32)\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "got = R.knn(q, x, 10, 'ip')\n"
+        "assert (got.ids == np.arange(10)).all()\n"
+        "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert int(out.stdout) < 100, f"knn of constant items grew the peak RSS by {out.stdout.strip()} MB"
+
+
+@pytest.mark.parametrize("metric", ["ip", "l2"])
+@pytest.mark.parametrize("scale", [1e19, 3e19])
+def test_knn_of_vectors_whose_float32_scores_overflow(metric, scale):
+    # Norms near 1e19: float32 products and |x|^2 overflow to inf (and inf - inf is NaN), so no
+    # float32 key can choose candidates; the float64 scores (inf once rounded, then by id) still can.
+    rng = np.random.default_rng(1)
+    x = (rng.standard_normal((300, 4)) * scale).astype(np.float32)
+    q = (rng.standard_normal((3, 4)) * scale).astype(np.float32)
+    with np.errstate(over="ignore"):
+        want_scores, want_ids = _reference(q, x, 5, metric, np.arange(300, dtype=np.int64))
+    got = R.knn(q, x, 5, metric)
+    np.testing.assert_array_equal(got.ids, want_ids)
+    np.testing.assert_array_equal(got.scores, want_scores)

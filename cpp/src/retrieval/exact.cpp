@@ -4,9 +4,11 @@
 // never starts threads of its own on top of TBB's.
 //
 // The float32 scores only choose candidates: every item whose float32 score lies within a proven
-// bound of the k-th best is kept, and the kept items are rescored in double precision from the
-// original vectors, one pair at a time.  So the result is the top-k of the double-precision scores
-// (ties by id), whatever the tiling, chunking, thread count or split of the items into shards.
+// bound of the running k-th best is rescored at once in double precision from the original
+// vectors, one pair at a time, into a second top-k (memory stays O(k) per query even when many
+// items tie, as duplicates or constant data do).  So the result is the top-k of the
+// double-precision scores (ties by id), whatever the tiling, chunking, thread count or split of
+// the items into shards.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -71,21 +73,28 @@ double max_row_sqnorm(std::span<const float> x, index_t d) {
 // in float32 is off from |q|^2 - |q - x|^2 of the original vectors by at most (d + 4) u (|q| + |x|)^2;
 // rounding the final score to float32 adds u times the same scale.  Keys of the true top-k are
 // therefore within twice the sum of these of the k-th best float32 key; the window doubles it
-// again for slack.  Beyond float32's range of products no bound holds and the window is 0.
+// again for slack.  Where a float32 key or product could overflow (norms near 1e19) no bound
+// holds: the window is infinite and every item is rescored (see scan_block).
+// Products and scores in float32's subnormal range are off by up to eta = 2^-150 each, whatever
+// their size (u bounds only normal numbers): 2d eta for 2<q, x>, d eta for |x|^2, eta for the
+// final score; the window adds 4 (3d + 1) eta, again twice that sum for two keys, doubled.
 std::vector<float> key_windows(std::span<const float> queries, index_t d, bool l2, double max_item_sqnorm) {
   const index_t nq = static_cast<index_t>(queries.size()) / d;
   constexpr double u = 1.0 / 16777216.0;
   const double x_norm = std::sqrt(max_item_sqnorm * (1.0 + (static_cast<double>(d) + 4.0) * u));
   const double factor = 4.0 * (static_cast<double>(d) + 8.0) * u;
+  const double underflow = (3.0 * static_cast<double>(d) + 1.0) * std::ldexp(1.0, -148);
   std::vector<float> out(static_cast<std::size_t>(nq));
   for (index_t q = 0; q < nq; ++q) {
     const float* v = queries.data() + q * d;
     double s = 0.0;
     for (index_t j = 0; j < d; ++j) s += static_cast<double>(v[j]) * v[j];
     const double q_norm = std::sqrt(s);
-    const double w = factor * (l2 ? (q_norm + x_norm) * (q_norm + x_norm) : q_norm * x_norm);
-    out[static_cast<std::size_t>(q)] =
-        w < static_cast<double>(std::numeric_limits<float>::max()) / 8 ? static_cast<float>(w * (1.0 + 1e-6)) : 0.0f;
+    const double scale = l2 ? (q_norm + x_norm) * (q_norm + x_norm) : q_norm * x_norm;
+    const double w = factor * scale + underflow;
+    out[static_cast<std::size_t>(q)] = scale < static_cast<double>(std::numeric_limits<float>::max()) / 8
+                                           ? static_cast<float>(w * (1.0 + 1e-6))
+                                           : std::numeric_limits<float>::infinity();
   }
   return out;
 }
@@ -103,19 +112,34 @@ struct KnnProblem {
   std::span<const float> window;        // per query, see key_windows
 };
 
-// Candidates of queries [q0, q1) over items [i0, i1): heaps[(q - q0) * k ...] the top-k float32
-// keys, near[q - q0] every item whose key came within the query's window of the running k-th.
+// The final score of query q (as given) against item row: in double precision from the vectors,
+// one pair at a time, so it is a function of the query and the item alone (sharded, filtered and
+// unsharded searches report identical numbers); as a key, larger is better.
+float exact_key(const KnnProblem& p, index_t q, index_t row) {
+  const float* qv = p.raw_queries.data() + q * p.d;
+  const float* xv = p.items.data() + row * p.d;
+  double s = 0.0;
+  for (index_t j = 0; j < p.d; ++j) {
+    const double a = qv[j], b = xv[j];
+    s += p.l2 ? (a - b) * (a - b) : a * b;
+  }
+  const auto f = static_cast<float>(s);
+  return p.l2 ? -f : f;
+}
+
+// Queries [q0, q1) over items [i0, i1): heaps[(q - q0) * k ...] the top-k float32 keys, and
+// exact[(q - q0) * k ...] the top-k by exact_key of every item whose float32 key came within the
+// query's window of the running k-th (a superset of the chunk's share of the true top-k).
 void scan_block(const KnnProblem& p, index_t q0, index_t q1, index_t i0, index_t i1,
-                std::span<Candidate> heaps, std::span<std::vector<Candidate>> near, std::vector<float>& tile,
+                std::span<Candidate> heaps, std::span<Candidate> exact, std::vector<float>& tile,
                 std::vector<float>& centred) {
   const index_t nqb = q1 - q0;
   for (index_t q = 0; q < nqb; ++q) {
     TopKHeap(heaps.subspan(static_cast<std::size_t>(q * p.k), static_cast<std::size_t>(p.k))).reset();
-    near[static_cast<std::size_t>(q)].clear();
+    TopKHeap(exact.subspan(static_cast<std::size_t>(q * p.k), static_cast<std::size_t>(p.k))).reset();
   }
   const float alpha = p.l2 ? 2.0f : 1.0f;  // l2 key: 2<q,x> - |x|^2 = |q|^2 - |q - x|^2
   const SelectFn select = select_at_least_fn();
-  const std::size_t compact_at = static_cast<std::size_t>(2 * p.k + 64);
   std::vector<std::uint32_t> hit_buffer(static_cast<std::size_t>(kItemTile));
   for (index_t t0 = i0; t0 < i1; t0 += kItemTile) {
     check_interrupt();  // a task may scan every item: check per tile
@@ -152,8 +176,16 @@ void scan_block(const KnnProblem& p, index_t q0, index_t q1, index_t i0, index_t
     }
     for (index_t q = 0; q < nqb; ++q) {
       TopKHeap heap(heaps.subspan(static_cast<std::size_t>(q * p.k), static_cast<std::size_t>(p.k)));
-      std::vector<Candidate>& kept = near[static_cast<std::size_t>(q)];
+      TopKHeap kept(exact.subspan(static_cast<std::size_t>(q * p.k), static_cast<std::size_t>(p.k)));
       const float w = p.window[static_cast<std::size_t>(q0 + q)];
+      if (std::isinf(w)) {  // float32 keys may be infinite or NaN: every allowed item is rescored
+        for (index_t j = 0; j < nt; ++j) {
+          const index_t item = t0 + j;
+          if (!allowed(p.allow, item)) continue;
+          kept.push({exact_key(p, q0 + q, item), p.ids.empty() ? item : p.ids[static_cast<std::size_t>(item)], item});
+        }
+        continue;
+      }
       const float* row = tile.data() + q * nt;
       // The threshold only rises while this tile is scanned, so the hits found with its value at
       // the start are a superset of the candidates that can still be kept; each is rechecked.
@@ -163,43 +195,9 @@ void scan_block(const KnnProblem& p, index_t q0, index_t q1, index_t i0, index_t
         if (!allowed(p.allow, item)) continue;
         const Candidate c{row[hit_buffer[h]], p.ids.empty() ? item : p.ids[static_cast<std::size_t>(item)], item};
         heap.push(c);
-        if (c.key >= heap.threshold() - w) kept.push_back(c);
-      }
-      if (kept.size() > compact_at) {
-        const float lo = heap.threshold() - w;
-        std::erase_if(kept, [lo](const Candidate& c) { return c.key < lo; });
+        if (c.key >= heap.threshold() - w) kept.push({exact_key(p, q0 + q, item), c.id, item});
       }
     }
-  }
-}
-
-// Final scores of the kept candidates, in double precision from the vectors as given, one pair
-// at a time: a score is a function of the query and the item alone, so sharded, filtered and
-// unsharded searches report identical numbers.  The best p.k by the documented rule are written.
-void finish_row(const KnnProblem& p, index_t q, std::span<const Candidate> kept, float* scores, index_t* ids) {
-  const float* qv = p.raw_queries.data() + q * p.d;
-  std::vector<std::pair<float, index_t>> row;
-  row.reserve(kept.size());
-  for (const Candidate& c : kept) {
-    const float* xv = p.items.data() + c.row * p.d;
-    double s = 0.0;
-    for (index_t j = 0; j < p.d; ++j) {
-      const double a = qv[j], b = xv[j];
-      s += p.l2 ? (a - b) * (a - b) : a * b;
-    }
-    row.emplace_back(static_cast<float>(s), c.id);
-  }
-  const auto order = [l2 = p.l2](const auto& a, const auto& b) {
-    if (a.first != b.first) return l2 ? a.first < b.first : a.first > b.first;
-    return a.second < b.second;
-  };
-  const std::size_t width = static_cast<std::size_t>(p.k);
-  const std::size_t filled = std::min(width, row.size());
-  std::partial_sort(row.begin(), row.begin() + static_cast<std::ptrdiff_t>(filled), row.end(), order);
-  const float pad = p.l2 ? std::numeric_limits<float>::infinity() : -std::numeric_limits<float>::infinity();
-  for (std::size_t j = 0; j < width; ++j) {
-    scores[j] = j < filled ? row[j].first : pad;
-    ids[j] = j < filled ? row[j].second : -1;
   }
 }
 
@@ -222,10 +220,10 @@ TopK knn_impl(KnnProblem p) {
   // bit) does not depend on the thread count.
   const index_t chunk = (max_chunks + n_chunks - 1) / n_chunks * kItemTile;
 
-  // heaps[c][q][0..k): the top-k float32 keys of query q over item chunk c; near[c][q]: the
-  // candidates within the query's window of them (see key_windows).
+  // heaps[c][q][0..k): the top-k float32 keys of query q over item chunk c; exact[c][q][0..k):
+  // the top-k exact keys of the candidates within the query's window of them (see key_windows).
   std::vector<Candidate> heaps(static_cast<std::size_t>(n_chunks * p.nq * p.k));
-  std::vector<std::vector<Candidate>> near(static_cast<std::size_t>(n_chunks * p.nq));
+  std::vector<Candidate> exact(heaps.size());
   tbb::parallel_for(tbb::blocked_range<index_t>(0, n_qblocks * n_chunks, 1), [&](const auto& r) {
     std::vector<float> tile(static_cast<std::size_t>(kQueryBlock * kItemTile));
     std::vector<float> centred(p.center.empty() ? 0 : static_cast<std::size_t>(kItemTile * p.d));
@@ -235,39 +233,33 @@ TopK knn_impl(KnnProblem p) {
       const index_t i0 = std::min(p.n, c * chunk), i1 = std::min(p.n, i0 + chunk);
       auto dst = std::span<Candidate>(heaps).subspan(static_cast<std::size_t>((c * p.nq + q0) * p.k),
                                                      static_cast<std::size_t>((q1 - q0) * p.k));
-      auto kept = std::span<std::vector<Candidate>>(near).subspan(static_cast<std::size_t>(c * p.nq + q0),
-                                                                  static_cast<std::size_t>(q1 - q0));
+      auto kept = std::span<Candidate>(exact).subspan(static_cast<std::size_t>((c * p.nq + q0) * p.k),
+                                                      static_cast<std::size_t>((q1 - q0) * p.k));
       scan_block(p, q0, q1, i0, i1, dst, kept, tile, centred);
     }
   });
 
+  // Each chunk's exact top-k holds its share of the true top-k: their merge is the top-k.
   tbb::parallel_for(tbb::blocked_range<index_t>(0, p.nq, 64), [&](const auto& r) {
     std::vector<Candidate> merged(static_cast<std::size_t>(p.k));
-    std::vector<Candidate> kept;
-    std::vector<float> row_scores(static_cast<std::size_t>(p.k));
-    std::vector<index_t> row_ids(static_cast<std::size_t>(p.k));
     const float pad = p.l2 ? std::numeric_limits<float>::infinity() : -std::numeric_limits<float>::infinity();
     for (index_t q = r.begin(); q != r.end(); ++q) {
-      // The k-th best float32 key over all chunks, then every candidate within the window of it.
       TopKHeap m(merged);
       m.reset();
       for (index_t c = 0; c < n_chunks; ++c) {
-        for (index_t j = 0; j < p.k; ++j) m.push(heaps[static_cast<std::size_t>((c * p.nq + q) * p.k + j)]);
-      }
-      const float lo = m.threshold() - p.window[static_cast<std::size_t>(q)];
-      kept.clear();
-      for (index_t c = 0; c < n_chunks; ++c) {
-        for (const Candidate& cand : near[static_cast<std::size_t>(c * p.nq + q)]) {
-          if (cand.key >= lo) kept.push_back(cand);
+        for (index_t j = 0; j < p.k; ++j) {
+          const Candidate& cand = exact[static_cast<std::size_t>((c * p.nq + q) * p.k + j)];
+          if (cand.row >= 0) m.push(cand);
         }
       }
-      finish_row(p, q, kept, row_scores.data(), row_ids.data());
+      m.sort_best_first();
       float* so = out.scores.data() + q * k_out;
       index_t* io = out.ids.data() + q * k_out;
-      std::copy(row_scores.begin(), row_scores.end(), so);
-      std::copy(row_ids.begin(), row_ids.end(), io);
-      std::fill(so + p.k, so + k_out, pad);
-      std::fill(io + p.k, io + k_out, index_t{-1});
+      for (index_t j = 0; j < k_out; ++j) {
+        const bool empty = j >= p.k || merged[static_cast<std::size_t>(j)].row < 0;
+        so[j] = empty ? pad : (p.l2 ? -merged[static_cast<std::size_t>(j)].key : merged[static_cast<std::size_t>(j)].key);
+        io[j] = empty ? index_t{-1} : merged[static_cast<std::size_t>(j)].id;
+      }
     }
   });
   return out;

@@ -133,12 +133,25 @@ void ShardedIndex::add(std::span<const float> x, std::span<const index_t> ids) {
     const std::vector<float> center = detail::column_mean(x, d);
     for (Index& shard : shards_) shard.set_l2_center(center);
   }
-  for (int s = 0; s < n_shards(); ++s) {
-    const auto& r = rows[static_cast<std::size_t>(s)];
-    if (r.empty()) continue;
-    std::vector<float> xs(r.size() * static_cast<std::size_t>(d));
-    for (std::size_t j = 0; j < r.size(); ++j) std::copy_n(x.data() + r[j] * d, d, xs.data() + static_cast<index_t>(j) * d);
-    shards_[static_cast<std::size_t>(s)].add(xs, shard_ids[static_cast<std::size_t>(s)]);
+  try {
+    for (int s = 0; s < n_shards(); ++s) {
+      const auto& r = rows[static_cast<std::size_t>(s)];
+      if (r.empty()) continue;
+      std::vector<float> xs(r.size() * static_cast<std::size_t>(d));
+      for (std::size_t j = 0; j < r.size(); ++j) std::copy_n(x.data() + r[j] * d, d, xs.data() + static_cast<index_t>(j) * d);
+      shards_[static_cast<std::size_t>(s)].add(xs, shard_ids[static_cast<std::size_t>(s)]);
+    }
+  } catch (...) {
+    // An interrupted add keeps the rows that reached the shards (a FAISS shard adds by blocks):
+    // automatic ids must continue after theirs, or the next add would reuse them.
+    for (int s = 0; s < n_shards(); ++s) {
+      for (const index_t& id : shard_ids[static_cast<std::size_t>(s)]) {
+        if (id >= next_id_ && shards_[static_cast<std::size_t>(s)].count_present({&id, 1}) > 0) {
+          next_id_ = id == std::numeric_limits<index_t>::max() ? id : id + 1;
+        }
+      }
+    }
+    throw;
   }
   if (n > 0 && max_id >= next_id_) {
     next_id_ = max_id == std::numeric_limits<index_t>::max() ? max_id : max_id + 1;

@@ -13,6 +13,7 @@ from .. import _core
 from .._params import ArrayLike, Interval, Options, validate_params
 from .._results import Result, axes, result_type
 from .._validation import InvalidParameterError, as_float_array, call_kernel
+from ._counts import _total
 from ._tests import ALPHA
 
 __all__ = ["bootstrap", "BootstrapResult"]
@@ -96,9 +97,11 @@ class _Arm:
         if not np.all(np.isfinite(self.y)):
             bad = int(np.flatnonzero(~np.isfinite(self.y))[0])
             raise ValueError(f"{func}: {name} must be finite; found {self.y[bad]} at index {bad}")
+        _total(np.abs(self.y), func, name)  # the mean, sums and resampled sums must not overflow
         if self.d is not None:
             if not np.all(np.isfinite(self.d)):
                 raise ValueError(f"{func}: {name}: denominator must be finite")
+            _total(np.abs(self.d), func, f"{name}'s denominator")
             if self.d.sum() == 0:
                 raise ValueError(f"{func}: {name}: the denominator sums to zero")
         self.n = self.y.shape[0]
