@@ -351,7 +351,9 @@ void Index::add(std::span<const float> x, std::span<const index_t> ids) {
         }
         done += m;
       }
-    } catch (const interrupted&) {
+    } catch (...) {
+      // Ctrl-C, or an error from FAISS in a later block: the blocks already in FAISS get their ids,
+      // so FAISS's numbering and mlsd's positions stay in step.
       register_added(s, std::span<const index_t>(new_ids).first(static_cast<std::size_t>(done)), first_pos);
       throw;
     }
