@@ -123,10 +123,6 @@ void ShardedIndex::add(std::span<const float> x, std::span<const index_t> ids) {
       },
       kFn);
   const index_t max_id = n > 0 ? *std::max_element(ids.begin(), ids.end()) : 0;
-  // From here on the shards change, so Ctrl-C is not acted on until every shard has its rows: an add
-  // stopped between shards would leave some of them filled and next_id_ behind (Python raises the
-  // KeyboardInterrupt as soon as add returns).
-  interrupt_scope not_between_shards(nullptr);
   if (first.metric() == Metric::l2 && first.spec() == "Flat" && size() == 0 && next_id_ == 0 && n > 0) {
     // One centre for every shard, the mean of this first batch as an unsharded index takes it; the
     // shards are still empty and are given it in place (a caller may hold one of them).
@@ -142,8 +138,9 @@ void ShardedIndex::add(std::span<const float> x, std::span<const index_t> ids) {
       shards_[static_cast<std::size_t>(s)].add(xs, shard_ids[static_cast<std::size_t>(s)]);
     }
   } catch (...) {
-    // An interrupted add keeps the rows that reached the shards (a FAISS shard adds by blocks):
-    // automatic ids must continue after theirs, or the next add would reuse them.
+    // An interrupted add (Ctrl-C between shards, or between a FAISS shard's blocks) keeps the rows
+    // that reached the shards, each with its id, as Index.add does: automatic ids must continue
+    // after theirs, or the next add would reuse them.
     for (int s = 0; s < n_shards(); ++s) {
       for (const index_t& id : shard_ids[static_cast<std::size_t>(s)]) {
         if (id >= next_id_ && shards_[static_cast<std::size_t>(s)].count_present({&id, 1}) > 0) {
