@@ -29,6 +29,8 @@ export ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0"
 export LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
 (cd tests && PYTHONPATH="$stage" "$PY" -m pytest -c ../pyproject.toml --rootdir .. -q -p no:cacheprovider \
   --durations=5 test_metrics_classification.py test_metrics_states.py test_hashing.py test_hash_columns.py \
-  test_abtest_core.py test_abtest_bootstrap.py test_contract_states.py)
+  test_abtest_core.py test_abtest_bootstrap.py test_contract_states.py test_retrieval_exact_selection.py \
+  test_features_join.py test_features_window.py test_features_window_state.py test_monitoring_columns.py \
+  test_monitoring_drift.py)
 # Not test_retrieval.py: its FAISS training (k-means, OPQ) is uninstrumented FAISS code and takes
 # minutes under ASan; the retrieval kernels and file loading run under ASan in GoogleTest above.
