@@ -13,7 +13,7 @@ from .. import _core
 from .._params import ArrayLike, Interval, Options, validate_params
 from .._results import Result, axes, result_type
 from .._validation import InvalidParameterError, as_float_array, call_kernel
-from ._counts import _total
+from ._counts import RESCALE_ABOVE, _total
 from ._tests import ALPHA
 
 __all__ = ["bootstrap", "BootstrapResult"]
@@ -194,7 +194,7 @@ def power_of_two_scale(x: np.ndarray) -> float:
     """1.0, or for values beyond 2**300 (whose cubes overflow float64) a power of two c with
     max |x / c| in [0.5, 1): dividing by it is exact, and nothing changes for other values."""
     top = float(np.max(np.abs(x))) if x.size else 0.0
-    return float(2.0 ** np.frexp(top)[1]) if 2.0**300 < top < np.inf else 1.0
+    return float(2.0 ** np.frexp(top)[1]) if RESCALE_ABOVE < top < np.inf else 1.0
 
 
 def statistic_from_sums(w: np.ndarray, sy: np.ndarray, sd: np.ndarray | None) -> np.ndarray:

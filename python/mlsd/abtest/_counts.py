@@ -86,6 +86,11 @@ def _counts(x: Any, name: str, func: str, ndim: int) -> np.ndarray:
     return arr
 
 
+# Beyond this magnitude squares (and cubes, in the bootstrap's jackknife) of finite values overflow
+# float64, so the abtest kernels rescale before squaring; below it every result keeps its usual bits.
+RESCALE_ABOVE = 2.0**300
+
+
 def _total(x: np.ndarray, func: str, name: str, axis: int | None = None) -> np.ndarray:
     """Sums of counts; counts whose sum exceeds float64's range are an error, not an infinity."""
     with np.errstate(over="ignore"):
@@ -101,7 +106,7 @@ def _pearson(obs: np.ndarray, exp: np.ndarray, func: str, name: str, axis: int |
     statistic itself beyond float64's range (an error) can overflow: (obs - exp)**2 of counts near
     1e300 would."""
     with np.errstate(over="ignore"):
-        if obs.size == 0 or max(float(np.max(obs)), float(np.max(exp))) <= 2.0**300:
+        if obs.size == 0 or max(float(np.max(obs)), float(np.max(exp))) <= RESCALE_ABOVE:
             stat = np.sum((obs - exp) ** 2 / exp, axis=axis)
         else:
             t = (obs - exp) / np.sqrt(exp)
@@ -287,7 +292,7 @@ def chi2_contingency(observed: Any, correction: bool = True) -> Chi2ContingencyR
     d = obs.ndim
     total = _total(obs, func, "observed")
     # the product of margins near 1e300 overflows; their shares of the total cannot
-    huge = total > 2.0**300
+    huge = total > RESCALE_ABOVE
     expected = np.full_like(obs, total) if huge else np.ones_like(obs)
     for k in range(d):  # each factor's margin, broadcast along the others
         margin = _total(obs, func, "observed", axis=tuple(j for j in range(d) if j != k))
