@@ -55,7 +55,10 @@ CASES = [
      "mannwhitneyu: x and y must have compatible shapes"),
     ("mwu: method", lambda: ab.mannwhitneyu(A, B, method="perm"), InvalidParameterError, "'method' parameter of mannwhitneyu"),
     ("chisquare: negative", lambda: ab.chisquare([3, -1, 2]), ValueError, "chisquare: f_obs must be >= 0"),
-    ("chisquare: NaN", lambda: ab.chisquare([3, np.nan, 2]), ValueError, "chisquare: f_obs must be finite"),
+    # (a NaN count follows nan_policy, as in SciPy: test_abtest_chisquare_nan_policy.py)
+    ("chisquare: inf", lambda: ab.chisquare([3, np.inf, 2]), ValueError, "chisquare: f_obs must be finite"),
+    ("chisquare: NaN raise", lambda: ab.chisquare([3, np.nan, 2], nan_policy="raise"), ValueError,
+     "chisquare: f_obs contains NaN"),
     ("chisquare: totals", lambda: ab.chisquare([3, 1, 2], [1, 1, 1]), ValueError, "same total"),
     ("chisquare: lengths", lambda: ab.chisquare([3, 1, 2], [3, 3]), ValueError,
      "f_exp of shape (2,) does not broadcast against f_obs of shape (3,)"),

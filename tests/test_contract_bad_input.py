@@ -267,7 +267,7 @@ CASES = [
     ("compare", lambda: A.compare, dict(treatment=XA, control=XB), {}),
     ("bootstrap", lambda: A.bootstrap, dict(data=XA, control=XB, n_resamples=20), {}),
     ("chisquare", lambda: A.chisquare, dict(f_obs=np.array([10.0, 12, 9])),
-     {"f_obs": {"0-d", "empty"}}),  # one category, or none: statistic 0 and p NaN, as SciPy
+     {"f_obs": {"0-d", "empty", "NaN"}}),  # one category, or none: statistic 0 and p NaN; NaN: nan_policy, as SciPy
     ("chi2_contingency", lambda: A.chi2_contingency, dict(observed=np.array([[10, 12], [9, 14]])), {}),
     ("srm_test", lambda: A.srm_test, dict(counts=np.array([500, 510])), {}),
     ("multipletests", lambda: A.multipletests, dict(pvals=np.array([0.01, 0.2, 0.04])),

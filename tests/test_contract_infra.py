@@ -11,7 +11,7 @@ from numbers import Integral, Real
 import numpy as np
 import pytest
 
-from mlsd._params import ArrayLike, Check, Interval, Options, validate_params
+from mlsd._params import ArrayLike, Check, Interval, Options, PeerWording, validate_params
 from mlsd._results import Result, ResultTuple, result_type
 from mlsd._state import MergeableState, array_from_json, json_array
 from mlsd._validation import InvalidParameterError
@@ -235,6 +235,25 @@ def test_validator_messages_and_declarations():
         validate_params(nope=[None])(lambda x: x)
     with pytest.raises(InvalidParameterError, match=r"Got an array of shape \(1, 2\) and dtype int64 instead"):
         f(np.zeros((1, 2), dtype=np.int64))
+
+
+def test_peer_wording_ends_the_message_and_accepts_nothing():
+    @validate_params(alternative=[Options(("two-sided", "less")), PeerWording("SciPy", "`alternative` must be 'less'.")],
+                     flag=["boolean", PeerWording("SciPy", "`flag` must be one of {False, True}.")], k=[None])
+    def g(alternative="two-sided", flag=True, k=None):
+        return alternative, flag
+
+    assert g("less", False) == ("less", False)  # the wording is not an option
+    with pytest.raises(InvalidParameterError) as info:
+        g("greater")
+    # mlsd's message, unchanged (no wording in "must be ..."), then the peer's words
+    assert str(info.value) == ("The 'alternative' parameter of test_peer_wording_ends_the_message_and_accepts_nothing."
+                               "<locals>.g must be one of 'less', 'two-sided'. Got 'greater' instead. "
+                               "(SciPy: `alternative` must be 'less'.)")
+    with pytest.raises(ValueError, match="`flag` must be one of"):
+        g(flag=1)
+    with pytest.raises(InvalidParameterError, match=r"Got 3 instead\.$"):  # no wording declared: no tail
+        g(k=3)
 
 
 def test_array_like_rejects_ints_beyond_float_range_without_overflow_error():

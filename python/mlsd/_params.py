@@ -25,7 +25,9 @@ is one of:
 * :class:`ArrayLike` -- array-like input, checked cheaply (kind of dtype, number of dims, not
   empty) and converted once with ``np.asarray`` (no copy for an ndarray);
 * a class -- ``isinstance(value, cls)``;
-* :class:`Check` -- any other predicate with its description.
+* :class:`Check` -- any other predicate with its description;
+* :class:`PeerWording` -- accepts nothing: where the function mirrors a peer's function of the same
+  name, the peer's own text for a bad value of this parameter, appended to the message (below).
 
 The decorator converts what it accepts: an ``Interval(Integral)`` value becomes ``int``, an
 ``Interval(Real)`` value ``float``, ``"boolean"`` ``bool``, ``"seed"`` ``int``, an ``ArrayLike``
@@ -33,6 +35,14 @@ value an ndarray.  Undeclared parameters pass unchecked.  Every failure raises
 :class:`~mlsd._validation.InvalidParameterError` (a ValueError and a TypeError) in one style::
 
     The 'k' parameter of ndcg_at_k must be an int in the range [1, inf) or None. Got 0 instead.
+
+A :class:`PeerWording` among a parameter's constraints adds the peer's words after it, so that code
+matching the peer's message (``pytest.raises(ValueError, match=...)``) keeps working with mlsd::
+
+    The 'trim' parameter of ttest_ind must be a float in the range [0.0, 0.5). Got 0.5 instead.
+    (SciPy: Trimming percentage should be 0 <= `trim` < .5.)
+
+It is read only when a value is rejected: a call that passes costs nothing more.
 
 The declared constraints are kept on the function as ``__mlsd_params__`` (name -> constraints),
 which the common bad-input test reads to feed every parameter values it must reject.
@@ -51,8 +61,8 @@ import numpy as np
 
 from ._validation import InvalidParameterError
 
-__all__ = ["validate_params", "Interval", "Options", "ArrayLike", "Check", "param_error", "describe_value",
-           "SEED_MAX"]
+__all__ = ["validate_params", "Interval", "Options", "ArrayLike", "Check", "PeerWording", "param_error",
+           "describe_value", "SEED_MAX"]
 
 SEED_MAX = 2**32 - 1
 Integral = numbers.Integral
@@ -70,10 +80,12 @@ def describe_value(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def param_error(func: str, name: str, expected: str, value: Any) -> InvalidParameterError:
-    """The one message style: names the function, the parameter, what it must be and what it got."""
+def param_error(func: str, name: str, expected: str, value: Any, peer: str = "") -> InvalidParameterError:
+    """The one message style: names the function, the parameter, what it must be and what it got
+    (then ``peer``, the peer's wording of the same error, in parentheses, when given)."""
+    tail = f" ({peer})" if peer else ""
     return InvalidParameterError(
-        f"The '{name}' parameter of {func} must be {expected}. Got {describe_value(value)} instead.")
+        f"The '{name}' parameter of {func} must be {expected}. Got {describe_value(value)} instead.{tail}")
 
 
 def _is_int(v: Any) -> bool:
@@ -222,6 +234,23 @@ class Check:
         return self.description
 
 
+@dataclass(frozen=True)
+class PeerWording:
+    """Not a constraint (it accepts no value): the words ``peer`` (e.g. "SciPy") uses for a bad
+    value of this parameter in its function of the same name, e.g. ``PeerWording("SciPy",
+    "`alternative` must be 'less', 'greater', or 'two-sided'.")``.  The validator's message
+    ends with "(SciPy: <text>)", so a ``re.search`` of the peer's text still finds it."""
+
+    peer: str
+    text: str
+
+    def accept(self, v: Any) -> Any:
+        return _MISSING
+
+    def describe(self) -> str:
+        return f"{self.peer}: {self.text}"
+
+
 def _accept(constraint: Any, v: Any) -> Any:
     if constraint is None:
         return None if v is None else _MISSING
@@ -251,7 +280,7 @@ def _describe(constraint: Any) -> str:
 
 def describe(constraints: list) -> str:
     """What a value must be, for a list of constraints."""
-    parts = [_describe(c) for c in constraints]
+    parts = [_describe(c) for c in constraints if not isinstance(c, PeerWording)]
     if len(parts) == 1:
         return parts[0]
     return ", ".join(parts[:-1]) + " or " + parts[-1]
@@ -263,7 +292,8 @@ def check_param(value: Any, name: str, func: str, constraints: list) -> Any:
         out = _accept(c, value)
         if out is not _MISSING:
             return out
-    raise param_error(func, name, describe(constraints), value)
+    peer = " ".join(c.describe() for c in constraints if isinstance(c, PeerWording))
+    raise param_error(func, name, describe(constraints), value, peer)
 
 
 def validate_params(**declared: Any):

@@ -128,14 +128,14 @@ _SM_ALTERNATIVE = {"two-sided": "two-sided", "2s": "two-sided", "larger": "great
 @adapter("statsmodels.stats.proportion.proportions_ztest",
          "proportions_ztest(count, nobs, value, alternative, prop_var): statsmodels passes the two arms as "
          "arrays count=[c1, c2], nobs=[n1, n2], mlsd as tuples (c1, n1), (c2, n2); one count and nobs "
-         "(scalars or length-1 arrays) are the one-sample form both share; alternative 'larger'/'smaller' "
-         "is SciPy's 'greater'/'less'; prop_var=None is False (statsmodels tests it for truth)")
+         "(scalars or length-1 arrays) are the one-sample form both share; prop_var=None is False (statsmodels "
+         "tests it for truth).  alternative passes as given: mlsd's proportions_ztest takes statsmodels' "
+         "spellings ('larger', 'smaller', and the aliases '2-sided', '2s', 'l', 's' with its FutureWarning)")
 def statsmodels_proportions_ztest(count, nobs, value=None, alternative="two-sided", prop_var=False):
     import numpy as np
 
     from mlsd.abtest import proportions_ztest
 
-    alternative = _SM_ALTERNATIVE.get(alternative, alternative)
     prop_var = False if prop_var is None else prop_var
     count, nobs = np.asarray(count), np.asarray(nobs)
     if count.size == 1 and nobs.size == 1:

@@ -16,11 +16,8 @@ SUITE = PeerSuite(
         Rule(r"::test_gh19692_smaller_table", "tests the size of SciPy's private cache of the exact null "
                                               "distribution (scipy.stats._mannwhitneyu._mwu_state)"),
     ],
-    expected_failures={
-        "TestMannWhitneyU::test_input_validation":
-            "matches SciPy's messages ('`use_continuity` must be one of'); mlsd raises the same ValueError "
-            "with its one message style ('The 'use_continuity' parameter of mannwhitneyu must be ...')",
-    },
+    expected_failures={},
+    min_pass_rate=1.0,
     # SciPy runs its tests with warnings as errors (its pytest.ini: filterwarnings = error).
     filterwarnings=("error",),
 )

@@ -24,20 +24,9 @@ SUITE = PeerSuite(
         Rule(r"^TestTTestIndFromStats::", "ttest_ind_from_stats: not offered (mlsd tests Stats objects instead)"),
         Rule(r"^Test_ttest_ind_permutations::", "ttest_ind(method=PermutationMethod/MonteCarloMethod): not offered"),
     ],
-    expected_failures={
-        # mlsd raises the same ValueError (an InvalidParameterError) with its one message style, "The
-        # 'alternative' parameter of ttest_ind must be one of ...", where these match SciPy's words
-        "test_ttest_ind": "matches SciPy's message \"`alternative` must be 'less', 'greater', or "
-                          "'two-sided'.\" (mlsd: one message style); every value checked before it matches",
-        "test_ttest_ci_iv[ttest_rel-args1]": "matches SciPy's message '`confidence_level` must be a number "
-                                             "between 0 and 1.' (mlsd: one message style)",
-        **{f"Test_ttest_trim::test_trim_bounds_error[{t}]":
-           "matches SciPy's message 'Trimming percentage should be 0 <= `trim` < .5.' (mlsd: one message style)"
-           for t in ("-0.2", "0.5", "1")},
-    },
-    # 50 of 55 (90.9%): the five failures are SciPy's error-message texts, which mlsd does not copy
-    # (its messages follow one style, naming the function and the argument).
-    min_pass_rate=0.90,
+    # (SciPy's error messages are matched: mlsd's messages end with SciPy's words, see PeerWording.)
+    expected_failures={},
+    min_pass_rate=1.0,
     # SciPy runs its tests with warnings as errors (its pytest.ini: filterwarnings = error).
     filterwarnings=("error",),
 )

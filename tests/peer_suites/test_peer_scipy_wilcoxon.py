@@ -16,9 +16,6 @@ SUITE = PeerSuite(
         Rule(r"::test_all_zeros_exact\[method1\]", "method=PermutationMethod(): not offered"),
     ],
     expected_failures={
-        "TestWilcoxon::test_wilcoxon_bad_arg":
-            "matches SciPy's messages ('`zero_method` must be one of...'); mlsd raises the same ValueError with "
-            "its one message style ('The 'zero_method' parameter of wilcoxon must be one of ...')",
         "TestWilcoxon::test_auto":
             "compares method='auto' (which mlsd computes as SciPy: the exact sign-flip null for n <= 13 with "
             "zeros) with method=stats.PermutationMethod(), a method object mlsd does not take",

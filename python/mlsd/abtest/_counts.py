@@ -11,7 +11,8 @@ from scipy import special
 
 from .._params import ArrayLike, Check, Interval, Options, validate_params
 from .._results import ResultTuple
-from .._validation import InvalidParameterError, as_float_array
+from .._validation import as_float_array
+from ._samples import AXIS, NAN_POLICY, as_samples
 from ._stats import Stats
 
 __all__ = ["chisquare", "chi2_contingency", "srm_test", "multipletests", "ChisquareResult", "Chi2ContingencyResult",
@@ -77,9 +78,13 @@ class MultipleTestsResult(ResultTuple):
 _COUNTS_1D = [ArrayLike(ndim=1)]
 
 
-def _counts(x: Any, name: str, func: str, ndim: int) -> np.ndarray:
+def _counts(x: Any, name: str, func: str, ndim: int, allow_nan: bool = False) -> np.ndarray:
+    """float64 counts, checked finite (NaN allowed with ``allow_nan``: nan_policy handles it) and >= 0."""
     arr = as_float_array(x, name, func, ndim=ndim)
-    if not np.all(np.isfinite(arr)):
+    if allow_nan:
+        if np.any(np.isinf(arr)):
+            raise ValueError(f"{func}: {name} must be finite (NaN follows nan_policy)")
+    elif not np.all(np.isfinite(arr)):
         raise ValueError(f"{func}: {name} must be finite")
     if np.any(arr < 0):
         raise ValueError(f"{func}: {name} must be >= 0 (counts); found {arr[arr < 0].ravel()[0]:g}")
@@ -131,24 +136,33 @@ _SUM_RTOL = {False: float(np.sqrt(np.finfo(np.float64).eps)), True: float(np.sqr
 
 
 def _is_ddof(v: Any) -> bool:
+    """A finite real number (an int or a float, as SciPy takes) or an array-like of them."""
     if isinstance(v, (bool, np.bool_, str, bytes)) or v is None:
         return False
     if isinstance(v, Integral):
         return abs(int(v)) < 2**31
+    if isinstance(v, Real):
+        return bool(abs(float(v)) < 2**31)  # False for NaN and inf
     try:
         arr = np.asarray(v)
     except Exception:
         return False
-    return arr.dtype.kind in "iu" and (arr.size == 0 or bool(np.all(np.abs(arr) < 2**31)))
+    return arr.dtype.kind in "iuf" and (arr.size == 0 or bool(np.all(np.abs(arr) < 2**31)))
 
 
-_AXIS = [None, Check(lambda a: isinstance(a, Integral) and not isinstance(a, (bool, np.bool_)), "an int")]
+def _dof_out(dof: np.ndarray) -> Any:
+    """Degrees of freedom as SciPy's ddof gives them: ints for whole numbers, floats otherwise."""
+    whole = bool(np.all(dof == np.floor(dof)))
+    if np.ndim(dof) == 0:
+        return int(dof) if whole else float(dof)
+    return dof.astype(np.int64) if whole else dof
 
 
 @validate_params(f_obs=[ArrayLike(ndim=None)], f_exp=[None, ArrayLike(ndim=None)],
-                 ddof=[Check(_is_ddof, "an int or an array-like of ints")], axis=_AXIS, sum_check=["boolean"])
-def chisquare(f_obs: Any, f_exp: Any = None, ddof: Any = 0, axis: int | None = 0, *,
-              sum_check: bool = True) -> ChisquareResult:
+                 ddof=[Check(_is_ddof, "a finite number or an array-like of finite numbers")], axis=AXIS,
+                 sum_check=["boolean"], nan_policy=NAN_POLICY, keepdims=["boolean"])
+def chisquare(f_obs: Any, f_exp: Any = None, ddof: Any = 0, axis: int | None = 0, *, sum_check: bool = True,
+              nan_policy: str = "propagate", keepdims: bool = False) -> ChisquareResult:
     """Chi-square goodness-of-fit test: ``(statistic, pvalue)`` as ``scipy.stats.chisquare``
     (a :class:`ChisquareResult`), vectorised over the other axes of n-D counts.
 
@@ -160,25 +174,33 @@ def chisquare(f_obs: Any, f_exp: Any = None, ddof: Any = 0, axis: int | None = 0
         Expected counts (> 0), broadcast against ``f_obs``; each slice along ``axis`` has the same
         total as ``f_obs``'s (relative tolerance sqrt(machine epsilon), as in SciPy) unless
         ``sum_check`` is False.  Default: all categories equally likely.
-    ddof : int or array-like of ints, default 0
+    ddof : float or array-like of floats, default 0
         The p-value has ``k - 1 - ddof`` degrees of freedom (k categories); an array broadcasts
-        against the statistics, as in SciPy.  Degrees of freedom < 1 give a NaN p-value.
+        against the statistics, as in SciPy.  As SciPy: negative degrees of freedom give a NaN
+        p-value, and 0 gives p = 0 for a positive statistic (NaN for 0).
     axis : int or None, default 0
         The axis of the categories (None: all entries are one set of categories).
     sum_check : bool, default True
         As SciPy: False skips the check that ``f_obs`` and ``f_exp`` have the same totals.
+    nan_policy : {"propagate", "omit", "raise"}, default "propagate"
+        As SciPy: a slice with a NaN count (observed or expected) gets a NaN statistic and p-value;
+        "omit" leaves out the categories whose observed or expected count is NaN (so k counts the
+        others); "raise" raises ValueError.
+    keepdims : bool, default False
+        As SciPy: the results keep the categories' axis, with length 1.
 
     Returns
     -------
     ChisquareResult
         ``statistic`` and ``pvalue`` (floats for one test, arrays of the other axes' shape
-        otherwise; float32 counts give float32 results, as SciPy), ``dof``.
+        otherwise; float32 counts give float32 results, as SciPy), ``dof`` (ints, or floats for
+        a fractional ``ddof``).
 
     Notes
     -----
-    mlsd checks the counts where SciPy returns NaN: negative or non-finite counts, expected counts
-    <= 0 and a non-empty slice of zero observations raise ValueError.  An empty slice has
-    statistic 0 (SciPy's value).
+    mlsd checks the counts where SciPy returns NaN or a number without meaning: negative or
+    infinite counts, expected counts <= 0 and a non-empty slice of zero observations raise
+    ValueError.  An empty slice has statistic 0 (SciPy's value).
 
     Examples
     --------
@@ -190,76 +212,131 @@ def chisquare(f_obs: Any, f_exp: Any = None, ddof: Any = 0, axis: int | None = 0
     [0.16, 2.909091]
     """
     func = "chisquare"
-    raw_obs = np.asarray(f_obs)
-    obs = _counts(raw_obs, "f_obs", func, raw_obs.ndim)
-    raw_exp = None if f_exp is None else np.asarray(f_exp)
-    exp = None if f_exp is None else _counts(raw_exp, "f_exp", func, raw_exp.ndim)
-    # SciPy's result dtype: f_obs, f_exp and ddof promoted together (a Python int ddof is weak)
-    promoted = np.result_type(raw_obs, *([] if f_exp is None else [raw_exp]),
-                              ddof if type(ddof) is int else np.asarray(ddof))
+    # SciPy's result dtype: f_obs, f_exp and ddof promoted together (a Python number ddof is weak)
+    promoted = np.result_type(f_obs, *([] if f_exp is None else [f_exp]),
+                              ddof if type(ddof) in (int, float) else np.asarray(ddof))
     small = promoted.kind == "f" and promoted.itemsize <= 4
-    # the common one-test call (1-D counts, f_exp of the same shape) skips the n-D plumbing: its
-    # broadcasts and axis moves are no-ops there, costing more than the test itself
-    if exp is not None and exp.shape != obs.shape:
-        try:
-            shape = np.broadcast_shapes(obs.shape, exp.shape)
-        except ValueError:
-            raise ValueError(f"{func}: f_exp of shape {exp.shape} does not broadcast against f_obs of shape "
-                             f"{obs.shape}") from None
-        obs, exp = np.broadcast_to(obs, shape), np.broadcast_to(exp, shape)
-    if axis is None:
-        obs = obs.reshape(-1)
-        exp = None if exp is None else exp.reshape(-1)
-        ax = 0
+    # the common one-test call (1-D counts) skips the n-D plumbing and the checks' array passes,
+    # which cost more than the test itself; its numbers are the batched path's bit for bit
+    stat = None
+    if f_obs.ndim == 1 and axis in (0, -1, None) and not keepdims and (f_exp is None or f_exp.shape == f_obs.shape):
+        stat = _pearson_1d(np.ascontiguousarray(f_obs, dtype=np.float64),
+                           None if f_exp is None else np.ascontiguousarray(f_exp, dtype=np.float64), sum_check, small)
+    if stat is not None:
+        k = f_obs.shape[0]
+        if np.ndim(ddof) == 0 and not small:  # one test: scalars, no array plumbing
+            dof1 = k - 1 - ddof
+            return ChisquareResult(stat, float(special.chdtrc(dof1, stat)),
+                                   dof=int(dof1) if dof1 == int(dof1) else float(dof1))
+        stat, k_b = np.asarray(stat), np.asarray(float(k))
     else:
-        if obs.ndim == 0 or not -obs.ndim <= axis < obs.ndim:
-            raise InvalidParameterError(f"{func}: axis {axis} is out of bounds for f_obs of {obs.ndim} dimensions")
-        ax = axis
-    last = ax in (-1, obs.ndim - 1)
-    if not last:
-        obs = np.moveaxis(obs, ax, -1)
-    k = obs.shape[-1]
-    totals = _total(obs, func, "f_obs", axis=-1)
-    if k and np.any(totals <= 0):
-        raise ValueError(f"{func}: f_obs sums to zero along axis (a slice of categories has no observations)")
-    if exp is None:
-        exp = (totals / k)[..., None] if k else None  # broadcast along the categories; unused if k == 0
-    else:
-        if not last:
-            exp = np.moveaxis(exp, ax, -1)
-        if np.any(exp <= 0):
-            raise ValueError(f"{func}: f_exp must be > 0")
-        if sum_check and k:
-            exp_totals = _total(exp, func, "f_exp", axis=-1)
-            rtol = _SUM_RTOL[small]
-            rel = np.abs(totals - exp_totals) / np.minimum(totals, exp_totals)
-            if np.any(rel > rtol):
-                # SciPy's words are quoted, for code matching its message
-                raise ValueError(f"{func}: f_obs and f_exp must have the same total in every slice along axis "
-                                 f"(SciPy: 'For each axis slice, the sum of the observed frequencies must agree with "
-                                 f"the sum of the expected frequencies'), to a relative tolerance of {rtol:.3g}; "
-                                 f"the relative differences are {rel}")
-    stat = _pearson(obs, exp, func, "f_obs", axis=-1) if k else np.zeros(obs.shape[:-1])
-    if obs.ndim == 1 and np.ndim(ddof) == 0 and not small:  # one test: scalars, no array plumbing
-        dof1 = k - 1 - int(ddof)
-        p1 = float(special.chdtrc(dof1, stat)) if dof1 >= 1 else float("nan")
-        return ChisquareResult(float(stat), p1, dof=dof1)
-    dof = k - 1 - np.asarray(ddof, dtype=np.float64)
+        obs = _counts(f_obs, "f_obs", func, f_obs.ndim, allow_nan=True)
+        exp = None if f_exp is None else _counts(f_exp, "f_exp", func, f_exp.ndim, allow_nan=True)
+        if exp is not None and exp.shape != obs.shape:  # paired samples: broadcast before axis=None ravels
+            try:
+                shape = np.broadcast_shapes(obs.shape, exp.shape)
+            except ValueError:
+                raise ValueError(f"{func}: f_exp of shape {exp.shape} does not broadcast against f_obs of shape "
+                                 f"{obs.shape} (SciPy: Array shapes are incompatible for broadcasting.)") from None
+            obs, exp = np.broadcast_to(obs, shape), np.broadcast_to(exp, shape)
+        sm = as_samples([obs] if exp is None else [obs, exp], ["f_obs", "f_exp"], func, axis=axis,
+                        nan_policy=nan_policy, paired=True, keepdims=keepdims)
+        stat_rows, k_rows = _chisquare_rows(sm, sum_check, small, func)
+        stat, k_b = sm.shaped(stat_rows), sm.shaped(k_rows)
     try:
+        dof = k_b - 1 - np.asarray(ddof, dtype=np.float64)
         stat_b, dof_b = np.broadcast_arrays(stat, dof)
     except ValueError:
-        raise ValueError(f"{func}: ddof of shape {dof.shape} does not broadcast against the statistics of shape "
-                         f"{np.shape(stat)}") from None
-    with np.errstate(invalid="ignore"):
-        p = np.where(dof_b >= 1, special.chdtrc(np.maximum(dof_b, 1.0), stat_b), np.nan)
+        raise ValueError(f"{func}: ddof of shape {np.shape(ddof)} does not broadcast against the statistics of "
+                         f"shape {np.shape(stat)}") from None
+    p = special.chdtrc(dof_b, stat_b)
     out_type = np.float32 if small else np.float64
 
     def out(v):
         v = np.asarray(v, dtype=out_type)
         return (float(v) if out_type is np.float64 else v[()]) if v.ndim == 0 else v
 
-    dof_out = int(dof) if np.ndim(dof) == 0 else dof.astype(np.int64)
-    return ChisquareResult(out(stat), out(p), dof=dof_out)
+    return ChisquareResult(out(stat), out(p), dof=_dof_out(dof))
+
+
+def _pearson_1d(obs: np.ndarray, exp: np.ndarray | None, sum_check: bool, small: bool) -> float | None:
+    """Pearson's statistic of one 1-D test whose counts pass every check of :func:`chisquare`
+    (finite, >= 0, a positive total, f_exp > 0 and of the same total) and need no rescaling; None
+    for any other, which the general path checks (and words the error of)."""
+    k = obs.shape[0]
+    if k == 0:
+        return 0.0
+    total = float(np.add.reduce(obs))  # NaN or inf in obs, or an overflow, make it non-finite
+    if not (0 < total <= RESCALE_ABOVE) or obs.min() < 0:
+        return None
+    if exp is None:
+        e = total / k
+    else:
+        exp_total = float(np.add.reduce(exp))
+        if not exp_total <= RESCALE_ABOVE or exp.min() <= 0:  # (NaN compares False)
+            return None
+        if sum_check and abs(total - exp_total) / min(total, exp_total) > _SUM_RTOL[small]:
+            return None
+        e = exp
+    return float(np.add.reduce((obs - e) ** 2 / e))
+
+
+def _checked_expected(obs: np.ndarray, exp: np.ndarray, missing: np.ndarray | None, sum_check: bool, small: bool,
+                      func: str) -> np.ndarray:
+    """``exp`` after chisquare's checks: > 0, and (``sum_check``) the same total as ``obs`` along
+    the last axis, counts marked ``missing`` left out."""
+    bad = exp <= 0 if missing is None else (exp <= 0) & ~missing
+    if np.any(bad):
+        raise ValueError(f"{func}: f_exp must be > 0")
+    if sum_check and obs.shape[-1]:
+        if missing is not None:
+            obs, exp0 = np.where(missing, 0.0, obs), np.where(missing, 0.0, exp)
+        else:
+            exp0 = exp
+        totals, exp_totals = _total(obs, func, "f_obs", axis=-1), _total(exp0, func, "f_exp", axis=-1)
+        rtol = _SUM_RTOL[small]
+        with np.errstate(invalid="ignore"):  # 0 / 0 of a slice with every count left out: no check
+            rel = np.abs(totals - exp_totals) / np.minimum(totals, exp_totals)
+        if np.any(rel > rtol):
+            # SciPy's words are quoted, for code matching its message
+            raise ValueError(f"{func}: f_obs and f_exp must have the same total in every slice along axis "
+                             f"(SciPy: 'For each axis slice, the sum of the observed frequencies must agree with "
+                             f"the sum of the expected frequencies'), to a relative tolerance of {rtol:.3g}; "
+                             f"the relative differences are {rel}")
+    return exp
+
+
+def _chisquare_rows(sm, sum_check: bool, small: bool, func: str) -> tuple[np.ndarray, np.ndarray]:
+    """Pearson's statistic and the number of categories of each row of :func:`chisquare`'s
+    samples (``as_samples``: one test per row, categories last): NaN counts are left out under
+    "omit", and make their row's statistic NaN under "propagate"."""
+    o = sm.arrays[0]
+    e = sm.arrays[1] if len(sm.arrays) > 1 else None
+    rows, k = o.shape
+    live = ~sm.nan_rows
+    missing = None
+    if sm.omit:
+        missing = np.isnan(o) if e is None else np.isnan(o) | np.isnan(e)
+        k_rows = k - missing.sum(axis=1)
+    else:
+        k_rows = np.full(rows, float(k))
+        if not live.all():  # propagate: a row with a NaN is left out whole, its statistic NaN
+            missing = np.broadcast_to(~live[:, None], o.shape)
+    if missing is not None:
+        o = np.where(missing, 0.0, o)
+    totals = _total(o, func, "f_obs", axis=1)
+    present = k if missing is None else k - missing.sum(axis=1)
+    if np.any((present > 0) & (totals <= 0)):
+        raise ValueError(f"{func}: f_obs sums to zero along axis (a slice of categories has no observations)")
+    if e is None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            e = (totals / np.maximum(present, 1))[:, None]
+    else:
+        e = _checked_expected(o, e, missing, sum_check, small, func)
+    if missing is not None:  # a left-out count adds (1 - 1)**2 / 1 = 0
+        o, e = np.where(missing, 1.0, o), np.where(missing, 1.0, e)
+    stat = _pearson(o, e, func, "f_obs", axis=-1) if k else np.zeros(rows)
+    return np.where(live, stat, np.nan), k_rows
 
 
 @validate_params(observed=[ArrayLike(ndim=None)], correction=["boolean"])

@@ -10,11 +10,11 @@ import numpy as np
 from scipy import special
 
 from .. import _core
-from .._params import Options, validate_params
+from .._params import Options, PeerWording, validate_params
 from .._results import ResultTuple
 from .._validation import call_kernel
 from ._samples import AXIS, NAN_POLICY, SAMPLE_ARRAY, as_samples, row_moments_of, warn_small
-from ._tests import ALPHA, ALTERNATIVES, TestResult, finish, reshape_result
+from ._tests import ALPHA, SCIPY_RANK_ALTERNATIVE, SCIPY_TTEST_ALTERNATIVE, TestResult, finish, reshape_result
 
 __all__ = ["ttest_rel", "wilcoxon", "WilcoxonResult"]
 
@@ -22,7 +22,7 @@ BOOL = ["boolean"]
 
 
 @validate_params(a=[SAMPLE_ARRAY], b=[SAMPLE_ARRAY], axis=AXIS, nan_policy=NAN_POLICY,
-                 alternative=[Options(ALTERNATIVES)], keepdims=BOOL, alpha=[ALPHA])
+                 alternative=SCIPY_TTEST_ALTERNATIVE, keepdims=BOOL, alpha=[ALPHA])
 def ttest_rel(a: Any, b: Any, axis: int | None = 0, nan_policy: str = "propagate", alternative: str = "two-sided",
               *, keepdims: bool = False, alpha: float = 0.05) -> TestResult:
     """Paired t-test: is the mean of ``a - b`` zero?  As ``scipy.stats.ttest_rel``.
@@ -161,9 +161,15 @@ def _permutation_p(d: np.ndarray, zero_method: str, alternative: str) -> float:
     return float(min(p, 1.0))
 
 
-@validate_params(x=[SAMPLE_ARRAY], y=[None, SAMPLE_ARRAY], zero_method=[Options(("wilcox", "pratt", "zsplit"))],
-                 correction=BOOL, alternative=[Options(ALTERNATIVES)],
-                 method=[Options(("auto", "exact", "asymptotic", "approx"))], axis=AXIS, nan_policy=NAN_POLICY,
+@validate_params(x=[SAMPLE_ARRAY], y=[None, SAMPLE_ARRAY],
+                 zero_method=[Options(("wilcox", "pratt", "zsplit")),
+                              PeerWording("SciPy", "`zero_method` must be one of {'wilcox', 'pratt', 'zsplit'}.")],
+                 correction=[*BOOL, PeerWording("SciPy", "`correction` must be one of {False, True}.")],
+                 alternative=SCIPY_RANK_ALTERNATIVE,
+                 method=[Options(("auto", "exact", "asymptotic", "approx")),
+                         PeerWording("SciPy", "`method` must be one of {'auto', 'asymptotic', 'exact'} or an "
+                                              "instance of `stats.PermutationMethod`.")],
+                 axis=AXIS, nan_policy=NAN_POLICY,
                  keepdims=BOOL, mode=[None, Options(("auto", "exact", "asymptotic", "approx"))])
 def wilcoxon(x: Any, y: Any = None, zero_method: str = "wilcox", correction: bool = False,
              alternative: str = "two-sided", method: str = "auto", *, axis: int | None = 0,

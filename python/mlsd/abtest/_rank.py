@@ -9,10 +9,10 @@ import numpy as np
 from scipy import special
 
 from .. import _core
-from .._params import Options, validate_params
+from .._params import Options, PeerWording, validate_params
 from .._validation import call_kernel
 from ._samples import AXIS, NAN_POLICY, SAMPLE_ARRAY, as_samples, warn_small
-from ._tests import ALTERNATIVES, ConfidenceInterval, TestResult
+from ._tests import SCIPY_RANK_ALTERNATIVE, ConfidenceInterval, TestResult
 
 __all__ = ["mannwhitneyu"]
 
@@ -43,8 +43,12 @@ def _exact_sf(u: int, m: int, n: int) -> float:
     return int(np.sum(counts[:hi + 1])) / total
 
 
-@validate_params(x=[SAMPLE_ARRAY], y=[SAMPLE_ARRAY], use_continuity=["boolean"], alternative=[Options(ALTERNATIVES)],
-                 axis=AXIS, method=[Options(("auto", "asymptotic", "exact"))], nan_policy=NAN_POLICY,
+@validate_params(x=[SAMPLE_ARRAY], y=[SAMPLE_ARRAY],
+                 use_continuity=["boolean", PeerWording("SciPy", "`use_continuity` must be one of {False, True}.")],
+                 alternative=SCIPY_RANK_ALTERNATIVE, axis=AXIS,
+                 method=[Options(("auto", "asymptotic", "exact")),
+                         PeerWording("SciPy", "`method` must be one of {'asymptotic', 'exact', 'auto'}.")],
+                 nan_policy=NAN_POLICY,
                  keepdims=["boolean"])
 def mannwhitneyu(x: Any, y: Any, use_continuity: bool = True, alternative: str = "two-sided",
                  axis: int | None = 0, method: str = "auto", *, nan_policy: str = "propagate",

@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import _core
-from .._params import Check, Options
+from .._params import Check, Options, PeerWording
 from .._validation import InvalidParameterError, call_kernel
 
 try:  # SciPy >= 1.14
@@ -50,13 +50,25 @@ __all__ = ["SmallSampleWarning", "Samples", "as_samples", "NAN_POLICY", "AXIS", 
            "row_moments_of", "warn_small"]
 
 
+class AxisOutOfBoundsError(InvalidParameterError, np.exceptions.AxisError):
+    """``axis`` is out of bounds for the samples: an :class:`InvalidParameterError` that is also
+    NumPy's ``AxisError``, which SciPy raises there (so code catching SciPy's error catches mlsd's)."""
+
+    def __init__(self, message: str):
+        np.exceptions.AxisError.__init__(self, message)
+
+
 class SmallSampleWarning(_ScipySmallSampleWarning):
     """A problem has too few observations for the test; its statistic and p-value are NaN (as in
     SciPy, whose ``SmallSampleWarning`` this subclasses)."""
 
 
-NAN_POLICY = [Options(("propagate", "omit", "raise"))]
-AXIS = [None, Check(lambda a: isinstance(a, Integral) and not isinstance(a, (bool, np.bool_)), "an int")]
+# SciPy's words for a bad nan_policy or axis (scipy.stats._axis_nan_policy), the same in every
+# function that takes them: code matching SciPy's message matches mlsd's (see PeerWording)
+NAN_POLICY = [Options(("propagate", "omit", "raise")),
+              PeerWording("SciPy", "nan_policy must be one of {'propagate', 'omit', 'raise'}.")]
+AXIS = [None, Check(lambda a: isinstance(a, Integral) and not isinstance(a, (bool, np.bool_)), "an int"),
+        PeerWording("SciPy", "`axis` must be an integer, a tuple of integers, or `None`.")]
 
 
 def _is_numeric_array(x: Any) -> bool:
@@ -87,14 +99,22 @@ class Samples:
 
     dtype = np.dtype(np.float64)
 
+    def shaped(self, values: np.ndarray) -> np.ndarray:
+        """Row values (length ``rows``) as a float64 array of the batch shape, with the tested
+        axis kept as length 1 under ``keepdims``."""
+        v = np.asarray(values, dtype=np.float64).reshape(self.batch)
+        if self.keepdims:
+            return v.reshape((1,) * self._ndim) if self.axis is None else np.expand_dims(v, self.axis)
+        return v
+
     def out(self, values: np.ndarray) -> Any:
         """Row results (length ``rows``) in the batch shape; a float for one problem.  As in
         SciPy, float32 samples give float32 results (computed in float64, rounded once)."""
-        v = np.asarray(values, dtype=np.float64).reshape(self.batch)
+        v = self.shaped(values)
         if self.dtype != np.float64:
             v = v.astype(self.dtype)
         if self.keepdims:
-            return v.reshape((1,) * self._ndim) if self.axis is None else np.expand_dims(v, self.axis)
+            return v
         if v.ndim == 0:
             return float(v) if self.dtype == np.float64 else v[()]
         return v
@@ -124,7 +144,8 @@ def as_samples(values: Sequence[Any], names: Sequence[str], func: str, *, axis: 
         ndim = max(a.ndim for a in arrs)
         arrs = [a.reshape((1,) * (ndim - a.ndim) + a.shape) for a in arrs]
         if not -ndim <= axis < ndim:
-            raise InvalidParameterError(f"{func}: axis {axis} is out of bounds for samples of {ndim} dimensions")
+            raise AxisOutOfBoundsError(f"{func}: axis {axis} is out of bounds for samples of {ndim} dimensions "
+                                       f"(SciPy: axis {axis} is out of bounds for array of dimension {ndim})")
         ax = axis
     arrs = [np.moveaxis(a, ax, -1) for a in arrs]
     try:
@@ -137,7 +158,8 @@ def as_samples(values: Sequence[Any], names: Sequence[str], func: str, *, axis: 
     except ValueError:
         shapes = " and ".join(str(np.shape(v)) for v in values)
         what = "in every dimension" if paired else "outside axis"
-        raise ValueError(f"{func}: {' and '.join(names)} must have compatible shapes {what}; got {shapes}") from None
+        raise ValueError(f"{func}: {' and '.join(names)} must have compatible shapes {what}; got {shapes} "
+                         "(SciPy: Array shapes are incompatible for broadcasting.)") from None
     batch = arrs[0].shape[:-1]
     rows = int(np.prod(batch)) if batch else 1
     arrs = [np.ascontiguousarray(a.reshape(rows, a.shape[-1])) for a in arrs]
@@ -152,7 +174,7 @@ def as_samples(values: Sequence[Any], names: Sequence[str], func: str, *, axis: 
             nan_rows[suspect] |= np.isnan(a[suspect]).any(axis=1)
     if nan_policy == "raise" and nan_rows.any():
         bad = next(n for n, a in zip(names, arrs) if np.isnan(a).any())
-        raise ValueError(f"{func}: {bad} contains NaN (nan_policy='raise')")
+        raise ValueError(f"{func}: {bad} contains NaN (nan_policy='raise'; SciPy: The input contains nan values)")
     omit = nan_policy == "omit" and bool(nan_rows.any())
     if omit and paired:  # a pair with a NaN on either side is dropped whole
         gone = np.zeros(arrs[0].shape, dtype=bool)

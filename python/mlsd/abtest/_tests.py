@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from .._params import ArrayLike, Check, Interval, Options, validate_params
+from .._params import ArrayLike, Check, Interval, Options, PeerWording, validate_params
 from .._results import ResultTuple
 from ._samples import AXIS, NAN_POLICY, SAMPLE_ARRAY, SmallSampleWarning, as_samples, row_moments, warn_small
 from ._stats import Stats, as_stats, counts_stats
@@ -53,7 +53,8 @@ class ConfidenceInterval(tuple):
         return (_rebuild_ci, (self[0], self[1], d.get("_estimate"), d.get("_stderr"), d.get("_df"),
                               d.get("_alternative", "two-sided")))
 
-    @validate_params(confidence_level=[Interval(Real, 0.0, 1.0, closed="neither")])
+    @validate_params(confidence_level=[Interval(Real, 0.0, 1.0, closed="neither"),
+                                       PeerWording("SciPy", "`confidence_level` must be a number between 0 and 1.")])
     def __call__(self, confidence_level: float = 0.95) -> "ConfidenceInterval":
         """The interval at ``confidence_level`` (one-sided for one-sided alternatives, as in SciPy)."""
         d = self.__dict__
@@ -123,6 +124,16 @@ class TestResult(ResultTuple):
 ALPHA = Interval(Real, 0.0, 1.0, closed="neither")
 BOOL = ["boolean"]
 OPTIONS_ALTERNATIVE = [Options(ALTERNATIVES)]
+# SciPy's words in its t-tests (scipy.stats._stats_py), for code that matches them
+SCIPY_TTEST_ALTERNATIVE = [*OPTIONS_ALTERNATIVE,
+                           PeerWording("SciPy", "`alternative` must be 'less', 'greater', or 'two-sided'.")]
+# ... and in its rank tests (mannwhitneyu, wilcoxon)
+SCIPY_RANK_ALTERNATIVE = [*OPTIONS_ALTERNATIVE,
+                          PeerWording("SciPy", "`alternative` must be one of {'two-sided', 'less', 'greater'}.")]
+# statsmodels' spellings (its proportions_ztest takes "larger"/"smaller"; "2-sided", "2s", "l" and
+# "s" are aliases it still accepts with a FutureWarning, as mlsd's proportions_ztest does)
+_SM_ALTERNATIVES = {"larger": "greater", "smaller": "less"}
+_SM_DEPRECATED = {"2-sided": "two-sided", "2s": "two-sided", "l": "larger", "s": "smaller"}
 
 
 def is_counts_tuple(x: Any) -> bool:
@@ -287,7 +298,9 @@ def _trimmed_moments(a: np.ndarray, trim: float) -> tuple[np.ndarray, np.ndarray
 
 
 @validate_params(a=RAW_SAMPLE, b=RAW_SAMPLE, axis=AXIS, equal_var=BOOL, nan_policy=NAN_POLICY,
-                 alternative=OPTIONS_ALTERNATIVE, trim=[Interval(Real, 0.0, 0.5, closed="left")], keepdims=BOOL,
+                 alternative=SCIPY_TTEST_ALTERNATIVE,
+                 trim=[Interval(Real, 0.0, 0.5, closed="left"),
+                       PeerWording("SciPy", "Trimming percentage should be 0 <= `trim` < .5.")], keepdims=BOOL,
                  alpha=[ALPHA])
 def ttest_ind(a: Any, b: Any, *, axis: int | None = 0, equal_var: bool = True, nan_policy: str = "propagate",
               alternative: str = "two-sided", trim: float = 0, keepdims: bool = False,
@@ -405,7 +418,11 @@ _COUNT = Interval(Real, 0.0, np.inf, closed="left")  # statsmodels' one-sample f
 
 
 @validate_params(a=[COUNTS, *SAMPLE, _COUNT], b=[COUNTS, *SAMPLE, _COUNT], value=[None, Interval(Real, -1.0, 1.0)],
-                 pooled=BOOL, relative=BOOL, alternative=OPTIONS_ALTERNATIVE, alpha=[ALPHA],
+                 pooled=BOOL, relative=BOOL,
+                 alternative=[Options(ALTERNATIVES + tuple(_SM_ALTERNATIVES) + tuple(_SM_DEPRECATED)),
+                              PeerWording("statsmodels", "alternative must be one of: 'two-sided', 'larger', "
+                                                         "'smaller', '2-sided', '2s', 'l', 's'")],
+                 alpha=[ALPHA],
                  prop_var=[Check(lambda v: v is False, "False"), Interval(Real, 0.0, 1.0, closed="neither")])
 def proportions_ztest(a: Any, b: Any, value: float | None = None, *, pooled: bool = True, relative: bool = False,
                       alternative: str = "two-sided", alpha: float = 0.05, prop_var: float | bool = False
@@ -428,6 +445,8 @@ def proportions_ztest(a: Any, b: Any, value: float | None = None, *, pooled: boo
         unpooled (Wald) standard error, as statsmodels ``test_proportions_2indep(...,
         method="wald")``.
     alternative : {"two-sided", "greater", "less"}
+        statsmodels' names are accepted too: "larger" is "greater", "smaller" is "less"; its
+        older aliases "2-sided", "2s", "l" and "s" with statsmodels' FutureWarning.
     alpha : float in (0, 1), default 0.05
     prop_var : False or float in (0, 1), default False
         As statsmodels: the proportion of the null variance p (1 - p) (False: the sample's
@@ -451,6 +470,8 @@ def proportions_ztest(a: Any, b: Any, value: float | None = None, *, pooled: boo
     (-1.005038, 0.314879)
     """
     func = "proportions_ztest"
+    if alternative not in ALTERNATIVES:
+        alternative = _statsmodels_alternative(alternative)
     one_sample = _is_number(a) and _is_number(b)
     if one_sample or _is_number(a) or _is_number(b):
         if not one_sample:
@@ -476,6 +497,17 @@ def proportions_ztest(a: Any, b: Any, value: float | None = None, *, pooled: boo
     method = "two-proportion z-test (" + ("pooled" if pooled else "unpooled") + ")"
     diff = finish(pa - pb, se, np.inf, alpha, alternative, method, null_se=null_se)
     return to_relative(diff, pa, pb, va, vb, alpha, func) if relative else diff
+
+
+def _statsmodels_alternative(alternative: str) -> str:
+    """SciPy's name of a statsmodels spelling of ``alternative`` (warning as statsmodels 0.15
+    does for its deprecated aliases)."""
+    if alternative in _SM_DEPRECATED:
+        new = _SM_DEPRECATED[alternative]
+        warnings.warn(f"alternative={alternative!r} is a deprecated alias for alternative={new!r} (statsmodels' "
+                      "alias, which statsmodels removes after its 0.16)", FutureWarning, stacklevel=4)
+        alternative = new
+    return _SM_ALTERNATIVES.get(alternative, alternative)
 
 
 def _is_number(x: Any) -> bool:

@@ -1,0 +1,182 @@
+"""chisquare's nan_policy, keepdims and float ddof, checked against scipy.stats.chisquare itself
+(SciPy's _axis_nan_policy rules: NaN propagates to its slice, "omit" leaves the NaN categories
+out, paired with f_exp, "raise" raises)."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.stats as st
+
+from mlsd import abtest as ab
+
+NAN = np.nan
+
+
+def same(mine, ref, rtol=1e-12):
+    assert np.shape(mine) == np.shape(ref)
+    np.testing.assert_allclose(np.asarray(mine, dtype=float), np.asarray(ref, dtype=float), rtol=rtol, atol=0,
+                               equal_nan=True)
+
+
+def both(*args, **kwargs):
+    """mlsd's and SciPy's results; SciPy's NaN arithmetic warnings are its own business."""
+    res = ab.chisquare(*args, **kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ref = st.chisquare(*args, **kwargs)
+    return res, ref
+
+
+def _with_nan(shape, seed, share=0.2):
+    rng = np.random.default_rng(seed)
+    obs = rng.integers(1, 40, size=shape).astype(float)
+    obs[rng.random(shape) < share] = NAN
+    return obs
+
+
+@pytest.mark.parametrize("nan_policy", ["propagate", "omit"])
+@pytest.mark.parametrize("axis", [0, 1, -1, None])
+@pytest.mark.parametrize("seed", range(4))
+def test_nan_counts_follow_nan_policy_as_scipy(nan_policy, axis, seed):
+    obs = _with_nan((6, 5), seed)
+    res, ref = both(obs, axis=axis, nan_policy=nan_policy)
+    same(res.statistic, ref.statistic)
+    same(res.pvalue, ref.pvalue)
+    if nan_policy == "propagate" and axis is not None:  # every slice with a NaN, and only those, is NaN
+        has_nan = np.isnan(obs).any(axis=axis)
+        assert np.array_equal(np.isnan(res.statistic), has_nan)
+
+
+@pytest.mark.parametrize("nan_policy", ["propagate", "omit"])
+def test_one_dimensional_nan_as_scipy(nan_policy):
+    obs = np.array([10.0, NAN, 12, 9, 14])
+    res, ref = both(obs, nan_policy=nan_policy)
+    assert isinstance(res.statistic, float) and isinstance(res.pvalue, float)
+    same(res.statistic, ref.statistic)
+    same(res.pvalue, ref.pvalue)
+    if nan_policy == "omit":  # four categories are left, so three degrees of freedom
+        assert res.dof == 3
+        same(res.statistic, st.chisquare(obs[~np.isnan(obs)]).statistic)
+
+
+def test_omit_leaves_out_the_pair_when_either_count_is_nan():
+    obs = np.array([[10.0, 20, NAN, 30], [5, NAN, 15, 20]])
+    exp = np.array([[12.0, NAN, 9, 29], [6, 8, 14, 20]])
+    # the totals of what is left agree in each row: row 0 keeps categories 0 and 3, row 1 keeps 0, 2, 3
+    exp[0, [0, 3]] *= 40.0 / exp[0, [0, 3]].sum()
+    exp[1, [0, 2, 3]] *= 40.0 / exp[1, [0, 2, 3]].sum()
+    res, ref = both(obs, exp, axis=1, nan_policy="omit")
+    same(res.statistic, ref.statistic)
+    same(res.pvalue, ref.pvalue)
+    assert res.dof.tolist() == [1, 2]
+    # and the sum check sees only what is left, as SciPy's
+    with pytest.raises(ValueError, match="For each axis slice"):
+        ab.chisquare(obs, exp * 1.5, axis=1, nan_policy="omit")
+    with pytest.raises(ValueError, match="For each axis slice"):
+        st.chisquare(obs, exp * 1.5, axis=1, nan_policy="omit")
+
+
+def test_propagate_with_nan_in_f_exp_as_scipy():
+    obs = np.array([[10.0, 20, 30], [5, 15, 20]])
+    exp = np.array([[NAN, 20, 30], [6, 14, 20]])
+    for sum_check in (True, False):
+        res, ref = both(obs, exp, axis=1, sum_check=sum_check)
+        same(res.statistic, ref.statistic)
+        same(res.pvalue, ref.pvalue)
+    assert np.isnan(res.statistic[0]) and not np.isnan(res.statistic[1])
+
+
+def test_every_count_omitted_gives_statistic_zero_and_nan_p_as_scipy():
+    for obs in ([NAN, NAN, NAN], [NAN, 3.0, NAN]):
+        res, ref = both(obs, nan_policy="omit")
+        same(res.statistic, ref.statistic)
+        same(res.pvalue, ref.pvalue)
+    obs = np.array([[NAN, 1.0], [NAN, 2.0], [NAN, 4.0]])
+    res, ref = both(obs, nan_policy="omit")
+    same(res.statistic, ref.statistic)
+    same(res.pvalue, ref.pvalue)
+
+
+def test_raise_raises_with_scipys_words():
+    for call in (lambda f: f([3.0, NAN, 2.0], nan_policy="raise"),
+                 lambda f: f([3.0, 1.0, 2.0], [2.0, NAN, 4.0], nan_policy="raise"),
+                 lambda f: f(np.array([[3.0, NAN], [1.0, 2.0]]), nan_policy="raise", axis=1)):
+        with pytest.raises(ValueError, match="The input contains nan values"):
+            call(st.chisquare)
+        with pytest.raises(ValueError, match="The input contains nan values") as info:
+            call(ab.chisquare)
+        assert "chisquare: f_" in str(info.value)
+    # without NaN, "raise" changes nothing
+    res, ref = both([3.0, 1.0, 2.0], nan_policy="raise")
+    same(res.pvalue, ref.pvalue)
+
+
+def test_inf_and_negative_counts_still_raise():
+    for policy in ("propagate", "omit"):
+        with pytest.raises(ValueError, match="chisquare: f_obs must be finite"):
+            ab.chisquare([3.0, np.inf, NAN], nan_policy=policy)
+        with pytest.raises(ValueError, match="chisquare: f_obs must be >= 0"):
+            ab.chisquare([3.0, -1.0, NAN], nan_policy=policy)
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1, None])
+@pytest.mark.parametrize("nan_policy", ["propagate", "omit"])
+def test_keepdims_as_scipy(axis, nan_policy):
+    obs = _with_nan((4, 3), 7, share=0.1)
+    res, ref = both(obs, axis=axis, keepdims=True, nan_policy=nan_policy)
+    same(res.statistic, ref.statistic)
+    same(res.pvalue, ref.pvalue)
+    res, ref = both(obs[0], keepdims=True, nan_policy=nan_policy)  # 1-D: arrays of shape (1,)
+    same(res.statistic, ref.statistic)
+    same(res.pvalue, ref.pvalue)
+    res, ref = both(np.ones((2, 3, 4)), axis=axis, keepdims=True)
+    same(res.statistic, ref.statistic)
+    same(res.pvalue, ref.pvalue)
+
+
+@pytest.mark.parametrize("ddof", [0.5, np.float64(1.5), np.float32(0.5), -0.25, [0.5, 1.0], np.array([[0.0], [1.5]])])
+def test_float_ddof_as_scipy(ddof):
+    obs = np.array([[10.0, 2], [12, 9], [3, 4]])
+    rtol = 1e-6 if np.asarray(ddof).dtype == np.float32 else 1e-12  # float32 results, as SciPy's
+    res, ref = both(obs, ddof=ddof)
+    same(res.statistic, ref.statistic)
+    same(res.pvalue, ref.pvalue, rtol)
+    res, ref = both(obs[:, 0], ddof=np.asarray(ddof).ravel()[0])
+    same(res.pvalue, ref.pvalue, rtol)
+    assert np.asarray(res.pvalue).dtype == np.asarray(ref.pvalue).dtype
+    assert np.allclose(res.dof, 3 - 1 - np.asarray(ddof).ravel()[0])
+
+
+def test_fractional_ddof_gives_fractional_dof_and_whole_ddof_an_int():
+    assert ab.chisquare([10, 12, 9], ddof=0.5).dof == 1.5
+    assert type(ab.chisquare([10, 12, 9], ddof=1.0).dof) is int
+    assert type(ab.chisquare([10, 12, 9], ddof=1).dof) is int
+
+
+@pytest.mark.parametrize("ddof", [NAN, np.inf, [0.5, NAN], "1", 1j, True])
+def test_non_finite_or_non_numeric_ddof_is_refused_by_name(ddof):
+    with pytest.raises((ValueError, TypeError), match="'ddof' parameter of chisquare"):
+        ab.chisquare([10, 12, 9], ddof=ddof)
+
+
+def test_float32_counts_with_nan_keep_scipys_dtype():
+    obs = np.array([10, NAN, 3, 7], dtype=np.float32)
+    res, ref = both(obs, nan_policy="omit")
+    assert np.asarray(res.statistic).dtype == np.asarray(ref.statistic).dtype == np.float32
+    same(res.pvalue, ref.pvalue, rtol=1e-6)
+
+
+def test_nan_policy_and_keepdims_are_declared():
+    with pytest.raises(ValueError, match=r"'nan_policy' parameter of chisquare.*nan_policy must be one of"):
+        ab.chisquare([1, 2, 3], nan_policy="ignore")
+    with pytest.raises(TypeError, match="'keepdims' parameter of chisquare"):
+        ab.chisquare([1, 2, 3], keepdims=1)
+
+
+def test_no_nan_results_are_unchanged_by_the_policy():
+    obs = np.random.default_rng(2).integers(1, 50, size=(5, 6)).astype(float)
+    base = ab.chisquare(obs, axis=1)
+    for policy in ("omit", "raise"):
+        res = ab.chisquare(obs, axis=1, nan_policy=policy)
+        assert np.array_equal(res.statistic, base.statistic) and np.array_equal(res.pvalue, base.pvalue)
