@@ -10,7 +10,7 @@ import numpy as np
 from scipy import special
 
 from .. import _core
-from .._params import Options, PeerWording, validate_params
+from .._params import Check, Options, PeerWording, validate_params
 from .._results import ResultTuple
 from .._validation import call_kernel
 from ._samples import AXIS, NAN_POLICY, SAMPLE_ARRAY, as_samples, row_moments_of, warn_small
@@ -161,12 +161,19 @@ def _permutation_p(d: np.ndarray, zero_method: str, alternative: str) -> float:
     return float(min(p, 1.0))
 
 
+def _is_permutation_method(v: Any) -> bool:
+    """A ``scipy.stats.PermutationMethod`` (recognised without importing scipy.stats)."""
+    cls = type(v)
+    return cls.__name__ == "PermutationMethod" and cls.__module__.startswith("scipy.stats")
+
+
 @validate_params(x=[SAMPLE_ARRAY], y=[None, SAMPLE_ARRAY],
                  zero_method=[Options(("wilcox", "pratt", "zsplit")),
                               PeerWording("SciPy", "`zero_method` must be one of {'wilcox', 'pratt', 'zsplit'}.")],
                  correction=[*BOOL, PeerWording("SciPy", "`correction` must be one of {False, True}.")],
                  alternative=SCIPY_RANK_ALTERNATIVE,
                  method=[Options(("auto", "exact", "asymptotic", "approx")),
+                         Check(_is_permutation_method, "a scipy.stats.PermutationMethod"),
                          PeerWording("SciPy", "`method` must be one of {'auto', 'asymptotic', 'exact'} or an "
                                               "instance of `stats.PermutationMethod`.")],
                  axis=AXIS, nan_policy=NAN_POLICY,
@@ -192,13 +199,16 @@ def wilcoxon(x: Any, y: Any = None, zero_method: str = "wilcox", correction: boo
         A 0.5 continuity correction of the normal approximation.
     alternative : {"two-sided", "greater", "less"}
         "greater": the differences are shifted above zero.
-    method : {"auto", "exact", "asymptotic"}, default "auto"
+    method : {"auto", "exact", "asymptotic"} or scipy.stats.PermutationMethod, default "auto"
         "exact": the exact null distribution of the signed-rank sum without ties (with ties or
         zeros a non-integral statistic is rounded conservatively, as SciPy); "asymptotic": the
         normal approximation with the tie correction.  "auto", as SciPy: asymptotic above 50
         differences; otherwise exact without ties and zeros, and with them the exact sign-flip
         permutation p-value when there are at most 13 differences (SciPy's deterministic
-        permutation test), else asymptotic.
+        permutation test), else asymptotic.  A ``PermutationMethod`` whose ``n_resamples`` covers
+        all 2^n sign flips of the n differences gives that exact permutation p-value, as SciPy's
+        permutation test does then; fewer resamples (a random sample of the flips) raise
+        NotImplementedError.
     axis : int or None, default 0
     nan_policy : {"propagate", "omit", "raise"}, default "propagate"
         "omit" drops every pair with a NaN.
@@ -229,6 +239,9 @@ def wilcoxon(x: Any, y: Any = None, zero_method: str = "wilcox", correction: boo
         method = mode
     if method == "approx":
         method = "asymptotic"
+    permutation = None if isinstance(method, str) else method
+    if permutation is not None:
+        method = "permutation"
     if y is None:
         sm = as_samples((x,), ("x",), func, axis=axis, nan_policy=nan_policy, keepdims=keepdims)
         d = sm.arrays[0]
@@ -278,6 +291,13 @@ def wilcoxon(x: Any, y: Any = None, zero_method: str = "wilcox", correction: boo
         methods[(observed <= 50) & ~ties_or_zeros] = "exact"
         methods[(observed <= 50) & (observed > 13) & ties_or_zeros] = "asymptotic"
 
+    if permutation is not None:
+        n_max = int(np.max(observed[~sm.nan_rows], initial=0))
+        if permutation.n_resamples < 2.0**n_max:
+            raise NotImplementedError(
+                f"{func}: method=PermutationMethod(n_resamples={permutation.n_resamples}) would sample the "
+                f"2**{n_max} sign flips at random: not implemented; mlsd computes the permutation p-value exactly "
+                "when n_resamples >= 2**n (all flips, as SciPy does then)")
     p = np.full(rows, np.nan)
     zc = z.copy()
     asym = methods == "asymptotic"
