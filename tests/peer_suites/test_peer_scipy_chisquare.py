@@ -28,6 +28,8 @@ SUITE = PeerSuite(
         "TestPowerDivergence::test_axis": "checks Pearson's statistic along axis=1 (which passes), then the "
                                           "log-likelihood and Cressie-Read statistics: not offered",
     },
+    # 22 of 23: the one failure is a feature mlsd does not offer (other power-divergence statistics)
+    min_pass_rate=0.95,
     # SciPy runs its tests with warnings as errors (its pytest.ini: filterwarnings = error).
     filterwarnings=("error",),
 )
