@@ -230,8 +230,9 @@ def chisquare(f_obs: Any, f_exp: Any = None, ddof: Any = 0, axis: int | None = 0
                                    dof=int(dof1) if dof1 == int(dof1) else float(dof1))
         stat, k_b = np.asarray(stat), np.asarray(float(k))
     else:
-        obs = _counts(f_obs, "f_obs", func, f_obs.ndim, allow_nan=True)
-        exp = None if f_exp is None else _counts(f_exp, "f_exp", func, f_exp.ndim, allow_nan=True)
+        # (the counts are checked row by row in _chisquare_rows, from the sums as_samples takes)
+        obs = as_float_array(f_obs, "f_obs", func, ndim=f_obs.ndim)
+        exp = None if f_exp is None else as_float_array(f_exp, "f_exp", func, ndim=f_exp.ndim)
         if exp is not None and exp.shape != obs.shape:  # paired samples: broadcast before axis=None ravels
             try:
                 shape = np.broadcast_shapes(obs.shape, exp.shape)
@@ -308,10 +309,16 @@ def _checked_expected(obs: np.ndarray, exp: np.ndarray, missing: np.ndarray | No
 
 def _chisquare_rows(sm, sum_check: bool, small: bool, func: str) -> tuple[np.ndarray, np.ndarray]:
     """Pearson's statistic and the number of categories of each row of :func:`chisquare`'s
-    samples (``as_samples``: one test per row, categories last): NaN counts are left out under
-    "omit", and make their row's statistic NaN under "propagate"."""
+    samples (``as_samples``: one test per row, categories last), after the counts' checks: NaN
+    counts are left out under "omit", and make their row's statistic NaN under "propagate"."""
+    names = ("f_obs", "f_exp")
+    for i, a in enumerate(sm.arrays):  # as_samples found every row sum finite: no NaN, no inf, no overflow
+        if not sm.finite[i] and np.any(np.isinf(a)):
+            raise ValueError(f"{func}: {names[i]} must be finite (NaN follows nan_policy)")
     o = sm.arrays[0]
     e = sm.arrays[1] if len(sm.arrays) > 1 else None
+    if o.size and (o.min() < 0 if sm.finite[0] else np.any(o < 0)):
+        raise ValueError(f"{func}: f_obs must be >= 0 (counts); found {o[o < 0][0]:g}")
     rows, k = o.shape
     live = ~sm.nan_rows
     missing = None
@@ -324,18 +331,31 @@ def _chisquare_rows(sm, sum_check: bool, small: bool, func: str) -> tuple[np.nda
             missing = np.broadcast_to(~live[:, None], o.shape)
     if missing is not None:
         o = np.where(missing, 0.0, o)
-    totals = _total(o, func, "f_obs", axis=1)
+    if missing is None and all(sm.finite):
+        totals = np.add.reduce(o, axis=1)  # finite: as_samples summed the same rows
+    else:
+        totals = _total(o, func, "f_obs", axis=1)
     present = k if missing is None else k - missing.sum(axis=1)
     if np.any((present > 0) & (totals <= 0)):
         raise ValueError(f"{func}: f_obs sums to zero along axis (a slice of categories has no observations)")
     if e is None:
         with np.errstate(invalid="ignore", divide="ignore"):
             e = (totals / np.maximum(present, 1))[:, None]
+        big = rows and totals.max() > RESCALE_ABOVE
     else:
         e = _checked_expected(o, e, missing, sum_check, small, func)
+        big = rows and max(totals.max(), np.max(e, initial=0.0)) > RESCALE_ABOVE
     if missing is not None:  # a left-out count adds (1 - 1)**2 / 1 = 0
         o, e = np.where(missing, 1.0, o), np.where(missing, 1.0, e)
-    stat = _pearson(o, e, func, "f_obs", axis=-1) if k else np.zeros(rows)
+    if not k:
+        stat = np.zeros(rows)
+    elif big:
+        stat = _pearson(o, e, func, "f_obs", axis=-1)
+    else:  # counts <= 2**300 (their totals are): nothing overflows, one temporary
+        t = o - e
+        np.square(t, out=t)
+        np.divide(t, e, out=t)
+        stat = np.add.reduce(t, axis=1)
     return np.where(live, stat, np.nan), k_rows
 
 
