@@ -78,13 +78,9 @@ class MultipleTestsResult(ResultTuple):
 _COUNTS_1D = [ArrayLike(ndim=1)]
 
 
-def _counts(x: Any, name: str, func: str, ndim: int, allow_nan: bool = False) -> np.ndarray:
-    """float64 counts, checked finite (NaN allowed with ``allow_nan``: nan_policy handles it) and >= 0."""
+def _counts(x: Any, name: str, func: str, ndim: int) -> np.ndarray:
     arr = as_float_array(x, name, func, ndim=ndim)
-    if allow_nan:
-        if np.any(np.isinf(arr)):
-            raise ValueError(f"{func}: {name} must be finite (NaN follows nan_policy)")
-    elif not np.all(np.isfinite(arr)):
+    if not np.all(np.isfinite(arr)):
         raise ValueError(f"{func}: {name} must be finite")
     if np.any(arr < 0):
         raise ValueError(f"{func}: {name} must be >= 0 (counts); found {arr[arr < 0].ravel()[0]:g}")
