@@ -135,9 +135,11 @@ def run_kernel(func: str, codes: np.ndarray, times: np.ndarray, values: list[np.
                same: bool = False) -> dict[str, np.ndarray]:
     """The kernel on encoded tables; ``{agg: array of shape (n_values, n_windows, n_queries)}`` (views
     of the kernel's table, one contiguous column per feature; counts as float64).  ``same``: the queries are the events
-    (sorted once)."""
-    order = sort_order(codes, times)
-    q_order = order if same else sort_order(q_codes, q_times)
+    (the kernel sorts them itself: empty orders)."""
+    if same:
+        order = q_order = np.empty(0, dtype=np.int64)
+    else:
+        order, q_order = sort_order(codes, times), sort_order(q_codes, q_times)
     flags = 0
     for a in aggs:
         flags |= _FLAGS[a]
