@@ -5,6 +5,10 @@
 #include <limits>
 #include <string>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
@@ -144,6 +148,43 @@ struct Less {
 };
 struct Greater {
   bool operator()(double a, double b) const { return a > b; }
+};
+
+// Rows of a result written into its column-major table (column col of row i at out[col * m + i])
+// through a tile of kRows rows held in L1: each column's part of a tile then leaves as whole cache
+// lines with non-temporal stores, which neither read the destination lines first nor evict the
+// inputs from the cache (row-by-row stores into n_cols columns far apart did both).
+class ColumnTile {
+ public:
+  static constexpr std::int64_t kRows = 128;
+  ColumnTile(double* out, std::size_t m, std::size_t n_cols) : out_(out), m_(m), n_cols_(n_cols), tile_(kRows * n_cols) {}
+  double& at(std::int64_t row_in_tile, std::size_t col) {
+    return tile_[col * kRows + static_cast<std::size_t>(row_in_tile)];
+  }
+  // Writes rows [first, first + rows) of the table from the tile's first `rows` rows.
+  void flush(std::int64_t first, std::int64_t rows) {
+    for (std::size_t col = 0; col < n_cols_; ++col) {
+      double* dst = out_ + col * m_ + static_cast<std::size_t>(first);
+      const double* src = tile_.data() + col * kRows;
+#if defined(__SSE2__)
+      for (std::int64_t j = 0; j < rows; ++j)
+        _mm_stream_si64(reinterpret_cast<long long*>(dst + j), std::bit_cast<long long>(src[j]));
+#else
+      std::copy(src, src + rows, dst);
+#endif
+    }
+  }
+  // Non-temporal stores are weakly ordered: fence them before the task ends.
+  ~ColumnTile() {
+#if defined(__SSE2__)
+    _mm_sfence();
+#endif
+  }
+
+ private:
+  double* out_;
+  std::size_t m_, n_cols_;
+  std::vector<double> tile_;
 };
 
 // Where each aggregate's columns start within a value's block of the result (-1: not requested).
@@ -441,10 +482,11 @@ WindowResult self_aggregate(const WindowEvents& ev, std::span<const std::int64_t
   for (std::size_t w = 0; w < n_w; ++w) by_size[w] = w;
   std::stable_sort(by_size.begin(), by_size.end(), [&](std::size_t a, std::size_t b) { return windows[a] < windows[b]; });
 
-  double* out_base = res.table.data();
   tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n, 1 << 14), [&](const auto& r) {
     check_interrupt();
     constexpr std::int64_t kAheadQ = 8;
+    ColumnTile tile(res.table.data(), m, n_cols);
+    std::int64_t first = r.begin();
     for (std::int64_t i = r.begin(); i != r.end(); ++i) {
       if (i + kAheadQ < r.end()) {
         const std::int64_t p = inv[i + kAheadQ];
@@ -453,8 +495,11 @@ WindowResult self_aggregate(const WindowEvents& ev, std::span<const std::int64_t
           __builtin_prefetch(rec.words.data() + static_cast<std::size_t>(p - 1) * rec.stride);
         }
       }
-      double* out = out_base + i;
-      auto put = [&](std::size_t col, double x) { out[col * m] = x; };
+      if (i - first == ColumnTile::kRows) {
+        tile.flush(first, i - first);
+        first = i;
+      }
+      auto put = [&, ii = i - first](std::size_t col, double x) { tile.at(ii, col) = x; };
       const std::int64_t p = inv[i];
       if (p < 0) {
         const double* src = side.data() + static_cast<std::size_t>(-(p + 1)) * n_cols;
@@ -504,6 +549,7 @@ WindowResult self_aggregate(const WindowEvents& ev, std::span<const std::int64_t
         }
       }
     }
+    tile.flush(first, r.end() - first);
   });
   return res;
 }
@@ -567,10 +613,12 @@ WindowResult window_aggregate(const WindowEvents& events, const WindowQueries& q
     const Layout lay(res);
     const std::size_t n_cols = lay.n_cols;
     res.table.resize(n_cols * static_cast<std::size_t>(m));
+    mlsd::detail::advise_huge_pages(res.table.data(), res.table.size() * sizeof(double));
     // The walk writes rows in sorted order (sequential stores, a query's features adjacent); a final
     // pass writes the columns in the caller's row order, reading each output row's sorted row
     // (random loads pipeline and prefetch; random stores of every feature stalled the walk).
     buffer<double> sorted_table(res.table.size());
+    mlsd::detail::advise_huge_pages(sorted_table.data(), sorted_table.size() * sizeof(double));
     double* table = sorted_table.data();
     walk(ev, qs, windows, left_closed, right_closed, aggs, lay, table);
     buffer<std::int64_t> sorted_row(static_cast<std::size_t>(m));
@@ -579,15 +627,19 @@ WindowResult window_aggregate(const WindowEvents& events, const WindowQueries& q
     });
     tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, m, 1 << 14), [&](const auto& r) {
       constexpr std::int64_t kAhead = 8;
-      for (std::int64_t i = r.begin(); i != r.end(); ++i) {
-        if (i + kAhead < r.end()) {
-          const double* p = table + static_cast<std::size_t>(sorted_row[i + kAhead]) * n_cols;
-          __builtin_prefetch(p);
-          __builtin_prefetch(p + n_cols - 1);
+      ColumnTile tile(res.table.data(), static_cast<std::size_t>(m), n_cols);
+      for (std::int64_t first = r.begin(); first < r.end(); first += ColumnTile::kRows) {
+        const std::int64_t last = std::min(r.end(), first + ColumnTile::kRows);
+        for (std::int64_t i = first; i != last; ++i) {
+          if (i + kAhead < r.end()) {
+            const double* p = table + static_cast<std::size_t>(sorted_row[i + kAhead]) * n_cols;
+            __builtin_prefetch(p);
+            __builtin_prefetch(p + n_cols - 1);
+          }
+          const double* src = table + static_cast<std::size_t>(sorted_row[i]) * n_cols;
+          for (std::size_t col = 0; col < n_cols; ++col) tile.at(i - first, col) = src[col];
         }
-        const double* src = table + static_cast<std::size_t>(sorted_row[i]) * n_cols;
-        double* dst = res.table.data() + i;
-        for (std::size_t col = 0; col < n_cols; ++col) dst[col * static_cast<std::size_t>(m)] = src[col];
+        tile.flush(first, last - first);
       }
     });
     return res;
