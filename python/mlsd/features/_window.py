@@ -134,7 +134,7 @@ def run_kernel(func: str, codes: np.ndarray, times: np.ndarray, values: list[np.
                q_times: np.ndarray, windows: np.ndarray, closed: str, aggs: list[str],
                same: bool = False) -> dict[str, np.ndarray]:
     """The kernel on encoded tables; ``{agg: array of shape (n_values, n_windows, n_queries)}`` (views
-    of the kernel's table, one contiguous column per feature; counts as float64).  ``same``: the queries are the events
+    of the kernel's table, one contiguous column per feature; counts as int64).  ``same``: the queries are the events
     (the kernel sorts them itself: empty orders)."""
     if same:
         order = q_order = np.empty(0, dtype=np.int64)
@@ -147,7 +147,12 @@ def run_kernel(func: str, codes: np.ndarray, times: np.ndarray, values: list[np.
                         windows, closed, flags)
     present = [a for a in AGGS if a in aggs]  # the kernel's column order: (value, agg in AGGS order, window)
     blocks = table.reshape(len(values), len(present), len(windows), len(q_codes))
-    return {a: blocks[:, i] for i, a in enumerate(present)}
+    out = {a: blocks[:, i] for i, a in enumerate(present)}
+    if "count" in out:  # whole numbers below 2**53 stored as doubles: int64 in place (no new arrays)
+        counts = out["count"].view(np.int64)
+        np.copyto(counts, out["count"], casting="unsafe")
+        out["count"] = counts
+    return out
 
 
 def missing_to_code(codes: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
@@ -162,8 +167,7 @@ def assemble(base: Any, names: list[str], result: dict[str, np.ndarray], values:
     for vi in range(len(values)):
         for a in aggs:
             for wi in range(n_windows):
-                col = result[a][vi, wi]
-                cols[len(cols)] = col.astype(np.int64) if a == "count" else col
+                cols[len(cols)] = result[a][vi, wi]
     existing = set(base.column_names if is_arrow(base) else map(str, base.columns))
     clash = [n for n in names if n in existing]
     if clash:
