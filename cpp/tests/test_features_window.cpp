@@ -227,3 +227,87 @@ TEST(FeaturesWindow, StopsWhenTheCallingThreadIsInterrupted) {
                                     mf::Closed::left, mf::kAllAggs),
                mlsd::interrupted);
 }
+
+namespace {
+
+// Events as their own queries, given without an order (the kernel sorts them): a few large
+// entities (walked) among many small ones (aggregated query by query), missing keys, ties in time
+// and NaN values.
+Case self_case(unsigned seed, std::size_t n, std::int64_t time_scale) {
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<std::int64_t> small(3, 1500), big(0, 2), tim(0, 60);
+  std::normal_distribution<double> val(0.0, 10.0);
+  std::bernoulli_distribution missing(0.1), large(0.3), no_key(0.02);
+  Case c;
+  for (std::size_t i = 0; i < n; ++i) {
+    c.entity.push_back(no_key(rng) ? -1 : large(rng) ? big(rng) : small(rng));
+    c.time.push_back(tim(rng) * time_scale);
+  }
+  dv v(n);
+  for (auto& x : v) x = missing(rng) ? kNaN : std::round(val(rng) * 4) / 4;
+  c.values.push_back(v);
+  c.q_entity = c.entity;
+  c.q_time = c.time;
+  return c;
+}
+
+mf::WindowResult run_self(const Case& c, const i64& windows, mf::Closed closed, unsigned aggs = mf::kAllAggs) {
+  std::vector<std::span<const double>> cols(c.values.begin(), c.values.end());
+  const mf::WindowEvents ev{c.entity, c.time, cols, {}};
+  return mf::window_aggregate(ev, {ev.entity, ev.time, {}}, windows, closed, aggs);
+}
+
+}  // namespace
+
+TEST(FeaturesWindow, EventsAsTheirOwnQueriesWithoutAnOrderEqualTheSortedWalk) {
+  for (const std::int64_t scale : {std::int64_t{1}, std::int64_t{1} << 50}) {  // 2^50: no packed sort key
+    const Case c = self_case(11, 9000, scale);
+    const i64 windows{3 * scale, scale, 40 * scale};  // not in size order
+    for (auto closed : {mf::Closed::left, mf::Closed::right, mf::Closed::both, mf::Closed::neither}) {
+      const auto got = run_self(c, windows, closed);
+      const auto want = run(c, windows, closed);  // queries with their own arrays and explicit orders
+      ASSERT_EQ(got.table.size(), want.table.size());
+      ASSERT_EQ(got.n_columns(), want.n_columns());
+      std::size_t walked = 0;
+      for (std::size_t q = 0; q < c.entity.size(); ++q) {
+        const auto qi = static_cast<std::int64_t>(q);
+        for (std::size_t wi = 0; wi < windows.size(); ++wi) {
+          ASSERT_EQ(got.at(qi, 0, mf::kCount, wi), want.at(qi, 0, mf::kCount, wi)) << q;
+          expect_same(got.at(qi, 0, mf::kSum, wi), want.at(qi, 0, mf::kSum, wi), "sum");
+          expect_same(got.at(qi, 0, mf::kMean, wi), want.at(qi, 0, mf::kMean, wi), "mean");
+          for (auto a : {mf::kMin, mf::kMax, mf::kLast}) {
+            const double g = got.at(qi, 0, a, wi), w = want.at(qi, 0, a, wi);
+            ASSERT_TRUE(std::isnan(g) == std::isnan(w) && (std::isnan(w) || g == w)) << q << " agg " << a;
+          }
+        }
+        walked += c.entity[q] >= 0 && c.entity[q] <= 2;
+      }
+      EXPECT_GT(walked, 1000u);  // both paths ran
+    }
+  }
+}
+
+TEST(FeaturesWindow, EventsAsTheirOwnQueriesSameBitsForAnyThreadCount) {
+  const Case c = self_case(12, 60000, 1);
+  mlsd::set_num_threads(1);
+  const auto one = run_self(c, {2, 9}, mf::Closed::both);
+  mlsd::set_num_threads(4);
+  const auto four = run_self(c, {2, 9}, mf::Closed::both);
+  mlsd::set_num_threads(0);
+  ASSERT_EQ(one.table.size(), four.table.size());
+  for (std::size_t i = 0; i < one.table.size(); ++i) {
+    ASSERT_EQ(std::isnan(one.table[i]), std::isnan(four.table[i]));
+    if (!std::isnan(one.table[i])) ASSERT_EQ(one.table[i], four.table[i]);
+  }
+}
+
+TEST(FeaturesWindow, EventsAsTheirOwnQueriesRejectInfiniteValues) {
+  Case c = self_case(13, 5000, 1);
+  c.values[0][4321] = -INFINITY;
+  try {
+    run_self(c, {5}, mf::Closed::left);
+    FAIL() << "no exception";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("row 4321"), std::string::npos) << e.what();
+  }
+}

@@ -15,10 +15,15 @@
 // sum, mean, min, max and last (the non-NaN value of the latest event; among events at one time,
 // the last in row order) are NaN when that count is 0.
 //
-// Cost: the events and queries of one entity are walked once per (value column, window) with two
-// monotone pointers, a compensated running sum and monotonic deques for min and max, so the whole
-// call is O((n + m) k W) after the sort.  Entities run in parallel; each is computed sequentially,
-// so results do not depend on the thread count.
+// Cost: the events and queries of one entity are walked once per value column with monotone
+// pointers (one per window), compensated running sums and monotonic deques for min and max, so the
+// whole call is O((n + m) k W) after the sort.  When the queries are the events themselves and no
+// order is given, the kernel sorts them (a radix sort of one packed (entity, time, row) word per
+// event when that fits in 64 bits) and computes each event's frames in the caller's row order: an
+// entity with at most 32 events directly from those events (a compensated sum over the frame, at
+// most 32 W steps per query), a larger one by the walk; the result columns are then written
+// sequentially, with no sorted copy of the table.  Entities (or rows) run in parallel; each is
+// computed sequentially, so results do not depend on the thread count.
 #pragma once
 
 #include <cstdint>
@@ -62,15 +67,17 @@ struct WindowResult {
   }
 };
 
+// An empty `order` asks the kernel to sort the table itself.  Queries that are the events
+// themselves are passed as the events' own spans (the same entity, time and order spans).
 struct WindowEvents {
   std::span<const std::int64_t> entity, time;
   std::span<const std::span<const double>> values;  // k columns of length n
-  std::span<const std::int64_t> order;              // stable (entity, time) sort order
+  std::span<const std::int64_t> order;              // stable (entity, time) sort order, or empty
 };
 
 struct WindowQueries {
   std::span<const std::int64_t> entity, time;
-  std::span<const std::int64_t> order;  // stable (entity, time) sort order
+  std::span<const std::int64_t> order;  // stable (entity, time) sort order, or empty
 };
 
 // Throws mlsd::invalid_argument (naming the argument) on mismatched lengths, an order that is not

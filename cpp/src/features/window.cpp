@@ -5,11 +5,18 @@
 #include <limits>
 #include <string>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
+#include "keys.hpp"
 #include "mlsd/common/error.hpp"
 #include "mlsd/common/parallel.hpp"
+#include "mlsd/detail/radix_sort.hpp"
+#include "mlsd/features.hpp"
 #include "mlsd/features_window.hpp"
 
 namespace mlsd::features {
@@ -121,15 +128,16 @@ struct MonotoneDeque {
 // The compensated (Neumaier) sum of the non-NaN values v[lo, hi), in long double so that no
 // partial sum of finite doubles overflows, as a KahanSum that the sliding window then continues;
 // its value is inf only when the sum itself is beyond the doubles.
-detail::KahanSum frame_sum(const double* v, std::int64_t lo, std::int64_t hi) {
+template <class Value>
+mlsd::detail::KahanSum frame_sum(Value v, std::int64_t lo, std::int64_t hi) {
   long double sum = 0, comp = 0;
   for (std::int64_t i = lo; i < hi; ++i) {
-    if (std::isnan(v[i])) continue;
-    const long double x = v[i], t = sum + x;
+    if (std::isnan(v(i))) continue;
+    const long double x = v(i), t = sum + x;
     comp += std::fabs(sum) >= std::fabs(x) ? (sum - t) + x : (x - t) + sum;
     sum = t;
   }
-  detail::KahanSum s;
+  mlsd::detail::KahanSum s;
   s.sum = static_cast<double>(sum);
   if (std::isfinite(s.sum)) s.comp = static_cast<double>((sum - static_cast<long double>(s.sum)) + comp);
   return s;
@@ -142,6 +150,409 @@ struct Greater {
   bool operator()(double a, double b) const { return a > b; }
 };
 
+// Rows of a result written into its column-major table (column col of row i at out[col * m + i])
+// through a tile of kRows rows held in L1: each column's part of a tile then leaves as whole cache
+// lines with non-temporal stores, which neither read the destination lines first nor evict the
+// inputs from the cache (row-by-row stores into n_cols columns far apart did both).
+class ColumnTile {
+ public:
+  static constexpr std::int64_t kRows = 128;
+  ColumnTile(double* out, std::size_t m, std::size_t n_cols) : out_(out), m_(m), n_cols_(n_cols), tile_(kRows * n_cols) {}
+  double& at(std::int64_t row_in_tile, std::size_t col) {
+    return tile_[col * kRows + static_cast<std::size_t>(row_in_tile)];
+  }
+  // Writes rows [first, first + rows) of the table from the tile's first `rows` rows.
+  void flush(std::int64_t first, std::int64_t rows) {
+    for (std::size_t col = 0; col < n_cols_; ++col) {
+      double* dst = out_ + col * m_ + static_cast<std::size_t>(first);
+      const double* src = tile_.data() + col * kRows;
+#if defined(__SSE2__)
+      for (std::int64_t j = 0; j < rows; ++j)
+        _mm_stream_si64(reinterpret_cast<long long*>(dst + j), std::bit_cast<long long>(src[j]));
+#else
+      std::copy(src, src + rows, dst);
+#endif
+    }
+  }
+  // Non-temporal stores are weakly ordered: fence them before the task ends.
+  ~ColumnTile() {
+#if defined(__SSE2__)
+    _mm_sfence();
+#endif
+  }
+
+ private:
+  double* out_;
+  std::size_t m_, n_cols_;
+  std::vector<double> tile_;
+};
+
+// Where each aggregate's columns start within a value's block of the result (-1: not requested).
+struct Layout {
+  std::size_t n_cols = 0, value_block = 0;
+  std::ptrdiff_t count = -1, sum = -1, mean = -1, min = -1, max = -1, last = -1;
+  explicit Layout(const WindowResult& r) : n_cols(r.n_columns()), value_block(n_cols / std::max<std::size_t>(r.n_values, 1)) {
+    auto at = [&](Agg a) { return (r.aggs & a) ? static_cast<std::ptrdiff_t>(r.column(0, a, 0)) : std::ptrdiff_t{-1}; };
+    count = at(kCount), sum = at(kSum), mean = at(kMean), min = at(kMin), max = at(kMax), last = at(kLast);
+  }
+};
+
+// The sliding walk: the aggregates of every sorted query, written row-major in sorted order
+// (table[j * n_cols + column]).  One walk per (entity, value column): the upper pointer does not
+// depend on the window, so the events are added once and each window only moves its own lower pointer.
+void walk(const Sorted& ev, const Sorted& qs, std::span<const std::int64_t> windows, bool left_closed,
+          bool right_closed, unsigned aggs, const Layout& lay, double* table) {
+  const std::int64_t m = static_cast<std::int64_t>(qs.entity.size());
+  const std::size_t k = ev.values.size(), n_w = windows.size(), n_cols = lay.n_cols;
+  // Runs of one entity among the sorted queries.
+  std::vector<std::int64_t> group{0};
+  for (std::int64_t i = 1; i < m; ++i)
+    if (qs.entity[i] != qs.entity[i - 1]) group.push_back(i);
+  if (m > 0) group.push_back(m);
+  const auto n_groups = static_cast<std::int64_t>(group.size()) - 1;
+  struct Frame {
+    std::int64_t lo = 0, cnt = 0;
+    mlsd::detail::KahanSum sum;
+    MonotoneDeque<Less> min;
+    MonotoneDeque<Greater> max;
+  };
+  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, std::max<std::int64_t>(n_groups, 0)), [&](const auto& r) {
+    std::vector<Frame> frames(n_w);
+    for (std::int64_t g = r.begin(); g != r.end(); ++g) {
+      if (((g - r.begin()) & 63) == 0) check_interrupt();  // Ctrl-C (asked on the calling thread only)
+      const std::int64_t q0 = group[g], q1 = group[g + 1];
+      const std::int64_t e = qs.entity[q0];
+      std::int64_t a = std::lower_bound(ev.entity.begin(), ev.entity.end(), e) - ev.entity.begin();
+      std::int64_t b = std::upper_bound(ev.entity.begin() + a, ev.entity.end(), e) - ev.entity.begin();
+      if (e < 0) a = b;  // a missing key: empty frames
+      const std::int64_t* ts = ev.time.data();
+      for (std::size_t c = 0; c < k; ++c) {
+        const double* v = ev.values[c].data();
+        for (auto& f : frames) {
+          f.lo = a;
+          f.cnt = 0;
+          f.sum = mlsd::detail::KahanSum{};
+          f.min.reset();
+          f.max.reset();
+        }
+        std::int64_t hi = a, last_valid = -1;
+        for (std::int64_t j = q0; j < q1; ++j) {
+          const std::int64_t t = qs.time[j];
+          while (hi < b && (ts[hi] < t || (right_closed && ts[hi] == t))) {
+            const double x = v[hi];
+            if (!std::isnan(x)) {
+              last_valid = hi;
+              for (auto& f : frames) {
+                f.sum.add(x);
+                ++f.cnt;
+                if (aggs & kMin) f.min.push(hi, v, Less{});
+                if (aggs & kMax) f.max.push(hi, v, Greater{});
+              }
+            }
+            ++hi;
+          }
+          const auto row = static_cast<std::size_t>(j);
+          for (std::size_t wi = 0; wi < n_w; ++wi) {
+            Frame& f = frames[wi];
+            std::int64_t lower;
+            // A window reaching below the smallest int64 keeps every earlier event.
+            if (!__builtin_sub_overflow(t, windows[wi], &lower)) {
+              while (f.lo < hi && (ts[f.lo] < lower || (!left_closed && ts[f.lo] == lower))) {
+                const double x = v[f.lo];
+                if (!std::isnan(x)) {
+                  f.sum.add(-x);
+                  --f.cnt;
+                }
+                ++f.lo;
+              }
+            }
+            if (f.cnt == 0) f.sum = mlsd::detail::KahanSum{};  // no drift carried over an empty window
+            // A frame that summed past +-DBL_MAX leaves the running sum inf or NaN for good, even
+            // after the large values leave it: recompute such a frame's sum (long double: a wider
+            // exponent) and restart from it.  O(frame), only while the running sum is not finite.
+            if (!std::isfinite(f.sum.value())) f.sum = frame_sum([v](std::int64_t i) { return v[i]; }, f.lo, hi);
+            double* o = table + row * n_cols + c * lay.value_block + wi;
+            const bool any = f.cnt > 0;
+            if (lay.count >= 0) o[lay.count] = static_cast<double>(f.cnt);
+            if (lay.sum >= 0) o[lay.sum] = any ? f.sum.value() : kNaN;
+            if (lay.mean >= 0) o[lay.mean] = any ? f.sum.value() / static_cast<double>(f.cnt) : kNaN;
+            if (lay.min >= 0) {
+              f.min.drop_before(f.lo);
+              o[lay.min] = any ? v[f.min.front()] : kNaN;
+            }
+            if (lay.max >= 0) {
+              f.max.drop_before(f.lo);
+              o[lay.max] = any ? v[f.max.front()] : kNaN;
+            }
+            if (lay.last >= 0) o[lay.last] = (any && last_valid >= f.lo) ? v[last_valid] : kNaN;
+          }
+        }
+      }
+    }
+  });
+}
+
+// Entities with more events than this are walked with sliding pointers (O(1) per query and window);
+// smaller ones are aggregated directly from their few events, query by query in the caller's row
+// order, which writes the result columns sequentially instead of through a sorted copy.
+constexpr std::int64_t kDirectMax = 32;
+
+// The events in (entity, time) order as records of 2 + k words: entity, time, then each value's
+// bits, so that a query's frame is read from one or two cache lines.
+struct Records {
+  std::size_t stride = 2;
+  buffer<std::int64_t> words;
+  buffer<std::int64_t> row;  // row[p]: the input row of sorted position p
+  std::int64_t entity(std::int64_t p) const { return words[static_cast<std::size_t>(p) * stride]; }
+  std::int64_t time(std::int64_t p) const { return words[static_cast<std::size_t>(p) * stride + 1]; }
+  double value(std::size_t c, std::int64_t p) const {
+    return std::bit_cast<double>(words[static_cast<std::size_t>(p) * stride + 2 + c]);
+  }
+};
+
+// Sorts the events by (entity, time), stably, into records.  When (entity, time, row) fit in 64
+// bits (entity codes and times offset by their minimum over the rows with a key), one word per row
+// is radix-sorted on its key bits and decoded, so that only the values are read in random order;
+// else the shared sort_order gives the permutation.  Negative codes (missing keys) sort first.
+Records sort_records(const WindowEvents& ev) {
+  const auto n = static_cast<std::int64_t>(ev.entity.size());
+  const std::size_t k = ev.values.size();
+  Records rec;
+  rec.stride = 2 + k;
+  rec.words.resize(static_cast<std::size_t>(n) * rec.stride);
+  rec.row.resize(static_cast<std::size_t>(n));
+  mlsd::detail::advise_huge_pages(rec.words.data(), rec.words.size() * sizeof(std::int64_t));
+  struct Ranges {
+    features::detail::Range code, time;
+  };
+  const Ranges rg = mlsd::detail::ordered_reduce<Ranges>(
+      n, Ranges{},
+      [&](std::int64_t b, std::int64_t e) {
+        Ranges r;
+        for (std::int64_t i = b; i < e; ++i) {
+          if (ev.entity[i] < 0) continue;
+          r.code.lo = std::min(r.code.lo, ev.entity[i]);
+          r.code.hi = std::max(r.code.hi, ev.entity[i]);
+          r.time.lo = std::min(r.time.lo, ev.time[i]);
+          r.time.hi = std::max(r.time.hi, ev.time[i]);
+        }
+        return r;
+      },
+      [](Ranges a, const Ranges& b) { return Ranges{a.code | b.code, a.time | b.time}; });
+  // code 0: a missing key; entity c >= 0 gets c - lo + 1
+  const std::uint64_t code_span = rg.code.empty() ? 0 : features::detail::span_of(rg.code) + 1;
+  const int code_bits = code_span == 0 ? 0 : features::detail::bits_for(code_span);
+  const int time_bits = features::detail::bits_for(features::detail::span_of(rg.time));
+  const int row_bits = features::detail::bits_for(static_cast<std::uint64_t>(n - 1));
+  FirstBad bad_value(n);
+  auto put = [&](std::int64_t p, std::int64_t j, std::int64_t entity, std::int64_t time) {
+    std::int64_t* w = rec.words.data() + static_cast<std::size_t>(p) * rec.stride;
+    w[0] = entity;
+    w[1] = time;
+    rec.row[p] = j;
+    for (std::size_t c = 0; c < k; ++c) {
+      const double x = ev.values[c][j];
+      if (std::isinf(x)) bad_value.note(j);
+      w[2 + c] = std::bit_cast<std::int64_t>(x);
+    }
+  };
+  constexpr std::int64_t kAhead = 16;  // rows are read in sort order, i.e. at random: prefetch
+  if (code_bits + time_bits + row_bits <= 64 && code_bits < 64) {
+    const int time_shift = row_bits, code_shift = row_bits + time_bits;
+    const std::uint64_t time_mask = time_bits == 0 ? 0 : (~std::uint64_t{0} >> (64 - time_bits));
+    const std::uint64_t row_mask = row_bits == 0 ? 0 : (~std::uint64_t{0} >> (64 - row_bits));
+    buffer<std::uint64_t> keys(static_cast<std::size_t>(n));
+    tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n, 1 << 14), [&](const auto& r) {
+      for (std::int64_t i = r.begin(); i != r.end(); ++i) {
+        const std::int64_t e = ev.entity[i];
+        const std::uint64_t c = e < 0 ? 0 : static_cast<std::uint64_t>(e) - static_cast<std::uint64_t>(rg.code.lo) + 1;
+        const std::uint64_t t = e < 0 ? 0 : static_cast<std::uint64_t>(ev.time[i]) - static_cast<std::uint64_t>(rg.time.lo);
+        keys[i] = (code_shift >= 64 ? 0 : c << code_shift) | (t << time_shift) | static_cast<std::uint64_t>(i);
+      }
+    });
+    mlsd::detail::radix_sort<mlsd::detail::NoPayload, default_init_allocator<std::uint64_t>, std::allocator<mlsd::detail::NoPayload>>(
+        keys, nullptr, nullptr, nullptr, row_bits);
+    tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n, 1 << 14), [&](const auto& r) {
+      check_interrupt();
+      for (std::int64_t p = r.begin(); p != r.end(); ++p) {
+        if (p + kAhead < r.end()) {
+          const auto j = static_cast<std::int64_t>(keys[p + kAhead] & row_mask);
+          for (std::size_t c = 0; c < k; ++c) __builtin_prefetch(ev.values[c].data() + j);
+        }
+        const std::uint64_t key = keys[p];
+        const auto j = static_cast<std::int64_t>(key & row_mask);
+        const std::uint64_t c = code_shift >= 64 ? 0 : key >> code_shift;
+        if (c == 0) {
+          put(p, j, -1, 0);
+        } else {
+          put(p, j, static_cast<std::int64_t>(c - 1 + static_cast<std::uint64_t>(rg.code.lo)),
+              static_cast<std::int64_t>(((key >> time_shift) & time_mask) + static_cast<std::uint64_t>(rg.time.lo)));
+        }
+      }
+    });
+  } else {
+    const buffer<index_t> order = sort_order(ev.entity, ev.time);
+    tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n, 1 << 14), [&](const auto& r) {
+      check_interrupt();
+      for (std::int64_t p = r.begin(); p != r.end(); ++p) {
+        if (p + kAhead < r.end()) {
+          const std::int64_t j = order[p + kAhead];
+          __builtin_prefetch(ev.entity.data() + j);
+          __builtin_prefetch(ev.time.data() + j);
+          for (std::size_t c = 0; c < k; ++c) __builtin_prefetch(ev.values[c].data() + j);
+        }
+        const std::int64_t j = order[p];
+        put(p, j, ev.entity[j] < 0 ? -1 : ev.entity[j], ev.time[j]);
+      }
+    });
+  }
+  MLSD_REQUIRE(bad_value.at.load() == n, kFn, "values must be finite or NaN; row ", bad_value.at.load(),
+               " holds an infinite value");
+  return rec;
+}
+
+// The queries are the events themselves: each event's frames, in the caller's row order.
+WindowResult self_aggregate(const WindowEvents& ev, std::span<const std::int64_t> windows, bool left_closed,
+                            bool right_closed, unsigned aggs) {
+  const auto n = static_cast<std::int64_t>(ev.entity.size());
+  const std::size_t k = ev.values.size(), n_w = windows.size();
+  MLSD_REQUIRE(static_cast<std::int64_t>(ev.time.size()) == n, kFn, "events time has ", ev.time.size(),
+               " elements but its entity codes have ", n);
+  for (std::size_t c = 0; c < k; ++c)
+    MLSD_REQUIRE(static_cast<std::int64_t>(ev.values[c].size()) == n, kFn, "values column ", c, " has ",
+                 ev.values[c].size(), " elements but the events have ", n, " rows");
+  WindowResult res;
+  res.n_queries = n;
+  res.n_values = k;
+  res.n_windows = n_w;
+  res.aggs = aggs;
+  const Layout lay(res);
+  const std::size_t n_cols = lay.n_cols;
+  const auto m = static_cast<std::size_t>(n);
+  res.table.resize(n_cols * m);
+  mlsd::detail::advise_huge_pages(res.table.data(), res.table.size() * sizeof(double));
+  if (n == 0) return res;
+  const Records rec = sort_records(ev);
+
+  // Entities too large for the direct path: walked into a side table, row-major by their rank.
+  std::vector<std::int64_t> big_start, big_slot{0};
+  for (std::int64_t a = 0; a < n;) {
+    std::int64_t b = a + 1;
+    while (b < n && rec.entity(b) == rec.entity(a)) ++b;
+    if (rec.entity(a) >= 0 && b - a > kDirectMax) {
+      big_start.push_back(a);
+      big_slot.push_back(big_slot.back() + (b - a));
+    }
+    a = b;
+  }
+  const auto n_big = static_cast<std::int64_t>(big_start.size());
+  buffer<double> side;
+  if (n_big > 0) {
+    Sorted sub;
+    const auto rows = static_cast<std::size_t>(big_slot.back());
+    sub.entity.resize(rows);
+    sub.time.resize(rows);
+    sub.values.resize(k);
+    for (auto& v : sub.values) v.resize(rows);
+    tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n_big, 1), [&](const auto& r) {
+      for (std::int64_t g = r.begin(); g != r.end(); ++g)
+        for (std::int64_t s = big_slot[g], p = big_start[g]; s < big_slot[g + 1]; ++s, ++p) {
+          sub.entity[s] = rec.entity(p);
+          sub.time[s] = rec.time(p);
+          for (std::size_t c = 0; c < k; ++c) sub.values[c][s] = rec.value(c, p);
+        }
+    });
+    side.resize(rows * n_cols);
+    walk(sub, sub, windows, left_closed, right_closed, aggs, lay, side.data());
+  }
+
+  // inv[row] = its sorted position, or -(slot + 1) for a row of a walked entity.
+  buffer<std::int64_t> inv(m);
+  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n, 1 << 14), [&](const auto& r) {
+    for (std::int64_t p = r.begin(); p != r.end(); ++p) inv[rec.row[p]] = p;
+  });
+  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n_big, 1), [&](const auto& r) {
+    for (std::int64_t g = r.begin(); g != r.end(); ++g)
+      for (std::int64_t s = big_slot[g], p = big_start[g]; s < big_slot[g + 1]; ++s, ++p) inv[rec.row[p]] = -(s + 1);
+  });
+
+  // Windows from the narrowest: one backward scan from a query's upper end passes each frame's
+  // lower end in turn.
+  std::vector<std::size_t> by_size(n_w);
+  for (std::size_t w = 0; w < n_w; ++w) by_size[w] = w;
+  std::stable_sort(by_size.begin(), by_size.end(), [&](std::size_t a, std::size_t b) { return windows[a] < windows[b]; });
+
+  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n, 1 << 14), [&](const auto& r) {
+    check_interrupt();
+    constexpr std::int64_t kAheadQ = 8;
+    ColumnTile tile(res.table.data(), m, n_cols);
+    std::int64_t first = r.begin();
+    for (std::int64_t i = r.begin(); i != r.end(); ++i) {
+      if (i + kAheadQ < r.end()) {
+        const std::int64_t p = inv[i + kAheadQ];
+        if (p > 0) {
+          __builtin_prefetch(rec.words.data() + static_cast<std::size_t>(p) * rec.stride);
+          __builtin_prefetch(rec.words.data() + static_cast<std::size_t>(p - 1) * rec.stride);
+        }
+      }
+      if (i - first == ColumnTile::kRows) {
+        tile.flush(first, i - first);
+        first = i;
+      }
+      auto put = [&, ii = i - first](std::size_t col, double x) { tile.at(ii, col) = x; };
+      const std::int64_t p = inv[i];
+      if (p < 0) {
+        const double* src = side.data() + static_cast<std::size_t>(-(p + 1)) * n_cols;
+        for (std::size_t col = 0; col < n_cols; ++col) put(col, src[col]);
+        continue;
+      }
+      const std::int64_t e = rec.entity(p), t = rec.time(p);
+      std::int64_t hi = p;  // the frames end before hi
+      if (e >= 0 && right_closed) {
+        hi = p + 1;
+        while (hi < n && rec.entity(hi) == e && rec.time(hi) == t) ++hi;
+      } else {
+        while (hi > 0 && rec.entity(hi - 1) == e && rec.time(hi - 1) == t) --hi;
+      }
+      for (std::size_t c = 0; c < k; ++c) {
+        std::int64_t lo = hi, cnt = 0;
+        mlsd::detail::KahanSum sum;
+        double mn = 0, mx = 0, last = kNaN;
+        for (std::size_t wi : by_size) {
+          std::int64_t lower;
+          const bool bounded = !__builtin_sub_overflow(t, windows[wi], &lower);
+          while (e >= 0 && lo > 0 && rec.entity(lo - 1) == e &&
+                 (!bounded || rec.time(lo - 1) > lower || (left_closed && rec.time(lo - 1) == lower))) {
+            --lo;
+            const double x = rec.value(c, lo);
+            if (std::isnan(x)) continue;
+            if (cnt == 0) {
+              mn = mx = last = x;
+            } else {
+              mn = std::min(mn, x);
+              mx = std::max(mx, x);
+            }
+            ++cnt;
+            sum.add(x);
+          }
+          const bool any = cnt > 0;
+          double total = any ? sum.value() : kNaN;
+          if (any && !std::isfinite(total))  // past +-DBL_MAX on the way: long double (as the walk)
+            total = frame_sum([&](std::int64_t q) { return rec.value(c, q); }, lo, hi).value();
+          const std::size_t o = c * lay.value_block + wi;
+          if (lay.count >= 0) put(o + lay.count, static_cast<double>(cnt));
+          if (lay.sum >= 0) put(o + lay.sum, total);
+          if (lay.mean >= 0) put(o + lay.mean, any ? total / static_cast<double>(cnt) : kNaN);
+          if (lay.min >= 0) put(o + lay.min, any ? mn : kNaN);
+          if (lay.max >= 0) put(o + lay.max, any ? mx : kNaN);
+          if (lay.last >= 0) put(o + lay.last, any ? last : kNaN);
+        }
+      }
+    }
+    tile.flush(first, r.end() - first);
+  });
+  return res;
+}
 
 }  // namespace
 
@@ -150,7 +561,7 @@ Closed parse_closed(const std::string& closed) {
   if (closed == "right") return Closed::right;
   if (closed == "both") return Closed::both;
   if (closed == "neither") return Closed::neither;
-  detail::throw_invalid(kFn, "closed must be one of 'left', 'right', 'both', 'neither'; got '", closed, "'");
+  mlsd::detail::throw_invalid(kFn, "closed must be one of 'left', 'right', 'both', 'neither'; got '", closed, "'");
 }
 
 std::size_t WindowResult::n_columns() const {
@@ -169,144 +580,66 @@ WindowResult window_aggregate(const WindowEvents& events, const WindowQueries& q
     MLSD_REQUIRE(windows[w] > 0, kFn, "windows must be positive durations; window ", w, " is ", windows[w]);
   const bool left_closed = closed == Closed::left || closed == Closed::both;
   const bool right_closed = closed == Closed::right || closed == Closed::both;
+  // Queries that are the events themselves (the same arrays).
+  const bool same = queries.entity.data() == events.entity.data() && queries.time.data() == events.time.data() &&
+                    queries.order.data() == events.order.data() && queries.entity.size() == events.entity.size() &&
+                    queries.time.size() == events.time.size() && queries.order.size() == events.order.size();
 
   return run_in_arena([&] {
-    const Sorted ev = gather(events.entity, events.time, events.values, events.order, "events");
-    // Queries that are the events themselves (the same arrays) share their sorted copy.
-    const bool same = queries.entity.data() == events.entity.data() && queries.time.data() == events.time.data() &&
-                      queries.order.data() == events.order.data() && queries.entity.size() == events.entity.size() &&
-                      queries.time.size() == events.time.size() && queries.order.size() == events.order.size();
-    const Sorted own = same ? Sorted{} : gather(queries.entity, queries.time, {}, queries.order, "queries");
+    if (same && events.order.empty()) return self_aggregate(events, windows, left_closed, right_closed, aggs);
+    // Tables given without their order are sorted here.
+    buffer<index_t> own_event_order, own_query_order;
+    WindowEvents ev_in = events;
+    WindowQueries q_in = queries;
+    if (events.order.empty() && !events.entity.empty()) {
+      own_event_order = sort_order(events.entity, events.time);
+      ev_in.order = own_event_order;
+      if (same) q_in.order = own_event_order;
+    }
+    if (!same && queries.order.empty() && !queries.entity.empty()) {
+      own_query_order = sort_order(queries.entity, queries.time);
+      q_in.order = own_query_order;
+    }
+    const Sorted ev = gather(ev_in.entity, ev_in.time, ev_in.values, ev_in.order, "events");
+    const Sorted own = same ? Sorted{} : gather(q_in.entity, q_in.time, {}, q_in.order, "queries");
     const Sorted& qs = same ? ev : own;
     const std::int64_t m = static_cast<std::int64_t>(qs.entity.size());
-    const std::size_t k = ev.values.size(), n_w = windows.size();
 
     WindowResult res;
     res.n_queries = m;
-    res.n_values = k;
-    res.n_windows = n_w;
+    res.n_values = ev.values.size();
+    res.n_windows = windows.size();
     res.aggs = aggs;
-    const std::size_t n_cols = res.n_columns();
+    const Layout lay(res);
+    const std::size_t n_cols = lay.n_cols;
     res.table.resize(n_cols * static_cast<std::size_t>(m));
-    // column offsets of each aggregate within a value's block (-1: not requested)
-    std::ptrdiff_t at_count = -1, at_sum = -1, at_mean = -1, at_min = -1, at_max = -1, at_last = -1;
-    if (aggs & kCount) at_count = static_cast<std::ptrdiff_t>(res.column(0, kCount, 0));
-    if (aggs & kSum) at_sum = static_cast<std::ptrdiff_t>(res.column(0, kSum, 0));
-    if (aggs & kMean) at_mean = static_cast<std::ptrdiff_t>(res.column(0, kMean, 0));
-    if (aggs & kMin) at_min = static_cast<std::ptrdiff_t>(res.column(0, kMin, 0));
-    if (aggs & kMax) at_max = static_cast<std::ptrdiff_t>(res.column(0, kMax, 0));
-    if (aggs & kLast) at_last = static_cast<std::ptrdiff_t>(res.column(0, kLast, 0));
-    const std::size_t value_block = n_cols / std::max<std::size_t>(k, 1);
+    mlsd::detail::advise_huge_pages(res.table.data(), res.table.size() * sizeof(double));
     // The walk writes rows in sorted order (sequential stores, a query's features adjacent); a final
     // pass writes the columns in the caller's row order, reading each output row's sorted row
     // (random loads pipeline and prefetch; random stores of every feature stalled the walk).
     buffer<double> sorted_table(res.table.size());
+    mlsd::detail::advise_huge_pages(sorted_table.data(), sorted_table.size() * sizeof(double));
     double* table = sorted_table.data();
-
-    // Runs of one entity among the sorted queries.
-    std::vector<std::int64_t> group{0};
-    for (std::int64_t i = 1; i < m; ++i)
-      if (qs.entity[i] != qs.entity[i - 1]) group.push_back(i);
-    if (m > 0) group.push_back(m);
-    const auto n_groups = static_cast<std::int64_t>(group.size()) - 1;
-
-    // One walk per (entity, value column): the upper pointer does not depend on the window, so the
-    // events are added once and each window only moves its own lower pointer.
-    struct Frame {
-      std::int64_t lo = 0, cnt = 0;
-      detail::KahanSum sum;
-      MonotoneDeque<Less> min;
-      MonotoneDeque<Greater> max;
-    };
-    tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, std::max<std::int64_t>(n_groups, 0)), [&](const auto& r) {
-      std::vector<Frame> frames(n_w);
-      for (std::int64_t g = r.begin(); g != r.end(); ++g) {
-        if (((g - r.begin()) & 63) == 0) check_interrupt();  // Ctrl-C (asked on the calling thread only)
-        const std::int64_t q0 = group[g], q1 = group[g + 1];
-        const std::int64_t e = qs.entity[q0];
-        std::int64_t a = std::lower_bound(ev.entity.begin(), ev.entity.end(), e) - ev.entity.begin();
-        std::int64_t b = std::upper_bound(ev.entity.begin() + a, ev.entity.end(), e) - ev.entity.begin();
-        if (e < 0) a = b;  // a missing key: empty frames
-        const std::int64_t* ts = ev.time.data();
-        for (std::size_t c = 0; c < k; ++c) {
-          const double* v = ev.values[c].data();
-          for (auto& f : frames) {
-            f.lo = a;
-            f.cnt = 0;
-            f.sum = detail::KahanSum{};
-            f.min.reset();
-            f.max.reset();
-          }
-          std::int64_t hi = a, last_valid = -1;
-          for (std::int64_t j = q0; j < q1; ++j) {
-            const std::int64_t t = qs.time[j];
-            while (hi < b && (ts[hi] < t || (right_closed && ts[hi] == t))) {
-              const double x = v[hi];
-              if (!std::isnan(x)) {
-                last_valid = hi;
-                for (auto& f : frames) {
-                  f.sum.add(x);
-                  ++f.cnt;
-                  if (aggs & kMin) f.min.push(hi, v, Less{});
-                  if (aggs & kMax) f.max.push(hi, v, Greater{});
-                }
-              }
-              ++hi;
-            }
-            const auto row = static_cast<std::size_t>(j);
-            for (std::size_t wi = 0; wi < n_w; ++wi) {
-              Frame& f = frames[wi];
-              std::int64_t lower;
-              // A window reaching below the smallest int64 keeps every earlier event.
-              if (!__builtin_sub_overflow(t, windows[wi], &lower)) {
-                while (f.lo < hi && (ts[f.lo] < lower || (!left_closed && ts[f.lo] == lower))) {
-                  const double x = v[f.lo];
-                  if (!std::isnan(x)) {
-                    f.sum.add(-x);
-                    --f.cnt;
-                  }
-                  ++f.lo;
-                }
-              }
-              if (f.cnt == 0) f.sum = detail::KahanSum{};  // no drift carried over an empty window
-              // A frame that summed past +-DBL_MAX leaves the running sum inf or NaN for good, even
-              // after the large values leave it: recompute such a frame's sum (long double: a wider
-              // exponent) and restart from it.  O(frame), only while the running sum is not finite.
-              if (!std::isfinite(f.sum.value())) f.sum = frame_sum(v, f.lo, hi);
-              double* o = table + row * n_cols + c * value_block + wi;
-              const bool any = f.cnt > 0;
-              if (at_count >= 0) o[at_count] = static_cast<double>(f.cnt);
-              if (at_sum >= 0) o[at_sum] = any ? f.sum.value() : kNaN;
-              if (at_mean >= 0) o[at_mean] = any ? f.sum.value() / static_cast<double>(f.cnt) : kNaN;
-              if (at_min >= 0) {
-                f.min.drop_before(f.lo);
-                o[at_min] = any ? v[f.min.front()] : kNaN;
-              }
-              if (at_max >= 0) {
-                f.max.drop_before(f.lo);
-                o[at_max] = any ? v[f.max.front()] : kNaN;
-              }
-              if (at_last >= 0) o[at_last] = (any && last_valid >= f.lo) ? v[last_valid] : kNaN;
-            }
-          }
-        }
-      }
-    });
+    walk(ev, qs, windows, left_closed, right_closed, aggs, lay, table);
     buffer<std::int64_t> sorted_row(static_cast<std::size_t>(m));
     tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, m, 1 << 14), [&](const auto& r) {
       for (std::int64_t j = r.begin(); j != r.end(); ++j) sorted_row[static_cast<std::size_t>(qs.row[j])] = j;
     });
     tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, m, 1 << 14), [&](const auto& r) {
       constexpr std::int64_t kAhead = 8;
-      for (std::int64_t i = r.begin(); i != r.end(); ++i) {
-        if (i + kAhead < r.end()) {
-          const double* p = table + static_cast<std::size_t>(sorted_row[i + kAhead]) * n_cols;
-          __builtin_prefetch(p);
-          __builtin_prefetch(p + n_cols - 1);
+      ColumnTile tile(res.table.data(), static_cast<std::size_t>(m), n_cols);
+      for (std::int64_t first = r.begin(); first < r.end(); first += ColumnTile::kRows) {
+        const std::int64_t last = std::min(r.end(), first + ColumnTile::kRows);
+        for (std::int64_t i = first; i != last; ++i) {
+          if (i + kAhead < r.end()) {
+            const double* p = table + static_cast<std::size_t>(sorted_row[i + kAhead]) * n_cols;
+            __builtin_prefetch(p);
+            __builtin_prefetch(p + n_cols - 1);
+          }
+          const double* src = table + static_cast<std::size_t>(sorted_row[i]) * n_cols;
+          for (std::size_t col = 0; col < n_cols; ++col) tile.at(i - first, col) = src[col];
         }
-        const double* src = table + static_cast<std::size_t>(sorted_row[i]) * n_cols;
-        double* dst = res.table.data() + i;
-        for (std::size_t col = 0; col < n_cols; ++col) dst[col * static_cast<std::size_t>(m)] = src[col];
+        tile.flush(first, last - first);
       }
     });
     return res;

@@ -134,10 +134,12 @@ def run_kernel(func: str, codes: np.ndarray, times: np.ndarray, values: list[np.
                q_times: np.ndarray, windows: np.ndarray, closed: str, aggs: list[str],
                same: bool = False) -> dict[str, np.ndarray]:
     """The kernel on encoded tables; ``{agg: array of shape (n_values, n_windows, n_queries)}`` (views
-    of the kernel's table, one contiguous column per feature; counts as float64).  ``same``: the queries are the events
-    (sorted once)."""
-    order = sort_order(codes, times)
-    q_order = order if same else sort_order(q_codes, q_times)
+    of the kernel's table, one contiguous column per feature; counts as int64).  ``same``: the queries are the events
+    (the kernel sorts them itself: empty orders)."""
+    if same:
+        order = q_order = np.empty(0, dtype=np.int64)
+    else:
+        order, q_order = sort_order(codes, times), sort_order(q_codes, q_times)
     flags = 0
     for a in aggs:
         flags |= _FLAGS[a]
@@ -145,7 +147,12 @@ def run_kernel(func: str, codes: np.ndarray, times: np.ndarray, values: list[np.
                         windows, closed, flags)
     present = [a for a in AGGS if a in aggs]  # the kernel's column order: (value, agg in AGGS order, window)
     blocks = table.reshape(len(values), len(present), len(windows), len(q_codes))
-    return {a: blocks[:, i] for i, a in enumerate(present)}
+    out = {a: blocks[:, i] for i, a in enumerate(present)}
+    if "count" in out:  # whole numbers below 2**53 stored as doubles: int64 in place (no new arrays)
+        counts = out["count"].view(np.int64)
+        np.copyto(counts, out["count"], casting="unsafe")
+        out["count"] = counts
+    return out
 
 
 def missing_to_code(codes: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
@@ -160,8 +167,7 @@ def assemble(base: Any, names: list[str], result: dict[str, np.ndarray], values:
     for vi in range(len(values)):
         for a in aggs:
             for wi in range(n_windows):
-                col = result[a][vi, wi]
-                cols[len(cols)] = col.astype(np.int64) if a == "count" else col
+                cols[len(cols)] = result[a][vi, wi]
     existing = set(base.column_names if is_arrow(base) else map(str, base.columns))
     clash = [n for n in names if n in existing]
     if clash:
@@ -250,9 +256,11 @@ def window_aggregate(events, *, by, on, values, windows=("1h", "1d", "7d"),
     counts only those up to the current row; both agree when timestamps are distinct per entity.
 
     Both tables are sorted once by (entity, time) with a parallel radix sort; then each entity's
-    events are walked once per (value, window) with two monotone pointers, a compensated running
-    sum and monotonic deques for min and max: O(n log n) at most overall, exact (sums to rounding),
-    entities in parallel, the same numbers for any thread count.
+    events are walked once per value with monotone pointers (one per window), compensated running
+    sums and monotonic deques for min and max: O(n log n) at most overall, exact (sums to
+    rounding), entities in parallel, the same numbers for any thread count.  Without ``at``, an
+    entity with at most 32 events is instead aggregated directly from its events for each event,
+    in the events' row order, so the feature columns are written sequentially.
 
     Examples
     --------

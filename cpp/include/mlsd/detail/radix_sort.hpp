@@ -41,19 +41,22 @@ struct NoPayload {};
 // uninitialised instead of zero-filled before every sort).
 // Scratch vectors, when given, hold the passes' second buffers (and are left holding one of the two
 // buffers): a caller sorting many arrays in turn allocates them once.
+// `low_bits` > 0: only the bits above the lowest `low_bits` are compared (the sort is stable, so a
+// row number packed into the low bits of keys given in row order stays the tie-break without
+// passes of its own).
 template <class Payload = NoPayload, class KeyAlloc = std::allocator<std::uint64_t>,
           class PayloadAlloc = std::allocator<Payload>>
 void radix_sort(std::vector<std::uint64_t, KeyAlloc>& keys, std::vector<Payload, PayloadAlloc>* payload = nullptr,
                 std::vector<std::uint64_t, KeyAlloc>* key_scratch = nullptr,
-                std::vector<Payload, PayloadAlloc>* payload_scratch = nullptr) {
+                std::vector<Payload, PayloadAlloc>* payload_scratch = nullptr, int low_bits = 0) {
   constexpr bool kHasPayload = !std::is_same_v<Payload, NoPayload>;
   const std::size_t n = keys.size();
-  if (n < 2) return;
+  if (n < 2 || low_bits >= 64) return;
   if (n < 4096) {  // small inputs: one comparison sort beats up to six passes
     std::vector<std::size_t> order(n);
     for (std::size_t i = 0; i < n; ++i) order[i] = i;
     std::stable_sort(order.begin(), order.end(),
-                     [&](std::size_t a, std::size_t b) { return keys[a] < keys[b]; });
+                     [&](std::size_t a, std::size_t b) { return (keys[a] >> low_bits) < (keys[b] >> low_bits); });
     std::vector<std::uint64_t, KeyAlloc> k2(n);
     for (std::size_t i = 0; i < n; ++i) k2[i] = keys[order[i]];
     keys.swap(k2);
@@ -83,6 +86,7 @@ void radix_sort(std::vector<std::uint64_t, KeyAlloc>& keys, std::vector<Payload,
   });
   std::uint64_t varying = 0;
   for (auto d : diff) varying |= d;
+  varying &= ~std::uint64_t{0} << low_bits;
   if (varying == 0) return;
 
   std::vector<std::uint64_t, KeyAlloc> own_keys;
@@ -95,7 +99,7 @@ void radix_sort(std::vector<std::uint64_t, KeyAlloc>& keys, std::vector<Payload,
   if constexpr (kHasPayload) advise_huge_pages(tmp_payload.data(), n * sizeof(Payload));
   std::vector<Hist> hist(n_blocks);
 
-  for (int shift = 0; shift < 64; shift += kBits) {
+  for (int shift = low_bits; shift < 64; shift += kBits) {
     if (((varying >> shift) & kMask) == 0) continue;
     tbb::parallel_for(std::size_t{0}, n_blocks, [&](std::size_t b) {
       check_interrupt();
