@@ -341,19 +341,24 @@ Groups group_features(const CodeSplit& split, std::span<const std::int64_t> code
   return g;
 }
 
-// How many of a group's entries are visible at t: their times are sorted, so this is a search for
-// the end of a prefix, without branches (cmov), which the random times would mispredict.
+// How many of a group's entries are visible at t (their times are sorted: the end of a prefix),
+// without branches, which the random times would mispredict: a count for a small group (its loads
+// are independent of each other), a binary search by multiplies for a larger one.
 template <bool Exact>
 index_t visible_count(const Entry* base, index_t n, std::int64_t t) {
-  if (n == 0) return 0;
-  const Entry* const first = base;
   auto visible = [t](const Entry& x) { return Exact ? x.time <= t : x.time < t; };
+  if (n <= kSmallGroup) {
+    index_t c = 0;
+    for (index_t j = 0; j < n; ++j) c += static_cast<index_t>(visible(base[j]));
+    return c;
+  }
+  const Entry* const first = base;
   while (n > 1) {
     const index_t half = n / 2;
     base += static_cast<index_t>(visible(base[half - 1])) * half;  // a multiply, not a branch
     n -= half;
   }
-  return (base - first) + (visible(*base) ? 1 : 0);
+  return (base - first) + static_cast<index_t>(visible(*base));
 }
 
 // The events scattered by the same top buckets, then each bucket's events searched in its groups
