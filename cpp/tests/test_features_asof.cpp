@@ -103,11 +103,14 @@ TEST(FeaturesAsofPlans, EdgeCases) {
 }
 
 // Large enough for many chunks, buckets and blocks, with one entity holding a fifth of the feature
-// rows: the same rows with one thread and with all, and the definition on a sample.
-TEST(FeaturesAsofPlans, SameRowsForAnyThreadCount) {
+// rows (grouped plan) or a third of them (more than the grouped plan takes: the sorted one): the
+// same rows with one thread and with all, and the definition on a sample.
+class FeaturesAsofHeavy : public ::testing::TestWithParam<std::size_t> {};
+
+TEST_P(FeaturesAsofHeavy, SameRowsForAnyThreadCount) {
   const std::size_t n = 300000, m = 250000;
   iv sc = uniform(n, 0, 60000, 11), fc = uniform(m, 0, 60000, 12);
-  for (std::size_t j = 0; j < m; j += 5) fc[j] = 4242;
+  for (std::size_t j = 0; j < m; j += GetParam()) fc[j] = 4242;
   const iv st = uniform(n, 0, 1'000'000, 13), ft = uniform(m, 0, 1'000'000, 14);
   iv cr = uniform(m, 0, 1000, 15);
   for (std::size_t j = 0; j < m; ++j) cr[j] += ft[j];
@@ -124,6 +127,8 @@ TEST(FeaturesAsofPlans, SameRowsForAnyThreadCount) {
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(OneEntityWithEveryKthRow, FeaturesAsofHeavy, ::testing::Values(5, 3));
 
 TEST(FeaturesTakeRows, EveryWidthWithFillsAndBounds) {
   const std::vector<std::uint8_t> a{1, 2, 3};

@@ -185,7 +185,8 @@ struct Buckets {
 
 constexpr int kTopBits = 11;               // 2048 buckets: their write streams stay in cache
 constexpr std::int64_t kMaxBlocks = 1024;  // bounds the per-block histograms
-constexpr std::int64_t kSmallGroup = 32;   // insertion sort up to here, std::sort above
+constexpr std::int64_t kSmallGroup = 32;   // insertion sort and a count up to here
+constexpr std::int64_t kLargeGroup = std::int64_t{1} << 16;  // 1 MiB of entries: beyond, the sorted plan
 
 // The range of the codes >= 0 (empty when there is none).
 detail::Range range_of_present(std::span<const std::int64_t> x) {
@@ -284,6 +285,7 @@ struct Groups {
   buffer<index_t> start;
   buffer<Entry> entries;
   buffer<Entry> scratch;  // the first level's records, for the events' scatter to reuse
+  index_t largest = 0;    // the most rows of one entity
 };
 
 // The second level, per top bucket in cache: a counting scatter on the low bits, then each group
@@ -306,6 +308,7 @@ Groups group_features(const CodeSplit& split, std::span<const std::int64_t> code
     if (created[a] != created[b]) return created[a] > created[b];
     return a > b;
   };
+  std::vector<index_t> largest(static_cast<std::size_t>(split.n_top()), 0);
   tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, split.n_top()), [&](const tbb::blocked_range<std::int64_t>& r) {
     std::vector<index_t> count;
     for (std::int64_t t = r.begin(); t != r.end(); ++t) {
@@ -326,6 +329,7 @@ Groups group_features(const CodeSplit& split, std::span<const std::int64_t> code
       for (std::int64_t l = 0; l < width; ++l) {  // count[l] is now the end of group l
         Entry* first = g.entries.data() + g.start[first_code + l];
         Entry* last = g.entries.data() + b + count[l];
+        largest[t] = std::max<index_t>(largest[t], last - first);
         sort_group(first, last);
         if (created.empty()) continue;  // the order is (time, row): the last visible row wins
         index_t cur = first < last ? first->row : -1;
@@ -338,6 +342,7 @@ Groups group_features(const CodeSplit& split, std::span<const std::int64_t> code
   });
   g.start[split.n_codes] = total;
   g.scratch = std::move(b1.records);
+  g.largest = largest.empty() ? 0 : *std::max_element(largest.begin(), largest.end());
   return g;
 }
 
@@ -430,6 +435,9 @@ std::optional<buffer<index_t>> asof_match_grouped(std::span<const std::int64_t> 
   split.shift = std::max(0, detail::bits_for(split.n_codes - 1) - kTopBits);
   if (detail::bits_for(std::max(n, m)) + split.shift > 62) return std::nullopt;
   Groups g = group_features(split, feature_codes, feature_times, created);
+  // An entity with more rows than the caches hold would make every search in it miss them many
+  // times (a few entities with millions of rows each): the merge of the sorted plan suits it.
+  if (g.largest > kLargeGroup) return std::nullopt;
   return probe(split, g, spine_codes, spine_times, feature_times, created, options);
 }
 
