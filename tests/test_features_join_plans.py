@@ -124,3 +124,39 @@ def test_output_columns_own_their_memory():
     got.loc[hit[0], "x"] = -1.0
     assert got["y"].isna().to_numpy()[miss[0]] and got["y"].to_numpy()[hit[0]] != -1.0
     pd.testing.assert_frame_equal(feats, before)
+
+
+def test_arrow_fixed_width_columns_with_nulls_equal_arrows_own_take():
+    """pyarrow in and out: fixed-width columns (with nulls of their own, in several chunks) are
+    gathered by take_rows; the result equals pyarrow.compute.take of the matched rows."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    spine, feats = _case(4, "dense")
+    rng = np.random.default_rng(4)
+    m = len(feats)
+    null = rng.random(m) < 0.2
+    cols = {
+        "i8": pa.array(rng.integers(-100, 100, m).astype(np.int8), mask=null),
+        "u64": pa.array(rng.integers(0, 2**63 - 1, m).astype(np.uint64) * np.uint64(2)),
+        "f16": pa.array(rng.standard_normal(m).astype(np.float16), mask=null),
+        "f64": pa.array(np.r_[np.ones(3), rng.standard_normal(m)], mask=np.r_[[True, False, True], null])[3:],
+        "ts": pa.array(rng.integers(0, 10**15, m), type=pa.timestamp("us", "UTC"), mask=null),
+        "d32": pa.array(rng.integers(0, 20000, m).astype(np.int32), type=pa.date32()),
+        "dur": pa.array(rng.integers(0, 10**9, m), type=pa.duration("ms"), mask=null),
+        "b": pa.array(rng.random(m) < 0.5, mask=null),  # bit-packed: arrow's own take
+        "s": pa.array([f"v{i}" for i in range(m)], mask=null),
+    }
+    half = m // 2
+    table = pa.table({"k": feats["k"].to_numpy(), "t": feats["t"].to_numpy(),
+                      **{c: pa.chunked_array([a] if c == "f64" else [a[:half], a[half:]])  # f64: one sliced chunk
+                         for c, a in cols.items()}})
+    got = point_in_time_join(pa.Table.from_pandas(spine, preserve_index=False), table, by="k", on="t")
+    want = _reference_rows(spine, feats)
+    indices = pa.array(np.nan_to_num(want, nan=0).astype(np.int64), mask=np.isnan(want))
+    for c, a in cols.items():
+        assert got.column(c).type == a.type, c
+        assert got.column(c).combine_chunks().equals(pc.take(a, indices)), c
+    # a pandas spine with an arrow table: pandas out, nullable types
+    out = point_in_time_join(spine, table, by="k", on="t")
+    assert str(out["i8"].dtype) == "Int8" and out["f64"].isna().sum() == got.column("f64").null_count

@@ -143,13 +143,29 @@ def _take_pandas(col: pd.Series, idx: np.ndarray, missing: np.ndarray, any_missi
     return col.array.take(idx, allow_fill=True)
 
 
+def _fixed_width(t: Any) -> bool:
+    import pyarrow as pa
+
+    return (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_timestamp(t) or pa.types.is_duration(t)
+            or pa.types.is_date(t) or pa.types.is_time(t)) and t.bit_width in (8, 16, 32, 64)
+
+
 def _take_arrow(col: Any, idx: np.ndarray, missing: np.ndarray, any_missing: bool) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    indices = pa.array(idx, mask=missing) if any_missing else pa.array(idx)
     if len(col) == 0:  # every index is null: nulls of the column's type
         return pa.nulls(len(idx), type=col.type)
+    if _fixed_width(col.type):  # the values' bytes (and validity) gathered by take_rows
+        arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+        data = np.frombuffer(arr.buffers()[1], dtype=f"u{col.type.bit_width // 8}")[arr.offset:arr.offset + len(arr)]
+        columns = [data] + ([np.asarray(arr.is_valid()).view(np.uint8)] if arr.null_count else [])
+        taken = call_kernel(_FUNC, _core.features.take_rows, idx, columns, [0] * len(columns))
+        valid = taken[1].view(np.bool_) if arr.null_count else ~missing  # a missing row's validity is filled 0
+        n_null = len(idx) - int(np.count_nonzero(valid))
+        bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if n_null else None
+        return pa.Array.from_buffers(col.type, len(idx), [bitmap, pa.py_buffer(taken[0])], null_count=n_null)
+    indices = pa.array(idx, mask=missing) if any_missing else pa.array(idx)
     return pc.take(col, indices)
 
 
