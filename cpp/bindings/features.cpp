@@ -24,6 +24,22 @@ void register_features(py::module_& m) {
       },
       py::arg("spine_codes"), py::arg("spine_times"), py::arg("feature_codes"), py::arg("feature_times"),
       py::arg("created"), py::arg("allow_exact_matches"), py::arg("ttl"));
+  m.def(
+      "take_rows",
+      [](const i64& rows, const std::vector<py::array>& columns, const std::vector<std::uint64_t>& fills) {
+        std::vector<py::array> held;  // C-contiguous (copied only when not already)
+        std::vector<mf::TakeColumn> cols;
+        for (std::size_t k = 0; k < columns.size(); ++k) {
+          held.push_back(py::array::ensure(columns[k], py::array::c_style));
+          cols.push_back({held.back().data(), static_cast<std::int64_t>(held.back().size()),
+                          static_cast<int>(held.back().itemsize()), fills.at(k)});
+        }
+        auto out = call_without_gil([&](auto r) { return mf::take_rows(r, cols); }, rows);
+        py::list result;
+        for (auto& b : out) result.append(to_numpy(std::move(b)));
+        return result;
+      },
+      py::arg("rows"), py::arg("columns"), py::arg("fills"));
 }
 
 }  // namespace mlsd::bindings

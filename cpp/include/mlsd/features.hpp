@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "mlsd/common/views.hpp"
 
@@ -40,5 +41,19 @@ struct AsofOptions {
 buffer<index_t> asof_match(std::span<const std::int64_t> spine_codes, std::span<const std::int64_t> spine_times,
                            std::span<const std::int64_t> feature_codes, std::span<const std::int64_t> feature_times,
                            std::span<const std::int64_t> created, const AsofOptions& options);
+
+// One column of a take_rows: `size` elements of `width` bytes (1, 2, 4 or 8) at `data`; `fill`'s
+// low `width` bytes stand for a missing row (0, or NaT's bits for datetimes).
+struct TakeColumn {
+  const void* data = nullptr;
+  std::int64_t size = 0;
+  int width = 8;
+  std::uint64_t fill = 0;
+};
+
+// For each column, the elements at `rows` (row < 0: the column's fill), rows.size() * width bytes:
+// the gather of a join's matched feature rows, all columns in one parallel pass over the rows, in
+// an arena sized by mlsd::get_num_threads().  Throws when a row is >= a column's size.
+std::vector<buffer<std::uint8_t>> take_rows(std::span<const index_t> rows, std::span<const TakeColumn> columns);
 
 }  // namespace mlsd::features

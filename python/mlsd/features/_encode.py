@@ -187,7 +187,12 @@ def _codes_of_values(parts: list[_KeyColumn], dense: bool) -> tuple[list[np.ndar
             if hi - lo < _COMBINE_LIMIT:
                 out = []
                 for p in parts:
-                    c = p.values - np.int64(lo) if lo != 0 else p.values.astype(np.int64, copy=True)
+                    if lo != 0:
+                        c = p.values - np.int64(lo)
+                    elif p.valid is not None:
+                        c = p.values.astype(np.int64, copy=True)
+                    else:  # the keys are the codes already: no copy (the caller never writes to them)
+                        c = p.values
                     if p.valid is not None:
                         c[~p.valid] = -1
                     out.append(c)

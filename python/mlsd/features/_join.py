@@ -101,40 +101,71 @@ def _columns_of(table: Any) -> list[str]:
 
 # -- gathering the matched values --------------------------------------------------------------------
 
+_NAT_BITS = 1 << 63  # NaT: int64's minimum, as the unsigned word take_rows fills with
+
+
+def _is_plain(dtype: Any) -> bool:
+    """NumPy booleans, numbers and datetimes/timedeltas: fixed-width values that take_rows copies."""
+    return isinstance(dtype, np.dtype) and dtype.kind in "biufmM"
+
+
+def _take_plain(cols: list[pd.Series], match: np.ndarray, missing: np.ndarray) -> list[Any]:
+    """The values at match (-1: missing) of plain columns (see _is_plain), gathered in one parallel
+    C++ pass, as pandas arrays whose missing entries are nulls (NaT for datetimes)."""
+    arrays = [c.to_numpy() for c in cols]
+    fills = [_NAT_BITS if a.dtype.kind in "mM" else 0 for a in arrays]
+    taken = call_kernel(_FUNC, _core.features.take_rows, match, arrays, fills)
+    out: list[Any] = []
+    for a, raw in zip(arrays, taken):
+        values = raw.view(a.dtype)
+        kind = a.dtype.kind
+        if kind in "mM":
+            out.append(values)
+        elif kind == "b":
+            out.append(pd.arrays.BooleanArray(values, missing.copy()))
+        elif kind == "f":  # pandas has no nullable float16: float32 holds it exactly
+            out.append(pd.arrays.FloatingArray(values.astype(np.float32) if a.dtype.itemsize == 2 else values,
+                                               missing.copy()))
+        else:
+            out.append(pd.arrays.IntegerArray(values, missing.copy()))
+    return out
+
+
 def _take_pandas(col: pd.Series, idx: np.ndarray, missing: np.ndarray, any_missing: bool) -> Any:
-    """The values at idx (-1: missing) as a pandas array whose missing entries are nulls."""
-    arr = col.array
-    dtype = col.dtype
-    if isinstance(dtype, np.dtype) and dtype.kind in "biufmM":
-        values = col.to_numpy()
-        if len(values) == 0:
-            values = np.zeros(1, dtype=values.dtype)
-        taken = values.take(np.where(missing, 0, idx) if any_missing else idx)
-        if dtype.kind in "mM":
-            if any_missing:
-                taken[missing] = np.array("NaT", dtype=dtype)
-            return taken
-        if dtype.kind == "b":
-            return pd.arrays.BooleanArray(taken, missing)
-        if dtype.kind == "f":  # pandas has no nullable float16: float32 holds it exactly
-            return pd.arrays.FloatingArray(taken.astype(np.float32) if dtype.itemsize == 2 else taken, missing)
-        return pd.arrays.IntegerArray(taken, missing)
-    if dtype == object:
+    """The values at idx (-1: missing) of a column that is not plain (objects, extension types) as a
+    pandas array whose missing entries are nulls."""
+    if col.dtype == object:
         values = col.to_numpy()
         taken = values.take(np.where(missing, 0, idx)) if len(values) else np.full(len(idx), None, dtype=object)
         if any_missing:
             taken[missing] = None
         return taken
-    return arr.take(idx, allow_fill=True)
+    return col.array.take(idx, allow_fill=True)
+
+
+def _fixed_width(t: Any) -> bool:
+    import pyarrow as pa
+
+    return (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_timestamp(t) or pa.types.is_duration(t)
+            or pa.types.is_date(t) or pa.types.is_time(t)) and t.bit_width in (8, 16, 32, 64)
 
 
 def _take_arrow(col: Any, idx: np.ndarray, missing: np.ndarray, any_missing: bool) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    indices = pa.array(idx, mask=missing) if any_missing else pa.array(idx)
     if len(col) == 0:  # every index is null: nulls of the column's type
         return pa.nulls(len(idx), type=col.type)
+    if _fixed_width(col.type):  # the values' bytes (and validity) gathered by take_rows
+        arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+        data = np.frombuffer(arr.buffers()[1], dtype=f"u{col.type.bit_width // 8}")[arr.offset:arr.offset + len(arr)]
+        columns = [data] + ([np.asarray(arr.is_valid()).view(np.uint8)] if arr.null_count else [])
+        taken = call_kernel(_FUNC, _core.features.take_rows, idx, columns, [0] * len(columns))
+        valid = taken[1].view(np.bool_) if arr.null_count else ~missing  # a missing row's validity is filled 0
+        n_null = len(idx) - int(np.count_nonzero(valid))
+        bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if n_null else None
+        return pa.Array.from_buffers(col.type, len(idx), [bitmap, pa.py_buffer(taken[0])], null_count=n_null)
+    indices = pa.array(idx, mask=missing) if any_missing else pa.array(idx)
     return pc.take(col, indices)
 
 
@@ -235,8 +266,12 @@ def point_in_time_join(spine, features, *, by, on, ttl=None, created_at=None, al
     ``pandas.merge_asof(..., by=..., direction="backward")``.  (DuckDB's ``ASOF JOIN`` picks one
     of the tied rows without a stated rule; the tests compare the matched times with it.)
 
-    The kernel codes the keys of the spine and of each table jointly, orders both sides by
-    (entity, time) with a parallel LSD radix sort and merges them in parallel chunks (oneTBB,
+    The kernel codes the keys of the spine and of each table jointly.  When the codes are dense (the
+    usual case: integer ids, strings, categoricals) it groups the feature rows by entity with a
+    two-level counting scatter, orders each entity's rows by time in cache, scatters the events by
+    the same buckets and looks each one up in its entity's rows; otherwise it orders both sides by
+    (entity, time) with a parallel LSD radix sort and merges them.  The matched values of every
+    NumPy column are then gathered in one pass.  Everything runs in parallel (oneTBB,
     ``mlsd.set_num_threads``); the result does not depend on the thread count.
 
     Raises ``ValueError``/``TypeError`` naming the argument for a missing column, keys of
@@ -307,10 +342,15 @@ def point_in_time_join(spine, features, *, by, on, ttl=None, created_at=None, al
                 raise ValueError(f"{_FUNC}: output column {name!r} (from {where}) already exists; "
                                  f"give the table a prefix (prefix= or FeatureTable(prefix=...))")
             seen.add(name)
+        plain = {} if arrow_out or is_arrow(data) else {
+            src: data[src] for _, src in pairs if src is not None and _is_plain(data[src].dtype)}
+        gathered = dict(zip(plain, _take_plain(list(plain.values()), match, missing))) if plain else {}
         for name, src in pairs:
             if src is None:  # the matched row's time
-                t = np.where(missing, 0, times[1].take(np.where(missing, 0, match)) if len(times[1]) else 0)
+                t = call_kernel(_FUNC, _core.features.take_rows, match, [times[1]], [0])[0].view(np.int64)
                 values = _time_values(t, missing, tspec, arrow_out, n)
+            elif src in gathered:
+                values = gathered[src]
             elif arrow_out:
                 col = data.column(src) if is_arrow(data) else _pandas_to_arrow(data[src])
                 values = _take_arrow(col, match, missing, any_missing)
@@ -324,7 +364,8 @@ def point_in_time_join(spine, features, *, by, on, ttl=None, created_at=None, al
         for name, values in new_columns:
             out = out.append_column(name, values)
         return out
-    extra = pd.DataFrame(dict(new_columns), index=spine.index) if new_columns else None
+    # the columns are new arrays, owned by nobody else: no copy, no consolidation
+    extra = pd.DataFrame(dict(new_columns), index=spine.index, copy=False) if new_columns else None
     if extra is None:
         return spine.copy()
     return pd.concat([spine, extra], axis=1) if len(spine.columns) else extra
