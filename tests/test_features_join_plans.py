@@ -160,3 +160,20 @@ def test_arrow_fixed_width_columns_with_nulls_equal_arrows_own_take():
     # a pandas spine with an arrow table: pandas out, nullable types
     out = point_in_time_join(spine, table, by="k", on="t")
     assert str(out["i8"].dtype) == "Int8" and out["f64"].isna().sum() == got.column("f64").null_count
+
+
+@pytest.mark.parametrize("dtype, out_dtype", [(">i8", "Int64"), (">u2", "UInt16"), (">f4", "Float32"),
+                                              (">f8", "Float64"), (np.longdouble, np.longdouble)])
+def test_numpy_columns_take_rows_cannot_hold_as_they_are(dtype, out_dtype):
+    """Big-endian numbers (read from files written on other machines) come back as the native
+    nullable type; a float wider than 8 bytes (np.longdouble) keeps its NumPy type, NaN where
+    nothing matched (as merge_asof gives it); neither is an error."""
+    spine, feats = _case(2, "dense")
+    feats["x"] = (feats["x"].to_numpy() * 100).round().astype(dtype)
+    got = point_in_time_join(spine, feats, by="k", on="t")
+    want = _reference_rows(spine, feats)
+    matched = ~np.isnan(want)
+    assert got["x"].dtype == pd.api.types.pandas_dtype(out_dtype)
+    values = got["x"].to_numpy(dtype=np.float64, na_value=np.nan)
+    assert np.isnan(values[~matched]).all()
+    np.testing.assert_array_equal(values[matched], feats["x"].to_numpy(dtype=np.float64)[want[matched].astype(int)])

@@ -105,14 +105,17 @@ _NAT_BITS = 1 << 63  # NaT: int64's minimum, as the unsigned word take_rows fill
 
 
 def _is_plain(dtype: Any) -> bool:
-    """NumPy booleans, numbers and datetimes/timedeltas: fixed-width values that take_rows copies."""
-    return isinstance(dtype, np.dtype) and dtype.kind in "biufmM"
+    """NumPy booleans, numbers and datetimes/timedeltas: fixed-width values that take_rows copies
+    (up to 8 bytes: np.longdouble has no nullable pandas type and goes the general way)."""
+    return isinstance(dtype, np.dtype) and dtype.kind in "biufmM" and dtype.itemsize <= 8
 
 
 def _take_plain(cols: list[pd.Series], match: np.ndarray, missing: np.ndarray) -> list[Any]:
     """The values at match (-1: missing) of plain columns (see _is_plain), gathered in one parallel
     C++ pass, as pandas arrays whose missing entries are nulls (NaT for datetimes)."""
     arrays = [c.to_numpy() for c in cols]
+    # big-endian values (pandas' nullable arrays accept only native ones): converted once
+    arrays = [a if a.dtype.isnative else a.astype(a.dtype.newbyteorder("=")) for a in arrays]
     fills = [_NAT_BITS if a.dtype.kind in "mM" else 0 for a in arrays]
     taken = call_kernel(_FUNC, _core.features.take_rows, match, arrays, fills)
     out: list[Any] = []
