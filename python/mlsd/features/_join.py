@@ -112,7 +112,8 @@ def _is_plain(dtype: Any) -> bool:
 
 def _take_plain(cols: list[pd.Series], match: np.ndarray, missing: np.ndarray) -> list[Any]:
     """The values at match (-1: missing) of plain columns (see _is_plain), gathered in one parallel
-    C++ pass, as pandas arrays whose missing entries are nulls (NaT for datetimes)."""
+    C++ pass, as pandas arrays whose missing entries (no match, or a float NaN) are nulls (NaT for
+    datetimes)."""
     arrays = [c.to_numpy() for c in cols]
     # big-endian values (pandas' nullable arrays accept only native ones): converted once
     arrays = [a if a.dtype.isnative else a.astype(a.dtype.newbyteorder("=")) for a in arrays]
@@ -127,8 +128,10 @@ def _take_plain(cols: list[pd.Series], match: np.ndarray, missing: np.ndarray) -
         elif kind == "b":
             out.append(pd.arrays.BooleanArray(values, missing.copy()))
         elif kind == "f":  # pandas has no nullable float16: float32 holds it exactly
+            # NaN is a NumPy column's missing value: NA here (as astype("Float64") and the
+            # pyarrow output make it), not a NaN that isna() would no longer see
             out.append(pd.arrays.FloatingArray(values.astype(np.float32) if a.dtype.itemsize == 2 else values,
-                                               missing.copy()))
+                                               missing | np.isnan(values)))
         else:
             out.append(pd.arrays.IntegerArray(values, missing.copy()))
     return out
@@ -260,7 +263,8 @@ def point_in_time_join(spine, features, *, by, on, ttl=None, created_at=None, al
         appended, table after table.  Missing matches are nulls in nullable types: pandas integer,
         float and boolean columns come back as ``Int64``/``Float64``/``boolean`` (never a filled
         0 or a float NaN standing for "missing"), datetimes as NaT, other columns keep their
-        extension type with NA; pyarrow columns keep their type with nulls.
+        extension type with NA; pyarrow columns keep their type with nulls.  A NaN of a NumPy
+        float column (pandas' missing value) is NA in the output too.
 
     Notes
     -----
