@@ -198,3 +198,19 @@ def test_nan_in_a_numpy_float_column_comes_back_missing(dtype):
     np.testing.assert_array_equal(got["x"].isna().to_numpy(), expected_na)
     arrow = point_in_time_join(pa.Table.from_pandas(spine, preserve_index=False), feats, by="k", on="t")
     np.testing.assert_array_equal(arrow.column("x").is_null().to_numpy(zero_copy_only=False), expected_na)
+
+
+def test_big_endian_columns_into_a_pyarrow_output():
+    """A pandas feature table joined to a pyarrow spine: big-endian NumPy columns (which pyarrow
+    refuses) come out as the native Arrow type."""
+    import pyarrow as pa
+
+    spine, feats = _case(7, "dense")
+    feats["x"] = (feats["x"].to_numpy() * 100).round().astype(">i4")
+    got = point_in_time_join(pa.Table.from_pandas(spine, preserve_index=False), feats, by="k", on="t")
+    want = _reference_rows(spine, feats)
+    matched = ~np.isnan(want)
+    assert got.column("x").type == pa.int32()
+    values = got.column("x").to_numpy(zero_copy_only=False)
+    assert np.isnan(values[~matched]).all()
+    np.testing.assert_array_equal(values[matched], feats["x"].to_numpy()[want[matched].astype(int)])

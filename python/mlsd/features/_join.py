@@ -104,6 +104,12 @@ def _columns_of(table: Any) -> list[str]:
 _NAT_BITS = 1 << 63  # NaT: int64's minimum, as the unsigned word take_rows fills with
 
 
+def _native(a: np.ndarray) -> np.ndarray:
+    """``a`` in the machine's byte order: pandas' nullable arrays and pyarrow accept no other
+    (big-endian columns come from files written elsewhere)."""
+    return a if a.dtype.isnative else a.astype(a.dtype.newbyteorder("="))
+
+
 def _is_plain(dtype: Any) -> bool:
     """NumPy booleans, numbers and datetimes/timedeltas: fixed-width values that take_rows copies
     (up to 8 bytes: np.longdouble has no nullable pandas type and goes the general way)."""
@@ -114,9 +120,7 @@ def _take_plain(cols: list[pd.Series], match: np.ndarray, missing: np.ndarray) -
     """The values at match (-1: missing) of plain columns (see _is_plain), gathered in one parallel
     C++ pass, as pandas arrays whose missing entries (no match, or a float NaN) are nulls (NaT for
     datetimes)."""
-    arrays = [c.to_numpy() for c in cols]
-    # big-endian values (pandas' nullable arrays accept only native ones): converted once
-    arrays = [a if a.dtype.isnative else a.astype(a.dtype.newbyteorder("=")) for a in arrays]
+    arrays = [_native(c.to_numpy()) for c in cols]
     fills = [_NAT_BITS if a.dtype.kind in "mM" else 0 for a in arrays]
     taken = call_kernel(_FUNC, _core.features.take_rows, match, arrays, fills)
     out: list[Any] = []
@@ -381,6 +385,8 @@ def point_in_time_join(spine, features, *, by, on, ttl=None, created_at=None, al
 def _pandas_to_arrow(s: pd.Series) -> Any:
     import pyarrow as pa
 
+    if isinstance(s.dtype, np.dtype) and not s.dtype.isnative:
+        return pa.array(_native(s.to_numpy()), from_pandas=True)
     return pa.array(s, from_pandas=True)
 
 
