@@ -160,3 +160,57 @@ def test_arrow_fixed_width_columns_with_nulls_equal_arrows_own_take():
     # a pandas spine with an arrow table: pandas out, nullable types
     out = point_in_time_join(spine, table, by="k", on="t")
     assert str(out["i8"].dtype) == "Int8" and out["f64"].isna().sum() == got.column("f64").null_count
+
+
+@pytest.mark.parametrize("dtype, out_dtype", [(">i8", "Int64"), (">u2", "UInt16"), (">f4", "Float32"),
+                                              (">f8", "Float64"), (np.longdouble, np.longdouble)])
+def test_numpy_columns_take_rows_cannot_hold_as_they_are(dtype, out_dtype):
+    """Big-endian numbers (read from files written on other machines) come back as the native
+    nullable type; a float wider than 8 bytes (np.longdouble) keeps its NumPy type, NaN where
+    nothing matched (as merge_asof gives it); neither is an error."""
+    spine, feats = _case(2, "dense")
+    feats["x"] = (feats["x"].to_numpy() * 100).round().astype(dtype)
+    got = point_in_time_join(spine, feats, by="k", on="t")
+    want = _reference_rows(spine, feats)
+    matched = ~np.isnan(want)
+    assert got["x"].dtype == pd.api.types.pandas_dtype(out_dtype)
+    values = got["x"].to_numpy(dtype=np.float64, na_value=np.nan)
+    assert np.isnan(values[~matched]).all()
+    np.testing.assert_array_equal(values[matched], feats["x"].to_numpy(dtype=np.float64)[want[matched].astype(int)])
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_nan_in_a_numpy_float_column_comes_back_missing(dtype):
+    """NaN is pandas' missing value in a NumPy float column: a matched row holding it is NA in the
+    Float output (as ``astype("Float64")`` and the pyarrow output of the same join make it), not a
+    NaN that ``isna()`` no longer sees."""
+    import pyarrow as pa
+
+    spine, feats = _case(6, "dense")
+    rng = np.random.default_rng(6)
+    feats["x"] = np.where(rng.random(len(feats)) < 0.3, np.nan, feats["x"]).astype(dtype)
+    got = point_in_time_join(spine, feats, by="k", on="t")
+    want = _reference_rows(spine, feats)
+    matched = ~np.isnan(want)
+    source = feats["x"].to_numpy()[np.nan_to_num(want).astype(int)]
+    expected_na = ~matched | np.isnan(source)
+    assert matched.any() and (matched & np.isnan(source)).any()
+    np.testing.assert_array_equal(got["x"].isna().to_numpy(), expected_na)
+    arrow = point_in_time_join(pa.Table.from_pandas(spine, preserve_index=False), feats, by="k", on="t")
+    np.testing.assert_array_equal(arrow.column("x").is_null().to_numpy(zero_copy_only=False), expected_na)
+
+
+def test_big_endian_columns_into_a_pyarrow_output():
+    """A pandas feature table joined to a pyarrow spine: big-endian NumPy columns (which pyarrow
+    refuses) come out as the native Arrow type."""
+    import pyarrow as pa
+
+    spine, feats = _case(7, "dense")
+    feats["x"] = (feats["x"].to_numpy() * 100).round().astype(">i4")
+    got = point_in_time_join(pa.Table.from_pandas(spine, preserve_index=False), feats, by="k", on="t")
+    want = _reference_rows(spine, feats)
+    matched = ~np.isnan(want)
+    assert got.column("x").type == pa.int32()
+    values = got.column("x").to_numpy(zero_copy_only=False)
+    assert np.isnan(values[~matched]).all()
+    np.testing.assert_array_equal(values[matched], feats["x"].to_numpy()[want[matched].astype(int)])

@@ -12,39 +12,14 @@
 #include "mlsd/common/error.hpp"
 #include "mlsd/common/parallel.hpp"
 #include "mlsd/features.hpp"
+#include "features_reference.hpp"
 
 namespace mf = mlsd::features;
 using iv = std::vector<std::int64_t>;
+using mf::testing::brute_match;
+using mf::testing::uniform;
 
 namespace {
-
-iv uniform(std::size_t n, std::int64_t lo, std::int64_t hi, unsigned seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_int_distribution<std::int64_t> d(lo, hi);
-  iv x(n);
-  for (auto& v : x) v = d(rng);
-  return x;
-}
-
-// The definition, row by row: the visible row with the latest (time, created, row).
-iv brute(const iv& sc, const iv& st, const iv& fc, const iv& ft, const iv& cr, const mf::AsofOptions& o) {
-  iv out(sc.size(), -1);
-  for (std::size_t i = 0; i < sc.size(); ++i) {
-    if (sc[i] < 0) continue;
-    std::int64_t best = -1;
-    for (std::size_t j = 0; j < fc.size(); ++j) {
-      if (fc[j] != sc[i]) continue;
-      const bool t_ok = o.allow_exact_matches ? ft[j] <= st[i] : ft[j] < st[i];
-      const bool c_ok = cr.empty() || (o.allow_exact_matches ? cr[j] <= st[i] : cr[j] < st[i]);
-      if (!t_ok || !c_ok) continue;
-      if (best < 0 || ft[j] > ft[best] || (ft[j] == ft[best] && (cr.empty() || cr[j] >= cr[best])))
-        best = static_cast<std::int64_t>(j);
-    }
-    if (best >= 0 && o.has_ttl && static_cast<__int128>(st[i]) - ft[best] > o.ttl) best = -1;  // no overflow
-    out[i] = best;
-  }
-  return out;
-}
 
 iv run(const iv& sc, const iv& st, const iv& fc, const iv& ft, const iv& cr, const mf::AsofOptions& o) {
   const auto got = mf::asof_match(sc, st, fc, ft, cr, o);
@@ -80,7 +55,7 @@ TEST(FeaturesAsofPlans, GroupedAndSortedPlansMatchTheDefinition) {
         for (bool created : {false, true}) {
           const mf::AsofOptions o{exact, ttl, 9};
           const iv c = created ? cr : iv{};
-          const iv want = brute(sc, st, fc, ft, c, o);
+          const iv want = brute_match(sc, st, fc, ft, c, o);
           ASSERT_EQ(run(sc, st, fc, ft, c, o), want)
               << "grouped: seed=" << seed << " exact=" << exact << " ttl=" << ttl << " created=" << created;
           ASSERT_EQ(run(spread(sc), st, spread(fc), ft, c, o), want)
@@ -97,8 +72,8 @@ TEST(FeaturesAsofPlans, EdgeCases) {
   const iv sc{0, 5, 9, 10, 11, -1, 10}, st{3, 3, 3, big, small, 3, 0};
   for (const iv& fc : {iv{10}, iv{10, 10, 9}, iv{-1, -1}, iv{}}) {
     const iv ft = uniform(fc.size(), -5, 5, 1);
-    ASSERT_EQ(run(sc, st, fc, ft, {}, o), brute(sc, st, fc, ft, {}, o));
-    ASSERT_EQ(run(sc, st, fc, ft, {}, mf::AsofOptions{}), brute(sc, st, fc, ft, {}, mf::AsofOptions{}));
+    ASSERT_EQ(run(sc, st, fc, ft, {}, o), brute_match(sc, st, fc, ft, {}, o));
+    ASSERT_EQ(run(sc, st, fc, ft, {}, mf::AsofOptions{}), brute_match(sc, st, fc, ft, {}, mf::AsofOptions{}));
   }
 }
 
@@ -123,7 +98,7 @@ TEST_P(FeaturesAsofHeavy, SameRowsForAnyThreadCount) {
     const iv all = run(sc, st, fc, ft, c, o);
     ASSERT_EQ(one, all);
     for (std::size_t i = 0; i < n; i += 1499) {
-      ASSERT_EQ(all[i], brute({sc[i]}, {st[i]}, fc, ft, c, o)[0]) << i;
+      ASSERT_EQ(all[i], brute_match({sc[i]}, {st[i]}, fc, ft, c, o)[0]) << i;
     }
   }
 }

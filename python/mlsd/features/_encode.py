@@ -64,6 +64,10 @@ def column(table: Any, name: str, arg: str, where: str, func: str) -> Any:
     if not isinstance(name, str) or name not in names:
         raise ValueError(f"{func}: {arg} names column {name!r}, which {where} does not have "
                          f"(its columns: {', '.join(map(str, names[:20]))})")
+    count = names.count(name)
+    if count > 1:  # pandas would hand back a DataFrame of them, pyarrow raise a KeyError
+        raise ValueError(f"{func}: {arg} names column {name!r}, which {where} has {count} times; "
+                         f"rename the columns so that each name is used once")
     return table.column(name) if is_arrow(table) else table[name]
 
 

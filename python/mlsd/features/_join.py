@@ -104,15 +104,23 @@ def _columns_of(table: Any) -> list[str]:
 _NAT_BITS = 1 << 63  # NaT: int64's minimum, as the unsigned word take_rows fills with
 
 
+def _native(a: np.ndarray) -> np.ndarray:
+    """``a`` in the machine's byte order: pandas' nullable arrays and pyarrow accept no other
+    (big-endian columns come from files written elsewhere)."""
+    return a if a.dtype.isnative else a.astype(a.dtype.newbyteorder("="))
+
+
 def _is_plain(dtype: Any) -> bool:
-    """NumPy booleans, numbers and datetimes/timedeltas: fixed-width values that take_rows copies."""
-    return isinstance(dtype, np.dtype) and dtype.kind in "biufmM"
+    """NumPy booleans, numbers and datetimes/timedeltas: fixed-width values that take_rows copies
+    (up to 8 bytes: np.longdouble has no nullable pandas type and goes the general way)."""
+    return isinstance(dtype, np.dtype) and dtype.kind in "biufmM" and dtype.itemsize <= 8
 
 
 def _take_plain(cols: list[pd.Series], match: np.ndarray, missing: np.ndarray) -> list[Any]:
     """The values at match (-1: missing) of plain columns (see _is_plain), gathered in one parallel
-    C++ pass, as pandas arrays whose missing entries are nulls (NaT for datetimes)."""
-    arrays = [c.to_numpy() for c in cols]
+    C++ pass, as pandas arrays whose missing entries (no match, or a float NaN) are nulls (NaT for
+    datetimes)."""
+    arrays = [_native(c.to_numpy()) for c in cols]
     fills = [_NAT_BITS if a.dtype.kind in "mM" else 0 for a in arrays]
     taken = call_kernel(_FUNC, _core.features.take_rows, match, arrays, fills)
     out: list[Any] = []
@@ -124,8 +132,10 @@ def _take_plain(cols: list[pd.Series], match: np.ndarray, missing: np.ndarray) -
         elif kind == "b":
             out.append(pd.arrays.BooleanArray(values, missing.copy()))
         elif kind == "f":  # pandas has no nullable float16: float32 holds it exactly
+            # NaN is a NumPy column's missing value: NA here (as astype("Float64") and the
+            # pyarrow output make it), not a NaN that isna() would no longer see
             out.append(pd.arrays.FloatingArray(values.astype(np.float32) if a.dtype.itemsize == 2 else values,
-                                               missing.copy()))
+                                               missing | np.isnan(values)))
         else:
             out.append(pd.arrays.IntegerArray(values, missing.copy()))
     return out
@@ -257,7 +267,8 @@ def point_in_time_join(spine, features, *, by, on, ttl=None, created_at=None, al
         appended, table after table.  Missing matches are nulls in nullable types: pandas integer,
         float and boolean columns come back as ``Int64``/``Float64``/``boolean`` (never a filled
         0 or a float NaN standing for "missing"), datetimes as NaT, other columns keep their
-        extension type with NA; pyarrow columns keep their type with nulls.
+        extension type with NA; pyarrow columns keep their type with nulls.  A NaN of a NumPy
+        float column (pandas' missing value) is NA in the output too.
 
     Notes
     -----
@@ -374,6 +385,8 @@ def point_in_time_join(spine, features, *, by, on, ttl=None, created_at=None, al
 def _pandas_to_arrow(s: pd.Series) -> Any:
     import pyarrow as pa
 
+    if isinstance(s.dtype, np.dtype) and not s.dtype.isnative:
+        return pa.array(_native(s.to_numpy()), from_pandas=True)
     return pa.array(s, from_pandas=True)
 
 
