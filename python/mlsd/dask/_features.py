@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import features as FE
+from ..features import _partials as FE_partials
 from .._params import Check, Interval, validate_params
 from ._common import in_worker, require
 
@@ -35,25 +36,12 @@ def _names(x: Any) -> list[str]:
     return [x] if isinstance(x, str) else list(x)
 
 
-def _key_hash(df, by: list[str], n_parts: int):
-    """Partition number of each row from its key values; equal keys give equal numbers in every
-    table whatever the column types (integers by value, everything else by its text)."""
-    import pandas as pd
-
-    cols = {}
-    for c in by:
-        s = df[c]
-        if pd.api.types.is_integer_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
-            cols[c] = s.astype("Int64").astype(object).where(s.notna(), None).astype(str)
-        else:
-            cols[c] = s.astype(object).where(s.notna(), None).astype(str)
-    h = pd.util.hash_pandas_object(pd.DataFrame(cols, index=df.index), index=False).to_numpy()
-    return (h % np.uint64(n_parts)).astype(np.int64)
-
-
-def _with_part(df, by, n_parts, first_row=None):
+def _with_part(df, by, where, first_row=None):
+    """``df`` with the hash of each row's key (the features family's rule: keys the join treats as
+    one get one hash in every table, whatever their representation) for the shuffle, and with
+    the spine's row numbers from ``first_row``."""
     out = df.copy()
-    out[_PART] = _key_hash(df, by, n_parts)
+    out[_PART] = FE_partials.key_hash(df, by, where, _FUNC).view(np.int64)
     if first_row is not None:
         out[_ROW] = np.arange(first_row, first_row + len(df), dtype=np.int64)
     return out
@@ -119,13 +107,14 @@ def point_in_time_join(spine, features, *, by, on, ttl=None, created_at=None, al
 
     lengths = dask.compute(*[delayed(len)(p) for p in spine.to_delayed()])
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-    spine_meta = _with_part(spine._meta, by, n_parts, first_row=0)
-    numbered = dd.from_delayed([delayed(_with_part, pure=True)(p, by, n_parts, int(o))
+    spine_meta = _with_part(spine._meta, by, "spine", first_row=0)
+    numbered = dd.from_delayed([delayed(_with_part, pure=True)(p, by, "spine", int(o))
                                 for p, o in zip(spine.to_delayed(), offsets)], meta=spine_meta, verify_meta=False)
+    # Dask's shuffle sends a row to partition hash(_PART) % n_parts: equal keys, equal partitions
     spine_s = numbered.shuffle(on=_PART, npartitions=n_parts, shuffle_method="tasks")
-    tables_s = [t.map_partitions(_with_part, by if not isinstance(t, str) else by, n_parts,
-                                 meta=_with_part(t._meta, by, n_parts)).shuffle(on=_PART, npartitions=n_parts, shuffle_method="tasks")
-                for t in tables]
+    wheres = [f"features[{i}]" for i in range(len(tables))] if isinstance(features, (list, tuple)) else ["features"]
+    tables_s = [t.map_partitions(_with_part, by, w, meta=_with_part(t._meta, by, w))
+                .shuffle(on=_PART, npartitions=n_parts, shuffle_method="tasks") for t, w in zip(tables, wheres)]
     joined = dd.map_partitions(in_worker(_join_part), spine_s, *tables_s, kwargs=kwargs, prefixes=prefixes,
                                meta=meta, align_dataframes=False, enforce_metadata=False)
     # The divisions of the sort are given, not computed: the row numbers are 0..n-1, known here.

@@ -5,6 +5,9 @@ reads key and time columns (the as-of join and the windowed aggregations both st
   pandas or pyarrow) of every table jointly encoded as int64 codes: equal keys get equal codes in
   every table, a row with a missing key gets -1, which never matches.  Codes are >= 0 and below
   ``n_codes``; with ``dense=True`` they are exactly ``0 .. n_distinct - 1``.
+* :func:`key_hash` -- a 64-bit hash of each row's key, one table at a time, by the rule of
+  :func:`encode_keys`: keys that would get one code (in any tables) get one hash.  mlsd.dask
+  shuffles rows by it, so that an entity's rows meet in one partition.
 * :func:`encode_times` -- the time column of every table as int64 in one unit: datetimes of any
   unit are converted exactly to the finest unit among the tables (as pandas compares them);
   integers are taken as they are.  Datetimes and integers, or different time zones (naive against
@@ -27,7 +30,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["TimeSpec", "arrow_to_pandas", "column", "encode_keys", "encode_times", "n_rows", "is_arrow"]
+__all__ = ["TimeSpec", "arrow_to_pandas", "column", "encode_keys", "encode_times", "key_hash", "n_rows",
+           "is_arrow"]
 
 _INT64_MAX = np.iinfo(np.int64).max
 _UNITS = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
@@ -297,6 +301,45 @@ def encode_keys(tables: Sequence[Any], by: Sequence[Sequence[str]], wheres: Sequ
         combined = [codes[sizes[i]:sizes[i + 1]] for i in range(len(combined))]
         n_total = int(present.size)
     return [np.ascontiguousarray(c, dtype=np.int64) for c in combined], int(n_total)
+
+
+_MISSING_HASH = np.uint64(0)  # rows with a missing key match nothing: any partition will do
+_HASH_MIX = np.uint64(0x9E3779B97F4A7C15)  # odd: multiplying by it loses no bits
+
+
+def _column_hash(col: _KeyColumn) -> np.ndarray:
+    """uint64 hash of each value of one key column, from the values as :func:`encode_keys` compares
+    them: integers (any width, booleans, unsigned) as int64, floats as float64 with -0.0 made 0.0,
+    strings by their text, a categorical through its categories."""
+    n = len(col.values)
+    if col.kind == "null":
+        return np.full(n, _MISSING_HASH, dtype=np.uint64)
+    if col.categories is not None:
+        of_code = np.append(_column_hash(col.categories), _MISSING_HASH)  # category code -1: missing
+        return of_code[col.values]
+    if col.kind == "string":
+        import pyarrow as pa
+
+        arr = col.values.combine_chunks() if isinstance(col.values, pa.ChunkedArray) else col.values
+        enc = arr.dictionary_encode()  # hash each distinct text once
+        words = np.asarray(enc.dictionary.to_numpy(zero_copy_only=False), dtype=object)
+        of_word = np.append(pd.util.hash_array(words, categorize=False), _MISSING_HASH)
+        h = of_word[np.asarray(enc.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)]
+    else:  # int64, or float64 (+ 0.0 turns -0.0 into 0.0; NaN is missing)
+        h = pd.util.hash_array(col.values + 0.0 if col.kind == "float" else col.values)
+    return h if col.valid is None else np.where(col.valid, h, _MISSING_HASH)
+
+
+def key_hash(table: Any, by: Sequence[str], where: str, func: str) -> np.ndarray:
+    """A uint64 hash of each row's key (the columns ``by`` of ``table``): two rows, of this table or
+    of any other, whose keys :func:`encode_keys` would give one code get one hash -- int32 and
+    int64, booleans and their categoricals, -0.0 and 0.0, str and pyarrow strings alike.  A
+    missing value hashes as 0 (its row matches nothing, so where it goes does not matter).  The
+    hash is the same in every process (no per-process seed)."""
+    h = np.full(n_rows(table), _MISSING_HASH, dtype=np.uint64)
+    for name in by:
+        h = h * _HASH_MIX ^ _column_hash(_read_key(table, name, where, func))  # uint64: wraps around
+    return h
 
 
 # -- times -----------------------------------------------------------------------------------------

@@ -1,0 +1,142 @@
+"""mlsd.dask.point_in_time_join and window_aggregate shuffle rows by entity: keys that the
+single-machine kernels treat as one key must reach one partition even when the tables hold them in
+different representations (-0.0 and 0.0, bool and a bool categorical or Python bools, int32 and
+int64, a categorical and its values, str and pyarrow strings).  Otherwise an entity's spine rows
+and feature rows (or its events) are split apart and the joins silently miss matches.
+
+Each case compares the Dask result on uneven partitions (empty and one-row ones) with the
+single-machine result of the same frames; the single-machine result is also checked to have
+matches at all, so a case cannot pass by both sides matching nothing."""
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from mlsd.features import FeatureTable, point_in_time_join, window_aggregate
+
+dd = pytest.importorskip("dask.dataframe")
+import dask  # noqa: E402
+
+import mlsd.dask as md  # noqa: E402
+from conftest import uneven_split  # noqa: E402
+from test_dask_hashing import partitioned  # noqa: E402
+
+
+def _signed_zero(k):
+    """Floats with -0.0 for key 0."""
+    return np.where(k == 0, -0.0, k.astype(np.float64))
+
+
+# name -> (spine/at representation, feature/events representation) of integer keys 0..5
+CASES = {
+    "-0.0 vs 0.0": (_signed_zero, lambda k: k.astype(np.float64)),
+    "0.0 vs -0.0": (lambda k: k.astype(np.float64), _signed_zero),
+    "Float64 -0.0 vs float64 0.0": (lambda k: pd.array(_signed_zero(k), dtype="Float64"),
+                                    lambda k: k.astype(np.float64)),
+    "float categorical -0.0 vs float 0.0": (lambda k: pd.Categorical(_signed_zero(k)), lambda k: k.astype(np.float64)),
+    "float32 vs float64": (lambda k: (k / 3).astype(np.float32), lambda k: (k / 3).astype(np.float32).astype(np.float64)),
+    "bool vs bool categorical": (lambda k: k % 2 == 0, lambda k: pd.Categorical(k % 2 == 0)),
+    "Python bools vs bool": (lambda k: np.array([bool(v) for v in k % 2 == 0], dtype=object), lambda k: k % 2 == 0),
+    "bool vs int": (lambda k: k % 2 == 0, lambda k: (k % 2 == 0).astype(np.int64)),
+    "boolean vs pyarrow bool": (lambda k: pd.array(k % 2 == 0, dtype="boolean"),
+                                lambda k: pd.array(k % 2 == 0, dtype=pd.ArrowDtype(pa.bool_()))),
+    "int32 vs int64": (lambda k: (k - 3).astype(np.int32), lambda k: (k - 3).astype(np.int64)),
+    "Int16 vs uint8": (lambda k: pd.array(k, dtype="Int16"), lambda k: k.astype(np.uint8)),
+    "int categorical vs int": (lambda k: pd.Categorical(k - 3), lambda k: (k - 3).astype(np.int64)),
+    "str vs pyarrow str": (lambda k: np.array([f"u{v}" for v in k], dtype=object),
+                           lambda k: pd.array([f"u{v}" for v in k], dtype=pd.ArrowDtype(pa.string()))),
+    "str categorical vs string": (lambda k: pd.Categorical([f"u{v}" for v in k]),
+                                  lambda k: pd.array([f"u{v}" for v in k], dtype="string")),
+}
+
+
+def _frames(case, seed, n=240, m=300):
+    left, right = CASES[case]
+    rng = np.random.default_rng(seed)
+    ks, kf = rng.integers(0, 6, n), rng.integers(0, 6, m)
+    spine = pd.DataFrame({"k": left(ks), "g": rng.integers(0, 2, n), "t": rng.integers(0, 1000, n)})
+    feats = pd.DataFrame({"k": right(kf), "g": rng.integers(0, 2, m), "t": rng.integers(0, 1000, m),
+                          "x": rng.standard_normal(m)})
+    return spine, feats
+
+
+def _dask(df, seed, n_parts):
+    return partitioned(df, uneven_split(len(df), seed, n_parts=n_parts, empty=1))
+
+
+@pytest.fixture(autouse=True)
+def _sync_and_object_columns_kept():
+    """Dask's synchronous scheduler, and object columns kept as they are (Dask turns them into
+    pyarrow strings by default, Python bools included, which would test another representation)."""
+    with dask.config.set({"dataframe.convert-string": False, "scheduler": "sync"}):
+        yield
+
+
+@pytest.mark.parametrize("by", [["k"], ["g", "k"]], ids=["one column", "two columns"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_point_in_time_join_equal_keys_meet(case, by):
+    spine, feats = _frames(case, 1)
+    want = point_in_time_join(spine, FeatureTable(feats, prefix="f_"), by=by, on="t")
+    assert want["f_x"].notna().sum() > len(spine) // 2  # the representations do match on one machine
+    dspine, dfeats = _dask(spine, 2, 6), _dask(feats, 3, 5)
+    got = md.point_in_time_join(dspine, dfeats, by=by, on="t", prefix="f_", npartitions=7).compute()
+    pd.testing.assert_frame_equal(got, want.reset_index(drop=True), check_index_type=False)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_window_aggregate_spine_keys_meet_event_keys(case):
+    at, events = _frames(case, 4)
+    want = window_aggregate(events, by="k", on="t", values="x", windows=[200], aggs=["count", "sum"], at=at)
+    assert (want["x_count_200"] > 0).sum() > len(at) // 2
+    dat, dev = _dask(at, 5, 6), _dask(events, 6, 5)
+    got = md.window_aggregate(dev, by="k", on="t", values="x", windows=[200], aggs=["count", "sum"], at=dat).compute()
+    got = got.sort_index()
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want, check_exact=True)
+
+
+def test_window_aggregate_signed_zeros_in_one_table():
+    """-0.0 and 0.0 in the events themselves: one entity."""
+    rng = np.random.default_rng(7)
+    n = 300
+    k = rng.integers(0, 4, n).astype(np.float64)
+    k[(k == 0) & (rng.random(n) < 0.5)] = -0.0
+    events = pd.DataFrame({"k": k, "t": rng.integers(0, 1000, n), "x": rng.standard_normal(n)})
+    want = window_aggregate(events, by="k", on="t", values="x", windows=[300], aggs=["count", "sum"])
+    dev = _dask(events, 8, 6)
+    got = md.window_aggregate(dev, by="k", on="t", values="x", windows=[300], aggs=["count", "sum"]).compute()
+    pd.testing.assert_frame_equal(got.sort_index().reset_index(drop=True), want, check_exact=True)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_key_hash_follows_the_kernels_rule(case):
+    """The rule itself (mlsd.features._partials.key_hash, what both shuffles use), independent of
+    how hashes fall into partitions: equal keys hash alike across representations and from pandas
+    or pyarrow, different keys do not, and a categorical with unused categories changes nothing."""
+    from mlsd.features._partials import key_hash
+
+    left, right = CASES[case]
+    k = np.arange(6)
+    a = key_hash(pd.DataFrame({"k": left(k)}), ["k"], "spine", "f")
+    b = key_hash(pd.DataFrame({"k": right(k)}), ["k"], "features", "f")
+    np.testing.assert_array_equal(a, b)
+    assert len(np.unique(a)) == len(np.unique(right(k)))  # bool keys: two
+    c = key_hash(pa.Table.from_pandas(pd.DataFrame({"k": right(k)})), ["k"], "features", "f")
+    np.testing.assert_array_equal(c, b)
+    two = key_hash(pd.DataFrame({"g": k % 2, "k": left(k)}), ["g", "k"], "spine", "f")
+    np.testing.assert_array_equal(two, key_hash(pd.DataFrame({"g": k % 2, "k": right(k)}), ["g", "k"], "features", "f"))
+    assert not np.array_equal(two, a)  # the second column enters the hash
+
+
+def test_key_hash_of_missing_keys_and_unused_categories():
+    from mlsd.features._partials import key_hash
+
+    cat = pd.Categorical(["b", None, "a"], categories=["z", "a", "b"])
+    plain = pd.Series(["b", None, "a"], dtype=object)
+    np.testing.assert_array_equal(key_hash(pd.DataFrame({"k": cat}), ["k"], "t", "f"),
+                                  key_hash(pd.DataFrame({"k": plain}), ["k"], "t", "f"))
+    floats = key_hash(pd.DataFrame({"k": [np.nan, 1.0, -0.0]}), ["k"], "t", "f")
+    ints = key_hash(pd.DataFrame({"k": pd.array([None, 1, 0], dtype="Int64")}), ["k"], "t", "f")
+    assert floats[0] == ints[0] == 0 and floats[1] != floats[2]
+    with pytest.raises(TypeError, match="f: by column 'k' of t holds values of mixed or unsortable types"):
+        key_hash(pd.DataFrame({"k": pd.Series([1, "a"], dtype=object)}), ["k"], "t", "f")
