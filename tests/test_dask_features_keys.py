@@ -67,9 +67,10 @@ def _dask(df, seed, n_parts):
 
 @pytest.fixture(autouse=True)
 def _sync_and_object_columns_kept():
-    """Dask's synchronous scheduler, and object columns kept as they are (Dask turns them into
-    pyarrow strings by default, Python bools included, which would test another representation)."""
-    with dask.config.set({"dataframe.convert-string": False, "scheduler": "sync"}):
+    """Dask's synchronous scheduler (with the task-based shuffle: with a distributed client alive,
+    Dask would pick its p2p shuffle, which needs workers), and object columns kept as they are (Dask
+    turns them into pyarrow strings by default, Python bools included: another representation)."""
+    with dask.config.set({"dataframe.convert-string": False, "scheduler": "sync", "dataframe.shuffle.method": "tasks"}):
         yield
 
 

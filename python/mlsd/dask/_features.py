@@ -98,9 +98,11 @@ def point_in_time_join(spine, features, *, by, on, ttl=None, created_at=None, al
     for name in (_ROW, _PART):
         if name in spine.columns:
             raise ValueError(f"{_FUNC}: spine has a column named {name!r}, which mlsd.dask uses itself")
+    metas = [FE.FeatureTable(t._meta, prefix=p) for t, p in zip(tables, prefixes)]
+    metas = metas if isinstance(features, (list, tuple)) else metas[0]  # tables named as on one machine
     try:
-        meta = FE.point_in_time_join(spine._meta.assign(**{_ROW: np.zeros(0, np.int64)}),
-                                     [FE.FeatureTable(t._meta, prefix=p) for t, p in zip(tables, prefixes)], **kwargs)
+        FE.point_in_time_join(spine._meta, metas, **kwargs)  # the checks, on the spine's own columns
+        meta = FE.point_in_time_join(spine._meta.assign(**{_ROW: np.zeros(0, np.int64)}), metas, **kwargs)
     except (TypeError, ValueError) as e:
         raise type(e)(str(e).replace("point_in_time_join:", f"{_FUNC}:", 1)) from None
     n_parts = int(npartitions or max(spine.npartitions, *(t.npartitions for t in tables)))

@@ -75,8 +75,11 @@ def window_aggregate(events, *, by, on, values, windows=("1h", "1d", "7d"),
     dd = require("dask.dataframe")
     by_l = [by] if isinstance(by, str) else list(by)
     # the plan, checked on the meta: unknown columns, bad windows, clashing names fail here
-    meta = F.window_aggregate(events._meta, by=by, on=on, values=values, windows=windows, aggs=aggs,
-                              at=None if at is None else at._meta, closed=closed)
+    try:
+        meta = F.window_aggregate(events._meta, by=by, on=on, values=values, windows=windows, aggs=aggs,
+                                  at=None if at is None else at._meta, closed=closed)
+    except (TypeError, ValueError) as e:
+        raise type(e)(str(e).replace("window_aggregate:", "mlsd.dask.window_aggregate:", 1)) from None
     for name, frame in (("events", events), ("at", at)):
         taken = [] if frame is None else [c for c in (_POS, _KEY) if c in frame.columns]
         if taken:

@@ -63,11 +63,16 @@ def arrow_to_pandas(arr: Any) -> Any:
 
 
 def column(table: Any, name: str, arg: str, where: str, func: str) -> Any:
-    """The column ``name`` of ``table`` (a pandas Series or a pyarrow ChunkedArray)."""
+    """The column ``name`` of ``table`` (a pandas Series or a pyarrow ChunkedArray).  Names are
+    strings, except the columns a join picks from a pandas table by itself, which may be any label."""
     names = table.column_names if is_arrow(table) else list(table.columns)
-    if not isinstance(name, str) or name not in names:
+    count = sum(1 for c in names if c == name) if isinstance(name, str) or not is_arrow(table) else 0
+    if count == 0:
         raise ValueError(f"{func}: {arg} names column {name!r}, which {where} does not have "
                          f"(its columns: {', '.join(map(str, names[:20]))})")
+    if count > 1:  # pandas and pyarrow allow it; which one is meant cannot be known
+        raise ValueError(f"{func}: {where} has {count} columns named {name!r} (read for {arg}); give its columns "
+                         f"distinct names")
     return table.column(name) if is_arrow(table) else table[name]
 
 
@@ -391,9 +396,10 @@ class TimeSpec:
         return values.view(f"datetime64[{self.unit}]") if self.kind == "datetime" else values
 
 
-def _read_time(table: Any, name: str, where: str, func: str) -> tuple[str, str | None, str | None, np.ndarray, np.ndarray | None]:
-    """(kind, unit, tz, int64 values, valid mask or None)."""
-    col = column(table, name, "on", where, func)
+def _read_time(table: Any, name: str, where: str, func: str,
+               arg: str = "on") -> tuple[str, str | None, str | None, np.ndarray, np.ndarray | None]:
+    """(kind, unit, tz, int64 values, valid mask or None); ``arg`` names the argument in errors."""
+    col = column(table, name, arg, where, func)
     if is_arrow(table):
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -406,14 +412,14 @@ def _read_time(table: Any, name: str, where: str, func: str) -> tuple[str, str |
             return "datetime", t.unit, t.tz, np.ascontiguousarray(ints, dtype=np.int64), valid
         if pa.types.is_integer(t):
             ints = arr.fill_null(0).to_numpy(zero_copy_only=False)
-            return "integer", None, None, _checked_int64(ints, where, name, func), valid
-        raise TypeError(f"{func}: on column {name!r} of {where} has type {t}; times must be timestamps or integers")
+            return "integer", None, None, _checked_int64(ints, where, name, func, arg), valid
+        raise TypeError(f"{func}: {arg} column {name!r} of {where} has type {t}; times must be timestamps or integers")
     dtype = col.dtype
     if isinstance(dtype, pd.DatetimeTZDtype) or (isinstance(dtype, np.dtype) and dtype.kind == "M"):
         arr = col.array
         unit = dtype.unit if isinstance(dtype, pd.DatetimeTZDtype) else np.datetime_data(dtype)[0]
         if unit not in _UNITS:
-            raise ValueError(f"{func}: on column {name!r} of {where} has unit {unit!r}; use s, ms, us or ns")
+            raise ValueError(f"{func}: {arg} column {name!r} of {where} has unit {unit!r}; use s, ms, us or ns")
         ints = np.asarray(col.to_numpy(dtype=f"datetime64[{unit}]") if isinstance(dtype, pd.DatetimeTZDtype)
                           else col.to_numpy()).view(np.int64)
         nat = np.isnat(ints.view(f"datetime64[{unit}]"))
@@ -423,57 +429,62 @@ def _read_time(table: Any, name: str, where: str, func: str) -> tuple[str, str |
     if isinstance(dtype, pd.ArrowDtype):
         import pyarrow as pa
 
-        return _read_time(pa.table({name: col.array._pa_array}), name, where, func)
+        return _read_time(pa.table({name: col.array._pa_array}), name, where, func, arg)
     if isinstance(dtype, np.dtype) and dtype.kind in "iu":
-        return "integer", None, None, _checked_int64(col.to_numpy(), where, name, func), None
+        return "integer", None, None, _checked_int64(col.to_numpy(), where, name, func, arg), None
     if pd.api.types.is_extension_array_dtype(dtype) and dtype.kind in "iu":
         mask = np.asarray(col.isna())
         ints = col.to_numpy(dtype=np.float64 if False else "int64", na_value=0) if dtype.kind == "i" else \
             col.to_numpy(dtype="uint64", na_value=0)
-        return "integer", None, None, _checked_int64(ints, where, name, func), (~mask if mask.any() else None)
-    raise TypeError(f"{func}: on column {name!r} of {where} has dtype {dtype}; times must be datetime64 "
+        return "integer", None, None, _checked_int64(ints, where, name, func, arg), (~mask if mask.any() else None)
+    raise TypeError(f"{func}: {arg} column {name!r} of {where} has dtype {dtype}; times must be datetime64 "
                     f"(any unit, naive or tz-aware) or integers")
 
 
-def _checked_int64(arr: np.ndarray, where: str, name: str, func: str) -> np.ndarray:
+def _checked_int64(arr: np.ndarray, where: str, name: str, func: str, arg: str) -> np.ndarray:
     if arr.dtype.kind == "u" and arr.dtype.itemsize == 8 and arr.size and arr.max() > _INT64_MAX:
-        raise ValueError(f"{func}: on column {name!r} of {where} has times above 2**63 - 1")
+        raise ValueError(f"{func}: {arg} column {name!r} of {where} has times above 2**63 - 1")
     return np.ascontiguousarray(arr, dtype=np.int64)
 
 
 def encode_times(tables: Sequence[Any], on: Sequence[str], wheres: Sequence[str], func: str, *,
-                 arg: str = "on") -> tuple[list[np.ndarray], list[np.ndarray | None], TimeSpec]:
+                 arg: str = "on", args: Sequence[str] | None = None
+                 ) -> tuple[list[np.ndarray], list[np.ndarray | None], TimeSpec]:
     """The time column ``on[i]`` of each ``tables[i]`` as int64 in one unit, the masks of present
-    values (None: all present) and the :class:`TimeSpec`.  ``arg`` names the argument in errors."""
+    values (None: all present) and the :class:`TimeSpec`.  ``arg`` names the argument in errors;
+    ``args``, one per table, when the columns come from several arguments (``on`` and
+    ``created_at``): then errors across columns name each column and its argument."""
+    args = [arg] * len(tables) if args is None else list(args)
     read = []
-    for t, name, where in zip(tables, on, wheres):
-        try:
-            read.append(_read_time(t, name, where, func))
-        except (TypeError, ValueError) as e:
-            msg = str(e).replace(f"{func}: on ", f"{func}: {arg} ", 1)
-            raise type(e)(msg) from None
+    for t, name, where, a in zip(tables, on, wheres, args):
+        read.append(_read_time(t, name, where, func, a))
+    head = " and ".join(dict.fromkeys(args))  # "on", or "on and created_at"
+    several = len(set(args)) > 1
+
+    def desc(texts):
+        return ", ".join(f"{x} in {w} ({a} {n!r})" if several else f"{x} in {w}"
+                         for x, w, a, n in zip(texts, wheres, args, on))
+
     kinds = {r[0] for r in read}
     if len(kinds) > 1:
-        desc = ", ".join(f"{r[0]} in {w}" for r, w in zip(read, wheres))
-        raise TypeError(f"{func}: {arg} columns hold datetimes in some tables and integers in others ({desc}); "
-                        f"use one kind of time in every table")
+        raise TypeError(f"{func}: {head} columns hold datetimes in some tables and integers in others "
+                        f"({desc([r[0] for r in read])}); use one kind of time in every table")
     kind = kinds.pop()
     if kind == "integer":
         return [r[3] for r in read], [r[4] for r in read], TimeSpec("integer")
     zones = {r[2] for r in read}
     if len(zones) > 1:
-        desc = ", ".join(f"{r[2] or 'naive'} in {w}" for r, w in zip(read, wheres))
-        raise ValueError(f"{func}: {arg} columns have different time zones ({desc}); convert them to one "
-                         f"zone first (tz_convert), or all to naive times")
+        raise ValueError(f"{func}: {head} columns have different time zones ({desc([r[2] or 'naive' for r in read])}); "
+                         f"convert them to one zone first (tz_convert), or all to naive times")
     unit = max((r[1] for r in read), key=lambda u: _UNITS[u])
     out = []
-    for (k, u, tz, ints, valid), where, name in zip(read, wheres, on):
+    for (k, u, tz, ints, valid), where, name, a in zip(read, wheres, on, args):
         factor = _UNITS[unit] // _UNITS[u]
         if factor != 1:
             limit = _INT64_MAX // factor
             v = ints if valid is None else ints[valid]
             if v.size and (v.max() > limit or v.min() < -limit):
-                raise ValueError(f"{func}: {arg} column {name!r} of {where} cannot be converted from {u} to {unit} "
+                raise ValueError(f"{func}: {a} column {name!r} of {where} cannot be converted from {u} to {unit} "
                                  f"(the finest unit among the tables) without overflow")
             ints = ints * np.int64(factor)
         out.append(ints)
