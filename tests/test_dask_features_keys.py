@@ -141,3 +141,73 @@ def test_key_hash_of_missing_keys_and_unused_categories():
     assert floats[0] == ints[0] == 0 and floats[1] != floats[2]
     with pytest.raises(TypeError, match="f: by column 'k' of t holds values of mixed or unsortable types"):
         key_hash(pd.DataFrame({"k": pd.Series([1, "a"], dtype=object)}), ["k"], "t", "f")
+
+
+def _object_keys(values):
+    return pd.Series(values, dtype=object)
+
+
+@pytest.mark.parametrize("n_parts", [2, 16])
+def test_keys_of_different_kinds_in_object_columns_raise_as_on_one_machine(n_parts):
+    """Object columns have empty metas, so the kinds are compared over the partitions: integers in
+    the spine and strings in the features used to land in partitions that never met (with many
+    partitions) and match nothing, silently, where one machine raises."""
+    spine = pd.DataFrame({"k": _object_keys([1, 2, 3, 4]), "t": [5, 6, 7, 8]})
+    feats = pd.DataFrame({"k": _object_keys(["1", "2", "x", "y"]), "t": [1, 2, 3, 4], "v": [1.0, 2.0, 3.0, 4.0]})
+    with pytest.raises(TypeError, match="point_in_time_join: by column 'k' holds keys of different types"):
+        point_in_time_join(spine, feats, by="k", on="t")
+    dspine, dfeats = dd.from_pandas(spine, npartitions=2), dd.from_pandas(feats, npartitions=2)
+    with pytest.raises(TypeError, match=r"mlsd.dask.point_in_time_join: by column 'k' holds keys of different types "
+                                        r"across the tables \(integer in spine, string in features\)"):
+        md.point_in_time_join(dspine, dfeats, by="k", on="t", npartitions=n_parts).compute()
+    events = feats.assign(t=[1, 2, 3, 4])
+    with pytest.raises(TypeError, match=r"mlsd.dask.window_aggregate: by column 'k' holds keys of different types "
+                                        r"across the tables \(string in events, integer in at\)"):
+        md.window_aggregate(dd.from_pandas(events, npartitions=n_parts // 2), by="k", on="t", values="v", windows=[3],
+                            at=dspine).compute()
+
+
+def test_partitions_of_one_table_with_different_kinds_raise():
+    events = pd.DataFrame({"k": _object_keys([1, 2, "a", "b"]), "t": [1, 2, 3, 4], "v": [1.0, 2.0, 3.0, 4.0]})
+    with pytest.raises(TypeError, match="window_aggregate: by column 'k' of events holds values of mixed"):
+        window_aggregate(events, by="k", on="t", values="v", windows=[3])
+    with pytest.raises(TypeError, match=r"mlsd.dask.window_aggregate: by column 'k' holds keys of different types "
+                                        r"across the tables \(integer in events, string in events\)"):
+        md.window_aggregate(dd.from_pandas(events, npartitions=2), by="k", on="t", values="v", windows=[3]).compute()
+
+
+def test_object_keys_of_one_kind_are_read_once():
+    """The kinds check reads each input partition's keys where the shuffle hashes them (one task),
+    not in a second pass over the inputs."""
+    import mlsd.features._partials as P
+
+    calls = []
+    real = P.key_hash
+
+    def counting(table, by, where, func):
+        calls.append((where, len(table)))
+        return real(table, by, where, func)
+
+    spine = pd.DataFrame({"k": _object_keys(list(range(40))), "t": np.arange(40)})
+    feats = pd.DataFrame({"k": _object_keys(list(range(50))), "t": np.arange(50), "v": np.arange(50.0)})
+    P.key_hash = counting
+    try:
+        got = md.point_in_time_join(dd.from_pandas(spine, npartitions=3), dd.from_pandas(feats, npartitions=4), by="k",
+                                    on="t", npartitions=5).compute()
+    finally:
+        P.key_hash = real
+    pd.testing.assert_frame_equal(got, point_in_time_join(spine, feats, by="k", on="t"), check_index_type=False)
+    assert sorted(n for _, n in calls if n) == sorted([14, 13, 13, 13, 13, 12, 12]), calls
+
+
+def test_kinds_check_on_a_process_cluster(dask_client):
+    """The check is a task of the graph: it runs (and raises) on a distributed cluster as well."""
+    spine = pd.DataFrame({"k": _object_keys([1, 2, 3, 4] * 5), "t": np.arange(20)})
+    feats = pd.DataFrame({"k": _object_keys([1, 2, 3, 4, 5] * 4), "t": np.arange(20) - 3, "v": np.arange(20.0)})
+    with dask.config.set(scheduler=dask_client):
+        got = md.point_in_time_join(dd.from_pandas(spine, npartitions=3), dd.from_pandas(feats, npartitions=2),
+                                    by="k", on="t", npartitions=4).compute()
+        pd.testing.assert_frame_equal(got, point_in_time_join(spine, feats, by="k", on="t"), check_index_type=False)
+        with pytest.raises(TypeError, match="holds keys of different types across the tables"):
+            md.point_in_time_join(dd.from_pandas(spine, npartitions=3), dd.from_pandas(feats.assign(k=feats["k"].map(str)),
+                                  npartitions=2), by="k", on="t", npartitions=4).compute()

@@ -47,7 +47,39 @@ def _with_part(df, by, where, first_row=None):
     return out
 
 
-def _join_part(spine, *tables, kwargs, prefixes):
+def _kinds(df, by, where, func):
+    return where, FE_partials.key_kinds(df, by, where, func)
+
+
+def _same_kinds(parts, by, func):
+    """TypeError, as on one machine, when partitions hold keys of different kinds in one key column."""
+    for j, name in enumerate(by):
+        seen: dict[str, str] = {}
+        for where, kinds in parts:
+            if kinds[j] != "null":
+                seen.setdefault(kinds[j], where)
+        if len(seen) > 1:
+            desc = ", ".join(f"{k} in {w}" for k, w in seen.items())
+            raise TypeError(f"{func}: by column {name!r} holds keys of different types across the tables ({desc}); "
+                            f"convert them to one type first")
+    return True
+
+
+def kinds_checked(func, frames, by, wheres):
+    """A Delayed that raises TypeError if the key columns of the Dask DataFrames ``frames`` hold keys
+    of different kinds (integers in one partition, strings in another), or None when their metas
+    already tell the kinds (checked on the client).  Object columns have empty metas; without this
+    check, parts of different kinds could land in partitions that never meet and match nothing
+    silently, where the single-machine function raises."""
+    metas = [FE_partials.key_kinds(f._meta, by, w, func) for f, w in zip(frames, wheres)]
+    if all(k != "null" for kinds in metas for k in kinds):
+        return None
+    delayed = require("dask").delayed
+    parts = [delayed(_kinds, pure=True)(p, by, w, func) for f, w in zip(frames, wheres) for p in f.to_delayed()]
+    return delayed(_same_kinds, pure=True)(parts, by, func)
+
+
+def _join_part(spine, *tables, kwargs, prefixes, checked=None):
     feats = [FE.FeatureTable(t.drop(columns=[_PART]), prefix=p) for t, p in zip(tables, prefixes)]
     return FE.point_in_time_join(spine.drop(columns=[_PART]), feats, **kwargs)
 
@@ -115,10 +147,12 @@ def point_in_time_join(spine, features, *, by, on, ttl=None, created_at=None, al
     # Dask's shuffle sends a row to partition hash(_PART) % n_parts: equal keys, equal partitions
     spine_s = numbered.shuffle(on=_PART, npartitions=n_parts, shuffle_method="tasks")
     wheres = [f"features[{i}]" for i in range(len(tables))] if isinstance(features, (list, tuple)) else ["features"]
-    tables_s = [t.map_partitions(_with_part, by, w, meta=_with_part(t._meta, by, w))
-                .shuffle(on=_PART, npartitions=n_parts, shuffle_method="tasks") for t, w in zip(tables, wheres)]
+    tagged = [t.map_partitions(_with_part, by, w, meta=_with_part(t._meta, by, w)) for t, w in zip(tables, wheres)]
+    tables_s = [t.shuffle(on=_PART, npartitions=n_parts, shuffle_method="tasks") for t in tagged]
+    # every join task waits for the check of the key kinds over all partitions (of object columns)
+    checked = kinds_checked(_FUNC, [numbered, *tagged], by, ["spine", *wheres])
     joined = dd.map_partitions(in_worker(_join_part), spine_s, *tables_s, kwargs=kwargs, prefixes=prefixes,
-                               meta=meta, align_dataframes=False, enforce_metadata=False)
+                               checked=checked, meta=meta, align_dataframes=False, enforce_metadata=False)
     # The divisions of the sort are given, not computed: the row numbers are 0..n-1, known here.
     # Left to set_index, they are computed (a quantile graph sent to the scheduler) while Dask's
     # optimizer holds functools.cached_property's lock on Expr.divisions; under Python < 3.12 that

@@ -12,6 +12,7 @@ from .. import features as F
 from ..features import _partials as F_partials
 from .._params import Check, Options, validate_params
 from ._common import in_worker, require
+from ._features import kinds_checked
 
 __all__ = ["window_aggregate"]
 
@@ -36,7 +37,7 @@ def _with_position(df, by, where, partition_info=None):
                         _KEY: F_partials.key_hash(df, by, where, "mlsd.dask.window_aggregate").view(np.int64)})
 
 
-def _part(events, at=None, *, by, on, values, windows, aggs, closed):
+def _part(events, at=None, *, by, on, values, windows, aggs, closed, checked=None):
     events = events.sort_values(_POS, kind="stable").drop(columns=[_POS, _KEY])  # row order: ties in time keep it
     if at is not None:
         at = at.drop(columns=[_POS, _KEY])
@@ -86,11 +87,13 @@ def window_aggregate(events, *, by, on, values, windows=("1h", "1d", "7d"),
             raise ValueError(f"mlsd.dask.window_aggregate: {name} has a column named {taken[0]!r}, which mlsd.dask "
                              f"uses itself")
     n = max(events.npartitions, 1 if at is None else at.npartitions)
-    ev = events.map_partitions(_with_position, by_l, "events", meta=_with_position(events._meta, by_l, "events"))
-    ev = ev.shuffle(on=_KEY, npartitions=n)
+    tagged = [events.map_partitions(_with_position, by_l, "events", meta=_with_position(events._meta, by_l, "events"))]
+    if at is not None:
+        tagged.append(at.map_partitions(_with_position, by_l, "at", meta=_with_position(at._meta, by_l, "at")))
+    # every task waits for the check of the key kinds over all partitions (of object columns)
+    checked = kinds_checked("mlsd.dask.window_aggregate", tagged, by_l, ["events", "at"][:len(tagged)])
     task = functools.partial(in_worker(_part), by=by, on=on, values=values, windows=windows, aggs=aggs, closed=closed)
+    shuffled = [t.shuffle(on=_KEY, npartitions=n) for t in tagged]
     if at is None:
-        return ev.map_partitions(task, meta=meta)
-    sp = at.map_partitions(_with_position, by_l, "at", meta=_with_position(at._meta, by_l, "at"))
-    sp = sp.shuffle(on=_KEY, npartitions=n)
-    return dd.map_partitions(task, ev, sp, meta=meta, align_dataframes=False)
+        return shuffled[0].map_partitions(task, checked=checked, meta=meta)
+    return dd.map_partitions(task, *shuffled, checked=checked, meta=meta, align_dataframes=False)

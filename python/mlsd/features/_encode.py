@@ -30,8 +30,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["TimeSpec", "arrow_to_pandas", "column", "encode_keys", "encode_times", "key_hash", "n_rows",
-           "is_arrow"]
+__all__ = ["TimeSpec", "arrow_to_pandas", "column", "encode_keys", "encode_times", "key_hash", "key_kinds",
+           "n_rows", "is_arrow"]
 
 _INT64_MAX = np.iinfo(np.int64).max
 _UNITS = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
@@ -333,6 +333,14 @@ def _column_hash(col: _KeyColumn) -> np.ndarray:
     else:  # int64, or float64 (+ 0.0 turns -0.0 into 0.0; NaN is missing)
         h = pd.util.hash_array(col.values + 0.0 if col.kind == "float" else col.values)
     return h if col.valid is None else np.where(col.valid, h, _MISSING_HASH)
+
+
+def key_kinds(table: Any, by: Sequence[str], where: str, func: str) -> list[str]:
+    """The kind of each key column as :func:`encode_keys` reads it: "integer", "float", "string",
+    or "null" for a column without any key (no rows, or every value missing), which fits any kind.
+    Keys of different kinds never match, so :func:`encode_keys` refuses tables whose kinds differ;
+    a caller that sees the tables only in parts (mlsd.dask) compares the parts' kinds."""
+    return [_read_key(table, name, where, func).kind for name in by]
 
 
 def key_hash(table: Any, by: Sequence[str], where: str, func: str) -> np.ndarray:
