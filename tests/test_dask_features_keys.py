@@ -211,3 +211,35 @@ def test_kinds_check_on_a_process_cluster(dask_client):
         with pytest.raises(TypeError, match="holds keys of different types across the tables"):
             md.point_in_time_join(dd.from_pandas(spine, npartitions=3), dd.from_pandas(feats.assign(k=feats["k"].map(str)),
                                   npartitions=2), by="k", on="t", npartitions=4).compute()
+
+
+@pytest.mark.parametrize("kind", ["integer", "string"])
+def test_categoricals_of_unknown_categories(kind):
+    """Dask's categorical of unknown categories (``astype("category")`` on a Dask column) has a
+    placeholder string category in its meta: the client-side check read it as string keys and
+    refused integer ones; the kinds are now compared over the partitions."""
+    rng = np.random.default_rng(9)
+    n, m = 240, 300
+
+    def keys(k):
+        return k if kind == "integer" else np.array([f"u{v}" for v in k], dtype=object)
+
+    spine = pd.DataFrame({"k": keys(rng.integers(0, 6, n)), "g": rng.integers(0, 2, n), "t": rng.integers(0, 1000, n)})
+    feats = pd.DataFrame({"k": keys(rng.integers(0, 6, m)), "g": rng.integers(0, 2, m), "t": rng.integers(0, 1000, m),
+                          "x": rng.standard_normal(m)})
+    dspine = _dask(spine, 10, 5)
+    dspine = dspine.assign(k=dspine["k"].astype("category"))
+    assert not dd.utils.has_known_categories(dspine["k"])
+    cat_spine = dspine.compute().reset_index(drop=True)  # the categories Dask makes, per partition
+    want = point_in_time_join(cat_spine, feats, by=["g", "k"], on="t")
+    assert want["x"].notna().sum() > n // 2
+    got = md.point_in_time_join(dspine, _dask(feats, 11, 4), by=["g", "k"], on="t", npartitions=6).compute()
+    assert isinstance(got["k"].dtype, pd.CategoricalDtype)
+    pd.testing.assert_frame_equal(got.astype({"k": object}), want.astype({"k": object}), check_index_type=False)
+    counts = md.window_aggregate(_dask(feats, 12, 4), by="k", on="t", values="x", windows=[200], aggs="count",
+                                 at=dspine).compute().sort_index()
+    want = window_aggregate(feats, by="k", on="t", values="x", windows=[200], aggs="count", at=spine)
+    np.testing.assert_array_equal(counts["x_count_200"].to_numpy(), want["x_count_200"].to_numpy())
+    other = feats.assign(k=[str(v) for v in feats["k"]] if kind == "integer" else np.arange(m))
+    with pytest.raises(TypeError, match="holds keys of different types across the tables"):
+        md.point_in_time_join(dspine, _dask(other, 11, 4), by=["g", "k"], on="t", npartitions=6).compute()

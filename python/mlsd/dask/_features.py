@@ -47,6 +47,34 @@ def _with_part(df, by, where, first_row=None):
     return out
 
 
+def _unknown_categoricals(meta, by) -> list:
+    """The key columns of ``meta`` that are categoricals of categories Dask does not know."""
+    import pandas as pd
+
+    has_known = require("dask.dataframe.utils").has_known_categories
+    once = meta.columns.value_counts()
+    return [c for c in dict.fromkeys(by) if once.get(c, 0) == 1 and isinstance(meta[c].dtype, pd.CategoricalDtype)
+            and not has_known(meta[c])]
+
+
+def key_meta(frame, by):
+    """The meta of a Dask DataFrame for checks on its key columns ``by``: a categorical whose
+    categories Dask does not know (its meta holds a placeholder string category) becomes an empty
+    object column, whose kind is compared over the partitions instead (:func:`kinds_checked`)."""
+    import pandas as pd
+
+    meta = frame._meta
+    unknown = _unknown_categoricals(meta, by)
+    return meta.assign(**{c: pd.Series([], dtype=object, index=meta.index) for c in unknown}) if unknown else meta
+
+
+def with_dtypes_of(out, frame, by):
+    """``out``, a result meta computed from :func:`key_meta` of ``frame``, with the dtypes of the
+    key columns that :func:`key_meta` changed back."""
+    unknown = [c for c in _unknown_categoricals(frame._meta, by) if c in out.columns]
+    return out.astype({c: frame._meta[c].dtype for c in unknown}) if unknown else out
+
+
 def _kinds(df, by, where, func):
     return where, FE_partials.key_kinds(df, by, where, func)
 
@@ -71,7 +99,7 @@ def kinds_checked(func, frames, by, wheres):
     already tell the kinds (checked on the client).  Object columns have empty metas; without this
     check, parts of different kinds could land in partitions that never meet and match nothing
     silently, where the single-machine function raises."""
-    metas = [FE_partials.key_kinds(f._meta, by, w, func) for f, w in zip(frames, wheres)]
+    metas = [FE_partials.key_kinds(key_meta(f, by), by, w, func) for f, w in zip(frames, wheres)]
     if all(k != "null" for kinds in metas for k in kinds):
         return None
     delayed = require("dask").delayed
@@ -80,6 +108,7 @@ def kinds_checked(func, frames, by, wheres):
 
 
 def _join_part(spine, *tables, kwargs, prefixes, checked=None):
+    # checked: the result of kinds_checked's task, a dependency only (it raises before this runs)
     feats = [FE.FeatureTable(t.drop(columns=[_PART]), prefix=p) for t, p in zip(tables, prefixes)]
     return FE.point_in_time_join(spine.drop(columns=[_PART]), feats, **kwargs)
 
@@ -130,13 +159,15 @@ def point_in_time_join(spine, features, *, by, on, ttl=None, created_at=None, al
     for name in (_ROW, _PART):
         if name in spine.columns:
             raise ValueError(f"{_FUNC}: spine has a column named {name!r}, which mlsd.dask uses itself")
-    metas = [FE.FeatureTable(t._meta, prefix=p) for t, p in zip(tables, prefixes)]
+    metas = [FE.FeatureTable(key_meta(t, by), prefix=p) for t, p in zip(tables, prefixes)]
     metas = metas if isinstance(features, (list, tuple)) else metas[0]  # tables named as on one machine
+    spine_meta = key_meta(spine, by)
     try:
-        FE.point_in_time_join(spine._meta, metas, **kwargs)  # the checks, on the spine's own columns
-        meta = FE.point_in_time_join(spine._meta.assign(**{_ROW: np.zeros(0, np.int64)}), metas, **kwargs)
+        FE.point_in_time_join(spine_meta, metas, **kwargs)  # the checks, on the spine's own columns
+        meta = FE.point_in_time_join(spine_meta.assign(**{_ROW: np.zeros(0, np.int64)}), metas, **kwargs)
     except (TypeError, ValueError) as e:
         raise type(e)(str(e).replace("point_in_time_join:", f"{_FUNC}:", 1)) from None
+    meta = with_dtypes_of(meta, spine, by)
     n_parts = int(npartitions or max(spine.npartitions, *(t.npartitions for t in tables)))
 
     lengths = dask.compute(*[delayed(len)(p) for p in spine.to_delayed()])

@@ -12,7 +12,7 @@ from .. import features as F
 from ..features import _partials as F_partials
 from .._params import Check, Options, validate_params
 from ._common import in_worker, require
-from ._features import kinds_checked
+from ._features import key_meta, kinds_checked, with_dtypes_of
 
 __all__ = ["window_aggregate"]
 
@@ -38,6 +38,7 @@ def _with_position(df, by, where, partition_info=None):
 
 
 def _part(events, at=None, *, by, on, values, windows, aggs, closed, checked=None):
+    # checked: the result of kinds_checked's task, a dependency only (it raises before this runs)
     events = events.sort_values(_POS, kind="stable").drop(columns=[_POS, _KEY])  # row order: ties in time keep it
     if at is not None:
         at = at.drop(columns=[_POS, _KEY])
@@ -77,10 +78,11 @@ def window_aggregate(events, *, by, on, values, windows=("1h", "1d", "7d"),
     by_l = [by] if isinstance(by, str) else list(by)
     # the plan, checked on the meta: unknown columns, bad windows, clashing names fail here
     try:
-        meta = F.window_aggregate(events._meta, by=by, on=on, values=values, windows=windows, aggs=aggs,
-                                  at=None if at is None else at._meta, closed=closed)
+        meta = F.window_aggregate(key_meta(events, by_l), by=by, on=on, values=values, windows=windows, aggs=aggs,
+                                  at=None if at is None else key_meta(at, by_l), closed=closed)
     except (TypeError, ValueError) as e:
         raise type(e)(str(e).replace("window_aggregate:", "mlsd.dask.window_aggregate:", 1)) from None
+    meta = with_dtypes_of(meta, events if at is None else at, by_l)
     for name, frame in (("events", events), ("at", at)):
         taken = [] if frame is None else [c for c in (_POS, _KEY) if c in frame.columns]
         if taken:

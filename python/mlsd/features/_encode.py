@@ -340,7 +340,12 @@ def key_kinds(table: Any, by: Sequence[str], where: str, func: str) -> list[str]
     or "null" for a column without any key (no rows, or every value missing), which fits any kind.
     Keys of different kinds never match, so :func:`encode_keys` refuses tables whose kinds differ;
     a caller that sees the tables only in parts (mlsd.dask) compares the parts' kinds."""
-    return [_read_key(table, name, where, func).kind for name in by]
+    out = []
+    for name in by:
+        col = _read_key(table, name, where, func)
+        present = col.values >= 0 if col.categories is not None else col.valid  # categorical code -1: missing
+        out.append(col.kind if len(col.values) and (present is None or present.any()) else "null")
+    return out
 
 
 def key_hash(table: Any, by: Sequence[str], where: str, func: str) -> np.ndarray:
