@@ -143,7 +143,8 @@ def _same_window_state(a, b, exact):
     da, db = a.to_dict(), b.to_dict()
     events = []
     for d in (da, db):
-        cols = {"k": d.pop("keys"), "t": d.pop("times")}
+        cols = {f"k{j}": c for j, c in enumerate(d.pop("keys"))}  # one list per key column
+        cols["t"] = d.pop("times")
         cols.update({f"v{j}": c for j, c in enumerate(d.pop("values"))})
         events.append(pd.DataFrame(cols).sort_values(list(cols)).reset_index(drop=True))
     assert da == db  # configuration, latest time, late count

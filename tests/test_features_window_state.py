@@ -53,6 +53,39 @@ def test_streamed_lookups_equal_offline(seed, keys, closed):
         assert state.result().n_events == int((t[:b] >= t[b - 1] - 200).sum())
 
 
+def test_lookups_read_only_the_looked_up_entities(monkeypatch):
+    """The held events stay sorted by (entity, time) across updates, so a lookup sorts only its
+    queries and hands the kernel only the looked-up entities' events (it used to encode and sort
+    every held event at each lookup: streaming with many small lookups was quadratic)."""
+    import mlsd.features._state as st
+    import mlsd.features._window as win
+
+    rng = np.random.default_rng(11)
+    k, t, v = _stream(rng, 4000, n_entities=300, keys="str")
+    state = WindowState.from_arrays(k[:0], t[:0], v[:0], windows=[5, 40, 2000], names=["a", "b"])
+    sorted_sizes, kernel_sizes = [], []
+    real_sort, real_kernel = win.sort_order, st.run_kernel
+    monkeypatch.setattr(win, "sort_order", lambda c, tt, tie=None: (sorted_sizes.append(len(c)), real_sort(c, tt, tie))[1])
+    monkeypatch.setattr(st, "run_kernel",
+                        lambda func, codes, *a, **kw: (kernel_sizes.append(len(codes)), real_kernel(func, codes, *a, **kw))[1])
+    # batches much smaller than the events held: slotted into the sorted events, not re-sorted
+    cuts = np.unique(np.concatenate([[0, len(k)], rng.integers(1, len(k), 60)]))
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        state.update(k[a:b], t[a:b], v[a:b])
+        ent, times = state._ent, state._times
+        assert ((np.diff(ent) > 0) | ((np.diff(ent) == 0) & (np.diff(times) >= 0))).all()
+        q_keys = np.append(k[rng.integers(0, b, 3)], "never-seen")
+        q_time = t[b - 1] + rng.integers(0, 30, 4)
+        sorted_sizes.clear()
+        kernel_sizes.clear()
+        got = state.lookup(q_keys, q_time)
+        held = np.array(state.to_dict()["keys"][0], dtype=object)
+        assert sorted_sizes == [4]  # the queries only, never the held events
+        assert kernel_sizes == [int(np.isin(held, q_keys).sum())] and kernel_sizes[0] < held.size
+        pd.testing.assert_frame_equal(got, _offline(k[:b], t[:b], v[:b], q_keys, q_time, [5, 40, 2000]),
+                                      check_exact=True)
+
+
 def test_lateness_raise_count_and_allowed():
     rng = np.random.default_rng(1)
     k, t, v = _stream(rng, 200, step=5)
