@@ -373,3 +373,74 @@ def test_dask_twins_check_on_the_meta():
          dwa, ["by column 'k' holds keys of different types", "integer in events, float in at"], TypeError),
     ]:
         _raises(call, func, *needles, exc=exc)
+
+
+# -- WindowState keys (one or more columns, as window_aggregate's by) -------------------------------
+
+def _ws(keys=None, **kw):
+    from mlsd.features import WindowState
+
+    keys = pd.DataFrame({"user": [1, 1, 2], "ad": ["a", "b", "a"]}) if keys is None else keys
+    n = len(keys)
+    return WindowState.from_arrays(keys, np.arange(1, n + 1), np.arange(1.0, n + 1), windows=[5], **kw)
+
+
+@pytest.mark.parametrize("label, k, message", BAD_KEYS, ids=[b[0] for b in BAD_KEYS])
+def test_window_state_mixed_keys_in_any_key_column(label, k, message):
+    from mlsd.features import WindowState
+
+    t, v = np.array([1, 2]), np.array([1.0, 2.0])
+    for table in (pd.DataFrame({"k": k}), pd.DataFrame({"user": [1, 2], "k": k})):
+        _raises(lambda: WindowState.from_arrays(table, t, v, windows=[5]), "WindowState.from_arrays", "'k'",
+                "of keys", message)
+    state = _ws(pd.DataFrame({"user": [1, 2], "k": ["x", "y"]}))
+    _raises(lambda: state.update(pd.DataFrame({"user": [1, 2], "k": k}), [4, 5], v), "WindowState.update", "'k'",
+            "of keys", message)
+    _raises(lambda: state.lookup(pd.DataFrame({"user": [1, 2], "k": k}), 6), "WindowState.lookup", "'k'",
+            "of entity_keys", message)
+
+
+@pytest.mark.parametrize("kind", ["pandas", "pyarrow"])
+def test_window_state_key_tables_of_the_wrong_shape(kind):
+    from mlsd.features import WindowState
+
+    def tab(**cols):
+        df = pd.DataFrame(cols)
+        return pa.Table.from_pandas(df, preserve_index=False) if kind == "pyarrow" else df
+
+    state = _ws()
+    v = np.array([1.0, 2.0])
+    _raises(lambda: state.lookup(tab(user=[1, 2]), 4), "WindowState.lookup", "entity_keys lacks the key column 'ad'")
+    _raises(lambda: state.update(tab(ad=["a", "b"], t=[4, 5]), [4, 5], v), "WindowState.update",
+            "keys lacks the key column 'user'")
+    _raises(lambda: state.lookup(np.array([1, 2]), 4), "WindowState.lookup",
+            "entity_keys has 1 key column(s) but the state has 2")
+    _raises(lambda: state.update(tab(user=["x", "y"], ad=["a", "b"]), [4, 5], v), "WindowState.update",
+            "keys (key column 'user') must be of the kind the state holds (integers); got strings")
+    _raises(lambda: state.lookup(tab(user=[1, 2], ad=[3, 4]), 4), "WindowState.lookup",
+            "entity_keys (key column 'ad') must be of the kind the state holds (strings); got integers")
+    _raises(lambda: WindowState.from_arrays(tab(user=[1.0, 2.0]).drop(columns=["user"]) if kind == "pandas"
+                                            else pa.table({}), np.array([1, 2])[:0], v[:0], windows=[5]),
+            "WindowState.from_arrays", "keys has no columns")
+    _raises(lambda: WindowState.from_arrays(tab(user=pd.to_datetime([1, 2])), [1, 2], v, windows=[5]),
+            "WindowState.from_arrays", "'user' of keys has", "keys must be")
+    # the columns read are the state's: a table of another key set, or unnamed columns, is refused
+    if kind == "pandas":
+        _raises(lambda: WindowState.from_arrays(pd.DataFrame({0: [1, 2]}), [1, 2], v, windows=[5]),
+                "WindowState.from_arrays", "keys has the column label 0", "string names")
+        _raises(lambda: WindowState.from_arrays(pd.DataFrame([[1, 2], [3, 4]], columns=["k", "k"]), [1, 2], v,
+                                                windows=[5]), "WindowState.from_arrays", "2 columns named 'k'")
+
+
+def test_window_state_merge_and_from_dict_check_the_key_columns():
+    from mlsd.features import WindowState
+
+    a = _ws()
+    for other in (_ws(pd.DataFrame({"user": [1, 1, 2], "ads": ["a", "b", "a"]})), _ws(np.array([1, 1, 2])),
+                  _ws(pd.DataFrame({"user": ["x", "y", "z"], "ad": ["a", "b", "a"]}))):
+        _raises(lambda: a.merge(other), "WindowState.merge", "'others' parameter of WindowState.merge")
+    d = a.to_dict()
+    for field, bad in (("key_names", ["user"]), ("key_names", ["user", "user"]), ("key_kinds", ["integer"]),
+                       ("key_kinds", ["integer", "bytes"]), ("keys", [[1, 1, 2]]), ("keys", [[1, 1, 2], [1, 2, 3]]),
+                       ("key_kinds", ["integer", None])):
+        _raises(lambda: WindowState.from_dict({**d, field: bad}), "WindowState.from_dict", "'d' parameter")

@@ -14,9 +14,9 @@ from .._params import ArrayLike, Check, Options, validate_params
 from .._results import Result, result_type
 from .._state import MergeableState, array_from_json
 from .._validation import InvalidParameterError
-from ._encode import TimeSpec, _read_key, encode_times
+from ._encode import TimeSpec, _read_key, encode_times, is_arrow
 from ._partials import sort_order
-from ._window import (AGG_LIST, AGGS, CLOSED, WINDOWS, as_list, feature_names, prepared_windows, run_kernel, unique,
+from ._window import (AGG_LIST, AGGS, CLOSED, TABLE, WINDOWS, as_list, feature_names, prepared_windows, run_kernel, unique,
                       window_labels)
 
 __all__ = ["WindowState", "WindowStateSummary"]
@@ -85,18 +85,38 @@ class WindowState(MergeableState):
     entity at one timestamp, ``last`` takes the last in arrival order, and a merge puts the parts'
     events in the order ``self, *others``.
 
+    Entity keys take the forms of ``window_aggregate``'s ``by``: one column (a 1-D array of
+    integers, booleans or strings) or several (a pandas DataFrame or pyarrow Table whose columns
+    are the key columns: integers, booleans, strings or categoricals), compared by the family's key
+    rule (int32 and int64 alike, a categorical by its values, a boolean as 0/1; a table's columns
+    are read exactly as ``window_aggregate`` reads ``by``, so a float column is accepted there
+    too, NaN being a missing key).  The first batch fixes the number of key columns (and, for a
+    table, their names: later tables are read by those names, extra columns ignored) and each
+    column's kind; :meth:`update` and :meth:`lookup` take keys in the same form.  A row with a
+    missing key belongs to no entity (it is not kept; looked up, it gets empty frames), as in
+    ``window_aggregate``.
+
     Persist with :meth:`to_dict` / :meth:`from_dict` (JSON-safe, exact: NaN values are stored as
-    None).  Keys are one column of integers or strings; times naive datetime64 (any unit, stored
-    as ns; convert aware times to UTC first) or integers.
+    None); times naive datetime64 (any unit, stored as ns; convert aware times to UTC first) or
+    integers.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> ev = pd.DataFrame({"user": [1, 1, 2], "ad": ["a", "a", "b"]})
+    >>> s = WindowState.from_arrays(ev, np.array([1, 2, 3]), np.array([5.0, 7.0, 1.0]), windows=[10],
+    ...                             aggs=["count", "sum"])
+    >>> s.lookup(pd.DataFrame({"user": [1, 2], "ad": ["a", "a"]}), 4).to_numpy().tolist()
+    [[2.0, 12.0], [0.0, nan]]
     """
 
     __slots__ = ("_names", "_windows", "_labels", "_aggs", "_closed", "_lateness", "_on_late", "_spec",
-                 "_kinds", "_ids", "_entity_keys", "_ent", "_times", "_values", "_max_time", "_n_late")
+                 "_kinds", "_key_names", "_ids", "_entity_keys", "_ent", "_times", "_values", "_max_time", "_n_late")
 
     # -- construction ----------------------------------------------------------------------------
     @classmethod
     @validate_params(
-        keys=[KEYS], times=[TIMES], values=[VALUES], windows=[WINDOWS], aggs=[AGG_LIST],
+        keys=[KEYS, TABLE], times=[TIMES], values=[VALUES], windows=[WINDOWS], aggs=[AGG_LIST],
         closed=[Options(set(CLOSED))], allowed_lateness=[LATENESS, None], on_late=[Options({"raise", "count"})],
         names=[None, NAME_LIST],
     )
@@ -106,8 +126,12 @@ class WindowState(MergeableState):
 
         Parameters
         ----------
-        keys : array-like of int or str, shape (n,)
-            Entity key of each event.
+        keys : array-like of shape (n,), pandas DataFrame or pyarrow Table
+            Entity key of each event: one key column (integers, booleans, strings), or a table
+            whose columns are the key columns (one or more: integers, booleans, strings or
+            categoricals), as ``window_aggregate``'s ``by`` columns.  Keys are compared by the
+            family's rule (int32 and int64 alike, a categorical by its values); a row with a
+            missing key belongs to no entity and is not kept.
         times : array-like of datetime64 or int, shape (n,)
             Event times (datetime64 of any unit, stored as ns; or integers).
         values : array-like, shape (n,) or (n, k)
@@ -142,21 +166,22 @@ class WindowState(MergeableState):
             lateness = 0  # for times of either kind
         else:
             lateness = spec.duration(allowed_lateness, "allowed_lateness", func)
-        cols = _key_columns(keys, func, "keys")
+        cols, key_names = _key_columns(keys, func, "keys", None)
         state = cls._make(list(names), ticks, window_labels(windows_l, func), unique(as_list(aggs), "aggs", func),
                           closed, lateness, on_late, spec, [None] * len(cols), None, np.empty(0, np.int64),
-                          np.empty((0, k)), None, 0)
+                          np.empty((0, k)), None, 0, key_names=key_names)
         state._add(cols, times, vals, func)
         return state
 
     @classmethod
     def _make(cls, names, windows, labels, aggs, closed, lateness, on_late, spec, kinds, entity_keys, times, values,
-              max_time, n_late) -> "WindowState":
+              max_time, n_late, key_names=()) -> "WindowState":
         """A state holding the events of ``entity_keys`` (one tuple of key values per event; None: no
         events) in any order; they are sorted here, stably (ties keep their order)."""
         s = object.__new__(cls)
         s._names, s._windows, s._labels, s._aggs, s._closed = names, windows, labels, aggs, closed
         s._lateness, s._on_late, s._spec, s._kinds = lateness, on_late, spec, list(kinds)
+        s._key_names = list(key_names)
         s._max_time, s._n_late = max_time, n_late
         s._ids, s._entity_keys = {}, []
         ent = np.fromiter((s._id_of(key) for key in (entity_keys or ())), dtype=np.int64, count=len(times))
@@ -172,11 +197,11 @@ class WindowState(MergeableState):
         return i
 
     # -- the protocol ----------------------------------------------------------------------------
-    @validate_params(keys=[KEYS], times=[TIMES], values=[VALUES])
+    @validate_params(keys=[KEYS, TABLE], times=[TIMES], values=[VALUES])
     def update(self, keys, times, values) -> "WindowState":
         """Adds a batch of events in place (see the class docstring for lateness); returns self."""
         func = "WindowState.update"
-        self._add(_key_columns(keys, func, "keys"), times, np.asarray(values, dtype=np.float64), func)
+        self._add(_key_columns(keys, func, "keys", self._key_names)[0], times, np.asarray(values, dtype=np.float64), func)
         return self
 
     @validate_params(others=[Check(lambda ts: all(isinstance(t, WindowState) for t in ts), "WindowState objects")])
@@ -198,7 +223,7 @@ class WindowState(MergeableState):
             if o._config() != self._config() or not fits:
                 raise InvalidParameterError(
                     f"The 'others' parameter of WindowState.merge must hold states with the same values, windows, "
-                    f"aggs, closed, lateness and kind of keys and times. Position {i} differs.")
+                    f"aggs, closed, lateness, key columns and kind of keys and times. Position {i} differs.")
             kinds = [a if a is not None else b for a, b in zip(kinds, o._kinds)]
         parts = [self, *others]
         maxes = [p._max_time for p in parts if p._max_time is not None]
@@ -206,13 +231,13 @@ class WindowState(MergeableState):
         out = self._make(self._names, self._windows, self._labels, self._aggs, self._closed, self._lateness,
                          self._on_late, self._spec, kinds, keys, np.concatenate([p._times for p in parts]),
                          np.concatenate([p._values for p in parts]), max(maxes) if maxes else None,
-                         sum(p._n_late for p in parts))
+                         sum(p._n_late for p in parts), key_names=self._key_names)
         out._evict()
         return out
 
     def _config(self) -> tuple:
         return (self._names, self._windows.tolist(), self._labels, self._aggs, self._closed, self._lateness,
-                self._on_late, self._spec)
+                self._on_late, self._spec, self._key_names)
 
     def _event_keys(self) -> list[tuple]:
         """The key tuple of each held event, in the held (entity, time) order."""
@@ -229,7 +254,7 @@ class WindowState(MergeableState):
             "names": list(self._names), "windows": self._windows.tolist(), "labels": list(self._labels),
             "aggs": list(self._aggs), "closed": self._closed, "allowed_lateness": self._lateness,
             "on_late": self._on_late, "time_kind": self._spec.kind, "time_zone": self._spec.tz,
-            "key_kinds": list(self._kinds),
+            "key_names": list(self._key_names), "key_kinds": list(self._kinds),
             "keys": [[key[j] for key in keys] for j in range(len(self._kinds))], "times": self._times[rows].tolist(),
             "values": [[None if np.isnan(x) else x for x in col] for col in self._values[rows].T.tolist()],
             "max_time": self._max_time, "n_late": self._n_late,
@@ -270,6 +295,10 @@ class WindowState(MergeableState):
             raise TypeError(f"key_kinds must be a non-empty list of {', '.join(_KINDS)} or None, with one list of "
                             f"keys per entry")
         key_cols = [_keys_from_json(col, k) for col, k in zip(key_cols, kinds)]
+        key_names = d["key_names"]
+        if not isinstance(key_names, list) or not all(isinstance(x, str) for x in key_names) or (
+                key_names and (len(key_names) != len(kinds) or len(set(key_names)) != len(key_names))):
+            raise TypeError("key_names must be [] (keys by position) or one distinct string per key column")
         times = array_from_json(d["times"], np.int64)
         cols = d["values"]
         if not isinstance(cols, list) or len(cols) != len(names) or not all(
@@ -293,7 +322,7 @@ class WindowState(MergeableState):
         if len(times) and (max_time is None or max_time < times.max()):
             raise ValueError("max_time must be at least the latest time held")
         return cls._make(names, windows, labels, aggs, closed, lateness, on_late, spec, kinds,
-                         list(zip(*key_cols)), times, values, max_time, n_late)
+                         list(zip(*key_cols)), times, values, max_time, n_late, key_names=key_names)
 
     @validate_params()
     def result(self) -> WindowStateSummary:
@@ -316,9 +345,13 @@ class WindowState(MergeableState):
         """The columns of :meth:`lookup`, as :func:`~mlsd.features.window_aggregate` names them."""
         return feature_names(self._names, self._aggs, self._labels)
 
-    @validate_params(entity_keys=[KEYS], at_time=[AT_TIME])
+    @validate_params(entity_keys=[KEYS, TABLE], at_time=[AT_TIME])
     def lookup(self, entity_keys, at_time) -> pd.DataFrame:
         """The features of each entity at ``at_time`` (a scalar for all, or one time per key).
+
+        ``entity_keys`` takes the form of the state's keys (a 1-D array for one key column, a
+        table with the state's key columns for several; see the class docstring); an entity the
+        state never saw gets empty frames.
 
         Returns a DataFrame with one row per key and the columns :attr:`feature_names`, equal to
         ``window_aggregate(events fed so far, at=...)``'s feature columns for those (key, time)
@@ -327,7 +360,7 @@ class WindowState(MergeableState):
         events stay sorted by entity, so a lookup neither sorts nor reads the others.
         """
         func = "WindowState.lookup"
-        cols = _key_columns(entity_keys, func, "entity_keys")
+        cols = _key_columns(entity_keys, func, "entity_keys", self._key_names)[0]
         n = len(cols[0].values)
         t = np.asarray(at_time)
         if t.ndim == 0:
@@ -381,7 +414,8 @@ class WindowState(MergeableState):
         canon = [_canonical(c) for c in cols]
         for j, ((kind, _, _), held) in enumerate(zip(canon, self._kinds)):
             if kind != "null" and held is not None and kind != held:
-                where = f" (column {j})" if len(cols) > 1 else ""
+                label = self._key_names[j] if self._key_names else j
+                where = f" (key column {label!r})" if len(cols) > 1 or self._key_names else ""
                 raise InvalidParameterError(f"{func}: {arg}{where} must be of the kind the state holds "
                                             f"({_KIND_TEXT[held]}); got {_KIND_TEXT[kind]}")
         n = len(cols[0].values)
@@ -498,11 +532,30 @@ _KINDS = ("integer", "float", "string")
 _KIND_TEXT = {"integer": "integers", "float": "floats", "string": "strings", None: "no keys yet"}
 
 
-def _key_columns(keys, func: str, arg: str) -> list:
-    """The key columns of ``keys`` read by the features family's key rule (:mod:`._encode`)."""
+def _key_columns(keys, func: str, arg: str, names: list | None) -> tuple[list, list]:
+    """The key columns of ``keys`` read by the features family's key rule (:mod:`._encode`) and
+    their names ([] for a 1-D array).  A table's columns are the key columns; ``names`` (the
+    state's, when it has some): the columns to read, by name, in that order."""
+    if isinstance(keys, pd.DataFrame) or is_arrow(keys):
+        have = list(keys.column_names if is_arrow(keys) else keys.columns)
+        if names:
+            missing = [c for c in names if c not in have]
+            if missing:
+                raise InvalidParameterError(f"{func}: {arg} lacks the key column {missing[0]!r}; the state's key "
+                                            f"columns are {names}")
+            use = list(names)
+        else:
+            use = have
+            if not use:
+                raise InvalidParameterError(f"{func}: {arg} has no columns; give one column per key")
+            bad = [c for c in use if not isinstance(c, str)]
+            if bad:
+                raise InvalidParameterError(f"{func}: {arg} has the column label {bad[0]!r}; key columns need "
+                                            f"string names")
+        return [_read_key(keys, c, arg, func) for c in use], use
     arr = np.asarray(keys)
     table = pd.DataFrame({arg: pd.Series(arr, dtype=object if arr.dtype.kind in "OU" else None)})
-    return [_read_key(table, arg, arg, func)]
+    return [_read_key(table, arg, arg, func)], []
 
 
 def _canonical(col) -> tuple[str, np.ndarray, np.ndarray]:
