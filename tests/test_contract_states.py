@@ -139,16 +139,27 @@ def _window_state(**rows):
     return mlsd.features.WindowState.from_arrays(**rows, windows=[5, 60], allowed_lateness=None)
 
 
+def _window_rows_two_keys(rng):
+    """As _window_rows, with entities of two key columns (integers and strings) in a DataFrame."""
+    rows = _window_rows(rng)
+    n = len(rows["keys"])
+    rows["keys"] = pd.DataFrame({"user": rows["keys"],
+                                 "ad": np.array([f"a{i}" for i in rng.integers(0, 3, n)], dtype=object)})
+    return rows
+
+
 def _same_window_state(a, b, exact):
     da, db = a.to_dict(), b.to_dict()
     events = []
     for d in (da, db):
-        cols = {"k": d.pop("keys"), "t": d.pop("times")}
+        cols = {f"k{j}": c for j, c in enumerate(d.pop("keys"))}  # one list per key column
+        cols["t"] = d.pop("times")
         cols.update({f"v{j}": c for j, c in enumerate(d.pop("values"))})
         events.append(pd.DataFrame(cols).sort_values(list(cols)).reset_index(drop=True))
     assert da == db  # configuration, latest time, late count
     pd.testing.assert_frame_equal(events[0], events[1], check_exact=True)  # the same events kept
-    q = np.arange(12)
+    q = np.arange(12) if len(da["key_names"]) < 2 else pd.DataFrame(
+        {"user": np.repeat(np.arange(12), 3), "ad": np.tile(["a0", "a1", "a2"], 12)})
     t = (a.result().max_time or 0) + 1
     pd.testing.assert_frame_equal(a.lookup(q, t), b.lookup(q, t), check_exact=exact, rtol=1e-12)
 
@@ -174,6 +185,8 @@ STATES = [
                 _same_stats, False) for roles in (ROLES[0], ROLES[-1])],
     # exact: a merge keeps the parts' events (sums are recomputed from them at lookup, in time order)
     StateSpec("WindowState", mlsd.features.WindowState, _window_rows, _window_state,
+              mlsd.features.WindowState.update, _same_window_state, True),
+    StateSpec("WindowState two keys", mlsd.features.WindowState, _window_rows_two_keys, _window_state,
               mlsd.features.WindowState.update, _same_window_state, True),
 ]
 

@@ -46,6 +46,9 @@ def test_checks_run_before_anything_is_computed():
     ddf = dd.from_pandas(_events(0, 20), npartitions=2)
     with pytest.raises(ValueError, match="window_aggregate: values names column 'x'"):
         md.window_aggregate(ddf, by="k", on="t", values="x", windows=[2])
-    sp = dd.from_pandas(pd.DataFrame({"k": pd.array([1], dtype="Int32"), "t": [3]}), npartitions=1)
-    with pytest.raises(TypeError, match="by columns must have the same dtypes"):
+    # keys of different kinds (the shuffle would hash them apart): the single-machine check, on the meta
+    sp = dd.from_pandas(pd.DataFrame({"k": pd.array(["a"], dtype="string"), "t": [3]}), npartitions=1)
+    with pytest.raises(TypeError, match="window_aggregate: by column 'k' holds keys of different types"):
         md.window_aggregate(ddf, by="k", on="t", values="v", windows=[2], at=sp)
+    with pytest.raises(ValueError, match="mlsd.dask.window_aggregate: events has a column named '__mlsd_key__'"):
+        md.window_aggregate(ddf.assign(__mlsd_key__=1), by="k", on="t", values="v", windows=[2])

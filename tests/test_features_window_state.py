@@ -53,6 +53,39 @@ def test_streamed_lookups_equal_offline(seed, keys, closed):
         assert state.result().n_events == int((t[:b] >= t[b - 1] - 200).sum())
 
 
+def test_lookups_read_only_the_looked_up_entities(monkeypatch):
+    """The held events stay sorted by (entity, time) across updates, so a lookup sorts only its
+    queries and hands the kernel only the looked-up entities' events (it used to encode and sort
+    every held event at each lookup: streaming with many small lookups was quadratic)."""
+    import mlsd.features._state as st
+    import mlsd.features._window as win
+
+    rng = np.random.default_rng(11)
+    k, t, v = _stream(rng, 4000, n_entities=300, keys="str")
+    state = WindowState.from_arrays(k[:0], t[:0], v[:0], windows=[5, 40, 2000], names=["a", "b"])
+    sorted_sizes, kernel_sizes = [], []
+    real_sort, real_kernel = win.sort_order, st.run_kernel
+    monkeypatch.setattr(win, "sort_order", lambda c, tt, tie=None: (sorted_sizes.append(len(c)), real_sort(c, tt, tie))[1])
+    monkeypatch.setattr(st, "run_kernel",
+                        lambda func, codes, *a, **kw: (kernel_sizes.append(len(codes)), real_kernel(func, codes, *a, **kw))[1])
+    # batches much smaller than the events held: slotted into the sorted events, not re-sorted
+    cuts = np.unique(np.concatenate([[0, len(k)], rng.integers(1, len(k), 60)]))
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        state.update(k[a:b], t[a:b], v[a:b])
+        ent, times = state._ent, state._times
+        assert ((np.diff(ent) > 0) | ((np.diff(ent) == 0) & (np.diff(times) >= 0))).all()
+        q_keys = np.append(k[rng.integers(0, b, 3)], "never-seen")
+        q_time = t[b - 1] + rng.integers(0, 30, 4)
+        sorted_sizes.clear()
+        kernel_sizes.clear()
+        got = state.lookup(q_keys, q_time)
+        held = np.array(state.to_dict()["keys"][0], dtype=object)
+        assert sorted_sizes == [4]  # the queries only, never the held events
+        assert kernel_sizes == [int(np.isin(held, q_keys).sum())] and kernel_sizes[0] < held.size
+        pd.testing.assert_frame_equal(got, _offline(k[:b], t[:b], v[:b], q_keys, q_time, [5, 40, 2000]),
+                                      check_exact=True)
+
+
 def test_lateness_raise_count_and_allowed():
     rng = np.random.default_rng(1)
     k, t, v = _stream(rng, 200, step=5)
@@ -182,3 +215,105 @@ def test_allowed_lateness_beyond_int64_is_rejected():
     """to_dict() would write it and from_dict() refuse it."""
     with pytest.raises(ValueError, match="WindowState.from_arrays: allowed_lateness must fit in int64 ticks"):
         WindowState.from_arrays([1], [1], [1.0], windows=[3], allowed_lateness=2**70)
+
+
+def _multi_keys(rng, n, missing=True):
+    """Three key columns (integers, strings, booleans); a few strings missing."""
+    ad = np.array([f"ad{i}" for i in rng.integers(0, 4, n)], dtype=object)
+    if missing:
+        ad[rng.random(n) < 0.03] = None
+    return pd.DataFrame({"user": rng.integers(0, 5, n), "ad": ad, "mobile": rng.random(n) < 0.5})
+
+
+def _as_form(keys: pd.DataFrame, form: str, rng):
+    """The key table as the form under test; batches vary the representation of each column
+    (int32/int64, categorical/plain strings) where the form allows it."""
+    k = keys.reset_index(drop=True)
+    if form == "arrow":
+        import pyarrow as pa
+
+        return pa.Table.from_pandas(k.astype({"ad": "category"}) if rng.random() < 0.5 else k, preserve_index=False)
+    if rng.random() < 0.5:
+        k = k.astype({"user": np.int32})
+    if rng.random() < 0.5:
+        k = k.astype({"ad": "category"})
+    return k
+
+
+@pytest.mark.parametrize("form", ["pandas", "arrow"])
+@pytest.mark.parametrize("closed", ["left", "right"])
+@pytest.mark.parametrize("seed", range(3))
+def test_streamed_lookups_with_several_key_columns_equal_offline(seed, closed, form):
+    """Keys of several columns, as window_aggregate's by: random batches, a lookup compared with
+    window_aggregate(by=[...]) after every batch (unseen combinations and missing keys included)."""
+    rng = np.random.default_rng(100 + seed)
+    n = 2500
+    keys = _multi_keys(rng, n)
+    t = np.cumsum(rng.integers(0, 3, n))
+    v = np.round(rng.normal(size=(n, 2)), 3)
+    v[rng.random((n, 2)) < 0.1] = np.nan
+    windows = [4, 30, 500]
+    cuts = np.unique(np.concatenate([[0, n], rng.integers(1, n, 30)]))
+    state = WindowState.from_arrays(_as_form(keys[:0], form, rng), t[:0], v[:0], windows=windows, closed=closed,
+                                    names=["a", "b"])
+    by = ["user", "ad", "mobile"]
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        state.update(_as_form(keys[a:b], form, rng), t[a:b], v[a:b])
+        q = pd.concat([keys.iloc[rng.integers(0, b, 30)], _multi_keys(rng, 10)], ignore_index=True)
+        q_time = t[b - 1] + rng.integers(0, 40, len(q))
+        got = state.lookup(_as_form(q, form, rng), q_time)
+        ev = pd.concat([keys[:b].reset_index(drop=True), pd.DataFrame({"t": t[:b], "a": v[:b, 0], "b": v[:b, 1]})],
+                       axis=1)
+        want = window_aggregate(ev, by=by, on="t", values=["a", "b"], windows=windows, closed=closed,
+                                at=q.assign(t=q_time))
+        pd.testing.assert_frame_equal(got, want.drop(columns=[*by, "t"]), check_exact=True)
+    held = state.to_dict()
+    assert held["key_names"] == by and held["key_kinds"] == ["integer", "string", "integer"]
+    again = WindowState.from_dict(json.loads(json.dumps(held)))
+    q = keys.drop_duplicates().reset_index(drop=True)
+    pd.testing.assert_frame_equal(again.lookup(q, t[-1] + 1), state.lookup(q, t[-1] + 1), check_exact=True)
+
+
+def test_several_key_columns_merge_shards_and_read_tables_by_name():
+    rng = np.random.default_rng(21)
+    n = 1500
+    keys = _multi_keys(rng, n, missing=False)
+    t = np.cumsum(rng.integers(0, 2, n))
+    v = rng.normal(size=n)
+    whole = WindowState.from_arrays(keys, t, v, windows=[7, 70], aggs=["count", "sum", "last"])
+    shard = (keys.user.to_numpy() + keys.mobile.to_numpy()) % 3  # disjoint entity sets
+    parts = [WindowState.from_arrays(keys[shard == i], t[shard == i], v[shard == i], windows=[7, 70],
+                                     aggs=["count", "sum", "last"]) for i in range(3)]
+    merged = parts[1] + parts[0] + parts[2]
+    q = keys.drop_duplicates().reset_index(drop=True)
+    pd.testing.assert_frame_equal(merged.lookup(q, t[-1] + 2), whole.lookup(q, t[-1] + 2), check_exact=True)
+    assert merged.to_dict() == whole.to_dict() and merged.result().n_entities == len(q)
+    # columns are read by name: another order, or extra columns, give the same lookups
+    extra = q[["mobile", "ad", "user"]].assign(t=0)
+    pd.testing.assert_frame_equal(whole.lookup(extra, t[-1] + 2), whole.lookup(q, t[-1] + 2), check_exact=True)
+    # a one-column table is one key column: the same entities as a 1-D array of those keys
+    one = WindowState.from_arrays(keys[["ad"]], t, v, windows=[7])
+    flat = WindowState.from_arrays(keys.ad.to_numpy(), t, v, windows=[7])
+    pd.testing.assert_frame_equal(one.lookup(keys[["ad"]][:50], t[-1]), flat.lookup(keys.ad[:50], t[-1]),
+                                  check_exact=True)
+
+
+def test_float_and_categorical_key_columns_as_window_aggregate_reads_them():
+    """-0.0 and 0.0 are one key, NaN a missing one, a categorical is its values (window_aggregate's
+    rule); the state round-trips through JSON with its float keys."""
+    rng = np.random.default_rng(5)
+    n = 600
+    f = rng.choice([-0.0, 0.0, 1.5, np.nan, 2.25], n)
+    c = pd.Categorical(rng.choice(["x", "y", "z"], n), categories=["z", "y", "x", "w"])
+    keys = pd.DataFrame({"f": f, "c": c})
+    t = np.cumsum(rng.integers(0, 2, n))
+    v = rng.normal(size=n)
+    s = WindowState.from_arrays(keys, t, v, windows=[9, 90], aggs=["count", "sum", "last"])
+    s = WindowState.from_dict(json.loads(json.dumps(s.to_dict())))
+    q = pd.DataFrame({"f": [0.0, -0.0, 1.5, np.nan, 2.25, 7.0], "c": ["x", "y", "z", "x", "w", "x"]})
+    ev = keys.assign(t=t, value=v)
+    want = window_aggregate(ev, by=["f", "c"], on="t", values="value", windows=[9, 90],
+                            aggs=["count", "sum", "last"], at=q.assign(t=t[-1] + 1))
+    got = s.lookup(q, t[-1] + 1)
+    pd.testing.assert_frame_equal(got, want[s.feature_names], check_exact=True)
+    assert got["value_count_90"].iloc[0] > 0 and s.result().n_entities == 9

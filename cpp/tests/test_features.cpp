@@ -51,6 +51,29 @@ TEST(FeaturesSortOrder, MatchesStableSortPackedAndFieldByField) {
   }
 }
 
+// One field spanning all of int64 while the others are constant: the one-word key is that field
+// alone (64 bits), which must not shift the empty key left by 64 (undefined behaviour; the
+// sanitize preset's UBSan aborts on it). Each field in turn, with int64's extremes present.
+TEST(FeaturesSortOrder, OneFieldSpanningAllOfInt64) {
+  constexpr std::int64_t lo = std::numeric_limits<std::int64_t>::min(), hi = std::numeric_limits<std::int64_t>::max();
+  for (std::size_t n : {2u, 97u, 5000u}) {
+    iv full = uniform(n, lo, hi, 11 + n);
+    full[0] = hi;
+    full[n / 2] = lo;
+    full[n - 1] = 0;
+    const iv same(n, 7);
+    for (int wide = 0; wide < 3; ++wide) {
+      const iv& codes = wide == 0 ? full : same;
+      const iv& times = wide == 1 ? full : same;
+      const iv& tie = wide == 2 ? full : same;
+      const auto got = mf::sort_order_in_arena(codes, times, tie);
+      ASSERT_EQ(iv(got.begin(), got.end()), reference_order(codes, times, tie)) << "n=" << n << " wide field " << wide;
+      const auto got2 = mf::sort_order_in_arena(codes, times);
+      ASSERT_EQ(iv(got2.begin(), got2.end()), reference_order(codes, times, {})) << "n=" << n << " wide field " << wide;
+    }
+  }
+}
+
 TEST(FeaturesSortOrder, SameForAnyThreadCount) {
   const iv codes = uniform(300000, 0, 1000, 7), times = uniform(300000, 0, 1 << 20, 8);
   mlsd::set_num_threads(1);

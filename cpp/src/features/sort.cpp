@@ -48,7 +48,9 @@ buffer<index_t> sort_order(std::span<const std::int64_t> codes, std::span<const 
   if (total <= 64) {  // one key: (code - min, time - min, tie - min) side by side
     parallel_rows(n, [&](std::int64_t i) {
       std::uint64_t k = 0;
-      for (int f = 0; f < n_fields; ++f) k = bits[f] == 0 ? k : (k << bits[f]) | offset(f, i);
+      // A 64-bit field is the only non-constant one (k is still 0): it is the key, never k << 64.
+      for (int f = 0; f < n_fields; ++f)
+        k = bits[f] == 0 ? k : bits[f] == 64 ? offset(f, i) : (k << bits[f]) | offset(f, i);
       keys[i] = k;
     });
     mlsd::detail::radix_sort(keys, &perm);

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import features as FE
+from ..features import _partials as FE_partials
 from .._params import Check, Interval, validate_params
 from ._common import in_worker, require
 
@@ -35,31 +36,79 @@ def _names(x: Any) -> list[str]:
     return [x] if isinstance(x, str) else list(x)
 
 
-def _key_hash(df, by: list[str], n_parts: int):
-    """Partition number of each row from its key values; equal keys give equal numbers in every
-    table whatever the column types (integers by value, everything else by its text)."""
-    import pandas as pd
-
-    cols = {}
-    for c in by:
-        s = df[c]
-        if pd.api.types.is_integer_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
-            cols[c] = s.astype("Int64").astype(object).where(s.notna(), None).astype(str)
-        else:
-            cols[c] = s.astype(object).where(s.notna(), None).astype(str)
-    h = pd.util.hash_pandas_object(pd.DataFrame(cols, index=df.index), index=False).to_numpy()
-    return (h % np.uint64(n_parts)).astype(np.int64)
-
-
-def _with_part(df, by, n_parts, first_row=None):
+def _with_part(df, by, where, first_row=None):
+    """``df`` with the hash of each row's key (the features family's rule: keys the join treats as
+    one get one hash in every table, whatever their representation) for the shuffle, and with
+    the spine's row numbers from ``first_row``."""
     out = df.copy()
-    out[_PART] = _key_hash(df, by, n_parts)
+    out[_PART] = FE_partials.key_hash(df, by, where, _FUNC).view(np.int64)
     if first_row is not None:
         out[_ROW] = np.arange(first_row, first_row + len(df), dtype=np.int64)
     return out
 
 
-def _join_part(spine, *tables, kwargs, prefixes):
+def _unknown_categoricals(meta, by) -> list:
+    """The key columns of ``meta`` that are categoricals of categories Dask does not know."""
+    import pandas as pd
+
+    has_known = require("dask.dataframe.utils").has_known_categories
+    once = meta.columns.value_counts()
+    return [c for c in dict.fromkeys(by) if once.get(c, 0) == 1 and isinstance(meta[c].dtype, pd.CategoricalDtype)
+            and not has_known(meta[c])]
+
+
+def key_meta(frame, by):
+    """The meta of a Dask DataFrame for checks on its key columns ``by``: a categorical whose
+    categories Dask does not know (its meta holds a placeholder string category) becomes an empty
+    object column, whose kind is compared over the partitions instead (:func:`kinds_checked`)."""
+    import pandas as pd
+
+    meta = frame._meta
+    unknown = _unknown_categoricals(meta, by)
+    return meta.assign(**{c: pd.Series([], dtype=object, index=meta.index) for c in unknown}) if unknown else meta
+
+
+def with_dtypes_of(out, frame, by):
+    """``out``, a result meta computed from :func:`key_meta` of ``frame``, with the dtypes of the
+    key columns that :func:`key_meta` changed back."""
+    unknown = [c for c in _unknown_categoricals(frame._meta, by) if c in out.columns]
+    return out.astype({c: frame._meta[c].dtype for c in unknown}) if unknown else out
+
+
+def _kinds(df, by, where, func):
+    return where, FE_partials.key_kinds(df, by, where, func)
+
+
+def _same_kinds(parts, by, func):
+    """TypeError, as on one machine, when partitions hold keys of different kinds in one key column."""
+    for j, name in enumerate(by):
+        seen: dict[str, str] = {}
+        for where, kinds in parts:
+            if kinds[j] != "null":
+                seen.setdefault(kinds[j], where)
+        if len(seen) > 1:
+            desc = ", ".join(f"{k} in {w}" for k, w in seen.items())
+            raise TypeError(f"{func}: by column {name!r} holds keys of different types across the tables ({desc}); "
+                            f"convert them to one type first")
+    return True
+
+
+def kinds_checked(func, frames, by, wheres):
+    """A Delayed that raises TypeError if the key columns of the Dask DataFrames ``frames`` hold keys
+    of different kinds (integers in one partition, strings in another), or None when their metas
+    already tell the kinds (checked on the client).  Object columns have empty metas; without this
+    check, parts of different kinds could land in partitions that never meet and match nothing
+    silently, where the single-machine function raises."""
+    metas = [FE_partials.key_kinds(key_meta(f, by), by, w, func) for f, w in zip(frames, wheres)]
+    if all(k != "null" for kinds in metas for k in kinds):
+        return None
+    delayed = require("dask").delayed
+    parts = [delayed(_kinds, pure=True)(p, by, w, func) for f, w in zip(frames, wheres) for p in f.to_delayed()]
+    return delayed(_same_kinds, pure=True)(parts, by, func)
+
+
+def _join_part(spine, *tables, kwargs, prefixes, checked=None):
+    # checked: the result of kinds_checked's task, a dependency only (it raises before this runs)
     feats = [FE.FeatureTable(t.drop(columns=[_PART]), prefix=p) for t, p in zip(tables, prefixes)]
     return FE.point_in_time_join(spine.drop(columns=[_PART]), feats, **kwargs)
 
@@ -110,24 +159,31 @@ def point_in_time_join(spine, features, *, by, on, ttl=None, created_at=None, al
     for name in (_ROW, _PART):
         if name in spine.columns:
             raise ValueError(f"{_FUNC}: spine has a column named {name!r}, which mlsd.dask uses itself")
+    metas = [FE.FeatureTable(key_meta(t, by), prefix=p) for t, p in zip(tables, prefixes)]
+    metas = metas if isinstance(features, (list, tuple)) else metas[0]  # tables named as on one machine
+    spine_meta = key_meta(spine, by)
     try:
-        meta = FE.point_in_time_join(spine._meta.assign(**{_ROW: np.zeros(0, np.int64)}),
-                                     [FE.FeatureTable(t._meta, prefix=p) for t, p in zip(tables, prefixes)], **kwargs)
+        FE.point_in_time_join(spine_meta, metas, **kwargs)  # the checks, on the spine's own columns
+        meta = FE.point_in_time_join(spine_meta.assign(**{_ROW: np.zeros(0, np.int64)}), metas, **kwargs)
     except (TypeError, ValueError) as e:
         raise type(e)(str(e).replace("point_in_time_join:", f"{_FUNC}:", 1)) from None
+    meta = with_dtypes_of(meta, spine, by)
     n_parts = int(npartitions or max(spine.npartitions, *(t.npartitions for t in tables)))
 
     lengths = dask.compute(*[delayed(len)(p) for p in spine.to_delayed()])
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-    spine_meta = _with_part(spine._meta, by, n_parts, first_row=0)
-    numbered = dd.from_delayed([delayed(_with_part, pure=True)(p, by, n_parts, int(o))
+    spine_meta = _with_part(spine._meta, by, "spine", first_row=0)
+    numbered = dd.from_delayed([delayed(_with_part, pure=True)(p, by, "spine", int(o))
                                 for p, o in zip(spine.to_delayed(), offsets)], meta=spine_meta, verify_meta=False)
+    # Dask's shuffle sends a row to partition hash(_PART) % n_parts: equal keys, equal partitions
     spine_s = numbered.shuffle(on=_PART, npartitions=n_parts, shuffle_method="tasks")
-    tables_s = [t.map_partitions(_with_part, by if not isinstance(t, str) else by, n_parts,
-                                 meta=_with_part(t._meta, by, n_parts)).shuffle(on=_PART, npartitions=n_parts, shuffle_method="tasks")
-                for t in tables]
+    wheres = [f"features[{i}]" for i in range(len(tables))] if isinstance(features, (list, tuple)) else ["features"]
+    tagged = [t.map_partitions(_with_part, by, w, meta=_with_part(t._meta, by, w)) for t, w in zip(tables, wheres)]
+    tables_s = [t.shuffle(on=_PART, npartitions=n_parts, shuffle_method="tasks") for t in tagged]
+    # every join task waits for the check of the key kinds over all partitions (of object columns)
+    checked = kinds_checked(_FUNC, [numbered, *tagged], by, ["spine", *wheres])
     joined = dd.map_partitions(in_worker(_join_part), spine_s, *tables_s, kwargs=kwargs, prefixes=prefixes,
-                               meta=meta, align_dataframes=False, enforce_metadata=False)
+                               checked=checked, meta=meta, align_dataframes=False, enforce_metadata=False)
     # The divisions of the sort are given, not computed: the row numbers are 0..n-1, known here.
     # Left to set_index, they are computed (a quantile graph sent to the scheduler) while Dask's
     # optimizer holds functools.cached_property's lock on Expr.divisions; under Python < 3.12 that

@@ -5,6 +5,9 @@ reads key and time columns (the as-of join and the windowed aggregations both st
   pandas or pyarrow) of every table jointly encoded as int64 codes: equal keys get equal codes in
   every table, a row with a missing key gets -1, which never matches.  Codes are >= 0 and below
   ``n_codes``; with ``dense=True`` they are exactly ``0 .. n_distinct - 1``.
+* :func:`key_hash` -- a 64-bit hash of each row's key, one table at a time, by the rule of
+  :func:`encode_keys`: keys that would get one code (in any tables) get one hash.  mlsd.dask
+  shuffles rows by it, so that an entity's rows meet in one partition.
 * :func:`encode_times` -- the time column of every table as int64 in one unit: datetimes of any
   unit are converted exactly to the finest unit among the tables (as pandas compares them);
   integers are taken as they are.  Datetimes and integers, or different time zones (naive against
@@ -27,7 +30,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["TimeSpec", "arrow_to_pandas", "column", "encode_keys", "encode_times", "n_rows", "is_arrow"]
+__all__ = ["TimeSpec", "arrow_to_pandas", "column", "encode_keys", "encode_times", "key_hash", "key_kinds",
+           "n_rows", "is_arrow"]
 
 _INT64_MAX = np.iinfo(np.int64).max
 _UNITS = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
@@ -59,15 +63,16 @@ def arrow_to_pandas(arr: Any) -> Any:
 
 
 def column(table: Any, name: str, arg: str, where: str, func: str) -> Any:
-    """The column ``name`` of ``table`` (a pandas Series or a pyarrow ChunkedArray)."""
+    """The column ``name`` of ``table`` (a pandas Series or a pyarrow ChunkedArray).  Names are
+    strings, except the columns a join picks from a pandas table by itself, which may be any label."""
     names = table.column_names if is_arrow(table) else list(table.columns)
-    if not isinstance(name, str) or name not in names:
+    count = sum(1 for c in names if c == name) if isinstance(name, str) or not is_arrow(table) else 0
+    if count == 0:
         raise ValueError(f"{func}: {arg} names column {name!r}, which {where} does not have "
                          f"(its columns: {', '.join(map(str, names[:20]))})")
-    count = names.count(name)
-    if count > 1:  # pandas would hand back a DataFrame of them, pyarrow raise a KeyError
-        raise ValueError(f"{func}: {arg} names column {name!r}, which {where} has {count} times; "
-                         f"rename the columns so that each name is used once")
+    if count > 1:  # pandas and pyarrow allow it; which one is meant cannot be known
+        raise ValueError(f"{func}: {where} has {count} columns named {name!r} (read for {arg}); give its columns "
+                         f"distinct names")
     return table.column(name) if is_arrow(table) else table[name]
 
 
@@ -308,6 +313,58 @@ def encode_keys(tables: Sequence[Any], by: Sequence[Sequence[str]], wheres: Sequ
     return [np.ascontiguousarray(c, dtype=np.int64) for c in combined], int(n_total)
 
 
+_MISSING_HASH = np.uint64(0)  # rows with a missing key match nothing: any partition will do
+_HASH_MIX = np.uint64(0x9E3779B97F4A7C15)  # odd: multiplying by it loses no bits
+
+
+def _column_hash(col: _KeyColumn) -> np.ndarray:
+    """uint64 hash of each value of one key column, from the values as :func:`encode_keys` compares
+    them: integers (any width, booleans, unsigned) as int64, floats as float64 with -0.0 made 0.0,
+    strings by their text, a categorical through its categories."""
+    n = len(col.values)
+    if col.kind == "null":
+        return np.full(n, _MISSING_HASH, dtype=np.uint64)
+    if col.categories is not None:
+        of_code = np.append(_column_hash(col.categories), _MISSING_HASH)  # category code -1: missing
+        return of_code[col.values]
+    if col.kind == "string":
+        import pyarrow as pa
+
+        arr = col.values.combine_chunks() if isinstance(col.values, pa.ChunkedArray) else col.values
+        enc = arr.dictionary_encode()  # hash each distinct text once
+        words = np.asarray(enc.dictionary.to_numpy(zero_copy_only=False), dtype=object)
+        of_word = np.append(pd.util.hash_array(words, categorize=False), _MISSING_HASH)
+        h = of_word[np.asarray(enc.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)]
+    else:  # int64, or float64 (+ 0.0 turns -0.0 into 0.0; NaN is missing)
+        h = pd.util.hash_array(col.values + 0.0 if col.kind == "float" else col.values)
+    return h if col.valid is None else np.where(col.valid, h, _MISSING_HASH)
+
+
+def key_kinds(table: Any, by: Sequence[str], where: str, func: str) -> list[str]:
+    """The kind of each key column as :func:`encode_keys` reads it: "integer", "float", "string",
+    or "null" for a column without any key (no rows, or every value missing), which fits any kind.
+    Keys of different kinds never match, so :func:`encode_keys` refuses tables whose kinds differ;
+    a caller that sees the tables only in parts (mlsd.dask) compares the parts' kinds."""
+    out = []
+    for name in by:
+        col = _read_key(table, name, where, func)
+        present = col.values >= 0 if col.categories is not None else col.valid  # categorical code -1: missing
+        out.append(col.kind if len(col.values) and (present is None or present.any()) else "null")
+    return out
+
+
+def key_hash(table: Any, by: Sequence[str], where: str, func: str) -> np.ndarray:
+    """A uint64 hash of each row's key (the columns ``by`` of ``table``): two rows, of this table or
+    of any other, whose keys :func:`encode_keys` would give one code get one hash -- int32 and
+    int64, booleans and their categoricals, -0.0 and 0.0, str and pyarrow strings alike.  A
+    missing value hashes as 0 (its row matches nothing, so where it goes does not matter).  The
+    hash is the same in every process (no per-process seed)."""
+    h = np.full(n_rows(table), _MISSING_HASH, dtype=np.uint64)
+    for name in by:
+        h = h * _HASH_MIX ^ _column_hash(_read_key(table, name, where, func))  # uint64: wraps around
+    return h
+
+
 # -- times -----------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -357,9 +414,10 @@ class TimeSpec:
         return values.view(f"datetime64[{self.unit}]") if self.kind == "datetime" else values
 
 
-def _read_time(table: Any, name: str, where: str, func: str) -> tuple[str, str | None, str | None, np.ndarray, np.ndarray | None]:
-    """(kind, unit, tz, int64 values, valid mask or None)."""
-    col = column(table, name, "on", where, func)
+def _read_time(table: Any, name: str, where: str, func: str,
+               arg: str = "on") -> tuple[str, str | None, str | None, np.ndarray, np.ndarray | None]:
+    """(kind, unit, tz, int64 values, valid mask or None); ``arg`` names the argument in errors."""
+    col = column(table, name, arg, where, func)
     if is_arrow(table):
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -372,14 +430,14 @@ def _read_time(table: Any, name: str, where: str, func: str) -> tuple[str, str |
             return "datetime", t.unit, t.tz, np.ascontiguousarray(ints, dtype=np.int64), valid
         if pa.types.is_integer(t):
             ints = arr.fill_null(0).to_numpy(zero_copy_only=False)
-            return "integer", None, None, _checked_int64(ints, where, name, func), valid
-        raise TypeError(f"{func}: on column {name!r} of {where} has type {t}; times must be timestamps or integers")
+            return "integer", None, None, _checked_int64(ints, where, name, func, arg), valid
+        raise TypeError(f"{func}: {arg} column {name!r} of {where} has type {t}; times must be timestamps or integers")
     dtype = col.dtype
     if isinstance(dtype, pd.DatetimeTZDtype) or (isinstance(dtype, np.dtype) and dtype.kind == "M"):
         arr = col.array
         unit = dtype.unit if isinstance(dtype, pd.DatetimeTZDtype) else np.datetime_data(dtype)[0]
         if unit not in _UNITS:
-            raise ValueError(f"{func}: on column {name!r} of {where} has unit {unit!r}; use s, ms, us or ns")
+            raise ValueError(f"{func}: {arg} column {name!r} of {where} has unit {unit!r}; use s, ms, us or ns")
         ints = np.asarray(col.to_numpy(dtype=f"datetime64[{unit}]") if isinstance(dtype, pd.DatetimeTZDtype)
                           else col.to_numpy()).view(np.int64)
         nat = np.isnat(ints.view(f"datetime64[{unit}]"))
@@ -389,57 +447,62 @@ def _read_time(table: Any, name: str, where: str, func: str) -> tuple[str, str |
     if isinstance(dtype, pd.ArrowDtype):
         import pyarrow as pa
 
-        return _read_time(pa.table({name: col.array._pa_array}), name, where, func)
+        return _read_time(pa.table({name: col.array._pa_array}), name, where, func, arg)
     if isinstance(dtype, np.dtype) and dtype.kind in "iu":
-        return "integer", None, None, _checked_int64(col.to_numpy(), where, name, func), None
+        return "integer", None, None, _checked_int64(col.to_numpy(), where, name, func, arg), None
     if pd.api.types.is_extension_array_dtype(dtype) and dtype.kind in "iu":
         mask = np.asarray(col.isna())
         ints = col.to_numpy(dtype=np.float64 if False else "int64", na_value=0) if dtype.kind == "i" else \
             col.to_numpy(dtype="uint64", na_value=0)
-        return "integer", None, None, _checked_int64(ints, where, name, func), (~mask if mask.any() else None)
-    raise TypeError(f"{func}: on column {name!r} of {where} has dtype {dtype}; times must be datetime64 "
+        return "integer", None, None, _checked_int64(ints, where, name, func, arg), (~mask if mask.any() else None)
+    raise TypeError(f"{func}: {arg} column {name!r} of {where} has dtype {dtype}; times must be datetime64 "
                     f"(any unit, naive or tz-aware) or integers")
 
 
-def _checked_int64(arr: np.ndarray, where: str, name: str, func: str) -> np.ndarray:
+def _checked_int64(arr: np.ndarray, where: str, name: str, func: str, arg: str) -> np.ndarray:
     if arr.dtype.kind == "u" and arr.dtype.itemsize == 8 and arr.size and arr.max() > _INT64_MAX:
-        raise ValueError(f"{func}: on column {name!r} of {where} has times above 2**63 - 1")
+        raise ValueError(f"{func}: {arg} column {name!r} of {where} has times above 2**63 - 1")
     return np.ascontiguousarray(arr, dtype=np.int64)
 
 
 def encode_times(tables: Sequence[Any], on: Sequence[str], wheres: Sequence[str], func: str, *,
-                 arg: str = "on") -> tuple[list[np.ndarray], list[np.ndarray | None], TimeSpec]:
+                 arg: str = "on", args: Sequence[str] | None = None
+                 ) -> tuple[list[np.ndarray], list[np.ndarray | None], TimeSpec]:
     """The time column ``on[i]`` of each ``tables[i]`` as int64 in one unit, the masks of present
-    values (None: all present) and the :class:`TimeSpec`.  ``arg`` names the argument in errors."""
+    values (None: all present) and the :class:`TimeSpec`.  ``arg`` names the argument in errors;
+    ``args``, one per table, when the columns come from several arguments (``on`` and
+    ``created_at``): then errors across columns name each column and its argument."""
+    args = [arg] * len(tables) if args is None else list(args)
     read = []
-    for t, name, where in zip(tables, on, wheres):
-        try:
-            read.append(_read_time(t, name, where, func))
-        except (TypeError, ValueError) as e:
-            msg = str(e).replace(f"{func}: on ", f"{func}: {arg} ", 1)
-            raise type(e)(msg) from None
+    for t, name, where, a in zip(tables, on, wheres, args):
+        read.append(_read_time(t, name, where, func, a))
+    head = " and ".join(dict.fromkeys(args))  # "on", or "on and created_at"
+    several = len(set(args)) > 1
+
+    def desc(texts):
+        return ", ".join(f"{x} in {w} ({a} {n!r})" if several else f"{x} in {w}"
+                         for x, w, a, n in zip(texts, wheres, args, on))
+
     kinds = {r[0] for r in read}
     if len(kinds) > 1:
-        desc = ", ".join(f"{r[0]} in {w}" for r, w in zip(read, wheres))
-        raise TypeError(f"{func}: {arg} columns hold datetimes in some tables and integers in others ({desc}); "
-                        f"use one kind of time in every table")
+        raise TypeError(f"{func}: {head} columns hold datetimes in some tables and integers in others "
+                        f"({desc([r[0] for r in read])}); use one kind of time in every table")
     kind = kinds.pop()
     if kind == "integer":
         return [r[3] for r in read], [r[4] for r in read], TimeSpec("integer")
     zones = {r[2] for r in read}
     if len(zones) > 1:
-        desc = ", ".join(f"{r[2] or 'naive'} in {w}" for r, w in zip(read, wheres))
-        raise ValueError(f"{func}: {arg} columns have different time zones ({desc}); convert them to one "
-                         f"zone first (tz_convert), or all to naive times")
+        raise ValueError(f"{func}: {head} columns have different time zones ({desc([r[2] or 'naive' for r in read])}); "
+                         f"convert them to one zone first (tz_convert), or all to naive times")
     unit = max((r[1] for r in read), key=lambda u: _UNITS[u])
     out = []
-    for (k, u, tz, ints, valid), where, name in zip(read, wheres, on):
+    for (k, u, tz, ints, valid), where, name, a in zip(read, wheres, on, args):
         factor = _UNITS[unit] // _UNITS[u]
         if factor != 1:
             limit = _INT64_MAX // factor
             v = ints if valid is None else ints[valid]
             if v.size and (v.max() > limit or v.min() < -limit):
-                raise ValueError(f"{func}: {arg} column {name!r} of {where} cannot be converted from {u} to {unit} "
+                raise ValueError(f"{func}: {a} column {name!r} of {where} cannot be converted from {u} to {unit} "
                                  f"(the finest unit among the tables) without overflow")
             ints = ints * np.int64(factor)
         out.append(ints)

@@ -39,7 +39,7 @@ _NAMES = [Check(_is_names, "a column name (str) or a non-empty list of column na
 _OPT_NAMES = [None, *_NAMES]
 _TABLE_BY = [None, *_NAMES, Check(lambda x: isinstance(x, dict) and len(x) > 0 and all(
     isinstance(k, str) and isinstance(v, str) for k, v in x.items()), "a dict {spine column: feature column}")]
-_TTL = [None, Check(_is_duration, "None, a duration (a string such as '1h', a timedelta or np.timedelta64) "
+_TTL = [None, Check(_is_duration, "a duration (a string such as '1h', a timedelta or np.timedelta64) "
                                   "or, for integer times, an int >= 0")]
 _OPT_STR = [None, str]
 
@@ -320,12 +320,7 @@ def point_in_time_join(spine, features, *, by, on, ttl=None, created_at=None, al
             tables.append(data)
             ons.append(fcreated)
             names.append(where)
-        try:
-            times, valid, tspec = encode_times(tables, ons, names, _FUNC)
-        except (TypeError, ValueError) as e:
-            if fcreated is not None and f"column {fcreated!r}" in str(e):
-                raise type(e)(str(e).replace(" on ", " created_at ", 1)) from None
-            raise
+        times, valid, tspec = encode_times(tables, ons, names, _FUNC, args=["on", "on", "created_at"][:len(tables)])
         scodes, fcodes = codes
         for k, (c, v) in enumerate(zip([scodes, fcodes] + ([fcodes] if fcreated else []), valid)):
             if v is not None:

@@ -178,12 +178,8 @@ def leakage_report(data, *, label, label_time, feature_times=None, features=None
     late = []
     if times_cols:
         cols = [label_time, *times_cols]
-        try:
-            times, valid, _ = encode_times([data] * len(cols), cols, ["data"] * len(cols), _FUNC, arg="feature_times")
-        except (TypeError, ValueError) as e:
-            if f"column {label_time!r}" in str(e) and not any(f"column {c!r}" in str(e) for c in times_cols):
-                raise type(e)(str(e).replace("feature_times", "label_time")) from None
-            raise
+        times, valid, _ = encode_times([data] * len(cols), cols, ["data"] * len(cols), _FUNC,
+                                       args=["label_time"] + ["feature_times"] * len(times_cols))
         t0, v0 = times[0], valid[0]
         for c, t, v in zip(times_cols, times[1:], valid[1:]):
             ok = np.ones(n, dtype=bool) if v0 is None else v0.copy()

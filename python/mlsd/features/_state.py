@@ -14,8 +14,9 @@ from .._params import ArrayLike, Check, Options, validate_params
 from .._results import Result, result_type
 from .._state import MergeableState, array_from_json
 from .._validation import InvalidParameterError
-from ._encode import TimeSpec, encode_keys, encode_times
-from ._window import (AGG_LIST, AGGS, CLOSED, WINDOWS, as_list, feature_names, prepared_windows, run_kernel, unique,
+from ._encode import TimeSpec, _read_key, encode_times, is_arrow
+from ._partials import sort_order
+from ._window import (AGG_LIST, AGGS, CLOSED, TABLE, WINDOWS, as_list, feature_names, prepared_windows, run_kernel, unique,
                       window_labels)
 
 __all__ = ["WindowState", "WindowStateSummary"]
@@ -84,18 +85,38 @@ class WindowState(MergeableState):
     entity at one timestamp, ``last`` takes the last in arrival order, and a merge puts the parts'
     events in the order ``self, *others``.
 
+    Entity keys take the forms of ``window_aggregate``'s ``by``: one column (a 1-D array of
+    integers, booleans or strings) or several (a pandas DataFrame or pyarrow Table whose columns
+    are the key columns: integers, booleans, strings or categoricals), compared by the family's key
+    rule (int32 and int64 alike, a categorical by its values, a boolean as 0/1; a table's columns
+    are read exactly as ``window_aggregate`` reads ``by``, so a float column is accepted there
+    too, NaN being a missing key).  The first batch fixes the number of key columns (and, for a
+    table, their names: later tables are read by those names, extra columns ignored) and each
+    column's kind; :meth:`update` and :meth:`lookup` take keys in the same form.  A row with a
+    missing key belongs to no entity (it is not kept; looked up, it gets empty frames), as in
+    ``window_aggregate``.
+
     Persist with :meth:`to_dict` / :meth:`from_dict` (JSON-safe, exact: NaN values are stored as
-    None).  Keys are one column of integers or strings; times naive datetime64 (any unit, stored
-    as ns; convert aware times to UTC first) or integers.
+    None); times naive datetime64 (any unit, stored as ns; convert aware times to UTC first) or
+    integers.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> ev = pd.DataFrame({"user": [1, 1, 2], "ad": ["a", "a", "b"]})
+    >>> s = WindowState.from_arrays(ev, np.array([1, 2, 3]), np.array([5.0, 7.0, 1.0]), windows=[10],
+    ...                             aggs=["count", "sum"])
+    >>> s.lookup(pd.DataFrame({"user": [1, 2], "ad": ["a", "a"]}), 4).to_numpy().tolist()
+    [[2.0, 12.0], [0.0, nan]]
     """
 
     __slots__ = ("_names", "_windows", "_labels", "_aggs", "_closed", "_lateness", "_on_late", "_spec",
-                 "_keys", "_times", "_values", "_max_time", "_n_late")
+                 "_kinds", "_key_names", "_ids", "_entity_keys", "_ent", "_times", "_values", "_max_time", "_n_late")
 
     # -- construction ----------------------------------------------------------------------------
     @classmethod
     @validate_params(
-        keys=[KEYS], times=[TIMES], values=[VALUES], windows=[WINDOWS], aggs=[AGG_LIST],
+        keys=[KEYS, TABLE], times=[TIMES], values=[VALUES], windows=[WINDOWS], aggs=[AGG_LIST],
         closed=[Options(set(CLOSED))], allowed_lateness=[LATENESS, None], on_late=[Options({"raise", "count"})],
         names=[None, NAME_LIST],
     )
@@ -105,8 +126,12 @@ class WindowState(MergeableState):
 
         Parameters
         ----------
-        keys : array-like of int or str, shape (n,)
-            Entity key of each event.
+        keys : array-like of shape (n,), pandas DataFrame or pyarrow Table
+            Entity key of each event: one key column (integers, booleans, strings), or a table
+            whose columns are the key columns (one or more: integers, booleans, strings or
+            categoricals), as ``window_aggregate``'s ``by`` columns.  Keys are compared by the
+            family's rule (int32 and int64 alike, a categorical by its values); a row with a
+            missing key belongs to no entity and is not kept.
         times : array-like of datetime64 or int, shape (n,)
             Event times (datetime64 of any unit, stored as ns; or integers).
         values : array-like, shape (n,) or (n, k)
@@ -141,26 +166,42 @@ class WindowState(MergeableState):
             lateness = 0  # for times of either kind
         else:
             lateness = spec.duration(allowed_lateness, "allowed_lateness", func)
+        cols, key_names = _key_columns(keys, func, "keys", None)
         state = cls._make(list(names), ticks, window_labels(windows_l, func), unique(as_list(aggs), "aggs", func),
-                          closed, lateness, on_late, spec, _empty_keys(keys), np.empty(0, np.int64),
-                          np.empty((0, k)), None, 0)
-        state._add(keys, times, vals, func)
+                          closed, lateness, on_late, spec, [None] * len(cols), None, np.empty(0, np.int64),
+                          np.empty((0, k)), None, 0, key_names=key_names)
+        state._add(cols, times, vals, func)
         return state
 
     @classmethod
-    def _make(cls, names, windows, labels, aggs, closed, lateness, on_late, spec, keys, times, values, max_time,
-              n_late) -> "WindowState":
+    def _make(cls, names, windows, labels, aggs, closed, lateness, on_late, spec, kinds, entity_keys, times, values,
+              max_time, n_late, key_names=()) -> "WindowState":
+        """A state holding the events of ``entity_keys`` (one tuple of key values per event; None: no
+        events) in any order; they are sorted here, stably (ties keep their order)."""
         s = object.__new__(cls)
         s._names, s._windows, s._labels, s._aggs, s._closed = names, windows, labels, aggs, closed
-        s._lateness, s._on_late, s._spec = lateness, on_late, spec
-        s._keys, s._times, s._values, s._max_time, s._n_late = keys, times, values, max_time, n_late
+        s._lateness, s._on_late, s._spec, s._kinds = lateness, on_late, spec, list(kinds)
+        s._key_names = list(key_names)
+        s._max_time, s._n_late = max_time, n_late
+        s._ids, s._entity_keys = {}, []
+        ent = np.fromiter((s._id_of(key) for key in (entity_keys or ())), dtype=np.int64, count=len(times))
+        order = sort_order(ent, times) if ent.size else np.empty(0, np.int64)
+        s._ent, s._times, s._values = ent[order], np.asarray(times, np.int64)[order], values[order]
         return s
 
+    def _id_of(self, key: tuple) -> int:
+        i = self._ids.get(key)
+        if i is None:
+            i = self._ids[key] = len(self._entity_keys)
+            self._entity_keys.append(key)
+        return i
+
     # -- the protocol ----------------------------------------------------------------------------
-    @validate_params(keys=[KEYS], times=[TIMES], values=[VALUES])
+    @validate_params(keys=[KEYS, TABLE], times=[TIMES], values=[VALUES])
     def update(self, keys, times, values) -> "WindowState":
         """Adds a batch of events in place (see the class docstring for lateness); returns self."""
-        self._add(keys, times, np.asarray(values, dtype=np.float64), "WindowState.update")
+        func = "WindowState.update"
+        self._add(_key_columns(keys, func, "keys", self._key_names)[0], times, np.asarray(values, dtype=np.float64), func)
         return self
 
     @validate_params(others=[Check(lambda ts: all(isinstance(t, WindowState) for t in ts), "WindowState objects")])
@@ -176,33 +217,46 @@ class WindowState(MergeableState):
         return super().from_dict(d)
 
     def _merged(self, others: list) -> "WindowState":
+        kinds = list(self._kinds)
         for i, o in enumerate(others):
-            if o._config() != self._config():
+            fits = len(o._kinds) == len(kinds) and all(a is None or b is None or a == b for a, b in zip(kinds, o._kinds))
+            if o._config() != self._config() or not fits:
                 raise InvalidParameterError(
                     f"The 'others' parameter of WindowState.merge must hold states with the same values, windows, "
-                    f"aggs, closed, lateness and kind of times. Position {i} differs.")
+                    f"aggs, closed, lateness, key columns and kind of keys and times. Position {i} differs.")
+            kinds = [a if a is not None else b for a, b in zip(kinds, o._kinds)]
         parts = [self, *others]
-        keys = _concat_keys([p._keys for p in parts])
         maxes = [p._max_time for p in parts if p._max_time is not None]
+        keys = [key for p in parts for key in p._event_keys()]
         out = self._make(self._names, self._windows, self._labels, self._aggs, self._closed, self._lateness,
-                         self._on_late, self._spec, keys, np.concatenate([p._times for p in parts]),
+                         self._on_late, self._spec, kinds, keys, np.concatenate([p._times for p in parts]),
                          np.concatenate([p._values for p in parts]), max(maxes) if maxes else None,
-                         sum(p._n_late for p in parts))
+                         sum(p._n_late for p in parts), key_names=self._key_names)
         out._evict()
         return out
 
     def _config(self) -> tuple:
         return (self._names, self._windows.tolist(), self._labels, self._aggs, self._closed, self._lateness,
-                self._on_late, self._spec, self._keys.dtype.kind)
+                self._on_late, self._spec, self._key_names)
+
+    def _event_keys(self) -> list[tuple]:
+        """The key tuple of each held event, in the held (entity, time) order."""
+        return [self._entity_keys[i] for i in self._ent.tolist()]
 
     def _to_dict_body(self) -> dict:
+        # Entities in the order of their keys (not of their ids, which depend on the history), each
+        # entity's events in the held (time, arrival) order: equal states write equal dicts.
+        held = np.unique(self._ent)
+        held = held[sorted(range(held.size), key=lambda i: self._entity_keys[held[i]])]
+        rows = _ranges(np.searchsorted(self._ent, held, side="left"), np.searchsorted(self._ent, held, side="right"))
+        keys = [self._entity_keys[i] for i in self._ent[rows].tolist()]
         return {
             "names": list(self._names), "windows": self._windows.tolist(), "labels": list(self._labels),
             "aggs": list(self._aggs), "closed": self._closed, "allowed_lateness": self._lateness,
             "on_late": self._on_late, "time_kind": self._spec.kind, "time_zone": self._spec.tz,
-            "key_kind": "str" if self._keys.dtype.kind in "OU" else "int",
-            "keys": self._keys.tolist(), "times": self._times.tolist(),
-            "values": [[None if np.isnan(x) else x for x in col] for col in self._values.T.tolist()],
+            "key_names": list(self._key_names), "key_kinds": list(self._kinds),
+            "keys": [[key[j] for key in keys] for j in range(len(self._kinds))], "times": self._times[rows].tolist(),
+            "values": [[None if np.isnan(x) else x for x in col] for col in self._values[rows].T.tolist()],
             "max_time": self._max_time, "n_late": self._n_late,
         }
 
@@ -235,10 +289,16 @@ class WindowState(MergeableState):
         if tz is not None:
             pd.Timestamp(0, tz=tz)  # an unknown zone raises
         spec = TimeSpec(kind, "ns" if kind == "datetime" else None, tz)
-        if option("key_kind", ("str", "int")) == "str":
-            keys = np.array(strings("keys"), dtype=object)
-        else:
-            keys = array_from_json(d["keys"], np.int64)
+        kinds, key_cols = d["key_kinds"], d["keys"]
+        if (not isinstance(kinds, list) or not kinds or not all(k in (None, *_KINDS) for k in kinds)
+                or not isinstance(key_cols, list) or len(key_cols) != len(kinds)):
+            raise TypeError(f"key_kinds must be a non-empty list of {', '.join(_KINDS)} or None, with one list of "
+                            f"keys per entry")
+        key_cols = [_keys_from_json(col, k) for col, k in zip(key_cols, kinds)]
+        key_names = d["key_names"]
+        if not isinstance(key_names, list) or not all(isinstance(x, str) for x in key_names) or (
+                key_names and (len(key_names) != len(kinds) or len(set(key_names)) != len(key_names))):
+            raise TypeError("key_names must be [] (keys by position) or one distinct string per key column")
         times = array_from_json(d["times"], np.int64)
         cols = d["values"]
         if not isinstance(cols, list) or len(cols) != len(names) or not all(
@@ -247,8 +307,10 @@ class WindowState(MergeableState):
             raise TypeError("values must be one list of numbers (or None) per name")
         cols = [np.array([np.nan if x is None else float(x) for x in col], dtype=np.float64) for col in cols]
         values = np.stack(cols, axis=1) if cols and cols[0].size else np.empty((0, len(names)))
-        if not (len(keys) == len(times) == len(values)):
+        if not all(len(c) == len(times) for c in key_cols) or len(times) != len(values):
             raise ValueError("keys, times and values differ in length")
+        if len(times) and None in kinds:
+            raise ValueError("key_kinds holds None (no key seen) but the state holds events")
         windows = array_from_json(d["windows"], np.int64)
         if len(labels) != len(windows) or (windows <= 0).any() or not set(aggs) <= set(AGGS):
             raise ValueError("bad windows, labels or aggs")
@@ -259,13 +321,13 @@ class WindowState(MergeableState):
             raise ValueError("n_late and allowed_lateness must be >= 0")
         if len(times) and (max_time is None or max_time < times.max()):
             raise ValueError("max_time must be at least the latest time held")
-        return cls._make(names, windows, labels, aggs, closed, lateness, on_late, spec, keys, times, values,
-                         max_time, n_late)
+        return cls._make(names, windows, labels, aggs, closed, lateness, on_late, spec, kinds,
+                         list(zip(*key_cols)), times, values, max_time, n_late, key_names=key_names)
 
     @validate_params()
     def result(self) -> WindowStateSummary:
         """How many entities and events the state holds, late events dropped, its watermark."""
-        n_entities = int(pd.unique(self._keys).size)
+        n_entities = int(np.count_nonzero(np.diff(self._ent)) + 1) if self._ent.size else 0
         return WindowStateSummary(n_entities, int(self._times.size), int(self._n_late), self._max_time,
                                   self.watermark)
 
@@ -283,22 +345,28 @@ class WindowState(MergeableState):
         """The columns of :meth:`lookup`, as :func:`~mlsd.features.window_aggregate` names them."""
         return feature_names(self._names, self._aggs, self._labels)
 
-    @validate_params(entity_keys=[KEYS], at_time=[AT_TIME])
+    @validate_params(entity_keys=[KEYS, TABLE], at_time=[AT_TIME])
     def lookup(self, entity_keys, at_time) -> pd.DataFrame:
         """The features of each entity at ``at_time`` (a scalar for all, or one time per key).
+
+        ``entity_keys`` takes the form of the state's keys (a 1-D array for one key column, a
+        table with the state's key columns for several; see the class docstring); an entity the
+        state never saw gets empty frames.
 
         Returns a DataFrame with one row per key and the columns :attr:`feature_names`, equal to
         ``window_aggregate(events fed so far, at=...)``'s feature columns for those (key, time)
         pairs.  A time before the :attr:`watermark` raises ValueError (the events it needs may have
-        been evicted).
+        been evicted).  The work is proportional to the keys looked up and their events: the held
+        events stay sorted by entity, so a lookup neither sorts nor reads the others.
         """
         func = "WindowState.lookup"
-        q_keys = np.asarray(entity_keys)
+        cols = _key_columns(entity_keys, func, "entity_keys", self._key_names)[0]
+        n = len(cols[0].values)
         t = np.asarray(at_time)
         if t.ndim == 0:
-            t = np.repeat(t.reshape(1), q_keys.size)
-        if t.size != q_keys.size:
-            raise InvalidParameterError(f"{func}: at_time has {t.size} elements but entity_keys has {q_keys.size}")
+            t = np.repeat(t.reshape(1), n)
+        if t.size != n:
+            raise InvalidParameterError(f"{func}: at_time has {t.size} elements but entity_keys has {n}")
         q_times, valid = self._ticks(t, func, "at_time")
         if valid is not None:
             raise InvalidParameterError(f"{func}: at_time holds a missing time (NaT)")
@@ -306,19 +374,25 @@ class WindowState(MergeableState):
         if wm is not None and q_times.size and q_times.min() < wm:
             raise ValueError(f"{func}: at_time must not be before the state's watermark {wm} (the latest event time "
                              f"minus allowed_lateness); got {int(q_times.min())}: events it needs may be evicted")
-        codes = self._codes([self._keys, q_keys], func, ["the state", "entity_keys"])
-        vals = [np.ascontiguousarray(self._values[:, j]) for j in range(len(self._names))]
-        res = run_kernel(func, codes[0], self._times, vals, codes[1], q_times, self._windows, self._closed, self._aggs)
-        cols = {}
+        q_ent = self._entity_ids(cols, func, "entity_keys", create=False)
+        wanted = np.unique(q_ent[q_ent >= 0])
+        lo = np.searchsorted(self._ent, wanted, side="left")
+        hi = np.searchsorted(self._ent, wanted, side="right")
+        rows = _ranges(lo, hi)  # the looked-up entities' events, still in (entity, time) order
+        sub = self._values[rows]
+        vals = [np.ascontiguousarray(sub[:, j]) for j in range(len(self._names))]
+        res = run_kernel(func, self._ent[rows], self._times[rows], vals, q_ent, q_times, self._windows, self._closed,
+                         self._aggs, order=np.arange(rows.size, dtype=np.int64))
+        out = {}
         names = self.feature_names
         i = 0
         for vi in range(len(self._names)):
             for a in self._aggs:
                 for wi in range(len(self._windows)):
                     col = res[a][vi, wi]
-                    cols[names[i]] = col.astype(np.int64) if a == "count" else col
+                    out[names[i]] = col.astype(np.int64) if a == "count" else col
                     i += 1
-        return pd.DataFrame(cols)
+        return pd.DataFrame(out)
 
     def __repr__(self) -> str:
         return (f"WindowState(values={self._names}, windows={self._labels}, n_events={self._times.size}, "
@@ -331,51 +405,107 @@ class WindowState(MergeableState):
         out, valid, _ = encode_times([ref, got], ["t", "t"], ["the state", arg], func, arg=arg)
         return out[1], valid[1]
 
-    def _codes(self, key_arrays, func, wheres):
-        tables = [pd.DataFrame({"k": pd.Series(k, dtype=object if k.dtype.kind in "OU" else None)})
-                  for k in key_arrays]
-        codes, _ = encode_keys(tables, [["k"]] * len(tables), wheres, func)
-        return codes
+    def _entity_ids(self, cols: list, func: str, arg: str, create: bool) -> np.ndarray:
+        """The entity id of each row of the key columns ``cols`` (-1: a missing key, or with
+        ``create=False`` an entity the state has never seen); new entities get new ids (create)."""
+        if len(cols) != len(self._kinds):
+            raise InvalidParameterError(f"{func}: {arg} has {len(cols)} key column(s) but the state has "
+                                        f"{len(self._kinds)}")
+        canon = [_canonical(c) for c in cols]
+        for j, ((kind, _, _), held) in enumerate(zip(canon, self._kinds)):
+            if kind != "null" and held is not None and kind != held:
+                label = self._key_names[j] if self._key_names else j
+                where = f" (key column {label!r})" if len(cols) > 1 or self._key_names else ""
+                raise InvalidParameterError(f"{func}: {arg}{where} must be of the kind the state holds "
+                                            f"({_KIND_TEXT[held]}); got {_KIND_TEXT[kind]}")
+        n = len(cols[0].values)
+        present = np.ones(n, dtype=bool)
+        for _, _, ok in canon:
+            present &= ok
+        rows = np.flatnonzero(present)
+        ids = np.full(n, -1, dtype=np.int64)
+        if rows.size == 0:
+            return ids
+        if create:
+            self._kinds = [held if held is not None else kind for (kind, _, _), held in zip(canon, self._kinds)]
+        codes, uniques = [], []
+        for _, vals, _ in canon:
+            c, u = pd.factorize(vals[rows], use_na_sentinel=False)
+            codes.append(c.astype(np.int64, copy=False))
+            uniques.append(np.asarray(u, dtype=object))
+        if len(codes) == 1:
+            inv, combos = codes[0], np.arange(len(uniques[0]))[:, None]
+        else:  # distinct combinations numbered in order of first appearance (ids follow arrival)
+            combos, first, inv = np.unique(np.stack(codes, axis=1), axis=0, return_index=True, return_inverse=True)
+            by_first = np.argsort(first, kind="stable")
+            rank = np.empty_like(by_first)
+            rank[by_first] = np.arange(by_first.size)
+            combos, inv = combos[by_first], rank[inv.reshape(-1)]
+        keys = zip(*[u[combos[:, j]].tolist() for j, u in enumerate(uniques)])
+        if create:
+            local = np.fromiter((self._id_of(k) for k in keys), dtype=np.int64, count=len(combos))
+        else:
+            local = np.fromiter((self._ids.get(k, -1) for k in keys), dtype=np.int64, count=len(combos))
+        ids[rows] = local[inv]
+        return ids
 
-    def _add(self, keys, times, values, func):
-        keys = np.asarray(keys)
+    def _add(self, cols, times, values, func):
         t = np.asarray(times)
         if values.ndim == 1:
             values = values.reshape(-1, 1)
         if values.shape[1] != len(self._names):
             raise InvalidParameterError(f"{func}: values has {values.shape[1]} columns but the state has "
                                         f"{len(self._names)}")
-        if not (keys.size == t.size == values.shape[0]):
+        n = len(cols[0].values)
+        if not (n == t.size == values.shape[0]):
             raise InvalidParameterError(f"{func}: keys, times and values must have the same number of rows; got "
-                                        f"{keys.size}, {t.size} and {values.shape[0]} elements")
+                                        f"{n}, {t.size} and {values.shape[0]} elements")
         if np.isinf(values).any():
             raise InvalidParameterError(f"{func}: values must be finite or NaN; found an infinite value")
-        if keys.size and _string_keys(keys) != (self._keys.dtype == object):
-            raise InvalidParameterError(f"{func}: keys must be of the kind the state holds "
-                                        f"({'strings' if self._keys.dtype == object else 'integers'})")
         ticks, valid = self._ticks(t, func, "times")
-        codes = self._codes([keys], func, ["keys"])[0]
-        keep = codes >= 0 if valid is None else (codes >= 0) & valid  # rows without a key or a time: no entity
+        kinds = list(self._kinds)
+        n_ids = len(self._entity_keys)
+        ent = self._entity_ids(cols, func, "keys", create=True)
+        keep = ent >= 0 if valid is None else (ent >= 0) & valid  # rows without a key or a time: no entity
         wm = self.watermark
         late = keep & (ticks < wm) if wm is not None else np.zeros_like(keep)
-        if late.any():
-            if self._on_late == "raise":
-                i = int(np.flatnonzero(late)[0])
-                raise ValueError(f"{func}: times holds a late event at row {i} (time {int(ticks[i])} is before the "
-                                 f"watermark {wm}, the latest time seen minus allowed_lateness); nothing was added. "
-                                 f"Raise allowed_lateness, or pass on_late='count' to drop and count late events")
-            self._n_late += int(late.sum())
-            keep &= ~late
+        if late.any() and self._on_late == "raise":
+            self._forget(kinds, n_ids)  # nothing was added
+            i = int(np.flatnonzero(late)[0])
+            raise ValueError(f"{func}: times holds a late event at row {i} (time {int(ticks[i])} is before the "
+                             f"watermark {wm}, the latest time seen minus allowed_lateness); nothing was added. "
+                             f"Raise allowed_lateness, or pass on_late='count' to drop and count late events")
+        self._n_late += int(late.sum())
+        keep &= ~late
         if not keep.any():
             return
-        new_keys = keys[keep]
-        new_keys = new_keys.astype(object) if self._keys.dtype == object else new_keys.astype(np.int64)
-        self._keys = _concat_keys([self._keys, new_keys])
-        self._times = np.concatenate([self._times, ticks[keep]])
-        self._values = np.concatenate([self._values, values[keep]])
+        self._insert(ent[keep], ticks[keep], values[keep])
         top = int(ticks[keep].max())
         self._max_time = top if self._max_time is None else max(self._max_time, top)
         self._evict()
+
+    def _forget(self, kinds: list, n_ids: int) -> None:
+        """Undoes the entities a rejected batch introduced."""
+        self._kinds = kinds
+        for key in self._entity_keys[n_ids:]:
+            del self._ids[key]
+        del self._entity_keys[n_ids:]
+
+    def _insert(self, ent, ticks, values):
+        """Adds events, keeping the held ones sorted by (entity, time, arrival)."""
+        n, b = self._ent.size, ent.size
+        if b * 16 >= n:  # a large batch: one stable radix sort of everything (held events first)
+            ent, ticks = np.concatenate([self._ent, ent]), np.concatenate([self._times, ticks])
+            values = np.concatenate([self._values, values])
+            order = sort_order(ent, ticks)
+            self._ent, self._times, self._values = ent[order], ticks[order], values[order]
+            return
+        order = sort_order(ent, ticks)  # a small one: sorted, then slotted in after equal (entity, time)
+        ent, ticks, values = ent[order], ticks[order], values[order]
+        pos = _insert_positions(self._ent, self._times, ent, ticks)
+        self._ent = np.insert(self._ent, pos, ent)
+        self._times = np.insert(self._times, pos, ticks)
+        self._values = np.insert(self._values, pos, values, axis=0)
 
     def _evict(self):
         wm = self.watermark
@@ -386,25 +516,116 @@ class WindowState(MergeableState):
             return
         keep = self._times >= horizon
         if not keep.all():
-            self._keys, self._times, self._values = self._keys[keep], self._times[keep], self._values[keep]
+            self._ent, self._times, self._values = self._ent[keep], self._times[keep], self._values[keep]
+        # Entities without events left are forgotten once they are most of the dictionary (ids are
+        # renumbered in order, so the held events stay sorted).
+        if len(self._entity_keys) > 64 and len(self._entity_keys) > 2 * self.result().n_entities:
+            held = np.unique(self._ent)
+            remap = np.full(len(self._entity_keys), -1, dtype=np.int64)
+            remap[held] = np.arange(held.size)
+            self._entity_keys = [self._entity_keys[i] for i in held.tolist()]
+            self._ids = {k: i for i, k in enumerate(self._entity_keys)}
+            self._ent = remap[self._ent]
 
 
-def _string_keys(keys: np.ndarray) -> bool:
-    """Whether keys are strings (held as an object array) rather than integers (int64); integers
-    in an object array are integers."""
-    if keys.dtype.kind != "O":
-        return keys.dtype.kind == "U"
-    return pd.api.types.infer_dtype(keys, skipna=True) not in ("integer", "boolean")
+_KINDS = ("integer", "float", "string")
+_KIND_TEXT = {"integer": "integers", "float": "floats", "string": "strings", None: "no keys yet"}
 
 
-def _empty_keys(keys) -> np.ndarray:
-    return np.empty(0, dtype=object if _string_keys(np.asarray(keys)) else np.int64)
+def _key_columns(keys, func: str, arg: str, names: list | None) -> tuple[list, list]:
+    """The key columns of ``keys`` read by the features family's key rule (:mod:`._encode`) and
+    their names ([] for a 1-D array).  A table's columns are the key columns; ``names`` (the
+    state's, when it has some): the columns to read, by name, in that order."""
+    if isinstance(keys, pd.DataFrame) or is_arrow(keys):
+        have = list(keys.column_names if is_arrow(keys) else keys.columns)
+        if names:
+            missing = [c for c in names if c not in have]
+            if missing:
+                raise InvalidParameterError(f"{func}: {arg} lacks the key column {missing[0]!r}; the state's key "
+                                            f"columns are {names}")
+            use = list(names)
+        else:
+            use = have
+            if not use:
+                raise InvalidParameterError(f"{func}: {arg} has no columns; give one column per key")
+            bad = [c for c in use if not isinstance(c, str)]
+            if bad:
+                raise InvalidParameterError(f"{func}: {arg} has the column label {bad[0]!r}; key columns need "
+                                            f"string names")
+        return [_read_key(keys, c, arg, func) for c in use], use
+    arr = np.asarray(keys)
+    table = pd.DataFrame({arg: pd.Series(arr, dtype=object if arr.dtype.kind in "OU" else None)})
+    return [_read_key(table, arg, arg, func)], []
 
 
-def _concat_keys(parts: list) -> np.ndarray:
-    if parts[0].dtype == object:
-        return np.concatenate([p.astype(object) for p in parts])
-    return np.concatenate(parts).astype(np.int64)
+def _canonical(col) -> tuple[str, np.ndarray, np.ndarray]:
+    """(kind, values, present) of one key column, values as the family compares them: int64 for
+    integers and booleans, float64 with -0.0 as 0.0, str for strings, a categorical's categories."""
+    n = len(col.values)
+    if col.kind == "null":
+        return "null", np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
+    if col.categories is not None:
+        kind, cats, cats_ok = _canonical(col.categories)
+        codes = np.asarray(col.values, dtype=np.int64)
+        ok = codes >= 0
+        if not len(cats):
+            return kind, np.zeros(n, dtype=cats.dtype), np.zeros(n, dtype=bool)
+        at = np.where(ok, codes, 0)
+        return kind, cats[at], ok & cats_ok[at]
+    if col.kind == "string":
+        import pyarrow as pa
+
+        arr = col.values.combine_chunks() if isinstance(col.values, pa.ChunkedArray) else col.values
+        ok = ~np.asarray(arr.is_null(), dtype=bool)
+        if col.valid is not None:
+            ok &= col.valid
+        return "string", np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object), ok
+    ok = np.ones(n, dtype=bool) if col.valid is None else np.asarray(col.valid, dtype=bool)
+    return col.kind, (col.values + 0.0 if col.kind == "float" else col.values), ok
+
+
+def _keys_from_json(col, kind) -> list:
+    if not isinstance(col, list):
+        raise TypeError("keys must hold one list per key column")
+    if kind == "string":
+        if not all(isinstance(x, str) for x in col):
+            raise TypeError("keys of a string column must be strings")
+        return col
+    if kind == "integer":
+        return array_from_json(col, np.int64).tolist()
+    if kind == "float":
+        arr = array_from_json(col, np.float64)
+        if np.isnan(arr).any():
+            raise ValueError("float keys must not be NaN")
+        return (arr + 0.0).tolist()
+    if col:
+        raise ValueError("a key column of no kind holds keys")
+    return col
+
+
+def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The row numbers lo[0]..hi[0]-1, lo[1]..hi[1]-1, ... in one array."""
+    lens = hi - lo
+    total = int(lens.sum())
+    if total == 0:
+        return np.empty(0, dtype=np.int64)
+    starts = np.cumsum(lens) - lens
+    return np.repeat(lo - starts, lens) + np.arange(total, dtype=np.int64)
+
+
+def _insert_positions(ent: np.ndarray, times: np.ndarray, new_ent: np.ndarray, new_times: np.ndarray) -> np.ndarray:
+    """Where each new (entity, time) goes among held rows sorted by (entity, time): after the
+    equal ones (they arrived earlier).  A binary search per new row within its entity's rows."""
+    lo = np.searchsorted(ent, new_ent, side="left")
+    hi = np.searchsorted(ent, new_ent, side="right")
+    while True:
+        active = lo < hi
+        if not active.any():
+            return lo
+        mid = (lo + hi) // 2
+        right = active & (times[np.minimum(mid, times.size - 1)] <= new_times)
+        lo = np.where(right, mid + 1, lo)
+        hi = np.where(active & ~right, mid, hi)
 
 
 def _spec_of(times, func) -> TimeSpec:
