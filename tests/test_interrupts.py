@@ -70,6 +70,16 @@ import mlsd.retrieval as R
 ix = R.ShardedIndex(32, 'l2', 'HNSW32', n_shards=2)
 x = rng.standard_normal((400_000, 32)).astype(np.float32)
 """, "ix.add(x)", "n = len(ix); assert 0 < n < 400_000; ix.add(x[:5]); assert len(ix) == n + 5; ix.search(x[:3], 5)"),
+    "IVF train (FAISS k-means)": ("""
+import mlsd.retrieval as R
+ix = R.Index(64, 'l2', 'IVF2048,Flat')
+x = rng.standard_normal((400_000, 64)).astype(np.float32)
+""", "ix.train(x)", """
+assert not ix.is_trained  # untrained and whole: trained again, as a fresh index is
+ix.train(x[:4096]); ix.add(x[:1000])
+fresh = R.Index(64, 'l2', 'IVF2048,Flat'); fresh.train(x[:4096]); fresh.add(x[:1000])
+assert (ix.search(x[:5], 5, nprobe=8)[1] == fresh.search(x[:5], 5, nprobe=8)[1]).all()
+"""),
     "ks_2samp exact": ("""
 import mlsd.monitoring as MON
 a, b = rng.random(300_000), rng.random(300_000) + 0.3

@@ -70,6 +70,12 @@ class interrupt_scope {
 
 void check_interrupt();
 
+// The non-throwing half of check_interrupt, for code that must not throw through a third-party
+// library's frames (FAISS's InterruptCallback): true when the current thread's hook says stop, now
+// or earlier in the scope (then check_interrupt() throws too).  Never true on a thread without a
+// hook, and never asks the hook more often than check_interrupt does.
+bool interrupt_requested();
+
 namespace detail {
 
 // Fixed chunk size for reductions: results depend on it, never on the thread count.
