@@ -78,7 +78,7 @@ x = rng.standard_normal((400_000, 64)).astype(np.float32)
 assert not ix.is_trained  # untrained and whole: trained again, as a fresh index is
 ix.train(x[:4096]); ix.add(x[:1000])
 fresh = R.Index(64, 'l2', 'IVF2048,Flat'); fresh.train(x[:4096]); fresh.add(x[:1000])
-assert (ix.search(x[:5], 5, nprobe=8)[1] == fresh.search(x[:5], 5, nprobe=8)[1]).all()
+assert (ix.search(x[:50], 10, nprobe=1)[1] == fresh.search(x[:50], 10, nprobe=1)[1]).all()  # other centroids: other lists
 """),
     "ks_2samp exact": ("""
 import mlsd.monitoring as MON

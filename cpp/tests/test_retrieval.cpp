@@ -566,7 +566,7 @@ TEST(Index, CtrlCDuringTrainingStopsKMeansAndLeavesTheIndexUntrained) {
   const index_t d = 32, n = 60000;
   const auto x = random_matrix(n, d, 39);
   const std::vector<float> small(x.begin(), x.begin() + 2000 * d);
-  const auto q = random_matrix(5, d, 40);
+  const auto q = random_matrix(50, d, 40);
   mr::Index ix(d, mr::Metric::l2, "IVF256,Flat");
   train_interrupt::calls = 0;
   {
@@ -583,7 +583,7 @@ TEST(Index, CtrlCDuringTrainingStopsKMeansAndLeavesTheIndexUntrained) {
   fresh.train(small);
   fresh.add(small, {});
   mr::SearchParams p;
-  p.nprobe = 4;
-  EXPECT_EQ(ix.search(q, 5, p).ids, fresh.search(q, 5, p).ids);
+  p.nprobe = 1;  // one list per query: other centroids would give other neighbours
+  EXPECT_EQ(ix.search(q, 10, p).ids, fresh.search(q, 10, p).ids);
   mlsd::set_num_threads(0);
 }
