@@ -12,8 +12,9 @@ import mlsd
 
 DASK = pathlib.Path(mlsd.__file__).parent / "dask"
 FAMILIES = ("metrics", "retrieval", "abtest", "hashing", "features", "monitoring")
-# the contract's shared modules, which every family uses the same way
-SHARED = {"_params", "_results", "_state", "_validation"}
+# the contract's shared modules, which every family uses the same way (_interrupts: a thread's
+# cancel probe, which mlsd.dask's tasks install on workers)
+SHARED = {"_params", "_results", "_state", "_validation", "_interrupts"}
 # the private handles mlsd.dask reached before the contract (issue 13), on whatever object: the
 # compiled metrics module, ScoreTable's raw constructor and arrays, Index's compiled index and its
 # serialisation and centring, retrieval's result wrapper

@@ -245,6 +245,10 @@ def test_errors(dask_client):
     with pytest.raises(ValueError, match="vectors row 2 has zero norm"):
         zero_row = np.eye(4, DIM) * [[1], [1], [0], [1]]
         md.DistributedIndex(DIM, "cosine", client=dask_client).add(da.from_array(zero_row))
+    with pytest.raises(ValueError, match="^DistributedIndex.add: vectors has finite values beyond the range of float32"):
+        index.add(da.from_array(np.where(np.arange(DIM) == 3, 1e39, x.astype(np.float64)), chunks=7))
+    with pytest.raises(ValueError, match="^DistributedIndex.add: ids must fit in int64"):
+        index.add(dx, dids.astype(np.uint64) | np.uint64(2**63))
     with pytest.raises(ValueError, match="must be trained before vectors are added"):
         md.DistributedIndex(DIM, spec="IVF4,Flat", client=dask_client).add(dx)
     index.add(dx, dids)

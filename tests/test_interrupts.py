@@ -70,6 +70,16 @@ import mlsd.retrieval as R
 ix = R.ShardedIndex(32, 'l2', 'HNSW32', n_shards=2)
 x = rng.standard_normal((400_000, 32)).astype(np.float32)
 """, "ix.add(x)", "n = len(ix); assert 0 < n < 400_000; ix.add(x[:5]); assert len(ix) == n + 5; ix.search(x[:3], 5)"),
+    "IVF train (FAISS k-means)": ("""
+import mlsd.retrieval as R
+ix = R.Index(64, 'l2', 'IVF2048,Flat')
+x = rng.standard_normal((400_000, 64)).astype(np.float32)
+""", "ix.train(x)", """
+assert not ix.is_trained  # untrained and whole: trained again, as a fresh index is
+ix.train(x[:4096]); ix.add(x[:1000])
+fresh = R.Index(64, 'l2', 'IVF2048,Flat'); fresh.train(x[:4096]); fresh.add(x[:1000])
+assert (ix.search(x[:50], 10, nprobe=1)[1] == fresh.search(x[:50], 10, nprobe=1)[1]).all()  # other centroids: other lists
+"""),
     "ks_2samp exact": ("""
 import mlsd.monitoring as MON
 a, b = rng.random(300_000), rng.random(300_000) + 0.3
@@ -147,3 +157,54 @@ def test_accessors_do_not_deadlock_with_a_kernel_checking_for_ctrl_c():
     except subprocess.TimeoutExpired:
         pytest.fail("HNSW add with another thread polling len(ix) deadlocked")
     assert out.stdout.split() == ["done", "40000"], out.stderr
+
+
+def test_a_cancel_probe_stops_a_kernel_on_any_thread():
+    """A thread's cancel probe (what mlsd.dask installs on workers) is called between chunks, only
+    on the calling thread, and its exception stops the kernel; without a probe, nothing changes."""
+    import threading
+
+    import numpy as np
+
+    import mlsd.abtest as A
+    from mlsd._interrupts import cancel_probe
+
+    class Stop(Exception):
+        pass
+
+    x = np.random.default_rng(0).standard_normal(20_000)
+    expected = A.bootstrap(x, n_resamples=2000)
+    for on_main in (False, True):
+        calls: list[int] = []
+
+        def probe():
+            calls.append(threading.get_ident())
+            if len(calls) >= 3:
+                raise Stop("enough")
+
+        out: dict = {}
+
+        def run():
+            with cancel_probe(probe):
+                try:
+                    A.bootstrap(x, n_resamples=1_000_000)  # a minute, unless the probe stops it
+                except Stop as e:
+                    out["stopped"] = e
+            out["after"] = A.bootstrap(x, n_resamples=2000)  # the probe is gone
+            out["thread"] = threading.get_ident()
+
+        if on_main:
+            run()
+        else:
+            t = threading.Thread(target=run, daemon=True)
+            t.start()
+            t.join(HANG_TIMEOUT)
+            assert not t.is_alive(), "the probe did not stop the kernel"
+        assert isinstance(out["stopped"], Stop)
+        assert calls == [out["thread"]] * 3
+        assert out["after"].confidence_interval == expected.confidence_interval
+
+    silent: list[int] = []
+    with cancel_probe(lambda: silent.append(1)):
+        assert A.bootstrap(x, n_resamples=2000).confidence_interval == expected.confidence_interval
+    assert silent  # called, and changed nothing

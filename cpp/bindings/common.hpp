@@ -43,22 +43,58 @@ py::array_t<T> to_numpy(std::vector<T, Alloc>&& v) {
   return py::array_t<T>({static_cast<py::ssize_t>(owned->size())}, {sizeof(T)}, owned->data(), free_when_done);
 }
 
-// Ctrl-C.  Python runs signal handlers only on the main thread, so a kernel called there gets a
-// hook (mlsd::interrupt_scope) that mlsd::check_interrupt runs on this thread between chunks: it
-// takes the GIL for PyErr_CheckSignals() and, when a handler raised (KeyboardInterrupt), keeps that
-// exception until the kernel has unwound (mlsd::interrupted) and the module's exception translator
-// hands it back to Python with restore_interrupt().  Kernels called from other threads (Dask
-// workers, user threads) get no hook and never take the GIL.
+// Ctrl-C and cancellation.  Python runs signal handlers only on the main thread, so a kernel called
+// there gets a hook (mlsd::interrupt_scope) that mlsd::check_interrupt runs on this thread between
+// chunks: it takes the GIL for PyErr_CheckSignals() and, when a handler raised (KeyboardInterrupt),
+// keeps that exception until the kernel has unwound (mlsd::interrupted) and the module's exception
+// translator hands it back to Python with restore_interrupt().
+//
+// A thread may also hold a cancel probe (set_cancel_probe, from mlsd._validation.cancel_probe): a
+// Python callable that the hook calls in the same way (GIL taken, at most every kInterruptPollMs)
+// and that stops the kernel by raising; its exception is the one the call raises.  mlsd.dask's
+// tasks set one in distributed workers, whose threads get no signals.  A thread other than the main
+// thread without a probe gets no hook and never takes the GIL.
 namespace interrupts {
 inline unsigned long main_thread_ident = 0;  // set when the module is imported
 inline thread_local PyObject* pending[3] = {nullptr, nullptr, nullptr};  // type, value, traceback
+inline thread_local PyObject* cancel_probe = nullptr;                    // owned; nullptr: none
+
+// With the GIL held: true (and the exception kept in pending) when the probe raised.
+inline bool probe_raised() {
+  if (cancel_probe == nullptr) return false;
+  PyObject* r = PyObject_CallNoArgs(cancel_probe);
+  if (r != nullptr) {
+    Py_DECREF(r);
+    return false;
+  }
+  PyErr_Fetch(&pending[0], &pending[1], &pending[2]);
+  return true;
+}
 
 inline bool check_signals() {
   const PyGILState_STATE gil = PyGILState_Ensure();
-  const bool raised = PyErr_CheckSignals() != 0;
-  if (raised) PyErr_Fetch(&pending[0], &pending[1], &pending[2]);
+  bool raised = PyErr_CheckSignals() != 0;
+  if (raised) {
+    PyErr_Fetch(&pending[0], &pending[1], &pending[2]);
+  } else {
+    raised = probe_raised();
+  }
   PyGILState_Release(gil);
   return raised;
+}
+
+inline bool check_probe() {
+  const PyGILState_STATE gil = PyGILState_Ensure();
+  const bool raised = probe_raised();
+  PyGILState_Release(gil);
+  return raised;
+}
+
+// Installs `probe` (None: none) for kernels called on this thread; returns the previous one.
+inline py::object set_cancel_probe(py::object probe) {
+  py::object previous = cancel_probe != nullptr ? py::reinterpret_steal<py::object>(cancel_probe) : py::none();
+  cancel_probe = probe.is_none() ? nullptr : probe.release().ptr();
+  return previous;
 }
 
 // Called with the GIL held; sets the Python error for an mlsd::interrupted.
@@ -75,9 +111,10 @@ inline void restore_interrupt() {
 // an earlier call that ended with another error (which won the race inside TBB) is dropped here,
 // so it neither fires late nor keeps its traceback's frames alive.
 inline mlsd::interrupt_hook hook_for_this_thread() {
-  if (PyThread_get_thread_ident() != main_thread_ident) return nullptr;
+  const bool main = PyThread_get_thread_ident() == main_thread_ident;
+  if (!main && cancel_probe == nullptr) return nullptr;
   for (PyObject*& p : pending) Py_CLEAR(p);
-  return &check_signals;
+  return main ? &check_signals : &check_probe;
 }
 }  // namespace interrupts
 

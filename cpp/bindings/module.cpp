@@ -15,12 +15,13 @@ PYBIND11_MODULE(_core, m) {
       if (p) std::rethrow_exception(p);
     } catch (const mlsd::invalid_argument& e) {
       PyErr_SetString(PyExc_ValueError, e.message().c_str());
-    } catch (const mlsd::interrupted&) {  // Ctrl-C between a kernel's chunks (common.hpp)
+    } catch (const mlsd::interrupted&) {  // Ctrl-C or a cancel probe between a kernel's chunks (common.hpp)
       mlsd::bindings::interrupts::restore_interrupt();
     }
   });
   mlsd::bindings::interrupts::main_thread_ident =
       pybind11::module_::import("threading").attr("main_thread")().attr("ident").cast<unsigned long>();
+  m.def("_set_cancel_probe", &mlsd::bindings::interrupts::set_cancel_probe, pybind11::arg("probe"));
   m.def("set_num_threads", &mlsd::set_num_threads, pybind11::arg("n"));
   m.def("get_num_threads", &mlsd::get_num_threads);
   m.def("default_num_threads", &mlsd::default_num_threads);

@@ -38,6 +38,7 @@ mr::Allow allow_filter(bool active, std::span<const std::int64_t> ids, std::span
 }  // namespace
 
 void register_retrieval(py::module_& m) {
+  mr::enable_faiss_interrupts();  // Ctrl-C (or a cancel probe) stops Index.train's k-means
   py::enum_<mr::Metric>(m, "Metric")
       .value("ip", mr::Metric::inner_product)
       .value("l2", mr::Metric::l2)

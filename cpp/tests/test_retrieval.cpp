@@ -551,3 +551,39 @@ TEST(ShardedIndex, ShardsAreChangedInPlaceWhileHeld) {
     }
   }
 }
+
+// Ctrl-C during Index::train stops FAISS's k-means between its iterations (enable_faiss_interrupts)
+// and leaves the index untrained and whole: trained again, it gives exactly what a fresh index
+// trained on the same data gives (the quantizer keeps no half-trained centroids).
+namespace train_interrupt {
+std::atomic<int> calls{0};
+bool stop() { return ++calls >= 2; }
+}  // namespace train_interrupt
+
+TEST(Index, CtrlCDuringTrainingStopsKMeansAndLeavesTheIndexUntrained) {
+  mr::enable_faiss_interrupts();
+  mlsd::set_num_threads(1);
+  const index_t d = 32, n = 60000;
+  const auto x = random_matrix(n, d, 39);
+  const std::vector<float> small(x.begin(), x.begin() + 2000 * d);
+  const auto q = random_matrix(50, d, 40);
+  mr::Index ix(d, mr::Metric::l2, "IVF256,Flat");
+  train_interrupt::calls = 0;
+  {
+    mlsd::interrupt_scope scope(&train_interrupt::stop);
+    // uninterrupted, this training takes seconds; the hook says stop on its second call (40 ms in)
+    EXPECT_THROW(ix.train(x), mlsd::interrupted);
+  }
+  EXPECT_EQ(train_interrupt::calls.load(), 2);
+  EXPECT_FALSE(ix.is_trained());
+  EXPECT_THROW(ix.add(x, {}), std::invalid_argument);  // not trained
+  ix.train(small);
+  ix.add(small, {});
+  mr::Index fresh(d, mr::Metric::l2, "IVF256,Flat");
+  fresh.train(small);
+  fresh.add(small, {});
+  mr::SearchParams p;
+  p.nprobe = 1;  // one list per query: other centroids would give other neighbours
+  EXPECT_EQ(ix.search(q, 10, p).ids, fresh.search(q, 10, p).ids);
+  mlsd::set_num_threads(0);
+}

@@ -64,6 +64,13 @@ double recall_at_k(std::span<const index_t> approx, index_t approx_width, std::s
 // Scales each row of x (n rows of dimension d) to unit L2 norm, in place.  Throws if a row is zero.
 void normalize_rows(std::span<float> x, index_t d, const char* function, const char* argument);
 
+// Lets mlsd::check_interrupt's hook stop FAISS's k-means (Index::train) between its iterations and
+// assignment blocks: installs a faiss::InterruptCallback, unless the program installed its own,
+// that answers only for threads inside Index::train (searches and adds stop between mlsd's own
+// blocks instead) and there asks the thread's interrupt hook.  Call once, before any thread uses
+// FAISS (the Python module does so on import); FAISS reads the callback without a lock.
+void enable_faiss_interrupts();
+
 // CRC-32 (IEEE 802.3, as zlib.crc32), continuing from crc.
 std::uint32_t crc32(std::span<const std::uint8_t> data, std::uint32_t crc = 0);
 

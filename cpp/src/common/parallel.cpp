@@ -33,20 +33,22 @@ interrupt_scope::~interrupt_scope() {
   t_interrupt.tripped = previous_tripped_;
 }
 
+bool interrupt_requested() {
+  InterruptState& st = t_interrupt;
+  if (st.hook == nullptr) return false;
+  if (st.tripped) return true;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - st.last_poll < std::chrono::milliseconds(kInterruptPollMs)) return false;
+  st.last_poll = now;
+  st.tripped = st.hook();
+  return st.tripped;
+}
+
 void check_interrupt() {
   // A loop already being cancelled (Ctrl-C seen by the caller, or an exception in another task):
   // stop this task now rather than at its end.  oneTBB keeps the first exception, not this one.
   if (tbb::is_current_task_group_canceling()) throw interrupted();
-  InterruptState& st = t_interrupt;
-  if (st.hook == nullptr) return;
-  if (st.tripped) throw interrupted();
-  const auto now = std::chrono::steady_clock::now();
-  if (now - st.last_poll < std::chrono::milliseconds(kInterruptPollMs)) return;
-  st.last_poll = now;
-  if (st.hook()) {
-    st.tripped = true;
-    throw interrupted();
-  }
+  if (interrupt_requested()) throw interrupted();
 }
 
 int default_num_threads() {

@@ -9,6 +9,7 @@
 #include <faiss/IndexIVFPQ.h>
 #include <faiss/IndexPQ.h>
 #include <faiss/IndexPreTransform.h>
+#include <faiss/impl/AuxIndexStructures.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/impl/IDSelector.h>
 #include <faiss/index_factory.h>
@@ -60,6 +61,27 @@ void call_faiss(const char* what, F&& f) {
 }
 
 
+// FAISS's interrupt points (1.7.3: each k-means iteration and each block of its assignment search;
+// also inside IVF searches and HNSW adds) ask one process-wide InterruptCallback.  mlsd's says yes
+// only on a thread inside a FaissInterruptible scope (training) whose hook says stop: searches and
+// adds are stopped between mlsd's own blocks, so that an interrupted add keeps whole blocks.
+thread_local bool t_faiss_interruptible = false;
+
+struct InterruptCallback final : faiss::InterruptCallback {
+  bool want_interrupt() override { return t_faiss_interruptible && mlsd::interrupt_requested(); }
+};
+
+class FaissInterruptible {
+ public:
+  FaissInterruptible() : previous_(t_faiss_interruptible) { t_faiss_interruptible = true; }
+  ~FaissInterruptible() { t_faiss_interruptible = previous_; }
+  FaissInterruptible(const FaissInterruptible&) = delete;
+  FaissInterruptible& operator=(const FaissInterruptible&) = delete;
+
+ private:
+  bool previous_;
+};
+
 // A copy of x with unit rows for cosine; otherwise x itself.
 std::span<const float> prepare(const Index::Impl& s, std::span<const float> x, std::vector<float>& storage,
                                const char* argument) {
@@ -88,6 +110,13 @@ void check_rows(const Index::Impl& s, std::span<const float> x, const char* argu
 }
 
 }  // namespace
+
+void enable_faiss_interrupts() {
+  static std::once_flag installed;
+  std::call_once(installed, [] {
+    if (!faiss::InterruptCallback::instance) faiss::InterruptCallback::instance.reset(new InterruptCallback);
+  });
+}
 
 void Index::Impl::make_faiss_index() {
   // Only specs parse_spec accepted reach FAISS (its factory takes degenerate parameters and then
@@ -276,9 +305,17 @@ void Index::train(std::span<const float> x) {
   // OpenMP on mlsd's thread count.
   blas::SingleThreaded blas_threads;
   OmpThreads omp_threads(get_num_threads());
-  call_faiss("train", [&] { s.faiss->train(n, v.data()); });
-  // FAISS's k-means (1.7.3) has no callback to stop it between iterations, and training on blocks
-  // would give other centroids, so Ctrl-C during training is honoured as soon as it returns.
+  try {
+    FaissInterruptible interruptible;  // k-means stops between iterations (enable_faiss_interrupts)
+    call_faiss("train", [&] { s.faiss->train(n, v.data()); });
+  } catch (...) {
+    // k-means stopped part-way leaves the IVF quantizer holding nlist half-trained centroids, which
+    // the next train() would keep as they are (FAISS skips a quantizer that has nlist of them); a
+    // fresh index from the spec is untrained and whole.
+    s.make_faiss_index();
+    if (mlsd::interrupt_requested()) throw interrupted();  // FAISS's "computation interrupted"
+    throw;
+  }
   check_interrupt();
 }
 

@@ -7,7 +7,7 @@ one file per family, ``_core/<family>.pyi``, checked against the built module by
 that stubtest does not look for them at runtime.
 """
 
-from typing import Any, ClassVar, type_check_only
+from typing import Any, Callable, ClassVar, type_check_only
 
 from . import abtest as abtest
 from . import features as features
@@ -21,6 +21,7 @@ __version__: str
 def set_num_threads(n: int) -> None: ...
 def get_num_threads() -> int: ...
 def default_num_threads() -> int: ...
+def _set_cancel_probe(probe: Callable[[], object] | None) -> Callable[[], object] | None: ...
 
 # What pybind11 gives every bound class (pybind11_builtins.pybind11_object, whose metaclass is
 # pybind11_builtins.pybind11_type) and every py::enum_; private, so that stubtest does not look for them.

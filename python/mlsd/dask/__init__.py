@@ -27,12 +27,20 @@ The functions compute on the current default client (the last one created), or o
 as ``client=``.  Workers must have the same mlsd version installed.  Inside a worker, mlsd kernels
 run on the worker's ``nthreads`` threads (TBB, OpenMP and BLAS alike), so start workers with one
 process per machine and ``--nthreads`` equal to its cores, or several processes with fewer threads.
+
+Cancelling
+----------
+Ctrl-C in the client (or ``client.cancel``) releases the call's tasks; a task whose mlsd kernel is
+running stops within a chunk of its work (its kernel polls the worker's state for the task, see
+``_common.in_worker``) and the worker is free for other work at once, instead of finishing the
+partition.  The stopped task raises :class:`TaskCancelled` on the worker, which discards it.
 """
 
 from __future__ import annotations
 
 from . import _abtest, _features, _hashing, _metrics, _monitoring
 from ._abtest import bootstrap, stats, stats_by
+from ._common import TaskCancelled
 from ._features import point_in_time_join
 from ._features_window import window_aggregate
 from ._hashing import hash_columns
@@ -56,4 +64,4 @@ from ._monitoring import drift, profile
 from ._retrieval import DistributedIndex
 
 __all__: list[str] = [*_metrics.__all__, *_abtest.__all__, *_hashing.__all__, *_features.__all__, *_monitoring.__all__,
-                     "DistributedIndex", "window_aggregate"]
+                     "DistributedIndex", "window_aggregate", "TaskCancelled"]

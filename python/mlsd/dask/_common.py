@@ -12,7 +12,9 @@ import importlib
 import math
 from typing import Any, Callable, Sequence
 
-__all__ = ["require", "is_dask_collection", "aligned_partitions", "tree_reduce", "in_worker", "compute"]
+from .._interrupts import cancel_probe
+
+__all__ = ["require", "is_dask_collection", "aligned_partitions", "tree_reduce", "in_worker", "compute", "TaskCancelled"]
 
 _INSTALL_HINT = "mlsd.dask needs Dask and distributed: pip install 'mlsd[dask]'"
 
@@ -104,13 +106,40 @@ def aligned_partitions(func: str, **columns: Any) -> list[list]:
     return [[blocks[k][i] if k in blocks else None for k in columns] for i in range(n_parts)]
 
 
+class TaskCancelled(RuntimeError):
+    """Raised by an mlsd kernel running as a task on a distributed worker when the task is no longer
+    wanted (the client cancelled or released its futures, e.g. after Ctrl-C): the kernel stops
+    between chunks of its work instead of holding the worker until it ends.  The worker discards
+    the error (the task is already cancelled), so the client never sees it."""
+
+
 def in_worker(fn: Callable) -> Callable:
-    """Wrap a function that runs as a Dask task: inside a distributed worker, mlsd kernels use the
-    worker's own thread count (``nthreads``), so worker processes never oversubscribe the cores."""
+    """Wrap a function that runs as a Dask task (every mlsd.dask task that calls an mlsd kernel is
+    wrapped by it).  Inside a distributed worker:
+
+    - mlsd kernels use the worker's own thread count (``nthreads``), so worker processes never
+      oversubscribe the cores;
+    - the kernels poll the worker's state for the task (every 20 ms, between chunks) and stop with
+      :class:`TaskCancelled` once it is cancelled, released or forgotten.  If the task is wanted
+      again by the time the kernel has stopped (the client submitted the same key at once), the
+      task asks the scheduler to run it again (``distributed.Reschedule``) rather than fail.
+
+    Elsewhere (the synchronous or threaded schedulers) the function runs as it is; on the main
+    thread Ctrl-C stops the kernels as in any mlsd call."""
 
     def task(*args, **kwargs):
-        _match_worker_threads()
-        return fn(*args, **kwargs)
+        probe = _worker_task_probe()
+        if probe is None:
+            return fn(*args, **kwargs)
+        with cancel_probe(probe):
+            try:
+                return fn(*args, **kwargs)
+            except TaskCancelled:
+                if probe.wanted():
+                    from distributed import Reschedule
+
+                    raise Reschedule() from None
+                raise
 
     task.__name__ = getattr(fn, "__name__", "mlsd_task")
     task.__qualname__ = getattr(fn, "__qualname__", task.__name__)
@@ -118,22 +147,49 @@ def in_worker(fn: Callable) -> Callable:
 
 
 _worker_threads: int | None = None
+# Task states (distributed's worker state machine) in which a running task's result is still
+# wanted: "resumed" is a cancelled task whose result the scheduler then asked for after all.
+_WANTED = frozenset({"executing", "long-running", "resumed"})
 
 
-def _match_worker_threads() -> None:
+class _TaskProbe:
+    """The cancel probe of one running task: raises TaskCancelled once the worker no longer wants
+    it.  Called on the task's thread with the GIL held; it only reads the worker's task table."""
+
+    def __init__(self, worker: Any, key: Any):
+        self._tasks = worker.state.tasks
+        self._key = key
+
+    def wanted(self) -> bool:
+        ts = self._tasks.get(self._key)
+        return ts is not None and ts.state in _WANTED
+
+    def __call__(self) -> None:
+        if not self.wanted():
+            raise TaskCancelled(f"mlsd.dask: task {self._key!r} was cancelled on its worker; its kernel stopped")
+
+
+def _worker_task_probe() -> _TaskProbe | None:
+    """Inside a distributed worker's task: sizes mlsd's threads to the worker (once per process)
+    and returns the probe for the running task; None elsewhere."""
     global _worker_threads
     try:
         from distributed import get_worker
+        from distributed.worker import thread_state
 
         worker = get_worker()
     except (ImportError, ValueError):  # not running inside a distributed worker
-        return
+        return None
     n = int(getattr(getattr(worker, "state", worker), "nthreads", 0) or 0)
     if n > 0 and n != _worker_threads:
         import mlsd
 
         mlsd.set_num_threads(n)
         _worker_threads = n
+    key = getattr(thread_state, "key", None)
+    if key is None or getattr(getattr(worker, "state", None), "tasks", None) is None:
+        return None
+    return _TaskProbe(worker, key)
 
 
 def tree_reduce(parts: Sequence, combine: Callable[[list], Any], split_every: int = 8, name: str = "mlsd-merge"):

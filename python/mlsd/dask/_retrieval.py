@@ -70,7 +70,11 @@ def _inspect(x: Any, ids: Any, dim: int, metric: str, wants_center: bool) -> dic
             info["error"] = ("ids", str(e).partition(": ")[2].replace("{", "{{").replace("}", "}}"))
             return info
         info["max_id"] = int(ids.max()) if ids.size else None
-    x = np.asarray(x, dtype=np.float32)
+    try:  # float32 as Index.add takes it: a finite value beyond float32's range is refused, not made inf
+        x = _partials.as_vectors(x, "vectors", "DistributedIndex.add")
+    except (TypeError, ValueError) as e:
+        info["error"] = ("vectors", str(e).partition(": ")[2].replace("{", "{{").replace("}", "}}"))
+        return info
     finite = np.isfinite(x).all(axis=1)
     if not finite.all():
         r = int(np.flatnonzero(~finite)[0])

@@ -38,9 +38,10 @@ decltype(auto) run_in_arena(F&& f) {
   return arena.execute(std::forward<F>(f));
 }
 
-// Interrupts (Ctrl-C).  A long kernel calls check_interrupt() between chunks of its work.  On a
-// thread that has an interrupt_scope (the Python bindings open one on the calling thread around each
-// kernel call), it asks the scope's hook, at most every kInterruptPollMs, whether to stop, and
+// Interrupts (Ctrl-C, or a cancelled Dask task).  A long kernel calls check_interrupt() between
+// chunks of its work.  On a thread that has an interrupt_scope with a hook (the Python bindings open
+// one around each kernel call on Python's main thread, for Ctrl-C, and on a thread with a cancel
+// probe, such as an mlsd.dask task on a distributed worker), it asks the scope's hook, at most every kInterruptPollMs, whether to stop, and
 // throws mlsd::interrupted if so.  On any other thread (oneTBB workers) it does nothing, so the hook
 // only ever runs on the thread that installed it: the hook may take the GIL, a worker never does.
 // Thrown inside a parallel loop, oneTBB cancels the loop's remaining tasks and rethrows it on the
@@ -69,6 +70,12 @@ class interrupt_scope {
 };
 
 void check_interrupt();
+
+// The non-throwing half of check_interrupt, for code that must not throw through a third-party
+// library's frames (FAISS's InterruptCallback): true when the current thread's hook says stop, now
+// or earlier in the scope (then check_interrupt() throws too).  Never true on a thread without a
+// hook, and never asks the hook more often than check_interrupt does.
+bool interrupt_requested();
 
 namespace detail {
 

@@ -1,0 +1,25 @@
+"""Stopping kernels from outside: the cancel probe of a thread (Ctrl-C needs nothing here: kernels
+called on the main thread check for it themselves)."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Callable, Iterator
+
+from . import _core
+
+__all__ = ["cancel_probe"]
+
+
+@contextlib.contextmanager
+def cancel_probe(probe: Callable[[], object]) -> Iterator[None]:
+    """Kernels called on this thread inside the block call ``probe()`` between chunks of their work
+    (at most every 20 ms, taking the GIL) and stop when it raises: the kernel call then raises the
+    probe's exception.  Meant for threads other than the main one, which get no Ctrl-C (mlsd.dask's
+    tasks in a distributed worker stop this way once their task is cancelled); on the main thread
+    Ctrl-C is checked first.  The previous probe is restored on exit, so blocks nest."""
+    previous = _core._set_cancel_probe(probe)
+    try:
+        yield
+    finally:
+        _core._set_cancel_probe(previous)
