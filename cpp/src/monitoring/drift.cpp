@@ -463,7 +463,9 @@ double wasserstein_distance(std::span<const double> u, std::span<const double> v
     auto cdf = [](std::span<const double> x, std::span<const double> w) {
       std::vector<std::size_t> order(x.size());
       std::iota(order.begin(), order.end(), std::size_t{0});
-      std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return x[a] < x[b]; });
+      // already ascending (a profile's sketch against sorted current values): the order is the identity
+      if (!std::is_sorted(x.begin(), x.end()))
+        std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return x[a] < x[b]; });
       std::vector<double> xs(x.size()), cum(x.size());
       double acc = 0.0;
       for (std::size_t i = 0; i < x.size(); ++i) {
