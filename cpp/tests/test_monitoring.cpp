@@ -216,7 +216,7 @@ Brute brute_walk(std::vector<double> a, std::vector<double> b) {
 
 // The column sort (a split on the top varying key bits, then a radix sort per bucket) against
 // std::sort, on the shapes that stress it: ties, signed zeros, subnormals, extreme magnitudes, one
-// huge bucket, constant columns and every small size; one column per task (one thread) and one
+// huge bucket, keys clustered inside a bucket, columns of >= 2^19 values, constant columns and every small size; one column per task (one thread) and one
 // column split over the threads give the same values.
 TEST(Monitoring, SortColumnsEqualsStdSortOnAwkwardColumns) {
   std::mt19937_64 g(11);
@@ -237,6 +237,17 @@ TEST(Monitoring, SortColumnsEqualsStdSortOnAwkwardColumns) {
   for (std::size_t i = 0; i < skew.size(); ++i) skew[i] = i % 1000 == 0 ? nd(g) * 1e6 : 1.0 + ud(g) * 1e-12;
   for (std::size_t i = 0; i < mixed.size(); ++i) mixed[i] = i % 7 == 0 ? nan : nd(g) + 1e3;
   for (auto* c : {&ties, &zeros, &tiny, &wide, &skew, &mixed}) cols.push_back(*c);
+  // >= 2^19 values (the top-16-bit split counted while the keys are read), with missing values,
+  // keys clustered in the last bits of one bucket and ties; and positive values only (their top
+  // key bits constant: the split counts its own bits)
+  std::vector<double> big(600000), positive(600000);
+  for (std::size_t i = 0; i < big.size(); ++i) {
+    big[i] = i % 11 == 0 ? nan : i % 200 == 1 ? 1.0 + std::ldexp(static_cast<double>(i % 3000), -52)
+                                 : i % 200 == 2 ? -0.5 : nd(g);
+  }
+  for (auto& v : positive) v = ud(g);
+  cols.push_back(big);
+  cols.push_back(positive);
   cols.push_back(std::vector<double>(5000, 3.25));
   cols.push_back(std::vector<double>(100, nan));
   std::vector<std::span<const double>> views(cols.begin(), cols.end());

@@ -30,11 +30,15 @@ struct ColumnKeys {
   std::uint64_t lo = ~std::uint64_t{0}, hi = 0;
 };
 
+// Count: also count the keys' top 16 bits into s.top16 (see sorting::sort_keys).
+template <bool Count>
 ColumnKeys column_keys(std::span<const double> x, sorting::SortScratch& s, std::size_t column, const char* fn) {
   s.keys.resize(x.size());
   s.tmp.resize(x.size());
+  if constexpr (Count) s.top16.assign(std::size_t{1} << 16, 0);
   ColumnKeys k;
   std::uint64_t* keys = s.keys.data();
+  std::uint32_t* top16 = Count ? s.top16.data() : nullptr;
   constexpr double inf = std::numeric_limits<double>::infinity();
   for (std::size_t i = 0; i < x.size(); ++i) {
     const double v = x[i];
@@ -46,6 +50,7 @@ ColumnKeys column_keys(std::span<const double> x, sorting::SortScratch& s, std::
     const std::uint64_t key = detail::double_key(v);
     k.lo = std::min(k.lo, key);
     k.hi = std::max(k.hi, key);
+    if constexpr (Count) ++top16[key >> 48];
     keys[k.n++] = key;
   }
   return k;
@@ -56,9 +61,12 @@ ColumnKeys column_keys(std::span<const double> x, sorting::SortScratch& s, std::
 template <class Out>
 index_t sort_one(std::span<const double> x, sorting::SortScratch& s, Out& out, std::size_t column, const char* fn,
                  bool parallel) {
-  const ColumnKeys k = column_keys(x, s, column, fn);
+  // the top-16-bit counts fit the 32-bit counters, and the split uses 16 bits from about 2^19 keys
+  const bool count = x.size() >= (std::size_t{1} << 19) && x.size() <= std::numeric_limits<std::uint32_t>::max();
+  const ColumnKeys k = count ? column_keys<true>(x, s, column, fn) : column_keys<false>(x, s, column, fn);
   out.resize(k.n);
-  sorting::sort_keys(s.keys.data(), s.tmp.data(), k.n, k.lo, k.hi, out.data(), parallel);
+  sorting::sort_keys(s.keys.data(), s.tmp.data(), k.n, k.lo, k.hi, out.data(), parallel,
+                     count ? s.top16.data() : nullptr);
   return static_cast<index_t>(x.size() - k.n);
 }
 

@@ -32,6 +32,9 @@ using mlsd::detail::key_double;
 // One thread's buffers: the keys of a column and the scratch of its passes.
 struct SortScratch {
   buffer<std::uint64_t> keys, tmp;
+  // counts of the keys' top 16 bits, taken while the keys are written (saves sort_keys a pass
+  // over them when those bits are the ones it splits on)
+  std::vector<std::uint32_t> top16;
 };
 
 inline void insertion_sort(std::uint64_t* x, std::size_t m) {
@@ -89,11 +92,52 @@ inline void sort_bucket(std::uint64_t* x, std::uint64_t* y, std::size_t m, int b
   for (std::size_t i = 0; i < m; ++i) out[i] = key_double(src[i]);  // every digit constant: all equal
 }
 
+// The same for a bucket of up to kSplitMax keys: one more split, on its next bit_width(m) varying
+// bits less 2 (about 2 to 4 keys per part when the keys spread evenly), then an insertion sort per part; a
+// part that still holds more than 32 keys (keys clustered below that split) is sorted by
+// sort_bucket.  Three passes over the keys instead of one per 8-bit digit.
+constexpr std::size_t kSplitMax = std::size_t{1} << 15;
+inline void split_bucket(std::uint64_t* x, std::uint64_t* y, std::size_t m, int bits, double* out) {
+  if (m <= 48 || m > kSplitMax || bits <= 8) {
+    sort_bucket(x, y, m, bits, out);
+    return;
+  }
+  const int d = std::min(bits, static_cast<int>(std::bit_width(m)) - 2);
+  const int shift = bits - d;
+  const std::uint64_t mask = (std::uint64_t{1} << d) - 1;
+  std::array<std::uint32_t, (kSplitMax >> 1)> end;  // bit_width(kSplitMax) - 2 bits at most
+  std::fill(end.begin(), end.begin() + (std::size_t{1} << d), 0u);
+  for (std::size_t i = 0; i < m; ++i) ++end[(x[i] >> shift) & mask];
+  std::uint32_t offset = 0;
+  for (std::size_t b = 0; b < (std::size_t{1} << d); ++b) {
+    const std::uint32_t count = end[b];
+    end[b] = offset;
+    offset += count;
+  }
+  for (std::size_t i = 0; i < m; ++i) {
+    const std::uint64_t k = x[i];
+    y[end[(k >> shift) & mask]++] = k;
+  }
+  // end[b] is now where part b ends
+  std::size_t s = 0;
+  for (std::size_t b = 0; b < (std::size_t{1} << d); ++b) {
+    const std::size_t e = end[b], size = e - s;
+    if (size > 32) {
+      sort_bucket(y + s, x + s, size, shift, out + s);
+    } else if (size > 0) {
+      insertion_sort(y + s, size);
+      for (std::size_t i = s; i < e; ++i) out[i] = key_double(y[i]);
+    }
+    s = e;
+  }
+}
+
 // Sorts keys[0, n) (whose minimum and maximum are lo and hi) into out[0, n) as doubles; tmp holds
 // n keys of scratch.  keys is overwritten.  With `parallel`, the buckets are sorted by a oneTBB
 // loop (for a column sorted on its own); otherwise everything runs on the calling thread.
+// top16: null, or the counts of the keys' top 16 bits (65536 of them).
 inline void sort_keys(std::uint64_t* keys, std::uint64_t* tmp, std::size_t n, std::uint64_t lo, std::uint64_t hi,
-                      double* out, bool parallel) {
+                      double* out, bool parallel, const std::uint32_t* top16 = nullptr) {
   if (n == 0) return;
   if (lo == hi) {
     std::fill(out, out + n, key_double(lo));
@@ -105,7 +149,11 @@ inline void sort_keys(std::uint64_t* keys, std::uint64_t* tmp, std::size_t n, st
   const int shift = top - msd;
   const std::size_t n_buckets = std::size_t{1} << msd;
   std::vector<std::size_t> start(n_buckets + 1, 0);
-  for (std::size_t i = 0; i < n; ++i) ++start[((keys[i] >> shift) & (n_buckets - 1)) + 1];
+  if (top16 != nullptr && shift == 48 && msd == 16) {  // the buckets are the counted top 16 bits
+    std::copy(top16, top16 + n_buckets, start.begin() + 1);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) ++start[((keys[i] >> shift) & (n_buckets - 1)) + 1];
+  }
   for (std::size_t b = 0; b < n_buckets; ++b) start[b + 1] += start[b];
   {
     std::vector<std::size_t> pos(start.begin(), start.end() - 1);
@@ -122,7 +170,7 @@ inline void sort_keys(std::uint64_t* keys, std::uint64_t* tmp, std::size_t n, st
       for (std::size_t i = 0; i < m; ++i) out[s + i] = key_double(tmp[s + i]);
       return;
     }
-    sort_bucket(tmp + s, keys + s, m, shift, out + s);
+    split_bucket(tmp + s, keys + s, m, shift, out + s);
   };
   if (parallel) {
     tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n_buckets, 64), [&](const tbb::blocked_range<std::size_t>& r) {
