@@ -13,7 +13,12 @@ Cases (issue #16):
     --peer-cols columns and scaled to all columns (its columns are independent and equally sized;
     the per-column time is printed too), so that a run does not spend half an hour in the peer.
   * profile.compare(current) with the reference profile computed once, saved and loaded
-    (Profile.from_data, save and load are timed as well).
+    (Profile.from_data, save and load are timed as well); the CPU seconds (user + system, every
+    thread) of drift and compare, which a loaded machine inflates less than wall time.
+  * Profile.from_data(reference, sketch=k) for each --sketch k (default 200 and 4000): build,
+    save and load times, file size, compare time, and the largest |KS - drift's exact KS| over the
+    columns against the stated bound (rank_error), and the largest |W-1 - drift's| over the
+    reference column's range (the same bound).
   * PCA reconstruction drift (PCADrift: fit on the reference + errors of reference and current),
     1,000,000 x 50 reference and current rows, vs scikit-learn StandardScaler + PCA(0.65,
     svd_solver="full") + inverse_transform, the same numbers.
@@ -36,6 +41,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import tempfile
 import threading
@@ -76,6 +82,38 @@ def with_peak(fn):
         done.set()
         t.join()
     return value, secs, max(peak[0], rss_bytes()) - base
+
+
+def cpu_seconds(fn) -> float:
+    """User + system CPU seconds of this process (every thread) spent in fn()."""
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    fn()
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    return (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+
+
+def bench_sketch(ref, cur, exact_rep, k):
+    """Profile.from_data(sketch=k): build, file size, load and compare times, and how far its KS
+    statistics are from drift's exact ones (against the stated bound, rank_error)."""
+    from mlsd.monitoring import Profile
+
+    prof, build_secs, build_mem = with_peak(lambda: Profile.from_data(ref, sketch=k))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "reference.mlsdprof")
+        _, save_secs, _ = with_peak(lambda: prof.save(path))
+        size = os.path.getsize(path)
+        loaded, load_secs, _ = with_peak(lambda: Profile.load(path))
+    crep, csecs = best_time(lambda: loaded.compare(cur), 1)
+    err = float(np.max(np.abs(crep.ks - exact_rep.ks)))
+    span = np.array([np.nanmax(ref[c]) - np.nanmin(ref[c]) for c in crep.column])
+    werr = float(np.max(np.abs(crep.wasserstein - exact_rep.wasserstein) / span))  # the bound: rank_error
+    bound = loaded.rank_error
+    print(f"  Profile.from_data(sketch={k}): build {build_secs:.2f} s (peak {build_mem / 2**30:.2f} GiB), save "
+          f"{save_secs:.2f} s, load {load_secs:.3f} s, file {size / 2**20:.2f} MiB; compare {csecs:.2f} s; "
+          f"max |KS - exact KS| {err:.2e} (bound rank_error {bound:.2e}: {'within' if err <= bound else 'EXCEEDED'}), "
+          f"max |W - exact W| / range {werr:.2e}")
+    if err > bound or werr > bound:
+        raise SystemExit(1)
 
 
 def scipy_column(r, c, n_bins=10, eps=1e-4):
@@ -205,6 +243,8 @@ def main():
     extra.add_argument("--cols", type=int, default=200)
     extra.add_argument("--rows", type=int, default=1_000_000)
     extra.add_argument("--peer-cols", type=int, default=10)
+    extra.add_argument("--sketch", type=int, nargs="*", default=[200, 4000],
+                       help="KLL parameters k of the sketched profiles to time (none: skip)")
     known, rest = extra.parse_known_args()
     sys.argv = [sys.argv[0], *rest]
     args = setup(__doc__)
@@ -254,6 +294,12 @@ def main():
     line("profile.compare(current)", csecs, cmem, "SciPy/NumPy per-column loop", peer, peer_mem,
          ok and same)
     print(f"  profile.compare vs drift: {secs / csecs:.1f}x faster (same numbers)")
+    dcpu, ccpu = cpu_seconds(lambda: drift(ref, cur)), cpu_seconds(lambda: loaded.compare(cur))
+    print(f"  CPU (user+sys, every thread): drift {dcpu:.2f} s ({dcpu / cols * 1e3:.1f} ms per column), "
+          f"profile.compare {ccpu:.2f} s ({ccpu / cols * 1e3:.1f} ms per column)")
+    del loaded
+    for k in known.sketch:
+        bench_sketch(ref, cur, rep, k)
 
     if args.quick:
         bench_pca(20_000, 10, args.repeat)

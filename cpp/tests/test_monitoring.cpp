@@ -1,8 +1,10 @@
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
 #include <random>
 #include <stdexcept>
+#include <tuple>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -173,5 +175,124 @@ TEST(Monitoring, BandedExactKsTailEqualsTheFullLattice) {
         EXPECT_NEAR(mm::ks_exact_sf(n1, n2, h, two), want, 1e-14 * want + 1e-300) << n1 << " " << n2 << " " << h;
       }
     }
+  }
+}
+
+namespace {
+
+// The non-missing values of x, ascending, by std::sort.
+std::vector<double> sorted_finite(std::vector<double> x) {
+  x.erase(std::remove_if(x.begin(), x.end(), [](double v) { return std::isnan(v); }), x.end());
+  std::sort(x.begin(), x.end());
+  return x;
+}
+
+// Wasserstein-1 and the one-sided KS statistics by the definitions, over the pooled distinct values.
+struct Brute {
+  double greater = 0, less = 0, w = 0;
+};
+Brute brute_walk(std::vector<double> a, std::vector<double> b) {
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  std::vector<double> all(a);
+  all.insert(all.end(), b.begin(), b.end());
+  std::sort(all.begin(), all.end());
+  all.erase(std::unique(all.begin(), all.end()), all.end());
+  Brute r;
+  long double w = 0;
+  for (std::size_t k = 0; k < all.size(); ++k) {
+    const auto i = std::upper_bound(a.begin(), a.end(), all[k]) - a.begin();
+    const auto j = std::upper_bound(b.begin(), b.end(), all[k]) - b.begin();
+    const double d = double(i) / double(a.size()) - double(j) / double(b.size());
+    r.greater = std::max(r.greater, d);
+    r.less = std::max(r.less, -d);
+    if (k + 1 < all.size()) w += std::abs((long double)i * b.size() - (long double)j * a.size()) * (all[k + 1] - all[k]);
+  }
+  r.w = double(w / ((long double)a.size() * b.size()));
+  return r;
+}
+
+}  // namespace
+
+// The column sort (a split on the top varying key bits, then a radix sort per bucket) against
+// std::sort, on the shapes that stress it: ties, signed zeros, subnormals, extreme magnitudes, one
+// huge bucket, keys clustered inside a bucket, columns of >= 2^19 values, constant columns and every small size; one column per task (one thread) and one
+// column split over the threads give the same values.
+TEST(Monitoring, SortColumnsEqualsStdSortOnAwkwardColumns) {
+  std::mt19937_64 g(11);
+  std::normal_distribution<double> nd(0, 1);
+  std::uniform_real_distribution<double> ud(0, 1);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  std::vector<std::vector<double>> cols;
+  for (std::size_t n : {0, 1, 2, 5, 47, 48, 49, 300, 4095, 70000}) {
+    std::vector<double> x(n);
+    for (auto& v : x) v = nd(g);
+    cols.push_back(x);
+  }
+  std::vector<double> ties(200000), zeros(50000), tiny(50000), wide(100000), skew(200000), mixed(100000);
+  for (auto& v : ties) v = std::round(nd(g) * 8) / 8;
+  for (std::size_t i = 0; i < zeros.size(); ++i) zeros[i] = i % 3 == 0 ? -0.0 : i % 3 == 1 ? 0.0 : nd(g) * 1e-300;
+  for (auto& v : tiny) v = nd(g) * 4.9e-324 * 1000;  // subnormals
+  for (auto& v : wide) v = std::ldexp(nd(g), static_cast<int>(ud(g) * 2000) - 1000);
+  for (std::size_t i = 0; i < skew.size(); ++i) skew[i] = i % 1000 == 0 ? nd(g) * 1e6 : 1.0 + ud(g) * 1e-12;
+  for (std::size_t i = 0; i < mixed.size(); ++i) mixed[i] = i % 7 == 0 ? nan : nd(g) + 1e3;
+  for (auto* c : {&ties, &zeros, &tiny, &wide, &skew, &mixed}) cols.push_back(*c);
+  // >= 2^19 values (the top-16-bit split counted while the keys are read), with missing values,
+  // keys clustered in the last bits of one bucket and ties; and positive values only (their top
+  // key bits constant: the split counts its own bits)
+  std::vector<double> big(600000), positive(600000);
+  for (std::size_t i = 0; i < big.size(); ++i) {
+    big[i] = i % 11 == 0 ? nan : i % 200 == 1 ? 1.0 + std::ldexp(static_cast<double>(i % 3000), -52)
+                                 : i % 200 == 2 ? -0.5 : nd(g);
+  }
+  for (auto& v : positive) v = ud(g);
+  cols.push_back(big);
+  cols.push_back(positive);
+  cols.push_back(std::vector<double>(5000, 3.25));
+  cols.push_back(std::vector<double>(100, nan));
+  std::vector<std::span<const double>> views(cols.begin(), cols.end());
+  mlsd::set_num_threads(1);
+  auto one = mm::sort_columns(views);
+  mlsd::set_num_threads(0);
+  std::vector<std::vector<mm::SortedColumn>> alone;
+  for (const auto& c : views) alone.push_back(mm::sort_columns(std::span(&c, 1)));  // split over threads
+  for (std::size_t c = 0; c < cols.size(); ++c) {
+    const auto want = sorted_finite(cols[c]);
+    ASSERT_EQ(one[c].values.size(), want.size()) << "column " << c;
+    EXPECT_TRUE(std::equal(want.begin(), want.end(), one[c].values.begin())) << "column " << c;
+    EXPECT_EQ(one[c].n_missing, static_cast<mlsd::index_t>(cols[c].size() - want.size()));
+    EXPECT_TRUE(std::equal(want.begin(), want.end(), alone[c][0].values.begin(), alone[c][0].values.end()))
+        << "column " << c;
+  }
+}
+
+// The integer walk (two halves side by side) against the definitions, with ties inside each sample,
+// across the samples and at the pooled half; drift_columns and the weighted wasserstein_distance
+// (the same samples as distinct values with whole weights, as a quantile sketch holds them) give
+// the same distance bit for bit.
+TEST(Monitoring, WalkMatchesDefinitionsAndWeightedWalkBitForBit) {
+  std::mt19937_64 g(5);
+  std::normal_distribution<double> nd(0, 1);
+  for (auto [n1, n2, scale] : {std::tuple{1000, 1000, 4.0}, {999, 1003, 2.0}, {50, 20000, 1e6}, {3, 2, 1.0}}) {
+    std::vector<double> a(n1), b(n2);
+    for (auto& v : a) v = std::round(nd(g) * scale) / scale;
+    for (auto& v : b) v = std::round((nd(g) + 0.2) * scale) / scale;
+    std::vector<std::span<const double>> ref{a}, cur{b};
+    const auto r = mm::drift_columns(ref, cur, false, {}, 10)[0];
+    const auto want = brute_walk(a, b);
+    EXPECT_EQ(r.ks_greater, want.greater);
+    EXPECT_EQ(r.ks_less, want.less);
+    EXPECT_NEAR(r.wasserstein, want.w, 1e-13 * want.w);
+    // distinct values of a with their counts
+    auto s = sorted_finite(a);
+    std::vector<double> values, weights;
+    for (double v : s) {
+      if (values.empty() || values.back() != v) {
+        values.push_back(v);
+        weights.push_back(0.0);
+      }
+      weights.back() += 1.0;
+    }
+    EXPECT_EQ(mm::wasserstein_distance(values, b, weights, {}), r.wasserstein);
   }
 }

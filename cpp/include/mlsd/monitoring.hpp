@@ -7,7 +7,8 @@
 // and current).  Bins are given by ascending edges e_0 < ... < e_k; the outermost bins are open
 // (value < e_1 falls in bin 0, value >= e_{k-1} in bin k-1), so every current value lands in a
 // bin even outside the reference's range.  Every function runs in a oneTBB arena sized by
-// mlsd::set_num_threads (parallel over columns, and within a large column for its sort) and
+// mlsd::set_num_threads (one column per thread, or within a column when there are fewer columns
+// than threads) and
 // returns results that do not depend on the thread count.  Invalid input throws
 // mlsd::invalid_argument naming the column.
 //
@@ -27,12 +28,13 @@ namespace mlsd::monitoring {
 
 // The non-missing values of a column, ascending, and the number of missing (NaN) values.
 struct SortedColumn {
-  std::vector<double> values;
+  buffer<double> values;
   index_t n_missing = 0;
 };
 
-// Sorts each column (parallel over columns; a parallel radix sort within each).  Messages name
-// column j as "column j".
+// Sorts each column: one column per thread when there are at least as many columns as threads,
+// else one column at a time with its sort split over the threads.  Messages name column j as
+// "column j".
 std::vector<SortedColumn> sort_columns(std::span<const std::span<const double>> columns);
 
 // Bin edges at the reference quantiles 0, 1/k, ..., 1 (NumPy's default "linear" quantile rule on

@@ -1,61 +1,80 @@
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <numeric>
 #include <vector>
 
+#include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
+#include <tbb/parallel_invoke.h>
 
 #include "mlsd/common/error.hpp"
 #include "mlsd/common/parallel.hpp"
 #include "mlsd/detail/radix_sort.hpp"
 #include "mlsd/monitoring.hpp"
+#include "sort_doubles.hpp"
 
 namespace mlsd::monitoring {
 
 namespace {
 
-constexpr std::size_t kGrain = 1 << 16;
+// Up to this n1 n2 the walks count in integers (see walk_counts).
+constexpr double kExactLimit = 1125899906842624.0;  // 2^50
 
-// Sorted non-missing values of x (order-preserving integer keys, parallel radix sort); throws on
-// an infinite value.
-SortedColumn sort_one(std::span<const double> x, std::size_t column, const char* fn) {
-  SortedColumn out;
-  const std::size_t n = x.size();
-  const std::size_t n_chunks = (n + kGrain - 1) / kGrain;
-  std::vector<std::size_t> kept(n_chunks, 0);
-  std::vector<std::uint64_t> keys(n);
-  // each chunk writes its non-missing keys at its own offset: first count, then fill
-  tbb::parallel_for(std::size_t{0}, n_chunks, [&](std::size_t c) {
-    const std::size_t b = c * kGrain, e = std::min(n, b + kGrain);
-    std::size_t k = 0;
-    for (std::size_t i = b; i < e; ++i) {
-      const double v = x[i];
-      if (std::isnan(v)) continue;
-      MLSD_REQUIRE(!std::isinf(v), fn, "column ", column, " holds an infinite value at row ", i,
+// The order-preserving keys of column x's non-missing values, written to s.keys; throws on an
+// infinite value.  Returns the number of keys and their minimum and maximum.
+struct ColumnKeys {
+  std::size_t n = 0;
+  std::uint64_t lo = ~std::uint64_t{0}, hi = 0;
+};
+
+// Count: also count the keys' top 16 bits into s.top16 (see sorting::sort_keys).
+template <bool Count>
+ColumnKeys column_keys(std::span<const double> x, sorting::SortScratch& s, std::size_t column, const char* fn) {
+  s.keys.resize(x.size());
+  s.tmp.resize(x.size());
+  if constexpr (Count) s.top16.assign(std::size_t{1} << 16, 0);
+  ColumnKeys k;
+  std::uint64_t* keys = s.keys.data();
+  std::uint32_t* top16 = Count ? s.top16.data() : nullptr;
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double v = x[i];
+    if (!(std::abs(v) < inf)) {  // NaN (missing, skipped) or infinite
+      MLSD_REQUIRE(std::isnan(v), fn, "column ", column, " holds an infinite value at row ", i,
                    "; only finite values and NaN (missing) are allowed");
-      ++k;
+      continue;
     }
-    kept[c] = k;
-  });
-  std::vector<std::size_t> offset(n_chunks + 1, 0);
-  for (std::size_t c = 0; c < n_chunks; ++c) offset[c + 1] = offset[c] + kept[c];
-  const std::size_t m = offset[n_chunks];
-  keys.resize(m);
-  tbb::parallel_for(std::size_t{0}, n_chunks, [&](std::size_t c) {
-    const std::size_t b = c * kGrain, e = std::min(n, b + kGrain);
-    std::size_t o = offset[c];
-    for (std::size_t i = b; i < e; ++i)
-      if (!std::isnan(x[i])) keys[o++] = detail::double_key(x[i]);
-  });
-  detail::radix_sort(keys);
-  out.values.resize(m);
-  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, m, kGrain), [&](const tbb::blocked_range<std::size_t>& r) {
-    for (std::size_t i = r.begin(); i != r.end(); ++i) out.values[i] = detail::key_double(keys[i]);
-  });
-  out.n_missing = static_cast<index_t>(n - m);
-  return out;
+    const std::uint64_t key = detail::double_key(v);
+    k.lo = std::min(k.lo, key);
+    k.hi = std::max(k.hi, key);
+    if constexpr (Count) ++top16[key >> 48];
+    keys[k.n++] = key;
+  }
+  return k;
+}
+
+// Sorts the non-missing values of x into `out` (resized); returns the number of missing values.
+// `parallel`: the column's buckets are sorted by a oneTBB loop (a column sorted on its own).
+template <class Out>
+index_t sort_one(std::span<const double> x, sorting::SortScratch& s, Out& out, std::size_t column, const char* fn,
+                 bool parallel) {
+  // the top-16-bit counts fit the 32-bit counters, and the split uses 16 bits from about 2^19 keys
+  const bool count = x.size() >= (std::size_t{1} << 19) && x.size() <= std::numeric_limits<std::uint32_t>::max();
+  const ColumnKeys k = count ? column_keys<true>(x, s, column, fn) : column_keys<false>(x, s, column, fn);
+  out.resize(k.n);
+  sorting::sort_keys(s.keys.data(), s.tmp.data(), k.n, k.lo, k.hi, out.data(), parallel,
+                     count ? s.top16.data() : nullptr);
+  return static_cast<index_t>(x.size() - k.n);
+}
+
+// Whether a loop over `n` columns should run one column per task (each sorted on one thread) rather
+// than one column at a time with the work inside each column split: the former whenever there are
+// at least as many columns as threads.
+bool one_column_per_task(std::size_t n) {
+  return n >= static_cast<std::size_t>(tbb::this_task_arena::max_concurrency());
 }
 
 // NumPy's linear interpolation between a and b (the form np.quantile uses, exact at t = 0 and 1).
@@ -89,13 +108,217 @@ std::vector<index_t> bin_counts(std::span<const double> sorted, std::span<const 
   return counts;
 }
 
+// The compensated sum of f(x) over x, in four interleaved compensated sums (four independent
+// dependency chains instead of one) added in order at the end.
+template <class F>
+double compensated_sum(std::span<const double> x, F f) {
+  detail::KahanSum s[4];
+  std::size_t i = 0;
+  for (; i + 4 <= x.size(); i += 4) {
+    for (int u = 0; u < 4; ++u) s[u].add(f(x[i + u]));
+  }
+  for (; i < x.size(); ++i) s[0].add(f(x[i]));
+  s[0].add(s[1]);
+  s[2].add(s[3]);
+  s[0].add(s[2]);
+  return s[0].value();
+}
+
+// One merge walk over the pooled sample, for KS and Wasserstein-1.  After the values equal to x,
+// F_ref(x) = i / n1 and F_cur(x) = j / n2 (SciPy's searchsorted(side="right") rule for ties); the
+// statistics are SciPy's: the largest and smallest of i / n1 - j / n2 (each rounded, then their
+// difference) over the pooled values, and the sum of |F_ref - F_cur| times the gaps between
+// consecutive pooled values.
+//
+// Here the walk keeps D = i n2 - j n1 as an integer (no division per value): the largest D and,
+// among the values where it is reached, the largest rounded difference (the value SciPy's max
+// picks, since rounding keeps the order of different D); W = sum |D| gap / (n1 n2).  The pooled
+// sequence is cut into kSegments parts (merge path: each part knows its starting i, j and the value
+// before it), walked side by side in one loop, since one walk waits on its own loads and compares;
+// the parts combine in a fixed order, so the result never depends on the machine.
+class Walker {
+ public:
+  Walker() = default;
+  // The walk of the pooled positions [k, ...) of a and b.
+  Walker(std::span<const double> a, std::span<const double> b, std::size_t k) : a_(a.data()), b_(b.data()) {
+    const std::size_t n1 = a.size(), n2 = b.size();
+    // i: how many of the first k pooled values are a's (ties go to a): the largest i with a[i-1] <= b[k-i]
+    std::size_t lo = k > n2 ? k - n2 : 0, hi = std::min(k, n1);
+    while (lo < hi) {
+      const std::size_t mid = lo + (hi - lo + 1) / 2;
+      if (a[mid - 1] <= b[k - mid]) {
+        lo = mid;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    i_ = lo;
+    j_ = k - lo;
+    up_ = static_cast<std::int64_t>(n2);
+    down_ = static_cast<std::int64_t>(n1);
+    d1_ = static_cast<double>(n1);
+    d2_ = static_cast<double>(n2);
+    D_ = static_cast<std::int64_t>(i_) * up_ - static_cast<std::int64_t>(j_) * down_;
+    if (k == 0) {
+      prev_ = std::min(a[0], b[0]);
+    } else {
+      prev_ = std::max(i_ > 0 ? a[i_ - 1] : -std::numeric_limits<double>::infinity(),
+                       j_ > 0 ? b[j_ - 1] : -std::numeric_limits<double>::infinity());
+    }
+  }
+  std::size_t i() const { return i_; }
+  std::size_t j() const { return j_; }
+
+  // One pooled value while both a[i] and b[j] exist.  Branch-free on which one is next, a coin flip
+  // when the samples interleave.
+  void step_both() {
+    const double va = a_[i_], vb = b_[j_];
+    const std::int64_t from_a = va <= vb;
+    step(std::min(va, vb), from_a);
+    i_ += static_cast<std::size_t>(from_a);
+    j_ += static_cast<std::size_t>(1 - from_a);
+  }
+  // The rest up to (i_end, j_end), the end of this part.
+  void finish(std::size_t i_end, std::size_t j_end) {
+    while (i_ < i_end && j_ < j_end) step_both();
+    for (; i_ < i_end; ++i_) step(a_[i_], 1);
+    for (; j_ < j_end; ++j_) step(b_[j_], 0);
+  }
+  // Merges the parts' results in order: ks_greater, ks_less and n1 n2 W.
+  static void combine(const Walker* parts, std::size_t n, ColumnDrift& out) {
+    std::int64_t hi = 0, lo = 0;
+    double best_hi = 0.0, best_lo = 0.0;
+    detail::KahanSum w;
+    for (std::size_t p = 0; p < n; ++p) {
+      const Walker& s = parts[p];
+      best_hi = s.hi_ > hi ? s.best_hi_ : s.hi_ == hi ? std::max(best_hi, s.best_hi_) : best_hi;
+      hi = std::max(hi, s.hi_);
+      best_lo = s.lo_ < lo ? s.best_lo_ : s.lo_ == lo ? std::min(best_lo, s.best_lo_) : best_lo;
+      lo = std::min(lo, s.lo_);
+      w.add(s.w_);
+    }
+    out.ks_greater = best_hi;
+    out.ks_less = std::min(1.0, -best_lo);
+    out.wasserstein = w.value() / (parts[0].d1_ * parts[0].d2_);
+  }
+
+ private:
+  // v: the next pooled value, from_a (0 or 1) whether it is a's; i_, j_ count the values before it
+  void step(double v, std::int64_t from_a) {
+    const double gap = v - prev_;
+    if (gap != 0.0) {  // every value equal to prev_ is counted: D_ is n1 n2 (F_ref - F_cur)(prev_)
+      w_.add(static_cast<double>(D_ < 0 ? -D_ : D_) * gap);
+      if (D_ >= hi_) [[unlikely]] {
+        const double r = static_cast<double>(i_) / d1_ - static_cast<double>(j_) / d2_;
+        best_hi_ = D_ > hi_ ? r : std::max(best_hi_, r);
+        hi_ = D_;
+      }
+      if (D_ <= lo_) [[unlikely]] {
+        const double r = static_cast<double>(i_) / d1_ - static_cast<double>(j_) / d2_;
+        best_lo_ = D_ < lo_ ? r : std::min(best_lo_, r);
+        lo_ = D_;
+      }
+    }
+    D_ += from_a * (up_ + down_) - down_;
+    prev_ = v;
+  }
+
+  const double* a_ = nullptr;
+  const double* b_ = nullptr;
+  std::size_t i_ = 0, j_ = 0;
+  std::int64_t up_ = 0, down_ = 0, D_ = 0, hi_ = 0, lo_ = 0;
+  double d1_ = 1.0, d2_ = 1.0, prev_ = 0.0, best_hi_ = 0.0, best_lo_ = 0.0;
+  detail::KahanSum w_;
+};
+
+void walk_counts(std::span<const double> a, std::span<const double> b, ColumnDrift& out) {
+  // two parts, as two local objects (kept in registers), walked side by side
+  const std::size_t half = (a.size() + b.size()) / 2;
+  Walker w0(a, b, 0), w1(a, b, half);
+  const std::size_t i_mid = w1.i(), j_mid = w1.j(), n1 = a.size(), n2 = b.size();
+  while (w0.i() < i_mid && w0.j() < j_mid && w1.i() < n1 && w1.j() < n2) {
+    w0.step_both();
+    w1.step_both();
+  }
+  w0.finish(i_mid, j_mid);
+  w1.finish(n1, n2);
+  const Walker parts[2] = {w0, w1};
+  Walker::combine(parts, 2, out);
+}
+
+// Wasserstein-1 of two samples with whole weights (values ascending, cumulative weights exact), summed
+// exactly as walk_counts sums it for the samples with each value repeated weight times (the terms of
+// the pooled positions before and from the half go to two sums, added in that order), so that a
+// quantile sketch holding every value (weights 1, or its repeated values merged) gives drift's
+// distance bit for bit.
+double wasserstein_counts(std::span<const double> us, std::span<const double> uc, std::span<const double> vs,
+                          std::span<const double> vc) {
+  const std::size_t n1 = us.size(), n2 = vs.size();
+  const double ut = uc.back(), vt = vc.back();
+  const auto t1 = static_cast<std::int64_t>(ut), t2 = static_cast<std::int64_t>(vt);
+  const std::int64_t half = (t1 + t2) / 2;
+  detail::KahanSum part[2];
+  std::size_t i = 0, j = 0;
+  double prev = 0.0;
+  while (i < n1 || j < n2) {
+    const double x = (j == n2 || (i < n1 && us[i] <= vs[j])) ? us[i] : vs[j];
+    if (i + j > 0) {
+      const auto cu = static_cast<std::int64_t>(i == 0 ? 0.0 : uc[i - 1]);
+      const auto cv = static_cast<std::int64_t>(j == 0 ? 0.0 : vc[j - 1]);
+      const std::int64_t D = cu * t2 - cv * t1;
+      part[cu + cv >= half].add(static_cast<double>(D < 0 ? -D : D) * (x - prev));
+    }
+    while (i < n1 && us[i] == x) ++i;
+    while (j < n2 && vs[j] == x) ++j;
+    prev = x;
+  }
+  detail::KahanSum total;
+  total.add(part[0]);
+  total.add(part[1]);
+  return total.value() / (ut * vt);
+}
+
+// The same walk with the shares in floating point, for n1 n2 > 2^50.
+void walk_shares(std::span<const double> ref, std::span<const double> cur, ColumnDrift& out) {
+  const std::size_t n1 = ref.size(), n2 = cur.size();
+  const double d1 = static_cast<double>(n1), d2 = static_cast<double>(n2);
+  double max_diff = 0.0, min_diff = 0.0;
+  detail::KahanSum w;
+  std::size_t i = 0, j = 0;
+  while (i < n1 || j < n2) {
+    const double x = (j == n2 || (i < n1 && ref[i] <= cur[j])) ? ref[i] : cur[j];
+    while (i < n1 && ref[i] == x) ++i;
+    while (j < n2 && cur[j] == x) ++j;
+    const double diff = static_cast<double>(i) / d1 - static_cast<double>(j) / d2;
+    max_diff = std::max(max_diff, diff);
+    min_diff = std::min(min_diff, diff);
+    if (i < n1 || j < n2) {
+      const double next = (j == n2 || (i < n1 && ref[i] <= cur[j])) ? ref[i] : cur[j];
+      w.add(std::abs(diff) * (next - x));
+    }
+  }
+  out.ks_greater = max_diff;
+  out.ks_less = std::min(1.0, -min_diff);
+  out.wasserstein = w.value();
+}
+
 }  // namespace
 
 std::vector<SortedColumn> sort_columns(std::span<const std::span<const double>> columns) {
+  constexpr const char* fn = "sort_columns";
   return run_in_arena([&] {
     std::vector<SortedColumn> out(columns.size());
-    tbb::parallel_for(std::size_t{0}, columns.size(),
-                      [&](std::size_t j) { out[j] = sort_one(columns[j], j, "sort_columns"); });
+    if (one_column_per_task(columns.size())) {
+      tbb::enumerable_thread_specific<sorting::SortScratch> scratch;
+      tbb::parallel_for(std::size_t{0}, columns.size(), [&](std::size_t j) {
+        check_interrupt();
+        out[j].n_missing = sort_one(columns[j], scratch.local(), out[j].values, j, fn, false);
+      });
+    } else {
+      sorting::SortScratch scratch;
+      for (std::size_t j = 0; j < columns.size(); ++j)
+        out[j].n_missing = sort_one(columns[j], scratch, out[j].values, j, fn, true);
+    }
     return out;
   });
 }
@@ -144,39 +367,22 @@ ColumnDrift compare_sorted(std::span<const double> ref, std::span<const double> 
   out.ref_counts = bin_counts(ref, out.edges);
   out.cur_counts = bin_counts(cur, out.edges);
   if (n1 > 0) {
-    detail::KahanSum s;
-    for (double v : ref) s.add(v);
-    out.ref_mean = s.value() / static_cast<double>(n1);
-    detail::KahanSum ss;
-    for (double v : ref) ss.add((v - out.ref_mean) * (v - out.ref_mean));
-    out.ref_std = std::sqrt(ss.value() / static_cast<double>(n1));
+    out.ref_mean = compensated_sum(ref, [](double v) { return v; }) / static_cast<double>(n1);
+    const double mean = out.ref_mean;
+    out.ref_std = std::sqrt(compensated_sum(ref, [mean](double v) { return (v - mean) * (v - mean); }) /
+                            static_cast<double>(n1));
   }
   if (n1 == 0 || n2 == 0) return out;
-  // One merge walk over the distinct values of the pooled sample: after the values equal to x,
-  // F_ref(x) = i / n1 and F_cur(x) = j / n2 (SciPy's searchsorted(side="right") rule for ties).
-  const double d1 = static_cast<double>(n1), d2 = static_cast<double>(n2);
-  double max_diff = 0.0, min_diff = 0.0;
-  detail::KahanSum w;
-  std::size_t i = 0, j = 0;
-  index_t unique = 0;
-  while (i < n1 || j < n2) {
-    const double x = (j == n2 || (i < n1 && ref[i] <= cur[j])) ? ref[i] : cur[j];
-    bool in_ref = false;
-    while (i < n1 && ref[i] == x) ++i, in_ref = true;
-    while (j < n2 && cur[j] == x) ++j;
-    unique += in_ref;
-    const double diff = static_cast<double>(i) / d1 - static_cast<double>(j) / d2;
-    max_diff = std::max(max_diff, diff);
-    min_diff = std::min(min_diff, diff);
-    if (i < n1 || j < n2) {
-      const double next = (j == n2 || (i < n1 && ref[i] <= cur[j])) ? ref[i] : cur[j];
-      w.add(std::abs(diff) * (next - x));
-    }
+  std::size_t unique = 1;
+  for (std::size_t i = 1; i < n1; ++i) unique += ref[i] != ref[i - 1];
+  out.unique_ref = static_cast<index_t>(unique);
+  // D = n1 n2 (F_ref - F_cur) is an integer below 2^50 here: exact in a double, and two values of
+  // F_ref - F_cur whose D differ cannot swap order when rounded (they are >= 1 / (n1 n2) apart).
+  if (static_cast<double>(n1) * static_cast<double>(n2) <= kExactLimit) {
+    walk_counts(ref, cur, out);
+  } else {
+    walk_shares(ref, cur, out);
   }
-  out.unique_ref = unique;
-  out.ks_greater = max_diff;
-  out.ks_less = std::min(1.0, -min_diff);
-  out.wasserstein = w.value();
   return out;
 }
 
@@ -190,25 +396,50 @@ std::vector<ColumnDrift> drift_columns(std::span<const std::span<const double>> 
                " entries but there are ", reference.size(), " columns");
   MLSD_REQUIRE(n_bins >= 1, fn, "n_bins must be >= 1, got ", n_bins);
   for (std::size_t c = 0; c < edges.size(); ++c) check_edges(edges[c], c, fn);
+  // A column's sorted values, kept by its thread for the next column (no allocation per column).
+  struct Work {
+    sorting::SortScratch scratch, scratch2;
+    buffer<double> ref, cur;
+  };
+  auto column = [&](std::size_t c, Work& w, bool parallel) {
+    const std::span<const double> e = edges.empty() ? std::span<const double>{} : edges[c];
+    index_t missing_ref = 0, missing_cur = 0;
+    auto sort_ref = [&] {
+      if (!reference_sorted) {
+        missing_ref = sort_one(reference[c], w.scratch2, w.ref, c, fn, parallel);
+        return;
+      }
+      const auto r = reference[c];
+      for (std::size_t i = 0; i < r.size(); ++i) {
+        MLSD_REQUIRE(std::isfinite(r[i]) && (i == 0 || r[i] >= r[i - 1]), fn, "sorted reference column ", c,
+                     " must be finite and ascending");
+      }
+    };
+    auto sort_cur = [&] { missing_cur = sort_one(current[c], w.scratch, w.cur, c, fn, parallel); };
+    if (parallel) {
+      tbb::parallel_invoke(sort_ref, sort_cur);
+    } else {
+      sort_ref();
+      sort_cur();
+    }
+    const std::span<const double> r = reference_sorted ? reference[c] : std::span<const double>(w.ref);
+    ColumnDrift d = compare_sorted(r, w.cur, e, n_bins);
+    d.missing_ref = missing_ref;
+    d.missing_cur = missing_cur;
+    return d;
+  };
   return run_in_arena([&] {
     std::vector<ColumnDrift> out(reference.size());
-    tbb::parallel_for(std::size_t{0}, reference.size(), [&](std::size_t c) {
-      SortedColumn cur = sort_one(current[c], c, fn);
-      const std::span<const double> e = edges.empty() ? std::span<const double>{} : edges[c];
-      if (reference_sorted) {
-        const auto r = reference[c];
-        for (std::size_t i = 0; i < r.size(); ++i) {
-          MLSD_REQUIRE(std::isfinite(r[i]) && (i == 0 || r[i] >= r[i - 1]), fn, "sorted reference column ", c,
-                       " must be finite and ascending");
-        }
-        out[c] = compare_sorted(reference[c], cur.values, e, n_bins);
-      } else {
-        SortedColumn ref = sort_one(reference[c], c, fn);
-        out[c] = compare_sorted(ref.values, cur.values, e, n_bins);
-        out[c].missing_ref = ref.n_missing;
-      }
-      out[c].missing_cur = cur.n_missing;
-    });
+    if (one_column_per_task(reference.size())) {
+      tbb::enumerable_thread_specific<Work> work;
+      tbb::parallel_for(std::size_t{0}, reference.size(), [&](std::size_t c) {
+        check_interrupt();
+        out[c] = column(c, work.local(), false);
+      });
+    } else {
+      Work w;
+      for (std::size_t c = 0; c < reference.size(); ++c) out[c] = column(c, w, true);
+    }
     return out;
   });
 }
@@ -240,7 +471,9 @@ double wasserstein_distance(std::span<const double> u, std::span<const double> v
     auto cdf = [](std::span<const double> x, std::span<const double> w) {
       std::vector<std::size_t> order(x.size());
       std::iota(order.begin(), order.end(), std::size_t{0});
-      std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return x[a] < x[b]; });
+      // already ascending (a profile's sketch against sorted current values): the order is the identity
+      if (!std::is_sorted(x.begin(), x.end()))
+        std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return x[a] < x[b]; });
       std::vector<double> xs(x.size()), cum(x.size());
       double acc = 0.0;
       for (std::size_t i = 0; i < x.size(); ++i) {
@@ -253,6 +486,10 @@ double wasserstein_distance(std::span<const double> u, std::span<const double> v
     auto [us, uc] = cdf(u, u_weights);
     auto [vs, vc] = cdf(v, v_weights);
     const double ut = uc.back(), vt = vc.back();
+    auto whole = [](std::span<const double> w) {
+      return std::all_of(w.begin(), w.end(), [](double x) { return x == std::floor(x); });
+    };
+    if (whole(u_weights) && whole(v_weights) && ut * vt <= kExactLimit) return wasserstein_counts(us, uc, vs, vc);
     const std::size_t n1 = us.size(), n2 = vs.size();
     std::size_t i = 0, j = 0;
     detail::KahanSum s;
