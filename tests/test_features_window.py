@@ -298,6 +298,22 @@ def test_sums_past_the_largest_double_recover_when_the_large_values_leave():
     _check(got, want)
 
 
+@pytest.mark.parametrize("n_before", [0, 40])  # 40 earlier events: an entity of more than 32 events
+@pytest.mark.parametrize("spine", [False, True])
+def test_sums_after_large_values_leave_keep_the_small_ones(n_before, spine):
+    """Large values that pass through a sliding frame leave rounding errors of their own size in the
+    running compensation; small values added meanwhile must not be lost in it once the large ones
+    leave ([-3, -3] sums to -6, not 0), whichever path (direct frames or the walk) computes the row."""
+    vals = [1e308, 3.3e307, -3.0, -3.0, 5.0, 7.0]
+    ev = pd.DataFrame({"k": 1, "t": np.r_[np.arange(-10**6 - n_before, -10**6), np.arange(len(vals))],
+                       "v": np.r_[np.zeros(n_before), vals]})
+    got = window_aggregate(ev, by="k", on="t", values="v", windows=[2], aggs=["count", "sum", "mean"],
+                           at=ev[["k", "t"]] if spine else None)
+    want = brute_force(ev, ev[["k", "t"]], ["v"], [2], ["count", "sum", "mean"], "left")
+    np.testing.assert_array_equal(got["v_sum_2"].to_numpy()[-3:], [3.3e307, -6.0, 2.0])
+    _check(got, want)
+
+
 def test_numpy_timedelta_windows_are_durations():
     """np.timedelta64 is a NumPy integer subclass: it must still be read as a duration (and
     labelled as one), not rejected for datetimes nor taken as a bare count for integer times."""
