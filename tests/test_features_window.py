@@ -314,6 +314,32 @@ def test_sums_after_large_values_leave_keep_the_small_ones(n_before, spine):
     _check(got, want)
 
 
+@pytest.mark.parametrize("same", [True, False])
+def test_count_columns_become_int64_in_the_kernels_table_without_a_temporary(same):
+    """Counts leave the kernel as doubles and become int64 in its own table: no temporary as large as
+    the count columns (NumPy copies an overlapping source of more than one dimension whole)."""
+    import tracemalloc
+
+    from mlsd.features._window import run_kernel
+
+    rng = np.random.default_rng(9)
+    n = 100_000
+    codes, t = rng.integers(0, 500, n), rng.integers(0, 10**5, n)
+    vals = [rng.normal(size=n), rng.normal(size=n)]
+    windows = np.array([10, 1000, 100], dtype=np.int64)
+    tracemalloc.start()
+    try:
+        out = run_kernel("window_aggregate", codes, t, vals, codes, t, windows, "left", ["count", "sum"], same=same)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    counts = out["count"]
+    assert counts.dtype == np.int64 and counts.shape == (2, 3, n)
+    assert peak < counts.nbytes // 8, peak
+    sums = out["sum"]
+    assert ((counts == 0) == np.isnan(sums)).all() and counts.max() > 1 and counts.min() == 0
+
+
 def test_numpy_timedelta_windows_are_durations():
     """np.timedelta64 is a NumPy integer subclass: it must still be read as a duration (and
     labelled as one), not rejected for datetimes nor taken as a bare count for integer times."""
