@@ -340,6 +340,29 @@ def test_count_columns_become_int64_in_the_kernels_table_without_a_temporary(sam
     assert ((counts == 0) == np.isnan(sums)).all() and counts.max() > 1 and counts.min() == 0
 
 
+_MANY_MISSING = """
+import numpy as np, pandas as pd
+from mlsd.features import window_aggregate
+n = 2_000_000
+for closed in ("left", "right"):
+    ev = pd.DataFrame({"k": pd.array([None] * n, dtype="Int64"), "t": np.arange(n) % 7, "v": np.ones(n)})
+    out = window_aggregate(ev, by="k", on="t", values="v", windows=[5], aggs=["count", "sum"], closed=closed)
+    assert (out["v_count_5"] == 0).all() and out["v_sum_5"].isna().all()
+print("ok")
+"""
+
+
+def test_many_rows_with_a_missing_key_take_linear_time():
+    """Rows with a missing key (or time) share one code: they have empty frames, and must not be
+    scanned as one run per row (2M such rows took O(n^2), about an hour).  In a child process with
+    a generous timeout, so a regression fails instead of hanging the suite."""
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-c", _MANY_MISSING], capture_output=True, text=True, timeout=180)
+    assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr
+
+
 def test_numpy_timedelta_windows_are_durations():
     """np.timedelta64 is a NumPy integer subclass: it must still be read as a duration (and
     labelled as one), not rejected for datetimes nor taken as a bare count for integer times."""

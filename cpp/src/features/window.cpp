@@ -532,10 +532,12 @@ WindowResult self_aggregate(const WindowEvents& ev, std::span<const std::int64_t
       }
       const std::int64_t e = rec.entity(p), t = rec.time(p);
       std::int64_t hi = p;  // the frames end before hi
+      // A missing key (all such rows are one run: scanning it would cost O(run) per row) has empty
+      // frames; a key's run at one time holds at most kDirectMax events.
       if (e >= 0 && right_closed) {
         hi = p + 1;
         while (hi < n && rec.entity(hi) == e && rec.time(hi) == t) ++hi;
-      } else {
+      } else if (e >= 0) {
         while (hi > 0 && rec.entity(hi - 1) == e && rec.time(hi - 1) == t) --hi;
       }
       for (std::size_t c = 0; c < k; ++c) {
