@@ -90,6 +90,33 @@ def test_events_themselves_equal_brute_force(closed):
     _check(got, brute_force(ev, ev[["k", "t"]], ["v"], [3, 8], AGGS, closed))
 
 
+@pytest.mark.parametrize("closed", CLOSED)
+@pytest.mark.parametrize("seed", range(3))
+def test_entities_around_the_direct_path_limit_equal_brute_force_and_the_walk(seed, closed):
+    """Without ``at``, entities of at most 32 events are aggregated directly from their events and
+    larger ones by the walk: sizes 1, 31, 32, 33 and 34 (many events at one time, NaN values, missing
+    keys, unsorted rows, a window wider than the time range) equal the brute force, and equal bit for
+    bit the walk that the same rows given as ``at`` take."""
+    rng = np.random.default_rng(40 + seed)
+    sizes = rng.choice([1, 2, 31, 32, 33, 34], size=14)
+    k = np.repeat(rng.permutation(100)[:sizes.size], sizes).astype(float)
+    k[rng.random(k.size) < 0.03] = np.nan
+    n = k.size
+    v = rng.normal(0, 10, n) * 10.0 ** rng.integers(-3, 4, n)
+    v[rng.random(n) < 0.15] = np.nan
+    ev = pd.DataFrame({"k": pd.array(k).astype("Int64"), "t": rng.integers(0, 12, n), "v": v}).sample(
+        frac=1, random_state=seed)
+    windows = [3, 1, 10**9]
+    got = window_aggregate(ev, by="k", on="t", values="v", windows=windows, closed=closed)
+    walk = window_aggregate(ev, by="k", on="t", values="v", windows=windows, closed=closed, at=ev[["k", "t"]])
+    pd.testing.assert_frame_equal(got[walk.columns[2:]], walk[walk.columns[2:]], check_exact=True)
+    keyed = ev["k"].notna().to_numpy()
+    want = brute_force(ev[keyed].astype({"k": np.int64}), ev[keyed].astype({"k": np.int64})[["k", "t"]], ["v"],
+                       windows, AGGS, closed)
+    _check(got[keyed], want)
+    assert (got.loc[~keyed, [c for c in got.columns if "_count_" in c]] == 0).all().all()
+
+
 def _duckdb_frame(closed, w):
     """DuckDB's RANGE frame for integer times equal to our closed rule for window w."""
     lo = f"{w} PRECEDING" if closed in ("left", "both") else f"{w - 1} PRECEDING"
