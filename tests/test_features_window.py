@@ -124,12 +124,13 @@ def _duckdb_frame(closed, w):
     return f"RANGE BETWEEN {lo} AND {hi}"
 
 
+@pytest.mark.parametrize("n_entities", [40, 120])  # ~75 events each (the walk); ~25 (mostly direct frames)
 @pytest.mark.parametrize("closed", CLOSED)
 @pytest.mark.parametrize("seed", range(2))
-def test_events_equal_duckdb_range_windows(seed, closed):
+def test_events_equal_duckdb_range_windows(seed, closed, n_entities):
     duckdb = pytest.importorskip("duckdb")
     rng = np.random.default_rng(100 + seed)
-    ev = _events(rng, 3000, n_entities=40, n_times=200)
+    ev = _events(rng, 3000, n_entities=n_entities, n_times=200)
     windows = [1, 5, 50]
     got = window_aggregate(ev, by="k", on="t", values="v", windows=windows, aggs=AGGS[:5], closed=closed)
     sel = ", ".join(f"{f}(v) OVER (PARTITION BY k ORDER BY t {_duckdb_frame(closed, w)}) AS v_{a}_{w}"
