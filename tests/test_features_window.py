@@ -90,6 +90,33 @@ def test_events_themselves_equal_brute_force(closed):
     _check(got, brute_force(ev, ev[["k", "t"]], ["v"], [3, 8], AGGS, closed))
 
 
+@pytest.mark.parametrize("closed", CLOSED)
+@pytest.mark.parametrize("seed", range(3))
+def test_entities_around_the_direct_path_limit_equal_brute_force_and_the_walk(seed, closed):
+    """Without ``at``, entities of at most 32 events are aggregated directly from their events and
+    larger ones by the walk: sizes 1, 31, 32, 33 and 34 (many events at one time, NaN values, missing
+    keys, unsorted rows, a window wider than the time range) equal the brute force, and equal bit for
+    bit the walk that the same rows given as ``at`` take."""
+    rng = np.random.default_rng(40 + seed)
+    sizes = rng.choice([1, 2, 31, 32, 33, 34], size=14)
+    k = np.repeat(rng.permutation(100)[:sizes.size], sizes).astype(float)
+    k[rng.random(k.size) < 0.03] = np.nan
+    n = k.size
+    v = rng.normal(0, 10, n) * 10.0 ** rng.integers(-3, 4, n)
+    v[rng.random(n) < 0.15] = np.nan
+    ev = pd.DataFrame({"k": pd.array(k).astype("Int64"), "t": rng.integers(0, 12, n), "v": v}).sample(
+        frac=1, random_state=seed)
+    windows = [3, 1, 10**9]
+    got = window_aggregate(ev, by="k", on="t", values="v", windows=windows, closed=closed)
+    walk = window_aggregate(ev, by="k", on="t", values="v", windows=windows, closed=closed, at=ev[["k", "t"]])
+    pd.testing.assert_frame_equal(got[walk.columns[2:]], walk[walk.columns[2:]], check_exact=True)
+    keyed = ev["k"].notna().to_numpy()
+    want = brute_force(ev[keyed].astype({"k": np.int64}), ev[keyed].astype({"k": np.int64})[["k", "t"]], ["v"],
+                       windows, AGGS, closed)
+    _check(got[keyed], want)
+    assert (got.loc[~keyed, [c for c in got.columns if "_count_" in c]] == 0).all().all()
+
+
 def _duckdb_frame(closed, w):
     """DuckDB's RANGE frame for integer times equal to our closed rule for window w."""
     lo = f"{w} PRECEDING" if closed in ("left", "both") else f"{w - 1} PRECEDING"
@@ -97,12 +124,13 @@ def _duckdb_frame(closed, w):
     return f"RANGE BETWEEN {lo} AND {hi}"
 
 
+@pytest.mark.parametrize("n_entities", [40, 120])  # ~75 events each (the walk); ~25 (mostly direct frames)
 @pytest.mark.parametrize("closed", CLOSED)
 @pytest.mark.parametrize("seed", range(2))
-def test_events_equal_duckdb_range_windows(seed, closed):
+def test_events_equal_duckdb_range_windows(seed, closed, n_entities):
     duckdb = pytest.importorskip("duckdb")
     rng = np.random.default_rng(100 + seed)
-    ev = _events(rng, 3000, n_entities=40, n_times=200)
+    ev = _events(rng, 3000, n_entities=n_entities, n_times=200)
     windows = [1, 5, 50]
     got = window_aggregate(ev, by="k", on="t", values="v", windows=windows, aggs=AGGS[:5], closed=closed)
     sel = ", ".join(f"{f}(v) OVER (PARTITION BY k ORDER BY t {_duckdb_frame(closed, w)}) AS v_{a}_{w}"
@@ -296,6 +324,71 @@ def test_sums_past_the_largest_double_recover_when_the_large_values_leave():
         want = brute_force(ev, ev[["k", "t"]], ["v"], [2], ["count", "sum", "mean"], "left")
     np.testing.assert_array_equal(want["v_sum_2"].to_numpy()[1:], [1e308, np.inf, 1e308, 3.0, -1e308])
     _check(got, want)
+
+
+@pytest.mark.parametrize("n_before", [0, 40])  # 40 earlier events: an entity of more than 32 events
+@pytest.mark.parametrize("spine", [False, True])
+def test_sums_after_large_values_leave_keep_the_small_ones(n_before, spine):
+    """Large values that pass through a sliding frame leave rounding errors of their own size in the
+    running compensation; small values added meanwhile must not be lost in it once the large ones
+    leave ([-3, -3] sums to -6, not 0), whichever path (direct frames or the walk) computes the row."""
+    vals = [1e308, 3.3e307, -3.0, -3.0, 5.0, 7.0]
+    ev = pd.DataFrame({"k": 1, "t": np.r_[np.arange(-10**6 - n_before, -10**6), np.arange(len(vals))],
+                       "v": np.r_[np.zeros(n_before), vals]})
+    got = window_aggregate(ev, by="k", on="t", values="v", windows=[2], aggs=["count", "sum", "mean"],
+                           at=ev[["k", "t"]] if spine else None)
+    want = brute_force(ev, ev[["k", "t"]], ["v"], [2], ["count", "sum", "mean"], "left")
+    np.testing.assert_array_equal(got["v_sum_2"].to_numpy()[-3:], [3.3e307, -6.0, 2.0])
+    _check(got, want)
+
+
+@pytest.mark.parametrize("same", [True, False])
+def test_count_columns_become_int64_in_the_kernels_table_without_a_temporary(same):
+    """Counts leave the kernel as doubles and become int64 in its own table: no temporary as large as
+    the count columns (NumPy copies an overlapping source of more than one dimension whole)."""
+    import tracemalloc
+
+    from mlsd.features._window import run_kernel
+
+    rng = np.random.default_rng(9)
+    n = 100_000
+    codes, t = rng.integers(0, 500, n), rng.integers(0, 10**5, n)
+    vals = [rng.normal(size=n), rng.normal(size=n)]
+    windows = np.array([10, 1000, 100], dtype=np.int64)
+    tracemalloc.start()
+    try:
+        out = run_kernel("window_aggregate", codes, t, vals, codes, t, windows, "left", ["count", "sum"], same=same)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    counts = out["count"]
+    assert counts.dtype == np.int64 and counts.shape == (2, 3, n)
+    assert peak < counts.nbytes // 8, peak
+    sums = out["sum"]
+    assert ((counts == 0) == np.isnan(sums)).all() and counts.max() > 1 and counts.min() == 0
+
+
+_MANY_MISSING = """
+import numpy as np, pandas as pd
+from mlsd.features import window_aggregate
+n = 2_000_000
+for closed in ("left", "right"):
+    ev = pd.DataFrame({"k": pd.array([None] * n, dtype="Int64"), "t": np.arange(n) % 7, "v": np.ones(n)})
+    out = window_aggregate(ev, by="k", on="t", values="v", windows=[5], aggs=["count", "sum"], closed=closed)
+    assert (out["v_count_5"] == 0).all() and out["v_sum_5"].isna().all()
+print("ok")
+"""
+
+
+def test_many_rows_with_a_missing_key_take_linear_time():
+    """Rows with a missing key (or time) share one code: they have empty frames, and must not be
+    scanned as one run per row (2M such rows took O(n^2), about an hour).  In a child process with
+    a generous timeout, so a regression fails instead of hanging the suite."""
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-c", _MANY_MISSING], capture_output=True, text=True, timeout=180)
+    assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr
 
 
 def test_numpy_timedelta_windows_are_durations():

@@ -311,3 +311,37 @@ TEST(FeaturesWindow, EventsAsTheirOwnQueriesRejectInfiniteValues) {
     EXPECT_NE(std::string(e.what()).find("row 4321"), std::string::npos) << e.what();
   }
 }
+
+TEST(FeaturesWindow, SmallValuesSurviveLargeOnesPassingThroughTheFrame) {
+  // 1e308 and 3.3e307 leave rounding errors of ~1e291 in the running compensation; the -3s added
+  // meanwhile must still be there once the large values leave: [-3, -3] sums to -6, [-3, 5] to 2.
+  // Before them, `n_before` zeros far in the past (40: more than 32 events, the walk).
+  const dv tail{1e308, 3.3e307, -3.0, -3.0, 5.0, 7.0};
+  for (const std::size_t n_before : {std::size_t{0}, std::size_t{40}}) {
+    Case c;
+    for (std::size_t i = 0; i < n_before + tail.size(); ++i) {
+      c.entity.push_back(1);
+      c.time.push_back(i < n_before ? -1000000 + static_cast<std::int64_t>(i) : static_cast<std::int64_t>(i - n_before));
+    }
+    dv v(n_before, 0.0);
+    v.insert(v.end(), tail.begin(), tail.end());
+    c.values.push_back(v);
+    c.q_entity = c.entity;
+    c.q_time = c.time;
+    for (const auto& r : {run(c, {2}, mf::Closed::left), run_self(c, {2}, mf::Closed::left)}) {
+      const auto q = static_cast<std::int64_t>(n_before);
+      EXPECT_EQ(r.at(q + 3, 0, mf::kSum, 0), 3.3e307 - 3.0) << n_before;
+      EXPECT_EQ(r.at(q + 4, 0, mf::kSum, 0), -6.0) << n_before;
+      EXPECT_EQ(r.at(q + 5, 0, mf::kSum, 0), 2.0) << n_before;
+      EXPECT_EQ(r.at(q + 5, 0, mf::kMean, 0), 1.0) << n_before;
+    }
+  }
+}
+
+TEST(FeaturesWindow, EventsAsTheirOwnQueriesStopWhenTheCallingThreadIsInterrupted) {
+  // The default path of the Python API (no order: the kernel sorts, then direct frames and walks).
+  const Case c = self_case(14, 200000, 1);
+  mlsd::interrupt_scope scope(+[] { return true; });  // "Ctrl-C was pressed"
+  std::this_thread::sleep_for(std::chrono::milliseconds(2 * mlsd::kInterruptPollMs));
+  EXPECT_THROW(run_self(c, {3, 10}, mf::Closed::left), mlsd::interrupted);
+}

@@ -143,6 +143,29 @@ mlsd::detail::KahanSum frame_sum(Value v, std::int64_t lo, std::int64_t hi) {
   return s;
 }
 
+// A running compensated sum that also bounds the rounding of its compensation: each step rounds
+// `comp` by at most eps/2 |comp|, so `drift` (the sum of |comp| after every step) bounds what the
+// compensation lost.  Large values passing through a sliding frame leave errors of their size in
+// `comp`, which then swallows the small values added meanwhile: once the large values leave, the
+// value can be off by far more than rounding (-3 + -3 read as 0).  Such a sum, or one past
+// +-DBL_MAX, is `suspect` and the frame is summed again from its values.
+struct RunningSum {
+  mlsd::detail::KahanSum s;
+  double drift = 0;
+  RunningSum() = default;
+  explicit RunningSum(const mlsd::detail::KahanSum& k) : s(k) {}
+  void add(double x) {
+    s.add(x);
+    drift += std::fabs(s.comp);
+  }
+  double value() const { return s.value(); }
+  // the compensation's rounding above 1/512 of an ulp of the value, or not finite
+  bool suspect() const {
+    const double v = value();
+    return !std::isfinite(v) || drift > std::fabs(v) * 0x1p-8;
+  }
+};
+
 struct Less {
   bool operator()(double a, double b) const { return a < b; }
 };
@@ -212,7 +235,7 @@ void walk(const Sorted& ev, const Sorted& qs, std::span<const std::int64_t> wind
   const auto n_groups = static_cast<std::int64_t>(group.size()) - 1;
   struct Frame {
     std::int64_t lo = 0, cnt = 0;
-    mlsd::detail::KahanSum sum;
+    RunningSum sum;
     MonotoneDeque<Less> min;
     MonotoneDeque<Greater> max;
   };
@@ -231,7 +254,7 @@ void walk(const Sorted& ev, const Sorted& qs, std::span<const std::int64_t> wind
         for (auto& f : frames) {
           f.lo = a;
           f.cnt = 0;
-          f.sum = mlsd::detail::KahanSum{};
+          f.sum = RunningSum{};
           f.min.reset();
           f.max.reset();
         }
@@ -266,11 +289,12 @@ void walk(const Sorted& ev, const Sorted& qs, std::span<const std::int64_t> wind
                 ++f.lo;
               }
             }
-            if (f.cnt == 0) f.sum = mlsd::detail::KahanSum{};  // no drift carried over an empty window
+            if (f.cnt == 0) f.sum = RunningSum{};  // no drift carried over an empty window
             // A frame that summed past +-DBL_MAX leaves the running sum inf or NaN for good, even
-            // after the large values leave it: recompute such a frame's sum (long double: a wider
-            // exponent) and restart from it.  O(frame), only while the running sum is not finite.
-            if (!std::isfinite(f.sum.value())) f.sum = frame_sum([v](std::int64_t i) { return v[i]; }, f.lo, hi);
+            // after the large values leave it, and large values that left may have taken small
+            // ones with them (RunningSum): recompute such a frame's sum (long double: a wider
+            // exponent) and restart from it.  O(frame), only while the running sum is suspect.
+            if (f.sum.suspect()) f.sum = RunningSum(frame_sum([v](std::int64_t i) { return v[i]; }, f.lo, hi));
             double* o = table + row * n_cols + c * lay.value_block + wi;
             const bool any = f.cnt > 0;
             if (lay.count >= 0) o[lay.count] = static_cast<double>(f.cnt);
@@ -508,15 +532,17 @@ WindowResult self_aggregate(const WindowEvents& ev, std::span<const std::int64_t
       }
       const std::int64_t e = rec.entity(p), t = rec.time(p);
       std::int64_t hi = p;  // the frames end before hi
+      // A missing key (all such rows are one run: scanning it would cost O(run) per row) has empty
+      // frames; a key's run at one time holds at most kDirectMax events.
       if (e >= 0 && right_closed) {
         hi = p + 1;
         while (hi < n && rec.entity(hi) == e && rec.time(hi) == t) ++hi;
-      } else {
+      } else if (e >= 0) {
         while (hi > 0 && rec.entity(hi - 1) == e && rec.time(hi - 1) == t) --hi;
       }
       for (std::size_t c = 0; c < k; ++c) {
         std::int64_t lo = hi, cnt = 0;
-        mlsd::detail::KahanSum sum;
+        RunningSum sum;
         double mn = 0, mx = 0, last = kNaN;
         for (std::size_t wi : by_size) {
           std::int64_t lower;
@@ -537,7 +563,7 @@ WindowResult self_aggregate(const WindowEvents& ev, std::span<const std::int64_t
           }
           const bool any = cnt > 0;
           double total = any ? sum.value() : kNaN;
-          if (any && !std::isfinite(total))  // past +-DBL_MAX on the way: long double (as the walk)
+          if (any && sum.suspect())  // past +-DBL_MAX or large values on the way: long double (as the walk)
             total = frame_sum([&](std::int64_t q) { return rec.value(c, q); }, lo, hi).value();
           const std::size_t o = c * lay.value_block + wi;
           if (lay.count >= 0) put(o + lay.count, static_cast<double>(cnt));

@@ -389,8 +389,7 @@ class WindowState(MergeableState):
         for vi in range(len(self._names)):
             for a in self._aggs:
                 for wi in range(len(self._windows)):
-                    col = res[a][vi, wi]
-                    out[names[i]] = col.astype(np.int64) if a == "count" else col
+                    out[names[i]] = res[a][vi, wi]  # counts are int64 already (run_kernel)
                     i += 1
         return pd.DataFrame(out)
 

@@ -152,7 +152,11 @@ def run_kernel(func: str, codes: np.ndarray, times: np.ndarray, values: list[np.
     out = {a: blocks[:, i] for i, a in enumerate(present)}
     if "count" in out:  # whole numbers below 2**53 stored as doubles: int64 in place (no new arrays)
         counts = out["count"].view(np.int64)
-        np.copyto(counts, out["count"], casting="unsafe")
+        # One contiguous column at a time: NumPy copies a source that overlaps its destination through
+        # a temporary of the whole source when either has more than one dimension.
+        for vi in range(counts.shape[0]):
+            for wi in range(counts.shape[1]):
+                np.copyto(counts[vi, wi], out["count"][vi, wi], casting="unsafe")
         out["count"] = counts
     return out
 
