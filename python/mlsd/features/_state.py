@@ -30,7 +30,23 @@ def _is_lateness(x: Any) -> bool:
 
 
 LATENESS = Check(_is_lateness, "a duration (a string such as '5min', a timedelta, or an int for integer times)")
-KEYS = ArrayLike(ndim=1, kinds="biuUO")
+
+
+class _KeyArray(ArrayLike):
+    """A 1-D array of keys; a list is read as objects, as a pandas column would be: NumPy makes
+    ``[1, "a"]`` the strings ``"1"`` and ``"a"``, silently, where mixed keys must be refused."""
+
+    def accept(self, v: Any) -> Any:
+        if isinstance(v, (list, tuple)) and len(v):
+            try:
+                if np.asarray(v).dtype.kind in "US":
+                    v = np.asarray(v, dtype=object)
+            except Exception:  # ragged lists: ArrayLike refuses them
+                pass
+        return super().accept(v)
+
+
+KEYS = _KeyArray(ndim=1, kinds="biuUO")
 TIMES = ArrayLike(ndim=1, kinds="iuM")
 AT_TIME = ArrayLike(ndim=(0, 1), kinds="iuM")
 VALUES = ArrayLike(ndim=(1, 2), kinds="biuf")
