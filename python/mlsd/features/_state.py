@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from collections.abc import Mapping
 from numbers import Integral
 from typing import Any
@@ -271,7 +272,7 @@ class WindowState(MergeableState):
             "aggs": list(self._aggs), "closed": self._closed, "allowed_lateness": self._lateness,
             "on_late": self._on_late, "time_kind": self._spec.kind, "time_zone": self._spec.tz,
             "key_names": list(self._key_names), "key_kinds": list(self._kinds),
-            "keys": [[key[j] for key in keys] for j in range(len(self._kinds))], "times": self._times[rows].tolist(),
+            "keys": [[_key_to_json(key[j]) for key in keys] for j in range(len(self._kinds))], "times": self._times[rows].tolist(),
             "values": [[None if np.isnan(x) else x for x in col] for col in self._values[rows].T.tolist()],
             "max_time": self._max_time, "n_late": self._n_late,
         }
@@ -600,6 +601,14 @@ def _canonical(col) -> tuple[str, np.ndarray, np.ndarray]:
     return col.kind, (col.values + 0.0 if col.kind == "float" else col.values), ok
 
 
+def _key_to_json(key):
+    """A key as strict JSON holds it: an infinite float key (window_aggregate takes it) as the
+    string "inf" or "-inf", which :func:`_keys_from_json` reads back (JSON has no infinity)."""
+    if isinstance(key, float) and math.isinf(key):
+        return "inf" if key > 0 else "-inf"
+    return key
+
+
 def _keys_from_json(col, kind) -> list:
     if not isinstance(col, list):
         raise TypeError("keys must hold one list per key column")
@@ -610,6 +619,9 @@ def _keys_from_json(col, kind) -> list:
     if kind == "integer":
         return array_from_json(col, np.int64).tolist()
     if kind == "float":
+        if not all(x in ("inf", "-inf") if isinstance(x, str) else isinstance(x, (int, float)) and not isinstance(x, bool)
+                   for x in col):
+            raise TypeError('keys of a float column must be numbers, "inf" or "-inf"')
         arr = array_from_json(col, np.float64)
         if np.isnan(arr).any():
             raise ValueError("float keys must not be NaN")
