@@ -336,3 +336,16 @@ def test_infinite_float_keys_round_trip_through_strict_json():
     bad["keys"] = [["1.5", 1.0, "inf", 0.0, "inf"]]
     with pytest.raises(ValueError, match="from_dict"):
         WindowState.from_dict(bad)
+
+
+@pytest.mark.parametrize("field, bad", [("keys", [[1.5, 2]]), ("keys", [["1", 2]]), ("keys", [[True, 2]]),
+                                        ("times", [1.7, 2]), ("times", ["1", 2]), ("windows", [5.5]),
+                                        ("keys", [[2**63, 2]])])
+def test_from_dict_refuses_integer_fields_that_are_not_integers(field, bad):
+    """A dict whose integer keys, times or windows hold floats, strings or booleans is not one that
+    to_dict wrote: refused, where NumPy's conversion loaded 1.5 as 1 and "1" as 1 (another state)."""
+    s = WindowState.from_arrays(np.array([1, 2]), np.array([1, 2]), np.array([1.0, 2.0]), windows=[5])
+    d = s.to_dict()
+    d[field] = bad
+    with pytest.raises(ValueError, match="The 'd' parameter of WindowState.from_dict"):
+        WindowState.from_dict(d)

@@ -316,7 +316,7 @@ class WindowState(MergeableState):
         if not isinstance(key_names, list) or not all(isinstance(x, str) for x in key_names) or (
                 key_names and (len(key_names) != len(kinds) or len(set(key_names)) != len(key_names))):
             raise TypeError("key_names must be [] (keys by position) or one distinct string per key column")
-        times = array_from_json(d["times"], np.int64)
+        times = _int64s_from_json(d["times"], "times")
         cols = d["values"]
         if not isinstance(cols, list) or len(cols) != len(names) or not all(
                 isinstance(col, list) and all(x is None or (isinstance(x, (int, float)) and not isinstance(x, bool))
@@ -328,7 +328,7 @@ class WindowState(MergeableState):
             raise ValueError("keys, times and values differ in length")
         if len(times) and None in kinds:
             raise ValueError("key_kinds holds None (no key seen) but the state holds events")
-        windows = array_from_json(d["windows"], np.int64)
+        windows = _int64s_from_json(d["windows"], "windows")
         if len(labels) != len(windows) or (windows <= 0).any() or not set(aggs) <= set(AGGS):
             raise ValueError("bad windows, labels or aggs")
         closed, on_late = option("closed", CLOSED), option("on_late", ("raise", "count"))
@@ -601,6 +601,14 @@ def _canonical(col) -> tuple[str, np.ndarray, np.ndarray]:
     return col.kind, (col.values + 0.0 if col.kind == "float" else col.values), ok
 
 
+def _int64s_from_json(v, field: str) -> np.ndarray:
+    """A list of int64 integers, as to_dict wrote it; np.array would also take 1.5 (as 1), "1" or
+    True, so a corrupted dict would load as another state."""
+    if not isinstance(v, list) or not all(isinstance(x, int) and not isinstance(x, bool) for x in v):
+        raise TypeError(f"{field} must be a list of integers")
+    return array_from_json(v, np.int64)  # OverflowError beyond int64
+
+
 def _key_to_json(key):
     """A key as strict JSON holds it: an infinite float key (window_aggregate takes it) as the
     string "inf" or "-inf", which :func:`_keys_from_json` reads back (JSON has no infinity)."""
@@ -617,7 +625,7 @@ def _keys_from_json(col, kind) -> list:
             raise TypeError("keys of a string column must be strings")
         return col
     if kind == "integer":
-        return array_from_json(col, np.int64).tolist()
+        return _int64s_from_json(col, "keys of an integer column").tolist()
     if kind == "float":
         if not all(x in ("inf", "-inf") if isinstance(x, str) else isinstance(x, (int, float)) and not isinstance(x, bool)
                    for x in col):
