@@ -243,3 +243,45 @@ def test_categoricals_of_unknown_categories(kind):
     other = feats.assign(k=[str(v) for v in feats["k"]] if kind == "integer" else np.arange(m))
     with pytest.raises(TypeError, match="holds keys of different types across the tables"):
         md.point_in_time_join(dspine, _dask(other, 11, 4), by=["g", "k"], on="t", npartitions=6).compute()
+
+
+@pytest.mark.parametrize("keys", ["integer", "object"])
+def test_parquet_partitions_are_read_and_hashed_once(tmp_path, keys):
+    """The kinds check is part of the join's own expression: Dask computes each input partition once
+    for the check and the shuffle.  It was a Delayed made with to_delayed(), optimised apart, so
+    with inputs Dask fuses differently alone (read_parquet, a projection) every partition was read
+    and hashed twice."""
+    import mlsd.features._partials as P
+
+    rng = np.random.default_rng(12)
+    for i in range(3):
+        k = rng.integers(0, 7, 20)
+        pd.DataFrame({"k": _object_keys([f"u{v}" for v in k]) if keys == "object" else k, "t": rng.integers(0, 50, 20),
+                      "x": rng.standard_normal(20), "junk": 1.0}).to_parquet(tmp_path / f"part{i}.parquet")
+    whole = pd.read_parquet(tmp_path)
+    spine = whole[["k"]].assign(t=whole["t"] + 3).iloc[::2].reset_index(drop=True)
+    calls = []
+    real = P.key_hash
+
+    def counting(table, by, where, func):
+        if len(table):
+            calls.append(where)
+        return real(table, by, where, func)
+
+    P.key_hash = counting
+    try:
+        events = dd.read_parquet(tmp_path)[["k", "t", "x"]]
+        got = md.window_aggregate(events, by="k", on="t", values="x", windows=[10], aggs=["count", "sum"]).compute()
+        assert sorted(calls) == ["events"] * 3
+        want = window_aggregate(whole[["k", "t", "x"]], by="k", on="t", values="x", windows=[10], aggs=["count", "sum"])
+        cols = list(want.columns)  # each file's index starts at 0: compare the rows as a set
+        pd.testing.assert_frame_equal(got.sort_values(cols).reset_index(drop=True),
+                                      want.sort_values(cols).reset_index(drop=True), check_exact=True)
+        calls.clear()
+        got = md.point_in_time_join(dd.from_pandas(spine, npartitions=2), dd.read_parquet(tmp_path)[["k", "t", "x"]],
+                                    by="k", on="t", npartitions=3).compute()
+        assert sorted(calls) == ["features"] * 3 + ["spine"] * 2
+        pd.testing.assert_frame_equal(got, point_in_time_join(spine, whole[["k", "t", "x"]], by="k", on="t"),
+                                      check_index_type=False)
+    finally:
+        P.key_hash = real

@@ -444,3 +444,17 @@ def test_window_state_merge_and_from_dict_check_the_key_columns():
                        ("key_kinds", ["integer", "bytes"]), ("keys", [[1, 1, 2]]), ("keys", [[1, 1, 2], [1, 2, 3]]),
                        ("key_kinds", ["integer", None])):
         _raises(lambda: WindowState.from_dict({**d, field: bad}), "WindowState.from_dict", "'d' parameter")
+
+
+def test_window_state_keys_of_a_mixed_list():
+    """A Python list of integers and strings: NumPy would make them all strings ("1", "a") and the
+    state would hold key "1" for the integer 1; refused as mixed keys, as window_aggregate does."""
+    from mlsd.features import WindowState
+
+    t, v = np.array([1, 2]), np.array([1.0, 2.0])
+    _raises(lambda: WindowState.from_arrays([1, "a"], t, v, windows=[5]), "WindowState.from_arrays", "of keys", MIXED,
+            exc=TypeError)
+    state = WindowState.from_arrays(["x", "y"], t, v, windows=[5])
+    _raises(lambda: state.update(("y", 3), [4, 5], v), "WindowState.update", "of keys", MIXED, exc=TypeError)
+    _raises(lambda: state.lookup(["x", 2.5], 6), "WindowState.lookup", "of entity_keys", MIXED, exc=TypeError)
+    assert state.update(["x", "z"], [4, 5], v).lookup(("x", "z"), 6)["value_count_5"].tolist() == [2, 1]

@@ -317,3 +317,35 @@ def test_float_and_categorical_key_columns_as_window_aggregate_reads_them():
     got = s.lookup(q, t[-1] + 1)
     pd.testing.assert_frame_equal(got, want[s.feature_names], check_exact=True)
     assert got["value_count_90"].iloc[0] > 0 and s.result().n_entities == 9
+
+
+def test_infinite_float_keys_round_trip_through_strict_json():
+    """Float key columns may hold inf (window_aggregate takes it as a key): to_dict stays strict
+    JSON (it wrote the float inf, which json.dumps turns into the non-JSON token Infinity)."""
+    keys = pd.DataFrame({"k": [np.inf, 1.0, -np.inf, -0.0, np.inf]})
+    t, v = np.arange(5), np.arange(5.0)
+    s = WindowState.from_arrays(keys, t, v, windows=[10], aggs=["count", "sum"])
+    text = json.dumps(s.to_dict(), allow_nan=False)
+    again = WindowState.from_dict(json.loads(text))
+    assert again.to_dict() == s.to_dict()
+    q = pd.DataFrame({"k": [np.inf, -np.inf, 0.0, 2.0]})
+    want = window_aggregate(keys.assign(t=t, value=v), by="k", on="t", values="value", windows=[10],
+                            aggs=["count", "sum"], at=q.assign(t=5))
+    pd.testing.assert_frame_equal(again.lookup(q, 5), want[again.feature_names], check_exact=True)
+    bad = s.to_dict()
+    bad["keys"] = [["1.5", 1.0, "inf", 0.0, "inf"]]
+    with pytest.raises(ValueError, match="from_dict"):
+        WindowState.from_dict(bad)
+
+
+@pytest.mark.parametrize("field, bad", [("keys", [[1.5, 2]]), ("keys", [["1", 2]]), ("keys", [[True, 2]]),
+                                        ("times", [1.7, 2]), ("times", ["1", 2]), ("windows", [5.5]),
+                                        ("keys", [[2**63, 2]])])
+def test_from_dict_refuses_integer_fields_that_are_not_integers(field, bad):
+    """A dict whose integer keys, times or windows hold floats, strings or booleans is not one that
+    to_dict wrote: refused, where NumPy's conversion loaded 1.5 as 1 and "1" as 1 (another state)."""
+    s = WindowState.from_arrays(np.array([1, 2]), np.array([1, 2]), np.array([1.0, 2.0]), windows=[5])
+    d = s.to_dict()
+    d[field] = bad
+    with pytest.raises(ValueError, match="The 'd' parameter of WindowState.from_dict"):
+        WindowState.from_dict(d)

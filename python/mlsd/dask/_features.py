@@ -3,6 +3,7 @@ partition."""
 
 from __future__ import annotations
 
+import functools
 from numbers import Integral
 from typing import Any
 
@@ -75,17 +76,26 @@ def with_dtypes_of(out, frame, by):
     return out.astype({c: frame._meta[c].dtype for c in unknown}) if unknown else out
 
 
-def _kinds(df, by, where, func):
-    return where, FE_partials.key_kinds(df, by, where, func)
+def _kinds_row(df, by, where, func):
+    """One row: ``where`` and the kind of each key column of the partition ``df``."""
+    import pandas as pd
+
+    return pd.DataFrame([[where, *FE_partials.key_kinds(df, by, where, func)]], columns=_kind_columns(by),
+                        dtype=object)
 
 
-def _same_kinds(parts, by, func):
-    """TypeError, as on one machine, when partitions hold keys of different kinds in one key column."""
+def _kind_columns(by) -> list[str]:
+    return ["where", *(f"kind{j}" for j in range(len(by)))]
+
+
+def _same_kinds(rows, by, func):
+    """TypeError, as on one machine, when partitions hold keys of different kinds in one key column
+    (``rows``: the partitions' :func:`_kinds_row`)."""
     for j, name in enumerate(by):
         seen: dict[str, str] = {}
-        for where, kinds in parts:
-            if kinds[j] != "null":
-                seen.setdefault(kinds[j], where)
+        for where, kind in zip(rows["where"].tolist(), rows[f"kind{j}"].tolist()):
+            if kind != "null":
+                seen.setdefault(kind, where)
         if len(seen) > 1:
             desc = ", ".join(f"{k} in {w}" for k, w in seen.items())
             raise TypeError(f"{func}: by column {name!r} holds keys of different types across the tables ({desc}); "
@@ -93,22 +103,33 @@ def _same_kinds(parts, by, func):
     return True
 
 
+def _rows(rows):
+    return rows
+
+
 def kinds_checked(func, frames, by, wheres):
-    """A Delayed that raises TypeError if the key columns of the Dask DataFrames ``frames`` hold keys
-    of different kinds (integers in one partition, strings in another), or None when their metas
-    already tell the kinds (checked on the client).  Object columns have empty metas; without this
-    check, parts of different kinds could land in partitions that never meet and match nothing
-    silently, where the single-machine function raises."""
+    """A Dask Scalar that raises TypeError if the key columns of the Dask DataFrames ``frames`` hold
+    keys of different kinds (integers in one partition, strings in another), or None when their
+    metas already tell the kinds (checked on the client).  Object columns have empty metas; without
+    this check, parts of different kinds could land in partitions that never meet and match nothing
+    silently, where the single-machine function raises.  Pass it to the tasks that must wait for it
+    as a positional argument: it is then part of the same expression as the frames, so Dask computes
+    each of their partitions once for the check and the shuffle alike (a Delayed made with
+    ``to_delayed()`` is optimised apart, and its tasks read the inputs a second time)."""
+    import pandas as pd
+
     metas = [FE_partials.key_kinds(key_meta(f, by), by, w, func) for f, w in zip(frames, wheres)]
     if all(k != "null" for kinds in metas for k in kinds):
         return None
-    delayed = require("dask").delayed
-    parts = [delayed(_kinds, pure=True)(p, by, w, func) for f, w in zip(frames, wheres) for p in f.to_delayed()]
-    return delayed(_same_kinds, pure=True)(parts, by, func)
+    dd = require("dask.dataframe")
+    row_meta = pd.DataFrame({c: pd.Series([], dtype=object) for c in _kind_columns(by)})
+    rows = dd.concat([f.map_partitions(_kinds_row, by, w, func, meta=row_meta) for f, w in zip(frames, wheres)])
+    return rows.reduction(chunk=_rows, combine=_rows, aggregate=functools.partial(_same_kinds, by=by, func=func),
+                          split_every=False, meta=True)
 
 
-def _join_part(spine, *tables, kwargs, prefixes, checked=None):
-    # checked: the result of kinds_checked's task, a dependency only (it raises before this runs)
+def _join_part(spine, *tables, kwargs, prefixes):
+    tables = tables[:len(prefixes)]  # then kinds_checked's result, if any: a dependency only (it raised if wrong)
     feats = [FE.FeatureTable(t.drop(columns=[_PART]), prefix=p) for t, p in zip(tables, prefixes)]
     return FE.point_in_time_join(spine.drop(columns=[_PART]), feats, **kwargs)
 
@@ -182,8 +203,8 @@ def point_in_time_join(spine, features, *, by, on, ttl=None, created_at=None, al
     tables_s = [t.shuffle(on=_PART, npartitions=n_parts, shuffle_method="tasks") for t in tagged]
     # every join task waits for the check of the key kinds over all partitions (of object columns)
     checked = kinds_checked(_FUNC, [numbered, *tagged], by, ["spine", *wheres])
-    joined = dd.map_partitions(in_worker(_join_part), spine_s, *tables_s, kwargs=kwargs, prefixes=prefixes,
-                               checked=checked, meta=meta, align_dataframes=False, enforce_metadata=False)
+    joined = dd.map_partitions(in_worker(_join_part), spine_s, *tables_s, *([] if checked is None else [checked]),
+                               kwargs=kwargs, prefixes=prefixes, meta=meta, align_dataframes=False, enforce_metadata=False)
     # The divisions of the sort are given, not computed: the row numbers are 0..n-1, known here.
     # Left to set_index, they are computed (a quantile graph sent to the scheduler) while Dask's
     # optimizer holds functools.cached_property's lock on Expr.divisions; under Python < 3.12 that

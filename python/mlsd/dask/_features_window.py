@@ -37,8 +37,9 @@ def _with_position(df, by, where, partition_info=None):
                         _KEY: F_partials.key_hash(df, by, where, "mlsd.dask.window_aggregate").view(np.int64)})
 
 
-def _part(events, at=None, *, by, on, values, windows, aggs, closed, checked=None):
-    # checked: the result of kinds_checked's task, a dependency only (it raises before this runs)
+def _part(events, *rest, by, on, values, windows, aggs, closed, with_at):
+    # rest: at (with_at), then kinds_checked's result, if any: a dependency only (it raised if wrong)
+    at = rest[0] if with_at else None
     events = events.sort_values(_POS, kind="stable").drop(columns=[_POS, _KEY])  # row order: ties in time keep it
     if at is not None:
         at = at.drop(columns=[_POS, _KEY])
@@ -94,8 +95,10 @@ def window_aggregate(events, *, by, on, values, windows=("1h", "1d", "7d"),
         tagged.append(at.map_partitions(_with_position, by_l, "at", meta=_with_position(at._meta, by_l, "at")))
     # every task waits for the check of the key kinds over all partitions (of object columns)
     checked = kinds_checked("mlsd.dask.window_aggregate", tagged, by_l, ["events", "at"][:len(tagged)])
-    task = functools.partial(in_worker(_part), by=by, on=on, values=values, windows=windows, aggs=aggs, closed=closed)
+    task = functools.partial(in_worker(_part), by=by, on=on, values=values, windows=windows, aggs=aggs, closed=closed,
+                             with_at=at is not None)
     shuffled = [t.shuffle(on=_KEY, npartitions=n) for t in tagged]
+    extra = [] if checked is None else [checked]
     if at is None:
-        return shuffled[0].map_partitions(task, checked=checked, meta=meta)
-    return dd.map_partitions(task, *shuffled, checked=checked, meta=meta, align_dataframes=False)
+        return shuffled[0].map_partitions(task, *extra, meta=meta)
+    return dd.map_partitions(task, *shuffled, *extra, meta=meta, align_dataframes=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from collections.abc import Mapping
 from numbers import Integral
 from typing import Any
@@ -30,7 +31,23 @@ def _is_lateness(x: Any) -> bool:
 
 
 LATENESS = Check(_is_lateness, "a duration (a string such as '5min', a timedelta, or an int for integer times)")
-KEYS = ArrayLike(ndim=1, kinds="biuUO")
+
+
+class _KeyArray(ArrayLike):
+    """A 1-D array of keys; a list is read as objects, as a pandas column would be: NumPy makes
+    ``[1, "a"]`` the strings ``"1"`` and ``"a"``, silently, where mixed keys must be refused."""
+
+    def accept(self, v: Any) -> Any:
+        if isinstance(v, (list, tuple)) and len(v):
+            try:
+                if np.asarray(v).dtype.kind in "US":
+                    v = np.asarray(v, dtype=object)
+            except Exception:  # ragged lists: ArrayLike refuses them
+                pass
+        return super().accept(v)
+
+
+KEYS = _KeyArray(ndim=1, kinds="biuUO")
 TIMES = ArrayLike(ndim=1, kinds="iuM")
 AT_TIME = ArrayLike(ndim=(0, 1), kinds="iuM")
 VALUES = ArrayLike(ndim=(1, 2), kinds="biuf")
@@ -255,7 +272,7 @@ class WindowState(MergeableState):
             "aggs": list(self._aggs), "closed": self._closed, "allowed_lateness": self._lateness,
             "on_late": self._on_late, "time_kind": self._spec.kind, "time_zone": self._spec.tz,
             "key_names": list(self._key_names), "key_kinds": list(self._kinds),
-            "keys": [[key[j] for key in keys] for j in range(len(self._kinds))], "times": self._times[rows].tolist(),
+            "keys": [[_key_to_json(key[j]) for key in keys] for j in range(len(self._kinds))], "times": self._times[rows].tolist(),
             "values": [[None if np.isnan(x) else x for x in col] for col in self._values[rows].T.tolist()],
             "max_time": self._max_time, "n_late": self._n_late,
         }
@@ -299,7 +316,7 @@ class WindowState(MergeableState):
         if not isinstance(key_names, list) or not all(isinstance(x, str) for x in key_names) or (
                 key_names and (len(key_names) != len(kinds) or len(set(key_names)) != len(key_names))):
             raise TypeError("key_names must be [] (keys by position) or one distinct string per key column")
-        times = array_from_json(d["times"], np.int64)
+        times = _int64s_from_json(d["times"], "times")
         cols = d["values"]
         if not isinstance(cols, list) or len(cols) != len(names) or not all(
                 isinstance(col, list) and all(x is None or (isinstance(x, (int, float)) and not isinstance(x, bool))
@@ -311,7 +328,7 @@ class WindowState(MergeableState):
             raise ValueError("keys, times and values differ in length")
         if len(times) and None in kinds:
             raise ValueError("key_kinds holds None (no key seen) but the state holds events")
-        windows = array_from_json(d["windows"], np.int64)
+        windows = _int64s_from_json(d["windows"], "windows")
         if len(labels) != len(windows) or (windows <= 0).any() or not set(aggs) <= set(AGGS):
             raise ValueError("bad windows, labels or aggs")
         closed, on_late = option("closed", CLOSED), option("on_late", ("raise", "count"))
@@ -583,6 +600,22 @@ def _canonical(col) -> tuple[str, np.ndarray, np.ndarray]:
     return col.kind, (col.values + 0.0 if col.kind == "float" else col.values), ok
 
 
+def _int64s_from_json(v, field: str) -> np.ndarray:
+    """A list of int64 integers, as to_dict wrote it; np.array would also take 1.5 (as 1), "1" or
+    True, so a corrupted dict would load as another state."""
+    if not isinstance(v, list) or not all(isinstance(x, int) and not isinstance(x, bool) for x in v):
+        raise TypeError(f"{field} must be a list of integers")
+    return array_from_json(v, np.int64)  # OverflowError beyond int64
+
+
+def _key_to_json(key):
+    """A key as strict JSON holds it: an infinite float key (window_aggregate takes it) as the
+    string "inf" or "-inf", which :func:`_keys_from_json` reads back (JSON has no infinity)."""
+    if isinstance(key, float) and math.isinf(key):
+        return "inf" if key > 0 else "-inf"
+    return key
+
+
 def _keys_from_json(col, kind) -> list:
     if not isinstance(col, list):
         raise TypeError("keys must hold one list per key column")
@@ -591,8 +624,11 @@ def _keys_from_json(col, kind) -> list:
             raise TypeError("keys of a string column must be strings")
         return col
     if kind == "integer":
-        return array_from_json(col, np.int64).tolist()
+        return _int64s_from_json(col, "keys of an integer column").tolist()
     if kind == "float":
+        if not all(x in ("inf", "-inf") if isinstance(x, str) else isinstance(x, (int, float)) and not isinstance(x, bool)
+                   for x in col):
+            raise TypeError('keys of a float column must be numbers, "inf" or "-inf"')
         arr = array_from_json(col, np.float64)
         if np.isnan(arr).any():
             raise ValueError("float keys must not be NaN")
