@@ -221,7 +221,8 @@ def chisquare(f_obs: Any, f_exp: Any = None, ddof: Any = 0, axis: int | None = 0
     if stat is not None:
         k = f_obs.shape[0]
         if np.ndim(ddof) == 0 and not small:  # one test: scalars, no array plumbing
-            dof1 = k - 1 - ddof
+            # in float64, as the batched path and SciPy (a NumPy float32 ddof would compute it in float32)
+            dof1 = k - 1 - float(ddof)
             return ChisquareResult(stat, float(special.chdtrc(dof1, stat)),
                                    dof=int(dof1) if dof1 == int(dof1) else float(dof1))
         stat, k_b = np.asarray(stat), np.asarray(float(k))
