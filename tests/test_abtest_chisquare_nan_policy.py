@@ -180,3 +180,16 @@ def test_no_nan_results_are_unchanged_by_the_policy():
     for policy in ("omit", "raise"):
         res = ab.chisquare(obs, axis=1, nan_policy=policy)
         assert np.array_equal(res.statistic, base.statistic) and np.array_equal(res.pvalue, base.pvalue)
+
+
+@pytest.mark.parametrize("ddof", [np.float32(1.5), np.float16(0.25), np.float32(1.1), np.array(0.7, dtype=np.float32)])
+def test_numpy_float_scalar_ddof_gives_scipys_float64_pvalue(ddof):
+    # float64 counts with a NumPy float32 (or float16) ddof: SciPy promotes the degrees of freedom to
+    # float64, so the p-value is float64's; the one-test path (1-D counts) must not compute it in float32
+    obs = np.array([3.0, 4, 5, 9])
+    res, ref = both(obs, ddof=ddof)
+    same(res.statistic, ref.statistic)
+    same(res.pvalue, ref.pvalue)
+    # the same test through the batched path (a 2-D call) gives the same numbers
+    batched = ab.chisquare(obs[:, None], ddof=ddof)
+    assert res.pvalue == batched.pvalue[0] and res.dof == batched.dof[0]

@@ -81,6 +81,34 @@ def test_a_statistic_beyond_float64_is_an_error_naming_the_argument():
     assert ab.chisquare([1.7e308, 1.0]).statistic == pytest.approx(1.7e308, rel=1e-12)  # finite: no error
 
 
+@pytest.mark.parametrize("shape", ["1-D", "2-D"])
+def test_a_statistic_beyond_float64_of_moderate_counts_is_an_error_too(shape):
+    # counts below the rescaling threshold whose statistic still overflows ((1e80)**2 / 1e-200):
+    # the one-test path and the batched path raise as the rescaled path does, with no RuntimeWarning
+    obs, exp = np.array([1e80, 1.0]), np.array([1e-200, 1e80])
+    if shape == "2-D":
+        obs, exp = np.stack([obs, obs[::-1]]), np.stack([exp, exp[::-1]])
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="chisquare.*f_obs.*float64"):
+            ab.chisquare(obs, exp, axis=-1, sum_check=False)
+
+
+@pytest.mark.parametrize("nan_policy", ["omit", "propagate"])
+def test_huge_expected_counts_beside_a_nan_are_rescaled(nan_policy):
+    # a NaN elsewhere in f_exp (its pair left out, or its row NaN) must not hide a huge expected
+    # count from the rescaling: row 0's statistic is the one of the same row alone
+    obs = np.array([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]])
+    exp = np.array([[1e300, 1.0, 1.0], [2.0, np.nan, 2.0]])
+    alone = ab.chisquare(obs[0], exp[0], sum_check=False).statistic
+    assert alone == pytest.approx(1e300, rel=1e-12)
+    got = ab.chisquare(obs, exp, axis=1, sum_check=False, nan_policy=nan_policy)
+    assert got.statistic[0] == alone
+    assert np.isnan(got.statistic[1]) if nan_policy == "propagate" else np.isfinite(got.statistic[1])
+
+
 @pytest.mark.parametrize("method", ["bca", "percentile", "basic"])
 def test_bootstrap_of_huge_values_is_the_scaled_bootstrap(method):
     rng = np.random.default_rng(3)

@@ -128,3 +128,21 @@ def test_axis_out_of_bounds_is_numpys_axis_error_as_in_scipy(name):
     with pytest.raises(np.exceptions.AxisError, match=f"^{name}: axis 3 is out of bounds") as info:
         getattr(ab, name)(*args, axis=3)
     assert isinstance(info.value, TypeError)  # still mlsd's InvalidParameterError
+
+
+@pytest.mark.parametrize("name", ["ttest_ind", "ttest_rel", "mannwhitneyu", "wilcoxon", "wilcoxon-1", "chisquare"])
+@pytest.mark.parametrize("shape, axis", [((10,), 3), ((10,), -2), ((2, 5), 2), ((2, 5), -3)])
+def test_axis_out_of_bounds_message_ends_with_scipys_words(name, shape, axis):
+    # SciPy's text differs by test: "source: axis 3 is out of bounds for array of dimension 1" (NumPy's
+    # moveaxis, for paired or one-sample tests) or "`axis` is out of bounds for array of dimension 1"
+    # (independent samples); code matching it (SciPy's own test_wilcoxon_axis_broadcasting_errors_gh22051
+    # matches "source: axis 3 ...") must match mlsd's message too
+    one = name in ("chisquare", "wilcoxon-1")
+    fn = name.split("-")[0]
+    args = (X.reshape(shape),) if one else (X.reshape(shape), Y.reshape(shape))
+    with pytest.raises(np.exceptions.AxisError) as ref:
+        getattr(st, fn)(*args, axis=axis)
+    with pytest.raises(np.exceptions.AxisError) as mine:
+        getattr(ab, fn)(*args, axis=axis)
+    assert str(mine.value).startswith(f"{fn}: axis {axis} is out of bounds")
+    assert str(mine.value).endswith(f"(SciPy: {ref.value})"), (str(mine.value), str(ref.value))

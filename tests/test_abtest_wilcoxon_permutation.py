@@ -46,3 +46,34 @@ def test_random_resampling_is_not_implemented():
 def test_other_objects_are_refused_by_the_declaration():
     with pytest.raises(ValueError, match="'method' parameter of wilcoxon .*PermutationMethod"):
         ab.wilcoxon(np.arange(1.0, 10), method=st.MonteCarloMethod())
+
+
+@pytest.mark.parametrize("n", [20, 63, 64, 70, 120])
+@pytest.mark.parametrize("alternative", ["two-sided", "less", "greater"])
+def test_all_flips_of_many_differences_give_the_exact_p_value(n, alternative):
+    # n_resamples=inf asks for all 2**n flips at any n (SciPy would enumerate them); without ties or
+    # zeros that permutation null is the exact signed-rank distribution, so the p-values are
+    # method="exact"'s.  (The count of 2**n flips overflowed int64 from n = 64: negative p-values.)
+    d = np.random.default_rng(n).normal(size=n) + 0.2
+    res = ab.wilcoxon(d, method=st.PermutationMethod(n_resamples=np.inf), alternative=alternative)
+    ref = ab.wilcoxon(d, method="exact", alternative=alternative)
+    assert res.statistic == ref.statistic
+    np.testing.assert_allclose(res.pvalue, ref.pvalue, rtol=1e-12, atol=0)
+
+
+def test_all_flips_with_ties_and_zeros_stay_probabilities():
+    d = np.random.default_rng(5).integers(-6, 7, size=90).astype(float)  # ties and zeros
+    for zero_method in ("wilcox", "pratt", "zsplit"):
+        res = ab.wilcoxon(d, method=st.PermutationMethod(n_resamples=np.inf), zero_method=zero_method)
+        asym = ab.wilcoxon(d, method="asymptotic", zero_method=zero_method)
+        assert 0.0 <= res.pvalue <= 1.0
+        assert res.pvalue == pytest.approx(asym.pvalue, rel=0.1)  # the normal approximation at n = 90
+
+
+def test_all_flips_of_too_many_differences_is_an_error_not_an_overflow():
+    # 2**1100 does not fit a float: a ValueError naming the limit (as method="exact"), not OverflowError
+    d = np.arange(1.0, 1101)
+    with pytest.raises(ValueError, match="wilcoxon: .*limited to 1000 differences"):
+        ab.wilcoxon(d, method=st.PermutationMethod(n_resamples=np.inf))
+    with pytest.raises(NotImplementedError, match=r"2\*\*1100 sign flips"):
+        ab.wilcoxon(d, method=st.PermutationMethod())

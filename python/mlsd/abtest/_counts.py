@@ -112,9 +112,14 @@ def _pearson(obs: np.ndarray, exp: np.ndarray, func: str, name: str, axis: int |
         else:
             t = (obs - exp) / np.sqrt(exp)
             stat = np.sum(t * t, axis=axis)
+    _check_statistic(stat, func, name)
+    return float(stat) if axis is None else stat
+
+
+def _check_statistic(stat: Any, func: str, name: str) -> None:
+    """A chi-square statistic beyond float64's range (infinite) is an error, not an infinity."""
     if not np.all(np.isfinite(stat)):
         raise ValueError(f"{func}: the chi-square statistic of {name} exceeds float64's range")
-    return float(stat) if axis is None else stat
 
 
 def _chi2_sf(stat: float, df: float) -> tuple[float, float]:
@@ -221,7 +226,8 @@ def chisquare(f_obs: Any, f_exp: Any = None, ddof: Any = 0, axis: int | None = 0
     if stat is not None:
         k = f_obs.shape[0]
         if np.ndim(ddof) == 0 and not small:  # one test: scalars, no array plumbing
-            dof1 = k - 1 - ddof
+            # in float64, as the batched path and SciPy (a NumPy float32 ddof would compute it in float32)
+            dof1 = k - 1 - float(ddof)
             return ChisquareResult(stat, float(special.chdtrc(dof1, stat)),
                                    dof=int(dof1) if dof1 == int(dof1) else float(dof1))
         stat, k_b = np.asarray(stat), np.asarray(float(k))
@@ -258,8 +264,8 @@ def chisquare(f_obs: Any, f_exp: Any = None, ddof: Any = 0, axis: int | None = 0
 
 def _pearson_1d(obs: np.ndarray, exp: np.ndarray | None, sum_check: bool, small: bool) -> float | None:
     """Pearson's statistic of one 1-D test whose counts pass every check of :func:`chisquare`
-    (finite, >= 0, a positive total, f_exp > 0 and of the same total) and need no rescaling; None
-    for any other, which the general path checks (and words the error of)."""
+    (finite, >= 0, a positive total, f_exp > 0 and of the same total) and need no rescaling nor
+    overflow check; None for any other, which the general path checks (and words the error of)."""
     k = obs.shape[0]
     if k == 0:
         return 0.0
@@ -270,11 +276,13 @@ def _pearson_1d(obs: np.ndarray, exp: np.ndarray | None, sum_check: bool, small:
         e = total / k
     else:
         exp_total = float(np.add.reduce(exp))
-        if not exp_total <= RESCALE_ABOVE or exp.min() <= 0:  # (NaN compares False)
+        # (NaN compares False; f_exp below 2**-400 could overflow the quotient: the general path)
+        if not exp_total <= RESCALE_ABOVE or not exp.min() >= 2.0**-400:
             return None
         if sum_check and abs(total - exp_total) / min(total, exp_total) > _SUM_RTOL[small]:
             return None
         e = exp
+    # |obs - e| <= 2**301 and e >= 2**-400 (or e = total / k): the statistic is below 2**1003
     return float(np.add.reduce((obs - e) ** 2 / e))
 
 
@@ -337,21 +345,23 @@ def _chisquare_rows(sm, sum_check: bool, small: bool, func: str) -> tuple[np.nda
     if e is None:
         with np.errstate(invalid="ignore", divide="ignore"):
             e = (totals / np.maximum(present, 1))[:, None]
-        big = rows and totals.max() > RESCALE_ABOVE
     else:
         e = _checked_expected(o, e, missing, sum_check, small, func)
-        big = rows and max(totals.max(), np.max(e, initial=0.0)) > RESCALE_ABOVE
     if missing is not None:  # a left-out count adds (1 - 1)**2 / 1 = 0
         o, e = np.where(missing, 1.0, o), np.where(missing, 1.0, e)
+    # (after the NaN are replaced: a NaN in e would hide its largest count from np.max)
+    big = rows and max(totals.max(), np.max(e, initial=0.0)) > RESCALE_ABOVE
     if not k:
         stat = np.zeros(rows)
     elif big:
         stat = _pearson(o, e, func, "f_obs", axis=-1)
-    else:  # counts <= 2**300 (their totals are): nothing overflows, one temporary
+    else:  # counts <= 2**300 (their totals are): no square overflows, one temporary
         t = o - e
-        np.square(t, out=t)
-        np.divide(t, e, out=t)
+        with np.errstate(over="ignore"):  # ... but a tiny f_exp can still overflow the quotient
+            np.square(t, out=t)
+            np.divide(t, e, out=t)
         stat = np.add.reduce(t, axis=1)
+        _check_statistic(stat, func, "f_obs")
     return np.where(live, stat, np.nan), k_rows
 
 

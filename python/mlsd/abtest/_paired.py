@@ -4,6 +4,7 @@ conventions (``axis``, ``nan_policy``, ``keepdims``, alternatives; for Wilcoxon 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -140,9 +141,11 @@ def _mid_ranks(v: np.ndarray) -> np.ndarray:
 
 
 def _permutation_p(d: np.ndarray, zero_method: str, alternative: str) -> float:
-    """The exact sign-flip permutation p-value (all 2^n flips, n <= 13), as SciPy's
-    ``method="auto"`` computes it with ties or zeros: r_plus over every flip of the non-zero
-    differences' signs.  Doubled mid-ranks are integers, so the null is counted exactly."""
+    """The exact sign-flip permutation p-value (all 2^n flips), as SciPy's ``method="auto"``
+    computes it with ties or zeros (n <= 13) and its ``PermutationMethod`` with enough resamples:
+    r_plus over every flip of the non-zero differences' signs.  Doubled mid-ranks are integers, so
+    the null is a distribution over integers, kept as probabilities (multiples of 2^-n: exact up to
+    n = 53, where counts of 2^n flips would overflow int64 from n = 63)."""
     d = d[~np.isnan(d)]
     zero = d == 0
     if zero_method == "wilcox":
@@ -150,13 +153,13 @@ def _permutation_p(d: np.ndarray, zero_method: str, alternative: str) -> float:
     ranks2 = np.rint(2.0 * _mid_ranks(np.abs(d))).astype(np.int64)
     nz = ranks2[~zero]
     obs = int(nz[d[~zero] > 0].sum())
-    counts = np.zeros(int(nz.sum()) + 1, dtype=np.int64)
-    counts[0] = 1
+    prob = np.zeros(int(nz.sum()) + 1)
+    prob[0] = 1.0
     for r in nz:  # distribution of the sum of a random subset of the non-zero ranks
-        counts[r:] = counts[r:] + counts[:len(counts) - r].copy()
-    total = float(2 ** len(nz))
-    less = counts[:obs + 1].sum() / total
-    greater = counts[obs:].sum() / total
+        prob[r:] = 0.5 * (prob[r:] + prob[:len(prob) - r])
+        prob[:r] *= 0.5
+    less = prob[:obs + 1].sum()
+    greater = prob[obs:].sum()
     p = {"less": less, "greater": greater}.get(alternative, 2.0 * min(less, greater))
     return float(min(p, 1.0))
 
@@ -207,7 +210,8 @@ def wilcoxon(x: Any, y: Any = None, zero_method: str = "wilcox", correction: boo
         permutation p-value when there are at most 13 differences (SciPy's deterministic
         permutation test), else asymptotic.  A ``PermutationMethod`` whose ``n_resamples`` covers
         all 2^n sign flips of the n differences gives that exact permutation p-value, as SciPy's
-        permutation test does then; fewer resamples (a random sample of the flips) raise
+        permutation test does then (up to 1000 differences, as "exact"; ``n_resamples=np.inf``
+        asks for it at any n); fewer resamples (a random sample of the flips) raise
         NotImplementedError.
     axis : int or None, default 0
     nan_policy : {"propagate", "omit", "raise"}, default "propagate"
@@ -293,7 +297,8 @@ def wilcoxon(x: Any, y: Any = None, zero_method: str = "wilcox", correction: boo
 
     if permutation is not None:
         n_max = int(np.max(observed[~sm.nan_rows], initial=0))
-        if permutation.n_resamples < 2.0**n_max:
+        flips = math.ldexp(1.0, n_max) if n_max < 1024 else math.inf  # 2**n, beyond float64 from 1024
+        if permutation.n_resamples < flips:
             raise NotImplementedError(
                 f"{func}: method=PermutationMethod(n_resamples={permutation.n_resamples}) would sample the "
                 f"2**{n_max} sign flips at random: not implemented; mlsd computes the permutation p-value exactly "
@@ -317,10 +322,11 @@ def wilcoxon(x: Any, y: Any = None, zero_method: str = "wilcox", correction: boo
     for i in np.flatnonzero(~asym):
         if sm.nan_rows[i]:
             continue
+        if count[i] > 1000:
+            what = "method='exact'" if methods[i] == "exact" else "the permutation null (all sign flips)"
+            raise ValueError(f"{func}: {what} is limited to 1000 differences (the null distribution costs n^3); "
+                             f"got {int(count[i])}, use method='asymptotic'")
         if methods[i] == "exact":
-            if count[i] > 1000:
-                raise ValueError(f"{func}: method='exact' is limited to 1000 differences (the null distribution "
-                                 f"costs n^3); got {int(count[i])}, use method='asymptotic'")
             p[i] = _exact_p(float(r_plus[i]), int(count[i]), alternative)
         else:
             p[i] = _permutation_p(d[i], zero_method, alternative)

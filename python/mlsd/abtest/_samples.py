@@ -144,8 +144,11 @@ def as_samples(values: Sequence[Any], names: Sequence[str], func: str, *, axis: 
         ndim = max(a.ndim for a in arrs)
         arrs = [a.reshape((1,) * (ndim - a.ndim) + a.shape) for a in arrs]
         if not -ndim <= axis < ndim:
+            # SciPy's text: NumPy's moveaxis for one sample or paired samples, its own for independent ones
+            scipy = (f"source: axis {axis} is out of bounds for array of dimension {ndim}"
+                     if paired or len(arrs) == 1 else f"`axis` is out of bounds for array of dimension {ndim}")
             raise AxisOutOfBoundsError(f"{func}: axis {axis} is out of bounds for samples of {ndim} dimensions "
-                                       f"(SciPy: axis {axis} is out of bounds for array of dimension {ndim})")
+                                       f"(SciPy: {scipy})")
         ax = axis
     arrs = [np.moveaxis(a, ax, -1) for a in arrs]
     try:
