@@ -250,11 +250,11 @@ def test_bad_input_names_the_argument():
     with pytest.raises(TypeError, match="'features' parameter of point_in_time_join"):
         point_in_time_join(spine, [], by="k", on="t")
     twice = pd.concat([feats, feats[["v"]]], axis=1)  # two columns named v
-    with pytest.raises(ValueError, match="columns names column 'v', which features has 2 times"):
+    with pytest.raises(ValueError, match=r"point_in_time_join: features has 2 columns named 'v' \(read for columns\)"):
         point_in_time_join(spine, twice, by="k", on="t", prefix="f_", columns=["v"])
-    with pytest.raises(ValueError, match="columns names column 'v', which features has 2 times"):
+    with pytest.raises(ValueError, match=r"point_in_time_join: features has 2 columns named 'v' \(read for columns\)"):
         point_in_time_join(spine, twice, by="k", on="t", prefix="f_")
-    with pytest.raises(ValueError, match="by names column 'k', which spine has 2 times"):
+    with pytest.raises(ValueError, match=r"point_in_time_join: spine has 2 columns named 'k' \(read for by\)"):
         point_in_time_join(pd.concat([spine, spine[["k"]]], axis=1), feats, by="k", on="t", prefix="f_")
 
 
