@@ -377,8 +377,14 @@ ColumnDrift compare_sorted(std::span<const double> ref, std::span<const double> 
   if (n1 > 0) {
     out.ref_mean = compensated_sum(ref, [](double v) { return v; }) / static_cast<double>(n1);
     const double mean = out.ref_mean;
-    out.ref_std = std::sqrt(compensated_sum(ref, [mean](double v) { return (v - mean) * (v - mean); }) /
-                            static_cast<double>(n1));
+    // values near 1e154 and beyond: squared deviations would overflow (the sum then NaN), so they
+    // are scaled by a power of two (exact) first; other columns keep the plain sum
+    const double spread = std::max(std::abs(ref.front() - mean), std::abs(ref.back() - mean));
+    const double scale = spread < 1e150 ? 1.0 : std::ldexp(1.0, -std::ilogb(spread));
+    out.ref_std = std::sqrt(compensated_sum(ref, [mean, scale](double v) {
+                              const double d = (v - mean) * scale;
+                              return d * d;
+                            }) / static_cast<double>(n1)) / scale;
   }
   if (n1 == 0 || n2 == 0) return out;
   std::size_t unique = 1;
