@@ -73,6 +73,32 @@ def test_wasserstein_with_zero_weights_equals_scipy():
     assert wasserstein_distance(u, v, uw, vw) == pytest.approx(stats.wasserstein_distance(u, v, uw, vw), rel=1e-13)
 
 
+@pytest.mark.parametrize("weights", [None, "whole"])
+def test_wasserstein_of_huge_values_equals_scipy(weights):
+    # values near 1e305: the gaps times n1 n2 (the integer walk's scale) overflow a double, while
+    # the distance itself is finite
+    rng = np.random.default_rng(11)
+    u, v = rng.normal(size=1000) * 1e305, rng.normal(0.5, 1, size=800) * 1e305
+    uw, vw = (None, None) if weights is None else (rng.integers(1, 4, 1000) * 1.0, rng.integers(1, 4, 800) * 1.0)
+    want = stats.wasserstein_distance(u, v, uw, vw)
+    assert np.isfinite(want)
+    assert wasserstein_distance(u, v, uw, vw) == pytest.approx(want, rel=1e-12)
+    if weights is None:
+        w = drift({"x": u}, {"x": v}).to_frame()["wasserstein"].iloc[0]
+        assert w == pytest.approx(want, rel=1e-12)
+
+
+def test_reference_std_of_huge_values_is_finite():
+    # squared deviations of values near 1e200 overflow: the std was NaN and the row said
+    # "constant reference column" with wasserstein_norm inf
+    rng = np.random.default_rng(12)
+    u, v = rng.normal(size=1000) * 1e200, rng.normal(0.5, 1, size=800) * 1e200
+    row = drift({"x": u}, {"x": v}).to_frame().iloc[0]
+    sd = np.std(u / 1e200) * 1e200
+    assert row["wasserstein_norm"] == pytest.approx(row["wasserstein"] / sd, rel=1e-12)
+    assert row["note"] != "constant reference column"
+
+
 @pytest.mark.parametrize("uw", [[0.0, 0.0], [1e308, 1e308]])
 def test_wasserstein_weights_must_sum_to_a_positive_finite_value(uw):
     # SciPy raises for both; a sum that overflows to inf used to give a silently wrong distance

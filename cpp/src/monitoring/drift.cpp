@@ -23,6 +23,14 @@ namespace {
 // Up to this n1 n2 the walks count in integers (see walk_counts).
 constexpr double kExactLimit = 1125899906842624.0;  // 2^50
 
+// Whether the integer walks (walk_counts, wasserstein_counts) apply to samples of total weights t1
+// and t2 (counts) whose pooled values span [lo, hi]: n1 n2 within kExactLimit, and their sum of
+// |D| gap, at most n1 n2 (hi - lo), within a double (values near 1e300 would overflow it where the
+// distance itself is finite; the walk in shares then sums |F_ref - F_cur| gap <= hi - lo).
+bool counts_fit(double t1, double t2, double lo, double hi) {
+  return t1 * t2 <= kExactLimit && (hi - lo) * (t1 * t2) <= std::numeric_limits<double>::max() / 4;
+}
+
 // The order-preserving keys of column x's non-missing values, written to s.keys; throws on an
 // infinite value.  Returns the number of keys and their minimum and maximum.
 struct ColumnKeys {
@@ -278,7 +286,7 @@ double wasserstein_counts(std::span<const double> us, std::span<const double> uc
   return total.value() / (ut * vt);
 }
 
-// The same walk with the shares in floating point, for n1 n2 > 2^50.
+// The same walk with the shares in floating point, where the integer walk does not fit (counts_fit).
 void walk_shares(std::span<const double> ref, std::span<const double> cur, ColumnDrift& out) {
   const std::size_t n1 = ref.size(), n2 = cur.size();
   const double d1 = static_cast<double>(n1), d2 = static_cast<double>(n2);
@@ -369,8 +377,14 @@ ColumnDrift compare_sorted(std::span<const double> ref, std::span<const double> 
   if (n1 > 0) {
     out.ref_mean = compensated_sum(ref, [](double v) { return v; }) / static_cast<double>(n1);
     const double mean = out.ref_mean;
-    out.ref_std = std::sqrt(compensated_sum(ref, [mean](double v) { return (v - mean) * (v - mean); }) /
-                            static_cast<double>(n1));
+    // values near 1e154 and beyond: squared deviations would overflow (the sum then NaN), so they
+    // are scaled by a power of two (exact) first; other columns keep the plain sum
+    const double spread = std::max(std::abs(ref.front() - mean), std::abs(ref.back() - mean));
+    const double scale = spread < 1e150 ? 1.0 : std::ldexp(1.0, -std::ilogb(spread));
+    out.ref_std = std::sqrt(compensated_sum(ref, [mean, scale](double v) {
+                              const double d = (v - mean) * scale;
+                              return d * d;
+                            }) / static_cast<double>(n1)) / scale;
   }
   if (n1 == 0 || n2 == 0) return out;
   std::size_t unique = 1;
@@ -378,7 +392,8 @@ ColumnDrift compare_sorted(std::span<const double> ref, std::span<const double> 
   out.unique_ref = static_cast<index_t>(unique);
   // D = n1 n2 (F_ref - F_cur) is an integer below 2^50 here: exact in a double, and two values of
   // F_ref - F_cur whose D differ cannot swap order when rounded (they are >= 1 / (n1 n2) apart).
-  if (static_cast<double>(n1) * static_cast<double>(n2) <= kExactLimit) {
+  if (counts_fit(static_cast<double>(n1), static_cast<double>(n2), std::min(ref.front(), cur.front()),
+                 std::max(ref.back(), cur.back()))) {
     walk_counts(ref, cur, out);
   } else {
     walk_shares(ref, cur, out);
@@ -489,7 +504,9 @@ double wasserstein_distance(std::span<const double> u, std::span<const double> v
     auto whole = [](std::span<const double> w) {
       return std::all_of(w.begin(), w.end(), [](double x) { return x == std::floor(x); });
     };
-    if (whole(u_weights) && whole(v_weights) && ut * vt <= kExactLimit) return wasserstein_counts(us, uc, vs, vc);
+    if (whole(u_weights) && whole(v_weights) &&
+        counts_fit(ut, vt, std::min(us.front(), vs.front()), std::max(us.back(), vs.back())))
+      return wasserstein_counts(us, uc, vs, vc);
     const std::size_t n1 = us.size(), n2 = vs.size();
     std::size_t i = 0, j = 0;
     detail::KahanSum s;
