@@ -249,3 +249,28 @@ def test_a_cancel_probe_is_polled_across_short_kernel_calls():
             A.bootstrap(small, n_resamples=10_000_000)  # 100,000 calls of well under 20 ms each
     assert len(polls) == 3
 
+
+def test_a_probe_that_calls_a_kernel_is_not_reentered():
+    """A probe may call an mlsd kernel itself; that kernel does not call the probe again (it did,
+    and again inside that call, until RecursionError)."""
+    import numpy as np
+
+    import mlsd.abtest as A
+    from mlsd._interrupts import cancel_probe
+
+    x = np.random.default_rng(2).standard_normal(20_000)
+    depth = [0]
+    deepest = [0]
+
+    def probe():
+        depth[0] += 1
+        deepest[0] = max(deepest[0], depth[0])
+        try:
+            A.bootstrap(x, n_resamples=2000)  # 20 kernel calls, well over 20 ms in all
+        finally:
+            depth[0] -= 1
+
+    with cancel_probe(probe):
+        time.sleep(0.05)
+        A.bootstrap(x[:10], n_resamples=1)  # one kernel call, which calls the probe at its start
+    assert deepest[0] == 1

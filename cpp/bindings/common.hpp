@@ -63,12 +63,19 @@ inline thread_local PyObject* cancel_probe = nullptr;                    // owne
 // of many short calls (bootstrap's blocks of 100 resamples) is polled as one long call would be,
 // where an interrupt_scope's own clock, restarted by every call, would never reach 20 ms.
 inline thread_local std::chrono::steady_clock::time_point last_probe{};
+inline thread_local bool in_probe = false;  // the probe is running (it may call a kernel itself)
 
-// With the GIL held: true (and the exception kept in pending) when the probe raised.
+// With the GIL held: true (and the exception kept in pending) when the probe raised.  Not called
+// again while it runs (a probe that calls an mlsd kernel is not re-entered by that kernel).
 inline bool probe_raised() {
-  if (cancel_probe == nullptr) return false;
+  if (cancel_probe == nullptr || in_probe) return false;
   last_probe = std::chrono::steady_clock::now();
-  PyObject* r = PyObject_CallNoArgs(cancel_probe);
+  in_probe = true;
+  PyObject* probe = cancel_probe;
+  Py_INCREF(probe);  // the probe may replace itself (set_cancel_probe) while it runs
+  PyObject* r = PyObject_CallNoArgs(probe);
+  Py_DECREF(probe);
+  in_probe = false;
   if (r != nullptr) {
     Py_DECREF(r);
     return false;
