@@ -15,6 +15,7 @@ import textwrap
 import time
 
 import pytest
+from conftest import interrupted_child
 
 HANG_TIMEOUT = 60  # seconds after SIGINT; uninterrupted, every call below runs for minutes
 
@@ -113,22 +114,14 @@ print("after ok", flush=True)
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")
 @pytest.mark.parametrize("name", list(CASES))
 def test_ctrl_c_stops_a_long_call(name):
-    child = subprocess.Popen([sys.executable, "-c", _child_source(*CASES[name])], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
-    try:
+    def sigint(child):
         assert child.stdout.readline().strip() == "ready", child.stderr.read()
         time.sleep(0.5)
         child.send_signal(signal.SIGINT)
-        try:
-            out, err = child.communicate(timeout=HANG_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"{name}: still running {HANG_TIMEOUT} s after SIGINT")
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.communicate()
+
+    out, err, returncode = interrupted_child(_child_source(*CASES[name]), sigint, HANG_TIMEOUT, name)
     assert out.splitlines() == ["KeyboardInterrupt", "after ok"], (out, err)
-    assert child.returncode == 0, err
+    assert returncode == 0, err
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="threads and a child process")
