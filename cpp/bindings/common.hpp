@@ -50,8 +50,9 @@ py::array_t<T> to_numpy(std::vector<T, Alloc>&& v) {
 // keeps that exception until the kernel has unwound (mlsd::interrupted) and the module's exception
 // translator hands it back to Python with restore_interrupt().
 //
-// A thread may also hold a cancel probe (set_cancel_probe, from mlsd._validation.cancel_probe): a
-// Python callable that the hook calls in the same way (GIL taken, at most every kInterruptPollMs)
+// A thread may also hold a cancel probe (set_cancel_probe, from mlsd._interrupts.cancel_probe): a
+// Python callable that the hook calls in the same way (GIL taken, at most every kInterruptPollMs;
+// also at a kernel call's start, see hook_for_this_thread)
 // and that stops the kernel by raising; its exception is the one the call raises.  mlsd.dask's
 // tasks set one in distributed workers, whose threads get no signals.  A thread other than the main
 // thread without a probe gets no hook and never takes the GIL.
