@@ -48,6 +48,28 @@ def assert_releases_gil(kernel):
     assert spins > 1000
 
 
+def interrupted_child(source, interrupt, timeout, what):
+    """Runs `source` in a child Python process, calls interrupt(child) (which waits for the child to
+    be ready and signals it, or does nothing), and returns the child's (stdout, stderr, return code); fails the test, naming
+    `what`, when the child is still running `timeout` seconds later.  The child never outlives it."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", source], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    try:
+        interrupt(child)
+        try:
+            out, err = child.communicate(timeout=timeout)
+            return out, err, child.returncode
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"{what}: the child did not finish within {timeout} s")
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+
+
 def local_client(*, n_workers, threads_per_worker, processes, set_as_default=True):
     """A generator for fixtures: a Client of a fresh LocalCluster, closed afterwards.  Startup and
     shutdown notices (ports, dashboard) are not test failures."""

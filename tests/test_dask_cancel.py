@@ -14,11 +14,11 @@ kernel that ignores the cancellation fails by staying busy."""
 from __future__ import annotations
 
 import signal
-import subprocess
 import sys
 import textwrap
 
 import pytest
+from conftest import interrupted_child
 
 pytest.importorskip("distributed")
 
@@ -89,21 +89,14 @@ def _run(name: str, processes: bool, how: str) -> list[str]:
     setup, call, after = CASES[name]
     source = CHILD.format(processes=processes, how=how, setup=textwrap.dedent(setup), call=call,
                           idle_timeout=IDLE_TIMEOUT, after=after)
-    child = subprocess.Popen([sys.executable, "-c", source], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    def interrupt(child):
         if how == "sigint":
             line = child.stdout.readline().strip()
             assert line == "ready", (line, child.stderr.read() if child.poll() is not None else "")
             child.send_signal(signal.SIGINT)
-        try:
-            out, err = child.communicate(timeout=CHILD_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"{name}: the child did not finish within {CHILD_TIMEOUT} s")
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.communicate()
-    assert child.returncode == 0, err
+
+    out, err, returncode = interrupted_child(source, interrupt, CHILD_TIMEOUT, name)
+    assert returncode == 0, err
     return out.splitlines()
 
 

@@ -3,6 +3,7 @@
 // kernels, with Ctrl-C checked between their chunks.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <span>
 #include <tuple>
@@ -49,8 +50,9 @@ py::array_t<T> to_numpy(std::vector<T, Alloc>&& v) {
 // keeps that exception until the kernel has unwound (mlsd::interrupted) and the module's exception
 // translator hands it back to Python with restore_interrupt().
 //
-// A thread may also hold a cancel probe (set_cancel_probe, from mlsd._validation.cancel_probe): a
-// Python callable that the hook calls in the same way (GIL taken, at most every kInterruptPollMs)
+// A thread may also hold a cancel probe (set_cancel_probe, from mlsd._interrupts.cancel_probe): a
+// Python callable that the hook calls in the same way (GIL taken, at most every kInterruptPollMs;
+// also at a kernel call's start, see hook_for_this_thread)
 // and that stops the kernel by raising; its exception is the one the call raises.  mlsd.dask's
 // tasks set one in distributed workers, whose threads get no signals.  A thread other than the main
 // thread without a probe gets no hook and never takes the GIL.
@@ -58,11 +60,23 @@ namespace interrupts {
 inline unsigned long main_thread_ident = 0;  // set when the module is imported
 inline thread_local PyObject* pending[3] = {nullptr, nullptr, nullptr};  // type, value, traceback
 inline thread_local PyObject* cancel_probe = nullptr;                    // owned; nullptr: none
+// When this thread last called its probe.  The 20 ms clock runs across kernel calls: a task made
+// of many short calls (bootstrap's blocks of 100 resamples) is polled as one long call would be,
+// where an interrupt_scope's own clock, restarted by every call, would never reach 20 ms.
+inline thread_local std::chrono::steady_clock::time_point last_probe{};
+inline thread_local bool in_probe = false;  // the probe is running (it may call a kernel itself)
 
-// With the GIL held: true (and the exception kept in pending) when the probe raised.
+// With the GIL held: true (and the exception kept in pending) when the probe raised.  Not called
+// again while it runs (a probe that calls an mlsd kernel is not re-entered by that kernel).
 inline bool probe_raised() {
-  if (cancel_probe == nullptr) return false;
-  PyObject* r = PyObject_CallNoArgs(cancel_probe);
+  if (cancel_probe == nullptr || in_probe) return false;
+  last_probe = std::chrono::steady_clock::now();
+  in_probe = true;
+  PyObject* probe = cancel_probe;
+  Py_INCREF(probe);  // the probe may replace itself (set_cancel_probe) while it runs
+  PyObject* r = PyObject_CallNoArgs(probe);
+  Py_DECREF(probe);
+  in_probe = false;
   if (r != nullptr) {
     Py_DECREF(r);
     return false;
@@ -110,10 +124,18 @@ inline void restore_interrupt() {
 // The scope every kernel call runs in (constructed while the GIL is held).  An interrupt kept by
 // an earlier call that ended with another error (which won the race inside TBB) is dropped here,
 // so it neither fires late nor keeps its traceback's frames alive.
+// A thread whose probe was last called kInterruptPollMs or more ago calls it here, at the kernel's
+// start (the GIL is held: no extra cost), and raises its exception at once.
 inline mlsd::interrupt_hook hook_for_this_thread() {
   const bool main = PyThread_get_thread_ident() == main_thread_ident;
   if (!main && cancel_probe == nullptr) return nullptr;
   for (PyObject*& p : pending) Py_CLEAR(p);
+  if (cancel_probe != nullptr &&
+      std::chrono::steady_clock::now() - last_probe >= std::chrono::milliseconds(mlsd::kInterruptPollMs) &&
+      probe_raised()) {
+    restore_interrupt();
+    throw py::error_already_set();
+  }
   return main ? &check_signals : &check_probe;
 }
 }  // namespace interrupts

@@ -14,10 +14,12 @@ __all__ = ["cancel_probe"]
 @contextlib.contextmanager
 def cancel_probe(probe: Callable[[], object]) -> Iterator[None]:
     """Kernels called on this thread inside the block call ``probe()`` between chunks of their work
-    (at most every 20 ms, taking the GIL) and stop when it raises: the kernel call then raises the
+    and at the start of a call (at most every 20 ms across calls, so a run of short calls is
+    polled as one long call; taking the GIL) and stop when it raises: the kernel call then raises the
     probe's exception.  Meant for threads other than the main one, which get no Ctrl-C (mlsd.dask's
     tasks in a distributed worker stop this way once their task is cancelled); on the main thread
-    Ctrl-C is checked first.  The previous probe is restored on exit, so blocks nest."""
+    Ctrl-C is checked first.  The previous probe is restored on exit, so blocks nest.  The probe may call mlsd kernels
+    itself: they do not call it again while it runs."""
     previous = _core._set_cancel_probe(probe)
     try:
         yield
