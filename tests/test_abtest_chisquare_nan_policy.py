@@ -193,3 +193,21 @@ def test_numpy_float_scalar_ddof_gives_scipys_float64_pvalue(ddof):
     # the same test through the batched path (a 2-D call) gives the same numbers
     batched = ab.chisquare(obs[:, None], ddof=ddof)
     assert res.pvalue == batched.pvalue[0] and res.dof == batched.dof[0]
+
+
+@pytest.mark.parametrize("exp_shape, pairs", [((3,), False), ((6,), True), ((1,), True), ((2, 3), True),
+                                              ((3, 2), True), ((1, 3), False)])
+def test_axis_none_ravels_each_sample_before_pairing_them_as_scipy(exp_shape, pairs):
+    """With axis=None SciPy ravels f_obs and f_exp each, then pairs them: a (2, 3) table takes an
+    f_exp of 6 (or 1, or another shape of 6 values) but not one of 3, which would pair by rows."""
+    obs = np.array([[10.0, 20, 30], [20, 30, 10]])
+    exp = np.full(exp_shape, 120.0 / np.prod(exp_shape))
+    if pairs:
+        res, ref = both(obs, exp, axis=None, sum_check=False) if exp.size == 1 else both(obs, exp, axis=None)
+        same(res.statistic, ref.statistic)
+        same(res.pvalue, ref.pvalue)
+    else:
+        with pytest.raises(ValueError, match="incompatible"):
+            st.chisquare(obs, exp, axis=None)
+        with pytest.raises(ValueError, match="incompatible"):
+            ab.chisquare(obs, exp, axis=None)

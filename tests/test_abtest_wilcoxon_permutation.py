@@ -77,3 +77,13 @@ def test_all_flips_of_too_many_differences_is_an_error_not_an_overflow():
         ab.wilcoxon(d, method=st.PermutationMethod(n_resamples=np.inf))
     with pytest.raises(NotImplementedError, match=r"2\*\*1100 sign flips"):
         ab.wilcoxon(d, method=st.PermutationMethod())
+
+
+@pytest.mark.parametrize("x", [[1.5], [[1.5], [2.0]]], ids=["one difference", "one per row"])
+def test_one_difference_cannot_be_permuted_as_scipy(x):
+    """SciPy's permutation test refuses samples of one observation along axis; so does mlsd."""
+    method = st.PermutationMethod(n_resamples=np.inf)
+    with pytest.raises(ValueError, match="two or more observations"):
+        st.wilcoxon(x, method=method, axis=-1)
+    with pytest.raises(ValueError, match="two or more observations"):
+        ab.wilcoxon(x, method=method, axis=-1)

@@ -235,7 +235,9 @@ def chisquare(f_obs: Any, f_exp: Any = None, ddof: Any = 0, axis: int | None = 0
         # (the counts are checked row by row in _chisquare_rows, from the sums as_samples takes)
         obs = as_float_array(f_obs, "f_obs", func, ndim=f_obs.ndim)
         exp = None if f_exp is None else as_float_array(f_exp, "f_exp", func, ndim=f_exp.ndim)
-        if exp is not None and exp.shape != obs.shape:  # paired samples: broadcast before axis=None ravels
+        # paired samples broadcast against each other along an axis; with axis=None SciPy ravels each
+        # first (as_samples does), so a (2, 3) table and an f_exp of 3 do not pair, one of 6 does
+        if exp is not None and exp.shape != obs.shape and axis is not None:
             try:
                 shape = np.broadcast_shapes(obs.shape, exp.shape)
             except ValueError:

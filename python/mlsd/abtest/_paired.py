@@ -296,6 +296,10 @@ def wilcoxon(x: Any, y: Any = None, zero_method: str = "wilcox", correction: boo
         methods[(observed <= 50) & (observed > 13) & ties_or_zeros] = "asymptotic"
 
     if permutation is not None:
+        if width < 2:  # SciPy's permutation_test needs two observations to permute
+            raise ValueError(f"{func}: method=PermutationMethod needs at least two differences along axis; got "
+                             f"{width} (SciPy: each sample in `data` must contain two or more observations along "
+                             "`axis`.)")
         n_max = int(np.max(observed[~sm.nan_rows], initial=0))
         flips = math.ldexp(1.0, n_max) if n_max < 1024 else math.inf  # 2**n, beyond float64 from 1024
         if permutation.n_resamples < flips:
