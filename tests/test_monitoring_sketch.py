@@ -241,3 +241,44 @@ def test_dask_drift_takes_a_sketched_reference_profile():
     got, local = md.drift(profile, dd.from_pandas(cur, npartitions=3)), profile.compare(cur)
     for f in FIELDS:
         np.testing.assert_array_equal(getattr(got, f), getattr(local, f), err_msg=f)
+
+
+@pytest.mark.parametrize("scale", [1e120, 1e200, 1e300, 1e307])
+def test_moments_of_huge_values_stay_finite_and_exact(scale):
+    # beyond about 1e154 the squared deviations overflow float64: the moments are kept scaled by a
+    # power of two, so the summary's std, compare's normalised Wasserstein and the JSON form are
+    # right where they were inf (a drifted column then read 0 standard deviations) or refused
+    rng = np.random.default_rng(7)
+    a, b = rng.normal(0, 1, 3_000) * scale, rng.normal(0.5, 2, 2_000) * scale
+    whole = np.r_[a, b]
+    want_mean, want_std = np.mean(whole / scale) * scale, np.std(whole / scale) * scale
+    merged = Profile.from_data({"x": a}, sketch=64).merge(Profile.from_data({"x": b}, sketch=64))
+    for p in (Profile.from_data({"x": whole}, sketch=64), merged):
+        for q in (p, Profile.from_dict(json.loads(json.dumps(p.to_dict())))):
+            s = q.result()
+            assert s.mean[0] == pytest.approx(want_mean, rel=1e-9, abs=1e-9 * want_std)
+            assert s.std[0] == pytest.approx(want_std, rel=1e-12)
+            cur = {"x": rng.normal(1, 1, 2_000) * scale}
+            got = q.compare(cur)
+            assert got.wasserstein_norm[0] == pytest.approx(got.wasserstein[0] / want_std, rel=1e-12)
+            assert 0.1 < got.wasserstein_norm[0] < 10
+
+
+def test_moments_merge_across_scales_and_old_three_number_moments_load():
+    rng = np.random.default_rng(8)
+    small, huge = rng.normal(0, 1, 1_000), rng.normal(0, 1, 1_000) * 1e250
+    merged = Profile.from_data({"x": small}, sketch=64) + Profile.from_data({"x": huge}, sketch=64)
+    assert merged.result().std[0] == pytest.approx(np.std(np.r_[small / 1e250, huge / 1e250]) * 1e250, rel=1e-12)
+    d = Profile.from_data({"x": small}, sketch=64).to_dict()
+    assert len(d["columns"][0]["moments"]) == 3  # ordinary values keep the three-number form, bit for bit
+    n, mean, m2 = d["columns"][0]["moments"]
+    v = np.sort(small)  # (the profile sums the sorted values)
+    assert (n, mean, m2) == (1_000, float(np.mean(v)), float(np.sum((v - np.mean(v)) ** 2)))
+    assert Profile.from_dict(d).result().std[0] == np.sqrt(m2 / n)
+    d4 = Profile.from_data({"x": huge}, sketch=64).to_dict()
+    assert len(d4["columns"][0]["moments"]) == 4
+    for bad_e in (0, -1, 1.5, True, 10_000):
+        bad = json.loads(json.dumps(d4))
+        bad["columns"][0]["moments"][3] = bad_e
+        with pytest.raises(ValueError, match="'d' parameter of Profile.from_dict"):
+            Profile.from_dict(bad)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._results import Result, result_type
+from . import _sketch
 from ._input import NUMERIC
 
 
@@ -34,11 +35,11 @@ def profile_summary(profile) -> ProfileSummary:
     for i, c in enumerate(cols):
         miss = profile.missing(c)
         if profile.kinds[c] == NUMERIC and profile.sketch is not None:
-            n, mean, m2 = profile._moments[c]
-            out["n"][i] = n
+            m = profile._moments[c]
+            n = out["n"][i] = m[0]
             if n:
                 sk = profile._sketches[c]
-                out["mean"][i], out["std"][i] = mean, np.sqrt(m2 / n)
+                out["mean"][i], out["std"][i] = m[1], _sketch.moments_std(m)
                 out["min"][i], out["max"][i] = sk.get_min_value(), sk.get_max_value()
         elif profile.kinds[c] == NUMERIC:
             v = profile.sorted_values(c)
