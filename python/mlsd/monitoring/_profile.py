@@ -404,10 +404,10 @@ class Profile(MergeableState):
                 if not isinstance(raw, (str, bytes)):
                     raise TypeError(f"the sketch of column {n!r} is not a base64 string")
                 sketches[n] = _sketch.deserialize(base64.b64decode(raw, validate=True))
-                m = c["moments"]
-                if not _sketch.is_moments(m) or not isinstance(m, list) or m[0] != sketches[n].n:
-                    raise ValueError(f"bad moments {m!r} of column {n!r}")
-                moments[n] = _sketch.normalise_moments(m)
+                try:
+                    moments[n] = _sketch.checked_moments(c["moments"], sketches[n])
+                except ValueError as e:
+                    raise ValueError(f"{e} of column {n!r}") from None
             elif kinds[n] == NUMERIC:
                 v = c["sorted"]  # a view of the file's bytes (load), or the JSON list (from_dict)
                 v = v if isinstance(v, np.ndarray) else array_from_json(v, np.float64)

@@ -262,6 +262,43 @@ def normalise_moments(m: tuple) -> tuple[int, float, float, int]:
     return tuple(m) if len(m) == 4 else (*m, 0)
 
 
+# the rounding the checks of stored moments allow, relative to the largest magnitude (means) or to
+# the bounds (squared deviations): far above float64's, far below any corruption that matters
+_SLACK = 2.0**-20
+
+
+def checked_moments(m: Any, sketch) -> tuple[int, float, float, int]:
+    """Stored moments of the column whose sketch is ``sketch``, as :func:`moments_of` gives them;
+    ValueError unless they could be the moments of the sketch's values: its count, the scale of
+    its largest magnitude (moments written before the scale existed, [n, mean, m2] of values beyond
+    2**400, are rescaled to it), the mean within [min, max], and the squared deviations between
+    (max - min)**2 / 2 (the two extremes alone) and n ((max - min) / 2)**2 (Popoviciu), up to
+    rounding.  So no corrupted moments reach the summary's std or compare's normalised distance."""
+    if not is_moments(m) or not isinstance(m, list) or m[0] != sketch.n:
+        raise ValueError(f"bad moments {m!r}")
+    n, mean, m2, e = normalise_moments(m)
+    if n == 0:
+        if (mean, m2, e) != (0.0, 0.0, 0):
+            raise ValueError(f"bad moments {m!r} of no values")
+        return (0, 0.0, 0.0, 0)
+    lo, hi = float(sketch.get_min_value()), float(sketch.get_max_value())
+    top = max(abs(lo), abs(hi))
+    e_top = _exponent(top)
+    if len(m) == 3 and e_top:  # written before the scale: m2 is the plain sum, finite below ~1e154
+        m2, e = float(np.ldexp(m2, -2 * e_top)), e_top
+    tol = float(np.ldexp(top, -e_top)) * _SLACK  # on the moments' scale, as the rest below
+    lo_s, hi_s, mean_s = (float(np.ldexp(x, -e_top)) for x in (lo, hi, mean))
+    half = (hi_s - lo_s) / 2
+    least = max(0.0, 2 * half - 2 * tol) ** 2 / 2 * (1 - _SLACK)
+    most = n * (half + tol) ** 2 * (1 + _SLACK)
+    if e != e_top or not lo_s - tol <= mean_s <= hi_s + tol or not least <= m2 <= most:
+        raise ValueError(f"moments {m!r} that do not fit the values' range [{lo!r}, {hi!r}]")
+    with np.errstate(over="ignore"):
+        if not np.isfinite(moments_std((n, mean, m2, e))):
+            raise ValueError(f"moments {m!r} whose standard deviation exceeds float64's range")
+    return (n, mean, m2, e)
+
+
 def stored_moments(m: tuple) -> list:
     """The JSON form: three numbers when unscaled (as before the scale existed), else four."""
     return list(m[:3]) if m[3] == 0 else list(m)
