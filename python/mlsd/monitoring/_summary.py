@@ -44,9 +44,9 @@ def profile_summary(profile) -> ProfileSummary:
         elif profile.kinds[c] == NUMERIC:
             v = profile.sorted_values(c)
             out["n"][i] = len(v)
-            if len(v):
-                out["mean"][i] = v.mean()
-                out["std"][i] = v.std()
+            if len(v):  # (the sketched profiles' moments: NumPy's bits, and finite beyond 1e154)
+                m = _sketch.moments_of(v)
+                out["mean"][i], out["std"][i] = m[1], _sketch.moments_std(m)
                 out["min"][i], out["max"][i] = v[0], v[-1]
         else:
             counts = profile.category_counts(c)
