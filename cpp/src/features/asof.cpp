@@ -156,7 +156,7 @@ Sorted gather(std::span<const index_t> perm, std::span<const std::int64_t> code,
 
 // ---- the grouped plan ----------------------------------------------------------------------------
 
-using detail::Buckets;
+using Buckets = detail::Buckets<>;
 using detail::CodeSplit;
 using detail::Entry;
 using detail::kSmallGroup;
@@ -178,7 +178,9 @@ std::optional<Groups> group_features(const CodeSplit& split, std::span<const std
                                      std::span<const std::int64_t> feature_times, std::span<const std::int64_t> created) {
   Buckets b1 = detail::scatter_by_top(
       split, codes,
-      [&](std::int64_t i) { return created.empty() ? feature_times[i] : std::max(feature_times[i], created[i]); },
+      [&](std::int64_t i) {
+        return Entry{created.empty() ? feature_times[i] : std::max(feature_times[i], created[i]), 0};
+      },
       [](std::int64_t) {});
   Groups g;
   const auto total = static_cast<index_t>(b1.records.size());
@@ -266,7 +268,7 @@ buffer<index_t> probe(const CodeSplit& split, Groups& g, std::span<const std::in
   buffer<index_t> match(spine_codes.size());
   mlsd::detail::advise_huge_pages(match.data(), match.size() * sizeof(index_t));
   const Buckets ev = detail::scatter_by_top(
-      split, spine_codes, [&](std::int64_t i) { return spine_times[i]; }, [&](std::int64_t i) { match[i] = -1; },
+      split, spine_codes, [&](std::int64_t i) { return Entry{spine_times[i], 0}; }, [&](std::int64_t i) { match[i] = -1; },
       std::move(g.scratch));
   const bool own_time = created.empty();  // an entry's time is then its winning row's time
   if (options.allow_exact_matches) {

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <type_traits>
 #include <vector>
 
 #include <tbb/blocked_range.h>
@@ -24,7 +25,9 @@
 namespace mlsd::features::detail {
 
 // A row in a bucket or group: a time, and a row number (with, in a bucket, the low bits of its code
-// packed below it).
+// packed below it).  The functions below take any entry type with these two fields first, so that
+// a caller may carry more of each row through the scatter (read sequentially there, not at random
+// later).
 struct Entry {
   std::int64_t time;
   index_t row;
@@ -45,9 +48,10 @@ struct CodeSplit {
 };
 
 // Rows stably scattered by the top bits of their code: bucket t is records[top[t], top[t + 1]),
-// each record the row's time and row << shift | the low bits of code - lo, rows increasing.
+// each record the row's entry with row << shift | the low bits of code - lo, rows increasing.
+template <class E = Entry>
 struct Buckets {
-  buffer<Entry> records;
+  buffer<E> records;
   buffer<index_t> top;
 };
 
@@ -86,12 +90,12 @@ inline std::optional<CodeSplit> plan_split(const Range& range, std::uint64_t row
   return split;
 }
 
-// One stable counting scatter in parallel blocks.  time(i) gives row i's time; outside(i) is called,
-// in the scatter pass, for each row whose code is outside the split's range.  `records`: storage to
-// reuse when it is large enough.
-template <class Time, class Outside>
-Buckets scatter_by_top(const CodeSplit& split, std::span<const std::int64_t> codes, Time&& time, Outside&& outside,
-                       buffer<Entry> records = {}) {
+// One stable counting scatter in parallel blocks.  make(i) gives row i's entry (its row field is
+// set here); outside(i) is called, in the scatter pass, for each row whose code is outside the
+// split's range.  `records`: storage to reuse when it is large enough.
+template <class Make, class Outside, class E = std::invoke_result_t<Make&, std::int64_t>>
+Buckets<E> scatter_by_top(const CodeSplit& split, std::span<const std::int64_t> codes, Make&& make, Outside&& outside,
+                          buffer<E> records = {}) {
   const auto m = static_cast<std::int64_t>(codes.size());
   const std::int64_t n_top = split.n_top();
   const int shift = split.shift;
@@ -109,7 +113,7 @@ Buckets scatter_by_top(const CodeSplit& split, std::span<const std::int64_t> cod
       if (k < split.n_codes) ++h[k >> shift];
     }
   });
-  Buckets out;
+  Buckets<E> out;
   out.records = std::move(records);  // storage already faulted in, when the caller has some
   out.top.resize(static_cast<std::size_t>(n_top + 1));
   index_t total = 0;
@@ -123,8 +127,8 @@ Buckets scatter_by_top(const CodeSplit& split, std::span<const std::int64_t> cod
   }
   out.top[n_top] = total;
   if (out.records.capacity() < static_cast<std::size_t>(total)) {
-    out.records = buffer<Entry>(static_cast<std::size_t>(total));
-    mlsd::detail::advise_huge_pages(out.records.data(), out.records.size() * sizeof(Entry));
+    out.records = buffer<E>(static_cast<std::size_t>(total));
+    mlsd::detail::advise_huge_pages(out.records.data(), out.records.size() * sizeof(E));
   }
   out.records.resize(static_cast<std::size_t>(total));
   const std::uint64_t low_mask = split.low_mask();
@@ -138,25 +142,27 @@ Buckets scatter_by_top(const CodeSplit& split, std::span<const std::int64_t> cod
         outside(i);
         continue;
       }
-      out.records[h[k >> shift]++] =
-          Entry{time(i), static_cast<index_t>((static_cast<std::uint64_t>(i) << shift) | (k & low_mask))};
+      E x = make(i);
+      x.row = static_cast<index_t>((static_cast<std::uint64_t>(i) << shift) | (k & low_mask));
+      out.records[h[k >> shift]++] = x;
     }
   });
   return out;
 }
 
 // Sorts a group of entries by (time, row); rows arrive increasing, so a stable sort on time is it.
-inline void sort_group(Entry* first, Entry* last) {
+template <class E>
+void sort_group(E* first, E* last) {
   if (last - first <= kSmallGroup) {
-    for (Entry* p = first + 1; p < last; ++p) {
-      const Entry x = *p;
-      Entry* q = p;
+    for (E* p = first + 1; p < last; ++p) {
+      const E x = *p;
+      E* q = p;
       for (; q > first && (q - 1)->time > x.time; --q) *q = *(q - 1);
       *q = x;
     }
     return;
   }
-  std::sort(first, last, [](const Entry& a, const Entry& b) { return a.time != b.time ? a.time < b.time : a.row < b.row; });
+  std::sort(first, last, [](const E& a, const E& b) { return a.time != b.time ? a.time < b.time : a.row < b.row; });
 }
 
 // The second level: for each top bucket of `b1` (buckets in parallel), its entries stably
@@ -168,15 +174,15 @@ inline void sort_group(Entry* first, Entry* last) {
 // when `out` is given (the caller keeps them), else to a scratch buffer per task.  A bucket holding
 // a group larger than `largest_allowed` stops there: the result is false and the grouping is
 // unfinished (the caller sorts instead).
-template <class OnGroup>
-bool group_buckets(const CodeSplit& split, const Buckets& b1, Entry* out, std::int64_t largest_allowed,
+template <class E, class OnGroup>
+bool group_buckets(const CodeSplit& split, const Buckets<E>& b1, E* out, std::int64_t largest_allowed,
                    OnGroup&& on_group) {
   const int shift = split.shift;
   const std::uint64_t low_mask = split.low_mask();
   std::atomic<bool> too_large{false};
   tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, split.n_top()), [&](const tbb::blocked_range<std::int64_t>& r) {
     std::vector<index_t> count;
-    buffer<Entry> scratch;
+    buffer<E> scratch;
     for (std::int64_t t = r.begin(); t != r.end(); ++t) {
       check_interrupt();
       if (too_large.load(std::memory_order_relaxed)) return;
@@ -192,7 +198,7 @@ bool group_buckets(const CodeSplit& split, const Buckets& b1, Entry* out, std::i
         }
         count[l + 1] += count[l];
       }
-      Entry* dst = out;
+      E* dst = out;
       index_t base = b;  // dst[base + i] is grouped position b + i
       if (dst == nullptr) {
         scratch.resize(static_cast<std::size_t>(e - b));
@@ -201,13 +207,15 @@ bool group_buckets(const CodeSplit& split, const Buckets& b1, Entry* out, std::i
       }
       std::vector<index_t>& next = count;  // count[l]: the start of group l, then its next slot
       for (index_t j = b; j < e; ++j) {
-        const auto key = static_cast<std::uint64_t>(b1.records[j].row);
-        dst[base + next[key & low_mask]++] = Entry{b1.records[j].time, static_cast<index_t>(key >> shift)};
+        E x = b1.records[j];
+        const auto key = static_cast<std::uint64_t>(x.row);
+        x.row = static_cast<index_t>(key >> shift);
+        dst[base + next[key & low_mask]++] = x;
       }
       index_t begin = 0;  // next[l] is now the end of group l
       for (std::int64_t l = 0; l < width; ++l) {
-        Entry* first = dst + base + begin;
-        Entry* last = dst + base + next[l];
+        E* first = dst + base + begin;
+        E* last = dst + base + next[l];
         sort_group(first, last);
         on_group(static_cast<std::uint64_t>(first_code + l), first, last, b + begin, dst + base + (e - b));
         begin = next[l];

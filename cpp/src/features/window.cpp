@@ -327,6 +327,14 @@ static_assert(kDirectMax < 128, "frame offsets and lengths are stored in bytes")
 
 using detail::Entry;
 
+// An entry that carries its row's value through the grouping (one value column: read in row order
+// by the scatter rather than at random when recorded).
+struct ValuedEntry {
+  std::int64_t time;
+  index_t row;
+  double value;
+};
+
 // The events in grouped order (by entity, then time, then row), one record of k + meta words per
 // event: its values' bits, then where its frames lie among its neighbours, so that a query reads
 // its frames from one or two cache lines and compares no times.  Meta bytes of the event at grouped
@@ -354,17 +362,22 @@ struct WalkedGroup {
 };
 
 // Writes the records, the row -> position map and the frame bytes of the entities' groups, from
-// either grouping (the grouped positions of a group are contiguous).
+// either grouping (the grouped positions of a group are contiguous).  inv[row] = its grouped
+// position + 1, 0 for a missing key: 32-bit words while they suffice, so that the map of 5M rows
+// (written at random) stays in the last-level cache.
+template <class Pos>
 class Recorder {
  public:
   Recorder(const WindowEvents& ev, std::span<const std::int64_t> windows, bool left_closed, bool right_closed,
-           Frames& frames, buffer<index_t>& inv)
+           Frames& frames, buffer<Pos>& inv)
       : ev_(ev), windows_(windows), left_closed_(left_closed), right_closed_(right_closed), fr_(frames), inv_(inv),
         bad_value_(static_cast<std::int64_t>(ev.entity.size())) {}
 
   // The group of entries [first, last), sorted by (time, row), at grouped positions pos, ...; the
   // entries up to ahead_last are recorded next (their rows are read at random: prefetched).
-  void group(const Entry* first, const Entry* last, index_t pos, const Entry* ahead_last) {
+  template <class E>
+  void group(const E* first, const E* last, index_t pos, const E* ahead_last) {
+    constexpr bool carried = std::is_same_v<E, ValuedEntry>;
     const auto g = static_cast<std::int64_t>(last - first);
     const std::size_t k = fr_.k;
     constexpr std::int64_t kAhead = 16;
@@ -373,13 +386,19 @@ class Recorder {
       if (j + kAhead < n_ahead) {
         const index_t ahead = first[j + kAhead].row;
         __builtin_prefetch(inv_.data() + ahead, 1);
-        for (std::size_t c = 0; c < k; ++c) __builtin_prefetch(ev_.values[c].data() + ahead);
+        if constexpr (!carried)
+          for (std::size_t c = 0; c < k; ++c) __builtin_prefetch(ev_.values[c].data() + ahead);
       }
       const index_t row = first[j].row;
-      inv_[row] = pos + j;
+      inv_[row] = static_cast<Pos>(pos + j + 1);
       std::uint64_t* w = fr_.record(pos + j);
       for (std::size_t c = 0; c < k; ++c) {
-        const double x = ev_.values[c][row];
+        double x;
+        if constexpr (carried) {
+          x = first[j].value;
+        } else {
+          x = ev_.values[c][row];
+        }
         if (std::isinf(x)) bad_value_.note(row);
         w[c] = std::bit_cast<std::uint64_t>(x);
       }
@@ -415,7 +434,7 @@ class Recorder {
   }
 
   // Rows that belong to no entity (a missing key): empty frames.
-  void missing(std::int64_t row) { inv_[row] = -1; }
+  void missing(std::int64_t row) { inv_[row] = 0; }
 
   // Starts over (the grouping gave up half-way).
   void reset() { walked_.clear(); }
@@ -433,7 +452,7 @@ class Recorder {
   std::span<const std::int64_t> windows_;
   bool left_closed_, right_closed_;
   Frames& fr_;
-  buffer<index_t>& inv_;
+  buffer<Pos>& inv_;
   FirstBad bad_value_;
   std::mutex mu_;
   std::vector<WalkedGroup> walked_;
@@ -441,23 +460,31 @@ class Recorder {
 
 // Groups the events by dense entity code without sorting them (detail::group_buckets); false when
 // the codes are not dense or an entity is larger than the caches hold.
-bool record_grouped(const WindowEvents& ev, Recorder& rec) {
+template <class Rec>
+bool record_grouped(const WindowEvents& ev, Rec& rec) {
   const auto n = static_cast<std::uint64_t>(ev.entity.size());
   const std::optional<detail::CodeSplit> split = detail::plan_split(detail::range_of_present(ev.entity), n, n);
   if (!split) return false;
-  const detail::Buckets b1 = detail::scatter_by_top(
-      *split, ev.entity, [&](std::int64_t i) { return ev.time[i]; }, [&](std::int64_t i) { rec.missing(i); });
-  return detail::group_buckets(*split, b1, nullptr, detail::kLargeGroup,
-                               [&](std::uint64_t, Entry* first, Entry* last, index_t pos, Entry* bucket_last) {
-                                 rec.group(first, last, pos, bucket_last);
-                               });
+  auto on_group = [&](std::uint64_t, const auto* first, const auto* last, index_t pos, const auto* bucket_last) {
+    rec.group(first, last, pos, bucket_last);
+  };
+  auto missing = [&](std::int64_t i) { rec.missing(i); };
+  if (ev.values.size() == 1) {
+    const std::span<const double> v = ev.values[0];
+    const auto b1 = detail::scatter_by_top(
+        *split, ev.entity, [&](std::int64_t i) { return ValuedEntry{ev.time[i], 0, v[i]}; }, missing);
+    return detail::group_buckets(*split, b1, static_cast<ValuedEntry*>(nullptr), detail::kLargeGroup, on_group);
+  }
+  const auto b1 = detail::scatter_by_top(*split, ev.entity, [&](std::int64_t i) { return Entry{ev.time[i], 0}; }, missing);
+  return detail::group_buckets(*split, b1, static_cast<Entry*>(nullptr), detail::kLargeGroup, on_group);
 }
 
 // Sorts the events by (entity, time), stably, then records each entity's run.  When (entity, time,
 // row) fit in 64 bits (entity codes and times offset by their minimum over the rows with a key),
 // one word per row is radix-sorted on its key bits, else the shared sort_order gives the order.
 // Negative codes (missing keys) sort first.
-void record_sorted(const WindowEvents& ev, Recorder& rec) {
+template <class Rec>
+void record_sorted(const WindowEvents& ev, Rec& rec) {
   const auto n = static_cast<std::int64_t>(ev.entity.size());
   struct Ranges {
     features::detail::Range code, time;
@@ -484,11 +511,14 @@ void record_sorted(const WindowEvents& ev, Recorder& rec) {
   // The events in sorted order: (time, row) and the entity code (-1: missing).
   buffer<Entry> sorted(static_cast<std::size_t>(n));
   buffer<std::int64_t> code(static_cast<std::size_t>(n));
+  mlsd::detail::advise_huge_pages(sorted.data(), sorted.size() * sizeof(Entry));
+  mlsd::detail::advise_huge_pages(code.data(), code.size() * sizeof(std::int64_t));
   if (code_bits + time_bits + row_bits <= 64 && code_bits < 64) {
     const int time_shift = row_bits, code_shift = row_bits + time_bits;
     const std::uint64_t time_mask = time_bits == 0 ? 0 : (~std::uint64_t{0} >> (64 - time_bits));
     const std::uint64_t row_mask = row_bits == 0 ? 0 : (~std::uint64_t{0} >> (64 - row_bits));
     buffer<std::uint64_t> keys(static_cast<std::size_t>(n));
+    mlsd::detail::advise_huge_pages(keys.data(), keys.size() * sizeof(std::uint64_t));
     tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n, 1 << 14), [&](const auto& r) {
       for (std::int64_t i = r.begin(); i != r.end(); ++i) {
         const std::int64_t e = ev.entity[i];
@@ -537,6 +567,7 @@ void record_sorted(const WindowEvents& ev, Recorder& rec) {
 }
 
 // The queries are the events themselves: each event's frames, in the caller's row order.
+template <class Pos>
 WindowResult self_aggregate(const WindowEvents& ev, std::span<const std::int64_t> windows, bool left_closed,
                             bool right_closed, unsigned aggs) {
   const auto n = static_cast<std::int64_t>(ev.entity.size());
@@ -557,15 +588,14 @@ WindowResult self_aggregate(const WindowEvents& ev, std::span<const std::int64_t
   res.table.resize(n_cols * m);
   mlsd::detail::advise_huge_pages(res.table.data(), res.table.size() * sizeof(double));
   if (n == 0) return res;
-
   Frames fr;
   fr.k = k;
   fr.stride = k + (1 + n_w + 7) / 8;
   fr.words.resize(m * fr.stride);
   mlsd::detail::advise_huge_pages(fr.words.data(), fr.words.size() * sizeof(std::uint64_t));
-  buffer<index_t> inv(m);  // inv[row]: its grouped position, or -1 for a missing key
-  mlsd::detail::advise_huge_pages(inv.data(), inv.size() * sizeof(index_t));
-  Recorder recorder(ev, windows, left_closed, right_closed, fr, inv);
+  buffer<Pos> inv(m);
+  mlsd::detail::advise_huge_pages(inv.data(), inv.size() * sizeof(Pos));
+  Recorder<Pos> recorder(ev, windows, left_closed, right_closed, fr, inv);
   if (!record_grouped(ev, recorder)) {
     recorder.reset();
     record_sorted(ev, recorder);
@@ -596,8 +626,6 @@ WindowResult self_aggregate(const WindowEvents& ev, std::span<const std::int64_t
     walk(sub, sub, windows, left_closed, right_closed, aggs, lay, side.data());
   }
 
-  // Windows from the narrowest: one backward scan from a query's upper end passes each frame's
-  // lower end in turn.
   std::vector<std::size_t> by_size(n_w);
   for (std::size_t w = 0; w < n_w; ++w) by_size[w] = w;
   std::stable_sort(by_size.begin(), by_size.end(), [&](std::size_t a, std::size_t b) { return windows[a] < windows[b]; });
@@ -610,7 +638,7 @@ WindowResult self_aggregate(const WindowEvents& ev, std::span<const std::int64_t
     std::int64_t first = r.begin();
     for (std::int64_t i = r.begin(); i != r.end(); ++i) {
       if (i + kAheadQ < r.end()) {
-        const index_t p = inv[i + kAheadQ];
+        const auto p = static_cast<std::int64_t>(inv[i + kAheadQ]) - 1;
         if (p >= 0) {
           __builtin_prefetch(fr.words.data() + static_cast<std::size_t>(p) * fr.stride);
           if (p >= 2) __builtin_prefetch(fr.words.data() + static_cast<std::size_t>(p - 2) * fr.stride);
@@ -621,7 +649,7 @@ WindowResult self_aggregate(const WindowEvents& ev, std::span<const std::int64_t
         first = i;
       }
       auto put = [&, ii = i - first](std::size_t col, double x) { tile.at(ii, col) = x; };
-      const index_t p = inv[i];
+      const auto p = static_cast<std::int64_t>(inv[i]) - 1;
       const std::uint8_t* meta = p < 0 ? no_frames.data() : fr.meta(p);
       if (meta[0] == Frames::kWalked) {
         const std::uint64_t slot = fr.words[static_cast<std::size_t>(p) * fr.stride + k] >> 8;
@@ -700,7 +728,11 @@ WindowResult window_aggregate(const WindowEvents& events, const WindowQueries& q
                     queries.time.size() == events.time.size() && queries.order.size() == events.order.size();
 
   return run_in_arena([&] {
-    if (same && events.order.empty()) return self_aggregate(events, windows, left_closed, right_closed, aggs);
+    if (same && events.order.empty()) {
+      return events.entity.size() < std::numeric_limits<std::uint32_t>::max()
+                 ? self_aggregate<std::uint32_t>(events, windows, left_closed, right_closed, aggs)
+                 : self_aggregate<std::uint64_t>(events, windows, left_closed, right_closed, aggs);
+    }
     // Tables given without their order are sorted here.
     buffer<index_t> own_event_order, own_query_order;
     WindowEvents ev_in = events;
