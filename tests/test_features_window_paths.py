@@ -119,3 +119,16 @@ def test_each_path_gives_the_same_bits_for_any_thread_count(sparse):
     finally:
         mlsd.set_num_threads(None)
     pd.testing.assert_frame_equal(one, two, check_exact=True)
+
+
+@pytest.mark.parametrize("closed", CLOSED)
+def test_one_feature_column_equals_the_same_column_of_many(closed):
+    """The grouping lends the result table to its first pass when the table is large enough (many
+    feature columns) and allocates its own otherwise (one column): the numbers do not change."""
+    rng = np.random.default_rng(11)
+    ev = _mixed_events(rng)
+    full = window_aggregate(ev, by="k", on="t", values="v", windows=WINDOWS, closed=closed)
+    for agg in AGGS:
+        one = window_aggregate(ev, by="k", on="t", values="v", windows=WINDOWS[0], aggs=agg, closed=closed)
+        name = f"v_{agg}_{WINDOWS[0]}"
+        pd.testing.assert_series_equal(one[name], full[name], check_exact=True)

@@ -183,9 +183,9 @@ std::optional<Groups> group_features(const CodeSplit& split, std::span<const std
       },
       [](std::int64_t) {});
   Groups g;
-  const auto total = static_cast<index_t>(b1.records.size());
+  const auto total = static_cast<index_t>(b1.entries.size());
   g.start.resize(static_cast<std::size_t>(split.n_codes + 1));
-  g.entries.resize(b1.records.size());
+  g.entries.resize(b1.entries.size());
   mlsd::detail::advise_huge_pages(g.entries.data(), g.entries.size() * sizeof(Entry));
   auto better = [&](index_t a, index_t b) {  // with creation times: is row a preferred to row b?
     if (feature_times[a] != feature_times[b]) return feature_times[a] > feature_times[b];
@@ -236,10 +236,10 @@ void probe_buckets(const CodeSplit& split, const Groups& g, const Buckets& ev, s
                    std::span<const std::int64_t> feature_times, bool own_time, const AsofOptions& options) {
   const int shift = split.shift;
   const std::uint64_t low_mask = split.low_mask();
-  const auto n_in = static_cast<std::int64_t>(ev.records.size());
+  const auto n_in = static_cast<std::int64_t>(ev.entries.size());
   const Entry* entries = g.entries.data();
   const index_t* start = g.start.data();
-  const Entry* records = ev.records.data();
+  const Entry* records = ev.entries.data();
   const index_t* top = ev.top.data();
   index_t* out = match.data();
   tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n_in, kChunk), [&](const tbb::blocked_range<std::int64_t>& r) {

@@ -47,11 +47,13 @@ struct CodeSplit {
   }
 };
 
-// Rows stably scattered by the top bits of their code: bucket t is records[top[t], top[t + 1]),
-// each record the row's entry with row << shift | the low bits of code - lo, rows increasing.
+// Rows stably scattered by the top bits of their code: bucket t is entries[top[t], top[t + 1]),
+// each the row's entry with row << shift | the low bits of code - lo, rows increasing.  `entries`
+// lies in `records`, or in storage the caller lent.
 template <class E = Entry>
 struct Buckets {
   buffer<E> records;
+  std::span<E> entries;
   buffer<index_t> top;
 };
 
@@ -92,10 +94,11 @@ inline std::optional<CodeSplit> plan_split(const Range& range, std::uint64_t row
 
 // One stable counting scatter in parallel blocks.  make(i) gives row i's entry (its row field is
 // set here); outside(i) is called, in the scatter pass, for each row whose code is outside the
-// split's range.  `records`: storage to reuse when it is large enough.
+// split's range.  `records`: storage to reuse when it is large enough; `lent`: storage the caller
+// owns, used first when it is large enough (memory it will fault in anyway).
 template <class Make, class Outside, class E = std::invoke_result_t<Make&, std::int64_t>>
 Buckets<E> scatter_by_top(const CodeSplit& split, std::span<const std::int64_t> codes, Make&& make, Outside&& outside,
-                          buffer<E> records = {}) {
+                          buffer<E> records = {}, std::span<E> lent = {}) {
   const auto m = static_cast<std::int64_t>(codes.size());
   const std::int64_t n_top = split.n_top();
   const int shift = split.shift;
@@ -126,11 +129,16 @@ Buckets<E> scatter_by_top(const CodeSplit& split, std::span<const std::int64_t> 
     }
   }
   out.top[n_top] = total;
-  if (out.records.capacity() < static_cast<std::size_t>(total)) {
-    out.records = buffer<E>(static_cast<std::size_t>(total));
-    mlsd::detail::advise_huge_pages(out.records.data(), out.records.size() * sizeof(E));
+  if (!lent.empty() && lent.size() >= static_cast<std::size_t>(total)) {
+    out.entries = lent.first(static_cast<std::size_t>(total));
+  } else {
+    if (out.records.capacity() < static_cast<std::size_t>(total)) {
+      out.records = buffer<E>(static_cast<std::size_t>(total));
+      mlsd::detail::advise_huge_pages(out.records.data(), out.records.size() * sizeof(E));
+    }
+    out.records.resize(static_cast<std::size_t>(total));
+    out.entries = out.records;
   }
-  out.records.resize(static_cast<std::size_t>(total));
   const std::uint64_t low_mask = split.low_mask();
   tbb::parallel_for(std::int64_t{0}, n_blocks, [&](std::int64_t b) {
     check_interrupt();
@@ -144,7 +152,7 @@ Buckets<E> scatter_by_top(const CodeSplit& split, std::span<const std::int64_t> 
       }
       E x = make(i);
       x.row = static_cast<index_t>((static_cast<std::uint64_t>(i) << shift) | (k & low_mask));
-      out.records[h[k >> shift]++] = x;
+      out.entries[h[k >> shift]++] = x;
     }
   });
   return out;
@@ -190,7 +198,7 @@ bool group_buckets(const CodeSplit& split, const Buckets<E>& b1, E* out, std::in
       const auto width = static_cast<std::int64_t>(std::min<std::uint64_t>(split.n_codes - first_code, low_mask + 1));
       const index_t b = b1.top[t], e = b1.top[t + 1];
       count.assign(static_cast<std::size_t>(width) + 1, 0);
-      for (index_t j = b; j < e; ++j) ++count[(static_cast<std::uint64_t>(b1.records[j].row) & low_mask) + 1];
+      for (index_t j = b; j < e; ++j) ++count[(static_cast<std::uint64_t>(b1.entries[j].row) & low_mask) + 1];
       for (std::int64_t l = 0; l < width; ++l) {
         if (count[l + 1] > largest_allowed) {
           too_large.store(true, std::memory_order_relaxed);
@@ -207,7 +215,7 @@ bool group_buckets(const CodeSplit& split, const Buckets<E>& b1, E* out, std::in
       }
       std::vector<index_t>& next = count;  // count[l]: the start of group l, then its next slot
       for (index_t j = b; j < e; ++j) {
-        E x = b1.records[j];
+        E x = b1.entries[j];
         const auto key = static_cast<std::uint64_t>(x.row);
         x.row = static_cast<index_t>(key >> shift);
         dst[base + next[key & low_mask]++] = x;

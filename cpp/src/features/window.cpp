@@ -462,8 +462,10 @@ class Recorder {
 
 // Groups the events by dense entity code without sorting them (detail::group_buckets); false when
 // the codes are not dense or an entity is larger than the caches hold.
+// `lent`: memory the first level's entries may use (the result table, which is written only after
+// the grouping: its pages are then faulted in once, not a second block of that size).
 template <class Rec>
-bool record_grouped(const WindowEvents& ev, Rec& rec) {
+bool record_grouped(const WindowEvents& ev, Rec& rec, std::span<double> lent) {
   const auto n = static_cast<std::uint64_t>(ev.entity.size());
   const std::optional<detail::CodeSplit> split = detail::plan_split(detail::range_of_present(ev.entity), n, n);
   if (!split) return false;
@@ -471,13 +473,21 @@ bool record_grouped(const WindowEvents& ev, Rec& rec) {
     rec.group(first, last, pos, bucket_last);
   };
   auto missing = [&](std::int64_t i) { rec.missing(i); };
+  // The entries are trivially copyable records of 8-byte words, as the table's doubles.
+  auto lend = [&](auto* type) {
+    using E = std::remove_pointer_t<decltype(type)>;
+    static_assert(std::is_trivially_copyable_v<E> && alignof(E) <= alignof(double));
+    return std::span<E>(reinterpret_cast<E*>(lent.data()), lent.size_bytes() / sizeof(E));
+  };
   if (ev.values.size() == 1) {
     const std::span<const double> v = ev.values[0];
     const auto b1 = detail::scatter_by_top(
-        *split, ev.entity, [&](std::int64_t i) { return ValuedEntry{ev.time[i], 0, v[i]}; }, missing);
+        *split, ev.entity, [&](std::int64_t i) { return ValuedEntry{ev.time[i], 0, v[i]}; }, missing, {},
+        lend(static_cast<ValuedEntry*>(nullptr)));
     return detail::group_buckets(*split, b1, static_cast<ValuedEntry*>(nullptr), detail::kLargeGroup, on_group);
   }
-  const auto b1 = detail::scatter_by_top(*split, ev.entity, [&](std::int64_t i) { return Entry{ev.time[i], 0}; }, missing);
+  const auto b1 = detail::scatter_by_top(*split, ev.entity, [&](std::int64_t i) { return Entry{ev.time[i], 0}; }, missing,
+                                         {}, lend(static_cast<Entry*>(nullptr)));
   return detail::group_buckets(*split, b1, static_cast<Entry*>(nullptr), detail::kLargeGroup, on_group);
 }
 
@@ -598,7 +608,7 @@ WindowResult self_aggregate(const WindowEvents& ev, std::span<const std::int64_t
   buffer<Pos> inv(m);
   mlsd::detail::advise_huge_pages(inv.data(), inv.size() * sizeof(Pos));
   Recorder<Pos> recorder(ev, windows, left_closed, right_closed, fr, inv);
-  if (!record_grouped(ev, recorder)) {
+  if (!record_grouped(ev, recorder, std::span<double>(res.table))) {
     recorder.reset();
     record_sorted(ev, recorder);
   }
