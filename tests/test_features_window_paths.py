@@ -132,3 +132,25 @@ def test_one_feature_column_equals_the_same_column_of_many(closed):
         one = window_aggregate(ev, by="k", on="t", values="v", windows=WINDOWS[0], aggs=agg, closed=closed)
         name = f"v_{agg}_{WINDOWS[0]}"
         pd.testing.assert_series_equal(one[name], full[name], check_exact=True)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("values", ["v", ["w", "v"]])
+def test_an_infinite_value_is_refused_on_every_path_naming_the_first_row(sparse, values):
+    rng = np.random.default_rng(5)
+    ev = _mixed_events(rng, n_small=50)
+    ev.loc[[40, 9], "v"] = [np.inf, -np.inf]
+    if sparse:
+        ev = _sparse(ev)
+    with pytest.raises(ValueError, match=r"window_aggregate: .*values must be finite or NaN; row 9 holds an infinite"):
+        window_aggregate(ev, by="k", on="t", values=values, windows=WINDOWS)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_an_infinite_value_of_a_row_without_key_is_refused_too(sparse):
+    ev = pd.DataFrame({"k": pd.array([1, None, 1, 2], dtype="Int64"), "t": [0, 1, 2, 3],
+                       "v": [1.0, np.inf, 2.0, 3.0]})
+    if sparse:
+        ev = _sparse(ev)
+    with pytest.raises(ValueError, match="values must be finite or NaN; row 1 holds an infinite value"):
+        window_aggregate(ev, by="k", on="t", values="v", windows=2)

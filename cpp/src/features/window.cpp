@@ -435,8 +435,12 @@ class Recorder {
     }
   }
 
-  // Rows that belong to no entity (a missing key): empty frames.
-  void missing(std::int64_t row) { inv_[row] = 0; }
+  // Rows that belong to no entity (a missing key): empty frames; their values are checked all the same.
+  void missing(std::int64_t row) {
+    inv_[row] = 0;
+    for (std::size_t c = 0; c < fr_.k; ++c)
+      if (std::isinf(ev_.values[c][row])) bad_value_.note(row);
+  }
 
   // Starts over (the grouping gave up half-way).
   void reset() { walked_.clear(); }
