@@ -18,12 +18,16 @@
 // Cost: the events and queries of one entity are walked once per value column with monotone
 // pointers (one per window), compensated running sums and monotonic deques for min and max, so the
 // whole call is O((n + m) k W) after the sort.  When the queries are the events themselves and no
-// order is given, the kernel sorts them (a radix sort of one packed (entity, time, row) word per
-// event when that fits in 64 bits) and computes each event's frames in the caller's row order: an
-// entity with at most 32 events directly from those events (a compensated sum over the frame, at
-// most 32 W steps per query), a larger one by the walk; the result columns are then written
-// sequentially, with no sorted copy of the table.  Entities (or rows) run in parallel; each is
-// computed sequentially, so results do not depend on the thread count.
+// order is given, the kernel does not sort them: dense entity codes are grouped with the as-of
+// join's two-level counting scatter (features/group.hpp) and each entity's few events ordered by
+// time in cache; sparse codes, or an entity of more than 65,536 events, take a radix sort of one
+// packed (entity, time, row) word per event instead.  Either grouping records, next to each
+// event's values, where its frames start and end among its entity's events (a few bytes), and
+// each event's aggregates are then computed in the caller's row order: for an entity of at most
+// 32 events directly from its frames (a compensated sum over the frame, at most 32 W steps per
+// query), for a larger one by the walk; the result columns are written sequentially, with no
+// sorted copy of the table.  Entities (or rows) run in parallel; each is computed sequentially, so
+// results do not depend on the thread count.
 #pragma once
 
 #include <cstdint>

@@ -8,8 +8,8 @@
 // Two plans.  When the feature codes span a range not much larger than the tables (integer ids,
 // dictionary codes: the usual case), the feature rows are grouped by code with a two-level
 // counting sort (one scatter pass through memory, the second level inside each cache-sized
-// bucket), each group is ordered by time in cache, and each event looks its entity up directly:
-// the spine is never sorted.  Otherwise both sides are ordered by (code, time) with the radix
+// bucket; group.hpp, shared with the windowed aggregations), each group is ordered by time in
+// cache, and each event looks its entity up directly: the spine is never sorted.  Otherwise both sides are ordered by (code, time) with the radix
 // sort and merged chunk by chunk in parallel (each chunk finds its start by binary search).
 #include <algorithm>
 #include <array>
@@ -20,6 +20,7 @@
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
+#include "group.hpp"
 #include "keys.hpp"
 #include "mlsd/common/error.hpp"
 #include "mlsd/common/parallel.hpp"
@@ -155,127 +156,10 @@ Sorted gather(std::span<const index_t> perm, std::span<const std::int64_t> code,
 
 // ---- the grouped plan ----------------------------------------------------------------------------
 
-// A row in a bucket or group: a time, and a row number (with, in a bucket, the low bits of its code
-// packed below it).
-struct Entry {
-  std::int64_t time;
-  index_t row;
-};
-
-// Codes lo .. lo + n_codes - 1 split into top buckets of 2^shift consecutive codes.
-struct CodeSplit {
-  std::int64_t lo = 0;
-  std::uint64_t n_codes = 0;
-  int shift = 0;
-  std::uint64_t low_mask() const { return (std::uint64_t{1} << shift) - 1; }
-  std::int64_t n_top() const { return static_cast<std::int64_t>(((n_codes - 1) >> shift) + 1); }
-  // code - lo, or n_codes for a code outside the range (negative codes included)
-  std::uint64_t key(std::int64_t code) const {
-    const std::uint64_t k = static_cast<std::uint64_t>(code) - static_cast<std::uint64_t>(lo);
-    return code < 0 || k >= n_codes ? n_codes : k;
-  }
-};
-
-// Rows stably scattered by the top bits of their code: bucket t is records[top[t], top[t + 1]),
-// each record the row's time and row << shift | the low bits of code - lo, rows increasing.
-struct Buckets {
-  buffer<Entry> records;
-  buffer<index_t> top;
-};
-
-constexpr int kTopBits = 11;               // 2048 buckets: their write streams stay in cache
-constexpr std::int64_t kMaxBlocks = 1024;  // bounds the per-block histograms
-constexpr std::int64_t kSmallGroup = 32;   // insertion sort and a count up to here
-constexpr std::int64_t kLargeGroup = std::int64_t{1} << 16;  // 1 MiB of entries: beyond, the sorted plan
-
-// The range of the codes >= 0 (empty when there is none).
-detail::Range range_of_present(std::span<const std::int64_t> x) {
-  return mlsd::detail::ordered_reduce<detail::Range>(
-      static_cast<std::int64_t>(x.size()), detail::Range{},
-      [&](std::int64_t b, std::int64_t e) {
-        detail::Range r;
-        for (std::int64_t i = b; i < e; ++i) {
-          if (x[i] < 0) continue;
-          r.lo = std::min(r.lo, x[i]);
-          r.hi = std::max(r.hi, x[i]);
-        }
-        return r;
-      },
-      [](detail::Range a, const detail::Range& b) { return a | b; });
-}
-
-// One stable counting scatter in parallel blocks (the order is unique whatever the blocking or the
-// thread count).  time(i) gives row i's time; outside(i) is called, in the scatter pass, for each
-// row whose code is outside the split's range.
-template <class Time, class Outside>
-Buckets scatter_by_top(const CodeSplit& split, std::span<const std::int64_t> codes, Time&& time, Outside&& outside,
-                       buffer<Entry> records = {}) {
-  const auto m = static_cast<std::int64_t>(codes.size());
-  const std::int64_t n_top = split.n_top();
-  const int shift = split.shift;
-  const std::int64_t block = std::max(kChunk, (m + kMaxBlocks - 1) / kMaxBlocks);
-  const std::int64_t n_blocks = (m + block - 1) / block;
-  // offsets[b * n_top + t]: where block b writes its next row of bucket t.
-  buffer<index_t> offsets(static_cast<std::size_t>(n_blocks * n_top));
-  tbb::parallel_for(std::int64_t{0}, n_blocks, [&](std::int64_t b) {
-    check_interrupt();
-    index_t* h = offsets.data() + b * n_top;
-    std::fill(h, h + n_top, index_t{0});
-    const std::int64_t e = std::min(m, (b + 1) * block);
-    for (std::int64_t i = b * block; i < e; ++i) {
-      const std::uint64_t k = split.key(codes[i]);
-      if (k < split.n_codes) ++h[k >> shift];
-    }
-  });
-  Buckets out;
-  out.records = std::move(records);  // storage already faulted in, when the caller has some
-  out.top.resize(static_cast<std::size_t>(n_top + 1));
-  index_t total = 0;
-  for (std::int64_t t = 0; t < n_top; ++t) {
-    out.top[t] = total;
-    for (std::int64_t b = 0; b < n_blocks; ++b) {
-      const index_t c = offsets[b * n_top + t];
-      offsets[b * n_top + t] = total;
-      total += c;
-    }
-  }
-  out.top[n_top] = total;
-  if (out.records.capacity() < static_cast<std::size_t>(total)) {
-    out.records = buffer<Entry>(static_cast<std::size_t>(total));
-    mlsd::detail::advise_huge_pages(out.records.data(), out.records.size() * sizeof(Entry));
-  }
-  out.records.resize(static_cast<std::size_t>(total));
-  const std::uint64_t low_mask = split.low_mask();
-  tbb::parallel_for(std::int64_t{0}, n_blocks, [&](std::int64_t b) {
-    check_interrupt();
-    index_t* h = offsets.data() + b * n_top;
-    const std::int64_t e = std::min(m, (b + 1) * block);
-    for (std::int64_t i = b * block; i < e; ++i) {
-      const std::uint64_t k = split.key(codes[i]);
-      if (k >= split.n_codes) {
-        outside(i);
-        continue;
-      }
-      out.records[h[k >> shift]++] =
-          Entry{time(i), static_cast<index_t>((static_cast<std::uint64_t>(i) << shift) | (k & low_mask))};
-    }
-  });
-  return out;
-}
-
-// Sorts a group of entries by (time, row); rows arrive increasing, so a stable sort on time is it.
-void sort_group(Entry* first, Entry* last) {
-  if (last - first <= kSmallGroup) {
-    for (Entry* p = first + 1; p < last; ++p) {
-      const Entry x = *p;
-      Entry* q = p;
-      for (; q > first && (q - 1)->time > x.time; --q) *q = *(q - 1);
-      *q = x;
-    }
-    return;
-  }
-  std::sort(first, last, [](const Entry& a, const Entry& b) { return a.time != b.time ? a.time < b.time : a.row < b.row; });
-}
+using Buckets = detail::Buckets<>;
+using detail::CodeSplit;
+using detail::Entry;
+using detail::kSmallGroup;
 
 // Feature rows grouped by code: the rows of code lo + k are entries[start[k], start[k + 1]), ordered
 // by (visible time, row), each entry's row replaced by the winning row among its group's rows up to
@@ -285,64 +169,42 @@ struct Groups {
   buffer<index_t> start;
   buffer<Entry> entries;
   buffer<Entry> scratch;  // the first level's records, for the events' scatter to reuse
-  index_t largest = 0;    // the most rows of one entity
 };
 
-// The second level, per top bucket in cache: a counting scatter on the low bits, then each group
-// sorted by time.
-Groups group_features(const CodeSplit& split, std::span<const std::int64_t> codes,
-                      std::span<const std::int64_t> feature_times, std::span<const std::int64_t> created) {
-  const int shift = split.shift;
-  const std::uint64_t low_mask = split.low_mask();
-  Buckets b1 = scatter_by_top(
+// The second level, per top bucket in cache (detail::group_buckets); none when an entity has more
+// rows than the caches hold, which would make every search in it miss them many times (a few
+// entities with millions of rows each): the merge of the sorted plan suits it.
+std::optional<Groups> group_features(const CodeSplit& split, std::span<const std::int64_t> codes,
+                                     std::span<const std::int64_t> feature_times, std::span<const std::int64_t> created) {
+  Buckets b1 = detail::scatter_by_top(
       split, codes,
-      [&](std::int64_t i) { return created.empty() ? feature_times[i] : std::max(feature_times[i], created[i]); },
+      [&](std::int64_t i) {
+        return Entry{created.empty() ? feature_times[i] : std::max(feature_times[i], created[i]), 0};
+      },
       [](std::int64_t) {});
   Groups g;
-  const auto total = static_cast<index_t>(b1.records.size());
+  const auto total = static_cast<index_t>(b1.entries.size());
   g.start.resize(static_cast<std::size_t>(split.n_codes + 1));
-  g.entries.resize(b1.records.size());
+  g.entries.resize(b1.entries.size());
   mlsd::detail::advise_huge_pages(g.entries.data(), g.entries.size() * sizeof(Entry));
   auto better = [&](index_t a, index_t b) {  // with creation times: is row a preferred to row b?
     if (feature_times[a] != feature_times[b]) return feature_times[a] > feature_times[b];
     if (created[a] != created[b]) return created[a] > created[b];
     return a > b;
   };
-  std::vector<index_t> largest(static_cast<std::size_t>(split.n_top()), 0);
-  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, split.n_top()), [&](const tbb::blocked_range<std::int64_t>& r) {
-    std::vector<index_t> count;
-    for (std::int64_t t = r.begin(); t != r.end(); ++t) {
-      check_interrupt();
-      const std::uint64_t first_code = static_cast<std::uint64_t>(t) << shift;
-      const auto width = static_cast<std::int64_t>(std::min<std::uint64_t>(split.n_codes - first_code, low_mask + 1));
-      const index_t b = b1.top[t], e = b1.top[t + 1];
-      count.assign(static_cast<std::size_t>(width) + 1, 0);
-      for (index_t j = b; j < e; ++j) ++count[(static_cast<std::uint64_t>(b1.records[j].row) & low_mask) + 1];
-      for (std::int64_t l = 0; l < width; ++l) {
-        count[l + 1] += count[l];
-        g.start[first_code + l] = b + count[l];
-      }
-      for (index_t j = b; j < e; ++j) {
-        const auto key = static_cast<std::uint64_t>(b1.records[j].row);
-        g.entries[b + count[key & low_mask]++] = Entry{b1.records[j].time, static_cast<index_t>(key >> shift)};
-      }
-      for (std::int64_t l = 0; l < width; ++l) {  // count[l] is now the end of group l
-        Entry* first = g.entries.data() + g.start[first_code + l];
-        Entry* last = g.entries.data() + b + count[l];
-        largest[t] = std::max<index_t>(largest[t], last - first);
-        sort_group(first, last);
-        if (created.empty()) continue;  // the order is (time, row): the last visible row wins
+  const bool grouped = detail::group_buckets(
+      split, b1, g.entries.data(), detail::kLargeGroup, [&](std::uint64_t k, Entry* first, Entry* last, index_t pos, Entry*) {
+        g.start[k] = pos;
+        if (created.empty()) return;  // the order is (time, row): the last visible row wins
         index_t cur = first < last ? first->row : -1;
         for (Entry* p = first; p < last; ++p) {
           if (better(p->row, cur)) cur = p->row;
           p->row = cur;
         }
-      }
-    }
-  });
+      });
+  if (!grouped) return std::nullopt;
   g.start[split.n_codes] = total;
   g.scratch = std::move(b1.records);
-  g.largest = largest.empty() ? 0 : *std::max_element(largest.begin(), largest.end());
   return g;
 }
 
@@ -374,10 +236,10 @@ void probe_buckets(const CodeSplit& split, const Groups& g, const Buckets& ev, s
                    std::span<const std::int64_t> feature_times, bool own_time, const AsofOptions& options) {
   const int shift = split.shift;
   const std::uint64_t low_mask = split.low_mask();
-  const auto n_in = static_cast<std::int64_t>(ev.records.size());
+  const auto n_in = static_cast<std::int64_t>(ev.entries.size());
   const Entry* entries = g.entries.data();
   const index_t* start = g.start.data();
-  const Entry* records = ev.records.data();
+  const Entry* records = ev.entries.data();
   const index_t* top = ev.top.data();
   index_t* out = match.data();
   tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n_in, kChunk), [&](const tbb::blocked_range<std::int64_t>& r) {
@@ -405,8 +267,8 @@ buffer<index_t> probe(const CodeSplit& split, Groups& g, std::span<const std::in
                       std::span<const std::int64_t> created, const AsofOptions& options) {
   buffer<index_t> match(spine_codes.size());
   mlsd::detail::advise_huge_pages(match.data(), match.size() * sizeof(index_t));
-  const Buckets ev = scatter_by_top(
-      split, spine_codes, [&](std::int64_t i) { return spine_times[i]; }, [&](std::int64_t i) { match[i] = -1; },
+  const Buckets ev = detail::scatter_by_top(
+      split, spine_codes, [&](std::int64_t i) { return Entry{spine_times[i], 0}; }, [&](std::int64_t i) { match[i] = -1; },
       std::move(g.scratch));
   const bool own_time = created.empty();  // an entry's time is then its winning row's time
   if (options.allow_exact_matches) {
@@ -426,19 +288,13 @@ std::optional<buffer<index_t>> asof_match_grouped(std::span<const std::int64_t> 
                                                   std::span<const std::int64_t> created, const AsofOptions& options) {
   const auto n = static_cast<std::uint64_t>(spine_codes.size());
   const auto m = static_cast<std::uint64_t>(feature_codes.size());
-  const detail::Range range = range_of_present(feature_codes);
+  const detail::Range range = detail::range_of_present(feature_codes);
   if (range.empty()) return buffer<index_t>(spine_codes.size(), index_t{-1});
-  CodeSplit split;
-  split.lo = range.lo;
-  split.n_codes = detail::span_of(range) + 1;  // span_of < 2^63: no wrap
-  if (split.n_codes > 4 * (n + m) + 1024) return std::nullopt;
-  split.shift = std::max(0, detail::bits_for(split.n_codes - 1) - kTopBits);
-  if (detail::bits_for(std::max(n, m)) + split.shift > 62) return std::nullopt;
-  Groups g = group_features(split, feature_codes, feature_times, created);
-  // An entity with more rows than the caches hold would make every search in it miss them many
-  // times (a few entities with millions of rows each): the merge of the sorted plan suits it.
-  if (g.largest > kLargeGroup) return std::nullopt;
-  return probe(split, g, spine_codes, spine_times, feature_times, created, options);
+  const std::optional<CodeSplit> split = detail::plan_split(range, n + m, std::max(n, m));
+  if (!split) return std::nullopt;
+  std::optional<Groups> g = group_features(*split, feature_codes, feature_times, created);
+  if (!g) return std::nullopt;
+  return probe(*split, *g, spine_codes, spine_times, feature_times, created, options);
 }
 
 buffer<index_t> asof_match_body(std::span<const std::int64_t> spine_codes, std::span<const std::int64_t> spine_times,

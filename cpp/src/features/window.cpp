@@ -3,7 +3,11 @@
 #include <bit>
 #include <cmath>
 #include <limits>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -12,6 +16,7 @@
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
+#include "group.hpp"
 #include "keys.hpp"
 #include "mlsd/common/error.hpp"
 #include "mlsd/common/parallel.hpp"
@@ -320,32 +325,183 @@ void walk(const Sorted& ev, const Sorted& qs, std::span<const std::int64_t> wind
 // smaller ones are aggregated directly from their few events, query by query in the caller's row
 // order, which writes the result columns sequentially instead of through a sorted copy.
 constexpr std::int64_t kDirectMax = 32;
+static_assert(kDirectMax < 128, "frame offsets and lengths are stored in bytes");
 
-// The events in (entity, time) order as records of 2 + k words: entity, time, then each value's
-// bits, so that a query's frame is read from one or two cache lines.
-struct Records {
-  std::size_t stride = 2;
-  buffer<std::int64_t> words;
-  buffer<std::int64_t> row;  // row[p]: the input row of sorted position p
-  std::int64_t entity(std::int64_t p) const { return words[static_cast<std::size_t>(p) * stride]; }
-  std::int64_t time(std::int64_t p) const { return words[static_cast<std::size_t>(p) * stride + 1]; }
+using detail::Entry;
+
+// An entry that carries its row's value through the grouping (one value column: read in row order
+// by the scatter rather than at random when recorded).
+struct ValuedEntry {
+  std::int64_t time;
+  index_t row;
+  double value;
+};
+
+// The events in grouped order (by entity, then time, then row), one record of k + meta words per
+// event: its values' bits, then where its frames lie among its neighbours, so that a query reads
+// its frames from one or two cache lines and compares no times.  Meta bytes of the event at grouped
+// position p of a directly aggregated entity: byte 0, the signed offset from p of its frames' common
+// upper end (past the events at its time when frames are right-closed, before them otherwise);
+// byte 1 + w, the number of events in window w's frame [end - len, end).  An event of a walked
+// entity has byte 0 = kWalked and its row of the side table in the bytes above.
+struct Frames {
+  static constexpr std::uint8_t kWalked = 0x80;
+  std::size_t k = 0, stride = 0;
+  buffer<std::uint64_t> words;
   double value(std::size_t c, std::int64_t p) const {
-    return std::bit_cast<double>(words[static_cast<std::size_t>(p) * stride + 2 + c]);
+    return std::bit_cast<double>(words[static_cast<std::size_t>(p) * stride + c]);
+  }
+  std::uint64_t* record(std::int64_t p) { return words.data() + static_cast<std::size_t>(p) * stride; }
+  const std::uint8_t* meta(std::int64_t p) const {
+    return reinterpret_cast<const std::uint8_t*>(words.data() + static_cast<std::size_t>(p) * stride + k);
   }
 };
 
-// Sorts the events by (entity, time), stably, into records.  When (entity, time, row) fit in 64
-// bits (entity codes and times offset by their minimum over the rows with a key), one word per row
-// is radix-sorted on its key bits and decoded, so that only the values are read in random order;
-// else the shared sort_order gives the permutation.  Negative codes (missing keys) sort first.
-Records sort_records(const WindowEvents& ev) {
+// An entity walked with sliding pointers: its grouped positions [pos, pos + time.size()).
+struct WalkedGroup {
+  index_t pos;
+  std::vector<std::int64_t> time;
+};
+
+// Writes the records, the row -> position map and the frame bytes of the entities' groups, from
+// either grouping (the grouped positions of a group are contiguous).  inv[row] = its grouped
+// position + 1, 0 for a missing key: 32-bit words while they suffice, so that the map of 5M rows
+// (written at random) stays in the last-level cache.
+template <class Pos>
+class Recorder {
+ public:
+  Recorder(const WindowEvents& ev, std::span<const std::int64_t> windows, bool left_closed, bool right_closed,
+           Frames& frames, buffer<Pos>& inv)
+      : ev_(ev), windows_(windows), left_closed_(left_closed), right_closed_(right_closed), fr_(frames), inv_(inv),
+        bad_value_(static_cast<std::int64_t>(ev.entity.size())) {}
+
+  // The group of entries [first, last), sorted by (time, row), at grouped positions pos, ...; the
+  // entries up to ahead_last are recorded next (their rows are read at random: prefetched).
+  template <class E>
+  void group(const E* first, const E* last, index_t pos, const E* ahead_last) {
+    constexpr bool carried = std::is_same_v<E, ValuedEntry>;
+    const auto g = static_cast<std::int64_t>(last - first);
+    const std::size_t k = fr_.k;
+    constexpr std::int64_t kAhead = 16;
+    const std::int64_t n_ahead = std::min<std::int64_t>(ahead_last - first, g + kAhead);
+    for (std::int64_t j = 0; j < g; ++j) {
+      if (j + kAhead < n_ahead) {
+        const index_t ahead = first[j + kAhead].row;
+        __builtin_prefetch(inv_.data() + ahead, 1);
+        if constexpr (!carried)
+          for (std::size_t c = 0; c < k; ++c) __builtin_prefetch(ev_.values[c].data() + ahead);
+      }
+      const index_t row = first[j].row;
+      inv_[row] = static_cast<Pos>(pos + j + 1);
+      std::uint64_t* w = fr_.record(pos + j);
+      for (std::size_t c = 0; c < k; ++c) {
+        double x;
+        if constexpr (carried) {
+          x = first[j].value;
+        } else {
+          x = ev_.values[c][row];
+        }
+        if (std::isinf(x)) bad_value_.note(row);
+        w[c] = std::bit_cast<std::uint64_t>(x);
+      }
+    }
+    if (g > kDirectMax) {
+      WalkedGroup wg{pos, std::vector<std::int64_t>(static_cast<std::size_t>(g))};
+      for (std::int64_t j = 0; j < g; ++j) wg.time[j] = first[j].time;
+      const std::lock_guard<std::mutex> lock(mu_);
+      walked_.push_back(std::move(wg));
+      return;
+    }
+    for (std::int64_t j = 0; j < g; ++j) {
+      const std::int64_t t = first[j].time;
+      std::int64_t end = j;
+      if (right_closed_) {
+        end = j + 1;
+        while (end < g && first[end].time == t) ++end;
+      } else {
+        while (end > 0 && first[end - 1].time == t) --end;
+      }
+      auto* m = reinterpret_cast<std::uint8_t*>(fr_.record(pos + j) + k);
+      m[0] = static_cast<std::uint8_t>(static_cast<std::int8_t>(end - j));
+      std::int64_t lo = end;
+      for (std::size_t wi = 0; wi < windows_.size(); ++wi) {
+        std::int64_t lower;
+        // A window reaching below the smallest int64 keeps every earlier event.
+        const bool bounded = !__builtin_sub_overflow(t, windows_[wi], &lower);
+        lo = end;
+        while (lo > 0 && (!bounded || first[lo - 1].time > lower || (left_closed_ && first[lo - 1].time == lower))) --lo;
+        m[1 + wi] = static_cast<std::uint8_t>(end - lo);
+      }
+    }
+  }
+
+  // Rows that belong to no entity (a missing key): empty frames; their values are checked all the same.
+  void missing(std::int64_t row) {
+    inv_[row] = 0;
+    for (std::size_t c = 0; c < fr_.k; ++c)
+      if (std::isinf(ev_.values[c][row])) bad_value_.note(row);
+  }
+
+  // Starts over (the grouping gave up half-way).
+  void reset() { walked_.clear(); }
+
+  // Throws for an infinite value; the walked groups in position order.
+  std::vector<WalkedGroup> finish() {
+    MLSD_REQUIRE(bad_value_.at.load() == static_cast<std::int64_t>(ev_.entity.size()), kFn,
+                 "values must be finite or NaN; row ", bad_value_.at.load(), " holds an infinite value");
+    std::sort(walked_.begin(), walked_.end(), [](const WalkedGroup& a, const WalkedGroup& b) { return a.pos < b.pos; });
+    return std::move(walked_);
+  }
+
+ private:
+  const WindowEvents& ev_;
+  std::span<const std::int64_t> windows_;
+  bool left_closed_, right_closed_;
+  Frames& fr_;
+  buffer<Pos>& inv_;
+  FirstBad bad_value_;
+  std::mutex mu_;
+  std::vector<WalkedGroup> walked_;
+};
+
+// Groups the events by dense entity code without sorting them (detail::group_buckets); false when
+// the codes are not dense or an entity is larger than the caches hold.
+// `lent`: memory the first level's entries may use (the result table, which is written only after
+// the grouping: its pages are then faulted in once, not a second block of that size).
+template <class Rec>
+bool record_grouped(const WindowEvents& ev, Rec& rec, std::span<double> lent) {
+  const auto n = static_cast<std::uint64_t>(ev.entity.size());
+  const std::optional<detail::CodeSplit> split = detail::plan_split(detail::range_of_present(ev.entity), n, n);
+  if (!split) return false;
+  auto on_group = [&](std::uint64_t, const auto* first, const auto* last, index_t pos, const auto* bucket_last) {
+    rec.group(first, last, pos, bucket_last);
+  };
+  auto missing = [&](std::int64_t i) { rec.missing(i); };
+  // The entries are trivially copyable records of 8-byte words, as the table's doubles.
+  auto lend = [&](auto* type) {
+    using E = std::remove_pointer_t<decltype(type)>;
+    static_assert(std::is_trivially_copyable_v<E> && alignof(E) <= alignof(double));
+    return std::span<E>(reinterpret_cast<E*>(lent.data()), lent.size_bytes() / sizeof(E));
+  };
+  if (ev.values.size() == 1) {
+    const std::span<const double> v = ev.values[0];
+    const auto b1 = detail::scatter_by_top(
+        *split, ev.entity, [&](std::int64_t i) { return ValuedEntry{ev.time[i], 0, v[i]}; }, missing, {},
+        lend(static_cast<ValuedEntry*>(nullptr)));
+    return detail::group_buckets(*split, b1, static_cast<ValuedEntry*>(nullptr), detail::kLargeGroup, on_group);
+  }
+  const auto b1 = detail::scatter_by_top(*split, ev.entity, [&](std::int64_t i) { return Entry{ev.time[i], 0}; }, missing,
+                                         {}, lend(static_cast<Entry*>(nullptr)));
+  return detail::group_buckets(*split, b1, static_cast<Entry*>(nullptr), detail::kLargeGroup, on_group);
+}
+
+// Sorts the events by (entity, time), stably, then records each entity's run.  When (entity, time,
+// row) fit in 64 bits (entity codes and times offset by their minimum over the rows with a key),
+// one word per row is radix-sorted on its key bits, else the shared sort_order gives the order.
+// Negative codes (missing keys) sort first.
+template <class Rec>
+void record_sorted(const WindowEvents& ev, Rec& rec) {
   const auto n = static_cast<std::int64_t>(ev.entity.size());
-  const std::size_t k = ev.values.size();
-  Records rec;
-  rec.stride = 2 + k;
-  rec.words.resize(static_cast<std::size_t>(n) * rec.stride);
-  rec.row.resize(static_cast<std::size_t>(n));
-  mlsd::detail::advise_huge_pages(rec.words.data(), rec.words.size() * sizeof(std::int64_t));
   struct Ranges {
     features::detail::Range code, time;
   };
@@ -368,24 +524,17 @@ Records sort_records(const WindowEvents& ev) {
   const int code_bits = code_span == 0 ? 0 : features::detail::bits_for(code_span);
   const int time_bits = features::detail::bits_for(features::detail::span_of(rg.time));
   const int row_bits = features::detail::bits_for(static_cast<std::uint64_t>(n - 1));
-  FirstBad bad_value(n);
-  auto put = [&](std::int64_t p, std::int64_t j, std::int64_t entity, std::int64_t time) {
-    std::int64_t* w = rec.words.data() + static_cast<std::size_t>(p) * rec.stride;
-    w[0] = entity;
-    w[1] = time;
-    rec.row[p] = j;
-    for (std::size_t c = 0; c < k; ++c) {
-      const double x = ev.values[c][j];
-      if (std::isinf(x)) bad_value.note(j);
-      w[2 + c] = std::bit_cast<std::int64_t>(x);
-    }
-  };
-  constexpr std::int64_t kAhead = 16;  // rows are read in sort order, i.e. at random: prefetch
+  // The events in sorted order: (time, row) and the entity code (-1: missing).
+  buffer<Entry> sorted(static_cast<std::size_t>(n));
+  buffer<std::int64_t> code(static_cast<std::size_t>(n));
+  mlsd::detail::advise_huge_pages(sorted.data(), sorted.size() * sizeof(Entry));
+  mlsd::detail::advise_huge_pages(code.data(), code.size() * sizeof(std::int64_t));
   if (code_bits + time_bits + row_bits <= 64 && code_bits < 64) {
     const int time_shift = row_bits, code_shift = row_bits + time_bits;
     const std::uint64_t time_mask = time_bits == 0 ? 0 : (~std::uint64_t{0} >> (64 - time_bits));
     const std::uint64_t row_mask = row_bits == 0 ? 0 : (~std::uint64_t{0} >> (64 - row_bits));
     buffer<std::uint64_t> keys(static_cast<std::size_t>(n));
+    mlsd::detail::advise_huge_pages(keys.data(), keys.size() * sizeof(std::uint64_t));
     tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n, 1 << 14), [&](const auto& r) {
       for (std::int64_t i = r.begin(); i != r.end(); ++i) {
         const std::int64_t e = ev.entity[i];
@@ -397,45 +546,44 @@ Records sort_records(const WindowEvents& ev) {
     mlsd::detail::radix_sort<mlsd::detail::NoPayload, default_init_allocator<std::uint64_t>, std::allocator<mlsd::detail::NoPayload>>(
         keys, nullptr, nullptr, nullptr, row_bits);
     tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n, 1 << 14), [&](const auto& r) {
-      check_interrupt();
       for (std::int64_t p = r.begin(); p != r.end(); ++p) {
-        if (p + kAhead < r.end()) {
-          const auto j = static_cast<std::int64_t>(keys[p + kAhead] & row_mask);
-          for (std::size_t c = 0; c < k; ++c) __builtin_prefetch(ev.values[c].data() + j);
-        }
         const std::uint64_t key = keys[p];
-        const auto j = static_cast<std::int64_t>(key & row_mask);
         const std::uint64_t c = code_shift >= 64 ? 0 : key >> code_shift;
-        if (c == 0) {
-          put(p, j, -1, 0);
-        } else {
-          put(p, j, static_cast<std::int64_t>(c - 1 + static_cast<std::uint64_t>(rg.code.lo)),
-              static_cast<std::int64_t>(((key >> time_shift) & time_mask) + static_cast<std::uint64_t>(rg.time.lo)));
-        }
+        sorted[p] = Entry{static_cast<std::int64_t>(((key >> time_shift) & time_mask) + static_cast<std::uint64_t>(rg.time.lo)),
+                          static_cast<index_t>(key & row_mask)};
+        code[p] = c == 0 ? -1 : static_cast<std::int64_t>(c - 1 + static_cast<std::uint64_t>(rg.code.lo));
       }
     });
   } else {
     const buffer<index_t> order = sort_order(ev.entity, ev.time);
     tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n, 1 << 14), [&](const auto& r) {
-      check_interrupt();
       for (std::int64_t p = r.begin(); p != r.end(); ++p) {
-        if (p + kAhead < r.end()) {
-          const std::int64_t j = order[p + kAhead];
-          __builtin_prefetch(ev.entity.data() + j);
-          __builtin_prefetch(ev.time.data() + j);
-          for (std::size_t c = 0; c < k; ++c) __builtin_prefetch(ev.values[c].data() + j);
-        }
-        const std::int64_t j = order[p];
-        put(p, j, ev.entity[j] < 0 ? -1 : ev.entity[j], ev.time[j]);
+        const index_t j = order[p];
+        sorted[p] = Entry{ev.time[j], j};
+        code[p] = ev.entity[j] < 0 ? -1 : ev.entity[j];
       }
     });
   }
-  MLSD_REQUIRE(bad_value.at.load() == n, kFn, "values must be finite or NaN; row ", bad_value.at.load(),
-               " holds an infinite value");
-  return rec;
+  // Each chunk records the runs that start in it.
+  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n, 1 << 14), [&](const auto& r) {
+    check_interrupt();
+    std::int64_t a = r.begin();
+    while (a > 0 && a < r.end() && code[a] == code[a - 1]) ++a;
+    while (a < r.end()) {
+      std::int64_t b = a + 1;
+      while (b < n && code[b] == code[a]) ++b;
+      if (code[a] < 0) {
+        for (std::int64_t p = a; p < b; ++p) rec.missing(sorted[p].row);
+      } else {
+        rec.group(sorted.data() + a, sorted.data() + b, a, sorted.data() + n);
+      }
+      a = b;
+    }
+  });
 }
 
 // The queries are the events themselves: each event's frames, in the caller's row order.
+template <class Pos>
 WindowResult self_aggregate(const WindowEvents& ev, std::span<const std::int64_t> windows, bool left_closed,
                             bool right_closed, unsigned aggs) {
   const auto n = static_cast<std::int64_t>(ev.entity.size());
@@ -456,56 +604,49 @@ WindowResult self_aggregate(const WindowEvents& ev, std::span<const std::int64_t
   res.table.resize(n_cols * m);
   mlsd::detail::advise_huge_pages(res.table.data(), res.table.size() * sizeof(double));
   if (n == 0) return res;
-  const Records rec = sort_records(ev);
+  Frames fr;
+  fr.k = k;
+  fr.stride = k + (1 + n_w + 7) / 8;
+  fr.words.resize(m * fr.stride);
+  mlsd::detail::advise_huge_pages(fr.words.data(), fr.words.size() * sizeof(std::uint64_t));
+  buffer<Pos> inv(m);
+  mlsd::detail::advise_huge_pages(inv.data(), inv.size() * sizeof(Pos));
+  Recorder<Pos> recorder(ev, windows, left_closed, right_closed, fr, inv);
+  if (!record_grouped(ev, recorder, std::span<double>(res.table))) {
+    recorder.reset();
+    record_sorted(ev, recorder);
+  }
+  const std::vector<WalkedGroup> walked = recorder.finish();
 
   // Entities too large for the direct path: walked into a side table, row-major by their rank.
-  std::vector<std::int64_t> big_start, big_slot{0};
-  for (std::int64_t a = 0; a < n;) {
-    std::int64_t b = a + 1;
-    while (b < n && rec.entity(b) == rec.entity(a)) ++b;
-    if (rec.entity(a) >= 0 && b - a > kDirectMax) {
-      big_start.push_back(a);
-      big_slot.push_back(big_slot.back() + (b - a));
-    }
-    a = b;
-  }
-  const auto n_big = static_cast<std::int64_t>(big_start.size());
   buffer<double> side;
-  if (n_big > 0) {
+  if (!walked.empty()) {
     Sorted sub;
-    const auto rows = static_cast<std::size_t>(big_slot.back());
+    std::size_t rows = 0;
+    for (const auto& g : walked) rows += g.time.size();
     sub.entity.resize(rows);
     sub.time.resize(rows);
     sub.values.resize(k);
     for (auto& v : sub.values) v.resize(rows);
-    tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n_big, 1), [&](const auto& r) {
-      for (std::int64_t g = r.begin(); g != r.end(); ++g)
-        for (std::int64_t s = big_slot[g], p = big_start[g]; s < big_slot[g + 1]; ++s, ++p) {
-          sub.entity[s] = rec.entity(p);
-          sub.time[s] = rec.time(p);
-          for (std::size_t c = 0; c < k; ++c) sub.values[c][s] = rec.value(c, p);
-        }
-    });
+    std::size_t s = 0;
+    for (std::size_t g = 0; g < walked.size(); ++g) {
+      for (std::size_t j = 0; j < walked[g].time.size(); ++j, ++s) {
+        const index_t p = walked[g].pos + static_cast<index_t>(j);
+        sub.entity[s] = static_cast<std::int64_t>(g);
+        sub.time[s] = walked[g].time[j];
+        for (std::size_t c = 0; c < k; ++c) sub.values[c][s] = fr.value(c, p);
+        fr.record(p)[k] = Frames::kWalked | (static_cast<std::uint64_t>(s) << 8);
+      }
+    }
     side.resize(rows * n_cols);
     walk(sub, sub, windows, left_closed, right_closed, aggs, lay, side.data());
   }
 
-  // inv[row] = its sorted position, or -(slot + 1) for a row of a walked entity.
-  buffer<std::int64_t> inv(m);
-  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n, 1 << 14), [&](const auto& r) {
-    for (std::int64_t p = r.begin(); p != r.end(); ++p) inv[rec.row[p]] = p;
-  });
-  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n_big, 1), [&](const auto& r) {
-    for (std::int64_t g = r.begin(); g != r.end(); ++g)
-      for (std::int64_t s = big_slot[g], p = big_start[g]; s < big_slot[g + 1]; ++s, ++p) inv[rec.row[p]] = -(s + 1);
-  });
-
-  // Windows from the narrowest: one backward scan from a query's upper end passes each frame's
-  // lower end in turn.
   std::vector<std::size_t> by_size(n_w);
   for (std::size_t w = 0; w < n_w; ++w) by_size[w] = w;
   std::stable_sort(by_size.begin(), by_size.end(), [&](std::size_t a, std::size_t b) { return windows[a] < windows[b]; });
 
+  const std::vector<std::uint8_t> no_frames(1 + n_w, 0);  // a missing key's
   tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n, 1 << 14), [&](const auto& r) {
     check_interrupt();
     constexpr std::int64_t kAheadQ = 8;
@@ -513,10 +654,10 @@ WindowResult self_aggregate(const WindowEvents& ev, std::span<const std::int64_t
     std::int64_t first = r.begin();
     for (std::int64_t i = r.begin(); i != r.end(); ++i) {
       if (i + kAheadQ < r.end()) {
-        const std::int64_t p = inv[i + kAheadQ];
-        if (p > 0) {
-          __builtin_prefetch(rec.words.data() + static_cast<std::size_t>(p) * rec.stride);
-          __builtin_prefetch(rec.words.data() + static_cast<std::size_t>(p - 1) * rec.stride);
+        const auto p = static_cast<std::int64_t>(inv[i + kAheadQ]) - 1;
+        if (p >= 0) {
+          __builtin_prefetch(fr.words.data() + static_cast<std::size_t>(p) * fr.stride);
+          if (p >= 2) __builtin_prefetch(fr.words.data() + static_cast<std::size_t>(p - 2) * fr.stride);
         }
       }
       if (i - first == ColumnTile::kRows) {
@@ -524,33 +665,24 @@ WindowResult self_aggregate(const WindowEvents& ev, std::span<const std::int64_t
         first = i;
       }
       auto put = [&, ii = i - first](std::size_t col, double x) { tile.at(ii, col) = x; };
-      const std::int64_t p = inv[i];
-      if (p < 0) {
-        const double* src = side.data() + static_cast<std::size_t>(-(p + 1)) * n_cols;
+      const auto p = static_cast<std::int64_t>(inv[i]) - 1;
+      const std::uint8_t* meta = p < 0 ? no_frames.data() : fr.meta(p);
+      if (meta[0] == Frames::kWalked) {
+        const std::uint64_t slot = fr.words[static_cast<std::size_t>(p) * fr.stride + k] >> 8;
+        const double* src = side.data() + slot * n_cols;
         for (std::size_t col = 0; col < n_cols; ++col) put(col, src[col]);
         continue;
       }
-      const std::int64_t e = rec.entity(p), t = rec.time(p);
-      std::int64_t hi = p;  // the frames end before hi
-      // A missing key (all such rows are one run: scanning it would cost O(run) per row) has empty
-      // frames; a key's run at one time holds at most kDirectMax events.
-      if (e >= 0 && right_closed) {
-        hi = p + 1;
-        while (hi < n && rec.entity(hi) == e && rec.time(hi) == t) ++hi;
-      } else if (e >= 0) {
-        while (hi > 0 && rec.entity(hi - 1) == e && rec.time(hi - 1) == t) --hi;
-      }
+      const std::int64_t end = p + static_cast<std::int8_t>(meta[0]);  // the frames end before it
       for (std::size_t c = 0; c < k; ++c) {
-        std::int64_t lo = hi, cnt = 0;
+        std::int64_t lo = end, cnt = 0;
         RunningSum sum;
         double mn = 0, mx = 0, last = kNaN;
         for (std::size_t wi : by_size) {
-          std::int64_t lower;
-          const bool bounded = !__builtin_sub_overflow(t, windows[wi], &lower);
-          while (e >= 0 && lo > 0 && rec.entity(lo - 1) == e &&
-                 (!bounded || rec.time(lo - 1) > lower || (left_closed && rec.time(lo - 1) == lower))) {
+          const std::int64_t target = end - meta[1 + wi];
+          while (lo > target) {
             --lo;
-            const double x = rec.value(c, lo);
+            const double x = fr.value(c, lo);
             if (std::isnan(x)) continue;
             if (cnt == 0) {
               mn = mx = last = x;
@@ -564,7 +696,7 @@ WindowResult self_aggregate(const WindowEvents& ev, std::span<const std::int64_t
           const bool any = cnt > 0;
           double total = any ? sum.value() : kNaN;
           if (any && sum.suspect())  // past +-DBL_MAX or large values on the way: long double (as the walk)
-            total = frame_sum([&](std::int64_t q) { return rec.value(c, q); }, lo, hi).value();
+            total = frame_sum([&](std::int64_t q) { return fr.value(c, q); }, lo, end).value();
           const std::size_t o = c * lay.value_block + wi;
           if (lay.count >= 0) put(o + lay.count, static_cast<double>(cnt));
           if (lay.sum >= 0) put(o + lay.sum, total);
@@ -612,7 +744,11 @@ WindowResult window_aggregate(const WindowEvents& events, const WindowQueries& q
                     queries.time.size() == events.time.size() && queries.order.size() == events.order.size();
 
   return run_in_arena([&] {
-    if (same && events.order.empty()) return self_aggregate(events, windows, left_closed, right_closed, aggs);
+    if (same && events.order.empty()) {
+      return events.entity.size() < std::numeric_limits<std::uint32_t>::max()
+                 ? self_aggregate<std::uint32_t>(events, windows, left_closed, right_closed, aggs)
+                 : self_aggregate<std::uint64_t>(events, windows, left_closed, right_closed, aggs);
+    }
     // Tables given without their order are sorted here.
     buffer<index_t> own_event_order, own_query_order;
     WindowEvents ev_in = events;

@@ -264,9 +264,11 @@ def window_aggregate(events, *, by, on, values, windows=("1h", "1d", "7d"),
     Both tables are sorted once by (entity, time) with a parallel radix sort; then each entity's
     events are walked once per value with monotone pointers (one per window), compensated running
     sums and monotonic deques for min and max: O(n log n) at most overall, exact (sums to
-    rounding), entities in parallel, the same numbers for any thread count.  Without ``at``, an
-    entity with at most 32 events is instead aggregated directly from its events for each event,
-    in the events' row order, so the feature columns are written sequentially.
+    rounding), entities in parallel, the same numbers for any thread count.  Without ``at``, the
+    events are not sorted when their keys are dense (integer ids, strings): they are grouped by
+    entity with a counting scatter and each entity's events ordered by time in cache; an entity
+    with at most 32 events is then aggregated directly from its events for each event, in the
+    events' row order, so the feature columns are written sequentially.
 
     Examples
     --------

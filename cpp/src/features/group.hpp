@@ -1,0 +1,236 @@
+// Internal helper of mlsd::features: rows grouped by dense entity code, each group ordered by time,
+// without sorting the whole table (the as-of join and the windowed aggregations share it).
+//
+// A two-level counting sort: a stable scatter of (time, row) entries by the top bits of their code
+// (one pass through memory; 2^kTopBits write streams stay in cache), then, inside each top bucket
+// (a few thousand rows: in cache), a counting scatter on the low code bits and a small sort of each
+// group by (time, row).  The order is unique, whatever the blocking or the thread count.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <type_traits>
+#include <vector>
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include "keys.hpp"
+#include "mlsd/common/parallel.hpp"
+#include "mlsd/common/views.hpp"
+
+namespace mlsd::features::detail {
+
+// A row in a bucket or group: a time, and a row number (with, in a bucket, the low bits of its code
+// packed below it).  The functions below take any entry type with these two fields first, so that
+// a caller may carry more of each row through the scatter (read sequentially there, not at random
+// later).
+struct Entry {
+  std::int64_t time;
+  index_t row;
+};
+
+// Codes lo .. lo + n_codes - 1 split into top buckets of 2^shift consecutive codes.
+struct CodeSplit {
+  std::int64_t lo = 0;
+  std::uint64_t n_codes = 0;
+  int shift = 0;
+  std::uint64_t low_mask() const { return (std::uint64_t{1} << shift) - 1; }
+  std::int64_t n_top() const { return static_cast<std::int64_t>(((n_codes - 1) >> shift) + 1); }
+  // code - lo, or n_codes for a code outside the range (negative codes included)
+  std::uint64_t key(std::int64_t code) const {
+    const std::uint64_t k = static_cast<std::uint64_t>(code) - static_cast<std::uint64_t>(lo);
+    return code < 0 || k >= n_codes ? n_codes : k;
+  }
+};
+
+// Rows stably scattered by the top bits of their code: bucket t is entries[top[t], top[t + 1]),
+// each the row's entry with row << shift | the low bits of code - lo, rows increasing.  `entries`
+// lies in `records`, or in storage the caller lent.
+template <class E = Entry>
+struct Buckets {
+  buffer<E> records;
+  std::span<E> entries;
+  buffer<index_t> top;
+};
+
+inline constexpr int kTopBits = 11;               // 2048 buckets: their write streams stay in cache
+inline constexpr std::int64_t kMaxBlocks = 1024;  // bounds the per-block histograms
+inline constexpr std::int64_t kSmallGroup = 32;   // insertion sort up to here
+inline constexpr std::int64_t kLargeGroup = std::int64_t{1} << 16;  // 1 MiB of entries: beyond, sort instead
+
+// The range of the codes >= 0 (empty when there is none).
+inline Range range_of_present(std::span<const std::int64_t> x) {
+  return mlsd::detail::ordered_reduce<Range>(
+      static_cast<std::int64_t>(x.size()), Range{},
+      [&](std::int64_t b, std::int64_t e) {
+        Range r;
+        for (std::int64_t i = b; i < e; ++i) {
+          if (x[i] < 0) continue;
+          r.lo = std::min(r.lo, x[i]);
+          r.hi = std::max(r.hi, x[i]);
+        }
+        return r;
+      },
+      [](Range a, const Range& b) { return a | b; });
+}
+
+// The split of the present codes `range` for grouping tables of `rows` rows in all (the largest
+// `max_rows`), when the codes are dense enough for a table of group starts and a row and the low
+// code bits pack in one word; else none (sort instead).
+inline std::optional<CodeSplit> plan_split(const Range& range, std::uint64_t rows, std::uint64_t max_rows) {
+  if (range.empty()) return std::nullopt;
+  CodeSplit split;
+  split.lo = range.lo;
+  split.n_codes = span_of(range) + 1;  // span_of < 2^63: no wrap
+  if (split.n_codes > 4 * rows + 1024) return std::nullopt;
+  split.shift = std::max(0, bits_for(split.n_codes - 1) - kTopBits);
+  if (bits_for(max_rows) + split.shift > 62) return std::nullopt;
+  return split;
+}
+
+// One stable counting scatter in parallel blocks.  make(i) gives row i's entry (its row field is
+// set here); outside(i) is called, in the scatter pass, for each row whose code is outside the
+// split's range.  `records`: storage to reuse when it is large enough; `lent`: storage the caller
+// owns, used first when it is large enough (memory it will fault in anyway).
+template <class Make, class Outside, class E = std::invoke_result_t<Make&, std::int64_t>>
+Buckets<E> scatter_by_top(const CodeSplit& split, std::span<const std::int64_t> codes, Make&& make, Outside&& outside,
+                          buffer<E> records = {}, std::span<E> lent = {}) {
+  const auto m = static_cast<std::int64_t>(codes.size());
+  const std::int64_t n_top = split.n_top();
+  const int shift = split.shift;
+  const std::int64_t block = std::max(kChunk, (m + kMaxBlocks - 1) / kMaxBlocks);
+  const std::int64_t n_blocks = (m + block - 1) / block;
+  // offsets[b * n_top + t]: where block b writes its next row of bucket t.
+  buffer<index_t> offsets(static_cast<std::size_t>(n_blocks * n_top));
+  tbb::parallel_for(std::int64_t{0}, n_blocks, [&](std::int64_t b) {
+    check_interrupt();
+    index_t* h = offsets.data() + b * n_top;
+    std::fill(h, h + n_top, index_t{0});
+    const std::int64_t e = std::min(m, (b + 1) * block);
+    for (std::int64_t i = b * block; i < e; ++i) {
+      const std::uint64_t k = split.key(codes[i]);
+      if (k < split.n_codes) ++h[k >> shift];
+    }
+  });
+  Buckets<E> out;
+  out.records = std::move(records);  // storage already faulted in, when the caller has some
+  out.top.resize(static_cast<std::size_t>(n_top + 1));
+  index_t total = 0;
+  for (std::int64_t t = 0; t < n_top; ++t) {
+    out.top[t] = total;
+    for (std::int64_t b = 0; b < n_blocks; ++b) {
+      const index_t c = offsets[b * n_top + t];
+      offsets[b * n_top + t] = total;
+      total += c;
+    }
+  }
+  out.top[n_top] = total;
+  if (!lent.empty() && lent.size() >= static_cast<std::size_t>(total)) {
+    out.entries = lent.first(static_cast<std::size_t>(total));
+  } else {
+    if (out.records.capacity() < static_cast<std::size_t>(total)) {
+      out.records = buffer<E>(static_cast<std::size_t>(total));
+      mlsd::detail::advise_huge_pages(out.records.data(), out.records.size() * sizeof(E));
+    }
+    out.records.resize(static_cast<std::size_t>(total));
+    out.entries = out.records;
+  }
+  const std::uint64_t low_mask = split.low_mask();
+  tbb::parallel_for(std::int64_t{0}, n_blocks, [&](std::int64_t b) {
+    check_interrupt();
+    index_t* h = offsets.data() + b * n_top;
+    const std::int64_t e = std::min(m, (b + 1) * block);
+    for (std::int64_t i = b * block; i < e; ++i) {
+      const std::uint64_t k = split.key(codes[i]);
+      if (k >= split.n_codes) {
+        outside(i);
+        continue;
+      }
+      E x = make(i);
+      x.row = static_cast<index_t>((static_cast<std::uint64_t>(i) << shift) | (k & low_mask));
+      out.entries[h[k >> shift]++] = x;
+    }
+  });
+  return out;
+}
+
+// Sorts a group of entries by (time, row); rows arrive increasing, so a stable sort on time is it.
+template <class E>
+void sort_group(E* first, E* last) {
+  if (last - first <= kSmallGroup) {
+    for (E* p = first + 1; p < last; ++p) {
+      const E x = *p;
+      E* q = p;
+      for (; q > first && (q - 1)->time > x.time; --q) *q = *(q - 1);
+      *q = x;
+    }
+    return;
+  }
+  std::sort(first, last, [](const E& a, const E& b) { return a.time != b.time ? a.time < b.time : a.row < b.row; });
+}
+
+// The second level: for each top bucket of `b1` (buckets in parallel), its entries stably
+// scattered by the low code bits, each group sorted by (time, row) and handed to
+// on_group(k, first, last, pos, bucket_last) -- code lo + k, its entries [first, last) (row numbers
+// decoded), which are the positions [pos, pos + (last - first)) of the grouped order, followed by
+// the bucket's next groups up to bucket_last (to prefetch from) -- for every code of the bucket in
+// increasing order, empty groups included.  The entries are written to out[pos...]
+// when `out` is given (the caller keeps them), else to a scratch buffer per task.  A bucket holding
+// a group larger than `largest_allowed` stops there: the result is false and the grouping is
+// unfinished (the caller sorts instead).
+template <class E, class OnGroup>
+bool group_buckets(const CodeSplit& split, const Buckets<E>& b1, E* out, std::int64_t largest_allowed,
+                   OnGroup&& on_group) {
+  const int shift = split.shift;
+  const std::uint64_t low_mask = split.low_mask();
+  std::atomic<bool> too_large{false};
+  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, split.n_top()), [&](const tbb::blocked_range<std::int64_t>& r) {
+    std::vector<index_t> count;
+    buffer<E> scratch;
+    for (std::int64_t t = r.begin(); t != r.end(); ++t) {
+      check_interrupt();
+      if (too_large.load(std::memory_order_relaxed)) return;
+      const std::uint64_t first_code = static_cast<std::uint64_t>(t) << shift;
+      const auto width = static_cast<std::int64_t>(std::min<std::uint64_t>(split.n_codes - first_code, low_mask + 1));
+      const index_t b = b1.top[t], e = b1.top[t + 1];
+      count.assign(static_cast<std::size_t>(width) + 1, 0);
+      for (index_t j = b; j < e; ++j) ++count[(static_cast<std::uint64_t>(b1.entries[j].row) & low_mask) + 1];
+      for (std::int64_t l = 0; l < width; ++l) {
+        if (count[l + 1] > largest_allowed) {
+          too_large.store(true, std::memory_order_relaxed);
+          return;
+        }
+        count[l + 1] += count[l];
+      }
+      E* dst = out;
+      index_t base = b;  // dst[base + i] is grouped position b + i
+      if (dst == nullptr) {
+        scratch.resize(static_cast<std::size_t>(e - b));
+        dst = scratch.data();
+        base = 0;
+      }
+      std::vector<index_t>& next = count;  // count[l]: the start of group l, then its next slot
+      for (index_t j = b; j < e; ++j) {
+        E x = b1.entries[j];
+        const auto key = static_cast<std::uint64_t>(x.row);
+        x.row = static_cast<index_t>(key >> shift);
+        dst[base + next[key & low_mask]++] = x;
+      }
+      index_t begin = 0;  // next[l] is now the end of group l
+      for (std::int64_t l = 0; l < width; ++l) {
+        E* first = dst + base + begin;
+        E* last = dst + base + next[l];
+        sort_group(first, last);
+        on_group(static_cast<std::uint64_t>(first_code + l), first, last, b + begin, dst + base + (e - b));
+        begin = next[l];
+      }
+    }
+  });
+  return !too_large.load();
+}
+
+}  // namespace mlsd::features::detail
