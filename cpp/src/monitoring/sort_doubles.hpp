@@ -51,6 +51,27 @@ inline void insertion_sort(std::uint64_t* x, std::size_t m) {
   }
 }
 
+// Sorts the m >= 2 keys at x, which are nearly sorted: an insertion sort whose common step, a key
+// that moves by at most one place, is branch-free.  x[i - 1] and x[i] become the smaller and the
+// larger of x[i] and the largest key before it (kept in a register, so the loop carries no store
+// and reload); only a key that belongs further down takes the branch and the usual inner loop.
+inline void sort_nearly_sorted(std::uint64_t* x, std::size_t m) {
+  std::uint64_t last = std::max(x[0], x[1]);
+  x[0] = std::min(x[0], x[1]);
+  x[1] = last;
+  for (std::size_t i = 2; i < m; ++i) {
+    const std::uint64_t k = x[i];
+    const std::uint64_t lo = std::min(last, k);
+    x[i - 1] = lo;
+    x[i] = last = std::max(last, k);
+    if (lo < x[i - 2]) [[unlikely]] {
+      std::size_t j = i - 1;
+      for (; j > 0 && x[j - 1] > lo; --j) x[j] = x[j - 1];
+      x[j] = lo;
+    }
+  }
+}
+
 // Sorts the m keys at x (x and y: two regions of m keys, either may be overwritten) and writes the
 // doubles, ascending, to out; with KeysOut, writes the sorted keys back to x instead (out unused).
 // Only the low `bits` bits of the keys may differ.
@@ -129,11 +150,12 @@ inline void split_bucket(std::uint64_t* x, std::uint64_t* y, std::size_t m, int 
   const std::uint64_t mask = n_parts - 1;
   std::fill(end, end + n_parts, 0u);
   for (std::size_t i = 0; i < m; ++i) ++end[(x[i] >> shift) & mask];
-  std::uint32_t offset = 0;
+  std::uint32_t offset = 0, largest = 0;
   for (std::size_t b = 0; b < n_parts; ++b) {
     const std::uint32_t count = end[b];
     end[b] = offset;
     offset += count;
+    largest = std::max(largest, count);
   }
   for (std::size_t i = 0; i < m; ++i) {
     const std::uint64_t k = x[i];
@@ -141,14 +163,15 @@ inline void split_bucket(std::uint64_t* x, std::uint64_t* y, std::size_t m, int 
   }
   // end[b] is now where part b ends.  Every key of a part is above those of the parts before it, so
   // the insertion sort over the whole bucket moves each key only within its part.
-  std::size_t s = 0;
-  for (std::size_t b = 0; b < n_parts; ++b) {
-    const std::size_t e = end[b];
-    if (e - s > 32) [[unlikely]]
-      sort_bucket<true>(y + s, x + s, e - s, shift, nullptr);
-    s = e;
+  if (largest > 32) [[unlikely]] {
+    std::size_t s = 0;
+    for (std::size_t b = 0; b < n_parts; ++b) {
+      const std::size_t e = end[b];
+      if (e - s > 32) sort_bucket<true>(y + s, x + s, e - s, shift, nullptr);
+      s = e;
+    }
   }
-  insertion_sort(y, m);
+  sort_nearly_sorted(y, m);
   for (std::size_t i = 0; i < m; ++i) out[i] = key_double(y[i]);
 }
 
