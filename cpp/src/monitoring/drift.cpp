@@ -118,7 +118,7 @@ std::vector<index_t> bin_counts(std::span<const double> sorted, std::span<const 
 // The compensated sum of f(x) over x, in four interleaved compensated sums (four independent
 // dependency chains instead of one) added in order at the end.
 template <class F>
-double compensated_sum(std::span<const double> x, F f) {
+[[gnu::flatten]] double compensated_sum(std::span<const double> x, F f) {
   detail::KahanSum s[4];
   std::size_t i = 0;
   for (; i + 4 <= x.size(); i += 4) {
