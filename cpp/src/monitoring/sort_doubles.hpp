@@ -61,9 +61,12 @@ inline void sort_nearly_sorted(std::uint64_t* x, std::size_t m) {
   x[1] = last;
   for (std::size_t i = 2; i < m; ++i) {
     const std::uint64_t k = x[i];
-    const std::uint64_t lo = std::min(last, k);
+    // lo = min(last, k), last = max(last, k) by masks: GCC turned std::min / std::max into a branch
+    const std::uint64_t below = std::uint64_t{0} - static_cast<std::uint64_t>(k < last);  // all ones if k < last
+    const std::uint64_t lo = (k & below) | (last & ~below);
+    last ^= k ^ lo;
     x[i - 1] = lo;
-    x[i] = last = std::max(last, k);
+    x[i] = last;
     if (lo < x[i - 2]) [[unlikely]] {
       std::size_t j = i - 1;
       for (; j > 0 && x[j - 1] > lo; --j) x[j] = x[j - 1];
