@@ -56,7 +56,11 @@ inline void insertion_sort(std::uint64_t* x, std::size_t m) {
 // that moves by at most one place, is branch-free.  x[i - 1] and x[i] become the smaller and the
 // larger of x[i] and the largest key before it (kept in a register, so the loop carries no store
 // and reload); only a key that belongs further down takes the branch and the usual inner loop.
-inline void sort_nearly_sorted(std::uint64_t* x, std::size_t m) {
+//
+// The keys are then written to out as doubles in the same loop: with parts of at most kPart keys, a
+// key moves only within its part, so position i - kPart is final once key i is placed.
+constexpr std::size_t kPart = 32;
+inline void sort_nearly_sorted(std::uint64_t* x, std::size_t m, double* out) {
   std::uint64_t last = std::max(x[0], x[1]);
   x[0] = std::min(x[0], x[1]);
   x[1] = last;
@@ -73,7 +77,9 @@ inline void sort_nearly_sorted(std::uint64_t* x, std::size_t m) {
       for (; j > 0 && x[j - 1] > lo; --j) x[j] = x[j - 1];
       x[j] = lo;
     }
+    if (i >= kPart) out[i - kPart] = key_double(x[i - kPart]);
   }
+  for (std::size_t i = m > kPart ? m - kPart : 0; i < m; ++i) out[i] = key_double(x[i]);
 }
 
 // Sorts the m keys at x (x and y: two regions of m keys, either may be overwritten) and writes the
@@ -162,10 +168,13 @@ inline void split_bucket(std::uint64_t* x, std::uint64_t* y, std::size_t m, int 
   // an insertion sort over a run of parts moves each key only within its part.
   // small_parts: keys [a, b) of y, in parts of at most 32 keys, sorted and written to out as doubles
   auto small_parts = [&](std::size_t a, std::size_t b) {
-    if (b - a >= 2) sort_nearly_sorted(y + a, b - a);
-    for (std::size_t i = a; i < b; ++i) out[i] = key_double(y[i]);
+    if (b - a >= 2) {
+      sort_nearly_sorted(y + a, b - a, out + a);
+    } else if (b > a) {
+      out[a] = key_double(y[a]);
+    }
   };
-  if (largest <= 32) [[likely]] {
+  if (largest <= kPart) [[likely]] {
     small_parts(0, m);
     return;
   }
@@ -174,7 +183,7 @@ inline void split_bucket(std::uint64_t* x, std::uint64_t* y, std::size_t m, int 
   std::size_t s = 0, run = 0;
   for (std::size_t b = 0; b < n_parts; ++b) {
     const std::size_t e = end[b];
-    if (e - s > 32) {
+    if (e - s > kPart) {
       small_parts(run, s);
       sort_bucket(y + s, x + s, e - s, shift, out + s);
       run = e;
