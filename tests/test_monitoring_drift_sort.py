@@ -18,6 +18,13 @@ from mlsd.monitoring import drift
 BIG = (1 << 19) + 3  # from 2^19 values the column's top 16 key bits are counted while reading
 
 
+def _runs(rng, n: int) -> np.ndarray:
+    c = np.repeat(rng.standard_normal(n // 25 + 1), 25)[:n]
+    c = c + np.spacing(c) * rng.integers(0, 1000, n)
+    rng.shuffle(c)
+    return c
+
+
 def _columns(n: int, seed: int) -> dict:
     """Columns that reach each path of the sort, n values each."""
     rng = np.random.default_rng(seed)
@@ -30,6 +37,9 @@ def _columns(n: int, seed: int) -> dict:
         "ties": rng.integers(0, 20, n).astype(float),
         # keys clustered below a bucket's split (a part of more than 32 distinct keys) among spread values
         "clustered": np.where(rng.random(n) < 0.01, 1.0 + rng.integers(0, 64, n) * 2.0**-52, rng.standard_normal(n)),
+        # clusters of ~25 keys a few ulps apart in random order: parts of up to 32 keys whose keys move
+        # many places in the insertion sort (and out is written 32 places behind it)
+        "runs": _runs(rng, n),
         # one bucket of more than 32768 distinct keys (the LSD sort) among spread values
         "dense": np.where(rng.random(n) < 0.3, 1.0 + rng.random(n) * 2.0**-30, rng.standard_normal(n) * 100),
         # -0.0 and 0.0, subnormals, values near 1e305 and NaN (missing)
