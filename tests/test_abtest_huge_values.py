@@ -28,6 +28,17 @@ def test_chisquare_of_huge_counts_is_scipys_statistic_scaled():
     assert got.statistic == pytest.approx(st.chisquare(obs / BIG, exp / BIG).statistic * BIG, rel=1e-12)
 
 
+@pytest.mark.parametrize("axis", [1, None])
+def test_chisquare_totals_beyond_rescale_with_counts_below_keep_scipys_bits(axis):
+    # every count below 2**300 but each row's total above it: no square can overflow, so the
+    # statistic is SciPy's own, bit for bit, on the batched and the 1-D path alike
+    obs = np.random.default_rng(1).uniform(0.5, 1.0, (50, 8)) * 2.0**298
+    rows = obs if axis == 1 else obs[:1]
+    got = ab.chisquare(rows, axis=axis).statistic
+    np.testing.assert_array_equal(got, st.chisquare(rows, axis=axis).statistic)
+    assert ab.chisquare(obs[0]).statistic == st.chisquare(obs[0]).statistic
+
+
 def test_srm_test_of_huge_counts_is_scipys_statistic_scaled():
     counts, weights = np.array([1e300, 9e299, 1.1e300]), np.array([1e300, 1.0e300, 1.2e300])
     got = ab.srm_test(counts, weights)

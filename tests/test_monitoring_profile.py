@@ -181,3 +181,15 @@ def test_code_columns_merge_whether_or_not_a_partition_has_missing_values():
     report = drift(whole, cur, categorical=["k"])
     assert_same_report(merged.compare(cur), report)
     assert report.new_categories[0] == (4,) and report.vanished_categories[0] == (2,)
+
+
+@pytest.mark.parametrize("scale", [1e160, 1e300, 1e307])
+def test_profile_summary_of_huge_values_is_finite(scale):
+    # the exact profile keeps the sketched one's moments rule (values scaled by a power of two
+    # beyond 2**400): NumPy's std of such values overflows in the squares and its mean in the sum
+    x = np.random.default_rng(4).normal(1, 1, 1_000) * scale
+    k, v = 2.0 ** (int(np.frexp(np.max(np.abs(x)))[1]) - 400), np.sort(x)  # (the profile sums the sorted values)
+    s = Profile.from_data({"x": x}).result()
+    assert s.mean[0] == np.mean(v / k) * k and s.std[0] == np.std(v / k) * k
+    sk = Profile.from_data({"x": x}, sketch=64).result()
+    assert (sk.mean[0], sk.std[0]) == (s.mean[0], s.std[0])

@@ -241,3 +241,88 @@ def test_dask_drift_takes_a_sketched_reference_profile():
     got, local = md.drift(profile, dd.from_pandas(cur, npartitions=3)), profile.compare(cur)
     for f in FIELDS:
         np.testing.assert_array_equal(getattr(got, f), getattr(local, f), err_msg=f)
+
+
+@pytest.mark.parametrize("scale", [1e120, 1e200, 1e300, 1e307])
+def test_moments_of_huge_values_stay_finite_and_exact(scale):
+    # beyond about 1e154 the squared deviations overflow float64: the moments are kept scaled by a
+    # power of two, so the summary's std, compare's normalised Wasserstein and the JSON form are
+    # right where they were inf (a drifted column then read 0 standard deviations) or refused
+    rng = np.random.default_rng(7)
+    a, b = rng.normal(0, 1, 3_000) * scale, rng.normal(0.5, 2, 2_000) * scale
+    whole = np.r_[a, b]
+    want_mean, want_std = np.mean(whole / scale) * scale, np.std(whole / scale) * scale
+    merged = Profile.from_data({"x": a}, sketch=64).merge(Profile.from_data({"x": b}, sketch=64))
+    for p in (Profile.from_data({"x": whole}, sketch=64), merged):
+        for q in (p, Profile.from_dict(json.loads(json.dumps(p.to_dict())))):
+            s = q.result()
+            assert s.mean[0] == pytest.approx(want_mean, rel=1e-9, abs=1e-9 * want_std)
+            assert s.std[0] == pytest.approx(want_std, rel=1e-12)
+            cur = {"x": rng.normal(1, 1, 2_000) * scale}
+            got = q.compare(cur)
+            assert got.wasserstein_norm[0] == pytest.approx(got.wasserstein[0] / want_std, rel=1e-12)
+            assert 0.1 < got.wasserstein_norm[0] < 10
+
+
+def test_moments_merge_across_scales_and_old_three_number_moments_load():
+    rng = np.random.default_rng(8)
+    small, huge = rng.normal(0, 1, 1_000), rng.normal(0, 1, 1_000) * 1e250
+    merged = Profile.from_data({"x": small}, sketch=64) + Profile.from_data({"x": huge}, sketch=64)
+    assert merged.result().std[0] == pytest.approx(np.std(np.r_[small / 1e250, huge / 1e250]) * 1e250, rel=1e-12)
+    d = Profile.from_data({"x": small}, sketch=64).to_dict()
+    assert len(d["columns"][0]["moments"]) == 3  # ordinary values keep the three-number form, bit for bit
+    n, mean, m2 = d["columns"][0]["moments"]
+    v = np.sort(small)  # (the profile sums the sorted values)
+    assert (n, mean, m2) == (1_000, float(np.mean(v)), float(np.sum((v - np.mean(v)) ** 2)))
+    assert Profile.from_dict(d).result().std[0] == np.sqrt(m2 / n)
+    d4 = Profile.from_data({"x": huge}, sketch=64).to_dict()
+    assert len(d4["columns"][0]["moments"]) == 4
+    for bad_e in (0, -1, 1.5, True, 10_000):
+        bad = json.loads(json.dumps(d4))
+        bad["columns"][0]["moments"][3] = bad_e
+        with pytest.raises(ValueError, match="'d' parameter of Profile.from_dict"):
+            Profile.from_dict(bad)
+
+
+def test_moments_that_do_not_fit_the_sketch_are_refused():
+    # the moments must be those the sketch's values could have: the count is the sketch's, the
+    # scale the one of its largest magnitude, the mean within [min, max] and the squared deviations
+    # between (max - min)**2 / 2 and n ((max - min) / 2)**2 (up to rounding); else the summary's std
+    # and compare's normalised Wasserstein read a scale off by a power of two, or inf (norm 0)
+    rng = np.random.default_rng(9)
+    huge = Profile.from_data({"x": rng.normal(0, 1, 500) * 1e300}, sketch=64).to_dict()
+    small = Profile.from_data({"x": rng.normal(0, 1, 500)}, sketch=64).to_dict()
+    n, mean, m2, e = huge["columns"][0]["moments"]
+    ns, means, m2s = small["columns"][0]["moments"]
+    for d, moments in [(huge, [n, mean, m2, e + 1]), (huge, [n, mean, m2, e - 1]), (huge, [n, mean, m2, 624]),
+                       (huge, [n, mean, 1e300, e]), (huge, [n, mean, m2]), (huge, [n, 1e308, m2, e]),
+                       (small, [ns, means, m2s, 300]), (small, [ns, means, m2s, 1]), (small, [ns, 1e300, m2s]),
+                       (small, [ns, means, 1e300]), (small, [ns, means, m2s / 1e6])]:
+        bad = json.loads(json.dumps(d))
+        bad["columns"][0]["moments"] = moments
+        with pytest.raises(ValueError, match="'d' parameter of Profile.from_dict"):
+            Profile.from_dict(bad)
+    empty = Profile.from_data({"x": [np.nan, 1.0]}, sketch=64).to_dict()
+    empty["columns"][0]["moments"], empty["columns"][0]["sketch"] = [0, 5.0, 1.0], Profile.from_data(
+        {"x": [np.nan]}, sketch=64).to_dict()["columns"][0]["sketch"]
+    with pytest.raises(ValueError, match="'d' parameter of Profile.from_dict"):
+        Profile.from_dict(empty)
+    for d in (huge, small):  # the real ones load and read back as written
+        assert Profile.from_dict(json.loads(json.dumps(d))).to_dict() == d
+
+
+def test_three_number_moments_of_values_beyond_the_scale_load_rescaled():
+    # files written before the scale existed hold [n, mean, m2] for values up to ~1e154: they load,
+    # merge with new profiles of such values into the moments of the whole, and round-trip
+    rng = np.random.default_rng(10)
+    a, b = rng.normal(0, 1, 300) * 1e130, rng.normal(1, 2, 200) * 1e140
+    old = Profile.from_data({"x": a}, sketch=64).to_dict()
+    n, mean, m2, e = old["columns"][0]["moments"]
+    old["columns"][0]["moments"] = [n, mean, float(np.ldexp(m2, 2 * e))]  # main's form of the same moments
+    loaded = Profile.from_dict(old)
+    assert loaded.result().std[0] == Profile.from_data({"x": a}, sketch=64).result().std[0]
+    merged = loaded + Profile.from_data({"x": b}, sketch=64)
+    whole = np.r_[a, b] / 2.0**100
+    assert merged.result().std[0] == pytest.approx(np.std(whole) * 2.0**100, rel=1e-12)
+    d = json.loads(json.dumps(merged.to_dict()))
+    assert Profile.from_dict(d).to_dict() == d

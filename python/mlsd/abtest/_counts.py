@@ -101,19 +101,35 @@ def _total(x: np.ndarray, func: str, name: str, axis: int | None = None) -> np.n
     return out
 
 
-def _pearson(obs: np.ndarray, exp: np.ndarray, func: str, name: str, axis: int | None = None) -> Any:
+def _pearson(obs: np.ndarray, exp: Any, func: str, name: str, axis: int | None = None,
+             bound: float | None = None) -> Any:
     """Pearson's sum((obs - exp)**2 / exp), over all cells (a float) or along ``axis`` (an
-    array).  Counts beyond 2**300 are squared as ((obs - exp) / sqrt(exp))**2, so that only a
-    statistic itself beyond float64's range (an error) can overflow: (obs - exp)**2 of counts near
-    1e300 would."""
-    with np.errstate(over="ignore"):
-        if obs.size == 0 or max(float(np.max(obs)), float(np.max(exp))) <= RESCALE_ABOVE:
-            stat = np.sum((obs - exp) ** 2 / exp, axis=axis)
-        else:
-            t = (obs - exp) / np.sqrt(exp)
-            stat = np.sum(t * t, axis=axis)
+    array): the one home of the chi-square statistic.  Counts beyond 2**300 are squared as
+    ((obs - exp) / sqrt(exp))**2, so that only a statistic itself beyond float64's range (an
+    error) can overflow: (obs - exp)**2 of counts near 1e300 would; other counts keep SciPy's
+    bits.  ``bound``, an upper bound of every count that the caller already knows (e.g. their
+    totals), spares the scan of the counts when it is at most 2**300."""
+    if bound is not None and bound <= RESCALE_ABOVE:
+        big = False
+    else:
+        big = obs.size > 0 and max(float(np.max(obs)), float(np.max(exp))) > RESCALE_ABOVE
+    with np.errstate(over="ignore"):  # (a tiny exp can overflow the quotient even when not big)
+        stat = _pearson_sum(obs, exp, axis, big)
     _check_statistic(stat, func, name)
     return float(stat) if axis is None else stat
+
+
+def _pearson_sum(obs: np.ndarray, exp: Any, axis: int | None, rescale: bool) -> Any:
+    """The sum itself, unchecked: (obs - exp)**2 / exp with one temporary, or ((obs - exp) /
+    sqrt(exp))**2 when ``rescale``."""
+    t = obs - exp
+    if rescale:
+        np.divide(t, np.sqrt(exp), out=t)
+        np.square(t, out=t)
+    else:
+        np.square(t, out=t)
+        np.divide(t, exp, out=t)
+    return np.add.reduce(t, axis=axis)
 
 
 def _check_statistic(stat: Any, func: str, name: str) -> None:
@@ -285,7 +301,7 @@ def _pearson_1d(obs: np.ndarray, exp: np.ndarray | None, sum_check: bool, small:
             return None
         e = exp
     # |obs - e| <= 2**301 and e >= 2**-400 (or e = total / k): the statistic is below 2**1003
-    return float(np.add.reduce((obs - e) ** 2 / e))
+    return float(_pearson_sum(obs, e, None, rescale=False))
 
 
 def _checked_expected(obs: np.ndarray, exp: np.ndarray, missing: np.ndarray | None, sum_check: bool, small: bool,
@@ -351,19 +367,10 @@ def _chisquare_rows(sm, sum_check: bool, small: bool, func: str) -> tuple[np.nda
         e = _checked_expected(o, e, missing, sum_check, small, func)
     if missing is not None:  # a left-out count adds (1 - 1)**2 / 1 = 0
         o, e = np.where(missing, 1.0, o), np.where(missing, 1.0, e)
-    # (after the NaN are replaced: a NaN in e would hide its largest count from np.max)
-    big = rows and max(totals.max(), np.max(e, initial=0.0)) > RESCALE_ABOVE
     if not k:
         stat = np.zeros(rows)
-    elif big:
-        stat = _pearson(o, e, func, "f_obs", axis=-1)
-    else:  # counts <= 2**300 (their totals are): no square overflows, one temporary
-        t = o - e
-        with np.errstate(over="ignore"):  # ... but a tiny f_exp can still overflow the quotient
-            np.square(t, out=t)
-            np.divide(t, e, out=t)
-        stat = np.add.reduce(t, axis=1)
-        _check_statistic(stat, func, "f_obs")
+    else:  # (after the NaN are replaced: a NaN in e would hide its largest count from the bound)
+        stat = _pearson(o, e, func, "f_obs", axis=-1, bound=max(np.max(totals, initial=0.0), np.max(e, initial=0.0)))
     return np.where(live, stat, np.nan), k_rows
 
 

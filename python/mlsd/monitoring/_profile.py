@@ -94,7 +94,7 @@ class Profile(MergeableState):
         self._missing = dict(missing)        # name -> int
         self._sketch_k = sketch_k            # None: exact; else the KLL parameter of new sketches
         self._sketches = dict(sketches or {})  # name -> kll_doubles_sketch (sketched profiles)
-        self._moments = dict(moments or {})  # name -> (n, mean, sum of squared deviations)
+        self._moments = dict(moments or {})  # name -> _sketch.moments_of's (n, mean, scaled m2, e)
 
     # -- construction ----------------------------------------------------------------------------
     @classmethod
@@ -357,7 +357,7 @@ class Profile(MergeableState):
                 raise named_error(func, part, err) from None
             for j, (n, v, k) in enumerate(zip(part, values, miss)):
                 col = _sketch.column_summary(self._sketches.get(n) or _sketch.new_sketch(self._sketch_k),
-                                             self._moments.get(n, (0, 0.0, 0.0)), v,
+                                             self._moments.get(n, (0, 0.0, 0.0, 0)), v,
                                              edges[s + j] if edges else None, n_bins,
                                              _core.monitoring.wasserstein_distance)
                 col["missing_cur"] = int(k)
@@ -374,7 +374,7 @@ class Profile(MergeableState):
             c = {"name": n, "kind": self._kinds[n], "missing": self._missing[n]}
             if self._kinds[n] == NUMERIC and self._sketch_k is not None:
                 c["sketch"] = base64.b64encode(self._sketches[n].serialize()).decode("ascii")
-                c["moments"] = list(self._moments[n])
+                c["moments"] = _sketch.stored_moments(self._moments[n])
             elif self._kinds[n] == NUMERIC:
                 c["sorted"] = json_array(self._sorted[n])
             else:
@@ -404,9 +404,10 @@ class Profile(MergeableState):
                 if not isinstance(raw, (str, bytes)):
                     raise TypeError(f"the sketch of column {n!r} is not a base64 string")
                 sketches[n] = _sketch.deserialize(base64.b64decode(raw, validate=True))
-                moments[n] = tuple(c["moments"]) if isinstance(c["moments"], list) else None
-                if not _sketch.is_moments(moments[n]) or moments[n][0] != sketches[n].n:
-                    raise ValueError(f"bad moments {c['moments']!r} of column {n!r}")
+                try:
+                    moments[n] = _sketch.checked_moments(c["moments"], sketches[n])
+                except ValueError as e:
+                    raise ValueError(f"{e} of column {n!r}") from None
             elif kinds[n] == NUMERIC:
                 v = c["sorted"]  # a view of the file's bytes (load), or the JSON list (from_dict)
                 v = v if isinstance(v, np.ndarray) else array_from_json(v, np.float64)

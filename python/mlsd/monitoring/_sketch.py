@@ -185,7 +185,7 @@ def column_summary(sketch, moments: tuple, cur_sorted: np.ndarray, edges: np.nda
     values, weights = weighted_items(sketch)
     cum = np.cumsum(weights)
     n_ref, n_cur = int(sketch.n), len(cur_sorted)
-    out = {"n_ref": n_ref, "n_cur": n_cur, "ref_std": np.sqrt(moments[2] / moments[0]) if moments[0] else 0.0,
+    out = {"n_ref": n_ref, "n_cur": n_cur, "ref_std": moments_std(moments),
            "ks_greater": 0.0, "ks_less": 0.0, "wasserstein": 0.0}
     if edges is None or len(edges) == 0:
         edges = quantile_edges(values, cum, n_bins) if n_ref else np.empty(0)
@@ -209,30 +209,106 @@ def column_summary(sketch, moments: tuple, cur_sorted: np.ndarray, edges: np.nda
     return out
 
 
-def moments_of(values: np.ndarray) -> tuple[int, float, float]:
-    """(n, mean, sum of squared deviations) of finite values."""
+# Moments of values beyond 2**400 in magnitude are kept scaled by 2**-e (exact: a power of two),
+# so that neither the sum nor the squared deviations can overflow; below it e = 0 and the moments
+# are the plain ones, bit for bit.
+_SCALE_ABOVE = 400
+
+
+def _exponent(top: float) -> int:
+    """The scale exponent e >= 0 that brings magnitudes up to ``top`` to at most 2**400."""
+    return max(0, int(np.frexp(top)[1]) - _SCALE_ABOVE) if top > 0 else 0
+
+
+def moments_of(values: np.ndarray) -> tuple[int, float, float, int]:
+    """(n, mean, sum of squared deviations / 4**e, e) of finite values: the moments, with the
+    squared deviations scaled by a power of two for values beyond 2**400 (see ``moments_std``)."""
     n = len(values)
     if n == 0:
-        return (0, 0.0, 0.0)
-    mean = float(np.mean(values))
-    return (n, mean, float(np.sum((values - mean) ** 2)))
+        return (0, 0.0, 0.0, 0)
+    e = _exponent(float(np.max(np.abs(values))))
+    v = values if e == 0 else np.ldexp(values, -e)
+    mean = float(np.mean(v))
+    return (n, float(np.ldexp(mean, e)), float(np.sum((v - mean) ** 2)), e)
 
 
-def merge_moments(parts: list) -> tuple[int, float, float]:
-    """Chan et al.'s pairwise update, folded over the parts."""
+def moments_std(m: tuple) -> float:
+    """The standard deviation (ddof 0) of moments from :func:`moments_of`; 0 for no values."""
+    n, _, m2, e = m
+    return float(np.ldexp(np.sqrt(m2 / n), e)) if n else 0.0
+
+
+def merge_moments(parts: list) -> tuple[int, float, float, int]:
+    """Chan et al.'s pairwise update, folded over the parts, on the parts' common scale (the
+    largest exponent: then the means and their differences stay below 2**401 too)."""
+    parts = [normalise_moments(p) for p in parts if p[0]]
+    if not parts:
+        return (0, 0.0, 0.0, 0)
+    e = max(p[3] for p in parts)
     n, mean, m2 = 0, 0.0, 0.0
-    for nb, mb, m2b in parts:
-        if nb == 0:
-            continue
+    for nb, mb, m2b, eb in parts:
+        mb, m2b = float(np.ldexp(mb, -e)), float(np.ldexp(m2b, 2 * (eb - e)))
         if n == 0:
             n, mean, m2 = nb, mb, m2b
             continue
         tot = n + nb
         delta = mb - mean
         mean, m2, n = mean + delta * nb / tot, m2 + m2b + delta * delta * n * nb / tot, tot
-    return (n, mean, m2)
+    return (n, float(np.ldexp(mean, e)), m2, e)
+
+
+def normalise_moments(m: tuple) -> tuple[int, float, float, int]:
+    """Moments as stored: (n, mean, m2) with e = 0 (files written before the scale), or the four."""
+    return tuple(m) if len(m) == 4 else (*m, 0)
+
+
+# the rounding the checks of stored moments allow, relative to the largest magnitude (means) or to
+# the bounds (squared deviations): far above float64's, far below any corruption that matters
+_SLACK = 2.0**-20
+
+
+def checked_moments(m: Any, sketch) -> tuple[int, float, float, int]:
+    """Stored moments of the column whose sketch is ``sketch``, as :func:`moments_of` gives them;
+    ValueError unless they could be the moments of the sketch's values: its count, the scale of
+    its largest magnitude (moments written before the scale existed, [n, mean, m2] of values beyond
+    2**400, are rescaled to it), the mean within [min, max], and the squared deviations between
+    (max - min)**2 / 2 (the two extremes alone) and n ((max - min) / 2)**2 (Popoviciu), up to
+    rounding.  So no corrupted moments reach the summary's std or compare's normalised distance."""
+    if not is_moments(m) or not isinstance(m, list) or m[0] != sketch.n:
+        raise ValueError(f"bad moments {m!r}")
+    n, mean, m2, e = normalise_moments(m)
+    if n == 0:
+        if (mean, m2, e) != (0.0, 0.0, 0):
+            raise ValueError(f"bad moments {m!r} of no values")
+        return (0, 0.0, 0.0, 0)
+    lo, hi = float(sketch.get_min_value()), float(sketch.get_max_value())
+    top = max(abs(lo), abs(hi))
+    e_top = _exponent(top)
+    if len(m) == 3 and e_top:  # written before the scale: m2 is the plain sum, finite below ~1e154
+        m2, e = float(np.ldexp(m2, -2 * e_top)), e_top
+    tol = float(np.ldexp(top, -e_top)) * _SLACK  # on the moments' scale, as the rest below
+    lo_s, hi_s, mean_s = (float(np.ldexp(x, -e_top)) for x in (lo, hi, mean))
+    half = (hi_s - lo_s) / 2
+    least = max(0.0, 2 * half - 2 * tol) ** 2 / 2 * (1 - _SLACK)
+    most = n * (half + tol) ** 2 * (1 + _SLACK)
+    if e != e_top or not lo_s - tol <= mean_s <= hi_s + tol or not least <= m2 <= most:
+        raise ValueError(f"moments {m!r} that do not fit the values' range [{lo!r}, {hi!r}]")
+    with np.errstate(over="ignore"):
+        if not np.isfinite(moments_std((n, mean, m2, e))):
+            raise ValueError(f"moments {m!r} whose standard deviation exceeds float64's range")
+    return (n, mean, m2, e)
+
+
+def stored_moments(m: tuple) -> list:
+    """The JSON form: three numbers when unscaled (as before the scale existed), else four."""
+    return list(m[:3]) if m[3] == 0 else list(m)
 
 
 def is_moments(v: Any) -> bool:
-    return (isinstance(v, (list, tuple)) and len(v) == 3 and isinstance(v[0], int) and not isinstance(v[0], bool)
-            and v[0] >= 0 and all(isinstance(x, float) and np.isfinite(x) for x in v[1:]) and v[2] >= 0)
+    """Stored moments: [n, mean, m2] or [n, mean, m2, e] with 0 < e <= 1024 - 400."""
+    if not isinstance(v, (list, tuple)) or len(v) not in (3, 4):
+        return False
+    if len(v) == 4 and not (isinstance(v[3], int) and not isinstance(v[3], bool) and 0 < v[3] <= 1024 - _SCALE_ABOVE):
+        return False
+    return (isinstance(v[0], int) and not isinstance(v[0], bool)
+            and v[0] >= 0 and all(isinstance(x, float) and np.isfinite(x) for x in v[1:3]) and v[2] >= 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._results import Result, result_type
+from . import _sketch
 from ._input import NUMERIC
 
 
@@ -34,18 +35,18 @@ def profile_summary(profile) -> ProfileSummary:
     for i, c in enumerate(cols):
         miss = profile.missing(c)
         if profile.kinds[c] == NUMERIC and profile.sketch is not None:
-            n, mean, m2 = profile._moments[c]
-            out["n"][i] = n
+            m = profile._moments[c]
+            n = out["n"][i] = m[0]
             if n:
                 sk = profile._sketches[c]
-                out["mean"][i], out["std"][i] = mean, np.sqrt(m2 / n)
+                out["mean"][i], out["std"][i] = m[1], _sketch.moments_std(m)
                 out["min"][i], out["max"][i] = sk.get_min_value(), sk.get_max_value()
         elif profile.kinds[c] == NUMERIC:
             v = profile.sorted_values(c)
             out["n"][i] = len(v)
-            if len(v):
-                out["mean"][i] = v.mean()
-                out["std"][i] = v.std()
+            if len(v):  # (the sketched profiles' moments: NumPy's bits, and finite beyond 1e154)
+                m = _sketch.moments_of(v)
+                out["mean"][i], out["std"][i] = m[1], _sketch.moments_std(m)
                 out["min"][i], out["max"][i] = v[0], v[-1]
         else:
             counts = profile.category_counts(c)
