@@ -223,8 +223,9 @@ def _kernel_moments(values: np.ndarray) -> tuple[int, float, float, int]:
 
 
 def _exponent(top: float) -> int:
-    """The scale exponent e >= 0 of moments of values whose largest magnitude is ``top``."""
-    return _kernel_moments(np.array([abs(float(top))]))[3]
+    """The scale exponent e >= 0 of moments of values whose largest magnitude is ``top`` (0 for a
+    non-finite ``top``, which no moments fit: a corrupted sketch's range)."""
+    return _kernel_moments(np.array([abs(float(top))]))[3] if np.isfinite(top) else 0
 
 
 def moments_of(values: np.ndarray) -> tuple[int, float, float, int]:
@@ -312,7 +313,8 @@ def is_moments(v: Any) -> bool:
     largest double's moments."""
     if not isinstance(v, (list, tuple)) or len(v) not in (3, 4):
         return False
-    if len(v) == 4 and not (isinstance(v[3], int) and not isinstance(v[3], bool) and 0 < v[3] <= _exponent(np.finfo(np.float64).max)):
+    e_max = _exponent(np.finfo(np.float64).max)  # that of values up to +-DBL_MAX
+    if len(v) == 4 and not (isinstance(v[3], int) and not isinstance(v[3], bool) and 0 < v[3] <= e_max):
         return False
     return (isinstance(v[0], int) and not isinstance(v[0], bool)
             and v[0] >= 0 and all(isinstance(x, float) and np.isfinite(x) for x in v[1:3]) and v[2] >= 0)
