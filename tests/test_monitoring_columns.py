@@ -99,6 +99,33 @@ def test_reference_std_of_huge_values_is_finite():
     assert row["note"] != "constant reference column"
 
 
+@pytest.mark.parametrize("scale", [1e300, 1e307])
+def test_reference_mean_and_std_of_values_near_the_top_of_float64_are_finite(scale):
+    # values near 1e307: the reference mean's sum overflowed (5000 values of ~1e307), so ref_mean
+    # was inf and wasserstein_norm inf while wasserstein was finite and right
+    rng = np.random.default_rng(0)
+    u, v = rng.normal(0, 1, 5000) * scale, rng.normal(0.5, 1, 5000) * scale
+    row = drift({"x": u}, {"x": v}).to_frame().iloc[0]
+    k = 2.0**-1000  # exact: the same computation on scaled data
+    us, vs = u * k, v * k
+    assert row["wasserstein"] * k == pytest.approx(stats.wasserstein_distance(us, vs), rel=1e-12)
+    assert np.isfinite(row["wasserstein_norm"])
+    assert row["wasserstein_norm"] == pytest.approx(stats.wasserstein_distance(us, vs) / np.std(us), rel=1e-12)
+
+
+def test_reference_std_reaches_the_largest_double():
+    # half the values at -DBL_MAX, half at +DBL_MAX: mean 0 and std DBL_MAX, neither inf nor NaN
+    # (the kernel's numbers: the Wasserstein distance of such columns overflows itself)
+    from mlsd import _core
+
+    big = np.finfo(np.float64).max
+    u = np.r_[np.full(50, -big), np.full(50, big), np.full(1, big / 3)]
+    got = _core.monitoring.drift_columns([u], [u], False, [], 10)
+    assert got["ref_mean"][0] == pytest.approx(big / 3 / 101, rel=1e-12)
+    assert np.isfinite(got["ref_std"][0])
+    assert got["ref_std"][0] == pytest.approx(np.std(u * 2.0**-600) * 2.0**600, rel=1e-12)
+
+
 @pytest.mark.parametrize("uw", [[0.0, 0.0], [1e308, 1e308]])
 def test_wasserstein_weights_must_sum_to_a_positive_finite_value(uw):
     # SciPy raises for both; a sum that overflows to inf used to give a silently wrong distance

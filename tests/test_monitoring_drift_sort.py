@@ -1,7 +1,7 @@
 """The column sort under drift and Profile.from_data takes different paths by column size and by how
-the values spread (top-16-bit counts taken while reading, a bucket split on bit_width(m) bits with
-one insertion sort over the bucket, parts of more than 32 keys and buckets of more than 32768 keys
-sorted by the LSD sort, tiny buckets insertion-sorted directly).  Each path must give NumPy's sorted
+the values spread (top-16-bit counts taken while reading, a bucket split on bit_width(m) - 1 bits
+with one insertion sort over each run of parts of at most 32 keys, parts of more than 32 keys and
+buckets of more than 32768 keys sorted by the LSD sort, tiny buckets insertion-sorted directly).  Each path must give NumPy's sorted
 order, and drift's statistics must stay SciPy's on every one, whatever the thread count and however
 the columns are batched (one column per task, or one column split across the threads)."""
 

@@ -16,6 +16,7 @@ import scipy.stats
 
 datasketches = pytest.importorskip("datasketches")
 
+from mlsd import _core  # noqa: E402
 from mlsd.monitoring import Profile, drift  # noqa: E402
 from mlsd.monitoring import _sketch  # noqa: E402
 
@@ -264,6 +265,35 @@ def test_moments_of_huge_values_stay_finite_and_exact(scale):
             assert 0.1 < got.wasserstein_norm[0] < 10
 
 
+@pytest.mark.parametrize("n", [1, 2, 7, 40, 150])
+def test_a_sketch_holding_every_value_gives_drifts_moments_and_wasserstein_norm_exactly(n):
+    # the sketched moments were NumPy's sums and drift's its own compensated sums: seed 0, n = 40
+    # gave wasserstein_norm 1.690126000159144 against drift's 1.6901260001591443.  One rule now
+    # (the kernel's moments), so the numbers the Profile docstring says are drift's are drift's.
+    for seed in range(25):
+        rng = np.random.default_rng(seed)
+        ref, cur = {"x": rng.normal(0, 1, n) * 10.0 ** rng.integers(-3, 4)}, {"x": rng.normal(0.5, 1, 30)}
+        want = drift(ref, cur)
+        kernel = _core.monitoring.drift_columns([np.sort(ref["x"])], [cur["x"]], True, [], 10)
+        for p in (Profile.from_data(ref, sketch=200), Profile.from_data(ref)):
+            got = p.compare(cur)
+            assert got.wasserstein_norm[0] == want.wasserstein_norm[0], (seed, p.sketch)
+            s = p.result()
+            assert (s.mean[0], s.std[0]) == (kernel["ref_mean"][0], kernel["ref_std"][0]), (seed, p.sketch)
+
+
+def test_moments_reach_the_largest_double():
+    # scaled by 2**-e before the sums: no overflow up to +-DBL_MAX (mean, m2 and std finite)
+    big = np.finfo(np.float64).max
+    x = np.r_[np.full(50, -big), np.full(51, big)]
+    for p in (Profile.from_data({"x": x}, sketch=64), Profile.from_data({"x": x})):
+        s = p.result()
+        assert np.isfinite(s.std[0]) and s.std[0] == pytest.approx(np.std(x * 2.0**-600) * 2.0**600, rel=1e-12)
+        assert s.mean[0] == pytest.approx(big / 101, rel=1e-12)
+    d = Profile.from_data({"x": x}, sketch=64).to_dict()
+    assert Profile.from_dict(json.loads(json.dumps(d))).result().std[0] == s.std[0]
+
+
 def test_moments_merge_across_scales_and_old_three_number_moments_load():
     rng = np.random.default_rng(8)
     small, huge = rng.normal(0, 1, 1_000), rng.normal(0, 1, 1_000) * 1e250
@@ -273,7 +303,10 @@ def test_moments_merge_across_scales_and_old_three_number_moments_load():
     assert len(d["columns"][0]["moments"]) == 3  # ordinary values keep the three-number form, bit for bit
     n, mean, m2 = d["columns"][0]["moments"]
     v = np.sort(small)  # (the profile sums the sorted values)
-    assert (n, mean, m2) == (1_000, float(np.mean(v)), float(np.sum((v - np.mean(v)) ** 2)))
+    # the kernel's moments, drift's reference mean and std bit for bit (its compensated sums)
+    kernel = _core.monitoring.drift_columns([v], [v], True, [], 10)
+    assert (n, mean, np.sqrt(m2 / n)) == (1_000, kernel["ref_mean"][0], kernel["ref_std"][0])
+    assert (mean, m2) == pytest.approx((np.mean(v), np.sum((v - np.mean(v)) ** 2)), rel=1e-13)
     assert Profile.from_dict(d).result().std[0] == np.sqrt(m2 / n)
     d4 = Profile.from_data({"x": huge}, sketch=64).to_dict()
     assert len(d4["columns"][0]["moments"]) == 4

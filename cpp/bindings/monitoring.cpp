@@ -84,6 +84,14 @@ void register_monitoring(py::module_& m) {
       },
       py::arg("reference"), py::arg("current"), py::arg("reference_sorted"), py::arg("edges"), py::arg("n_bins"));
   m.def(
+      "moments",
+      [](const f64& sorted_values) {
+        const auto x = view(sorted_values);
+        const mm::Moments r = without_gil([&] { return mm::moments(x); });
+        return py::make_tuple(static_cast<std::int64_t>(r.n), r.mean, r.m2, r.e);
+      },
+      py::arg("sorted_values"));
+  m.def(
       "ks_exact_sf",
       [](const i64& n1, const i64& n2, const i64& h, bool two_sided) {
         return to_numpy(call_without_gil(

@@ -296,3 +296,34 @@ TEST(Monitoring, WalkMatchesDefinitionsAndWeightedWalkBitForBit) {
     EXPECT_EQ(mm::wasserstein_distance(values, b, weights, {}), r.wasserstein);
   }
 }
+
+TEST(Monitoring, MomentsAreScaledBeyond2To400AndReachTheLargestDouble) {
+  namespace mm = mlsd::monitoring;
+  const double big = std::numeric_limits<double>::max();
+  // half at -DBL_MAX, half at +DBL_MAX: mean 0, std DBL_MAX up to rounding (the sums and squares
+  // stay finite)
+  std::vector<double> x(50, -big);
+  x.insert(x.end(), 50, big);
+  const mm::Moments m = mm::moments(x);
+  EXPECT_EQ(m.n, 100);
+  EXPECT_EQ(m.e, 1024 - 400);
+  EXPECT_EQ(m.mean, 0.0);
+  EXPECT_TRUE(std::isfinite(m.std_dev()));
+  EXPECT_LE(std::abs(m.std_dev() / big - 1.0), 1e-15);  // the sums' rounding
+  // ordinary values: e = 0, and compare_sorted's mean and std are the moments'
+  const std::vector<double> y = {-1.5, 0.25, 2.0, 7.0};
+  const mm::Moments k = mm::moments(y);
+  EXPECT_EQ(k.e, 0);
+  EXPECT_DOUBLE_EQ(k.mean, 1.9375);
+  const mm::ColumnDrift d = mm::compare_sorted(y, y, {}, 4);
+  EXPECT_EQ(d.ref_mean, k.mean);
+  EXPECT_EQ(d.ref_std, k.std_dev());
+  // scaling by a power of two gives the same bits, scaled
+  std::vector<double> z(y);
+  for (double& v : z) v = std::ldexp(v, 900);
+  const mm::Moments s = mm::moments(z);
+  EXPECT_EQ(s.e, 903 - 400);  // 7 * 2^900 = 0.875 * 2^903
+  EXPECT_EQ(s.mean, std::ldexp(k.mean, 900));
+  EXPECT_EQ(s.std_dev(), std::ldexp(k.std_dev(), 900));
+  EXPECT_THROW(mm::moments(std::vector<double>{2.0, 1.0}), std::invalid_argument);
+}

@@ -55,6 +55,23 @@ struct ColumnDrift {
   std::vector<index_t> ref_counts, cur_counts;  // edges.size() - 1 bins (one bin when < 2 edges)
 };
 
+// The moments of a sample, kept scaled by a power of two for values beyond 2^400 in magnitude (so
+// that neither the sum nor the squared deviations can overflow, up to +-DBL_MAX): e = max(0, the
+// frexp exponent of the largest magnitude - 400), mean the mean of the values, m2 the sum of the
+// squared deviations of the values times 2^-e (so m2 / 4^e is the plain sum), std = 2^e sqrt(m2 / n)
+// (ddof 0).  Below 2^400, e = 0 and the moments are the plain ones.  The one home of this rule:
+// drift's reference mean and std, and the sketched profiles' moments (through the binding).
+struct Moments {
+  index_t n = 0;
+  double mean = 0.0, m2 = 0.0;
+  int e = 0;
+  double std_dev() const;
+};
+
+// The moments of sorted, finite values (ascending: the largest magnitude is at an end), from
+// compensated sums.  ValueError (naming `fn`) unless the values are finite and ascending.
+Moments moments(std::span<const double> sorted, const char* fn = "moments");
+
 // One pair of sorted, NaN-free columns.  `edges` empty: quantile edges of the reference with
 // n_bins bins.
 ColumnDrift compare_sorted(std::span<const double> ref, std::span<const double> cur,

@@ -131,6 +131,27 @@ template <class F>
   return s[0].value();
 }
 
+// The scale rule of Moments: magnitudes up to 2^kScaleAbove are kept as they are.
+constexpr int kScaleAbove = 400;
+
+// moments() without the checks (the values are known sorted and finite).
+Moments sorted_moments(std::span<const double> x) {
+  Moments m;
+  m.n = static_cast<index_t>(x.size());
+  if (x.empty()) return m;
+  int top = 0;
+  std::frexp(std::max(std::abs(x.front()), std::abs(x.back())), &top);
+  m.e = std::max(0, top - kScaleAbove);
+  const double scale = std::ldexp(1.0, -m.e), n = static_cast<double>(x.size());  // exact
+  const double mean = compensated_sum(x, [scale](double v) { return v * scale; }) / n;
+  m.mean = std::ldexp(mean, m.e);
+  m.m2 = compensated_sum(x, [mean, scale](double v) {
+    const double d = v * scale - mean;
+    return d * d;
+  });
+  return m;
+}
+
 // One merge walk over the pooled sample, for KS and Wasserstein-1.  After the values equal to x,
 // F_ref(x) = i / n1 and F_cur(x) = j / n2 (SciPy's searchsorted(side="right") rule for ties); the
 // statistics are SciPy's: the largest and smallest of i / n1 - j / n2 (each rounded, then their
@@ -313,6 +334,18 @@ void walk_shares(std::span<const double> ref, std::span<const double> cur, Colum
 
 }  // namespace
 
+double Moments::std_dev() const {
+  return n > 0 ? std::ldexp(std::sqrt(m2 / static_cast<double>(n)), e) : 0.0;
+}
+
+Moments moments(std::span<const double> sorted, const char* fn) {
+  for (std::size_t i = 0; i < sorted.size(); ++i) {
+    MLSD_REQUIRE(std::isfinite(sorted[i]) && (i == 0 || sorted[i] >= sorted[i - 1]), fn,
+                 "sorted_values must be finite and ascending (row ", i, ")");
+  }
+  return sorted_moments(sorted);
+}
+
 std::vector<SortedColumn> sort_columns(std::span<const std::span<const double>> columns) {
   constexpr const char* fn = "sort_columns";
   return run_in_arena([&] {
@@ -375,18 +408,9 @@ ColumnDrift compare_sorted(std::span<const double> ref, std::span<const double> 
   }
   out.ref_counts = bin_counts(ref, out.edges);
   out.cur_counts = bin_counts(cur, out.edges);
-  if (n1 > 0) {
-    out.ref_mean = compensated_sum(ref, [](double v) { return v; }) / static_cast<double>(n1);
-    const double mean = out.ref_mean;
-    // values near 1e154 and beyond: squared deviations would overflow (the sum then NaN), so they
-    // are scaled by a power of two (exact) first; other columns keep the plain sum
-    const double spread = std::max(std::abs(ref.front() - mean), std::abs(ref.back() - mean));
-    const double scale = spread < 1e150 ? 1.0 : std::ldexp(1.0, -std::ilogb(spread));
-    out.ref_std = std::sqrt(compensated_sum(ref, [mean, scale](double v) {
-                              const double d = (v - mean) * scale;
-                              return d * d;
-                            }) / static_cast<double>(n1)) / scale;
-  }
+  const Moments m = sorted_moments(ref);
+  out.ref_mean = m.mean;
+  out.ref_std = m.std_dev();
   if (n1 == 0 || n2 == 0) return out;
   std::size_t unique = 1;
   for (std::size_t i = 1; i < n1; ++i) unique += ref[i] != ref[i - 1];

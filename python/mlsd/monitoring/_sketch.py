@@ -211,29 +211,33 @@ def column_summary(sketch, moments: tuple, cur_sorted: np.ndarray, edges: np.nda
 
 # Moments of values beyond 2**400 in magnitude are kept scaled by 2**-e (exact: a power of two),
 # so that neither the sum nor the squared deviations can overflow; below it e = 0 and the moments
-# are the plain ones, bit for bit.
-_SCALE_ABOVE = 400
+# are the plain ones.  The rule and the sums have one home, the kernel's moments (drift's
+# reference mean and std come from it too, so a sketch holding every value gives drift's numbers).
+
+
+def _kernel_moments(values: np.ndarray) -> tuple[int, float, float, int]:
+    from .. import _core  # here, not at the top: the sketch checks load without mlsd (tests)
+
+    n, mean, m2, e = _core.monitoring.moments(np.ascontiguousarray(values, dtype=np.float64))
+    return (int(n), float(mean), float(m2), int(e))
 
 
 def _exponent(top: float) -> int:
-    """The scale exponent e >= 0 that brings magnitudes up to ``top`` to at most 2**400."""
-    return max(0, int(np.frexp(top)[1]) - _SCALE_ABOVE) if top > 0 else 0
+    """The scale exponent e >= 0 of moments of values whose largest magnitude is ``top`` (0 for a
+    non-finite ``top``, which no moments fit: a corrupted sketch's range)."""
+    return _kernel_moments(np.array([abs(float(top))]))[3] if np.isfinite(top) else 0
 
 
 def moments_of(values: np.ndarray) -> tuple[int, float, float, int]:
-    """(n, mean, sum of squared deviations / 4**e, e) of finite values: the moments, with the
-    squared deviations scaled by a power of two for values beyond 2**400 (see ``moments_std``)."""
-    n = len(values)
-    if n == 0:
-        return (0, 0.0, 0.0, 0)
-    e = _exponent(float(np.max(np.abs(values))))
-    v = values if e == 0 else np.ldexp(values, -e)
-    mean = float(np.mean(v))
-    return (n, float(np.ldexp(mean, e)), float(np.sum((v - mean) ** 2)), e)
+    """(n, mean, sum of squared deviations / 4**e, e) of sorted finite values: the moments, with the
+    squared deviations scaled by a power of two for values beyond 2**400 (see ``moments_std``),
+    drift's compensated sums bit for bit."""
+    return _kernel_moments(values)
 
 
 def moments_std(m: tuple) -> float:
-    """The standard deviation (ddof 0) of moments from :func:`moments_of`; 0 for no values."""
+    """The standard deviation (ddof 0) of moments from :func:`moments_of` or merged ones; 0 for no
+    values (the kernel's Moments::std_dev, the same operations)."""
     n, _, m2, e = m
     return float(np.ldexp(np.sqrt(m2 / n), e)) if n else 0.0
 
@@ -305,10 +309,12 @@ def stored_moments(m: tuple) -> list:
 
 
 def is_moments(v: Any) -> bool:
-    """Stored moments: [n, mean, m2] or [n, mean, m2, e] with 0 < e <= 1024 - 400."""
+    """Stored moments: [n, mean, m2] or [n, mean, m2, e] with 0 < e <= the exponent of the
+    largest double's moments."""
     if not isinstance(v, (list, tuple)) or len(v) not in (3, 4):
         return False
-    if len(v) == 4 and not (isinstance(v[3], int) and not isinstance(v[3], bool) and 0 < v[3] <= 1024 - _SCALE_ABOVE):
+    e_max = _exponent(np.finfo(np.float64).max)  # that of values up to +-DBL_MAX
+    if len(v) == 4 and not (isinstance(v[3], int) and not isinstance(v[3], bool) and 0 < v[3] <= e_max):
         return False
     return (isinstance(v[0], int) and not isinstance(v[0], bool)
             and v[0] >= 0 and all(isinstance(x, float) and np.isfinite(x) for x in v[1:3]) and v[2] >= 0)

@@ -44,7 +44,7 @@ def profile_summary(profile) -> ProfileSummary:
         elif profile.kinds[c] == NUMERIC:
             v = profile.sorted_values(c)
             out["n"][i] = len(v)
-            if len(v):  # (the sketched profiles' moments: NumPy's bits, and finite beyond 1e154)
+            if len(v):  # (the sketched profiles' moments, the kernel's: drift's bits, finite up to DBL_MAX)
                 m = _sketch.moments_of(v)
                 out["mean"][i], out["std"][i] = m[1], _sketch.moments_std(m)
                 out["min"][i], out["max"][i] = v[0], v[-1]
