@@ -96,7 +96,9 @@ def test_an_entity_larger_than_the_grouping_limit_falls_back_to_the_sort():
     windows = [10, 1, 300]
     got = window_aggregate(ev, by="k", on="t", values="v", windows=windows)
     walk = window_aggregate(ev, by="k", on="t", values="v", windows=windows, at=ev[["k", "t"]])
-    pd.testing.assert_frame_equal(got[walk.columns[3:]], walk[walk.columns[3:]], check_exact=True)
+    features = walk.columns[2:]  # every feature column (the first two are at's k and t)
+    assert list(features) == [f"v_{a}_{w}" for a in AGGS for w in windows]
+    pd.testing.assert_frame_equal(got[features], walk[features], check_exact=True)
     sample = ev.iloc[rng.choice(n, 150, replace=False)]
     _check(got.loc[sample.index], brute_force(ev, sample[["k", "t"]], ["v"], windows, AGGS, "left"))
 
