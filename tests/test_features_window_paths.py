@@ -10,10 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import mlsd
 from mlsd.features import window_aggregate
 
-from test_features_window import AGGS, CLOSED, _check, brute_force
+from test_features_window import AGGS, CLOSED, _check, assert_same_bits_for_one_and_two_threads, brute_force
 
 WINDOWS = [3, 1, 10**9]
 
@@ -113,14 +112,7 @@ def test_each_path_gives_the_same_bits_for_any_thread_count(sparse):
         frac=1, random_state=2)
     if sparse:
         ev = _sparse(ev)
-    try:
-        mlsd.set_num_threads(1)
-        one = window_aggregate(ev, by="k", on="t", values="v", windows=[10, 1_000])
-        mlsd.set_num_threads(2)
-        two = window_aggregate(ev, by="k", on="t", values="v", windows=[10, 1_000])
-    finally:
-        mlsd.set_num_threads(None)
-    pd.testing.assert_frame_equal(one, two, check_exact=True)
+    assert_same_bits_for_one_and_two_threads(ev, by="k", on="t", values="v", windows=[10, 1_000])
 
 
 @pytest.mark.parametrize("closed", CLOSED)
