@@ -6,6 +6,8 @@ brute force of test_features_window."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -148,3 +150,22 @@ def test_an_infinite_value_of_a_row_without_key_is_refused_too(sparse):
         ev = _sparse(ev)
     with pytest.raises(ValueError, match="values must be finite or NaN; row 1 holds an infinite value"):
         window_aggregate(ev, by="k", on="t", values="v", windows=2)
+
+
+@pytest.mark.parametrize("n_before", [0, 40])
+def test_a_frame_sums_exactly_when_huge_values_cancel_inside_it(n_before):
+    """+-1e300 and +-1.7e308 cancelling inside a frame leave rounding errors of ~1e290 in any running
+    compensation, long double's included: the frame, recomputed from its values, must still sum to
+    its exact value rounded (math.fsum), not to 0.  With ``n_before`` zeros far in the past the
+    entity has more than 32 events and is walked; without, its frames are summed directly."""
+    vals = [2.0e16, 2.0, -2.0e-3, 1.0e300, 1.0e-3, -3.0e-3, -3.0e-3, 1.7e308, -1.7e308, 2.0, -1.0e300, 2.0e-3, -1.0]
+    n = len(vals)
+    t = [-10**6 + i for i in range(n_before)] + list(range(n + 1))
+    ev = pd.DataFrame({"k": 7, "t": t, "v": [0.0] * n_before + vals + [5.0]})
+    want = math.fsum(vals)
+    assert want == 2.0000000000000004e16
+    for frame in (ev, _sparse(ev)):
+        for at in (None, frame[["k", "t"]]):
+            got = window_aggregate(frame, by="k", on="t", values="v", windows=100, aggs=["sum", "mean"], at=at)
+            assert got["v_sum_100"].iloc[-1] == want
+            assert got["v_mean_100"].iloc[-1] == want / n

@@ -130,21 +130,42 @@ struct MonotoneDeque {
   std::int64_t front() const { return q[head]; }
 };
 
-// The compensated (Neumaier) sum of the non-NaN values v[lo, hi), in long double so that no
-// partial sum of finite doubles overflows, as a KahanSum that the sliding window then continues;
-// its value is inf only when the sum itself is beyond the doubles.
+// The sum of the non-NaN values v[lo, hi), exact then rounded (Shewchuk's non-overlapping partials,
+// as Python's math.fsum; in long double, so that no partial of finite doubles overflows), as a
+// KahanSum that the sliding window then continues; its value is inf only when the sum itself is
+// beyond the doubles.  A single compensation term is not enough here: values of 1e300 and 1.7e308
+// that cancel inside the frame leave rounding errors of ~1e290 in it, which swallow the rest.
 template <class Value>
 mlsd::detail::KahanSum frame_sum(Value v, std::int64_t lo, std::int64_t hi) {
-  long double sum = 0, comp = 0;
+  thread_local std::vector<long double> partials;  // increasing magnitudes, non-overlapping
+  partials.clear();
   for (std::int64_t i = lo; i < hi; ++i) {
     if (std::isnan(v(i))) continue;
-    const long double x = v(i), t = sum + x;
-    comp += std::fabs(sum) >= std::fabs(x) ? (sum - t) + x : (x - t) + sum;
-    sum = t;
+    long double x = v(i);
+    std::size_t kept = 0;
+    for (long double y : partials) {
+      if (std::fabs(x) < std::fabs(y)) std::swap(x, y);
+      const long double s = x + y, err = y - (s - x);  // x + y = s + err exactly
+      if (err != 0) partials[kept++] = err;
+      x = s;
+    }
+    partials.resize(kept);
+    partials.push_back(x);
   }
+  // The total, from the largest partial down: sum + rest, sum the long double nearest the total.
+  long double sum = 0, rest = 0;
+  std::size_t i = partials.size();
+  if (i > 0) sum = partials[--i];
+  while (i > 0) {
+    const long double x = sum, y = partials[--i];
+    sum = x + y;
+    rest = y - (sum - x);
+    if (rest != 0) break;
+  }
+  while (i > 0) rest += partials[--i];  // far below sum's last bit
   mlsd::detail::KahanSum s;
   s.sum = static_cast<double>(sum);
-  if (std::isfinite(s.sum)) s.comp = static_cast<double>((sum - static_cast<long double>(s.sum)) + comp);
+  if (std::isfinite(s.sum)) s.comp = static_cast<double>((sum - static_cast<long double>(s.sum)) + rest);
   return s;
 }
 
