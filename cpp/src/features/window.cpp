@@ -193,7 +193,10 @@ struct RunningSum {
   mlsd::detail::KahanSum s;
   double drift = 0;
   RunningSum() = default;
-  explicit RunningSum(const mlsd::detail::KahanSum& k) : s(k) {}
+  // A restart from a frame's re-sum: its compensation is already rounded (the values far below its
+  // last bit are gone), which counts as a step, so that the sum turns suspect again once the large
+  // values leave and the compensation no longer hides that loss.
+  explicit RunningSum(const mlsd::detail::KahanSum& k) : s(k), drift(std::fabs(k.comp)) {}
   void add(double x) {
     s.add(x);
     drift += std::fabs(s.comp);
