@@ -357,7 +357,8 @@ TEST(FeaturesWindow, SmallValuesSurviveLargeOnesPassingThroughTheFrame) {
 }
 
 TEST(FeaturesWindow, EventsAsTheirOwnQueriesStopWhenTheCallingThreadIsInterrupted) {
-  // The default path of the Python API (no order: the kernel sorts, then direct frames and walks).
+  // The default path of the Python API (no order: the kernel groups the events, then direct frames
+  // and walks).
   const Case c = self_case(14, 200000, 1);
   mlsd::interrupt_scope scope(+[] { return true; });  // "Ctrl-C was pressed"
   std::this_thread::sleep_for(std::chrono::milliseconds(2 * mlsd::kInterruptPollMs));
