@@ -231,17 +231,22 @@ def test_several_key_columns_and_window_labels():
     np.testing.assert_array_equal(out["v_sum_90min"].to_numpy(), ref["v_sum_90min"].to_numpy())
 
 
-def test_same_result_for_any_thread_count():
-    rng = np.random.default_rng(12)
-    ev = _events(rng, 100_000, n_entities=5000, n_times=10_000)
+def assert_same_bits_for_one_and_two_threads(ev, **kwargs):
+    """window_aggregate(ev, **kwargs) on 1 and on 2 threads: the same frame, bit for bit."""
     try:
         mlsd.set_num_threads(1)
-        one = window_aggregate(ev, by="k", on="t", values="v", windows=[10, 100])
+        one = window_aggregate(ev, **kwargs)
         mlsd.set_num_threads(2)
-        two = window_aggregate(ev, by="k", on="t", values="v", windows=[10, 100])
+        two = window_aggregate(ev, **kwargs)
     finally:
         mlsd.set_num_threads(None)
     pd.testing.assert_frame_equal(one, two, check_exact=True)
+
+
+def test_same_result_for_any_thread_count():
+    rng = np.random.default_rng(12)
+    ev = _events(rng, 100_000, n_entities=5000, n_times=10_000)
+    assert_same_bits_for_one_and_two_threads(ev, by="k", on="t", values="v", windows=[10, 100])
 
 
 def _small():

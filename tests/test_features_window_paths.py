@@ -6,14 +6,15 @@ brute force of test_features_window."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
 
-import mlsd
 from mlsd.features import window_aggregate
 
-from test_features_window import AGGS, CLOSED, _check, brute_force
+from test_features_window import AGGS, CLOSED, _check, assert_same_bits_for_one_and_two_threads, brute_force
 
 WINDOWS = [3, 1, 10**9]
 
@@ -96,7 +97,9 @@ def test_an_entity_larger_than_the_grouping_limit_falls_back_to_the_sort():
     windows = [10, 1, 300]
     got = window_aggregate(ev, by="k", on="t", values="v", windows=windows)
     walk = window_aggregate(ev, by="k", on="t", values="v", windows=windows, at=ev[["k", "t"]])
-    pd.testing.assert_frame_equal(got[walk.columns[3:]], walk[walk.columns[3:]], check_exact=True)
+    features = walk.columns[2:]  # every feature column (the first two are at's k and t)
+    assert list(features) == [f"v_{a}_{w}" for a in AGGS for w in windows]
+    pd.testing.assert_frame_equal(got[features], walk[features], check_exact=True)
     sample = ev.iloc[rng.choice(n, 150, replace=False)]
     _check(got.loc[sample.index], brute_force(ev, sample[["k", "t"]], ["v"], windows, AGGS, "left"))
 
@@ -111,14 +114,7 @@ def test_each_path_gives_the_same_bits_for_any_thread_count(sparse):
         frac=1, random_state=2)
     if sparse:
         ev = _sparse(ev)
-    try:
-        mlsd.set_num_threads(1)
-        one = window_aggregate(ev, by="k", on="t", values="v", windows=[10, 1_000])
-        mlsd.set_num_threads(2)
-        two = window_aggregate(ev, by="k", on="t", values="v", windows=[10, 1_000])
-    finally:
-        mlsd.set_num_threads(None)
-    pd.testing.assert_frame_equal(one, two, check_exact=True)
+    assert_same_bits_for_one_and_two_threads(ev, by="k", on="t", values="v", windows=[10, 1_000])
 
 
 @pytest.mark.parametrize("closed", CLOSED)
@@ -154,3 +150,57 @@ def test_an_infinite_value_of_a_row_without_key_is_refused_too(sparse):
         ev = _sparse(ev)
     with pytest.raises(ValueError, match="values must be finite or NaN; row 1 holds an infinite value"):
         window_aggregate(ev, by="k", on="t", values="v", windows=2)
+
+
+@pytest.mark.parametrize("n_before", [0, 40])
+def test_a_frame_sums_exactly_when_huge_values_cancel_inside_it(n_before):
+    """+-1e300 and +-1.7e308 cancelling inside a frame leave rounding errors of ~1e290 in any running
+    compensation, long double's included: the frame, recomputed from its values, must still sum to
+    its exact value rounded (math.fsum), not to 0.  With ``n_before`` zeros far in the past the
+    entity has more than 32 events and is walked; without, its frames are summed directly."""
+    vals = [2.0e16, 2.0, -2.0e-3, 1.0e300, 1.0e-3, -3.0e-3, -3.0e-3, 1.7e308, -1.7e308, 2.0, -1.0e300, 2.0e-3, -1.0]
+    n = len(vals)
+    t = [-10**6 + i for i in range(n_before)] + list(range(n + 1))
+    ev = pd.DataFrame({"k": 7, "t": t, "v": [0.0] * n_before + vals + [5.0]})
+    want = math.fsum(vals)
+    assert want == 2.0000000000000004e16
+    for frame in (ev, _sparse(ev)):
+        for at in (None, frame[["k", "t"]]):
+            got = window_aggregate(frame, by="k", on="t", values="v", windows=100, aggs=["sum", "mean"], at=at)
+            assert got["v_sum_100"].iloc[-1] == want
+            assert got["v_mean_100"].iloc[-1] == want / n
+
+
+def test_every_frame_sums_exactly_when_huge_values_come_and_go():
+    """Half the values +-1e300 or +-1.7e308 (sums past the doubles, cancellations), the rest
+    ordinary: every frame's sum is its exact value to rounding (fractions), whether the entity is
+    walked with a running sum (about 1000 events each) or summed directly (at most 32).  The walk
+    restarts its running sum from an exact re-sum whose compensation has already lost the small
+    values below its last bit: that rounding must count towards the sum being suspect, or the
+    large values leaving next read 0 instead of 4.66 (row 3434)."""
+    from fractions import Fraction
+
+    rng = np.random.default_rng(0)
+    n = 4000
+    k = rng.integers(0, 4, n)
+    v = rng.normal(size=n)
+    big = rng.random(n) < 0.5
+    v[big] = rng.choice([1e300, -1e300, 1.7e308, -1.7e308, 1e200], big.sum())
+    t = np.arange(n)
+    small = np.arange(n) % 125  # the same values in entities of at most 32 events: summed directly
+    for keys in (k, small):
+        ev = pd.DataFrame({"k": keys, "t": t, "v": v})
+        got = window_aggregate(ev, by="k", on="t", values="v", windows=100, aggs="sum")["v_sum_100"].to_numpy()
+        wrong = []
+        for i in range(n):
+            m = (keys == keys[i]) & (t < i) & (t >= i - 100)
+            if not m.any():
+                continue
+            exact = sum(Fraction(float(x)) for x in v[m])
+            try:
+                want = float(exact)  # rounded to nearest
+            except OverflowError:  # beyond the doubles
+                want = math.inf if exact > 0 else -math.inf
+            if not (got[i] == want or abs(got[i] - want) <= math.ulp(want)):  # to rounding
+                wrong.append((i, got[i], want))
+        assert not wrong, wrong[:5]

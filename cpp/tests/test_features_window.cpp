@@ -260,29 +260,47 @@ mf::WindowResult run_self(const Case& c, const i64& windows, mf::Closed closed, 
 }  // namespace
 
 TEST(FeaturesWindow, EventsAsTheirOwnQueriesWithoutAnOrderEqualTheSortedWalk) {
-  for (const std::int64_t scale : {std::int64_t{1}, std::int64_t{1} << 50}) {  // 2^50: no packed sort key
-    const Case c = self_case(11, 9000, scale);
-    const i64 windows{3 * scale, scale, 40 * scale};  // not in size order
-    for (auto closed : {mf::Closed::left, mf::Closed::right, mf::Closed::both, mf::Closed::neither}) {
-      const auto got = run_self(c, windows, closed);
-      const auto want = run(c, windows, closed);  // queries with their own arrays and explicit orders
-      ASSERT_EQ(got.table.size(), want.table.size());
-      ASSERT_EQ(got.n_columns(), want.n_columns());
-      std::size_t walked = 0;
-      for (std::size_t q = 0; q < c.entity.size(); ++q) {
-        const auto qi = static_cast<std::int64_t>(q);
-        for (std::size_t wi = 0; wi < windows.size(); ++wi) {
-          ASSERT_EQ(got.at(qi, 0, mf::kCount, wi), want.at(qi, 0, mf::kCount, wi)) << q;
-          expect_same(got.at(qi, 0, mf::kSum, wi), want.at(qi, 0, mf::kSum, wi), "sum");
-          expect_same(got.at(qi, 0, mf::kMean, wi), want.at(qi, 0, mf::kMean, wi), "mean");
-          for (auto a : {mf::kMin, mf::kMax, mf::kLast}) {
-            const double g = got.at(qi, 0, a, wi), w = want.at(qi, 0, a, wi);
-            ASSERT_TRUE(std::isnan(g) == std::isnan(w) && (std::isnan(w) || g == w)) << q << " agg " << a;
-          }
-        }
-        walked += c.entity[q] >= 0 && c.entity[q] <= 2;
+  // Every grouping of the events: dense codes (the counting scatter), codes spread 2^20 apart (too
+  // sparse to count: the packed (entity, time, row) radix sort) and, with times 2^50 apart too, the
+  // shared sort_order (no packed key).  One value column is carried through the scatter, two are read
+  // by row; missing keys of several negative codes.
+  for (const std::int64_t spread : {std::int64_t{1}, std::int64_t{1} << 20}) {
+    for (const std::int64_t scale : {std::int64_t{1}, std::int64_t{1} << 50}) {
+      Case c = self_case(11, 9000, scale);
+      dv second(c.entity.size());
+      for (std::size_t i = 0; i < c.entity.size(); ++i) {
+        if (c.entity[i] >= 0) c.entity[i] *= spread;
+        else if (i % 3 == 0) c.entity[i] = i % 2 ? -7 : std::numeric_limits<std::int64_t>::min();
+        second[i] = std::isnan(c.values[0][i]) ? 1.5 : (i % 11 == 0 ? kNaN : -c.values[0][i] / 2);
       }
-      EXPECT_GT(walked, 1000u);  // both paths ran
+      c.q_entity = c.entity;
+      const i64 windows{3 * scale, scale, 40 * scale};  // not in size order
+      for (const std::size_t n_values : {std::size_t{1}, std::size_t{2}}) {
+        if (n_values == 2) c.values.push_back(second);
+        for (auto closed : {mf::Closed::left, mf::Closed::right, mf::Closed::both, mf::Closed::neither}) {
+          const auto got = run_self(c, windows, closed);
+          const auto want = run(c, windows, closed);  // queries with their own arrays and explicit orders
+          ASSERT_EQ(got.table.size(), want.table.size());
+          ASSERT_EQ(got.n_columns(), want.n_columns());
+          std::size_t walked = 0;
+          for (std::size_t q = 0; q < c.entity.size(); ++q) {
+            const auto qi = static_cast<std::int64_t>(q);
+            for (std::size_t col = 0; col < n_values; ++col) {
+              for (std::size_t wi = 0; wi < windows.size(); ++wi) {
+                ASSERT_EQ(got.at(qi, col, mf::kCount, wi), want.at(qi, col, mf::kCount, wi)) << q;
+                expect_same(got.at(qi, col, mf::kSum, wi), want.at(qi, col, mf::kSum, wi), "sum");
+                expect_same(got.at(qi, col, mf::kMean, wi), want.at(qi, col, mf::kMean, wi), "mean");
+                for (auto a : {mf::kMin, mf::kMax, mf::kLast}) {
+                  const double g = got.at(qi, col, a, wi), w = want.at(qi, col, a, wi);
+                  ASSERT_TRUE(std::isnan(g) == std::isnan(w) && (std::isnan(w) || g == w)) << q << " agg " << a;
+                }
+              }
+            }
+            walked += c.entity[q] >= 0 && c.entity[q] <= 2 * spread;
+          }
+          EXPECT_GT(walked, 1000u);  // both paths ran
+        }
+      }
     }
   }
 }
@@ -339,7 +357,8 @@ TEST(FeaturesWindow, SmallValuesSurviveLargeOnesPassingThroughTheFrame) {
 }
 
 TEST(FeaturesWindow, EventsAsTheirOwnQueriesStopWhenTheCallingThreadIsInterrupted) {
-  // The default path of the Python API (no order: the kernel sorts, then direct frames and walks).
+  // The default path of the Python API (no order: the kernel groups the events, then direct frames
+  // and walks).
   const Case c = self_case(14, 200000, 1);
   mlsd::interrupt_scope scope(+[] { return true; });  // "Ctrl-C was pressed"
   std::this_thread::sleep_for(std::chrono::milliseconds(2 * mlsd::kInterruptPollMs));

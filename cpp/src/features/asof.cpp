@@ -9,8 +9,9 @@
 // dictionary codes: the usual case), the feature rows are grouped by code with a two-level
 // counting sort (one scatter pass through memory, the second level inside each cache-sized
 // bucket; group.hpp, shared with the windowed aggregations), each group is ordered by time in
-// cache, and each event looks its entity up directly: the spine is never sorted.  Otherwise both sides are ordered by (code, time) with the radix
-// sort and merged chunk by chunk in parallel (each chunk finds its start by binary search).
+// cache, and each event looks its entity up directly: the spine is never sorted.  Otherwise both
+// sides are ordered by (code, time) with the radix sort and merged chunk by chunk in parallel (each
+// chunk finds its start by binary search).
 #include <algorithm>
 #include <array>
 #include <limits>

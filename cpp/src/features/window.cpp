@@ -130,17 +130,52 @@ struct MonotoneDeque {
   std::int64_t front() const { return q[head]; }
 };
 
-// The compensated (Neumaier) sum of the non-NaN values v[lo, hi), in long double so that no
-// partial sum of finite doubles overflows, as a KahanSum that the sliding window then continues;
-// its value is inf only when the sum itself is beyond the doubles.
+// The sum of the non-NaN values v[lo, hi) to rounding, as a KahanSum that the sliding window then
+// continues; its value is inf only when the sum itself is beyond the doubles.  First the
+// compensated (Neumaier) sum in long double (no partial sum of finite doubles overflows there): its
+// error is at most about 2u |sum| + n u^2 sum |x| (u = 2^-64), far below a double's rounding unless
+// the values cancel by a factor beyond 2^66 / n.  Then -- values of 1e300 and 1.7e308 cancelling
+// inside the frame leave rounding errors of ~1e290 in one compensation term, which swallow the
+// rest -- the exact sum (Shewchuk's non-overlapping partials, as Python's math.fsum).
 template <class Value>
 mlsd::detail::KahanSum frame_sum(Value v, std::int64_t lo, std::int64_t hi) {
-  long double sum = 0, comp = 0;
+  long double sum = 0, comp = 0, magnitude = 0;
+  std::int64_t count = 0;
   for (std::int64_t i = lo; i < hi; ++i) {
     if (std::isnan(v(i))) continue;
     const long double x = v(i), t = sum + x;
     comp += std::fabs(sum) >= std::fabs(x) ? (sum - t) + x : (x - t) + sum;
     sum = t;
+    magnitude += std::fabs(x);
+    ++count;
+  }
+  if (static_cast<long double>(count) * magnitude > std::fabs(sum + comp) * 0x1p66L) {
+    thread_local std::vector<long double> partials;  // increasing magnitudes, non-overlapping
+    partials.clear();
+    for (std::int64_t i = lo; i < hi; ++i) {
+      if (std::isnan(v(i))) continue;
+      long double x = v(i);
+      std::size_t kept = 0;
+      for (long double y : partials) {
+        if (std::fabs(x) < std::fabs(y)) std::swap(x, y);
+        const long double s = x + y, err = y - (s - x);  // x + y = s + err exactly
+        if (err != 0) partials[kept++] = err;
+        x = s;
+      }
+      partials.resize(kept);
+      partials.push_back(x);
+    }
+    // From the largest partial down: sum, the long double nearest the total, and comp, the rest.
+    sum = comp = 0;
+    std::size_t j = partials.size();
+    if (j > 0) sum = partials[--j];
+    while (j > 0) {
+      const long double x = sum, y = partials[--j];
+      sum = x + y;
+      comp = y - (sum - x);
+      if (comp != 0) break;
+    }
+    while (j > 0) comp += partials[--j];  // far below sum's last bit
   }
   mlsd::detail::KahanSum s;
   s.sum = static_cast<double>(sum);
@@ -158,7 +193,10 @@ struct RunningSum {
   mlsd::detail::KahanSum s;
   double drift = 0;
   RunningSum() = default;
-  explicit RunningSum(const mlsd::detail::KahanSum& k) : s(k) {}
+  // A restart from a frame's re-sum: its compensation is already rounded (the values far below its
+  // last bit are gone), which counts as a step, so that the sum turns suspect again once the large
+  // values leave and the compensation no longer hides that loss.
+  explicit RunningSum(const mlsd::detail::KahanSum& k) : s(k), drift(std::fabs(k.comp)) {}
   void add(double x) {
     s.add(x);
     drift += std::fabs(s.comp);
