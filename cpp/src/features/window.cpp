@@ -138,6 +138,7 @@ struct MonotoneDeque {
 // inside the frame leave rounding errors of ~1e290 in one compensation term, which swallow the
 // rest -- the exact sum (Shewchuk's non-overlapping partials, as Python's math.fsum).
 template <class Value>
+[[gnu::noinline, gnu::cold]]  // rare (a suspect frame): kept out of the per-row loops it is called from
 mlsd::detail::KahanSum frame_sum(Value v, std::int64_t lo, std::int64_t hi) {
   long double sum = 0, comp = 0, magnitude = 0;
   std::int64_t count = 0;
