@@ -21,7 +21,8 @@
 // order is given, the kernel does not sort them: dense entity codes are grouped with the as-of
 // join's two-level counting scatter (features/group.hpp) and each entity's few events ordered by
 // time in cache; sparse codes, or an entity of more than 65,536 events, take a radix sort of one
-// packed (entity, time, row) word per event instead.  Either grouping records, next to each
+// packed (entity, time, row) word per event instead (the shared multi-key sort order when those
+// three do not fit in 64 bits).  Either grouping records, next to each
 // event's values, where its frames start and end among its entity's events (a few bytes), and
 // each event's aggregates are then computed in the caller's row order: for an entity of at most
 // 32 events directly from its frames (a compensated sum over the frame, at most 32 W steps per
