@@ -19,6 +19,7 @@
 #include <tbb/parallel_for.h>
 
 #include "keys.hpp"
+#include "mlsd/common/error.hpp"
 #include "mlsd/common/parallel.hpp"
 #include "mlsd/common/views.hpp"
 
@@ -120,6 +121,7 @@ class Dictionary {
  public:
   // Numbers the codes >= 0 of `codes`: out[i] = the number of codes[i], -1 for a missing key.
   Dictionary(std::span<const std::int64_t> codes, std::span<std::int64_t> out) : tables_(kBuckets), base_(kBuckets + 1) {
+    MLSD_REQUIRE(out.size() == codes.size(), "Dictionary", "out has ", out.size(), " elements, codes have ", codes.size());
     const auto n = static_cast<std::int64_t>(codes.size());
     const std::int64_t block = std::max(kChunk, (n + kMaxBlocks - 1) / kMaxBlocks);
     const std::int64_t n_blocks = (n + block - 1) / block;
