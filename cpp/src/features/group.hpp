@@ -144,7 +144,7 @@ class Dictionary {
       }
     }
     top[kBuckets] = total;
-    const buffer<index_t> starts(offsets);  // where each block's rows of each bucket start
+    buffer<index_t> starts(offsets);  // where each block's rows of each bucket start
     buffer<std::int64_t> rows(static_cast<std::size_t>(total));  // codes, then their numbers
     mlsd::detail::advise_huge_pages(rows.data(), rows.size() * sizeof(std::int64_t));
     tbb::parallel_for(std::int64_t{0}, n_blocks, [&](std::int64_t b) {
@@ -170,7 +170,7 @@ class Dictionary {
     // The numbers gathered back in row order by the scatter's own streams (no random stores).
     tbb::parallel_for(std::int64_t{0}, n_blocks, [&](std::int64_t b) {
       check_interrupt();
-      index_t* h = const_cast<index_t*>(starts.data()) + b * kBuckets;
+      index_t* h = starts.data() + b * kBuckets;
       for (std::int64_t i = b * block, e = std::min(n, i + block); i < e; ++i) {
         if (codes[i] < 0) {
           out[i] = -1;
