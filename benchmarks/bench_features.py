@@ -2,6 +2,7 @@
 
     python benchmarks/bench_features.py            # the size quoted in the README (issue #15)
     python benchmarks/bench_features.py --quick    # small sizes, a smoke run (used by the tests)
+    python benchmarks/bench_features.py --sparse   # the same with sparse keys (entity * 10**12 + 7)
 
 Case 1: the point-in-time (as-of) join of a spine of 5,000,000 events against a feature table of
 5,000,000 rows over 500,000 entities (integer keys, datetime64[us] times at random microseconds
@@ -44,6 +45,11 @@ import time
 import numpy as np
 
 WINDOWS = {"1h": 3600, "1d": 86400, "7d": 7 * 86400}
+SPARSE = False  # --sparse: entity ids k * 10**12 + 7 (too sparse to index by, as snowflake or hashed ids)
+
+
+def _keys(k):
+    return k * 10**12 + 7 if SPARSE else k
 AGGS = ["count", "sum", "mean", "min", "max"]
 
 
@@ -61,9 +67,9 @@ def _data(n, m, n_entities):
     rng = np.random.default_rng(0)
     t0 = np.datetime64("2024-01-01", "us")
     span = 30 * 86400 * 10**6
-    spine = pd.DataFrame({"user": rng.integers(0, n_entities, n),
+    spine = pd.DataFrame({"user": _keys(rng.integers(0, n_entities, n)),
                           "t": t0 + rng.integers(0, span, n).astype("timedelta64[us]")})
-    feats = pd.DataFrame({"user": rng.integers(0, n_entities, m),
+    feats = pd.DataFrame({"user": _keys(rng.integers(0, n_entities, m)),
                           "t": t0 + rng.integers(0, span, m).astype("timedelta64[us]"),
                           "ctr": rng.random(m), "spend": rng.standard_normal(m), "n_clicks": rng.integers(0, 50, m)})
     return spine, feats
@@ -155,7 +161,7 @@ def make_events(n, n_entities, seed=0):
     import pandas as pd
 
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({"k": rng.integers(0, n_entities, n), "t": rng.integers(0, 30 * 86400, n),
+    return pd.DataFrame({"k": _keys(rng.integers(0, n_entities, n)), "t": rng.integers(0, 30 * 86400, n),
                          "v": np.round(rng.gamma(2.0, 10.0, n), 2)})
 
 
@@ -251,7 +257,8 @@ def join_benchmark(args):
 
     print(f"mlsd {mlsd.__version__}, pandas {pd.__version__}, polars {pl.__version__}, duckdb {duckdb.__version__}; "
           f"{os.cpu_count()} cores, {args.threads} threads each")
-    print(f"point-in-time join: spine {sizes[0]:,} rows x features {sizes[1]:,} rows, {sizes[2]:,} entities")
+    print(f"point-in-time join: spine {sizes[0]:,} rows x features {sizes[1]:,} rows, {sizes[2]:,} entities"
+          f"{' (sparse ids)' if SPARSE else ''}")
     res = {name: run_case(name, args, sizes) for name in ("mlsd", "pandas", "polars", "duckdb")}
     t, peak, ctr = res["mlsd"]
     print(f"  {'mlsd point_in_time_join':<34} {t * 1e3:9.1f} ms   peak +{peak / 2**20:7.0f} MiB")
@@ -277,12 +284,14 @@ def window_benchmark(args):
 
     print(f"mlsd {mlsd.__version__}, duckdb {duckdb.__version__}, polars {polars.__version__}; "
           f"{os.cpu_count()} cores, 2 threads per engine")
-    print(f"windowed count/sum/mean/min/max over 1h, 1d, 7d: {n:,} events, {n_entities:,} entities")
+    print(f"windowed count/sum/mean/min/max over 1h, 1d, 7d: {n:,} events, {n_entities:,} entities"
+          f"{' (sparse ids)' if SPARSE else ''}")
     env = {**os.environ, "POLARS_MAX_THREADS": "2", "OMP_NUM_THREADS": "2"}
     results = {}
     for engine in ("mlsd", "duckdb", "polars"):
         p = subprocess.run([sys.executable, __file__, "--engine", engine, "--n", str(n), "--entities",
-                            str(n_entities), "--repeat", str(args.repeat)], capture_output=True, text=True, env=env)
+                            str(n_entities), "--repeat", str(args.repeat)] + (["--sparse"] if SPARSE else []),
+                           capture_output=True, text=True, env=env)
         if p.returncode != 0:
             raise SystemExit(f"{engine} failed:\n{p.stdout}\n{p.stderr}")
         results[engine] = json.loads(p.stdout.strip().splitlines()[-1])
@@ -305,10 +314,13 @@ def main():
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not a measurement")
     parser.add_argument("--threads", type=int, default=2, help="threads of every engine in the join case")
     parser.add_argument("--repeat", type=int, default=3, help="timings are the best of this many runs")
+    parser.add_argument("--sparse", action="store_true", help="entity ids k * 10**12 + 7 instead of 0 .. entities - 1")
     parser.add_argument("--engine", help=argparse.SUPPRESS)       # the window case's child processes
     parser.add_argument("--n", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--entities", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global SPARSE
+    SPARSE = args.sparse
     if args.engine:
         n = args.n or (50_000 if args.quick else 5_000_000)
         n_entities = args.entities or (5_000 if args.quick else 500_000)

@@ -1,7 +1,9 @@
 """point_in_time_join's two kernel plans and its gather of the matched columns, against
 pandas.merge_asof: dense entity codes (feature rows grouped by a counting scatter, events looked
-up bucket by bucket), codes too sparse for a table of groups (both sides sorted and merged), one
-heavy entity, and every fixed-width feature dtype brought back with nulls where nothing matched."""
+up bucket by bucket), codes too sparse for a table of groups (numbered densely first, then
+grouped), an entity of more feature rows than the grouping holds in cache (both sides sorted and
+merged), one heavy entity, and every fixed-width feature dtype brought back with nulls where
+nothing matched."""
 
 import numpy as np
 import pandas as pd
@@ -29,14 +31,18 @@ def _case(seed, keys):
     if keys == "heavy":  # one entity with 40% of the feature rows and of the events
         fk = np.where(rng.random(m) < 0.4, 17, fk)
         sk = np.where(rng.random(n) < 0.4, 17, sk)
-    if keys == "sparse":  # far apart: too sparse for a table of groups
+    if keys in ("sparse", "sorted-sparse"):  # far apart: too sparse for a table of groups
         sk, fk = sk * 10**12 - 5 * 10**17, fk * 10**12 - 5 * 10**17
     spine = pd.DataFrame({"k": sk, "t": rng.integers(0, 50, n)})
     feats = pd.DataFrame({"k": fk, "t": rng.integers(0, 50, m), "x": rng.standard_normal(m)})
+    if keys.startswith("sorted"):  # 65,537 more rows of an entity no event has: beyond the grouping, sorted
+        heavy = 65_537
+        feats = pd.concat([feats, pd.DataFrame({"k": np.full(heavy, fk.max() + 1), "t": rng.integers(0, 50, heavy),
+                                                "x": rng.standard_normal(heavy)})], ignore_index=True)
     return spine, feats
 
 
-@pytest.mark.parametrize("keys", ["dense", "heavy", "sparse"])
+@pytest.mark.parametrize("keys", ["dense", "heavy", "sparse", "sorted", "sorted-sparse"])
 @pytest.mark.parametrize("seed", range(8))
 def test_each_plan_picks_merge_asofs_row(seed, keys):
     spine, feats = _case(seed, keys)

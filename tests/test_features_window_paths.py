@@ -1,8 +1,8 @@
-"""window_aggregate over the events themselves takes one of two groupings: entity codes that are
-dense (integer ids, encoded strings) are grouped by a counting scatter, sparse codes or an entity
-larger than the caches hold are radix-sorted; within either, an entity of more than 32 events is
-walked with sliding pointers.  Every path must give the same numbers, bit for bit, and equal the
-brute force of test_features_window."""
+"""window_aggregate over the events themselves takes one of two groupings: entity codes are
+grouped by a counting scatter (dense codes as they are: integer ids, encoded strings; sparse codes
+numbered densely first), and all events are radix-sorted when an entity is larger than the caches
+hold; within either, an entity of more than 32 events is walked with sliding pointers.  Every path
+must give the same numbers, bit for bit, and equal the brute force of test_features_window."""
 
 from __future__ import annotations
 
@@ -35,10 +35,23 @@ def _mixed_events(rng, n_small=300, big_sizes=(33, 90), n_times=40):
 
 def _sparse(ev):
     """The same events with keys spread over the int64 range: the codes are then too sparse to
-    group by counting, so the events are sorted."""
+    group by counting as they are, so they are numbered densely first."""
     out = ev.copy()
     out["k"] = out["k"] * np.int64(7_919_000_000_013) - np.int64(4_000_000_000_000_000_000)
     return out
+
+
+_HEAVY = 65_537  # events of one entity: more than the counting scatter groups in cache
+
+
+def _with_heavy(ev):
+    """The events followed by 65,537 events of a new entity: every event is then sorted instead of
+    grouped; the first len(ev) rows' features are those of ``ev``."""
+    rng = np.random.default_rng(len(ev))
+    key = ev["k"].max() + 1
+    heavy = pd.DataFrame({"k": pd.array(np.full(_HEAVY, key)).astype(ev["k"].dtype), "t": rng.integers(0, 40, _HEAVY),
+                          "v": rng.normal(0, 10, _HEAVY), "w": rng.normal(0, 1, _HEAVY)})
+    return pd.concat([ev, heavy], ignore_index=True)
 
 
 def _brute(ev, values, closed):
@@ -62,6 +75,9 @@ def test_grouped_and_sorted_paths_agree_bit_for_bit_and_equal_brute_force(seed, 
         sparse = window_aggregate(_sparse(ev), by="k", on="t", values=values, windows=WINDOWS, closed=closed)
         walk = window_aggregate(ev, by="k", on="t", values=values, windows=WINDOWS, closed=closed, at=ev[["k", "t"]])
         pd.testing.assert_frame_equal(_features(dense), _features(sparse), check_exact=True)
+        for frame in (_with_heavy(ev), _sparse(_with_heavy(ev))):  # sorted: dense and sparse codes
+            sort = window_aggregate(frame, by="k", on="t", values=values, windows=WINDOWS, closed=closed)
+            pd.testing.assert_frame_equal(_features(dense), _features(sort.iloc[:len(ev)]), check_exact=True)
         pd.testing.assert_frame_equal(_features(dense), _features(walk), check_exact=True)
         keyed, want = _brute(ev, vals, closed)
         _check(dense[keyed], want)
@@ -130,13 +146,15 @@ def test_one_feature_column_equals_the_same_column_of_many(closed):
         pd.testing.assert_series_equal(one[name], full[name], check_exact=True)
 
 
-@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("sparse", [False, True, "sorted"])
 @pytest.mark.parametrize("values", ["v", ["w", "v"]])
 def test_an_infinite_value_is_refused_on_every_path_naming_the_first_row(sparse, values):
     rng = np.random.default_rng(5)
     ev = _mixed_events(rng, n_small=50)
     ev.loc[[40, 9], "v"] = [np.inf, -np.inf]
-    if sparse:
+    if sparse == "sorted":
+        ev = _with_heavy(ev)
+    elif sparse:
         ev = _sparse(ev)
     with pytest.raises(ValueError, match=r"window_aggregate: .*values must be finite or NaN; row 9 holds an infinite"):
         window_aggregate(ev, by="k", on="t", values=values, windows=WINDOWS)

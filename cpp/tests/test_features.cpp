@@ -158,3 +158,128 @@ TEST(FeaturesAsof, WideAndGcdPackedKeysMatchBruteForce) {
     ASSERT_EQ(iv(order.begin(), order.end()), reference_order(sc, st, {}));
   }
 }
+
+// ---- sparse codes numbered densely (detail::Dictionary, detail::plan_grouping) -------------------
+
+#include <map>
+#include <tbb/task_arena.h>
+
+#include "../src/features/group.hpp"
+
+namespace {
+
+namespace fd = mf::detail;
+
+// Codes of `n` rows over `n_ids` sparse ids of the kind `kind` (0: k * 10^12 + 7, 1: random 62-bit,
+// 2: ids next to INT64_MAX and 0), with missing keys of several negative codes.
+iv sparse_codes(std::size_t n, std::int64_t n_ids, int kind, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  iv ids(static_cast<std::size_t>(n_ids));
+  for (std::int64_t k = 0; k < n_ids; ++k) {
+    ids[k] = kind == 0 ? k * 1'000'000'000'000 + 7
+             : kind == 1 ? static_cast<std::int64_t>(rng() >> 2)
+                         : (k % 2 ? std::numeric_limits<std::int64_t>::max() - k : k);
+  }
+  iv codes(n);
+  for (auto& c : codes) {
+    const std::uint64_t r = rng();
+    c = r % 29 == 0 ? (r % 2 ? -1 : std::numeric_limits<std::int64_t>::min()) : ids[(r >> 8) % ids.size()];
+  }
+  return codes;
+}
+
+// The numbers of `codes` by a Dictionary built on `threads` threads.
+iv numbers_of(const iv& codes, int threads, std::int64_t* size = nullptr) {
+  iv out(codes.size(), 12345);
+  tbb::task_arena arena(threads);
+  arena.execute([&] {
+    const fd::Dictionary d(codes, out);
+    if (size != nullptr) *size = d.size();
+  });
+  return out;
+}
+
+}  // namespace
+
+// Each distinct code >= 0 gets one number in [0, n_distinct) and distinct codes distinct numbers;
+// missing keys (any negative code) get -1; find() and find_all() give the same numbers and -1 for a
+// code never numbered; the numbers are those of first appearance within a hash bucket, whatever the
+// thread count (1, 2 or 4 threads: the same numbers).
+TEST(FeaturesDictionary, NumbersSparseCodesDenselyTheSameOnAnyThreadCount) {
+  for (const std::size_t n : {0u, 1u, 97u, 5000u, 300000u}) {
+    for (const int kind : {0, 1, 2}) {
+      for (const std::int64_t n_ids : {std::int64_t{1}, std::int64_t{50}, std::int64_t{40000}}) {
+        const iv codes = sparse_codes(n, n_ids, kind, static_cast<unsigned>(n + kind));
+        std::int64_t size = -1;
+        const iv got = numbers_of(codes, 1, &size);
+        std::map<std::int64_t, std::int64_t> number_of;  // code -> its number
+        std::vector<bool> used(static_cast<std::size_t>(std::max<std::int64_t>(size, 0)), false);
+        for (std::size_t i = 0; i < n; ++i) {
+          if (codes[i] < 0) {
+            ASSERT_EQ(got[i], -1) << "row " << i;
+            continue;
+          }
+          ASSERT_GE(got[i], 0);
+          ASSERT_LT(got[i], size);
+          const auto [it, fresh] = number_of.emplace(codes[i], got[i]);
+          if (fresh) {
+            ASSERT_FALSE(used[got[i]]) << "two codes share number " << got[i];
+            used[got[i]] = true;
+          } else {
+            ASSERT_EQ(it->second, got[i]) << "code " << codes[i] << " got two numbers";
+          }
+        }
+        ASSERT_EQ(size, static_cast<std::int64_t>(number_of.size())) << "n=" << n << " kind=" << kind;
+        for (const int threads : {2, 4}) ASSERT_EQ(numbers_of(codes, threads), got) << threads << " threads";
+        // find / find_all: the same numbers, -1 for absent or missing codes
+        iv probe = sparse_codes(n / 2 + 3, n_ids, kind, static_cast<unsigned>(n + kind));
+        probe.push_back(-5);
+        probe.push_back(3);  // absent unless kind 2 has it (then its number)
+        iv own(codes.size());
+        iv found(probe.size());
+        tbb::task_arena(2).execute([&] {
+          const fd::Dictionary d(codes, own);
+          d.find_all(probe, found);
+          for (std::size_t i = 0; i < probe.size(); ++i) ASSERT_EQ(d.find(probe[i]), found[i]);
+        });
+        for (std::size_t i = 0; i < probe.size(); ++i) {
+          const auto it = number_of.find(probe[i]);
+          ASSERT_EQ(found[i], probe[i] < 0 || it == number_of.end() ? -1 : it->second) << "probe " << probe[i];
+        }
+      }
+    }
+  }
+}
+
+// plan_grouping keeps dense codes as they are and numbers sparse ones, mapping the other table's
+// codes by the same dictionary (codes it does not hold, and missing keys: -1); the split then
+// covers exactly the distinct codes.
+TEST(FeaturesDictionary, PlanGroupingNumbersOnlySparseCodes) {
+  const iv dense = uniform(20000, 0, 30000, 5);
+  tbb::task_arena(2).execute([&] {
+    const fd::GroupingPlan p = fd::plan_grouping(fd::range_of_present(dense), dense, {}, 20000, 20000);
+    EXPECT_FALSE(p.renumbered);
+    ASSERT_TRUE(p.split.has_value());
+    EXPECT_EQ(p.codes.data(), dense.data());
+    EXPECT_EQ(p.split->n_codes, fd::span_of(fd::range_of_present(dense)) + 1);
+  });
+  const iv feats = sparse_codes(20000, 3000, 0, 8);
+  iv spine = sparse_codes(15000, 6000, 0, 9);  // ids 3000..5999: absent from the features
+  spine.push_back(7);                          // never an id (ids are k * 10^12 + 7 with k > 0, and 7 itself: k = 0)
+  spine.push_back(8);
+  tbb::task_arena(2).execute([&] {
+    const auto rows = static_cast<std::uint64_t>(feats.size() + spine.size());
+    const fd::GroupingPlan p = fd::plan_grouping(fd::range_of_present(feats), feats, spine, rows, feats.size());
+    EXPECT_TRUE(p.renumbered);
+    ASSERT_TRUE(p.split.has_value());
+    std::map<std::int64_t, std::int64_t> number_of;
+    for (std::size_t i = 0; i < feats.size(); ++i)
+      if (feats[i] >= 0) number_of.emplace(feats[i], p.codes[i]);
+    EXPECT_EQ(p.split->n_codes, number_of.size());
+    EXPECT_EQ(p.split->lo, 0);
+    for (std::size_t i = 0; i < spine.size(); ++i) {
+      const auto it = number_of.find(spine[i]);
+      ASSERT_EQ(p.other[i], spine[i] < 0 || it == number_of.end() ? -1 : it->second) << "spine row " << i;
+    }
+  });
+}

@@ -26,18 +26,36 @@ iv run(const iv& sc, const iv& st, const iv& fc, const iv& ft, const iv& cr, con
   return iv(got.begin(), got.end());
 }
 
-// Codes spread far apart (beyond the grouped plan's table), keeping -1 (missing) as it is.
+// Codes spread far apart (beyond the grouped plan's table: numbered densely first), keeping -1
+// (missing) as it is.
 iv spread(iv codes) {
   for (auto& c : codes) c = c < 0 ? c : c * 1'000'000'007;
   return codes;
+}
+
+// The feature rows with 65,537 more of a code no event has (one group beyond what the grouped plan
+// holds in cache: the sorted plan), appended: the events' matches stay the same row numbers.
+struct Heavy {
+  iv fc, ft, cr;
+};
+Heavy with_heavy(const iv& fc, const iv& ft, const iv& cr, std::int64_t code) {
+  Heavy h{fc, ft, cr};
+  const iv t = uniform(std::size_t{1} << 16 | 1, 0, 60, 77);
+  for (const std::int64_t x : t) {
+    h.fc.push_back(code);
+    h.ft.push_back(x);
+    if (!cr.empty()) h.cr.push_back(x + 1);
+  }
+  return h;
 }
 
 }  // namespace
 
 // Dense codes far from 0 and over several top buckets, one heavy entity (a group sorted with
 // std::sort and searched by bisection) among small ones (insertion sort, counted), many ties in
-// time, and missing codes; every option.  The same data with the codes spread apart (the sorted
-// plan) give the same rows.
+// time, and missing codes; every option.  The same data with the codes spread apart (numbered
+// densely, then grouped), and with a group too large for the grouped plan (the sorted plan), give
+// the same rows.
 TEST(FeaturesAsofPlans, GroupedAndSortedPlansMatchTheDefinition) {
   for (unsigned seed = 0; seed < 16; ++seed) {
     const std::size_t n = 700 + seed * 13, m = 900 + seed * 7;
@@ -59,7 +77,13 @@ TEST(FeaturesAsofPlans, GroupedAndSortedPlansMatchTheDefinition) {
           ASSERT_EQ(run(sc, st, fc, ft, c, o), want)
               << "grouped: seed=" << seed << " exact=" << exact << " ttl=" << ttl << " created=" << created;
           ASSERT_EQ(run(spread(sc), st, spread(fc), ft, c, o), want)
-              << "sorted: seed=" << seed << " exact=" << exact << " ttl=" << ttl << " created=" << created;
+              << "numbered: seed=" << seed << " exact=" << exact << " ttl=" << ttl << " created=" << created;
+          for (const bool sparse : {false, true}) {
+            const Heavy h = with_heavy(sparse ? spread(fc) : fc, ft, c, lo + width + 5);
+            const iv got = run(sparse ? spread(sc) : sc, st, h.fc, h.ft, h.cr, o);
+            ASSERT_EQ(got, want) << "sorted: seed=" << seed << " sparse=" << sparse << " exact=" << exact
+                                 << " ttl=" << ttl << " created=" << created;
+          }
         }
   }
 }

@@ -261,12 +261,23 @@ mf::WindowResult run_self(const Case& c, const i64& windows, mf::Closed closed, 
 
 TEST(FeaturesWindow, EventsAsTheirOwnQueriesWithoutAnOrderEqualTheSortedWalk) {
   // Every grouping of the events: dense codes (the counting scatter), codes spread 2^20 apart (too
-  // sparse to count: the packed (entity, time, row) radix sort) and, with times 2^50 apart too, the
-  // shared sort_order (no packed key).  One value column is carried through the scatter, two are read
-  // by row; missing keys of several negative codes.
-  for (const std::int64_t spread : {std::int64_t{1}, std::int64_t{1} << 20}) {
+  // sparse to count: numbered densely, then the counting scatter), the same with one entity of more
+  // events than the scatter groups in cache (the packed (entity, time, row) radix sort) and, with
+  // times 2^50 apart too, the shared sort_order (no packed key).  One value column is carried
+  // through the scatter, two are read by row; missing keys of several negative codes.
+  for (const int variant : {0, 1, 2}) {  // dense, spread, spread with a heavy entity
+    const std::int64_t spread = variant == 0 ? 1 : std::int64_t{1} << 20;
     for (const std::int64_t scale : {std::int64_t{1}, std::int64_t{1} << 50}) {
       Case c = self_case(11, 9000, scale);
+      if (variant == 2) {
+        std::mt19937_64 rng(99);
+        for (std::int64_t j = 0; j <= std::int64_t{1} << 16; ++j) {
+          c.entity.push_back(1501);  // above self_case's codes
+          c.time.push_back(static_cast<std::int64_t>(rng() % 5000) * scale);
+          c.values[0].push_back(j % 7 == 0 ? kNaN : static_cast<double>(static_cast<std::int64_t>(rng() % 200) - 100) / 4);
+        }
+        c.q_time = c.time;
+      }
       dv second(c.entity.size());
       for (std::size_t i = 0; i < c.entity.size(); ++i) {
         if (c.entity[i] >= 0) c.entity[i] *= spread;

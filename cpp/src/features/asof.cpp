@@ -6,7 +6,8 @@
 // position answers every event with one search in its entity's rows.
 //
 // Two plans.  When the feature codes span a range not much larger than the tables (integer ids,
-// dictionary codes: the usual case), the feature rows are grouped by code with a two-level
+// dictionary codes: the usual case; sparser codes are numbered densely first, the spine's by the
+// features' dictionary: group.hpp), the feature rows are grouped by code with a two-level
 // counting sort (one scatter pass through memory, the second level inside each cache-sized
 // bucket; group.hpp, shared with the windowed aggregations), each group is ordered by time in
 // cache, and each event looks its entity up directly: the spine is never sorted.  Otherwise both
@@ -280,8 +281,8 @@ buffer<index_t> probe(const CodeSplit& split, Groups& g, std::span<const std::in
   return match;
 }
 
-// The grouped plan when the codes are dense enough for a table of group starts (and the rows and
-// low code bits pack in one word); else an empty optional.
+// The grouped plan when the codes, as given or renumbered, are dense enough for a table of group
+// starts (and the rows and low code bits pack in one word); else an empty optional.
 std::optional<buffer<index_t>> asof_match_grouped(std::span<const std::int64_t> spine_codes,
                                                   std::span<const std::int64_t> spine_times,
                                                   std::span<const std::int64_t> feature_codes,
@@ -291,11 +292,12 @@ std::optional<buffer<index_t>> asof_match_grouped(std::span<const std::int64_t> 
   const auto m = static_cast<std::uint64_t>(feature_codes.size());
   const detail::Range range = detail::range_of_present(feature_codes);
   if (range.empty()) return buffer<index_t>(spine_codes.size(), index_t{-1});
-  const std::optional<CodeSplit> split = detail::plan_split(range, n + m, std::max(n, m));
-  if (!split) return std::nullopt;
-  std::optional<Groups> g = group_features(*split, feature_codes, feature_times, created);
+  // both sides' codes by one dictionary of the feature codes when these are sparse
+  const detail::GroupingPlan plan = detail::plan_grouping(range, feature_codes, spine_codes, n + m, std::max(n, m));
+  if (!plan.split) return std::nullopt;
+  std::optional<Groups> g = group_features(*plan.split, plan.codes, feature_times, created);
   if (!g) return std::nullopt;
-  return probe(*split, *g, spine_codes, spine_times, feature_times, created, options);
+  return probe(*plan.split, *g, plan.other, spine_times, feature_times, created, options);
 }
 
 buffer<index_t> asof_match_body(std::span<const std::int64_t> spine_codes, std::span<const std::int64_t> spine_times,

@@ -19,6 +19,7 @@
 #include <tbb/parallel_for.h>
 
 #include "keys.hpp"
+#include "mlsd/common/error.hpp"
 #include "mlsd/common/parallel.hpp"
 #include "mlsd/common/views.hpp"
 
@@ -90,6 +91,209 @@ inline std::optional<CodeSplit> plan_split(const Range& range, std::uint64_t row
   split.shift = std::max(0, bits_for(split.n_codes - 1) - kTopBits);
   if (bits_for(max_rows) + split.shift > 62) return std::nullopt;
   return split;
+}
+
+// ---- sparse codes renumbered ------------------------------------------------------------------
+//
+// Codes spread far wider than the tables have rows (ids * 10^12, snowflake or hashed 63-bit ids)
+// leave plan_split no table of group starts: they are renumbered 0 .. n_distinct - 1 first.  The
+// rows of the table that makes the dictionary are scattered stably by the top bits of a hash of
+// their code (one pass; 2^kTopBits write streams stay in cache), then each hash bucket (a few
+// thousand rows: in cache) numbers its distinct codes in order of first appearance with a small
+// open-addressing table, and the buckets' counts, added up in bucket order, give each bucket's
+// first number.  The numbers depend on the codes and their row order only, never on the blocking
+// or the thread count.  Measured on 5M rows of 500k ids (k * 10^12 and random 62-bit ids, 1 and 2
+// threads of a loaded 2-core VM): 180 ms; a global concurrent hash table took 290 ms with a
+// layout independent of the threads (ordered linear probing: a second pass of probes to number
+// the slots) and 140 ms with numbers following the threads' races; a radix sort of (code, row)
+// and a scatter of the ranks 320-370 ms.
+inline std::uint64_t code_hash(std::int64_t code) {  // MurmurHash3's finaliser: every bit mixed
+  auto x = static_cast<std::uint64_t>(code);
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  x ^= x >> 33;
+  return x;
+}
+
+class Dictionary {
+ public:
+  // Numbers the codes >= 0 of `codes`: out[i] = the number of codes[i], -1 for a missing key.
+  Dictionary(std::span<const std::int64_t> codes, std::span<std::int64_t> out) : tables_(kBuckets), base_(kBuckets + 1) {
+    MLSD_REQUIRE(out.size() == codes.size(), "Dictionary", "out has ", out.size(), " elements, codes have ", codes.size());
+    const auto n = static_cast<std::int64_t>(codes.size());
+    const std::int64_t block = std::max(kChunk, (n + kMaxBlocks - 1) / kMaxBlocks);
+    const std::int64_t n_blocks = (n + block - 1) / block;
+    buffer<index_t> offsets(static_cast<std::size_t>(n_blocks * kBuckets));  // as in scatter_by_top
+    tbb::parallel_for(std::int64_t{0}, n_blocks, [&](std::int64_t b) {
+      check_interrupt();
+      index_t* h = offsets.data() + b * kBuckets;
+      std::fill(h, h + kBuckets, index_t{0});
+      for (std::int64_t i = b * block, e = std::min(n, i + block); i < e; ++i)
+        if (codes[i] >= 0) ++h[bucket(code_hash(codes[i]))];
+    });
+    buffer<index_t> top(static_cast<std::size_t>(kBuckets + 1));
+    index_t total = 0;
+    for (std::int64_t t = 0; t < kBuckets; ++t) {
+      top[t] = total;
+      for (std::int64_t b = 0; b < n_blocks; ++b) {
+        const index_t c = offsets[b * kBuckets + t];
+        offsets[b * kBuckets + t] = total;
+        total += c;
+      }
+    }
+    top[kBuckets] = total;
+    buffer<index_t> starts(offsets);  // where each block's rows of each bucket start
+    buffer<std::int64_t> rows(static_cast<std::size_t>(total));  // codes, then their numbers
+    mlsd::detail::advise_huge_pages(rows.data(), rows.size() * sizeof(std::int64_t));
+    tbb::parallel_for(std::int64_t{0}, n_blocks, [&](std::int64_t b) {
+      check_interrupt();
+      index_t* h = offsets.data() + b * kBuckets;
+      for (std::int64_t i = b * block, e = std::min(n, i + block); i < e; ++i)
+        if (codes[i] >= 0) rows[h[bucket(code_hash(codes[i]))]++] = codes[i];
+    });
+    tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, kBuckets), [&](const tbb::blocked_range<std::int64_t>& r) {
+      for (std::int64_t t = r.begin(); t != r.end(); ++t) {
+        check_interrupt();
+        Table& table = tables_[t];
+        for (index_t j = top[t]; j < top[t + 1]; ++j) rows[j] = table.number(rows[j]);
+        base_[t] = table.size;
+      }
+    });
+    std::int64_t sum = 0;  // base_[t]: the first number of bucket t
+    for (std::int64_t t = 0; t <= kBuckets; ++t) {
+      const std::int64_t c = t < kBuckets ? base_[t] : 0;
+      base_[t] = sum;
+      sum += c;
+    }
+    // The numbers gathered back in row order by the scatter's own streams (no random stores).
+    tbb::parallel_for(std::int64_t{0}, n_blocks, [&](std::int64_t b) {
+      check_interrupt();
+      index_t* h = starts.data() + b * kBuckets;
+      for (std::int64_t i = b * block, e = std::min(n, i + block); i < e; ++i) {
+        if (codes[i] < 0) {
+          out[i] = -1;
+          continue;
+        }
+        const std::int64_t t = bucket(code_hash(codes[i]));
+        out[i] = base_[t] + rows[h[t]++];
+      }
+    });
+  }
+
+  std::int64_t size() const { return base_[kBuckets]; }
+
+  // The number of `code`; -1 for a missing key or a code the dictionary does not hold.
+  std::int64_t find(std::int64_t code) const {
+    if (code < 0) return -1;
+    const std::uint64_t h = code_hash(code);
+    const std::int64_t t = bucket(h);
+    const std::int64_t local = tables_[t].find(code, h);
+    return local < 0 ? -1 : base_[t] + local;
+  }
+
+  // out[i] = find(codes[i]), in parallel; the probes are random loads: prefetched.
+  void find_all(std::span<const std::int64_t> codes, std::span<std::int64_t> out) const {
+    const auto n = static_cast<std::int64_t>(codes.size());
+    tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n, kChunk), [&](const tbb::blocked_range<std::int64_t>& r) {
+      check_interrupt();
+      constexpr std::int64_t kAhead = 16;
+      for (std::int64_t i = r.begin(); i != r.end(); ++i) {
+        if (i + kAhead < r.end() && codes[i + kAhead] >= 0) {
+          const std::uint64_t h = code_hash(codes[i + kAhead]);
+          const Table& table = tables_[bucket(h)];
+          if (!table.slots.empty()) __builtin_prefetch(table.slots.data() + (h & (table.slots.size() - 1)));
+        }
+        out[i] = find(codes[i]);
+      }
+    });
+  }
+
+ private:
+  static constexpr std::int64_t kBuckets = std::int64_t{1} << kTopBits;
+  static std::int64_t bucket(std::uint64_t h) { return static_cast<std::int64_t>(h >> (64 - kTopBits)); }
+
+  // Open addressing with linear probing on the hash's low bits, at most 70% full (16 bytes a slot:
+  // 23-46 bytes per distinct code, 128 MB for 5M codes all distinct).
+  struct Table {
+    struct Slot {
+      std::int64_t code = -1;  // -1: empty
+      std::int64_t number = 0;
+    };
+    std::vector<Slot> slots;
+    std::int64_t size = 0;
+
+    std::int64_t find(std::int64_t code, std::uint64_t h) const {
+      if (slots.empty()) return -1;
+      const std::uint64_t mask = slots.size() - 1;
+      for (std::uint64_t s = h & mask;; s = (s + 1) & mask) {
+        if (slots[s].code == code) return slots[s].number;
+        if (slots[s].code < 0) return -1;
+      }
+    }
+    // The number of `code`, the next one when it is new.
+    std::int64_t number(std::int64_t code) {
+      if (10 * (size + 1) > 7 * static_cast<std::int64_t>(slots.size())) grow();
+      const std::uint64_t mask = slots.size() - 1;
+      std::uint64_t s = code_hash(code) & mask;
+      for (; slots[s].code >= 0; s = (s + 1) & mask)
+        if (slots[s].code == code) return slots[s].number;
+      slots[s] = Slot{code, size};
+      return size++;
+    }
+    void grow() {
+      std::vector<Slot> old(std::max<std::size_t>(16, 2 * slots.size()));
+      old.swap(slots);
+      const std::uint64_t mask = slots.size() - 1;
+      for (const Slot& x : old) {
+        if (x.code < 0) continue;
+        std::uint64_t s = code_hash(x.code) & mask;
+        while (slots[s].code >= 0) s = (s + 1) & mask;
+        slots[s] = x;
+      }
+    }
+  };
+
+  std::vector<Table> tables_;
+  std::vector<std::int64_t> base_;
+};
+
+// The codes to group a table by, and the split that groups them: the table's codes as given when
+// plan_split takes them, else -- codes too sparse for a table of group starts -- numbered by a
+// Dictionary of the table's codes, and `other`'s codes (the spine of a join) mapped by the same
+// dictionary (-1, no match, for a code the table does not hold).  No split: sort instead.
+// `range`: the table's present codes (range_of_present), not empty; rows, max_rows: as plan_split.
+struct GroupingPlan {
+  std::optional<CodeSplit> split;
+  std::span<const std::int64_t> codes, other;
+  buffer<std::int64_t> own_numbers, other_numbers;  // the renumbered codes' storage
+  bool renumbered = false;
+};
+
+// The codes are renumbered only when they are this much sparser than the rows (plan_split's limit).
+inline bool too_sparse(const Range& range, std::uint64_t rows) { return span_of(range) >= 4 * rows + 1024; }
+
+inline GroupingPlan plan_grouping(const Range& range, std::span<const std::int64_t> codes,
+                                  std::span<const std::int64_t> other, std::uint64_t rows, std::uint64_t max_rows) {
+  GroupingPlan plan;
+  plan.codes = codes;
+  plan.other = other;
+  plan.split = plan_split(range, rows, max_rows);
+  if (plan.split || range.empty() || !too_sparse(range, rows)) return plan;
+  plan.own_numbers = buffer<std::int64_t>(codes.size());
+  mlsd::detail::advise_huge_pages(plan.own_numbers.data(), plan.own_numbers.size() * sizeof(std::int64_t));
+  const Dictionary dict(codes, plan.own_numbers);
+  if (!other.empty()) {
+    plan.other_numbers = buffer<std::int64_t>(other.size());
+    mlsd::detail::advise_huge_pages(plan.other_numbers.data(), plan.other_numbers.size() * sizeof(std::int64_t));
+    dict.find_all(other, plan.other_numbers);
+  }
+  plan.codes = plan.own_numbers;
+  plan.other = plan.other_numbers;
+  plan.renumbered = true;
+  plan.split = plan_split(Range{0, dict.size() - 1}, rows, max_rows);
+  return plan;
 }
 
 // One stable counting scatter in parallel blocks.  make(i) gives row i's entry (its row field is

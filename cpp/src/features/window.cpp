@@ -503,15 +503,17 @@ class Recorder {
   std::vector<WalkedGroup> walked_;
 };
 
-// Groups the events by dense entity code without sorting them (detail::group_buckets); false when
-// the codes are not dense or an entity is larger than the caches hold.
+// Groups the events by entity code without sorting them (detail::group_buckets; sparse codes are
+// numbered densely first: detail::plan_grouping); false when the codes leave no split or an entity
+// is larger than the caches hold.
 // `lent`: memory the first level's entries may use (the result table, which is written only after
 // the grouping: its pages are then faulted in once, not a second block of that size).
 template <class Rec>
 bool record_grouped(const WindowEvents& ev, Rec& rec, std::span<double> lent) {
   const auto n = static_cast<std::uint64_t>(ev.entity.size());
-  const std::optional<detail::CodeSplit> split = detail::plan_split(detail::range_of_present(ev.entity), n, n);
-  if (!split) return false;
+  const detail::GroupingPlan plan = detail::plan_grouping(detail::range_of_present(ev.entity), ev.entity, {}, n, n);
+  if (!plan.split) return false;
+  const std::optional<detail::CodeSplit>& split = plan.split;
   auto on_group = [&](std::uint64_t, const auto* first, const auto* last, index_t pos, const auto* bucket_last) {
     rec.group(first, last, pos, bucket_last);
   };
@@ -525,11 +527,11 @@ bool record_grouped(const WindowEvents& ev, Rec& rec, std::span<double> lent) {
   if (ev.values.size() == 1) {
     const std::span<const double> v = ev.values[0];
     const auto b1 = detail::scatter_by_top(
-        *split, ev.entity, [&](std::int64_t i) { return ValuedEntry{ev.time[i], 0, v[i]}; }, missing, {},
+        *split, plan.codes, [&](std::int64_t i) { return ValuedEntry{ev.time[i], 0, v[i]}; }, missing, {},
         lend(static_cast<ValuedEntry*>(nullptr)));
     return detail::group_buckets(*split, b1, static_cast<ValuedEntry*>(nullptr), detail::kLargeGroup, on_group);
   }
-  const auto b1 = detail::scatter_by_top(*split, ev.entity, [&](std::int64_t i) { return Entry{ev.time[i], 0}; }, missing,
+  const auto b1 = detail::scatter_by_top(*split, plan.codes, [&](std::int64_t i) { return Entry{ev.time[i], 0}; }, missing,
                                          {}, lend(static_cast<Entry*>(nullptr)));
   return detail::group_buckets(*split, b1, static_cast<Entry*>(nullptr), detail::kLargeGroup, on_group);
 }
