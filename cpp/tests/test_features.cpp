@@ -336,3 +336,23 @@ TEST(FeaturesDictionary, CodesSharingTheirHashBitsFallBackToTheSort) {
     EXPECT_EQ(small.find(codes[600]), -1);
   });
 }
+
+// The switch between the table of group starts and the numbering is one rule (too_sparse, which
+// plan_split applies): codes spanning 4 * rows + 1023 keep their split, one more is numbered.
+TEST(FeaturesDictionary, DenseSparseSwitchAtOneBoundary) {
+  for (const std::uint64_t rows : {2u, 3u, 1000u}) {
+    for (const std::int64_t extra : {0, 1}) {
+      const std::int64_t span = static_cast<std::int64_t>(4 * rows + 1023) + extra;
+      iv codes(rows, 0);
+      codes.back() = span;
+      if (rows > 2) codes[1] = -1;  // a missing key: no part of the range
+      const fd::Range range = fd::range_of_present(codes);
+      ASSERT_EQ(fd::span_of(range), static_cast<std::uint64_t>(span));
+      EXPECT_EQ(fd::too_sparse(range, rows), extra == 1);
+      const fd::GroupingPlan p = fd::plan_grouping(range, codes, {}, rows, rows);
+      ASSERT_TRUE(p.split.has_value());
+      EXPECT_EQ(p.renumbered, extra == 1) << rows;
+      EXPECT_EQ(p.split->n_codes, extra == 1 ? 2u : static_cast<std::uint64_t>(span) + 1);
+    }
+  }
+}

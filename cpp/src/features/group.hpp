@@ -79,6 +79,10 @@ inline Range range_of_present(std::span<const std::int64_t> x) {
       [](Range a, const Range& b) { return a | b; });
 }
 
+// Codes spanning more than this for tables of `rows` rows leave no table of group starts
+// (plan_split); plan_grouping then numbers them densely.  `range`: not empty.
+inline bool too_sparse(const Range& range, std::uint64_t rows) { return span_of(range) >= 4 * rows + 1024; }
+
 // The split of the present codes `range` for grouping tables of `rows` rows in all (the largest
 // `max_rows`), when the codes are dense enough for a table of group starts and a row and the low
 // code bits pack in one word; else none (sort instead).
@@ -86,8 +90,8 @@ inline std::optional<CodeSplit> plan_split(const Range& range, std::uint64_t row
   if (range.empty()) return std::nullopt;
   CodeSplit split;
   split.lo = range.lo;
+  if (too_sparse(range, rows)) return std::nullopt;
   split.n_codes = span_of(range) + 1;  // span_of < 2^63: no wrap
-  if (split.n_codes > 4 * rows + 1024) return std::nullopt;
   split.shift = std::max(0, bits_for(split.n_codes - 1) - kTopBits);
   if (bits_for(max_rows) + split.shift > 62) return std::nullopt;
   return split;
@@ -307,9 +311,6 @@ struct GroupingPlan {
   buffer<std::int64_t> own_numbers, other_numbers;  // the renumbered codes' storage
   bool renumbered = false;
 };
-
-// The codes are renumbered only when they are this much sparser than the rows (plan_split's limit).
-inline bool too_sparse(const Range& range, std::uint64_t rows) { return span_of(range) >= 4 * rows + 1024; }
 
 inline GroupingPlan plan_grouping(const Range& range, std::span<const std::int64_t> codes,
                                   std::span<const std::int64_t> other, std::uint64_t rows, std::uint64_t max_rows) {
