@@ -240,9 +240,10 @@ class Dictionary {
 
   // Open addressing with linear probing on the hash's low bits, at most 70% full (16 bytes a slot:
   // 23-46 bytes per distinct code, 128 MB for 5M codes all distinct).  No code lies more than
-  // kMaxProbe slots past its home slot (at 70% full a run that long has a chance of about e^-58 per
-  // slot; codes crafted from the hash's inverse would make one run hold them all: quadratic), so a
-  // lookup stops after max_probe + 1 slots, and numbering fails rather than probe further.
+  // kMaxProbe slots past its home slot (random codes in tables 70% full, 2^12 to 2^27 slots: at
+  // most 112-178; codes crafted from the hash's inverse would make one run hold them all, a
+  // quadratic numbering), so a lookup stops after max_probe + 1 slots, and numbering fails rather
+  // than probe further.
   static constexpr std::int64_t kMaxProbe = 1024;
   struct Table {
     struct Slot {
