@@ -163,3 +163,43 @@ def test_point_in_time_join_sparse_keys_on_a_larger_case_for_any_thread_count():
     sample = np.arange(0, n, 997)
     want = _reference_rows(spine, feats, ttl=50_000)[sample]
     np.testing.assert_array_equal(dense["row"].to_numpy(dtype=np.float64, na_value=np.nan)[sample], want)
+
+
+# -- keys crafted against the numbering's hash -------------------------------------------------------
+
+def _colliding_ids(n):
+    """``n`` ids below 2**62, 0 first (so the kernel gets the ids themselves), the others hashing
+    (the kernel's MurmurHash3 finaliser) to the same bucket and the same low 24 bits: one probe
+    run would hold them all, a quadratic numbering (hours for a few million)."""
+    m = 2**64
+    inv1, inv2 = pow(0xff51afd7ed558ccd, -1, m), pow(0xc4ceb9fe1a85ec53, -1, m)
+    ids, i = [0], 0
+    while len(ids) < n:
+        h = (5 << 53) | (i << 24) | 12345
+        h ^= h >> 33
+        h = h * inv2 % m
+        h ^= h >> 33
+        h = h * inv1 % m
+        h ^= h >> 33
+        i += 1
+        if h < 2**62:
+            ids.append(h)
+    return np.array(ids, dtype=np.int64)
+
+
+def test_keys_sharing_their_hash_bits_give_the_dense_keys_results():
+    n = 60_000
+    ids = _colliding_ids(n)
+    rng = np.random.default_rng(11)
+    k = rng.integers(0, n, 2 * n)
+    ev = pd.DataFrame({"k": k, "t": rng.integers(0, 1000, 2 * n), "v": rng.standard_normal(2 * n)})
+    sparse = ev.assign(k=ids[k])
+    dense = window_aggregate(ev, by="k", on="t", values="v", windows=[10, 100])
+    for threads in (1, 2):
+        got = _on_threads(lambda: window_aggregate(sparse, by="k", on="t", values="v", windows=[10, 100]), threads)
+        pd.testing.assert_frame_equal(_features(got), _features(dense), check_exact=True)
+    spine = pd.DataFrame({"k": rng.integers(0, n, n), "t": rng.integers(0, 1000, n)})
+    feats = ev.assign(row=np.arange(2 * n))
+    dense = point_in_time_join(spine, feats, by="k", on="t")
+    got = point_in_time_join(spine.assign(k=ids[spine["k"]]), feats.assign(k=ids[feats["k"]]), by="k", on="t")
+    pd.testing.assert_frame_equal(got.drop(columns="k"), dense.drop(columns="k"), check_exact=True)

@@ -283,3 +283,76 @@ TEST(FeaturesDictionary, PlanGroupingNumbersOnlySparseCodes) {
     }
   });
 }
+
+namespace {
+
+// MurmurHash3's finaliser undone (code_hash's inverse): the code whose hash is h.
+std::int64_t unhash(std::uint64_t h) {
+  h ^= h >> 33;
+  h *= 0x9cb4b2f8129337dbULL;  // the inverse of 0xc4ceb9fe1a85ec53 modulo 2^64
+  h ^= h >> 33;
+  h *= 0x4f74430c22a54005ULL;  // the inverse of 0xff51afd7ed558ccd
+  h ^= h >> 33;
+  return static_cast<std::int64_t>(h);
+}
+
+// `n` distinct codes >= 0 whose hashes share the top (bucket) bits and the low 24 bits: every one
+// has the same home slot in its bucket's table.
+iv colliding_codes(std::size_t n) {
+  iv codes;
+  for (std::uint64_t i = 0; codes.size() < n; ++i) {
+    const std::uint64_t h = (std::uint64_t{5} << 53) | (i << 24) | 12345;
+    const std::int64_t c = unhash(h);
+    if (c >= 0) codes.push_back(c);
+  }
+  return codes;
+}
+
+}  // namespace
+
+// Codes crafted to share every hash bit the tables look at would make the numbering quadratic (a
+// probe through all the codes numbered before: 30,000 codes, 450M probes; 5M codes, hours): the
+// Dictionary gives up after kMaxProbe slots and plan_grouping leaves the table to the sort plan.
+// Codes from real ids number as before (the tests above), and lookups stop at the longest probe.
+TEST(FeaturesDictionary, CodesSharingTheirHashBitsFallBackToTheSort) {
+  const iv codes = colliding_codes(30000);
+  for (std::size_t i = 0; i < codes.size(); ++i) ASSERT_EQ(fd::code_hash(codes[i]) >> 53, 5u);
+  tbb::task_arena(2).execute([&] {
+    iv out(codes.size());
+    const fd::Dictionary d(codes, out);
+    EXPECT_FALSE(d.ok());
+    const auto rows = static_cast<std::uint64_t>(codes.size());
+    const fd::GroupingPlan p = fd::plan_grouping(fd::range_of_present(codes), codes, codes, rows, rows);
+    EXPECT_FALSE(p.split.has_value());
+    EXPECT_FALSE(p.renumbered);
+    EXPECT_EQ(p.codes.data(), codes.data());
+    // a few hundred colliding codes still number (probes below the limit), and find agrees
+    const iv few(codes.begin(), codes.begin() + 500);
+    iv num(few.size());
+    const fd::Dictionary small(few, num);
+    ASSERT_TRUE(small.ok());
+    EXPECT_EQ(small.size(), 500);
+    for (std::size_t i = 0; i < few.size(); ++i) ASSERT_EQ(small.find(few[i]), num[i]);
+    EXPECT_EQ(small.find(codes[600]), -1);
+  });
+}
+
+// The switch between the table of group starts and the numbering is one rule (too_sparse, which
+// plan_split applies): codes spanning 4 * rows + 1023 keep their split, one more is numbered.
+TEST(FeaturesDictionary, DenseSparseSwitchAtOneBoundary) {
+  for (const std::uint64_t rows : {2u, 3u, 1000u}) {
+    for (const std::int64_t extra : {0, 1}) {
+      const std::int64_t span = static_cast<std::int64_t>(4 * rows + 1023) + extra;
+      iv codes(rows, 0);
+      codes.back() = span;
+      if (rows > 2) codes[1] = -1;  // a missing key: no part of the range
+      const fd::Range range = fd::range_of_present(codes);
+      ASSERT_EQ(fd::span_of(range), static_cast<std::uint64_t>(span));
+      EXPECT_EQ(fd::too_sparse(range, rows), extra == 1);
+      const fd::GroupingPlan p = fd::plan_grouping(range, codes, {}, rows, rows);
+      ASSERT_TRUE(p.split.has_value());
+      EXPECT_EQ(p.renumbered, extra == 1) << rows;
+      EXPECT_EQ(p.split->n_codes, extra == 1 ? 2u : static_cast<std::uint64_t>(span) + 1);
+    }
+  }
+}

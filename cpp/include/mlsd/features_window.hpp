@@ -20,7 +20,9 @@
 // whole call is O((n + m) k W) after the sort.  When the queries are the events themselves and no
 // order is given, the kernel does not sort them: dense entity codes are grouped with the as-of
 // join's two-level counting scatter (features/group.hpp) and each entity's few events ordered by
-// time in cache; sparse codes, or an entity of more than 65,536 events, take a radix sort of one
+// time in cache (sparse integer codes are numbered densely first, group.hpp's Dictionary); codes
+// it gives up on (crafted hash collisions), or an entity of more than 65,536 events, take a radix
+// sort of one
 // packed (entity, time, row) word per event instead (the shared multi-key sort order when those
 // three do not fit in 64 bits).  Either grouping records, next to each
 // event's values, where its frames start and end among its entity's events (a few bytes), and

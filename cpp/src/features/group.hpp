@@ -79,6 +79,10 @@ inline Range range_of_present(std::span<const std::int64_t> x) {
       [](Range a, const Range& b) { return a | b; });
 }
 
+// Codes spanning more than this for tables of `rows` rows leave no table of group starts
+// (plan_split); plan_grouping then numbers them densely.  `range`: not empty.
+inline bool too_sparse(const Range& range, std::uint64_t rows) { return span_of(range) >= 4 * rows + 1024; }
+
 // The split of the present codes `range` for grouping tables of `rows` rows in all (the largest
 // `max_rows`), when the codes are dense enough for a table of group starts and a row and the low
 // code bits pack in one word; else none (sort instead).
@@ -86,8 +90,8 @@ inline std::optional<CodeSplit> plan_split(const Range& range, std::uint64_t row
   if (range.empty()) return std::nullopt;
   CodeSplit split;
   split.lo = range.lo;
+  if (too_sparse(range, rows)) return std::nullopt;
   split.n_codes = span_of(range) + 1;  // span_of < 2^63: no wrap
-  if (split.n_codes > 4 * rows + 1024) return std::nullopt;
   split.shift = std::max(0, bits_for(split.n_codes - 1) - kTopBits);
   if (bits_for(max_rows) + split.shift > 62) return std::nullopt;
   return split;
@@ -153,14 +157,29 @@ class Dictionary {
       for (std::int64_t i = b * block, e = std::min(n, i + block); i < e; ++i)
         if (codes[i] >= 0) rows[h[bucket(code_hash(codes[i]))]++] = codes[i];
     });
+    std::atomic<bool> failed{false};
     tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, kBuckets), [&](const tbb::blocked_range<std::int64_t>& r) {
       for (std::int64_t t = r.begin(); t != r.end(); ++t) {
         check_interrupt();
+        if (failed.load(std::memory_order_relaxed)) return;
         Table& table = tables_[t];
-        for (index_t j = top[t]; j < top[t + 1]; ++j) rows[j] = table.number(rows[j]);
+        for (index_t j = top[t]; j < top[t + 1]; ++j) {
+          rows[j] = table.number(rows[j]);
+          if (rows[j] < 0) {  // a probe longer than kMaxProbe: give up (the caller sorts instead)
+            failed.store(true, std::memory_order_relaxed);
+            return;
+          }
+        }
         base_[t] = table.size;
       }
     });
+    if (failed.load()) {
+      std::fill(base_.begin(), base_.end(), std::int64_t{0});
+      tables_.clear();
+      tables_.resize(kBuckets);
+      ok_ = false;
+      return;
+    }
     std::int64_t sum = 0;  // base_[t]: the first number of bucket t
     for (std::int64_t t = 0; t <= kBuckets; ++t) {
       const std::int64_t c = t < kBuckets ? base_[t] : 0;
@@ -183,6 +202,11 @@ class Dictionary {
   }
 
   std::int64_t size() const { return base_[kBuckets]; }
+
+  // False when the codes could not be numbered: some code's probe would have run longer than
+  // kMaxProbe slots (codes crafted to share their hash's bits; never seen on real ids), which would
+  // make the numbering quadratic.  Then size() is 0, find() gives -1 and `out` is unspecified.
+  bool ok() const { return ok_; }
 
   // The number of `code`; -1 for a missing key or a code the dictionary does not hold.
   std::int64_t find(std::int64_t code) const {
@@ -215,7 +239,12 @@ class Dictionary {
   static std::int64_t bucket(std::uint64_t h) { return static_cast<std::int64_t>(h >> (64 - kTopBits)); }
 
   // Open addressing with linear probing on the hash's low bits, at most 70% full (16 bytes a slot:
-  // 23-46 bytes per distinct code, 128 MB for 5M codes all distinct).
+  // 23-46 bytes per distinct code, 128 MB for 5M codes all distinct).  No code lies more than
+  // kMaxProbe slots past its home slot (random codes in tables 70% full, 2^12 to 2^27 slots: at
+  // most 112-178; codes crafted from the hash's inverse would make one run hold them all, a
+  // quadratic numbering), so a lookup stops after max_probe + 1 slots, and numbering fails rather
+  // than probe further.
+  static constexpr std::int64_t kMaxProbe = 1024;
   struct Table {
     struct Slot {
       std::int64_t code = -1;  // -1: empty
@@ -223,40 +252,53 @@ class Dictionary {
     };
     std::vector<Slot> slots;
     std::int64_t size = 0;
+    std::int64_t max_probe = 0;  // the farthest any code lies from its home slot
 
     std::int64_t find(std::int64_t code, std::uint64_t h) const {
       if (slots.empty()) return -1;
       const std::uint64_t mask = slots.size() - 1;
-      for (std::uint64_t s = h & mask;; s = (s + 1) & mask) {
+      std::uint64_t s = h & mask;
+      for (std::int64_t d = 0; d <= max_probe; ++d, s = (s + 1) & mask) {
         if (slots[s].code == code) return slots[s].number;
         if (slots[s].code < 0) return -1;
       }
+      return -1;
     }
-    // The number of `code`, the next one when it is new.
+    // The number of `code`, the next one when it is new; -1 when it would lie beyond kMaxProbe.
     std::int64_t number(std::int64_t code) {
-      if (10 * (size + 1) > 7 * static_cast<std::int64_t>(slots.size())) grow();
+      if (10 * (size + 1) > 7 * static_cast<std::int64_t>(slots.size()) && !grow()) return -1;
       const std::uint64_t mask = slots.size() - 1;
       std::uint64_t s = code_hash(code) & mask;
-      for (; slots[s].code >= 0; s = (s + 1) & mask)
+      std::int64_t d = 0;
+      for (; slots[s].code >= 0; s = (s + 1) & mask, ++d) {
         if (slots[s].code == code) return slots[s].number;
+        if (d >= kMaxProbe) return -1;
+      }
       slots[s] = Slot{code, size};
+      max_probe = std::max(max_probe, d);
       return size++;
     }
-    void grow() {
+    bool grow() {
       std::vector<Slot> old(std::max<std::size_t>(16, 2 * slots.size()));
       old.swap(slots);
       const std::uint64_t mask = slots.size() - 1;
+      max_probe = 0;
       for (const Slot& x : old) {
         if (x.code < 0) continue;
         std::uint64_t s = code_hash(x.code) & mask;
-        while (slots[s].code >= 0) s = (s + 1) & mask;
+        std::int64_t d = 0;
+        for (; slots[s].code >= 0; s = (s + 1) & mask, ++d)
+          if (d >= kMaxProbe) return false;
         slots[s] = x;
+        max_probe = std::max(max_probe, d);
       }
+      return true;
     }
   };
 
   std::vector<Table> tables_;
   std::vector<std::int64_t> base_;
+  bool ok_ = true;
 };
 
 // The codes to group a table by, and the split that groups them: the table's codes as given when
@@ -271,9 +313,6 @@ struct GroupingPlan {
   bool renumbered = false;
 };
 
-// The codes are renumbered only when they are this much sparser than the rows (plan_split's limit).
-inline bool too_sparse(const Range& range, std::uint64_t rows) { return span_of(range) >= 4 * rows + 1024; }
-
 inline GroupingPlan plan_grouping(const Range& range, std::span<const std::int64_t> codes,
                                   std::span<const std::int64_t> other, std::uint64_t rows, std::uint64_t max_rows) {
   GroupingPlan plan;
@@ -284,6 +323,10 @@ inline GroupingPlan plan_grouping(const Range& range, std::span<const std::int64
   plan.own_numbers = buffer<std::int64_t>(codes.size());
   mlsd::detail::advise_huge_pages(plan.own_numbers.data(), plan.own_numbers.size() * sizeof(std::int64_t));
   const Dictionary dict(codes, plan.own_numbers);
+  if (!dict.ok()) {  // codes the dictionary cannot number in linear time: sort instead
+    plan.own_numbers = buffer<std::int64_t>();
+    return plan;
+  }
   if (!other.empty()) {
     plan.other_numbers = buffer<std::int64_t>(other.size());
     mlsd::detail::advise_huge_pages(plan.other_numbers.data(), plan.other_numbers.size() * sizeof(std::int64_t));

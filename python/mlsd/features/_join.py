@@ -277,11 +277,12 @@ def point_in_time_join(spine, features, *, by, on, ttl=None, created_at=None, al
     ``pandas.merge_asof(..., by=..., direction="backward")``.  (DuckDB's ``ASOF JOIN`` picks one
     of the tied rows without a stated rule; the tests compare the matched times with it.)
 
-    The kernel codes the keys of the spine and of each table jointly.  When the codes are dense (the
-    usual case: integer ids, strings, categoricals) it groups the feature rows by entity with a
-    two-level counting scatter, orders each entity's rows by time in cache, scatters the events by
-    the same buckets and looks each one up in its entity's rows; otherwise it orders both sides by
-    (entity, time) with a parallel LSD radix sort and merges them.  The matched values of every
+    The kernel codes the keys of the spine and of each table jointly.  It groups the feature rows by
+    entity with a two-level counting scatter (codes too sparse to index by, such as ``id * 10**12``,
+    snowflake or hashed ids, are first numbered densely, the spine's by the feature table's
+    numbering), orders each entity's rows by time in cache, and looks each event up in its entity's
+    rows; when an entity has more than 65,536 feature rows it orders both sides by (entity, time)
+    with a parallel LSD radix sort and merges them instead.  The matched values of every
     NumPy column are then gathered in one pass.  Everything runs in parallel (oneTBB,
     ``mlsd.set_num_threads``); the result does not depend on the thread count.
 

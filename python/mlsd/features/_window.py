@@ -265,11 +265,11 @@ def window_aggregate(events, *, by, on, values, windows=("1h", "1d", "7d"),
     events are walked once per value with monotone pointers (one per window), compensated running
     sums and monotonic deques for min and max: O(n log n) at most overall, exact (sums to
     rounding), entities in parallel, the same numbers for any thread count.  Without ``at``, the
-    events are not sorted when their keys are dense (strings, categoricals, and integer ids whose
-    range is at most about four times the number of events): they are grouped by entity with a
-    counting scatter and each entity's events ordered by time in cache; an entity
-    with at most 32 events is then aggregated directly from its events for each event, in the
-    events' row order, so the feature columns are written sequentially.
+    events are not sorted: they are grouped by entity with a counting scatter (integer ids too
+    sparse to index by, such as ``id * 10**12``, snowflake or hashed ids, are numbered densely
+    first) and each entity's events ordered by time in cache; an entity with at most 32 events is
+    then aggregated directly from its events for each event, in the events' row order, so the
+    feature columns are written sequentially.
 
     Examples
     --------
