@@ -22,10 +22,9 @@
 // join's two-level counting scatter (features/group.hpp) and each entity's few events ordered by
 // time in cache (sparse integer codes are numbered densely first, group.hpp's Dictionary); codes
 // it gives up on (crafted hash collisions), or an entity of more than 65,536 events, take a radix
-// sort of one
-// packed (entity, time, row) word per event instead (the shared multi-key sort order when those
-// three do not fit in 64 bits).  Either grouping records, next to each
-// event's values, where its frames start and end among its entity's events (a few bytes), and
+// sort of one packed (entity, time, row) word per event instead (the shared multi-key sort order
+// when those three do not fit in 64 bits).  Either grouping records, next to each event's values,
+// where its frames start and end among its entity's events (a few bytes), and
 // each event's aggregates are then computed in the caller's row order: for an entity of at most
 // 32 events directly from its frames (a compensated sum over the frame, at most 32 W steps per
 // query), for a larger one by the walk; the result columns are written sequentially, with no
