@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -518,11 +519,15 @@ bool record_grouped(const WindowEvents& ev, Rec& rec, std::span<double> lent) {
     rec.group(first, last, pos, bucket_last);
   };
   auto missing = [&](std::int64_t i) { rec.missing(i); };
-  // The entries are trivially copyable records of 8-byte words, as the table's doubles.
+  // The entries are trivial records of 8-byte words, as the table's doubles.  Their lifetime
+  // begins in that storage here (a placement new of trivial objects: no code), so that writing
+  // them there is not an access to the doubles through another type; the caller begins the
+  // doubles' lifetime again before it writes the results.
   auto lend = [&](auto* type) {
     using E = std::remove_pointer_t<decltype(type)>;
-    static_assert(std::is_trivially_copyable_v<E> && alignof(E) <= alignof(double));
-    return std::span<E>(reinterpret_cast<E*>(lent.data()), lent.size_bytes() / sizeof(E));
+    static_assert(std::is_trivial_v<E> && alignof(E) <= alignof(double));
+    const std::size_t count = lent.size_bytes() / sizeof(E);
+    return std::span<E>(::new (static_cast<void*>(lent.data())) E[count], count);
   };
   if (ev.values.size() == 1) {
     const std::span<const double> v = ev.values[0];
@@ -657,6 +662,8 @@ WindowResult self_aggregate(const WindowEvents& ev, std::span<const std::int64_t
     recorder.reset();
     record_sorted(ev, recorder);
   }
+  // The table lent to the grouping holds doubles again (a placement new of trivial objects: no code).
+  ::new (static_cast<void*>(res.table.data())) double[res.table.size()];
   const std::vector<WalkedGroup> walked = recorder.finish();
 
   // Entities too large for the direct path: walked into a side table, row-major by their rank.
