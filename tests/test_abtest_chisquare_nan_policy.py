@@ -135,6 +135,33 @@ def test_keepdims_as_scipy(axis, nan_policy):
     same(res.pvalue, ref.pvalue)
 
 
+@pytest.mark.parametrize("shape", [(3, 4), (2, 3, 4), (5,)])
+@pytest.mark.parametrize("axis", [0, 1, -1, None])
+@pytest.mark.parametrize("ddof", [[0, 1], [[0], [1]], [0, 1, 2], [0.5, 1, 2, 0], np.zeros((3, 1)), [[0, 1, 2, 0]],
+                                  np.zeros((2, 1, 1))])
+def test_keepdims_with_an_array_ddof_as_scipy(shape, axis, ddof):
+    """SciPy pairs an array ddof with the reduced statistics, then puts the reduced axes back into
+    the p-values (np.expand_dims at `axis`): shapes such as (1, 2, 4) or (1, 1, 2) -- or an error
+    where the reduced statistics and ddof do not broadcast."""
+    obs = np.random.default_rng(1).integers(1, 30, shape).astype(float)
+    if axis is not None and not -len(shape) <= axis < len(shape):
+        with pytest.raises(np.exceptions.AxisError, match="chisquare"):
+            ab.chisquare(obs, ddof=ddof, axis=axis, keepdims=True)
+        return
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            ref = st.chisquare(obs, ddof=np.asarray(ddof), axis=axis, keepdims=True)
+    except ValueError:
+        with pytest.raises(ValueError, match="chisquare: ddof of shape"):
+            ab.chisquare(obs, ddof=ddof, axis=axis, keepdims=True)
+        return
+    res = ab.chisquare(obs, ddof=ddof, axis=axis, keepdims=True)
+    same(res.statistic, ref.statistic)
+    same(res.pvalue, ref.pvalue)
+    assert np.shape(res.dof) == np.shape(ref.pvalue)
+
+
 @pytest.mark.parametrize("ddof", [0.5, np.float64(1.5), np.float32(0.5), -0.25, [0.5, 1.0], np.array([[0.0], [1.5]])])
 def test_float_ddof_as_scipy(ddof):
     obs = np.array([[10.0, 2], [12, 9], [3, 4]])

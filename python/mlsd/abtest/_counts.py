@@ -193,7 +193,8 @@ def chisquare(f_obs: Any, f_exp: Any = None, ddof: Any = 0, axis: int | None = 0
         ``sum_check`` is False.  Default: all categories equally likely.
     ddof : float or array-like of floats, default 0
         The p-value has ``k - 1 - ddof`` degrees of freedom (k categories); an array broadcasts
-        against the statistics, as in SciPy.  As SciPy: negative degrees of freedom give a NaN
+        against the statistics, as in SciPy (with ``keepdims``, against the reduced statistics, the
+        reduced axes then put back into the p-values, as SciPy does).  As SciPy: negative degrees of freedom give a NaN
         p-value, and 0 gives p = 0 for a positive statistic (NaN for 0).
     axis : int or None, default 0
         The axis of the categories (None: all entries are one set of categories).
@@ -264,13 +265,23 @@ def chisquare(f_obs: Any, f_exp: Any = None, ddof: Any = 0, axis: int | None = 0
                         nan_policy=nan_policy, paired=True, keepdims=keepdims)
         stat_rows, k_rows = _chisquare_rows(sm, sum_check, small, func)
         stat, k_b = sm.shaped(stat_rows), sm.shaped(k_rows)
+    # SciPy pairs an array ddof with the statistics before keepdims puts the reduced axes back, then
+    # puts them back into the p-values and dof too: np.expand_dims at `axis` as given (axis=None:
+    # every axis of f_obs, in front)
+    put_back = keepdims and np.ndim(ddof) > 0
+    stat_r, k_r = stat, k_b
+    if put_back:
+        reduced = tuple(range(f_obs.ndim)) if axis is None else axis
+        stat_r, k_r = np.squeeze(stat, axis=reduced), np.squeeze(k_b, axis=reduced)
     try:
-        dof = k_b - 1 - np.asarray(ddof, dtype=np.float64)
-        stat_b, dof_b = np.broadcast_arrays(stat, dof)
+        dof = k_r - 1 - np.asarray(ddof, dtype=np.float64)
+        stat_b, dof_b = np.broadcast_arrays(stat_r, dof)
     except ValueError:
         raise ValueError(f"{func}: ddof of shape {np.shape(ddof)} does not broadcast against the statistics of "
-                         f"shape {np.shape(stat)}") from None
+                         f"shape {np.shape(stat_r)}") from None
     p = special.chdtrc(dof_b, stat_b)
+    if put_back:
+        p, dof = np.expand_dims(p, reduced), np.expand_dims(dof, reduced)
     out_type = np.float32 if small else np.float64
 
     def out(v):
