@@ -349,3 +349,49 @@ def test_from_dict_refuses_integer_fields_that_are_not_integers(field, bad):
     d[field] = bad
     with pytest.raises(ValueError, match="The 'd' parameter of WindowState.from_dict"):
         WindowState.from_dict(d)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_integer_key_index_across_eviction_rejection_merge_and_reload(seed):
+    """Integer keys are numbered through a sorted index of the held keys (not a dict lookup per
+    key): it must follow every change of the numbering -- entities forgotten once evicted (ids
+    renumbered), a batch rejected for a late event (its new entities undone), a merge, a reload --
+    so that lookups keep equalling window_aggregate offline and the state equals the one fed the
+    same accepted events as the dictionary path numbers them (keys as strings give the same
+    lookups)."""
+    rng = np.random.default_rng(seed)
+    n = 6000
+    t = np.cumsum(rng.integers(0, 3, n))
+    ent = rng.integers(0, 400, n) + np.where(np.arange(n) < n // 2, 0, 10**12)  # a new key range halfway
+    ent = ent.astype(np.int32 if seed == 1 else np.int64)
+    v = np.round(rng.normal(size=(n, 2)), 3)
+    windows = [5, 40]
+    kw = dict(windows=windows, names=["a", "b"], allowed_lateness=3)
+    state = WindowState.from_arrays(ent[:0], t[:0], v[:0], **kw)
+    as_str = WindowState.from_arrays(np.array([], dtype=object), t[:0], v[:0], **kw)
+    accepted = np.zeros(n, dtype=bool)
+    cuts = np.sort(np.concatenate([[0, n], rng.integers(0, n, 40)]))
+    for i, (a, b) in enumerate(zip(cuts[:-1], cuts[1:])):
+        if b == a:
+            continue
+        if i % 7 == 3:  # a rejected batch: new keys and a late event, nothing added
+            late_keys = np.concatenate([ent[a:b], [ent.max() + 1 + i]]).astype(ent.dtype)
+            late_t = np.concatenate([t[a:b], [t[max(a - 1, 0)] - 100]])
+            with pytest.raises(ValueError, match="late event"):
+                state.update(late_keys, late_t, np.vstack([v[a:b], [[0.0, 0.0]]]))
+        state.update(ent[a:b], t[a:b], v[a:b])
+        as_str.update(np.array([str(x) for x in ent[a:b]], dtype=object), t[a:b], v[a:b])
+        accepted[a:b] = True
+        if i % 5 == 0:  # a reload, and a merge with an empty part, keep the numbering consistent
+            state = WindowState.from_dict(json.loads(json.dumps(state.to_dict())))
+            state = state.merge(WindowState.from_arrays(ent[:0], t[:0], v[:0], **kw))
+        q_keys = np.concatenate([ent[rng.integers(0, b, 30)], [-5, 10**15]]).astype(np.int64)  # and unseen keys
+        q_time = np.full(q_keys.size, t[b - 1] + 1)
+        got = state.lookup(q_keys, q_time)
+        pd.testing.assert_frame_equal(got, _offline(ent[:b].astype(np.int64), t[:b], v[:b], q_keys, q_time, windows),
+                                      check_exact=True)
+        pd.testing.assert_frame_equal(got, as_str.lookup(np.array([str(x) for x in q_keys], dtype=object), q_time),
+                                      check_exact=True)
+    assert state.result().n_entities < 400  # entities were evicted and forgotten on the way
+    whole = WindowState.from_arrays(ent, t, v, **kw)
+    assert state.to_dict() == whole.to_dict()

@@ -128,7 +128,8 @@ class WindowState(MergeableState):
     """
 
     __slots__ = ("_names", "_windows", "_labels", "_aggs", "_closed", "_lateness", "_on_late", "_spec",
-                 "_kinds", "_key_names", "_ids", "_entity_keys", "_ent", "_times", "_values", "_max_time", "_n_late")
+                 "_kinds", "_key_names", "_ids", "_entity_keys", "_int_index", "_ent", "_times", "_values", "_max_time",
+                 "_n_late")
 
     # -- construction ----------------------------------------------------------------------------
     @classmethod
@@ -200,7 +201,7 @@ class WindowState(MergeableState):
         s._lateness, s._on_late, s._spec, s._kinds = lateness, on_late, spec, list(kinds)
         s._key_names = list(key_names)
         s._max_time, s._n_late = max_time, n_late
-        s._ids, s._entity_keys = {}, []
+        s._ids, s._entity_keys, s._int_index = {}, [], None
         ent = np.fromiter((s._id_of(key) for key in (entity_keys or ())), dtype=np.int64, count=len(times))
         order = sort_order(ent, times) if ent.size else np.empty(0, np.int64)
         s._ent, s._times, s._values = ent[order], np.asarray(times, np.int64)[order], values[order]
@@ -211,7 +212,35 @@ class WindowState(MergeableState):
         if i is None:
             i = self._ids[key] = len(self._entity_keys)
             self._entity_keys.append(key)
+            self._int_index = None
         return i
+
+    def _integer_ids(self, vals: np.ndarray, create: bool) -> np.ndarray:
+        """The ids of one integer key column's values (``_entity_ids`` for the common case, without
+        a dictionary lookup per key): the held keys sorted with their ids (built once, extended by
+        each batch's new keys) and searched.  New keys get ids in order of first appearance, as
+        the dictionary path gives them; ``_ids`` and ``_entity_keys`` stay the one record."""
+        codes, uniques = pd.factorize(vals, use_na_sentinel=False)  # uniques in order of first appearance
+        uniques = np.asarray(uniques, dtype=np.int64)
+        if self._int_index is None:
+            held = np.fromiter((k[0] for k in self._entity_keys), dtype=np.int64, count=len(self._entity_keys))
+            order = np.argsort(held, kind="stable")
+            self._int_index = (held[order], order.astype(np.int64))
+        keys, ids = self._int_index
+        at = np.minimum(np.searchsorted(keys, uniques), max(keys.size - 1, 0))
+        found = keys[at] == uniques if keys.size else np.zeros(uniques.size, dtype=bool)
+        local = np.where(found, ids[at] if keys.size else -1, -1)
+        if create and not found.all():
+            new = uniques[~found]
+            new_ids = np.arange(len(self._entity_keys), len(self._entity_keys) + new.size, dtype=np.int64)
+            new_keys = [(k,) for k in new.tolist()]
+            self._entity_keys.extend(new_keys)
+            self._ids.update(zip(new_keys, new_ids.tolist()))
+            local[~found] = new_ids
+            keys, ids = np.concatenate([keys, new]), np.concatenate([ids, new_ids])
+            order = np.argsort(keys, kind="stable")
+            self._int_index = (keys[order], ids[order])
+        return local[codes]
 
     # -- the protocol ----------------------------------------------------------------------------
     @validate_params(keys=[KEYS, TABLE], times=[TIMES], values=[VALUES])
@@ -444,6 +473,9 @@ class WindowState(MergeableState):
             return ids
         if create:
             self._kinds = [held if held is not None else kind for (kind, _, _), held in zip(canon, self._kinds)]
+        if len(canon) == 1 and canon[0][0] == "integer":
+            ids[rows] = self._integer_ids(np.asarray(canon[0][1], dtype=np.int64)[rows], create)
+            return ids
         codes, uniques = [], []
         for _, vals, _ in canon:
             c, u = pd.factorize(vals[rows], use_na_sentinel=False)
@@ -506,6 +538,7 @@ class WindowState(MergeableState):
         for key in self._entity_keys[n_ids:]:
             del self._ids[key]
         del self._entity_keys[n_ids:]
+        self._int_index = None
 
     def _insert(self, ent, ticks, values):
         """Adds events, keeping the held ones sorted by (entity, time, arrival)."""
@@ -541,6 +574,7 @@ class WindowState(MergeableState):
             remap[held] = np.arange(held.size)
             self._entity_keys = [self._entity_keys[i] for i in held.tolist()]
             self._ids = {k: i for i, k in enumerate(self._entity_keys)}
+            self._int_index = None
             self._ent = remap[self._ent]
 
 
