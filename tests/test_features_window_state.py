@@ -395,3 +395,24 @@ def test_integer_key_index_across_eviction_rejection_merge_and_reload(seed):
     assert state.result().n_entities < 400  # entities were evicted and forgotten on the way
     whole = WindowState.from_arrays(ent, t, v, **kw)
     assert state.to_dict() == whole.to_dict()
+
+
+def test_integer_index_finds_every_key_across_its_merges():
+    """The integer-key index (a large sorted part and a small one merged into it past a
+    sixteenth) against a dict, through many additions that cross the merge threshold."""
+    from mlsd.features._state import _IntegerIndex
+
+    rng = np.random.default_rng(5)
+    first = rng.choice(2**62, 5000, replace=False).astype(np.int64)
+    index = _IntegerIndex(first.copy(), np.arange(first.size, dtype=np.int64))
+    ref = {int(k): i for i, k in enumerate(first)}
+    for _ in range(60):
+        fresh = rng.integers(-2**62, 2**62, int(rng.integers(1, 300)), dtype=np.int64)
+        fresh = np.unique(fresh[[int(k) not in ref for k in fresh]])
+        rng.shuffle(fresh)
+        ids = np.arange(len(ref), len(ref) + fresh.size, dtype=np.int64)
+        index.add(fresh, ids)
+        ref.update(zip(fresh.tolist(), ids.tolist()))
+        q = np.concatenate([rng.choice(np.fromiter(ref, np.int64), 200), rng.integers(-2**62, 2**62, 50)])
+        assert index.find(q).tolist() == [ref.get(int(k), -1) for k in q]
+    assert index.new_keys.size < index.keys.size  # the small part was merged on the way

@@ -224,22 +224,16 @@ class WindowState(MergeableState):
         uniques = np.asarray(uniques, dtype=np.int64)
         if self._int_index is None:
             held = np.fromiter((k[0] for k in self._entity_keys), dtype=np.int64, count=len(self._entity_keys))
-            order = np.argsort(held, kind="stable")
-            self._int_index = (held[order], order.astype(np.int64))
-        keys, ids = self._int_index
-        at = np.minimum(np.searchsorted(keys, uniques), max(keys.size - 1, 0))
-        found = keys[at] == uniques if keys.size else np.zeros(uniques.size, dtype=bool)
-        local = np.where(found, ids[at] if keys.size else -1, -1)
-        if create and not found.all():
-            new = uniques[~found]
-            new_ids = np.arange(len(self._entity_keys), len(self._entity_keys) + new.size, dtype=np.int64)
-            new_keys = [(k,) for k in new.tolist()]
+            self._int_index = _IntegerIndex(held, np.arange(held.size, dtype=np.int64))
+        local = self._int_index.find(uniques)
+        new = local < 0
+        if create and new.any():
+            new_ids = np.arange(len(self._entity_keys), len(self._entity_keys) + int(new.sum()), dtype=np.int64)
+            new_keys = [(k,) for k in uniques[new].tolist()]
             self._entity_keys.extend(new_keys)
             self._ids.update(zip(new_keys, new_ids.tolist()))
-            local[~found] = new_ids
-            keys, ids = np.concatenate([keys, new]), np.concatenate([ids, new_ids])
-            order = np.argsort(keys, kind="stable")
-            self._int_index = (keys[order], ids[order])
+            self._int_index.add(uniques[new], new_ids)
+            local[new] = new_ids
         return local[codes]
 
     # -- the protocol ----------------------------------------------------------------------------
@@ -576,6 +570,46 @@ class WindowState(MergeableState):
             self._ids = {k: i for i, k in enumerate(self._entity_keys)}
             self._int_index = None
             self._ent = remap[self._ent]
+
+
+class _IntegerIndex:
+    """Integer keys and their ids, sorted by key for searchsorted: a large part, and a small one
+    that new keys are slotted into and that joins the large one once it holds a sixteenth of it,
+    so that a batch of a few new keys does not copy an index of millions (amortised O(1) copies
+    per new key)."""
+
+    __slots__ = ("keys", "ids", "new_keys", "new_ids")
+
+    def __init__(self, keys: np.ndarray, ids: np.ndarray):
+        order = np.argsort(keys, kind="stable")
+        self.keys, self.ids = keys[order], ids[order]
+        self.new_keys, self.new_ids = np.empty(0, np.int64), np.empty(0, np.int64)
+
+    @staticmethod
+    def _search(keys: np.ndarray, ids: np.ndarray, q: np.ndarray) -> np.ndarray:
+        if keys.size == 0:
+            return np.full(q.size, -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(keys, q), keys.size - 1)
+        return np.where(keys[at] == q, ids[at], -1)
+
+    def find(self, q: np.ndarray) -> np.ndarray:
+        """The id of each key of ``q`` (-1: not held)."""
+        out = self._search(self.keys, self.ids, q)
+        if self.new_keys.size:
+            miss = out < 0
+            out[miss] = self._search(self.new_keys, self.new_ids, q[miss])
+        return out
+
+    def add(self, keys: np.ndarray, ids: np.ndarray) -> None:
+        """Adds keys not held yet."""
+        by_key = np.argsort(keys, kind="stable")
+        at = np.searchsorted(self.new_keys, keys[by_key])
+        self.new_keys = np.insert(self.new_keys, at, keys[by_key])
+        self.new_ids = np.insert(self.new_ids, at, ids[by_key])
+        if self.new_keys.size > max(1024, self.keys.size // 16):
+            at = np.searchsorted(self.keys, self.new_keys)
+            self.keys, self.ids = np.insert(self.keys, at, self.new_keys), np.insert(self.ids, at, self.new_ids)
+            self.new_keys, self.new_ids = np.empty(0, np.int64), np.empty(0, np.int64)
 
 
 _KINDS = ("integer", "float", "string")
