@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -210,7 +211,7 @@ class Dictionary {
         if (failed.load(std::memory_order_relaxed)) return;
         Table& table = tables_[t];
         for (index_t j = top[t]; j < top[t + 1]; ++j) {
-          rows[j] = table.number(rows[j]);
+          rows[j] = table.number(code_hash(rows[j]));
           if (rows[j] < 0) {  // a probe longer than kMaxProbe: give up (the caller sorts instead)
             failed.store(true, std::memory_order_relaxed);
             return;
@@ -250,7 +251,7 @@ class Dictionary {
     if (code < 0) return -1;
     const std::uint64_t h = code_hash(code);
     const std::int64_t t = bucket(h);
-    const std::int64_t local = tables_[t].find(code, h);
+    const std::int64_t local = tables_[t].find(h);
     return local < 0 ? -1 : base_[t] + local;
   }
 
@@ -275,64 +276,90 @@ class Dictionary {
   static constexpr std::int64_t kBuckets = std::int64_t{1} << kTopBits;
   static std::int64_t bucket(std::uint64_t h) { return static_cast<std::int64_t>(h >> (64 - kTopBits)); }
 
-  // Open addressing with linear probing on the hash's low bits, at most 70% full (16 bytes a slot:
-  // 23-46 bytes per distinct code, 128 MB for 5M codes all distinct).  No code lies more than
-  // kMaxProbe slots past its home slot (random codes in tables 70% full, 2^12 to 2^27 slots: at
-  // most 112-178; codes crafted from the hash's inverse would make one run hold them all, a
+  // Open addressing with linear probing on the hash's low bits, at most 70% full.  No code lies more
+  // than kMaxProbe slots past its home slot (random codes in tables 70% full, 2^12 to 2^27 slots:
+  // at most 112-178; codes crafted from the hash's inverse would make one run hold them all, a
   // quadratic numbering), so a lookup stops after max_probe + 1 slots, and numbering fails rather
   // than probe further.
+  //
+  // A slot is one word (8 bytes: 11-23 bytes per distinct code, 64 MB for 5M codes all distinct;
+  // code and number took 16).  code_hash is a bijection, so the hash's bits stand for the code; of
+  // them, the top kTopBits are the table's bucket and the low `bits` the home slot, which the
+  // slot's position less its distance d from home gives back.  The word keeps the rest of the hash
+  // (kHashBits - bits bits), the number (below 0.7 * 2^bits: `bits` bits, whatever the rows) and
+  // d + 1 (0: an empty slot), 64 bits in all.  Two codes agree on all three only when they are one.
   static constexpr std::int64_t kMaxProbe = 1024;
+  static constexpr int kDistBits = 11;            // d + 1 <= kMaxProbe + 1 < 2^11
+  static constexpr int kHashBits = 64 - kTopBits;  // the hash bits below the bucket's
+  static constexpr std::uint64_t kLowHash = (std::uint64_t{1} << kHashBits) - 1;
+  static_assert(kMaxProbe + 1 < (std::int64_t{1} << kDistBits) && kDistBits + kHashBits == 64);
   struct Table {
-    struct Slot {
-      std::int64_t code = -1;  // -1: empty
-      std::int64_t number = 0;
-    };
-    std::vector<Slot> slots;
+    std::vector<std::uint64_t> slots;  // 2^bits words, or none
+    int bits = 0;
     std::int64_t size = 0;
     std::int64_t max_probe = 0;  // the farthest any code lies from its home slot
 
-    std::int64_t find(std::int64_t code, std::uint64_t h) const {
+    // The word of a code whose hash's low kHashBits are `low`, at distance d, less its number.
+    std::uint64_t key_word(std::uint64_t low, std::int64_t d) const {
+      return (low >> bits << (bits + kDistBits)) | static_cast<std::uint64_t>(d + 1);
+    }
+    std::uint64_t number_bits() const { return (slots.size() - 1) << kDistBits; }
+    std::int64_t at(std::uint64_t w) const { return static_cast<std::int64_t>((w & number_bits()) >> kDistBits); }
+
+    std::int64_t find(std::uint64_t h) const {
       if (slots.empty()) return -1;
-      const std::uint64_t mask = slots.size() - 1;
+      const std::uint64_t mask = slots.size() - 1, numbers = number_bits();
       std::uint64_t s = h & mask;
+      const std::uint64_t want = key_word(h & kLowHash, 0);
       for (std::int64_t d = 0; d <= max_probe; ++d, s = (s + 1) & mask) {
-        if (slots[s].code == code) return slots[s].number;
-        if (slots[s].code < 0) return -1;
+        const std::uint64_t w = slots[s];
+        if (w == 0) return -1;
+        if ((w & ~numbers) == want + static_cast<std::uint64_t>(d)) return at(w);
       }
       return -1;
     }
-    // The number of `code`, the next one when it is new; -1 when it would lie beyond kMaxProbe.
-    std::int64_t number(std::int64_t code) {
+    // The number of the code whose hash is h, the next one when it is new; -1 when it would lie
+    // beyond kMaxProbe.
+    std::int64_t number(std::uint64_t h) {
       if (10 * (size + 1) > 7 * static_cast<std::int64_t>(slots.size()) && !grow()) return -1;
-      const std::uint64_t mask = slots.size() - 1;
-      std::uint64_t s = code_hash(code) & mask;
+      const std::uint64_t mask = slots.size() - 1, numbers = number_bits();
+      std::uint64_t s = h & mask;
+      const std::uint64_t want = key_word(h & kLowHash, 0);
       std::int64_t d = 0;
-      for (; slots[s].code >= 0; s = (s + 1) & mask, ++d) {
-        if (slots[s].code == code) return slots[s].number;
+      for (std::uint64_t w; (w = slots[s]) != 0; s = (s + 1) & mask, ++d) {
+        if ((w & ~numbers) == want + static_cast<std::uint64_t>(d)) return at(w);
         if (d >= kMaxProbe) return -1;
       }
-      slots[s] = Slot{code, size};
+      slots[s] = want + static_cast<std::uint64_t>(d) + (static_cast<std::uint64_t>(size) << kDistBits);
       max_probe = std::max(max_probe, d);
       return size++;
     }
+    // Twice the slots, the codes placed again in the order of their old slots.
     bool grow() {
-      std::vector<Slot> old(std::max<std::size_t>(16, 2 * slots.size()));
+      if (2 * slots.size() >= (std::uint64_t{1} << kHashBits)) return false;  // 2^52 slots: never reached
+      std::vector<std::uint64_t> old(std::max<std::size_t>(16, 2 * slots.size()), 0);
       old.swap(slots);
+      const int old_bits = bits;
+      const std::uint64_t old_mask = old.size() - 1;
+      bits = std::countr_zero(slots.size());
       const std::uint64_t mask = slots.size() - 1;
       max_probe = 0;
-      for (const Slot& x : old) {
-        if (x.code < 0) continue;
-        std::uint64_t s = code_hash(x.code) & mask;
+      for (std::uint64_t p = 0; p < old.size(); ++p) {
+        const std::uint64_t w = old[p];
+        if (w == 0) continue;
+        const std::uint64_t d_old = (w & ((std::uint64_t{1} << kDistBits) - 1)) - 1;
+        const std::uint64_t low = (w >> (old_bits + kDistBits) << old_bits) | ((p - d_old) & old_mask);
+        const std::uint64_t number = (w >> kDistBits) & old_mask;
+        std::uint64_t s = low & mask;
         std::int64_t d = 0;
-        for (; slots[s].code >= 0; s = (s + 1) & mask, ++d)
+        for (; slots[s] != 0; s = (s + 1) & mask, ++d)
           if (d >= kMaxProbe) return false;
-        slots[s] = x;
+        slots[s] = key_word(low, d) + (number << kDistBits);
         max_probe = std::max(max_probe, d);
       }
       return true;
     }
   };
-
   std::vector<Table> tables_;
   std::vector<std::int64_t> base_;
   bool ok_ = true;
