@@ -337,6 +337,49 @@ TEST(FeaturesDictionary, CodesSharingTheirHashBitsFallBackToTheSort) {
   });
 }
 
+// A table slot keeps a code as the parts of its hash that its position does not give (its home slot
+// is the position less the distance kept with it): codes whose hashes differ only in the home bits,
+// only in the bits above them, or in both, all of one bucket, get distinct numbers, are found, and
+// those never numbered are not, before and after the tables grow.
+TEST(FeaturesDictionary, CodesDifferingInFewHashBitsStayApart) {
+  for (const std::size_t extra : {0u, 3000u}) {  // 3000 more codes of the bucket: the table grows
+    iv held, absent;
+    std::uint64_t i = 0;
+    for (const std::uint64_t high : {0ull, 1ull, 2ull, 3ull, (1ull << 40) - 1, (1ull << 44) + 5}) {
+      for (std::uint64_t home = 0; home < 24; ++home) {
+        const std::int64_t c = unhash((std::uint64_t{9} << 53) | (high << 12) | home);
+        if (c < 0) continue;
+        ((i++ % 3 == 0) ? absent : held).push_back(c);
+      }
+    }
+    for (std::uint64_t k = 0; k < extra; ++k) {
+      const std::int64_t c = unhash((std::uint64_t{9} << 53) | ((k * 0x9e3779b97f4a7c15ULL) >> 11 << 24) | 777);
+      if (c >= 0) held.push_back(c);
+    }
+    ASSERT_GT(absent.size(), 20u);
+    tbb::task_arena(2).execute([&] {
+      iv out(held.size());
+      const fd::Dictionary d(held, out);
+      ASSERT_TRUE(d.ok());
+      std::map<std::int64_t, std::int64_t> number_of;
+      for (std::size_t j = 0; j < held.size(); ++j) number_of.emplace(held[j], out[j]);
+      ASSERT_EQ(d.size(), static_cast<std::int64_t>(number_of.size()));
+      std::vector<bool> used(number_of.size(), false);
+      for (const auto& [code, number] : number_of) {
+        ASSERT_GE(number, 0);
+        ASSERT_LT(number, d.size());
+        ASSERT_FALSE(used[number]) << "two codes share number " << number;
+        used[number] = true;
+        ASSERT_EQ(d.find(code), number);
+      }
+      for (const std::int64_t c : absent) ASSERT_EQ(d.find(c), -1) << c;
+      iv found(absent.size());
+      d.find_all(absent, found);
+      for (const std::int64_t f : found) ASSERT_EQ(f, -1);
+    });
+  }
+}
+
 // The switch between the table of group starts and the numbering is one rule (too_sparse, which
 // plan_split applies): codes spanning 4 * rows + 1023 keep their split, one more is numbered.
 TEST(FeaturesDictionary, DenseSparseSwitchAtOneBoundary) {

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -97,6 +98,73 @@ inline std::optional<CodeSplit> plan_split(const Range& range, std::uint64_t row
   return split;
 }
 
+// ---- the blocked stable counting scatter ---------------------------------------------------------
+//
+// Rows 0 .. n - 1 cut into at most kMaxBlocks blocks of at least kChunk rows; each block counts the
+// rows it sends to each bucket (in parallel), and the counts, added up bucket by bucket and, within
+// a bucket, block by block, give where each block writes its rows of each bucket: a scatter pass
+// over the blocks then puts every row in its bucket, rows in their order (stable), without locks.
+// The layout depends on the rows' buckets only, never on the thread count.
+//
+// A row's bucket comes in two steps, key_of(i), then bucket_of(key) in [0, n_buckets); a row whose
+// key is < 0 goes to none.  (The scatter pass hands the writer the key: the bits the bucket drops.)
+struct BlockOffsets {
+  std::int64_t n = 0, block = 0, n_blocks = 0, n_buckets = 0;
+  buffer<index_t> offsets;  // offsets[b * n_buckets + t]: where block b writes its next row of bucket t
+  buffer<index_t> top;      // bucket t is [top[t], top[t + 1]); top[n_buckets]: the rows in a bucket
+};
+
+template <class KeyOf, class BucketOf>
+BlockOffsets block_offsets(std::int64_t n, std::int64_t n_buckets, KeyOf&& key_of, BucketOf&& bucket_of) {
+  BlockOffsets l;
+  l.n = n;
+  l.n_buckets = n_buckets;
+  l.block = std::max(kChunk, (n + kMaxBlocks - 1) / kMaxBlocks);
+  l.n_blocks = (n + l.block - 1) / l.block;
+  l.offsets.resize(static_cast<std::size_t>(l.n_blocks * n_buckets));
+  tbb::parallel_for(std::int64_t{0}, l.n_blocks, [&](std::int64_t b) {
+    check_interrupt();
+    index_t* h = l.offsets.data() + b * n_buckets;
+    std::fill(h, h + n_buckets, index_t{0});
+    for (std::int64_t i = b * l.block, e = std::min(n, i + l.block); i < e; ++i) {
+      const std::int64_t k = key_of(i);
+      if (k >= 0) ++h[bucket_of(k)];
+    }
+  });
+  l.top.resize(static_cast<std::size_t>(n_buckets + 1));
+  index_t total = 0;
+  for (std::int64_t t = 0; t < n_buckets; ++t) {
+    l.top[t] = total;
+    for (std::int64_t b = 0; b < l.n_blocks; ++b) {
+      const index_t c = l.offsets[b * n_buckets + t];
+      l.offsets[b * n_buckets + t] = total;
+      total += c;
+    }
+  }
+  l.top[n_buckets] = total;
+  return l;
+}
+
+// One pass over the rows of `l`'s blocks (blocks in parallel, rows in order within a block), with
+// the key_of and bucket_of that made the layout: put(i, key, slot) for row i of that key, slot its
+// position in the scattered order; skip(i) for a row in no bucket.  Consumes l.offsets (a second
+// pass over the same positions takes a copy of the layout made before the first).
+template <class KeyOf, class BucketOf, class Put, class Skip>
+void scatter_blocks(BlockOffsets& l, KeyOf&& key_of, BucketOf&& bucket_of, Put&& put, Skip&& skip) {
+  tbb::parallel_for(std::int64_t{0}, l.n_blocks, [&](std::int64_t b) {
+    check_interrupt();
+    index_t* h = l.offsets.data() + b * l.n_buckets;
+    for (std::int64_t i = b * l.block, e = std::min(l.n, i + l.block); i < e; ++i) {
+      const std::int64_t k = key_of(i);
+      if (k < 0) {
+        skip(i);
+        continue;
+      }
+      put(i, k, h[bucket_of(k)]++);
+    }
+  });
+}
+
 // ---- sparse codes renumbered ------------------------------------------------------------------
 //
 // Codes spread far wider than the tables have rows (ids * 10^12, snowflake or hashed 63-bit ids)
@@ -126,37 +194,16 @@ class Dictionary {
   // Numbers the codes >= 0 of `codes`: out[i] = the number of codes[i], -1 for a missing key.
   Dictionary(std::span<const std::int64_t> codes, std::span<std::int64_t> out) : tables_(kBuckets), base_(kBuckets + 1) {
     MLSD_REQUIRE(out.size() == codes.size(), "Dictionary", "out has ", out.size(), " elements, codes have ", codes.size());
-    const auto n = static_cast<std::int64_t>(codes.size());
-    const std::int64_t block = std::max(kChunk, (n + kMaxBlocks - 1) / kMaxBlocks);
-    const std::int64_t n_blocks = (n + block - 1) / block;
-    buffer<index_t> offsets(static_cast<std::size_t>(n_blocks * kBuckets));  // as in scatter_by_top
-    tbb::parallel_for(std::int64_t{0}, n_blocks, [&](std::int64_t b) {
-      check_interrupt();
-      index_t* h = offsets.data() + b * kBuckets;
-      std::fill(h, h + kBuckets, index_t{0});
-      for (std::int64_t i = b * block, e = std::min(n, i + block); i < e; ++i)
-        if (codes[i] >= 0) ++h[bucket(code_hash(codes[i]))];
-    });
-    buffer<index_t> top(static_cast<std::size_t>(kBuckets + 1));
-    index_t total = 0;
-    for (std::int64_t t = 0; t < kBuckets; ++t) {
-      top[t] = total;
-      for (std::int64_t b = 0; b < n_blocks; ++b) {
-        const index_t c = offsets[b * kBuckets + t];
-        offsets[b * kBuckets + t] = total;
-        total += c;
-      }
-    }
-    top[kBuckets] = total;
-    buffer<index_t> starts(offsets);  // where each block's rows of each bucket start
-    buffer<std::int64_t> rows(static_cast<std::size_t>(total));  // codes, then their numbers
+    // a code's key is its bucket
+    auto key_of = [&](std::int64_t i) { return codes[i] < 0 ? std::int64_t{-1} : bucket(code_hash(codes[i])); };
+    auto same = [](std::int64_t t) { return t; };
+    BlockOffsets layout = block_offsets(static_cast<std::int64_t>(codes.size()), kBuckets, key_of, same);
+    BlockOffsets gather = layout;  // the same streams again, to bring the numbers back in row order
+    const buffer<index_t>& top = layout.top;
+    buffer<std::int64_t> rows(static_cast<std::size_t>(top[kBuckets]));  // codes, then their numbers
     mlsd::detail::advise_huge_pages(rows.data(), rows.size() * sizeof(std::int64_t));
-    tbb::parallel_for(std::int64_t{0}, n_blocks, [&](std::int64_t b) {
-      check_interrupt();
-      index_t* h = offsets.data() + b * kBuckets;
-      for (std::int64_t i = b * block, e = std::min(n, i + block); i < e; ++i)
-        if (codes[i] >= 0) rows[h[bucket(code_hash(codes[i]))]++] = codes[i];
-    });
+    scatter_blocks(layout, key_of, same, [&](std::int64_t i, std::int64_t, index_t slot) { rows[slot] = codes[i]; },
+                   [](std::int64_t) {});
     std::atomic<bool> failed{false};
     tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, kBuckets), [&](const tbb::blocked_range<std::int64_t>& r) {
       for (std::int64_t t = r.begin(); t != r.end(); ++t) {
@@ -164,7 +211,7 @@ class Dictionary {
         if (failed.load(std::memory_order_relaxed)) return;
         Table& table = tables_[t];
         for (index_t j = top[t]; j < top[t + 1]; ++j) {
-          rows[j] = table.number(rows[j]);
+          rows[j] = table.number(code_hash(rows[j]));
           if (rows[j] < 0) {  // a probe longer than kMaxProbe: give up (the caller sorts instead)
             failed.store(true, std::memory_order_relaxed);
             return;
@@ -187,18 +234,9 @@ class Dictionary {
       sum += c;
     }
     // The numbers gathered back in row order by the scatter's own streams (no random stores).
-    tbb::parallel_for(std::int64_t{0}, n_blocks, [&](std::int64_t b) {
-      check_interrupt();
-      index_t* h = starts.data() + b * kBuckets;
-      for (std::int64_t i = b * block, e = std::min(n, i + block); i < e; ++i) {
-        if (codes[i] < 0) {
-          out[i] = -1;
-          continue;
-        }
-        const std::int64_t t = bucket(code_hash(codes[i]));
-        out[i] = base_[t] + rows[h[t]++];
-      }
-    });
+    scatter_blocks(
+        gather, key_of, same, [&](std::int64_t i, std::int64_t t, index_t slot) { out[i] = base_[t] + rows[slot]; },
+        [&](std::int64_t i) { out[i] = -1; });
   }
 
   std::int64_t size() const { return base_[kBuckets]; }
@@ -213,7 +251,7 @@ class Dictionary {
     if (code < 0) return -1;
     const std::uint64_t h = code_hash(code);
     const std::int64_t t = bucket(h);
-    const std::int64_t local = tables_[t].find(code, h);
+    const std::int64_t local = tables_[t].find(h);
     return local < 0 ? -1 : base_[t] + local;
   }
 
@@ -238,64 +276,90 @@ class Dictionary {
   static constexpr std::int64_t kBuckets = std::int64_t{1} << kTopBits;
   static std::int64_t bucket(std::uint64_t h) { return static_cast<std::int64_t>(h >> (64 - kTopBits)); }
 
-  // Open addressing with linear probing on the hash's low bits, at most 70% full (16 bytes a slot:
-  // 23-46 bytes per distinct code, 128 MB for 5M codes all distinct).  No code lies more than
-  // kMaxProbe slots past its home slot (random codes in tables 70% full, 2^12 to 2^27 slots: at
-  // most 112-178; codes crafted from the hash's inverse would make one run hold them all, a
+  // Open addressing with linear probing on the hash's low bits, at most 70% full.  No code lies more
+  // than kMaxProbe slots past its home slot (random codes in tables 70% full, 2^12 to 2^27 slots:
+  // at most 112-178; codes crafted from the hash's inverse would make one run hold them all, a
   // quadratic numbering), so a lookup stops after max_probe + 1 slots, and numbering fails rather
   // than probe further.
+  //
+  // A slot is one word (8 bytes: 11-23 bytes per distinct code, 64 MB for 5M codes all distinct;
+  // code and number took 16).  code_hash is a bijection, so the hash's bits stand for the code; of
+  // them, the top kTopBits are the table's bucket and the low `bits` the home slot, which the
+  // slot's position less its distance d from home gives back.  The word keeps the rest of the hash
+  // (kHashBits - bits bits), the number (below 0.7 * 2^bits: `bits` bits, whatever the rows) and
+  // d + 1 (0: an empty slot), 64 bits in all.  Two codes agree on all three only when they are one.
   static constexpr std::int64_t kMaxProbe = 1024;
+  static constexpr int kDistBits = 11;            // d + 1 <= kMaxProbe + 1 < 2^11
+  static constexpr int kHashBits = 64 - kTopBits;  // the hash bits below the bucket's
+  static constexpr std::uint64_t kLowHash = (std::uint64_t{1} << kHashBits) - 1;
+  static_assert(kMaxProbe + 1 < (std::int64_t{1} << kDistBits) && kDistBits + kHashBits == 64);
   struct Table {
-    struct Slot {
-      std::int64_t code = -1;  // -1: empty
-      std::int64_t number = 0;
-    };
-    std::vector<Slot> slots;
+    std::vector<std::uint64_t> slots;  // 2^bits words, or none
+    int bits = 0;
     std::int64_t size = 0;
     std::int64_t max_probe = 0;  // the farthest any code lies from its home slot
 
-    std::int64_t find(std::int64_t code, std::uint64_t h) const {
+    // The word of a code whose hash's low kHashBits are `low`, at distance d, less its number.
+    std::uint64_t key_word(std::uint64_t low, std::int64_t d) const {
+      return (low >> bits << (bits + kDistBits)) | static_cast<std::uint64_t>(d + 1);
+    }
+    std::uint64_t number_bits() const { return (slots.size() - 1) << kDistBits; }
+    std::int64_t at(std::uint64_t w) const { return static_cast<std::int64_t>((w & number_bits()) >> kDistBits); }
+
+    std::int64_t find(std::uint64_t h) const {
       if (slots.empty()) return -1;
-      const std::uint64_t mask = slots.size() - 1;
+      const std::uint64_t mask = slots.size() - 1, numbers = number_bits();
       std::uint64_t s = h & mask;
+      const std::uint64_t want = key_word(h & kLowHash, 0);
       for (std::int64_t d = 0; d <= max_probe; ++d, s = (s + 1) & mask) {
-        if (slots[s].code == code) return slots[s].number;
-        if (slots[s].code < 0) return -1;
+        const std::uint64_t w = slots[s];
+        if (w == 0) return -1;
+        if ((w & ~numbers) == want + static_cast<std::uint64_t>(d)) return at(w);
       }
       return -1;
     }
-    // The number of `code`, the next one when it is new; -1 when it would lie beyond kMaxProbe.
-    std::int64_t number(std::int64_t code) {
+    // The number of the code whose hash is h, the next one when it is new; -1 when it would lie
+    // beyond kMaxProbe.
+    std::int64_t number(std::uint64_t h) {
       if (10 * (size + 1) > 7 * static_cast<std::int64_t>(slots.size()) && !grow()) return -1;
-      const std::uint64_t mask = slots.size() - 1;
-      std::uint64_t s = code_hash(code) & mask;
+      const std::uint64_t mask = slots.size() - 1, numbers = number_bits();
+      std::uint64_t s = h & mask;
+      const std::uint64_t want = key_word(h & kLowHash, 0);
       std::int64_t d = 0;
-      for (; slots[s].code >= 0; s = (s + 1) & mask, ++d) {
-        if (slots[s].code == code) return slots[s].number;
+      for (std::uint64_t w; (w = slots[s]) != 0; s = (s + 1) & mask, ++d) {
+        if ((w & ~numbers) == want + static_cast<std::uint64_t>(d)) return at(w);
         if (d >= kMaxProbe) return -1;
       }
-      slots[s] = Slot{code, size};
+      slots[s] = want + static_cast<std::uint64_t>(d) + (static_cast<std::uint64_t>(size) << kDistBits);
       max_probe = std::max(max_probe, d);
       return size++;
     }
+    // Twice the slots, the codes placed again in the order of their old slots.
     bool grow() {
-      std::vector<Slot> old(std::max<std::size_t>(16, 2 * slots.size()));
+      if (2 * slots.size() >= (std::uint64_t{1} << kHashBits)) return false;  // 2^52 slots: never reached
+      std::vector<std::uint64_t> old(std::max<std::size_t>(16, 2 * slots.size()), 0);
       old.swap(slots);
+      const int old_bits = bits;
+      const std::uint64_t old_mask = old.size() - 1;
+      bits = std::countr_zero(slots.size());
       const std::uint64_t mask = slots.size() - 1;
       max_probe = 0;
-      for (const Slot& x : old) {
-        if (x.code < 0) continue;
-        std::uint64_t s = code_hash(x.code) & mask;
+      for (std::uint64_t p = 0; p < old.size(); ++p) {
+        const std::uint64_t w = old[p];
+        if (w == 0) continue;
+        const std::uint64_t d_old = (w & ((std::uint64_t{1} << kDistBits) - 1)) - 1;
+        const std::uint64_t low = (w >> (old_bits + kDistBits) << old_bits) | ((p - d_old) & old_mask);
+        const std::uint64_t number = (w >> kDistBits) & old_mask;
+        std::uint64_t s = low & mask;
         std::int64_t d = 0;
-        for (; slots[s].code >= 0; s = (s + 1) & mask, ++d)
+        for (; slots[s] != 0; s = (s + 1) & mask, ++d)
           if (d >= kMaxProbe) return false;
-        slots[s] = x;
+        slots[s] = key_word(low, d) + (number << kDistBits);
         max_probe = std::max(max_probe, d);
       }
       return true;
     }
   };
-
   std::vector<Table> tables_;
   std::vector<std::int64_t> base_;
   bool ok_ = true;
@@ -346,62 +410,36 @@ inline GroupingPlan plan_grouping(const Range& range, std::span<const std::int64
 template <class Make, class Outside, class E = std::invoke_result_t<Make&, std::int64_t>>
 Buckets<E> scatter_by_top(const CodeSplit& split, std::span<const std::int64_t> codes, Make&& make, Outside&& outside,
                           buffer<E> records = {}, std::span<E> lent = {}) {
-  const auto m = static_cast<std::int64_t>(codes.size());
-  const std::int64_t n_top = split.n_top();
   const int shift = split.shift;
-  const std::int64_t block = std::max(kChunk, (m + kMaxBlocks - 1) / kMaxBlocks);
-  const std::int64_t n_blocks = (m + block - 1) / block;
-  // offsets[b * n_top + t]: where block b writes its next row of bucket t.
-  buffer<index_t> offsets(static_cast<std::size_t>(n_blocks * n_top));
-  tbb::parallel_for(std::int64_t{0}, n_blocks, [&](std::int64_t b) {
-    check_interrupt();
-    index_t* h = offsets.data() + b * n_top;
-    std::fill(h, h + n_top, index_t{0});
-    const std::int64_t e = std::min(m, (b + 1) * block);
-    for (std::int64_t i = b * block; i < e; ++i) {
-      const std::uint64_t k = split.key(codes[i]);
-      if (k < split.n_codes) ++h[k >> shift];
-    }
-  });
+  auto key_of = [&](std::int64_t i) {  // code - lo (< 2^63), its bucket its top bits
+    const std::uint64_t k = split.key(codes[i]);
+    return k < split.n_codes ? static_cast<std::int64_t>(k) : std::int64_t{-1};
+  };
+  auto top_of = [shift](std::int64_t k) { return k >> shift; };
+  BlockOffsets layout = block_offsets(static_cast<std::int64_t>(codes.size()), split.n_top(), key_of, top_of);
+  const auto total = static_cast<std::size_t>(layout.top[layout.n_buckets]);
   Buckets<E> out;
   out.records = std::move(records);  // storage already faulted in, when the caller has some
-  out.top.resize(static_cast<std::size_t>(n_top + 1));
-  index_t total = 0;
-  for (std::int64_t t = 0; t < n_top; ++t) {
-    out.top[t] = total;
-    for (std::int64_t b = 0; b < n_blocks; ++b) {
-      const index_t c = offsets[b * n_top + t];
-      offsets[b * n_top + t] = total;
-      total += c;
-    }
-  }
-  out.top[n_top] = total;
-  if (!lent.empty() && lent.size() >= static_cast<std::size_t>(total)) {
-    out.entries = lent.first(static_cast<std::size_t>(total));
+  if (!lent.empty() && lent.size() >= total) {
+    out.entries = lent.first(total);
   } else {
-    if (out.records.capacity() < static_cast<std::size_t>(total)) {
-      out.records = buffer<E>(static_cast<std::size_t>(total));
+    if (out.records.capacity() < total) {
+      out.records = buffer<E>(total);
       mlsd::detail::advise_huge_pages(out.records.data(), out.records.size() * sizeof(E));
     }
-    out.records.resize(static_cast<std::size_t>(total));
+    out.records.resize(total);
     out.entries = out.records;
   }
   const std::uint64_t low_mask = split.low_mask();
-  tbb::parallel_for(std::int64_t{0}, n_blocks, [&](std::int64_t b) {
-    check_interrupt();
-    index_t* h = offsets.data() + b * n_top;
-    const std::int64_t e = std::min(m, (b + 1) * block);
-    for (std::int64_t i = b * block; i < e; ++i) {
-      const std::uint64_t k = split.key(codes[i]);
-      if (k >= split.n_codes) {
-        outside(i);
-        continue;
-      }
-      E x = make(i);
-      x.row = static_cast<index_t>((static_cast<std::uint64_t>(i) << shift) | (k & low_mask));
-      out.entries[h[k >> shift]++] = x;
-    }
-  });
+  scatter_blocks(
+      layout, key_of, top_of,
+      [&](std::int64_t i, std::uint64_t k, index_t slot) {  // k >= 0 here
+        E x = make(i);
+        x.row = static_cast<index_t>((static_cast<std::uint64_t>(i) << shift) | (k & low_mask));
+        out.entries[slot] = x;
+      },
+      outside);
+  out.top = std::move(layout.top);
   return out;
 }
 

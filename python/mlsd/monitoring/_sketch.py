@@ -215,7 +215,10 @@ def column_summary(sketch, moments: tuple, cur_sorted: np.ndarray, edges: np.nda
 # reference mean and std come from it too, so a sketch holding every value gives drift's numbers).
 
 
-def _kernel_moments(values: np.ndarray) -> tuple[int, float, float, int]:
+def moments_of(values: np.ndarray) -> tuple[int, float, float, int]:
+    """(n, mean, sum of squared deviations / 4**e, e) of sorted finite values: the moments, with the
+    squared deviations scaled by a power of two for values beyond 2**400 (see ``moments_std``),
+    drift's compensated sums bit for bit (the kernel's own)."""
     from .. import _core  # here, not at the top: the sketch checks load without mlsd (tests)
 
     n, mean, m2, e = _core.monitoring.moments(np.ascontiguousarray(values, dtype=np.float64))
@@ -225,14 +228,7 @@ def _kernel_moments(values: np.ndarray) -> tuple[int, float, float, int]:
 def _exponent(top: float) -> int:
     """The scale exponent e >= 0 of moments of values whose largest magnitude is ``top`` (0 for a
     non-finite ``top``, which no moments fit: a corrupted sketch's range)."""
-    return _kernel_moments(np.array([abs(float(top))]))[3] if np.isfinite(top) else 0
-
-
-def moments_of(values: np.ndarray) -> tuple[int, float, float, int]:
-    """(n, mean, sum of squared deviations / 4**e, e) of sorted finite values: the moments, with the
-    squared deviations scaled by a power of two for values beyond 2**400 (see ``moments_std``),
-    drift's compensated sums bit for bit."""
-    return _kernel_moments(values)
+    return moments_of(np.array([abs(float(top))]))[3] if np.isfinite(top) else 0
 
 
 def moments_std(m: tuple) -> float:
