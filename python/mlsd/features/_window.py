@@ -135,12 +135,11 @@ def run_kernel(func: str, codes: np.ndarray, times: np.ndarray, values: list[np.
                same: bool = False, order: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The kernel on encoded tables; ``{agg: array of shape (n_values, n_windows, n_queries)}`` (views
     of the kernel's table, one contiguous column per feature; counts as int64).  ``same``: the queries are the
-    events.  ``order``: the events' (entity, time) order when the caller keeps it (not sorted again); with
-    ``same`` and no ``order`` the kernel sorts the events itself (empty orders)."""
-    if same and order is None:
+    events.  ``order``: the events' (entity, time) order when the caller keeps it (not sorted again); without
+    ``order`` the kernel groups (or sorts) both tables itself (empty orders)."""
+    if order is None:
         order = q_order = np.empty(0, dtype=np.int64)
     else:
-        order = sort_order(codes, times) if order is None else order
         q_order = order if same else sort_order(q_codes, q_times)
     flags = 0
     for a in aggs:
