@@ -546,6 +546,22 @@ class Recorder {
   std::vector<WalkedGroup> walked_;
 };
 
+// `count` trivial objects of type E (records of 8-byte words, as the table's doubles) begun in
+// `storage` from byte `offset` on, by a placement new of trivial objects (no code), so that writing
+// them there is not an access to the doubles through another type; empty when they do not fit.  The
+// result table lends its storage so to the grouping's entries: its pages are then faulted in once,
+// not a second block of that size.  The caller begins the doubles' lifetime again before it writes
+// the results.
+template <class E>
+std::span<E> lend(std::span<double> storage, std::size_t offset, std::size_t count) {
+  static_assert(std::is_trivial_v<E> && alignof(E) <= alignof(double));
+  if (count == 0 || offset % alignof(double) != 0 || offset > storage.size_bytes() ||
+      (storage.size_bytes() - offset) / sizeof(E) < count)
+    return {};
+  void* at = reinterpret_cast<unsigned char*>(storage.data()) + offset;
+  return std::span<E>(::new (at) E[count], count);
+}
+
 // Groups the events by entity code without sorting them (detail::group_buckets; sparse codes are
 // numbered densely first: detail::plan_grouping); false when the codes leave no split or an entity
 // is larger than the caches hold.
@@ -561,25 +577,15 @@ bool record_grouped(const WindowEvents& ev, Rec& rec, std::span<double> lent) {
     rec.group(first, last, pos, bucket_last);
   };
   auto missing = [&](std::int64_t i) { rec.missing(i); };
-  // The entries are trivial records of 8-byte words, as the table's doubles.  Their lifetime
-  // begins in that storage here (a placement new of trivial objects: no code), so that writing
-  // them there is not an access to the doubles through another type; the caller begins the
-  // doubles' lifetime again before it writes the results.
-  auto lend = [&](auto* type) {
-    using E = std::remove_pointer_t<decltype(type)>;
-    static_assert(std::is_trivial_v<E> && alignof(E) <= alignof(double));
-    const std::size_t count = lent.size_bytes() / sizeof(E);
-    return std::span<E>(::new (static_cast<void*>(lent.data())) E[count], count);
-  };
   if (ev.values.size() == 1) {
     const std::span<const double> v = ev.values[0];
     const auto b1 = detail::scatter_by_top(
         *split, plan.codes, [&](std::int64_t i) { return ValuedEntry{ev.time[i], 0, v[i]}; }, missing, {},
-        lend(static_cast<ValuedEntry*>(nullptr)));
+        lend<ValuedEntry>(lent, 0, lent.size_bytes() / sizeof(ValuedEntry)));
     return detail::group_buckets(*split, b1, static_cast<ValuedEntry*>(nullptr), detail::kLargeGroup, on_group);
   }
   const auto b1 = detail::scatter_by_top(*split, plan.codes, [&](std::int64_t i) { return Entry{ev.time[i], 0}; }, missing,
-                                         {}, lend(static_cast<Entry*>(nullptr)));
+                                         {}, lend<Entry>(lent, 0, lent.size_bytes() / sizeof(Entry)));
   return detail::group_buckets(*split, b1, static_cast<Entry*>(nullptr), detail::kLargeGroup, on_group);
 }
 
@@ -841,6 +847,17 @@ std::optional<WindowResult> spine_aggregate(const WindowEvents& ev, const Window
   if (!plan.split) return std::nullopt;
   const detail::CodeSplit& split = *plan.split;
 
+  WindowResult res;
+  res.n_queries = m;
+  res.n_values = k;
+  res.n_windows = n_w;
+  res.aggs = aggs;
+  const Layout lay(res);
+  const std::size_t n_cols = lay.n_cols;
+  res.table.resize(n_cols * static_cast<std::size_t>(m));
+  mlsd::detail::advise_huge_pages(res.table.data(), res.table.size() * sizeof(double));
+  const std::span<double> table(res.table);  // lent to the entries below: [queries' | first level's]
+
   // The queries grouped by entity, each entity's by (time, row): entity lo + c holds
   // qentries[qstart[c], qstart[c + 1]).  Queries of no entity with events get empty frames here.
   QueryFrames<Pos> qf;
@@ -848,12 +865,18 @@ std::optional<WindowResult> spine_aggregate(const WindowEvents& ev, const Window
   qf.bytes.resize(static_cast<std::size_t>(m) * qf.stride);
   mlsd::detail::advise_huge_pages(qf.bytes.data(), qf.bytes.size());
   buffer<index_t> qstart(static_cast<std::size_t>(split.n_codes + 1));
-  buffer<Entry> qentries;
+  buffer<Entry> own_qentries;
+  std::span<Entry> qentries;
   {
     const auto b1 = detail::scatter_by_top(
-        split, plan.other, [&](std::int64_t i) { return Entry{qs.time[i], 0}; }, [&](std::int64_t i) { qf.clear(i); });
-    qentries.resize(b1.entries.size());
-    mlsd::detail::advise_huge_pages(qentries.data(), qentries.size() * sizeof(Entry));
+        split, plan.other, [&](std::int64_t i) { return Entry{qs.time[i], 0}; }, [&](std::int64_t i) { qf.clear(i); },
+        {}, lend<Entry>(table, static_cast<std::size_t>(m) * sizeof(Entry), static_cast<std::size_t>(m)));
+    qentries = lend<Entry>(table, 0, b1.entries.size());
+    if (qentries.size() != b1.entries.size()) {
+      own_qentries = buffer<Entry>(b1.entries.size());
+      mlsd::detail::advise_huge_pages(own_qentries.data(), own_qentries.size() * sizeof(Entry));
+      qentries = own_qentries;
+    }
     detail::group_buckets(split, b1, qentries.data(), std::numeric_limits<std::int64_t>::max(),
                           [&](std::uint64_t c, const Entry*, const Entry*, index_t pos, const Entry*) { qstart[c] = pos; });
     qstart[split.n_codes] = static_cast<index_t>(b1.entries.size());
@@ -928,33 +951,27 @@ std::optional<WindowResult> spine_aggregate(const WindowEvents& ev, const Window
       }
     }
   };
+  // the first level's entries after the queries' (when these are lent too)
+  const std::size_t qentries_end = own_qentries.empty() ? qentries.size_bytes() : 0;
   bool grouped;
   if (k == 1) {
     const std::span<const double> v = ev.values[0];
     const auto b1 = detail::scatter_by_top(
-        split, plan.codes, [&](std::int64_t i) { return ValuedEntry{ev.time[i], 0, v[i]}; }, missing);
+        split, plan.codes, [&](std::int64_t i) { return ValuedEntry{ev.time[i], 0, v[i]}; }, missing, {},
+        lend<ValuedEntry>(table, qentries_end, static_cast<std::size_t>(n)));
     records(b1.entries.size());
     grouped = detail::group_buckets(split, b1, static_cast<ValuedEntry*>(nullptr), detail::kLargeGroup, on_group);
   } else {
-    const auto b1 = detail::scatter_by_top(split, plan.codes, [&](std::int64_t i) { return Entry{ev.time[i], 0}; }, missing);
+    const auto b1 = detail::scatter_by_top(split, plan.codes, [&](std::int64_t i) { return Entry{ev.time[i], 0}; },
+                                           missing, {}, lend<Entry>(table, qentries_end, static_cast<std::size_t>(n)));
     records(b1.entries.size());
     grouped = detail::group_buckets(split, b1, static_cast<Entry*>(nullptr), detail::kLargeGroup, on_group);
   }
   if (!grouped) return std::nullopt;
   MLSD_REQUIRE(bad_value.at.load() == n, kFn, "values must be finite or NaN; row ", bad_value.at.load(),
                " holds an infinite value");
-  qentries = buffer<Entry>();
+  own_qentries = buffer<Entry>();
   qstart = buffer<index_t>();
-
-  WindowResult res;
-  res.n_queries = m;
-  res.n_values = k;
-  res.n_windows = n_w;
-  res.aggs = aggs;
-  const Layout lay(res);
-  const std::size_t n_cols = lay.n_cols;
-  res.table.resize(n_cols * static_cast<std::size_t>(m));
-  mlsd::detail::advise_huge_pages(res.table.data(), res.table.size() * sizeof(double));
 
   // Entities too large for the direct path: walked into a side table, row-major by their rank.
   buffer<double> side;
@@ -991,6 +1008,8 @@ std::optional<WindowResult> spine_aggregate(const WindowEvents& ev, const Window
   }
 
   const std::vector<std::size_t> by_size = windows_by_size(windows);
+  // The table lent to the grouping holds doubles again (a placement new of trivial objects: no code).
+  ::new (static_cast<void*>(res.table.data())) double[res.table.size()];
   tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, m, 1 << 14), [&](const auto& r) {
     check_interrupt();
     constexpr std::int64_t kAheadQ = 8;
