@@ -260,15 +260,17 @@ def window_aggregate(events, *, by, on, values, windows=("1h", "1d", "7d"),
     current row, so with several events at one timestamp and ``closed="right"`` or ``"both"`` it
     counts only those up to the current row; both agree when timestamps are distinct per entity.
 
-    Both tables are sorted once by (entity, time) with a parallel radix sort; then each entity's
-    events are walked once per value with monotone pointers (one per window), compensated running
-    sums and monotonic deques for min and max: O(n log n) at most overall, exact (sums to
-    rounding), entities in parallel, the same numbers for any thread count.  Without ``at``, the
-    events are not sorted: they are grouped by entity with a counting scatter (integer ids too
-    sparse to index by, such as ``id * 10**12``, snowflake or hashed ids, are numbered densely
-    first) and each entity's events ordered by time in cache; an entity with at most 32 events is
-    then aggregated directly from its events for each event, in the events' row order, so the
-    feature columns are written sequentially.
+    The tables are not sorted: the events are grouped by entity with a counting scatter (integer
+    ids too sparse to index by, such as ``id * 10**12``, snowflake or hashed ids, are numbered
+    densely first) and each entity's events ordered by time in cache; a spine is grouped by the same
+    entities and each entity's spine rows are merged against its events.  An entity with at most
+    32 events is then aggregated directly from its frame's events for each row, in the row order of
+    ``at`` (or ``events``), so the feature columns are written sequentially; a larger one is walked
+    once per value with monotone pointers (one per window), compensated running sums and monotonic
+    deques for min and max.  Exact (sums to rounding), O(n log n) at most overall, entities in
+    parallel, the same numbers for any thread count.  An entity of more than 65,536 events makes
+    the kernel sort both tables by (entity, time) with a parallel radix sort and walk every entity
+    instead, with the same numbers.
 
     Examples
     --------
