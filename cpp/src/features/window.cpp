@@ -864,7 +864,7 @@ std::optional<WindowResult> spine_aggregate(const WindowEvents& ev, const Window
   qf.stride = sizeof(Pos) + 1 + n_w;
   qf.bytes.resize(static_cast<std::size_t>(m) * qf.stride);
   mlsd::detail::advise_huge_pages(qf.bytes.data(), qf.bytes.size());
-  buffer<index_t> qstart(static_cast<std::size_t>(split.n_codes + 1));
+  buffer<Pos> qstart(static_cast<std::size_t>(split.n_codes + 1));
   buffer<Entry> own_qentries;
   std::span<Entry> qentries;
   {
@@ -878,8 +878,10 @@ std::optional<WindowResult> spine_aggregate(const WindowEvents& ev, const Window
       qentries = own_qentries;
     }
     detail::group_buckets(split, b1, qentries.data(), std::numeric_limits<std::int64_t>::max(),
-                          [&](std::uint64_t c, const Entry*, const Entry*, index_t pos, const Entry*) { qstart[c] = pos; });
-    qstart[split.n_codes] = static_cast<index_t>(b1.entries.size());
+                          [&](std::uint64_t c, const Entry*, const Entry*, index_t pos, const Entry*) {
+                            qstart[c] = static_cast<Pos>(pos);
+                          });
+    qstart[split.n_codes] = static_cast<Pos>(b1.entries.size());
   }
   const auto n_q_in = static_cast<std::int64_t>(qentries.size());
 
@@ -923,7 +925,7 @@ std::optional<WindowResult> spine_aggregate(const WindowEvents& ev, const Window
         w[c] = std::bit_cast<std::uint64_t>(x);
       }
     }
-    const index_t qa = qstart[code], qb = qstart[code + 1];
+    const auto qa = static_cast<index_t>(qstart[code]), qb = static_cast<index_t>(qstart[code + 1]);
     if (qa == qb) return;
     if (g > kDirectMax) {
       WalkedSpine ws{pos, std::vector<std::int64_t>(static_cast<std::size_t>(g)),
@@ -971,7 +973,7 @@ std::optional<WindowResult> spine_aggregate(const WindowEvents& ev, const Window
   MLSD_REQUIRE(bad_value.at.load() == n, kFn, "values must be finite or NaN; row ", bad_value.at.load(),
                " holds an infinite value");
   own_qentries = buffer<Entry>();
-  qstart = buffer<index_t>();
+  qstart = buffer<Pos>();
 
   // Entities too large for the direct path: walked into a side table, row-major by their rank.
   buffer<double> side;
