@@ -843,9 +843,9 @@ std::optional<WindowResult> spine_aggregate(const WindowEvents& ev, const Window
   const detail::Range range = detail::range_of_present(ev.entity);
   if (range.empty()) return std::nullopt;
   const auto un = static_cast<std::uint64_t>(n), um = static_cast<std::uint64_t>(m);
-  const detail::GroupingPlan plan = detail::plan_grouping(range, ev.entity, qs.entity, un + um, std::max(un, um));
+  detail::GroupingPlan plan = detail::plan_grouping(range, ev.entity, qs.entity, un + um, std::max(un, um));
   if (!plan.split) return std::nullopt;
-  const detail::CodeSplit& split = *plan.split;
+  const detail::CodeSplit split = *plan.split;
 
   WindowResult res;
   res.n_queries = m;
@@ -974,6 +974,7 @@ std::optional<WindowResult> spine_aggregate(const WindowEvents& ev, const Window
                " holds an infinite value");
   own_qentries = buffer<Entry>();
   qstart = buffer<Pos>();
+  plan = detail::GroupingPlan();  // sparse codes' numbers: not needed any more
 
   // Entities too large for the direct path: walked into a side table, row-major by their rank.
   buffer<double> side;
