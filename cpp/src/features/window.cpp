@@ -445,6 +445,15 @@ inline void aggregate_frames(const Frames& fr, std::int64_t end, const std::uint
   }
 }
 
+// Windows in increasing size (ties in their order): the order in which aggregate_frames extends
+// a query's nested frames.
+std::vector<std::size_t> windows_by_size(std::span<const std::int64_t> windows) {
+  std::vector<std::size_t> by_size(windows.size());
+  for (std::size_t w = 0; w < windows.size(); ++w) by_size[w] = w;
+  std::stable_sort(by_size.begin(), by_size.end(), [&](std::size_t a, std::size_t b) { return windows[a] < windows[b]; });
+  return by_size;
+}
+
 // Writes the records, the row -> position map and the frame bytes of the entities' groups, from
 // either grouping (the grouped positions of a group are contiguous).  inv[row] = its grouped
 // position + 1, 0 for a missing key: 32-bit words while they suffice, so that the map of 5M rows
@@ -738,9 +747,7 @@ WindowResult self_aggregate(const WindowEvents& ev, std::span<const std::int64_t
     walk(sub, sub, windows, left_closed, right_closed, aggs, lay, side.data());
   }
 
-  std::vector<std::size_t> by_size(n_w);
-  for (std::size_t w = 0; w < n_w; ++w) by_size[w] = w;
-  std::stable_sort(by_size.begin(), by_size.end(), [&](std::size_t a, std::size_t b) { return windows[a] < windows[b]; });
+  const std::vector<std::size_t> by_size = windows_by_size(windows);
 
   const std::vector<std::uint8_t> no_frames(1 + n_w, 0);  // a missing key's
   tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n, 1 << 14), [&](const auto& r) {
@@ -778,15 +785,6 @@ WindowResult self_aggregate(const WindowEvents& ev, std::span<const std::int64_t
 }
 
 // ---- a spine: queries other than the events -----------------------------------------------------
-
-// Windows in increasing size (ties in their order): the order in which aggregate_frames extends
-// a query's nested frames.
-std::vector<std::size_t> windows_by_size(std::span<const std::int64_t> windows) {
-  std::vector<std::size_t> by_size(windows.size());
-  for (std::size_t w = 0; w < windows.size(); ++w) by_size[w] = w;
-  std::stable_sort(by_size.begin(), by_size.end(), [&](std::size_t a, std::size_t b) { return windows[a] < windows[b]; });
-  return by_size;
-}
 
 // Where each spine query's frames lie among the events' records, in the spine's row order: the
 // frames' common end (a grouped position of the events), a kind byte, then window w's frame length
@@ -859,7 +857,9 @@ std::optional<WindowResult> spine_aggregate(const WindowEvents& ev, const Window
   const std::span<double> table(res.table);  // lent to the entries below: [queries' | first level's]
 
   // The queries grouped by entity, each entity's by (time, row): entity lo + c holds
-  // qentries[qstart[c], qstart[c + 1]).  Queries of no entity with events get empty frames here.
+  // qentries[qstart[c], qstart[c + 1]).  Queries outside the split (a missing key, or a key the
+  // events do not hold when the codes were numbered) get empty frames here, those of a code in the
+  // split without events in the events' pass.
   QueryFrames<Pos> qf;
   qf.stride = sizeof(Pos) + 1 + n_w;
   qf.bytes.resize(static_cast<std::size_t>(m) * qf.stride);
