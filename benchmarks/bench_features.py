@@ -3,6 +3,7 @@
     python benchmarks/bench_features.py            # the size quoted in the README (issue #15)
     python benchmarks/bench_features.py --quick    # small sizes, a smoke run (used by the tests)
     python benchmarks/bench_features.py --sparse   # the same with sparse keys (entity * 10**12 + 7)
+    python benchmarks/bench_features.py --at       # case 2 for a spine (at=) instead of the events themselves
 
 Case 1: the point-in-time (as-of) join of a spine of 5,000,000 events against a feature table of
 5,000,000 rows over 500,000 entities (integer keys, datetime64[us] times at random microseconds
@@ -30,7 +31,14 @@ generated data; time is the best of --repeat runs (wall clock, and the CPU secon
 process's threads during that run, which a loaded machine disturbs less), peak memory is the process's peak resident
 memory during the runs above what it held once the data were built (Linux ``VmHWM``, reset through
 ``/proc/self/clear_refs``).  The per-column sums of the three results must agree before a ratio is
-printed."""
+printed.
+
+With --at, case 2 computes the same features for a spine of as many rows (keys and times drawn
+alike with another seed, so some spine keys have no events and most spine times fall between
+events), in the spine's row order: mlsd ``window_aggregate(events, at=spine)``, against DuckDB on the
+union of the events and the spine rows (the spine rows' values NULL, so they count in no frame;
+``RANGE BETWEEN w PRECEDING AND 1 PRECEDING`` over the integer seconds is [t - w, t)), the spine
+rows selected and ordered by their row number.  polars' ``rolling`` has no separate spine: not run."""
 
 from __future__ import annotations
 
@@ -173,13 +181,13 @@ def _reset_peak():
         pass
 
 
-def run_mlsd(df, repeat):
+def run_mlsd(df, repeat, spine=None):
     import mlsd
     from mlsd.features import window_aggregate
 
     mlsd.set_num_threads(2)
     fn = lambda: window_aggregate(df, by="k", on="t", values="v", windows=list(WINDOWS.values()),  # noqa: E731
-                                  aggs=AGGS)
+                                  aggs=AGGS, at=spine)
     out = _timed(fn, repeat)
     res = out.pop("value")
     out["sums"] = {f"{a}_{w}": float(np.nansum(res[f"v_{a}_{s}"].to_numpy(float)))
@@ -187,7 +195,7 @@ def run_mlsd(df, repeat):
     return out
 
 
-def run_duckdb(df, repeat):
+def run_duckdb(df, repeat, spine=None):
     import duckdb
 
     con = duckdb.connect()
@@ -197,9 +205,14 @@ def run_duckdb(df, repeat):
     sel = ", ".join(f"{fn_names[a]}(v) OVER (PARTITION BY k ORDER BY t RANGE BETWEEN {s} PRECEDING AND 1 PRECEDING)"
                     f" AS \"{a}_{w}\"" for a in AGGS for w, s in WINDOWS.items())
     q = f"SELECT k, t, v, {sel} FROM ev"
+    if spine is not None:  # the spine rows (values NULL: in no frame) windowed with the events, then selected
+        con.register("sp", spine.assign(rid=np.arange(len(spine))))
+        q = (f"WITH u AS (SELECT k, t, v, NULL::BIGINT AS rid FROM ev UNION ALL "
+             f"SELECT k, t, NULL::DOUBLE AS v, rid FROM sp), f AS (SELECT rid, {sel} FROM u) "
+             f"SELECT * FROM f WHERE rid IS NOT NULL ORDER BY rid")
     out = _timed(lambda: con.execute(q).fetchnumpy(), repeat)
     res = out.pop("value")
-    out["sums"] = {c: float(np.nansum(np.asarray(res[c], dtype=float))) for c in res if c not in ("k", "t", "v")}
+    out["sums"] = {c: float(np.nansum(np.asarray(res[c], dtype=float))) for c in res if c not in ("k", "t", "v", "rid")}
     return out
 
 
@@ -240,9 +253,13 @@ def _timed(fn, repeat):
     return {"seconds": best, "cpu": cpu, "peak_mb": max(_status("VmHWM") - base, 0) / 1e6, "value": value}
 
 
-def child(engine, n, n_entities, repeat):
+def child(engine, n, n_entities, repeat, at=False):
     df = make_events(n, n_entities)
-    out = {"mlsd": run_mlsd, "duckdb": run_duckdb, "polars": run_polars}[engine](df, repeat)
+    if at:
+        spine = make_events(n, n_entities, seed=1)[["k", "t"]]
+        out = {"mlsd": run_mlsd, "duckdb": run_duckdb}[engine](df, repeat, spine)
+    else:
+        out = {"mlsd": run_mlsd, "duckdb": run_duckdb, "polars": run_polars}[engine](df, repeat)
     print(json.dumps(out))
 
 
@@ -285,18 +302,19 @@ def window_benchmark(args):
     print(f"mlsd {mlsd.__version__}, duckdb {duckdb.__version__}, polars {polars.__version__}; "
           f"{os.cpu_count()} cores, 2 threads per engine")
     print(f"windowed count/sum/mean/min/max over 1h, 1d, 7d: {n:,} events, {n_entities:,} entities"
-          f"{' (sparse ids)' if SPARSE else ''}")
+          f"{' (sparse ids)' if SPARSE else ''}{f', for a spine of {n:,} rows (at=)' if args.at else ''}")
     env = {**os.environ, "POLARS_MAX_THREADS": "2", "OMP_NUM_THREADS": "2"}
     results = {}
-    for engine in ("mlsd", "duckdb", "polars"):
+    engines = ("mlsd", "duckdb") if args.at else ("mlsd", "duckdb", "polars")
+    for engine in engines:
         p = subprocess.run([sys.executable, __file__, "--engine", engine, "--n", str(n), "--entities",
-                            str(n_entities), "--repeat", str(args.repeat)] + (["--sparse"] if SPARSE else []),
-                           capture_output=True, text=True, env=env)
+                            str(n_entities), "--repeat", str(args.repeat)] + (["--sparse"] if SPARSE else [])
+                           + (["--at"] if args.at else []), capture_output=True, text=True, env=env)
         if p.returncode != 0:
             raise SystemExit(f"{engine} failed:\n{p.stdout}\n{p.stderr}")
         results[engine] = json.loads(p.stdout.strip().splitlines()[-1])
     ours = results["mlsd"]
-    for peer in ("duckdb", "polars"):
+    for peer in engines[1:]:
         r = results[peer]
         agree = all(np.isclose(ours["sums"][c], r["sums"][c], rtol=1e-9) for c in ours["sums"])
         print(f"  mlsd window_aggregate {ours['seconds'] * 1e3:9.1f} ms (cpu {ours['cpu']:6.2f} s, "
@@ -315,6 +333,8 @@ def main():
     parser.add_argument("--threads", type=int, default=2, help="threads of every engine in the join case")
     parser.add_argument("--repeat", type=int, default=3, help="timings are the best of this many runs")
     parser.add_argument("--sparse", action="store_true", help="entity ids k * 10**12 + 7 instead of 0 .. entities - 1")
+    parser.add_argument("--at", action="store_true", help="window features for a spine of as many rows (at=), "
+                        "vs DuckDB on the union of events and spine; the join case is skipped")
     parser.add_argument("--engine", help=argparse.SUPPRESS)       # the window case's child processes
     parser.add_argument("--n", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--entities", type=int, default=None, help=argparse.SUPPRESS)
@@ -324,9 +344,10 @@ def main():
     if args.engine:
         n = args.n or (50_000 if args.quick else 5_000_000)
         n_entities = args.entities or (5_000 if args.quick else 500_000)
-        child(args.engine, n, n_entities, args.repeat)
+        child(args.engine, n, n_entities, args.repeat, args.at)
         return
-    join_benchmark(args)
+    if not args.at:
+        join_benchmark(args)
     window_benchmark(args)
 
 

@@ -15,21 +15,26 @@
 // sum, mean, min, max and last (the non-NaN value of the latest event; among events at one time,
 // the last in row order) are NaN when that count is 0.
 //
-// Cost: the events and queries of one entity are walked once per value column with monotone
-// pointers (one per window), compensated running sums and monotonic deques for min and max, so the
-// whole call is O((n + m) k W) after the sort.  When the queries are the events themselves and no
-// order is given, the kernel does not sort them: dense entity codes are grouped with the as-of
-// join's two-level counting scatter (features/group.hpp) and each entity's few events ordered by
-// time in cache (sparse integer codes are numbered densely first, group.hpp's Dictionary); codes
-// it gives up on (crafted hash collisions), or an entity of more than 65,536 events, take a radix
-// sort of one packed (entity, time, row) word per event instead (the shared multi-key sort order
-// when those three do not fit in 64 bits).  Either grouping records, next to each event's values,
-// where its frames start and end among its entity's events (a few bytes), and
-// each event's aggregates are then computed in the caller's row order: for an entity of at most
-// 32 events directly from its frames (a compensated sum over the frame, at most 32 W steps per
-// query), for a larger one by the walk; the result columns are written sequentially, with no
-// sorted copy of the table.  Entities (or rows) run in parallel; each is computed sequentially, so
-// results do not depend on the thread count.
+// Cost: with orders given, the events and queries of one entity are walked once per value column
+// with monotone pointers (one per window), compensated running sums and monotonic deques for min
+// and max, so the whole call is O((n + m) k W) after the sort; the rows, written in sorted order,
+// are then moved to the caller's.  Without orders the kernel does not sort: dense entity codes are
+// grouped with the as-of join's two-level counting scatter (features/group.hpp) and each entity's
+// few events ordered by time in cache (sparse integer codes are numbered densely first, group.hpp's
+// Dictionary).  When the queries are the events themselves, the grouping records next to each
+// event's values where its frames start and end among its entity's events (a few bytes); when they
+// are a spine, the spine is grouped by the same split (sparse codes through the events'
+// dictionary; a code the events do not hold gets empty frames) and each entity's queries are
+// merged against its events in cache, which records for each query where its frames end among the
+// grouped events and each frame's length (a few bytes).  Each query's aggregates are then computed
+// in the caller's row order: for an entity of at most 32 events directly from its frames (a
+// compensated sum over the frame, at most 32 W steps per query), for a larger one by the walk; the
+// result columns are written sequentially, with no sorted copy of the table.  Codes the grouping
+// gives up on (crafted hash collisions), or an entity of more than 65,536 events, are sorted
+// instead: the events themselves by a radix sort of one packed (entity, time, row) word per event
+// (the shared multi-key sort order when those three do not fit in 64 bits), a spine and its events
+// by their sort orders, then walked.  Entities (or rows) run in parallel; each is computed
+// sequentially, so results do not depend on the thread count.
 #pragma once
 
 #include <cstdint>
@@ -73,7 +78,8 @@ struct WindowResult {
   }
 };
 
-// An empty `order` asks the kernel to sort the table itself.  Queries that are the events
+// An empty `order` asks the kernel to order the table itself (grouped, see Cost, when neither
+// table comes with its order).  Queries that are the events
 // themselves are passed as the events' own spans (the same entity, time and order spans).
 struct WindowEvents {
   std::span<const std::int64_t> entity, time;

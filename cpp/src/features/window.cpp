@@ -2,6 +2,7 @@
 #include <atomic>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <mutex>
 #include <new>
@@ -403,6 +404,56 @@ struct WalkedGroup {
   std::vector<std::int64_t> time;
 };
 
+// The aggregates of one query whose window w's frame is the grouped positions [end - len[w], end)
+// of `fr` (frames nested: windows visited by increasing size, each continuing the smaller one's
+// sum backwards from `end`), written through put(column, value).  The self path and the spine path
+// both call it, so that a query gets the same bits whichever table it comes from.
+template <class Put>
+inline void aggregate_frames(const Frames& fr, std::int64_t end, const std::uint8_t* len,
+                             std::span<const std::size_t> by_size, const Layout& lay, Put&& put) {
+  for (std::size_t c = 0; c < fr.k; ++c) {
+    std::int64_t lo = end, cnt = 0;
+    RunningSum sum;
+    double mn = 0, mx = 0, last = kNaN;
+    for (std::size_t wi : by_size) {
+      const std::int64_t target = end - len[wi];
+      while (lo > target) {
+        --lo;
+        const double x = fr.value(c, lo);
+        if (std::isnan(x)) continue;
+        if (cnt == 0) {
+          mn = mx = last = x;
+        } else {
+          mn = std::min(mn, x);
+          mx = std::max(mx, x);
+        }
+        ++cnt;
+        sum.add(x);
+      }
+      const bool any = cnt > 0;
+      double total = any ? sum.value() : kNaN;
+      if (any && sum.suspect())  // past +-DBL_MAX or large values on the way: long double (as the walk)
+        total = frame_sum([&](std::int64_t q) { return fr.value(c, q); }, lo, end).value();
+      const std::size_t o = c * lay.value_block + wi;
+      if (lay.count >= 0) put(o + lay.count, static_cast<double>(cnt));
+      if (lay.sum >= 0) put(o + lay.sum, total);
+      if (lay.mean >= 0) put(o + lay.mean, any ? total / static_cast<double>(cnt) : kNaN);
+      if (lay.min >= 0) put(o + lay.min, any ? mn : kNaN);
+      if (lay.max >= 0) put(o + lay.max, any ? mx : kNaN);
+      if (lay.last >= 0) put(o + lay.last, any ? last : kNaN);
+    }
+  }
+}
+
+// Windows in increasing size (ties in their order): the order in which aggregate_frames extends
+// a query's nested frames.
+std::vector<std::size_t> windows_by_size(std::span<const std::int64_t> windows) {
+  std::vector<std::size_t> by_size(windows.size());
+  for (std::size_t w = 0; w < windows.size(); ++w) by_size[w] = w;
+  std::stable_sort(by_size.begin(), by_size.end(), [&](std::size_t a, std::size_t b) { return windows[a] < windows[b]; });
+  return by_size;
+}
+
 // Writes the records, the row -> position map and the frame bytes of the entities' groups, from
 // either grouping (the grouped positions of a group are contiguous).  inv[row] = its grouped
 // position + 1, 0 for a missing key: 32-bit words while they suffice, so that the map of 5M rows
@@ -504,6 +555,22 @@ class Recorder {
   std::vector<WalkedGroup> walked_;
 };
 
+// `count` trivial objects of type E (records of 8-byte words, as the table's doubles) begun in
+// `storage` from byte `offset` on, by a placement new of trivial objects (no code), so that writing
+// them there is not an access to the doubles through another type; empty when they do not fit.  The
+// result table lends its storage so to the grouping's entries: its pages are then faulted in once,
+// not a second block of that size.  The caller begins the doubles' lifetime again before it writes
+// the results.
+template <class E>
+std::span<E> lend(std::span<double> storage, std::size_t offset, std::size_t count) {
+  static_assert(std::is_trivial_v<E> && alignof(E) <= alignof(double));
+  if (count == 0 || offset % alignof(double) != 0 || offset > storage.size_bytes() ||
+      (storage.size_bytes() - offset) / sizeof(E) < count)
+    return {};
+  void* at = reinterpret_cast<unsigned char*>(storage.data()) + offset;
+  return std::span<E>(::new (at) E[count], count);
+}
+
 // Groups the events by entity code without sorting them (detail::group_buckets; sparse codes are
 // numbered densely first: detail::plan_grouping); false when the codes leave no split or an entity
 // is larger than the caches hold.
@@ -519,25 +586,15 @@ bool record_grouped(const WindowEvents& ev, Rec& rec, std::span<double> lent) {
     rec.group(first, last, pos, bucket_last);
   };
   auto missing = [&](std::int64_t i) { rec.missing(i); };
-  // The entries are trivial records of 8-byte words, as the table's doubles.  Their lifetime
-  // begins in that storage here (a placement new of trivial objects: no code), so that writing
-  // them there is not an access to the doubles through another type; the caller begins the
-  // doubles' lifetime again before it writes the results.
-  auto lend = [&](auto* type) {
-    using E = std::remove_pointer_t<decltype(type)>;
-    static_assert(std::is_trivial_v<E> && alignof(E) <= alignof(double));
-    const std::size_t count = lent.size_bytes() / sizeof(E);
-    return std::span<E>(::new (static_cast<void*>(lent.data())) E[count], count);
-  };
   if (ev.values.size() == 1) {
     const std::span<const double> v = ev.values[0];
     const auto b1 = detail::scatter_by_top(
         *split, plan.codes, [&](std::int64_t i) { return ValuedEntry{ev.time[i], 0, v[i]}; }, missing, {},
-        lend(static_cast<ValuedEntry*>(nullptr)));
+        lend<ValuedEntry>(lent, 0, lent.size_bytes() / sizeof(ValuedEntry)));
     return detail::group_buckets(*split, b1, static_cast<ValuedEntry*>(nullptr), detail::kLargeGroup, on_group);
   }
   const auto b1 = detail::scatter_by_top(*split, plan.codes, [&](std::int64_t i) { return Entry{ev.time[i], 0}; }, missing,
-                                         {}, lend(static_cast<Entry*>(nullptr)));
+                                         {}, lend<Entry>(lent, 0, lent.size_bytes() / sizeof(Entry)));
   return detail::group_buckets(*split, b1, static_cast<Entry*>(nullptr), detail::kLargeGroup, on_group);
 }
 
@@ -690,9 +747,7 @@ WindowResult self_aggregate(const WindowEvents& ev, std::span<const std::int64_t
     walk(sub, sub, windows, left_closed, right_closed, aggs, lay, side.data());
   }
 
-  std::vector<std::size_t> by_size(n_w);
-  for (std::size_t w = 0; w < n_w; ++w) by_size[w] = w;
-  std::stable_sort(by_size.begin(), by_size.end(), [&](std::size_t a, std::size_t b) { return windows[a] < windows[b]; });
+  const std::vector<std::size_t> by_size = windows_by_size(windows);
 
   const std::vector<std::uint8_t> no_frames(1 + n_w, 0);  // a missing key's
   tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n, 1 << 14), [&](const auto& r) {
@@ -722,38 +777,273 @@ WindowResult self_aggregate(const WindowEvents& ev, std::span<const std::int64_t
         continue;
       }
       const std::int64_t end = p + static_cast<std::int8_t>(meta[0]);  // the frames end before it
+      aggregate_frames(fr, end, meta + 1, by_size, lay, put);
+    }
+    tile.flush(first, r.end() - first);
+  });
+  return res;
+}
+
+// ---- a spine: queries other than the events -----------------------------------------------------
+
+// Where each spine query's frames lie among the events' records, in the spine's row order: the
+// frames' common end (a grouped position of the events), a kind byte, then window w's frame length
+// [end - len, end) in byte w.  A query of a walked entity has kind kWalked and its row of the side
+// table in place of the end; a query of no entity with events is direct with end 0 and empty frames.
+template <class Pos>
+struct QueryFrames {
+  static constexpr std::uint8_t kDirect = 0, kWalked = 1;
+  std::size_t stride = 0;  // bytes per query
+  buffer<std::uint8_t> bytes;
+  std::uint8_t* at(std::int64_t q) { return bytes.data() + static_cast<std::size_t>(q) * stride; }
+  const std::uint8_t* at(std::int64_t q) const { return bytes.data() + static_cast<std::size_t>(q) * stride; }
+  static Pos end(const std::uint8_t* rec) {
+    Pos e;
+    std::memcpy(&e, rec, sizeof(Pos));
+    return e;
+  }
+  static std::uint8_t kind(const std::uint8_t* rec) { return rec[sizeof(Pos)]; }
+  static const std::uint8_t* len(const std::uint8_t* rec) { return rec + sizeof(Pos) + 1; }
+  // Returns the length bytes to fill.
+  std::uint8_t* set(std::int64_t q, std::uint64_t end, std::uint8_t kind) {
+    std::uint8_t* rec = at(q);
+    const auto e = static_cast<Pos>(end);
+    std::memcpy(rec, &e, sizeof(Pos));
+    rec[sizeof(Pos)] = kind;
+    return rec + sizeof(Pos) + 1;
+  }
+  void clear(std::int64_t q) { std::memset(at(q), 0, stride); }
+};
+
+// An entity of more than kDirectMax events that the spine asks about: walked.
+struct WalkedSpine {
+  index_t pos;                     // its events' grouped positions [pos, pos + time.size())
+  std::vector<std::int64_t> time;  // their times
+  std::vector<Entry> queries;      // its queries, by (time, row)
+};
+
+// The queries are a spine: grouped by entity like the events (the same split; sparse codes
+// numbered by the events' dictionary, detail::plan_grouping), each entity's queries merged against
+// its events in cache to find where their frames lie, then each query's aggregates computed from
+// the events' records in the spine's row order (aggregate_frames, as the self path), or walked for
+// an entity of more than kDirectMax events.  None when the grouping gives up (the sort path then).
+template <class Pos>
+std::optional<WindowResult> spine_aggregate(const WindowEvents& ev, const WindowQueries& qs,
+                                            std::span<const std::int64_t> windows, bool left_closed, bool right_closed,
+                                            unsigned aggs) {
+  const auto n = static_cast<std::int64_t>(ev.entity.size());
+  const auto m = static_cast<std::int64_t>(qs.entity.size());
+  const std::size_t k = ev.values.size(), n_w = windows.size();
+  // Mismatched lengths (the sort path names them) and empty tables: the sort path.
+  if (n == 0 || m == 0 || ev.time.size() != ev.entity.size() || qs.time.size() != qs.entity.size()) return std::nullopt;
+  for (const auto& v : ev.values)
+    if (v.size() != ev.entity.size()) return std::nullopt;
+  const detail::Range range = detail::range_of_present(ev.entity);
+  if (range.empty()) return std::nullopt;
+  const auto un = static_cast<std::uint64_t>(n), um = static_cast<std::uint64_t>(m);
+  detail::GroupingPlan plan = detail::plan_grouping(range, ev.entity, qs.entity, un + um, std::max(un, um));
+  if (!plan.split) return std::nullopt;
+  const detail::CodeSplit split = *plan.split;
+
+  WindowResult res;
+  res.n_queries = m;
+  res.n_values = k;
+  res.n_windows = n_w;
+  res.aggs = aggs;
+  const Layout lay(res);
+  const std::size_t n_cols = lay.n_cols;
+  res.table.resize(n_cols * static_cast<std::size_t>(m));
+  mlsd::detail::advise_huge_pages(res.table.data(), res.table.size() * sizeof(double));
+  const std::span<double> table(res.table);  // lent to the entries below: [queries' | first level's]
+
+  // The queries grouped by entity, each entity's by (time, row): entity lo + c holds
+  // qentries[qstart[c], qstart[c + 1]).  Queries outside the split (a missing key, or a key the
+  // events do not hold when the codes were numbered) get empty frames here, those of a code in the
+  // split without events in the events' pass.
+  QueryFrames<Pos> qf;
+  qf.stride = sizeof(Pos) + 1 + n_w;
+  qf.bytes.resize(static_cast<std::size_t>(m) * qf.stride);
+  mlsd::detail::advise_huge_pages(qf.bytes.data(), qf.bytes.size());
+  buffer<Pos> qstart(static_cast<std::size_t>(split.n_codes + 1));
+  buffer<Entry> own_qentries;
+  std::span<Entry> qentries;
+  {
+    const auto b1 = detail::scatter_by_top(
+        split, plan.other, [&](std::int64_t i) { return Entry{qs.time[i], 0}; }, [&](std::int64_t i) { qf.clear(i); },
+        {}, lend<Entry>(table, static_cast<std::size_t>(m) * sizeof(Entry), static_cast<std::size_t>(m)));
+    qentries = lend<Entry>(table, 0, b1.entries.size());
+    if (qentries.size() != b1.entries.size()) {
+      own_qentries = buffer<Entry>(b1.entries.size());
+      mlsd::detail::advise_huge_pages(own_qentries.data(), own_qentries.size() * sizeof(Entry));
+      qentries = own_qentries;
+    }
+    detail::group_buckets(split, b1, qentries.data(), std::numeric_limits<std::int64_t>::max(),
+                          [&](std::uint64_t c, const Entry*, const Entry*, index_t pos, const Entry*) {
+                            qstart[c] = static_cast<Pos>(pos);
+                          });
+    qstart[split.n_codes] = static_cast<Pos>(b1.entries.size());
+  }
+  const auto n_q_in = static_cast<std::int64_t>(qentries.size());
+
+  // The events grouped the same way: their values recorded in grouped order, and each entity's
+  // queries merged against its events (both by time).
+  Frames fr;
+  fr.k = k;
+  fr.stride = k;
+  FirstBad bad_value(n);
+  std::mutex mu;
+  std::vector<WalkedSpine> walked;
+  auto missing = [&](std::int64_t i) {
+    for (std::size_t c = 0; c < k; ++c)
+      if (std::isinf(ev.values[c][i])) bad_value.note(i);
+  };
+  auto records = [&](std::size_t n_in) {
+    fr.words.resize(n_in * k);
+    mlsd::detail::advise_huge_pages(fr.words.data(), fr.words.size() * sizeof(std::uint64_t));
+  };
+  auto on_group = [&](std::uint64_t code, const auto* first, const auto* last, index_t pos, const auto* bucket_last) {
+    using E = std::remove_cv_t<std::remove_pointer_t<decltype(first)>>;
+    constexpr bool carried = std::is_same_v<E, ValuedEntry>;
+    constexpr std::int64_t kAhead = 16;
+    const auto g = static_cast<std::int64_t>(last - first);
+    const std::int64_t n_ahead = std::min<std::int64_t>(bucket_last - first, g + kAhead);
+    for (std::int64_t j = 0; j < g; ++j) {
+      if constexpr (!carried) {
+        if (j + kAhead < n_ahead)
+          for (std::size_t c = 0; c < k; ++c) __builtin_prefetch(ev.values[c].data() + first[j + kAhead].row);
+      }
+      const index_t row = first[j].row;
+      std::uint64_t* w = fr.record(pos + j);
       for (std::size_t c = 0; c < k; ++c) {
-        std::int64_t lo = end, cnt = 0;
-        RunningSum sum;
-        double mn = 0, mx = 0, last = kNaN;
-        for (std::size_t wi : by_size) {
-          const std::int64_t target = end - meta[1 + wi];
-          while (lo > target) {
-            --lo;
-            const double x = fr.value(c, lo);
-            if (std::isnan(x)) continue;
-            if (cnt == 0) {
-              mn = mx = last = x;
-            } else {
-              mn = std::min(mn, x);
-              mx = std::max(mx, x);
-            }
-            ++cnt;
-            sum.add(x);
+        double x;
+        if constexpr (carried) {
+          x = first[j].value;
+        } else {
+          x = ev.values[c][row];
+        }
+        if (std::isinf(x)) bad_value.note(row);
+        w[c] = std::bit_cast<std::uint64_t>(x);
+      }
+    }
+    const auto qa = static_cast<index_t>(qstart[code]), qb = static_cast<index_t>(qstart[code + 1]);
+    if (qa == qb) return;
+    if (g > kDirectMax) {
+      WalkedSpine ws{pos, std::vector<std::int64_t>(static_cast<std::size_t>(g)),
+                     std::vector<Entry>(qentries.begin() + qa, qentries.begin() + qb)};
+      for (std::int64_t j = 0; j < g; ++j) ws.time[j] = first[j].time;
+      const std::lock_guard<std::mutex> lock(mu);
+      walked.push_back(std::move(ws));
+      return;
+    }
+    // The frames' end and each window's start move forward with the query's time (the rules of
+    // Recorder::group, for a time that need not be an event's).
+    std::int64_t end = 0;
+    for (index_t j = qa; j < qb; ++j) {
+      if (j + kAhead < n_q_in) __builtin_prefetch(qf.at(qentries[j + kAhead].row), 1);
+      const std::int64_t t = qentries[j].time;
+      while (end < g && (first[end].time < t || (right_closed && first[end].time == t))) ++end;
+      std::uint8_t* len = qf.set(qentries[j].row, static_cast<std::uint64_t>(pos + end), QueryFrames<Pos>::kDirect);
+      for (std::size_t wi = 0; wi < n_w; ++wi) {
+        std::int64_t lower;
+        // A window reaching below the smallest int64 keeps every earlier event.
+        const bool bounded = !__builtin_sub_overflow(t, windows[wi], &lower);
+        std::int64_t lo = end;
+        while (lo > 0 && (!bounded || first[lo - 1].time > lower || (left_closed && first[lo - 1].time == lower))) --lo;
+        len[wi] = static_cast<std::uint8_t>(end - lo);
+      }
+    }
+  };
+  // the first level's entries after the queries' (when these are lent too)
+  const std::size_t qentries_end = own_qentries.empty() ? qentries.size_bytes() : 0;
+  bool grouped;
+  if (k == 1) {
+    const std::span<const double> v = ev.values[0];
+    const auto b1 = detail::scatter_by_top(
+        split, plan.codes, [&](std::int64_t i) { return ValuedEntry{ev.time[i], 0, v[i]}; }, missing, {},
+        lend<ValuedEntry>(table, qentries_end, static_cast<std::size_t>(n)));
+    records(b1.entries.size());
+    grouped = detail::group_buckets(split, b1, static_cast<ValuedEntry*>(nullptr), detail::kLargeGroup, on_group);
+  } else {
+    const auto b1 = detail::scatter_by_top(split, plan.codes, [&](std::int64_t i) { return Entry{ev.time[i], 0}; },
+                                           missing, {}, lend<Entry>(table, qentries_end, static_cast<std::size_t>(n)));
+    records(b1.entries.size());
+    grouped = detail::group_buckets(split, b1, static_cast<Entry*>(nullptr), detail::kLargeGroup, on_group);
+  }
+  if (!grouped) return std::nullopt;
+  MLSD_REQUIRE(bad_value.at.load() == n, kFn, "values must be finite or NaN; row ", bad_value.at.load(),
+               " holds an infinite value");
+  own_qentries = buffer<Entry>();
+  qstart = buffer<Pos>();
+  plan = detail::GroupingPlan();  // sparse codes' numbers: not needed any more
+
+  // Entities too large for the direct path: walked into a side table, row-major by their rank.
+  buffer<double> side;
+  if (!walked.empty()) {
+    std::sort(walked.begin(), walked.end(), [](const WalkedSpine& a, const WalkedSpine& b) { return a.pos < b.pos; });
+    Sorted sub_ev, sub_q;
+    std::size_t n_ev = 0, n_q = 0;
+    for (const auto& g : walked) {
+      n_ev += g.time.size();
+      n_q += g.queries.size();
+    }
+    sub_ev.entity.resize(n_ev);
+    sub_ev.time.resize(n_ev);
+    sub_ev.values.resize(k);
+    for (auto& v : sub_ev.values) v.resize(n_ev);
+    sub_q.entity.resize(n_q);
+    sub_q.time.resize(n_q);
+    std::size_t s = 0, sq = 0;
+    for (std::size_t g = 0; g < walked.size(); ++g) {
+      for (std::size_t j = 0; j < walked[g].time.size(); ++j, ++s) {
+        sub_ev.entity[s] = static_cast<std::int64_t>(g);
+        sub_ev.time[s] = walked[g].time[j];
+        for (std::size_t c = 0; c < k; ++c) sub_ev.values[c][s] = fr.value(c, walked[g].pos + static_cast<index_t>(j));
+      }
+      for (const Entry& q : walked[g].queries) {
+        sub_q.entity[sq] = static_cast<std::int64_t>(g);
+        sub_q.time[sq] = q.time;
+        qf.set(q.row, sq, QueryFrames<Pos>::kWalked);
+        ++sq;
+      }
+    }
+    side.resize(n_q * n_cols);
+    walk(sub_ev, sub_q, windows, left_closed, right_closed, aggs, lay, side.data());
+  }
+
+  const std::vector<std::size_t> by_size = windows_by_size(windows);
+  // The table lent to the grouping holds doubles again (a placement new of trivial objects: no code).
+  ::new (static_cast<void*>(res.table.data())) double[res.table.size()];
+  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, m, 1 << 14), [&](const auto& r) {
+    check_interrupt();
+    constexpr std::int64_t kAheadQ = 8;
+    ColumnTile tile(res.table.data(), static_cast<std::size_t>(m), n_cols);
+    std::int64_t first = r.begin();
+    for (std::int64_t i = r.begin(); i != r.end(); ++i) {
+      if (i + kAheadQ < r.end()) {  // the frames' first and last records
+        const std::uint8_t* a = qf.at(i + kAheadQ);
+        if (QueryFrames<Pos>::kind(a) == QueryFrames<Pos>::kDirect) {
+          const std::uint8_t* len = QueryFrames<Pos>::len(a);
+          const std::uint8_t widest = n_w == 0 ? 0 : *std::max_element(len, len + n_w);
+          if (widest > 0) {
+            const auto e = static_cast<std::size_t>(QueryFrames<Pos>::end(a));
+            __builtin_prefetch(fr.words.data() + (e - 1) * k);
+            __builtin_prefetch(fr.words.data() + (e - widest) * k);
           }
-          const bool any = cnt > 0;
-          double total = any ? sum.value() : kNaN;
-          if (any && sum.suspect())  // past +-DBL_MAX or large values on the way: long double (as the walk)
-            total = frame_sum([&](std::int64_t q) { return fr.value(c, q); }, lo, end).value();
-          const std::size_t o = c * lay.value_block + wi;
-          if (lay.count >= 0) put(o + lay.count, static_cast<double>(cnt));
-          if (lay.sum >= 0) put(o + lay.sum, total);
-          if (lay.mean >= 0) put(o + lay.mean, any ? total / static_cast<double>(cnt) : kNaN);
-          if (lay.min >= 0) put(o + lay.min, any ? mn : kNaN);
-          if (lay.max >= 0) put(o + lay.max, any ? mx : kNaN);
-          if (lay.last >= 0) put(o + lay.last, any ? last : kNaN);
         }
       }
+      if (i - first == ColumnTile::kRows) {
+        tile.flush(first, i - first);
+        first = i;
+      }
+      auto put = [&, ii = i - first](std::size_t col, double x) { tile.at(ii, col) = x; };
+      const std::uint8_t* rec = qf.at(i);
+      const auto end = static_cast<std::int64_t>(QueryFrames<Pos>::end(rec));
+      if (QueryFrames<Pos>::kind(rec) == QueryFrames<Pos>::kWalked) {
+        const double* src = side.data() + static_cast<std::size_t>(end) * n_cols;
+        for (std::size_t col = 0; col < n_cols; ++col) put(col, src[col]);
+        continue;
+      }
+      aggregate_frames(fr, end, QueryFrames<Pos>::len(rec), by_size, lay, put);
     }
     tile.flush(first, r.end() - first);
   });
@@ -796,6 +1086,14 @@ WindowResult window_aggregate(const WindowEvents& events, const WindowQueries& q
       return events.entity.size() < std::numeric_limits<std::uint32_t>::max()
                  ? self_aggregate<std::uint32_t>(events, windows, left_closed, right_closed, aggs)
                  : self_aggregate<std::uint64_t>(events, windows, left_closed, right_closed, aggs);
+    }
+    // A spine given without orders: grouped like the events, unless the grouping gives up.
+    if (!same && events.order.empty() && queries.order.empty()) {
+      const bool narrow = std::max(events.entity.size(), queries.entity.size()) < std::numeric_limits<std::uint32_t>::max();
+      std::optional<WindowResult> r =
+          narrow ? spine_aggregate<std::uint32_t>(events, queries, windows, left_closed, right_closed, aggs)
+                 : spine_aggregate<std::uint64_t>(events, queries, windows, left_closed, right_closed, aggs);
+      if (r) return std::move(*r);
     }
     // Tables given without their order are sorted here.
     buffer<index_t> own_event_order, own_query_order;

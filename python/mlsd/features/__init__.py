@@ -13,7 +13,8 @@
 
 Keys of one or more columns (integers, strings, categoricals), times as datetime64 of any unit
 (naive or tz-aware) or integers, pandas or pyarrow tables in (and the same kind out), any row order
-(the kernels sort with a parallel radix sort, and the spine's order is kept).
+(the kernels group the rows by entity with a counting scatter, or sort them with a parallel radix
+sort, and the spine's order is kept).
 """
 
 from ._join import FeatureTable, point_in_time_join

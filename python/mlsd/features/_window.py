@@ -135,12 +135,11 @@ def run_kernel(func: str, codes: np.ndarray, times: np.ndarray, values: list[np.
                same: bool = False, order: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The kernel on encoded tables; ``{agg: array of shape (n_values, n_windows, n_queries)}`` (views
     of the kernel's table, one contiguous column per feature; counts as int64).  ``same``: the queries are the
-    events.  ``order``: the events' (entity, time) order when the caller keeps it (not sorted again); with
-    ``same`` and no ``order`` the kernel sorts the events itself (empty orders)."""
-    if same and order is None:
+    events.  ``order``: the events' (entity, time) order when the caller keeps it (not sorted again); without
+    ``order`` the kernel groups (or sorts) both tables itself (empty orders)."""
+    if order is None:
         order = q_order = np.empty(0, dtype=np.int64)
     else:
-        order = sort_order(codes, times) if order is None else order
         q_order = order if same else sort_order(q_codes, q_times)
     flags = 0
     for a in aggs:
@@ -261,15 +260,17 @@ def window_aggregate(events, *, by, on, values, windows=("1h", "1d", "7d"),
     current row, so with several events at one timestamp and ``closed="right"`` or ``"both"`` it
     counts only those up to the current row; both agree when timestamps are distinct per entity.
 
-    Both tables are sorted once by (entity, time) with a parallel radix sort; then each entity's
-    events are walked once per value with monotone pointers (one per window), compensated running
-    sums and monotonic deques for min and max: O(n log n) at most overall, exact (sums to
-    rounding), entities in parallel, the same numbers for any thread count.  Without ``at``, the
-    events are not sorted: they are grouped by entity with a counting scatter (integer ids too
-    sparse to index by, such as ``id * 10**12``, snowflake or hashed ids, are numbered densely
-    first) and each entity's events ordered by time in cache; an entity with at most 32 events is
-    then aggregated directly from its events for each event, in the events' row order, so the
-    feature columns are written sequentially.
+    The tables are not sorted: the events are grouped by entity with a counting scatter (integer
+    ids too sparse to index by, such as ``id * 10**12``, snowflake or hashed ids, are numbered
+    densely first) and each entity's events ordered by time in cache; a spine is grouped by the same
+    entities and each entity's spine rows are merged against its events.  An entity with at most
+    32 events is then aggregated directly from its frame's events for each row, in the row order of
+    ``at`` (or ``events``), so the feature columns are written sequentially; a larger one is walked
+    once per value with monotone pointers (one per window), compensated running sums and monotonic
+    deques for min and max.  Exact (sums to rounding), O(n log n) at most overall, entities in
+    parallel, the same numbers for any thread count.  An entity of more than 65,536 events makes
+    the kernel sort both tables by (entity, time) with a parallel radix sort and walk every entity
+    instead, with the same numbers.
 
     Examples
     --------
