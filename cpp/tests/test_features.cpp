@@ -340,23 +340,28 @@ TEST(FeaturesDictionary, CodesSharingTheirHashBitsFallBackToTheSort) {
 // A table slot keeps a code as the parts of its hash that its position does not give (its home slot
 // is the position less the distance kept with it): codes whose hashes differ only in the home bits,
 // only in the bits above them, or in both, all of one bucket, get distinct numbers, are found, and
-// those never numbered are not, before and after the tables grow.
+// those never numbered are not, before and after the tables grow.  The hashes' varied bits stay
+// below the bucket's (bit 53 up): bit 52, the highest a slot keeps, is one of them, and the 3000
+// extra codes, of random home slots, all fall in bucket 9, so that its table grows to 2^13 slots
+// (bit 12 a home bit then) and its numbers need more than 8 bits.
 TEST(FeaturesDictionary, CodesDifferingInFewHashBitsStayApart) {
   for (const std::size_t extra : {0u, 3000u}) {  // 3000 more codes of the bucket: the table grows
     iv held, absent;
     std::uint64_t i = 0;
-    for (const std::uint64_t high : {0ull, 1ull, 2ull, 3ull, (1ull << 40) - 1, (1ull << 44) + 5}) {
+    for (const std::uint64_t high : {0ull, 1ull, 2ull, 3ull, (1ull << 40) - 1, 1ull << 40, (1ull << 40) + 3}) {
       for (std::uint64_t home = 0; home < 24; ++home) {
         const std::int64_t c = unhash((std::uint64_t{9} << 53) | (high << 12) | home);
         if (c < 0) continue;
         ((i++ % 3 == 0) ? absent : held).push_back(c);
       }
     }
-    for (std::uint64_t k = 0; k < extra; ++k) {
-      const std::int64_t c = unhash((std::uint64_t{9} << 53) | ((k * 0x9e3779b97f4a7c15ULL) >> 11 << 24) | 777);
-      if (c >= 0) held.push_back(c);
+    for (std::uint64_t k = 1, added = 0; added < extra; ++k) {  // k = 0: the hash of high 0, home 0
+      const std::int64_t c = unhash((std::uint64_t{9} << 53) | ((k * 0x9e3779b97f4a7c15ULL) >> 11));
+      if (c >= 0) held.push_back(c), ++added;
     }
     ASSERT_GT(absent.size(), 20u);
+    for (const iv* codes : {&held, &absent})
+      for (const std::int64_t c : *codes) ASSERT_EQ(fd::code_hash(c) >> 53, 9u) << c;
     tbb::task_arena(2).execute([&] {
       iv out(held.size());
       const fd::Dictionary d(held, out);
