@@ -162,6 +162,27 @@ def test_keepdims_with_an_array_ddof_as_scipy(shape, axis, ddof):
     assert np.shape(res.dof) == np.shape(ref.pvalue)
 
 
+@pytest.mark.parametrize("obs_shape, exp_shape", [((), None), ((), ()), ((), (1,)), ((6,), (2, 3)), ((6,), (1, 2, 3)),
+                                                  ((2, 3), (6,)), ((1,), (1, 1))])
+@pytest.mark.parametrize("ddof", [[0, 1], [[0], [1]], np.zeros((2, 1, 1))])
+def test_keepdims_with_an_array_ddof_and_axis_none_puts_back_every_axis_of_both_samples(obs_shape, exp_shape, ddof):
+    """With axis=None SciPy reduces every axis of the sample of the most dimensions (f_exp may have
+    more than f_obs; a number counts as one axis) and puts them all back into the p-values."""
+    rng = np.random.default_rng(2)
+    obs = rng.integers(1, 30, obs_shape).astype(float)
+    exp = None
+    if exp_shape is not None:
+        exp = rng.integers(1, 30, exp_shape).astype(float)
+        exp *= obs.sum() / exp.sum()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ref = st.chisquare(obs, exp, ddof=np.asarray(ddof), axis=None, keepdims=True)
+        res = ab.chisquare(obs, exp, ddof=ddof, axis=None, keepdims=True)
+    same(res.statistic, ref.statistic)
+    same(res.pvalue, ref.pvalue)
+    assert np.shape(res.dof) == np.shape(ref.pvalue)
+
+
 @pytest.mark.parametrize("ddof", [0.5, np.float64(1.5), np.float32(0.5), -0.25, [0.5, 1.0], np.array([[0.0], [1.5]])])
 def test_float_ddof_as_scipy(ddof):
     obs = np.array([[10.0, 2], [12, 9], [3, 4]])

@@ -267,11 +267,12 @@ def chisquare(f_obs: Any, f_exp: Any = None, ddof: Any = 0, axis: int | None = 0
         stat, k_b = sm.shaped(stat_rows), sm.shaped(k_rows)
     # SciPy pairs an array ddof with the statistics before keepdims puts the reduced axes back, then
     # puts them back into the p-values and dof too: np.expand_dims at `axis` as given (axis=None:
-    # every axis of f_obs, in front)
+    # every axis of the statistics, in front -- as many as the sample of the most dimensions, f_obs
+    # or f_exp, and at least one)
     put_back = keepdims and np.ndim(ddof) > 0
     stat_r, k_r = stat, k_b
     if put_back:
-        reduced = tuple(range(f_obs.ndim)) if axis is None else axis
+        reduced = tuple(range(np.ndim(stat))) if axis is None else axis
         stat_r, k_r = np.squeeze(stat, axis=reduced), np.squeeze(k_b, axis=reduced)
     try:
         dof = k_r - 1 - np.asarray(ddof, dtype=np.float64)
