@@ -183,6 +183,20 @@ def test_keepdims_with_an_array_ddof_and_axis_none_puts_back_every_axis_of_both_
     assert np.shape(res.dof) == np.shape(ref.pvalue)
 
 
+@pytest.mark.parametrize("shape, axis, ddof", [((3, 4), 0, [0, 1]), ((3, 4), 1, [[0, 1], [1, 2]]),
+                                               ((2, 3, 4), -1, np.zeros((4, 1))), ((3, 4), 0, [])])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_ddof_that_does_not_broadcast_ends_with_scipys_words(shape, axis, ddof, keepdims):
+    """The README's promise for shapes that do not broadcast: mlsd's message ends with SciPy's
+    (NumPy's, from k - 1 - ddof on the reduced statistics), so code matching SciPy's matches it."""
+    obs = np.random.default_rng(3).integers(1, 30, shape).astype(float)
+    with pytest.raises(ValueError) as ref:
+        st.chisquare(obs, ddof=np.asarray(ddof, dtype=float), axis=axis, keepdims=keepdims)
+    with pytest.raises(ValueError, match="chisquare: ddof of shape") as mine:
+        ab.chisquare(obs, ddof=ddof, axis=axis, keepdims=keepdims)
+    assert str(mine.value).endswith(f"(SciPy: {ref.value})")
+
+
 @pytest.mark.parametrize("ddof", [0.5, np.float64(1.5), np.float32(0.5), -0.25, [0.5, 1.0], np.array([[0.0], [1.5]])])
 def test_float_ddof_as_scipy(ddof):
     obs = np.array([[10.0, 2], [12, 9], [3, 4]])

@@ -275,11 +275,12 @@ def chisquare(f_obs: Any, f_exp: Any = None, ddof: Any = 0, axis: int | None = 0
         reduced = tuple(range(np.ndim(stat))) if axis is None else axis
         stat_r, k_r = np.squeeze(stat, axis=reduced), np.squeeze(k_b, axis=reduced)
     try:
-        dof = k_r - 1 - np.asarray(ddof, dtype=np.float64)
-        stat_b, dof_b = np.broadcast_arrays(stat_r, dof)
-    except ValueError:
+        # (k - 1) - ddof, written so that NumPy names ddof's shape first on failure, as in SciPy's message
+        dof = -np.asarray(ddof, dtype=np.float64) + (k_r - 1)
+    except ValueError as e:
         raise ValueError(f"{func}: ddof of shape {np.shape(ddof)} does not broadcast against the statistics of "
-                         f"shape {np.shape(stat_r)}") from None
+                         f"shape {np.shape(stat_r)} (SciPy: {e})") from None
+    stat_b, dof_b = np.broadcast_arrays(stat_r, dof)  # (k_r has the statistics' shape)
     p = special.chdtrc(dof_b, stat_b)
     if put_back:
         p, dof = np.expand_dims(p, reduced), np.expand_dims(dof, reduced)
