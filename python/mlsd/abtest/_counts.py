@@ -265,6 +265,12 @@ def chisquare(f_obs: Any, f_exp: Any = None, ddof: Any = 0, axis: int | None = 0
                         nan_policy=nan_policy, paired=True, keepdims=keepdims)
         stat_rows, k_rows = _chisquare_rows(sm, sum_check, small, func)
         stat, k_b = sm.shaped(stat_rows), sm.shaped(k_rows)
+    if np.size(stat) == 0:
+        # no slice to test: SciPy's decorator returns empty results of the counts' dtype without
+        # calling the test, so ddof (its shape and its dtype) plays no part
+        counts = np.result_type(f_obs, *([] if f_exp is None else [f_exp]))
+        empty = np.empty(np.shape(stat), np.float32 if counts.kind == "f" and counts.itemsize <= 4 else np.float64)
+        return ChisquareResult(empty, empty.copy(), dof=np.empty(empty.shape, np.int64))
     # SciPy pairs an array ddof with the statistics before keepdims puts the reduced axes back, then
     # puts them back into the p-values and dof too: np.expand_dims at `axis` as given (axis=None:
     # every axis of the statistics, in front -- as many as the sample of the most dimensions, f_obs
