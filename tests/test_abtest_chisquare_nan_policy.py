@@ -162,6 +162,58 @@ def test_keepdims_with_an_array_ddof_as_scipy(shape, axis, ddof):
     assert np.shape(res.dof) == np.shape(ref.pvalue)
 
 
+@pytest.mark.parametrize("obs_shape, exp_shape", [((), None), ((), ()), ((), (1,)), ((6,), (2, 3)), ((6,), (1, 2, 3)),
+                                                  ((2, 3), (6,)), ((1,), (1, 1))])
+@pytest.mark.parametrize("ddof", [[0, 1], [[0], [1]], np.zeros((2, 1, 1))])
+def test_keepdims_with_an_array_ddof_and_axis_none_puts_back_every_axis_of_both_samples(obs_shape, exp_shape, ddof):
+    """With axis=None SciPy reduces every axis of the sample of the most dimensions (f_exp may have
+    more than f_obs; a number counts as one axis) and puts them all back into the p-values."""
+    rng = np.random.default_rng(2)
+    obs = rng.integers(1, 30, obs_shape).astype(float)
+    exp = None
+    if exp_shape is not None:
+        exp = rng.integers(1, 30, exp_shape).astype(float)
+        exp *= obs.sum() / exp.sum()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ref = st.chisquare(obs, exp, ddof=np.asarray(ddof), axis=None, keepdims=True)
+        res = ab.chisquare(obs, exp, ddof=ddof, axis=None, keepdims=True)
+    same(res.statistic, ref.statistic)
+    same(res.pvalue, ref.pvalue)
+    assert np.shape(res.dof) == np.shape(ref.pvalue)
+
+
+@pytest.mark.parametrize("shape, axis, ddof", [((3, 4), 0, [0, 1]), ((3, 4), 1, [[0, 1], [1, 2]]),
+                                               ((2, 3, 4), -1, np.zeros((4, 1))), ((3, 4), 0, [])])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_ddof_that_does_not_broadcast_ends_with_scipys_words(shape, axis, ddof, keepdims):
+    """The README's promise for shapes that do not broadcast: mlsd's message ends with SciPy's
+    (NumPy's, from k - 1 - ddof on the reduced statistics), so code matching SciPy's matches it."""
+    obs = np.random.default_rng(3).integers(1, 30, shape).astype(float)
+    with pytest.raises(ValueError) as ref:
+        st.chisquare(obs, ddof=np.asarray(ddof, dtype=float), axis=axis, keepdims=keepdims)
+    with pytest.raises(ValueError, match="chisquare: ddof of shape") as mine:
+        ab.chisquare(obs, ddof=ddof, axis=axis, keepdims=keepdims)
+    assert str(mine.value).endswith(f"(SciPy: {ref.value})")
+
+
+@pytest.mark.parametrize("shape, axis, exp_shape", [((0, 3), 1, None), ((3, 0), 0, None), ((0,), 0, (2, 0)),
+                                                   ((3, 0), -2, (1, 0)), ((2, 0, 4), 2, None)])
+@pytest.mark.parametrize("ddof", [[0, 1], [[0], [1]], np.zeros((3, 1)), np.array(1), [0.5, 1, 2, 0, 1]])
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_no_tests_at_all_give_scipys_empty_results_whatever_ddof(shape, axis, exp_shape, ddof, keepdims, dtype):
+    """No slice to test (an empty output): SciPy's decorator returns empty results of the
+    counts' dtype without calling the test, so ddof's shape and dtype play no part."""
+    obs = np.zeros(shape, dtype=dtype)
+    exp = None if exp_shape is None else np.ones(exp_shape, dtype=dtype)
+    ref = st.chisquare(obs, exp, ddof=np.asarray(ddof), axis=axis, keepdims=keepdims)
+    res = ab.chisquare(obs, exp, ddof=ddof, axis=axis, keepdims=keepdims)
+    for mine, theirs in ((res.statistic, ref.statistic), (res.pvalue, ref.pvalue)):
+        assert mine.shape == theirs.shape and mine.dtype == theirs.dtype and mine.size == 0
+    assert np.shape(res.dof) == ref.pvalue.shape
+
+
 @pytest.mark.parametrize("ddof", [0.5, np.float64(1.5), np.float32(0.5), -0.25, [0.5, 1.0], np.array([[0.0], [1.5]])])
 def test_float_ddof_as_scipy(ddof):
     obs = np.array([[10.0, 2], [12, 9], [3, 4]])

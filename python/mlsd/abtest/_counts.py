@@ -265,20 +265,28 @@ def chisquare(f_obs: Any, f_exp: Any = None, ddof: Any = 0, axis: int | None = 0
                         nan_policy=nan_policy, paired=True, keepdims=keepdims)
         stat_rows, k_rows = _chisquare_rows(sm, sum_check, small, func)
         stat, k_b = sm.shaped(stat_rows), sm.shaped(k_rows)
+    if np.size(stat) == 0:
+        # no slice to test: SciPy's decorator returns empty results of the counts' dtype without
+        # calling the test, so ddof (its shape and its dtype) plays no part
+        counts = np.result_type(f_obs, *([] if f_exp is None else [f_exp]))
+        empty = np.empty(np.shape(stat), np.float32 if counts.kind == "f" and counts.itemsize <= 4 else np.float64)
+        return ChisquareResult(empty, empty.copy(), dof=np.empty(empty.shape, np.int64))
     # SciPy pairs an array ddof with the statistics before keepdims puts the reduced axes back, then
     # puts them back into the p-values and dof too: np.expand_dims at `axis` as given (axis=None:
-    # every axis of f_obs, in front)
+    # every axis of the statistics, in front -- as many as the sample of the most dimensions, f_obs
+    # or f_exp, and at least one)
     put_back = keepdims and np.ndim(ddof) > 0
     stat_r, k_r = stat, k_b
     if put_back:
-        reduced = tuple(range(f_obs.ndim)) if axis is None else axis
+        reduced = tuple(range(np.ndim(stat))) if axis is None else axis
         stat_r, k_r = np.squeeze(stat, axis=reduced), np.squeeze(k_b, axis=reduced)
     try:
-        dof = k_r - 1 - np.asarray(ddof, dtype=np.float64)
-        stat_b, dof_b = np.broadcast_arrays(stat_r, dof)
-    except ValueError:
+        # (k - 1) - ddof, written so that NumPy names ddof's shape first on failure, as in SciPy's message
+        dof = -np.asarray(ddof, dtype=np.float64) + (k_r - 1)
+    except ValueError as e:
         raise ValueError(f"{func}: ddof of shape {np.shape(ddof)} does not broadcast against the statistics of "
-                         f"shape {np.shape(stat_r)}") from None
+                         f"shape {np.shape(stat_r)} (SciPy: {e})") from None
+    stat_b, dof_b = np.broadcast_arrays(stat_r, dof)  # (k_r has the statistics' shape)
     p = special.chdtrc(dof_b, stat_b)
     if put_back:
         p, dof = np.expand_dims(p, reduced), np.expand_dims(dof, reduced)

@@ -529,10 +529,11 @@ class WindowState(MergeableState):
     def _forget(self, kinds: list, n_ids: int) -> None:
         """Undoes the entities a rejected batch introduced."""
         self._kinds = kinds
+        if self._int_index is not None and len(self._entity_keys) > n_ids:  # dropped, not rebuilt
+            self._int_index.drop_from(n_ids)
         for key in self._entity_keys[n_ids:]:
             del self._ids[key]
         del self._entity_keys[n_ids:]
-        self._int_index = None
 
     def _insert(self, ent, ticks, values):
         """Adds events, keeping the held ones sorted by (entity, time, arrival)."""
@@ -568,7 +569,8 @@ class WindowState(MergeableState):
             remap[held] = np.arange(held.size)
             self._entity_keys = [self._entity_keys[i] for i in held.tolist()]
             self._ids = {k: i for i, k in enumerate(self._entity_keys)}
-            self._int_index = None
+            if self._int_index is not None:
+                self._int_index.renumber(remap)
             self._ent = remap[self._ent]
 
 
@@ -599,6 +601,22 @@ class _IntegerIndex:
             miss = out < 0
             out[miss] = self._search(self.new_keys, self.new_ids, q[miss])
         return out
+
+    # Forgetting entities drops their entries; the others keep their order, so nothing is sorted again.
+    def drop_from(self, first_id: int) -> None:
+        """Drops the keys whose id is ``first_id`` or more (the new entities of a rejected batch)."""
+        self.keys, self.ids = self._kept(self.keys, self.ids, self.ids < first_id)
+        self.new_keys, self.new_ids = self._kept(self.new_keys, self.new_ids, self.new_ids < first_id)
+
+    def renumber(self, remap: np.ndarray) -> None:
+        """Gives each key the id ``remap[id]``, dropping those mapped to -1 (forgotten entities)."""
+        ids, new_ids = remap[self.ids], remap[self.new_ids]
+        self.keys, self.ids = self._kept(self.keys, ids, ids >= 0)
+        self.new_keys, self.new_ids = self._kept(self.new_keys, new_ids, new_ids >= 0)
+
+    @staticmethod
+    def _kept(keys: np.ndarray, ids: np.ndarray, kept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return (keys, ids) if kept.all() else (keys[kept], ids[kept])
 
     def add(self, keys: np.ndarray, ids: np.ndarray) -> None:
         """Adds keys not held yet."""
