@@ -28,7 +28,9 @@
 // merged against its events in cache, which records for each query where its frames end among the
 // grouped events and each frame's length (a few bytes).  Each query's aggregates are then computed
 // in the caller's row order: for an entity of at most 32 events directly from its frames (a
-// compensated sum over the frame, at most 32 W steps per query), for a larger one by the walk; the
+// compensated sum over the frame, at most 32 W steps per query, summed exactly when it cannot be
+// shown to round to the exact sum's double: every such sum is the exact one rounded once, as
+// math.fsum), for a larger one by the walk; the
 // result columns are written sequentially, with no sorted copy of the table.  Codes the grouping
 // gives up on (crafted hash collisions), or an entity of more than 65,536 events, are sorted
 // instead: the events themselves by a radix sort of one packed (entity, time, row) word per event

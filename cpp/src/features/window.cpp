@@ -186,6 +186,102 @@ mlsd::detail::KahanSum frame_sum(Value v, std::int64_t lo, std::int64_t hi) {
   return s;
 }
 
+// The sum of the non-NaN values v[lo, hi) rounded once to the nearest double (ties to even), as
+// math.fsum (which raises where this gives +-inf: a sum beyond +-DBL_MAX).  Exact: the values are
+// added into a two's complement integer counting units of 2^-1074, the doubles' smallest step
+// (2,098 bits hold any double, 34 words leave 78 bits for the count), which is then rounded.  For
+// the direct frames whose compensated sum cannot be shown to round to that double (TrackedSum).
+template <class Value>
+[[gnu::noinline, gnu::cold]]  // rare: kept out of the per-row loops it is called from
+double exact_sum(Value v, std::int64_t lo, std::int64_t hi) {
+  constexpr int kWords = 34;
+  std::uint64_t acc[kWords] = {};
+  for (std::int64_t i = lo; i < hi; ++i) {
+    const double x = v(i);
+    if (std::isnan(x) || x == 0) continue;
+    const auto bits = std::bit_cast<std::uint64_t>(x);
+    const auto biased = static_cast<int>((bits >> 52) & 0x7ff);
+    const std::uint64_t mant = (bits & ((std::uint64_t{1} << 52) - 1)) | (biased > 0 ? std::uint64_t{1} << 52 : 0);
+    const int shift = biased > 0 ? biased - 1 : 0;  // x = mant 2^(shift - 1074)
+    const unsigned __int128 wide = static_cast<unsigned __int128>(mant) << (shift % 64);
+    std::uint64_t part[2] = {static_cast<std::uint64_t>(wide), static_cast<std::uint64_t>(wide >> 64)};
+    const bool negative = bits >> 63;
+    bool carry = false;
+    for (int w = shift / 64, j = 0; w < kWords && (j < 2 || carry); ++w, ++j) {
+      const std::uint64_t y = j < 2 ? part[j] : 0;
+      if (negative) {
+        const std::uint64_t d = acc[w] - y, d2 = d - carry;
+        carry = acc[w] < y || d < static_cast<std::uint64_t>(carry);
+        acc[w] = d2;
+      } else {
+        const std::uint64_t a = acc[w] + y, a2 = a + carry;
+        carry = a < y || a2 < a;
+        acc[w] = a2;
+      }
+    }
+  }
+  const bool negative = acc[kWords - 1] >> 63;
+  if (negative) {  // |sum|
+    bool carry = true;
+    for (auto& w : acc) {
+      w = ~w + carry;
+      carry = carry && w == 0;
+    }
+  }
+  int top = kWords - 1;
+  while (top >= 0 && acc[top] == 0) --top;
+  if (top < 0) return 0.0;
+  const int h = top * 64 + 63 - std::countl_zero(acc[top]);  // the highest bit set
+  auto bit = [&](int b) { return static_cast<int>((acc[b / 64] >> (b % 64)) & 1); };
+  double out;
+  if (h < 53) {  // at most 53 bits: exact, normal or subnormal
+    out = std::ldexp(static_cast<double>(acc[0]), -1074);
+  } else {
+    std::uint64_t m = 0;  // bits h - 52 .. h
+    for (int b = h; b >= h - 52; --b) m = (m << 1) | static_cast<std::uint64_t>(bit(b));
+    const int r = h - 53;  // the rounding bit, then whether any bit below it is set
+    bool sticky = false;
+    for (int w = 0; w < r / 64 && !sticky; ++w) sticky = acc[w] != 0;
+    if (!sticky && r % 64 != 0) sticky = (acc[r / 64] & ((std::uint64_t{1} << (r % 64)) - 1)) != 0;
+    if (bit(r) && (sticky || (m & 1))) ++m;  // 2^53 after a carry: still exact as a double
+    out = std::ldexp(static_cast<double>(m), h - 52 - 1074);
+  }
+  return negative ? -out : out;
+}
+
+// True when k.sum + k.comp, within `err` of the exact sum, rounds to the exact sum's nearest double:
+// no midpoint between k.value() and a neighbour lies within err of sum + comp (err 0: sum + comp is
+// the exact sum).  Not shown near the subnormals, nor when the sum lies within err of a midpoint.
+inline bool rounded_once(const mlsd::detail::KahanSum& k, double err) {
+  if (err == 0) return true;
+  const double v = k.sum + k.comp, bb = v - k.sum;
+  const double r = (k.sum - (v - bb)) + (k.comp - bb);  // sum + comp = v + r exactly
+  const std::uint64_t bits = std::bit_cast<std::uint64_t>(v) & ~(std::uint64_t{1} << 63);
+  const std::uint64_t e = bits >> 52;
+  if (e < 54 || e >= 0x7ff) return false;
+  double gap = std::bit_cast<double>((e - 52) << 52);  // ulp(v); below a power of two, half of it
+  if ((bits & ((std::uint64_t{1} << 52) - 1)) == 0) gap *= 0.5;
+  return std::fabs(r) + err * 0x1.0001p0 < 0.5 * gap;  // the factor: err's own rounding
+}
+
+// A compensated (Neumaier) sum that also adds up exactly what its compensation rounded off (each
+// step's by TwoSum), so that it knows when its value is the exact sum rounded once (rounded_once).
+struct TrackedSum {
+  mlsd::detail::KahanSum k;
+  double err = 0;
+  void add(double x) {
+    const double t = k.sum + x;
+    const double e = std::fabs(k.sum) >= std::fabs(x) ? (k.sum - t) + x : (x - t) + k.sum;
+    const double c = k.comp + e, bb = c - k.comp;
+    err += std::fabs((k.comp - (c - bb)) + (e - bb));
+    k.sum = t;
+    k.comp = c;
+  }
+  double value() const { return k.value(); }
+  // false also past +-DBL_MAX (then the sum and its errors are not the exact ones)
+  bool rounded() const { return std::isfinite(k.sum) && std::isfinite(err) && rounded_once(k, err); }
+};
+
 // A running compensated sum that also bounds the rounding of its compensation: each step rounds
 // `comp` by at most eps/2 |comp|, so `drift` (the sum of |comp| after every step) bounds what the
 // compensation lost.  Large values passing through a sliding frame leave errors of their size in
@@ -413,7 +509,7 @@ inline void aggregate_frames(const Frames& fr, std::int64_t end, const std::uint
                              std::span<const std::size_t> by_size, const Layout& lay, Put&& put) {
   for (std::size_t c = 0; c < fr.k; ++c) {
     std::int64_t lo = end, cnt = 0;
-    RunningSum sum;
+    TrackedSum sum;
     double mn = 0, mx = 0, last = kNaN;
     for (std::size_t wi : by_size) {
       const std::int64_t target = end - len[wi];
@@ -432,8 +528,11 @@ inline void aggregate_frames(const Frames& fr, std::int64_t end, const std::uint
       }
       const bool any = cnt > 0;
       double total = any ? sum.value() : kNaN;
-      if (any && sum.suspect())  // past +-DBL_MAX or large values on the way: long double (as the walk)
-        total = frame_sum([&](std::int64_t q) { return fr.value(c, q); }, lo, end).value();
+      // Past +-DBL_MAX, or within what the compensation rounded off of a midpoint between two
+      // doubles (large values cancelling, ties of values of very different magnitudes): summed
+      // exactly, so that every sum is the exact one rounded once, as math.fsum
+      if (any && (lay.sum >= 0 || lay.mean >= 0) && !sum.rounded())
+        total = exact_sum([&](std::int64_t q) { return fr.value(c, q); }, lo, end);
       const std::size_t o = c * lay.value_block + wi;
       if (lay.count >= 0) put(o + lay.count, static_cast<double>(cnt));
       if (lay.sum >= 0) put(o + lay.sum, total);
