@@ -294,3 +294,32 @@ def test_direct_sums_of_values_of_every_magnitude_are_the_exact_sums_rounded_onc
             x = frame(ent[i], t[i], w)
             if x.size:
                 assert own[wi, i] == math.fsum(x), (i, w, own[wi, i])
+
+
+def _values_of_every_magnitude(rng, n):
+    """Values of 10**-30 to 10**30, integers of 53-54 bits and values below 10**-17, random signs:
+    frames whose sums running sums and compensated sums round differently."""
+    kind = rng.integers(0, 3, n)
+    return rng.choice([-1.0, 1.0], n) * np.select([kind == 0, kind == 1], [
+        np.exp(rng.normal(0.0, 16.0, n)), rng.integers(2**52, 2**54, n).astype(float)], rng.random(n) * 1e-17)
+
+
+def test_an_entity_larger_than_the_grouping_limit_leaves_the_other_entities_sums_unchanged():
+    """Whether some entity has more than 65,536 events (the grouping gives up and both tables are
+    sorted) does not change the other entities' numbers: on values of every magnitude, the small
+    entities' sums are those of the grouped path without the large entity, bit for bit, and those
+    of the sort path given the orders."""
+    rng = np.random.default_rng(41)
+    n_big, n_small, m = 70_000, 4_000, 6_000
+    ent = np.concatenate([np.zeros(n_big, np.int64), rng.integers(1, 400, n_small)])
+    t = rng.integers(0, 2_000, ent.size)
+    v = _values_of_every_magnitude(rng, ent.size)
+    q_ent = rng.integers(1, 420, m)
+    q_t = rng.integers(0, 2_000, m)
+    windows = [10, 300]
+    small = ent > 0
+    alone = _kernel(ent[small], t[small], [v[small]], q_ent, q_t, windows, "left", AGGS, sorted_path=False)
+    with_big = _kernel(ent, t, [v], q_ent, q_t, windows, "left", AGGS, sorted_path=False)
+    sorted_ = _kernel(ent[small], t[small], [v[small]], q_ent, q_t, windows, "left", AGGS, sorted_path=True)
+    _assert_same_bits(with_big, alone)
+    _assert_same_bits(sorted_, alone)

@@ -282,6 +282,22 @@ struct TrackedSum {
   bool rounded() const { return std::isfinite(k.sum) && std::isfinite(err) && rounded_once(k, err); }
 };
 
+// The sum of the non-NaN values v[lo, hi) rounded once (a direct frame's: TrackedSum, exact_sum
+// where it cannot show that rounding); NaN for none.
+template <class Value>
+double rounded_sum(Value v, std::int64_t lo, std::int64_t hi) {
+  TrackedSum sum;
+  bool any = false;
+  for (std::int64_t i = lo; i < hi; ++i) {
+    const double x = v(i);
+    if (std::isnan(x)) continue;
+    sum.add(x);
+    any = true;
+  }
+  if (!any) return kNaN;
+  return sum.rounded() ? sum.value() : exact_sum(v, lo, hi);
+}
+
 // A running compensated sum that also bounds the rounding of its compensation: each step rounds
 // `comp` by at most eps/2 |comp|, so `drift` (the sum of |comp| after every step) bounds what the
 // compensation lost.  Large values passing through a sliding frame leave errors of their size in
@@ -362,6 +378,13 @@ struct Layout {
   }
 };
 
+// Entities with more events than this are walked with sliding pointers (O(1) per query and window);
+// smaller ones are aggregated directly from their few events, query by query in the caller's row
+// order, which writes the result columns sequentially instead of through a sorted copy (the walk
+// sums such an entity's frames directly too: the same numbers on every path).
+constexpr std::int64_t kDirectMax = 32;
+static_assert(kDirectMax < 128, "frame offsets and lengths are stored in bytes");
+
 // The sliding walk: the aggregates of every sorted query, written row-major in sorted order
 // (table[j * n_cols + column]).  One walk per (entity, value column): the upper pointer does not
 // depend on the window, so the events are added once and each window only moves its own lower pointer.
@@ -439,9 +462,13 @@ void walk(const Sorted& ev, const Sorted& qs, std::span<const std::int64_t> wind
             if (f.sum.suspect()) f.sum = RunningSum(frame_sum([v](std::int64_t i) { return v[i]; }, f.lo, hi));
             double* o = table + row * n_cols + c * lay.value_block + wi;
             const bool any = f.cnt > 0;
+            double total = any ? f.sum.value() : kNaN;
+            // an entity that the grouped paths aggregate directly: its frame's sum as they give it
+            if (any && b - a <= kDirectMax && (lay.sum >= 0 || lay.mean >= 0))
+              total = rounded_sum([v](std::int64_t i) { return v[i]; }, f.lo, hi);
             if (lay.count >= 0) o[lay.count] = static_cast<double>(f.cnt);
-            if (lay.sum >= 0) o[lay.sum] = any ? f.sum.value() : kNaN;
-            if (lay.mean >= 0) o[lay.mean] = any ? f.sum.value() / static_cast<double>(f.cnt) : kNaN;
+            if (lay.sum >= 0) o[lay.sum] = total;
+            if (lay.mean >= 0) o[lay.mean] = any ? total / static_cast<double>(f.cnt) : kNaN;
             if (lay.min >= 0) {
               f.min.drop_before(f.lo);
               o[lay.min] = any ? v[f.min.front()] : kNaN;
@@ -458,11 +485,6 @@ void walk(const Sorted& ev, const Sorted& qs, std::span<const std::int64_t> wind
   });
 }
 
-// Entities with more events than this are walked with sliding pointers (O(1) per query and window);
-// smaller ones are aggregated directly from their few events, query by query in the caller's row
-// order, which writes the result columns sequentially instead of through a sorted copy.
-constexpr std::int64_t kDirectMax = 32;
-static_assert(kDirectMax < 128, "frame offsets and lengths are stored in bytes");
 
 using detail::Entry;
 
