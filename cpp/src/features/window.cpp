@@ -203,8 +203,8 @@ double exact_sum(Value v, std::int64_t lo, std::int64_t hi) {
     const auto biased = static_cast<int>((bits >> 52) & 0x7ff);
     const std::uint64_t mant = (bits & ((std::uint64_t{1} << 52) - 1)) | (biased > 0 ? std::uint64_t{1} << 52 : 0);
     const int shift = biased > 0 ? biased - 1 : 0;  // x = mant 2^(shift - 1074)
-    const unsigned __int128 wide = static_cast<unsigned __int128>(mant) << (shift % 64);
-    std::uint64_t part[2] = {static_cast<std::uint64_t>(wide), static_cast<std::uint64_t>(wide >> 64)};
+    const int b = shift % 64;  // mant << shift spans words shift / 64 and the next
+    const std::uint64_t part[2] = {mant << b, b == 0 ? 0 : mant >> (64 - b)};
     const bool negative = bits >> 63;
     bool carry = false;
     for (int w = shift / 64, j = 0; w < kWords && (j < 2 || carry); ++w, ++j) {
@@ -378,6 +378,18 @@ struct Layout {
   }
 };
 
+// A result of m queries, its table allocated (its pages advised huge, not yet faulted in).
+WindowResult new_result(std::int64_t m, std::size_t k, std::size_t n_w, unsigned aggs) {
+  WindowResult res;
+  res.n_queries = m;
+  res.n_values = k;
+  res.n_windows = n_w;
+  res.aggs = aggs;
+  res.table.resize(res.n_columns() * static_cast<std::size_t>(m));
+  mlsd::detail::advise_huge_pages(res.table.data(), res.table.size() * sizeof(double));
+  return res;
+}
+
 // Entities with more events than this are walked with sliding pointers (O(1) per query and window);
 // smaller ones are aggregated directly from their few events, query by query in the caller's row
 // order, which writes the result columns sequentially instead of through a sorted copy (the walk
@@ -522,6 +534,48 @@ struct WalkedGroup {
   std::vector<std::int64_t> time;
 };
 
+// Writes the values of a group's entries [first, first + g), the grouped positions pos, ..., into
+// their records and notes the infinite ones (the self path's Recorder and the spine path share
+// it); at_row(j, row) is told each entry's row, prefetch_row(row) each row read ahead (the rows
+// are read at random: those of the entries up to ahead_last, the bucket's next groups, prefetched).
+template <class E, class AtRow, class PrefetchRow>
+void record_values(const WindowEvents& ev, Frames& fr, FirstBad& bad_value, const E* first, std::int64_t g, index_t pos,
+                   const E* ahead_last, AtRow&& at_row, PrefetchRow&& prefetch_row) {
+  constexpr bool carried = std::is_same_v<E, ValuedEntry>;
+  constexpr std::int64_t kAhead = 16;
+  const std::size_t k = fr.k;
+  const std::int64_t n_ahead = std::min<std::int64_t>(ahead_last - first, g + kAhead);
+  for (std::int64_t j = 0; j < g; ++j) {
+    if (j + kAhead < n_ahead) {
+      const index_t ahead = first[j + kAhead].row;
+      prefetch_row(ahead);
+      if constexpr (!carried)
+        for (std::size_t c = 0; c < k; ++c) __builtin_prefetch(ev.values[c].data() + ahead);
+    }
+    const index_t row = first[j].row;
+    at_row(j, row);
+    std::uint64_t* w = fr.record(pos + j);
+    for (std::size_t c = 0; c < k; ++c) {
+      double x;
+      if constexpr (carried) {
+        x = first[j].value;
+      } else {
+        x = ev.values[c][row];
+      }
+      if (std::isinf(x)) bad_value.note(row);
+      w[c] = std::bit_cast<std::uint64_t>(x);
+    }
+  }
+}
+
+// The times of a group's entries [first, first + g) (of an entity to walk).
+template <class E>
+std::vector<std::int64_t> group_times(const E* first, std::int64_t g) {
+  std::vector<std::int64_t> time(static_cast<std::size_t>(g));
+  for (std::int64_t j = 0; j < g; ++j) time[j] = first[j].time;
+  return time;
+}
+
 // The aggregates of one query whose window w's frame is the grouped positions [end - len[w], end)
 // of `fr` (frames nested: windows visited by increasing size, each continuing the smaller one's
 // sum backwards from `end`), written through put(column, value).  The self path and the spine path
@@ -591,35 +645,14 @@ class Recorder {
   // entries up to ahead_last are recorded next (their rows are read at random: prefetched).
   template <class E>
   void group(const E* first, const E* last, index_t pos, const E* ahead_last) {
-    constexpr bool carried = std::is_same_v<E, ValuedEntry>;
     const auto g = static_cast<std::int64_t>(last - first);
     const std::size_t k = fr_.k;
-    constexpr std::int64_t kAhead = 16;
-    const std::int64_t n_ahead = std::min<std::int64_t>(ahead_last - first, g + kAhead);
-    for (std::int64_t j = 0; j < g; ++j) {
-      if (j + kAhead < n_ahead) {
-        const index_t ahead = first[j + kAhead].row;
-        __builtin_prefetch(inv_.data() + ahead, 1);
-        if constexpr (!carried)
-          for (std::size_t c = 0; c < k; ++c) __builtin_prefetch(ev_.values[c].data() + ahead);
-      }
-      const index_t row = first[j].row;
-      inv_[row] = static_cast<Pos>(pos + j + 1);
-      std::uint64_t* w = fr_.record(pos + j);
-      for (std::size_t c = 0; c < k; ++c) {
-        double x;
-        if constexpr (carried) {
-          x = first[j].value;
-        } else {
-          x = ev_.values[c][row];
-        }
-        if (std::isinf(x)) bad_value_.note(row);
-        w[c] = std::bit_cast<std::uint64_t>(x);
-      }
-    }
+    record_values(
+        ev_, fr_, bad_value_, first, g, pos, ahead_last,
+        [&](std::int64_t j, index_t row) { inv_[row] = static_cast<Pos>(pos + j + 1); },
+        [&](index_t row) { __builtin_prefetch(inv_.data() + row, 1); });
     if (g > kDirectMax) {
-      WalkedGroup wg{pos, std::vector<std::int64_t>(static_cast<std::size_t>(g))};
-      for (std::int64_t j = 0; j < g; ++j) wg.time[j] = first[j].time;
+      WalkedGroup wg{pos, group_times(first, g)};
       const std::lock_guard<std::mutex> lock(mu_);
       walked_.push_back(std::move(wg));
       return;
@@ -817,16 +850,10 @@ WindowResult self_aggregate(const WindowEvents& ev, std::span<const std::int64_t
   for (std::size_t c = 0; c < k; ++c)
     MLSD_REQUIRE(static_cast<std::int64_t>(ev.values[c].size()) == n, kFn, "values column ", c, " has ",
                  ev.values[c].size(), " elements but the events have ", n, " rows");
-  WindowResult res;
-  res.n_queries = n;
-  res.n_values = k;
-  res.n_windows = n_w;
-  res.aggs = aggs;
+  WindowResult res = new_result(n, k, n_w, aggs);
   const Layout lay(res);
   const std::size_t n_cols = lay.n_cols;
   const auto m = static_cast<std::size_t>(n);
-  res.table.resize(n_cols * m);
-  mlsd::detail::advise_huge_pages(res.table.data(), res.table.size() * sizeof(double));
   if (n == 0) return res;
   Frames fr;
   fr.k = k;
@@ -966,15 +993,9 @@ std::optional<WindowResult> spine_aggregate(const WindowEvents& ev, const Window
   if (!plan.split) return std::nullopt;
   const detail::CodeSplit split = *plan.split;
 
-  WindowResult res;
-  res.n_queries = m;
-  res.n_values = k;
-  res.n_windows = n_w;
-  res.aggs = aggs;
+  WindowResult res = new_result(m, k, n_w, aggs);
   const Layout lay(res);
   const std::size_t n_cols = lay.n_cols;
-  res.table.resize(n_cols * static_cast<std::size_t>(m));
-  mlsd::detail::advise_huge_pages(res.table.data(), res.table.size() * sizeof(double));
   const std::span<double> table(res.table);  // lent to the entries below: [queries' | first level's]
 
   // The queries grouped by entity, each entity's by (time, row): entity lo + c holds
@@ -1023,35 +1044,13 @@ std::optional<WindowResult> spine_aggregate(const WindowEvents& ev, const Window
     mlsd::detail::advise_huge_pages(fr.words.data(), fr.words.size() * sizeof(std::uint64_t));
   };
   auto on_group = [&](std::uint64_t code, const auto* first, const auto* last, index_t pos, const auto* bucket_last) {
-    using E = std::remove_cv_t<std::remove_pointer_t<decltype(first)>>;
-    constexpr bool carried = std::is_same_v<E, ValuedEntry>;
     constexpr std::int64_t kAhead = 16;
     const auto g = static_cast<std::int64_t>(last - first);
-    const std::int64_t n_ahead = std::min<std::int64_t>(bucket_last - first, g + kAhead);
-    for (std::int64_t j = 0; j < g; ++j) {
-      if constexpr (!carried) {
-        if (j + kAhead < n_ahead)
-          for (std::size_t c = 0; c < k; ++c) __builtin_prefetch(ev.values[c].data() + first[j + kAhead].row);
-      }
-      const index_t row = first[j].row;
-      std::uint64_t* w = fr.record(pos + j);
-      for (std::size_t c = 0; c < k; ++c) {
-        double x;
-        if constexpr (carried) {
-          x = first[j].value;
-        } else {
-          x = ev.values[c][row];
-        }
-        if (std::isinf(x)) bad_value.note(row);
-        w[c] = std::bit_cast<std::uint64_t>(x);
-      }
-    }
+    record_values(ev, fr, bad_value, first, g, pos, bucket_last, [](std::int64_t, index_t) {}, [](index_t) {});
     const auto qa = static_cast<index_t>(qstart[code]), qb = static_cast<index_t>(qstart[code + 1]);
     if (qa == qb) return;
     if (g > kDirectMax) {
-      WalkedSpine ws{pos, std::vector<std::int64_t>(static_cast<std::size_t>(g)),
-                     std::vector<Entry>(qentries.begin() + qa, qentries.begin() + qb)};
-      for (std::int64_t j = 0; j < g; ++j) ws.time[j] = first[j].time;
+      WalkedSpine ws{pos, group_times(first, g), std::vector<Entry>(qentries.begin() + qa, qentries.begin() + qb)};
       const std::lock_guard<std::mutex> lock(mu);
       walked.push_back(std::move(ws));
       return;
@@ -1234,15 +1233,9 @@ WindowResult window_aggregate(const WindowEvents& events, const WindowQueries& q
     const Sorted& qs = same ? ev : own;
     const std::int64_t m = static_cast<std::int64_t>(qs.entity.size());
 
-    WindowResult res;
-    res.n_queries = m;
-    res.n_values = ev.values.size();
-    res.n_windows = windows.size();
-    res.aggs = aggs;
+    WindowResult res = new_result(m, ev.values.size(), windows.size(), aggs);
     const Layout lay(res);
     const std::size_t n_cols = lay.n_cols;
-    res.table.resize(n_cols * static_cast<std::size_t>(m));
-    mlsd::detail::advise_huge_pages(res.table.data(), res.table.size() * sizeof(double));
     // The walk writes rows in sorted order (sequential stores, a query's features adjacent); a final
     // pass writes the columns in the caller's row order, reading each output row's sorted row
     // (random loads pipeline and prefetch; random stores of every feature stalled the walk).
