@@ -219,3 +219,107 @@ def test_sums_of_values_of_every_magnitude_are_exact_to_rounding():
                 continue
             exact = math.fsum(frame)
             assert abs(got[wi, q] - exact) <= math.ulp(exact), (q, w, got[wi, q], exact)
+
+
+# Frames (in time order) whose compensated sum ends within its compensation's rounding of the
+# midpoint between two doubles: summed left to right or right to left, Neumaier's sum rounds to the
+# wrong neighbour (7215570046358548 and -7.069719215450153e26), while the sorted walk's running sum
+# happened to give the exact sum of the first.
+_MIDPOINT_FRAMES = [
+    [-590428768727196.5, 2.991637290907816e-17, 7188129210471838.0, 617869604613907.0],
+    [-8.69949090358948e-17, -6.695952603924613e-30, 4.913038915992929e+26, 9.691848181893051e-19,
+     -1.1982758131443083e+27],
+]
+
+
+@pytest.mark.parametrize("frame", _MIDPOINT_FRAMES)
+def test_a_direct_frame_whose_compensated_sum_ends_near_a_midpoint_is_the_exact_sum_rounded_once(frame):
+    import math
+
+    v = np.array(frame)
+    n = v.size
+    ent, t = np.zeros(n, np.int64), np.arange(n, dtype=np.int64)
+    exact = math.fsum(frame)
+    spine = _kernel(ent, t, [v], np.zeros(1, np.int64), np.array([n]), [100], "left", ["sum", "mean"], sorted_path=False)
+    assert spine[0, 0] == exact and spine[1, 0] == exact / n
+    walked = _kernel(ent, t, [v], np.zeros(1, np.int64), np.array([n]), [100], "left", ["sum"], sorted_path=True)
+    assert abs(spine[0, 0] - exact) <= abs(walked[0, 0] - exact)  # never worse than the sort path
+    # the events themselves: the frame of an event after them
+    own = window_aggregate(pd.DataFrame({"k": np.zeros(n + 1, np.int64), "t": np.arange(n + 1), "v": np.append(v, 0.0)}),
+                           by="k", on="t", values="v", windows=[100], aggs=["sum"])
+    assert own["v_sum_100"].iloc[-1] == exact
+
+
+@pytest.mark.parametrize("closed", CLOSED)
+def test_direct_sums_of_values_of_every_magnitude_are_the_exact_sums_rounded_once(closed):
+    """Values spanning 10**-30 to 10**30 with random signs, and integers of 53-54 bits (whose sums
+    fall on midpoints between doubles) among values below 10**-17, in entities of at most 32 events
+    (the direct frames, spine and self path): every sum is math.fsum of its frame, bit for bit, so
+    never farther from it than the sort path's running sums."""
+    import math
+
+    rng = np.random.default_rng(23)
+    n, m = 6_000, 3_000
+    ent = rng.integers(0, 600, n)  # about 10 events per entity
+    t = rng.integers(0, 200, n)
+    kind = rng.integers(0, 3, n)
+    v = rng.choice([-1.0, 1.0], n) * np.select([kind == 0, kind == 1], [
+        np.exp(rng.normal(0.0, 16.0, n)), rng.integers(2**52, 2**54, n).astype(float)], rng.random(n) * 1e-17)
+    v[rng.random(n) < 0.1] = np.nan
+    q_ent = rng.integers(0, 600, m)
+    q_t = rng.integers(0, 200, m)
+    windows = [5, 50, 1_000]
+    lo_closed, hi_closed = closed in ("left", "both"), closed in ("right", "both")
+    got = _kernel(ent, t, [v], q_ent, q_t, windows, closed, ["sum"], sorted_path=False)
+    own = _kernel(ent, t, [v], ent, t, windows, closed, ["sum"], sorted_path=False)
+    walked = _kernel(ent, t, [v], q_ent, q_t, windows, closed, ["sum"], sorted_path=True)
+    order = np.argsort(t, kind="stable")
+    by_entity = {e: order[ent[order] == e] for e in range(600)}
+
+    def frame(e, at, w):
+        rows = by_entity[e]
+        tt = t[rows]
+        keep = ((tt >= at - w) if lo_closed else (tt > at - w)) & ((tt <= at) if hi_closed else (tt < at))
+        x = v[rows[keep]]
+        return x[~np.isnan(x)]
+
+    for wi, w in enumerate(windows):
+        for q in range(m):
+            x = frame(q_ent[q], q_t[q], w)
+            if x.size:
+                exact = math.fsum(x)
+                assert got[wi, q] == exact, (q, w, got[wi, q], exact)
+                assert abs(got[wi, q] - exact) <= abs(walked[wi, q] - exact)
+        for i in range(0, n, 3):
+            x = frame(ent[i], t[i], w)
+            if x.size:
+                assert own[wi, i] == math.fsum(x), (i, w, own[wi, i])
+
+
+def _values_of_every_magnitude(rng, n):
+    """Values of 10**-30 to 10**30, integers of 53-54 bits and values below 10**-17, random signs:
+    frames whose sums running sums and compensated sums round differently."""
+    kind = rng.integers(0, 3, n)
+    return rng.choice([-1.0, 1.0], n) * np.select([kind == 0, kind == 1], [
+        np.exp(rng.normal(0.0, 16.0, n)), rng.integers(2**52, 2**54, n).astype(float)], rng.random(n) * 1e-17)
+
+
+def test_an_entity_larger_than_the_grouping_limit_leaves_the_other_entities_sums_unchanged():
+    """Whether some entity has more than 65,536 events (the grouping gives up and both tables are
+    sorted) does not change the other entities' numbers: on values of every magnitude, the small
+    entities' sums are those of the grouped path without the large entity, bit for bit, and those
+    of the sort path given the orders."""
+    rng = np.random.default_rng(41)
+    n_big, n_small, m = 70_000, 4_000, 6_000
+    ent = np.concatenate([np.zeros(n_big, np.int64), rng.integers(1, 400, n_small)])
+    t = rng.integers(0, 2_000, ent.size)
+    v = _values_of_every_magnitude(rng, ent.size)
+    q_ent = rng.integers(1, 420, m)
+    q_t = rng.integers(0, 2_000, m)
+    windows = [10, 300]
+    small = ent > 0
+    alone = _kernel(ent[small], t[small], [v[small]], q_ent, q_t, windows, "left", AGGS, sorted_path=False)
+    with_big = _kernel(ent, t, [v], q_ent, q_t, windows, "left", AGGS, sorted_path=False)
+    sorted_ = _kernel(ent[small], t[small], [v[small]], q_ent, q_t, windows, "left", AGGS, sorted_path=True)
+    _assert_same_bits(with_big, alone)
+    _assert_same_bits(sorted_, alone)

@@ -452,3 +452,28 @@ def test_integer_key_index_is_not_rebuilt_after_a_rejected_batch_nor_a_renumberi
                                                                         [20]), check_exact=True)
     assert renumbered > 0 and built == []
     assert state.to_dict() == WindowState.from_arrays(ent, t, v, **kw).to_dict()
+
+def test_lookups_of_values_of_every_magnitude_equal_offline_bit_for_bit():
+    """Values of 10**-30 to 10**30, integers of 53-54 bits and values below 10**-17, random signs:
+    entities of at most 32 events, whose frame sums window_aggregate computes directly (the exact
+    sum rounded once); the state, which holds only the events of the longest window and is looked
+    up with its events' order, gives the same bits."""
+    rng = np.random.default_rng(5)
+    n = 3000
+    t = np.cumsum(rng.integers(0, 3, n))
+    k = rng.integers(0, 300, n)
+    kind = rng.integers(0, 3, (n, 2))
+    v = rng.choice([-1.0, 1.0], (n, 2)) * np.select([kind == 0, kind == 1], [
+        np.exp(rng.normal(0.0, 16.0, (n, 2))), rng.integers(2**52, 2**54, (n, 2)).astype(float)],
+        rng.random((n, 2)) * 1e-17)
+    windows = [40, 400]
+    state = WindowState.from_arrays(k[:0], t[:0], v[:0], windows=windows, names=["a", "b"])
+    cuts = np.sort(np.concatenate([[0, n], rng.integers(0, n, 10)]))
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        state.update(k[a:b], t[a:b], v[a:b])
+        if b == 0:
+            continue
+        q_keys = rng.integers(0, 300, 400)
+        q_time = np.repeat(t[b - 1] + 1, 400)
+        pd.testing.assert_frame_equal(state.lookup(q_keys, q_time), _offline(k[:b], t[:b], v[:b], q_keys, q_time, windows),
+                                      check_exact=True)

@@ -446,3 +446,20 @@ TEST(FeaturesWindow, SpineWithoutOrdersStopsWhenTheCallingThreadIsInterrupted) {
   std::this_thread::sleep_for(std::chrono::milliseconds(2 * mlsd::kInterruptPollMs));
   EXPECT_THROW(run_unsorted(c, {3, 10}, mf::Closed::left), mlsd::interrupted);
 }
+
+TEST(FeaturesWindow, DirectFrameSumsAreTheExactSumsRoundedOnceOnEveryPath) {
+  // A frame whose Neumaier sum ends within its compensation's rounding of a midpoint between two
+  // doubles: summed from either end it rounds to 7215570046358548; the exact sum rounds to ...549.
+  // The grouped spine, the sort path (orders given) and the events themselves give ...549.
+  Case c;
+  c.values.push_back({-590428768727196.5, 2.991637290907816e-17, 7188129210471838.0, 617869604613907.0, 0.0});
+  c.entity = {0, 0, 0, 0, 0};
+  c.time = {0, 1, 2, 3, 4};
+  c.q_entity = {0};
+  c.q_time = {4};
+  const i64 windows{100};
+  const double exact = 7215570046358549.0;
+  EXPECT_EQ(run_unsorted(c, windows, mf::Closed::left, mf::kSum).table[0], exact);
+  EXPECT_EQ(run(c, windows, mf::Closed::left, mf::kSum).table[0], exact);
+  EXPECT_EQ(run_self(c, windows, mf::Closed::left, mf::kSum).table[4], exact);
+}

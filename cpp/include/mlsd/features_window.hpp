@@ -28,13 +28,15 @@
 // merged against its events in cache, which records for each query where its frames end among the
 // grouped events and each frame's length (a few bytes).  Each query's aggregates are then computed
 // in the caller's row order: for an entity of at most 32 events directly from its frames (a
-// compensated sum over the frame, at most 32 W steps per query), for a larger one by the walk; the
-// result columns are written sequentially, with no sorted copy of the table.  Codes the grouping
-// gives up on (crafted hash collisions), or an entity of more than 65,536 events, are sorted
-// instead: the events themselves by a radix sort of one packed (entity, time, row) word per event
-// (the shared multi-key sort order when those three do not fit in 64 bits), a spine and its events
-// by their sort orders, then walked.  Entities (or rows) run in parallel; each is computed
-// sequentially, so results do not depend on the thread count.
+// compensated sum over the frame, at most 32 W steps per query, summed exactly when it cannot be
+// shown to round to the exact sum's double: every such sum is the exact one rounded once, as
+// math.fsum), for a larger one by the walk; the result columns are written sequentially, with no
+// sorted copy of the table.  Codes the grouping gives up on (crafted hash collisions), or an entity
+// of more than 65,536 events, are sorted instead: the events themselves by a radix sort of one
+// packed (entity, time, row) word per event (the shared multi-key sort order when those three do
+// not fit in 64 bits), a spine and its events by their sort orders, then walked; the walk sums an
+// entity of at most 32 events as above, so every path gives the same numbers.  Entities (or rows)
+// run in parallel; each is computed sequentially, so results do not depend on the thread count.
 #pragma once
 
 #include <cstdint>

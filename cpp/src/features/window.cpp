@@ -186,6 +186,118 @@ mlsd::detail::KahanSum frame_sum(Value v, std::int64_t lo, std::int64_t hi) {
   return s;
 }
 
+// The sum of the non-NaN values v[lo, hi) rounded once to the nearest double (ties to even), as
+// math.fsum (which raises where this gives +-inf: a sum beyond +-DBL_MAX).  Exact: the values are
+// added into a two's complement integer counting units of 2^-1074, the doubles' smallest step
+// (2,098 bits hold any double, 34 words leave 78 bits for the count), which is then rounded.  For
+// the direct frames whose compensated sum cannot be shown to round to that double (TrackedSum).
+template <class Value>
+[[gnu::noinline, gnu::cold]]  // rare: kept out of the per-row loops it is called from
+double exact_sum(Value v, std::int64_t lo, std::int64_t hi) {
+  constexpr int kWords = 34;
+  std::uint64_t acc[kWords] = {};
+  for (std::int64_t i = lo; i < hi; ++i) {
+    const double x = v(i);
+    if (std::isnan(x) || x == 0) continue;
+    const auto bits = std::bit_cast<std::uint64_t>(x);
+    const auto biased = static_cast<int>((bits >> 52) & 0x7ff);
+    const std::uint64_t mant = (bits & ((std::uint64_t{1} << 52) - 1)) | (biased > 0 ? std::uint64_t{1} << 52 : 0);
+    const int shift = biased > 0 ? biased - 1 : 0;  // x = mant 2^(shift - 1074)
+    const int b = shift % 64;  // mant << shift spans words shift / 64 and the next
+    const std::uint64_t part[2] = {mant << b, b == 0 ? 0 : mant >> (64 - b)};
+    const bool negative = bits >> 63;
+    bool carry = false;
+    for (int w = shift / 64, j = 0; w < kWords && (j < 2 || carry); ++w, ++j) {
+      const std::uint64_t y = j < 2 ? part[j] : 0;
+      if (negative) {
+        const std::uint64_t d = acc[w] - y, d2 = d - carry;
+        carry = acc[w] < y || d < static_cast<std::uint64_t>(carry);
+        acc[w] = d2;
+      } else {
+        const std::uint64_t a = acc[w] + y, a2 = a + carry;
+        carry = a < y || a2 < a;
+        acc[w] = a2;
+      }
+    }
+  }
+  const bool negative = acc[kWords - 1] >> 63;
+  if (negative) {  // |sum|
+    bool carry = true;
+    for (auto& w : acc) {
+      w = ~w + carry;
+      carry = carry && w == 0;
+    }
+  }
+  int top = kWords - 1;
+  while (top >= 0 && acc[top] == 0) --top;
+  if (top < 0) return 0.0;
+  const int h = top * 64 + 63 - std::countl_zero(acc[top]);  // the highest bit set
+  auto bit = [&](int b) { return static_cast<int>((acc[b / 64] >> (b % 64)) & 1); };
+  double out;
+  if (h < 53) {  // at most 53 bits: exact, normal or subnormal
+    out = std::ldexp(static_cast<double>(acc[0]), -1074);
+  } else {
+    std::uint64_t m = 0;  // bits h - 52 .. h
+    for (int b = h; b >= h - 52; --b) m = (m << 1) | static_cast<std::uint64_t>(bit(b));
+    const int r = h - 53;  // the rounding bit, then whether any bit below it is set
+    bool sticky = false;
+    for (int w = 0; w < r / 64 && !sticky; ++w) sticky = acc[w] != 0;
+    if (!sticky && r % 64 != 0) sticky = (acc[r / 64] & ((std::uint64_t{1} << (r % 64)) - 1)) != 0;
+    if (bit(r) && (sticky || (m & 1))) ++m;  // 2^53 after a carry: still exact as a double
+    out = std::ldexp(static_cast<double>(m), h - 52 - 1074);
+  }
+  return negative ? -out : out;
+}
+
+// True when k.sum + k.comp, within `err` of the exact sum, rounds to the exact sum's nearest double:
+// no midpoint between k.value() and a neighbour lies within err of sum + comp (err 0: sum + comp is
+// the exact sum).  Not shown near the subnormals, nor when the sum lies within err of a midpoint.
+inline bool rounded_once(const mlsd::detail::KahanSum& k, double err) {
+  if (err == 0) return true;
+  const double v = k.sum + k.comp, bb = v - k.sum;
+  const double r = (k.sum - (v - bb)) + (k.comp - bb);  // sum + comp = v + r exactly
+  const std::uint64_t bits = std::bit_cast<std::uint64_t>(v) & ~(std::uint64_t{1} << 63);
+  const std::uint64_t e = bits >> 52;
+  if (e < 54 || e >= 0x7ff) return false;
+  double gap = std::bit_cast<double>((e - 52) << 52);  // ulp(v); below a power of two, half of it
+  if ((bits & ((std::uint64_t{1} << 52) - 1)) == 0) gap *= 0.5;
+  return std::fabs(r) + err * 0x1.0001p0 < 0.5 * gap;  // the factor: err's own rounding
+}
+
+// A compensated (Neumaier) sum that also adds up exactly what its compensation rounded off (each
+// step's by TwoSum), so that it knows when its value is the exact sum rounded once (rounded_once).
+struct TrackedSum {
+  mlsd::detail::KahanSum k;
+  double err = 0;
+  void add(double x) {
+    const double t = k.sum + x;
+    const double e = std::fabs(k.sum) >= std::fabs(x) ? (k.sum - t) + x : (x - t) + k.sum;
+    const double c = k.comp + e, bb = c - k.comp;
+    err += std::fabs((k.comp - (c - bb)) + (e - bb));
+    k.sum = t;
+    k.comp = c;
+  }
+  double value() const { return k.value(); }
+  // false also past +-DBL_MAX (then the sum and its errors are not the exact ones)
+  bool rounded() const { return std::isfinite(k.sum) && std::isfinite(err) && rounded_once(k, err); }
+};
+
+// The sum of the non-NaN values v[lo, hi) rounded once (a direct frame's: TrackedSum, exact_sum
+// where it cannot show that rounding); NaN for none.
+template <class Value>
+double rounded_sum(Value v, std::int64_t lo, std::int64_t hi) {
+  TrackedSum sum;
+  bool any = false;
+  for (std::int64_t i = lo; i < hi; ++i) {
+    const double x = v(i);
+    if (std::isnan(x)) continue;
+    sum.add(x);
+    any = true;
+  }
+  if (!any) return kNaN;
+  return sum.rounded() ? sum.value() : exact_sum(v, lo, hi);
+}
+
 // A running compensated sum that also bounds the rounding of its compensation: each step rounds
 // `comp` by at most eps/2 |comp|, so `drift` (the sum of |comp| after every step) bounds what the
 // compensation lost.  Large values passing through a sliding frame leave errors of their size in
@@ -266,6 +378,25 @@ struct Layout {
   }
 };
 
+// A result of m queries, its table allocated (its pages advised huge, not yet faulted in).
+WindowResult new_result(std::int64_t m, std::size_t k, std::size_t n_w, unsigned aggs) {
+  WindowResult res;
+  res.n_queries = m;
+  res.n_values = k;
+  res.n_windows = n_w;
+  res.aggs = aggs;
+  res.table.resize(res.n_columns() * static_cast<std::size_t>(m));
+  mlsd::detail::advise_huge_pages(res.table.data(), res.table.size() * sizeof(double));
+  return res;
+}
+
+// Entities with more events than this are walked with sliding pointers (O(1) per query and window);
+// smaller ones are aggregated directly from their few events, query by query in the caller's row
+// order, which writes the result columns sequentially instead of through a sorted copy (the walk
+// sums such an entity's frames directly too: the same numbers on every path).
+constexpr std::int64_t kDirectMax = 32;
+static_assert(kDirectMax < 128, "frame offsets and lengths are stored in bytes");
+
 // The sliding walk: the aggregates of every sorted query, written row-major in sorted order
 // (table[j * n_cols + column]).  One walk per (entity, value column): the upper pointer does not
 // depend on the window, so the events are added once and each window only moves its own lower pointer.
@@ -343,9 +474,13 @@ void walk(const Sorted& ev, const Sorted& qs, std::span<const std::int64_t> wind
             if (f.sum.suspect()) f.sum = RunningSum(frame_sum([v](std::int64_t i) { return v[i]; }, f.lo, hi));
             double* o = table + row * n_cols + c * lay.value_block + wi;
             const bool any = f.cnt > 0;
+            double total = any ? f.sum.value() : kNaN;
+            // an entity that the grouped paths aggregate directly: its frame's sum as they give it
+            if (any && b - a <= kDirectMax && (lay.sum >= 0 || lay.mean >= 0))
+              total = rounded_sum([v](std::int64_t i) { return v[i]; }, f.lo, hi);
             if (lay.count >= 0) o[lay.count] = static_cast<double>(f.cnt);
-            if (lay.sum >= 0) o[lay.sum] = any ? f.sum.value() : kNaN;
-            if (lay.mean >= 0) o[lay.mean] = any ? f.sum.value() / static_cast<double>(f.cnt) : kNaN;
+            if (lay.sum >= 0) o[lay.sum] = total;
+            if (lay.mean >= 0) o[lay.mean] = any ? total / static_cast<double>(f.cnt) : kNaN;
             if (lay.min >= 0) {
               f.min.drop_before(f.lo);
               o[lay.min] = any ? v[f.min.front()] : kNaN;
@@ -362,11 +497,6 @@ void walk(const Sorted& ev, const Sorted& qs, std::span<const std::int64_t> wind
   });
 }
 
-// Entities with more events than this are walked with sliding pointers (O(1) per query and window);
-// smaller ones are aggregated directly from their few events, query by query in the caller's row
-// order, which writes the result columns sequentially instead of through a sorted copy.
-constexpr std::int64_t kDirectMax = 32;
-static_assert(kDirectMax < 128, "frame offsets and lengths are stored in bytes");
 
 using detail::Entry;
 
@@ -404,6 +534,48 @@ struct WalkedGroup {
   std::vector<std::int64_t> time;
 };
 
+// Writes the values of a group's entries [first, first + g), the grouped positions pos, ..., into
+// their records and notes the infinite ones (the self path's Recorder and the spine path share
+// it); at_row(j, row) is told each entry's row, prefetch_row(row) each row read ahead (the rows
+// are read at random: those of the entries up to ahead_last, the bucket's next groups, prefetched).
+template <class E, class AtRow, class PrefetchRow>
+void record_values(const WindowEvents& ev, Frames& fr, FirstBad& bad_value, const E* first, std::int64_t g, index_t pos,
+                   const E* ahead_last, AtRow&& at_row, PrefetchRow&& prefetch_row) {
+  constexpr bool carried = std::is_same_v<E, ValuedEntry>;
+  constexpr std::int64_t kAhead = 16;
+  const std::size_t k = fr.k;
+  const std::int64_t n_ahead = std::min<std::int64_t>(ahead_last - first, g + kAhead);
+  for (std::int64_t j = 0; j < g; ++j) {
+    if (j + kAhead < n_ahead) {
+      const index_t ahead = first[j + kAhead].row;
+      prefetch_row(ahead);
+      if constexpr (!carried)
+        for (std::size_t c = 0; c < k; ++c) __builtin_prefetch(ev.values[c].data() + ahead);
+    }
+    const index_t row = first[j].row;
+    at_row(j, row);
+    std::uint64_t* w = fr.record(pos + j);
+    for (std::size_t c = 0; c < k; ++c) {
+      double x;
+      if constexpr (carried) {
+        x = first[j].value;
+      } else {
+        x = ev.values[c][row];
+      }
+      if (std::isinf(x)) bad_value.note(row);
+      w[c] = std::bit_cast<std::uint64_t>(x);
+    }
+  }
+}
+
+// The times of a group's entries [first, first + g) (of an entity to walk).
+template <class E>
+std::vector<std::int64_t> group_times(const E* first, std::int64_t g) {
+  std::vector<std::int64_t> time(static_cast<std::size_t>(g));
+  for (std::int64_t j = 0; j < g; ++j) time[j] = first[j].time;
+  return time;
+}
+
 // The aggregates of one query whose window w's frame is the grouped positions [end - len[w], end)
 // of `fr` (frames nested: windows visited by increasing size, each continuing the smaller one's
 // sum backwards from `end`), written through put(column, value).  The self path and the spine path
@@ -413,7 +585,7 @@ inline void aggregate_frames(const Frames& fr, std::int64_t end, const std::uint
                              std::span<const std::size_t> by_size, const Layout& lay, Put&& put) {
   for (std::size_t c = 0; c < fr.k; ++c) {
     std::int64_t lo = end, cnt = 0;
-    RunningSum sum;
+    TrackedSum sum;
     double mn = 0, mx = 0, last = kNaN;
     for (std::size_t wi : by_size) {
       const std::int64_t target = end - len[wi];
@@ -432,8 +604,11 @@ inline void aggregate_frames(const Frames& fr, std::int64_t end, const std::uint
       }
       const bool any = cnt > 0;
       double total = any ? sum.value() : kNaN;
-      if (any && sum.suspect())  // past +-DBL_MAX or large values on the way: long double (as the walk)
-        total = frame_sum([&](std::int64_t q) { return fr.value(c, q); }, lo, end).value();
+      // Past +-DBL_MAX, or within what the compensation rounded off of a midpoint between two
+      // doubles (large values cancelling, ties of values of very different magnitudes): summed
+      // exactly, so that every sum is the exact one rounded once, as math.fsum
+      if (any && (lay.sum >= 0 || lay.mean >= 0) && !sum.rounded())
+        total = exact_sum([&](std::int64_t q) { return fr.value(c, q); }, lo, end);
       const std::size_t o = c * lay.value_block + wi;
       if (lay.count >= 0) put(o + lay.count, static_cast<double>(cnt));
       if (lay.sum >= 0) put(o + lay.sum, total);
@@ -470,35 +645,14 @@ class Recorder {
   // entries up to ahead_last are recorded next (their rows are read at random: prefetched).
   template <class E>
   void group(const E* first, const E* last, index_t pos, const E* ahead_last) {
-    constexpr bool carried = std::is_same_v<E, ValuedEntry>;
     const auto g = static_cast<std::int64_t>(last - first);
     const std::size_t k = fr_.k;
-    constexpr std::int64_t kAhead = 16;
-    const std::int64_t n_ahead = std::min<std::int64_t>(ahead_last - first, g + kAhead);
-    for (std::int64_t j = 0; j < g; ++j) {
-      if (j + kAhead < n_ahead) {
-        const index_t ahead = first[j + kAhead].row;
-        __builtin_prefetch(inv_.data() + ahead, 1);
-        if constexpr (!carried)
-          for (std::size_t c = 0; c < k; ++c) __builtin_prefetch(ev_.values[c].data() + ahead);
-      }
-      const index_t row = first[j].row;
-      inv_[row] = static_cast<Pos>(pos + j + 1);
-      std::uint64_t* w = fr_.record(pos + j);
-      for (std::size_t c = 0; c < k; ++c) {
-        double x;
-        if constexpr (carried) {
-          x = first[j].value;
-        } else {
-          x = ev_.values[c][row];
-        }
-        if (std::isinf(x)) bad_value_.note(row);
-        w[c] = std::bit_cast<std::uint64_t>(x);
-      }
-    }
+    record_values(
+        ev_, fr_, bad_value_, first, g, pos, ahead_last,
+        [&](std::int64_t j, index_t row) { inv_[row] = static_cast<Pos>(pos + j + 1); },
+        [&](index_t row) { __builtin_prefetch(inv_.data() + row, 1); });
     if (g > kDirectMax) {
-      WalkedGroup wg{pos, std::vector<std::int64_t>(static_cast<std::size_t>(g))};
-      for (std::int64_t j = 0; j < g; ++j) wg.time[j] = first[j].time;
+      WalkedGroup wg{pos, group_times(first, g)};
       const std::lock_guard<std::mutex> lock(mu_);
       walked_.push_back(std::move(wg));
       return;
@@ -696,16 +850,10 @@ WindowResult self_aggregate(const WindowEvents& ev, std::span<const std::int64_t
   for (std::size_t c = 0; c < k; ++c)
     MLSD_REQUIRE(static_cast<std::int64_t>(ev.values[c].size()) == n, kFn, "values column ", c, " has ",
                  ev.values[c].size(), " elements but the events have ", n, " rows");
-  WindowResult res;
-  res.n_queries = n;
-  res.n_values = k;
-  res.n_windows = n_w;
-  res.aggs = aggs;
+  WindowResult res = new_result(n, k, n_w, aggs);
   const Layout lay(res);
   const std::size_t n_cols = lay.n_cols;
   const auto m = static_cast<std::size_t>(n);
-  res.table.resize(n_cols * m);
-  mlsd::detail::advise_huge_pages(res.table.data(), res.table.size() * sizeof(double));
   if (n == 0) return res;
   Frames fr;
   fr.k = k;
@@ -845,15 +993,9 @@ std::optional<WindowResult> spine_aggregate(const WindowEvents& ev, const Window
   if (!plan.split) return std::nullopt;
   const detail::CodeSplit split = *plan.split;
 
-  WindowResult res;
-  res.n_queries = m;
-  res.n_values = k;
-  res.n_windows = n_w;
-  res.aggs = aggs;
+  WindowResult res = new_result(m, k, n_w, aggs);
   const Layout lay(res);
   const std::size_t n_cols = lay.n_cols;
-  res.table.resize(n_cols * static_cast<std::size_t>(m));
-  mlsd::detail::advise_huge_pages(res.table.data(), res.table.size() * sizeof(double));
   const std::span<double> table(res.table);  // lent to the entries below: [queries' | first level's]
 
   // The queries grouped by entity, each entity's by (time, row): entity lo + c holds
@@ -902,35 +1044,13 @@ std::optional<WindowResult> spine_aggregate(const WindowEvents& ev, const Window
     mlsd::detail::advise_huge_pages(fr.words.data(), fr.words.size() * sizeof(std::uint64_t));
   };
   auto on_group = [&](std::uint64_t code, const auto* first, const auto* last, index_t pos, const auto* bucket_last) {
-    using E = std::remove_cv_t<std::remove_pointer_t<decltype(first)>>;
-    constexpr bool carried = std::is_same_v<E, ValuedEntry>;
     constexpr std::int64_t kAhead = 16;
     const auto g = static_cast<std::int64_t>(last - first);
-    const std::int64_t n_ahead = std::min<std::int64_t>(bucket_last - first, g + kAhead);
-    for (std::int64_t j = 0; j < g; ++j) {
-      if constexpr (!carried) {
-        if (j + kAhead < n_ahead)
-          for (std::size_t c = 0; c < k; ++c) __builtin_prefetch(ev.values[c].data() + first[j + kAhead].row);
-      }
-      const index_t row = first[j].row;
-      std::uint64_t* w = fr.record(pos + j);
-      for (std::size_t c = 0; c < k; ++c) {
-        double x;
-        if constexpr (carried) {
-          x = first[j].value;
-        } else {
-          x = ev.values[c][row];
-        }
-        if (std::isinf(x)) bad_value.note(row);
-        w[c] = std::bit_cast<std::uint64_t>(x);
-      }
-    }
+    record_values(ev, fr, bad_value, first, g, pos, bucket_last, [](std::int64_t, index_t) {}, [](index_t) {});
     const auto qa = static_cast<index_t>(qstart[code]), qb = static_cast<index_t>(qstart[code + 1]);
     if (qa == qb) return;
     if (g > kDirectMax) {
-      WalkedSpine ws{pos, std::vector<std::int64_t>(static_cast<std::size_t>(g)),
-                     std::vector<Entry>(qentries.begin() + qa, qentries.begin() + qb)};
-      for (std::int64_t j = 0; j < g; ++j) ws.time[j] = first[j].time;
+      WalkedSpine ws{pos, group_times(first, g), std::vector<Entry>(qentries.begin() + qa, qentries.begin() + qb)};
       const std::lock_guard<std::mutex> lock(mu);
       walked.push_back(std::move(ws));
       return;
@@ -1113,15 +1233,9 @@ WindowResult window_aggregate(const WindowEvents& events, const WindowQueries& q
     const Sorted& qs = same ? ev : own;
     const std::int64_t m = static_cast<std::int64_t>(qs.entity.size());
 
-    WindowResult res;
-    res.n_queries = m;
-    res.n_values = ev.values.size();
-    res.n_windows = windows.size();
-    res.aggs = aggs;
+    WindowResult res = new_result(m, ev.values.size(), windows.size(), aggs);
     const Layout lay(res);
     const std::size_t n_cols = lay.n_cols;
-    res.table.resize(n_cols * static_cast<std::size_t>(m));
-    mlsd::detail::advise_huge_pages(res.table.data(), res.table.size() * sizeof(double));
     // The walk writes rows in sorted order (sequential stores, a query's features adjacent); a final
     // pass writes the columns in the caller's row order, reading each output row's sorted row
     // (random loads pipeline and prefetch; random stores of every feature stalled the walk).

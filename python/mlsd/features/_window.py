@@ -265,9 +265,10 @@ def window_aggregate(events, *, by, on, values, windows=("1h", "1d", "7d"),
     densely first) and each entity's events ordered by time in cache; a spine is grouped by the same
     entities and each entity's spine rows are merged against its events.  An entity with at most
     32 events is then aggregated directly from its frame's events for each row, in the row order of
-    ``at`` (or ``events``), so the feature columns are written sequentially; a larger one is walked
-    once per value with monotone pointers (one per window), compensated running sums and monotonic
-    deques for min and max.  Exact (sums to rounding), O(n log n) at most overall, entities in
+    ``at`` (or ``events``), so the feature columns are written sequentially, its sums the exact
+    sums rounded once (as ``math.fsum``); a larger one is walked once per value with monotone
+    pointers (one per window), compensated running sums and monotonic deques for min and max.
+    Exact (sums to rounding), O(n log n) at most overall, entities in
     parallel, the same numbers for any thread count.  An entity of more than 65,536 events makes
     the kernel sort both tables by (entity, time) with a parallel radix sort and walk every entity
     instead, with the same numbers.
