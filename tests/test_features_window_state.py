@@ -453,6 +453,7 @@ def test_integer_key_index_is_not_rebuilt_after_a_rejected_batch_nor_a_renumberi
     assert renumbered > 0 and built == []
     assert state.to_dict() == WindowState.from_arrays(ent, t, v, **kw).to_dict()
 
+
 def test_lookups_of_values_of_every_magnitude_equal_offline_bit_for_bit():
     """Values of 10**-30 to 10**30, integers of 53-54 bits and values below 10**-17, random signs:
     entities of at most 32 events, whose frame sums window_aggregate computes directly (the exact
