@@ -92,16 +92,17 @@ def test_kernels_release_the_gil():
     assert_releases_gil(lambda: M.roc_auc_score(y, s))
 
 
-@pytest.mark.parametrize("name,marker,count", [("bench_metrics.py", "values agree", 4),
-                                               ("bench_hashing.py", "identical matrices", 3),
-                                               ("bench_retrieval.py", "recall vs faiss 1.0000", 1),
-                                               ("bench_dask.py", "results equal", 2),
-                                               ("bench_features.py", "values agree", 5)])
-def test_benchmark_script_runs_in_quick_mode(name, marker, count):
+@pytest.mark.parametrize("name,marker,count,extra", [("bench_metrics.py", "values agree", 4, ()),
+                                                     ("bench_hashing.py", "identical matrices", 3, ()),
+                                                     ("bench_retrieval.py", "recall vs faiss 1.0000", 1, ()),
+                                                     ("bench_dask.py", "results equal", 2, ()),
+                                                     ("bench_features.py", "values agree", 5, ()),
+                                                     ("bench_features.py", "values agree", 1, ("--at",))])
+def test_benchmark_script_runs_in_quick_mode(name, marker, count, extra):
     import pathlib
 
     script = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / name
-    out = subprocess.run([sys.executable, str(script), "--quick", "--repeat", "1"], capture_output=True,
+    out = subprocess.run([sys.executable, str(script), "--quick", "--repeat", "1", *extra], capture_output=True,
                          text=True, timeout=900)
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout.count(marker) == count
