@@ -620,6 +620,22 @@ inline void aggregate_frames(const Frames& fr, std::int64_t end, const std::uint
   }
 }
 
+// For a query at time t whose frames end before the group's entry `end` (entries by time), the
+// number of entries in each window's frame [end - len[w], end): those after t - w (at t - w too
+// when left-closed).  A window reaching below the smallest int64 keeps every earlier entry.  The
+// self path (Recorder::group) and the spine path both take their frame bytes from it.
+template <class E>
+void frame_lengths(const E* first, std::int64_t end, std::int64_t t, std::span<const std::int64_t> windows,
+                   bool left_closed, std::uint8_t* len) {
+  for (std::size_t wi = 0; wi < windows.size(); ++wi) {
+    std::int64_t lower;
+    const bool bounded = !__builtin_sub_overflow(t, windows[wi], &lower);
+    std::int64_t lo = end;
+    while (lo > 0 && (!bounded || first[lo - 1].time > lower || (left_closed && first[lo - 1].time == lower))) --lo;
+    len[wi] = static_cast<std::uint8_t>(end - lo);
+  }
+}
+
 // Windows in increasing size (ties in their order): the order in which aggregate_frames extends
 // a query's nested frames.
 std::vector<std::size_t> windows_by_size(std::span<const std::int64_t> windows) {
@@ -668,15 +684,7 @@ class Recorder {
       }
       auto* m = reinterpret_cast<std::uint8_t*>(fr_.record(pos + j) + k);
       m[0] = static_cast<std::uint8_t>(static_cast<std::int8_t>(end - j));
-      std::int64_t lo = end;
-      for (std::size_t wi = 0; wi < windows_.size(); ++wi) {
-        std::int64_t lower;
-        // A window reaching below the smallest int64 keeps every earlier event.
-        const bool bounded = !__builtin_sub_overflow(t, windows_[wi], &lower);
-        lo = end;
-        while (lo > 0 && (!bounded || first[lo - 1].time > lower || (left_closed_ && first[lo - 1].time == lower))) --lo;
-        m[1 + wi] = static_cast<std::uint8_t>(end - lo);
-      }
+      frame_lengths(first, end, t, windows_, left_closed_, m + 1);
     }
   }
 
@@ -1062,15 +1070,8 @@ std::optional<WindowResult> spine_aggregate(const WindowEvents& ev, const Window
       if (j + kAhead < n_q_in) __builtin_prefetch(qf.at(qentries[j + kAhead].row), 1);
       const std::int64_t t = qentries[j].time;
       while (end < g && (first[end].time < t || (right_closed && first[end].time == t))) ++end;
-      std::uint8_t* len = qf.set(qentries[j].row, static_cast<std::uint64_t>(pos + end), QueryFrames<Pos>::kDirect);
-      for (std::size_t wi = 0; wi < n_w; ++wi) {
-        std::int64_t lower;
-        // A window reaching below the smallest int64 keeps every earlier event.
-        const bool bounded = !__builtin_sub_overflow(t, windows[wi], &lower);
-        std::int64_t lo = end;
-        while (lo > 0 && (!bounded || first[lo - 1].time > lower || (left_closed && first[lo - 1].time == lower))) --lo;
-        len[wi] = static_cast<std::uint8_t>(end - lo);
-      }
+      frame_lengths(first, end, t, windows, left_closed,
+                    qf.set(qentries[j].row, static_cast<std::uint64_t>(pos + end), QueryFrames<Pos>::kDirect));
     }
   };
   // the first level's entries after the queries' (when these are lent too)
