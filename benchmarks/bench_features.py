@@ -56,8 +56,13 @@ WINDOWS = {"1h": 3600, "1d": 86400, "7d": 7 * 86400}
 SPARSE = False  # --sparse: entity ids k * 10**12 + 7 (too sparse to index by, as snowflake or hashed ids)
 
 
-def _keys(k):
-    return k * 10**12 + 7 if SPARSE else k
+def _keys(k, n_entities):
+    """Entity ids: k itself, or with --sparse k * step + 7, step 10**12 while the ids fit in int64 (up to
+    ~9.2M entities), else the largest step that fits (the same step for every table of a run)."""
+    if not SPARSE:
+        return k
+    step = min(10**12, (2**63 - 1 - 7) // max(n_entities, 1))
+    return k * step + 7
 AGGS = ["count", "sum", "mean", "min", "max"]
 
 
@@ -75,9 +80,9 @@ def _data(n, m, n_entities):
     rng = np.random.default_rng(0)
     t0 = np.datetime64("2024-01-01", "us")
     span = 30 * 86400 * 10**6
-    spine = pd.DataFrame({"user": _keys(rng.integers(0, n_entities, n)),
+    spine = pd.DataFrame({"user": _keys(rng.integers(0, n_entities, n), n_entities),
                           "t": t0 + rng.integers(0, span, n).astype("timedelta64[us]")})
-    feats = pd.DataFrame({"user": _keys(rng.integers(0, n_entities, m)),
+    feats = pd.DataFrame({"user": _keys(rng.integers(0, n_entities, m), n_entities),
                           "t": t0 + rng.integers(0, span, m).astype("timedelta64[us]"),
                           "ctr": rng.random(m), "spend": rng.standard_normal(m), "n_clicks": rng.integers(0, 50, m)})
     return spine, feats
@@ -169,7 +174,7 @@ def make_events(n, n_entities, seed=0):
     import pandas as pd
 
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({"k": _keys(rng.integers(0, n_entities, n)), "t": rng.integers(0, 30 * 86400, n),
+    return pd.DataFrame({"k": _keys(rng.integers(0, n_entities, n), n_entities), "t": rng.integers(0, 30 * 86400, n),
                          "v": np.round(rng.gamma(2.0, 10.0, n), 2)})
 
 
@@ -332,7 +337,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not a measurement")
     parser.add_argument("--threads", type=int, default=2, help="threads of every engine in the join case")
     parser.add_argument("--repeat", type=int, default=3, help="timings are the best of this many runs")
-    parser.add_argument("--sparse", action="store_true", help="entity ids k * 10**12 + 7 instead of 0 .. entities - 1")
+    parser.add_argument("--sparse", action="store_true", help="entity ids k * 10**12 + 7 (a smaller step past ~9.2M entities, to stay in int64) instead of 0 .. entities - 1")
     parser.add_argument("--at", action="store_true", help="window features for a spine of as many rows (at=), "
                         "vs DuckDB on the union of events and spine; the join case is skipped")
     parser.add_argument("--engine", help=argparse.SUPPRESS)       # the window case's child processes
