@@ -146,6 +146,35 @@ def test_an_entity_larger_than_the_grouping_limit_takes_the_sort_path_with_the_s
     _assert_same_bits(grouped, want[:, rest])
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("n_events", [20, 2_000])  # a direct entity, a walked one
+def test_an_entity_with_more_spine_rows_than_the_parallel_sort_threshold_gives_the_sort_paths_bits(threads, n_events):
+    """One entity holding 150,000 spine rows, many at tied times (its queries are sorted by
+    tbb::parallel_sort past 65,536 rows, by one task below): the same bits as the sort path, and
+    equal to the brute force on a sample of rows."""
+    rng = np.random.default_rng(11)
+    m = 150_000
+    ent = np.concatenate([np.zeros(n_events, np.int64), rng.integers(1, 50, 500)])
+    t = rng.integers(0, 2_000, ent.size)
+    v = np.round(rng.normal(0, 10, ent.size), 2)
+    q_ent = np.where(rng.random(m) < 0.9, 0, rng.integers(1, 60, m))
+    q_t = rng.integers(0, 2_000, m)  # 2,000 times: many queries tied at each
+    windows = [50, 400]
+    old = mlsd.get_num_threads()
+    mlsd.set_num_threads(threads)
+    try:
+        got = _kernel(ent, t, [v], q_ent, q_t, windows, "left", AGGS, sorted_path=False)
+    finally:
+        mlsd.set_num_threads(old)
+    want = _kernel(ent, t, [v], q_ent, q_t, windows, "left", AGGS, sorted_path=True)
+    _assert_same_bits(got, want)
+    rows = rng.choice(m, 300, replace=False)
+    ev = pd.DataFrame({"k": ent, "t": t, "v": v})
+    sp = pd.DataFrame({"k": q_ent[rows], "t": q_t[rows]})
+    _check(window_aggregate(ev, by="k", on="t", values="v", windows=windows, aggs=AGGS, at=sp),
+           brute_force(ev, sp, ["v"], windows, AGGS, "left"))
+
+
 @pytest.mark.parametrize("sparse", [False, True])
 def test_grouped_spine_gives_the_same_bits_for_any_thread_count(sparse):
     rng = np.random.default_rng(8)

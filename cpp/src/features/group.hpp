@@ -18,6 +18,7 @@
 
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
+#include <tbb/parallel_sort.h>
 
 #include "keys.hpp"
 #include "mlsd/common/error.hpp"
@@ -62,6 +63,7 @@ struct Buckets {
 inline constexpr int kTopBits = 11;               // 2048 buckets: their write streams stay in cache
 inline constexpr std::int64_t kMaxBlocks = 1024;  // bounds the per-block histograms
 inline constexpr std::int64_t kSmallGroup = 32;   // insertion sort up to here
+inline constexpr std::int64_t kParallelSortGroup = std::int64_t{1} << 16;  // tbb::parallel_sort from here
 inline constexpr std::int64_t kLargeGroup = std::int64_t{1} << 16;  // 1 MiB of entries: beyond, sort instead
 
 // The range of the codes >= 0 (empty when there is none).
@@ -455,7 +457,15 @@ void sort_group(E* first, E* last) {
     }
     return;
   }
-  std::sort(first, last, [](const E& a, const E& b) { return a.time != b.time ? a.time < b.time : a.row < b.row; });
+  auto by_time_row = [](const E& a, const E& b) { return a.time != b.time ? a.time < b.time : a.row < b.row; };
+  // Only a spine's queries form groups this large (an entity's events past kLargeGroup take the sort
+  // path): one entity holding millions of spine rows is sorted by all threads, not by one task.
+  // (time, row) is a total order, so the order is the same whichever sort runs.
+  if (last - first >= kParallelSortGroup) {
+    tbb::parallel_sort(first, last, by_time_row);
+    return;
+  }
+  std::sort(first, last, by_time_row);
 }
 
 // The second level: for each top bucket of `b1` (buckets in parallel), its entries stably
