@@ -374,7 +374,7 @@ class WindowState(MergeableState):
     def result(self) -> WindowStateSummary:
         """How many entities and events the state holds, late events dropped, its watermark."""
         n_events, seen = 0, np.zeros(len(self._entity_keys), dtype=bool)
-        for ent, times, _ in self._alive():
+        for ent, _, _ in self._alive():
             n_events += ent.size
             seen[ent] = True
         return WindowStateSummary(int(np.count_nonzero(seen)), n_events, int(self._n_late), self._max_time,
@@ -444,8 +444,11 @@ class WindowState(MergeableState):
 
     # -- internals -------------------------------------------------------------------------------
     def _ticks(self, times, func, arg):
+        times = np.asarray(times)
+        if self._spec.kind == "integer" and times.dtype.kind == "i":  # encode_times' answer, without its tables
+            return np.ascontiguousarray(times, dtype=np.int64), None
         ref = pd.DataFrame({"t": _reference_times(self._spec)})
-        got = pd.DataFrame({"t": pd.Series(np.asarray(times))})
+        got = pd.DataFrame({"t": pd.Series(times)})
         out, valid, _ = encode_times([ref, got], ["t", "t"], ["the state", arg], func, arg=arg)
         return out[1], valid[1]
 
@@ -559,10 +562,11 @@ class WindowState(MergeableState):
     # stays there.  Such events are dropped when their run is merged, and by a pass over all runs
     # once they make up a quarter of the held events, counted after every held/8 new events:
     # amortised O(1) per event; at each check the held events exceed the live ones by at most a
-    # third.  (_n_touched counts the rows this upkeep reads or writes: the tests' measure of the
-    # work per batch, which must not grow with the events held.)  Until then nothing sees them: lookups, result(), to_dict() and merge() read only the
+    # third.  Until then nothing sees them: lookups, result(), to_dict() and merge() read only the
     # events at or after the horizon -- exactly the events an eager eviction keeps, in the same
     # order, so the kernel's running sums start from the same events and give the same bits.
+    # _n_touched counts the rows this upkeep reads or writes: the tests' measure of the work per
+    # batch, which must not grow with the events held.
     def _horizon(self) -> int | None:
         """Events before this time are in no frame of any lookup the state answers; None: all
         events may be (no lateness limit, or a window reaching below int64's range)."""
