@@ -211,3 +211,29 @@ def test_integer_times_of_every_width_are_the_same_ticks():
         s.update(ent[:1], np.array([2**63], dtype=np.uint64), v[:1])
     with pytest.raises((TypeError, ValueError), match="WindowState.update: times"):
         s.update(ent[:1], np.array(["2024-01-01"], dtype="datetime64[s]"), v[:1])
+
+
+def test_keys_of_late_events_do_not_pile_up():
+    """Late events dropped (on_late="count") still named entities; with a window so long that
+    nothing expires, their keys must be forgotten all the same (the dictionary stays within a
+    small multiple of the events held), and the state keeps answering as offline."""
+    rng = np.random.default_rng(12)
+    state = WindowState.from_arrays(np.arange(10), np.arange(10), np.ones(10), windows=[10**9], allowed_lateness=0,
+                                    on_late="count")
+    ent, t, v = [np.arange(10)], [np.arange(10)], [np.ones(10)]
+    most = 0
+    for i in range(200):
+        now = 10 + i
+        k = np.concatenate([rng.integers(0, 10, 2), 10**6 + 50 * i + np.arange(50)])  # 50 late events, new keys
+        tt = np.concatenate([[now, now], np.zeros(50, dtype=np.int64)])
+        vv = rng.normal(size=52)
+        state.update(k, tt, vv)
+        ent.append(k[:2]), t.append(tt[:2]), v.append(vv[:2])
+        most = max(most, len(state._entity_keys))
+    assert most < 2_000  # of the 10,010 keys seen
+    assert state.result().n_late == 200 * 50 and state.result().n_entities == 10
+    ent, t, v = np.concatenate(ent), np.concatenate(t), np.concatenate(v)
+    q = np.array([0, 3, 9, 10**6])
+    want = window_aggregate(pd.DataFrame({"k": ent, "t": t, "value": v}), by="k", on="t", values="value",
+                            windows=[10**9], at=pd.DataFrame({"k": q, "t": t[-1]}))
+    pd.testing.assert_frame_equal(state.lookup(q, t[-1]), want[state.feature_names], check_exact=True)

@@ -635,15 +635,16 @@ class WindowState(MergeableState):
         return run
 
     def _evict(self):
-        """Drops the events below the horizon once they are a quarter of the held ones (checked
-        after every held/8 new events)."""
+        """Drops the events below the horizon once they are a quarter of the held ones, and the
+        entities without events once there are twice as many entities as events (the keys of
+        dropped late events), checked after every held/8 new events."""
         horizon = self._horizon()
         if horizon is None or self._unchecked * 8 < self._n_held:
             return
         self._unchecked = 0
         self._n_touched += self._n_held
         expired = sum(int(np.count_nonzero(times < horizon)) for _, times, _ in self._runs())
-        if expired and expired * 4 >= self._n_held:
+        if (expired and expired * 4 >= self._n_held) or len(self._entity_keys) > max(64, 2 * self._n_held):
             self._compact()
 
     def _compact(self):
