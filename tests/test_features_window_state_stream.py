@@ -187,10 +187,10 @@ def test_upkeep_of_small_batches_does_not_grow_with_the_events_held():
     pd.testing.assert_frame_equal(s_state.lookup(q, t[-1]), want[s_state.feature_names], check_exact=True)
 
 
-def test_integer_times_of_every_width_are_the_same_ticks():
-    """Signed integer times of any width are read as int64 ticks directly (not through pandas
-    tables, a fixed cost per batch): the same state as int64 times, and lookups equal offline;
-    unsigned times and times of the other kind still go through the family's time rules."""
+def test_integer_times_and_keys_of_every_width_read_alike():
+    """Signed integer times and keys (a 1-D array) of any width are read as int64 directly (not
+    through pandas tables, a fixed cost per batch): the same state as int64 ones, and lookups equal
+    offline; unsigned ones, and times of the other kind, still go through the family's rules."""
     rng = np.random.default_rng(9)
     n = 600
     t = np.cumsum(rng.integers(0, 2, n))
@@ -198,12 +198,12 @@ def test_integer_times_of_every_width_are_the_same_ticks():
     v = rng.normal(size=n)
     ref = WindowState.from_arrays(ent, t, v, windows=[5, 40])
     for dtype in (np.int16, np.int32, np.uint16):
-        s = WindowState.from_arrays(ent[:100], t[:100].astype(dtype), v[:100], windows=[5, 40])
+        s = WindowState.from_arrays(ent[:100].astype(dtype), t[:100].astype(dtype), v[:100], windows=[5, 40])
         for a in range(100, n, 50):
-            s.update(ent[a:a + 50], t[a:a + 50].astype(dtype), v[a:a + 50])
+            s.update(ent[a:a + 50].astype(dtype), t[a:a + 50].astype(dtype), v[a:a + 50])
         assert s.to_dict() == ref.to_dict()
         q = np.arange(10)
-        got = s.lookup(q, np.full(q.size, t[-1], dtype=dtype))
+        got = s.lookup(q.astype(dtype), np.full(q.size, t[-1], dtype=dtype))
         want = window_aggregate(pd.DataFrame({"k": ent, "t": t, "value": v}), by="k", on="t", values="value",
                                 windows=[5, 40], at=pd.DataFrame({"k": q, "t": t[-1]}))
         pd.testing.assert_frame_equal(got, want[s.feature_names], check_exact=True)
@@ -211,6 +211,10 @@ def test_integer_times_of_every_width_are_the_same_ticks():
         s.update(ent[:1], np.array([2**63], dtype=np.uint64), v[:1])
     with pytest.raises((TypeError, ValueError), match="WindowState.update: times"):
         s.update(ent[:1], np.array(["2024-01-01"], dtype="datetime64[s]"), v[:1])
+    with pytest.raises(ValueError, match="WindowState.update: by column 'keys' of keys has keys above 2"):
+        s.update(np.array([2**63], dtype=np.uint64), t[-1:], v[:1])
+    with pytest.raises(ValueError, match="WindowState.update: keys must be of the kind the state holds"):
+        s.update(np.array(["a"], dtype=object), t[-1:], v[:1])
 
 
 def test_keys_of_late_events_do_not_pile_up():

@@ -15,7 +15,7 @@ from .._params import ArrayLike, Check, Options, validate_params
 from .._results import Result, result_type
 from .._state import MergeableState, array_from_json
 from .._validation import InvalidParameterError
-from ._encode import TimeSpec, _read_key, encode_times, is_arrow
+from ._encode import TimeSpec, _KeyColumn, _read_key, encode_times, is_arrow
 from ._partials import sort_order
 from ._window import (AGG_LIST, AGGS, CLOSED, TABLE, WINDOWS, as_list, feature_names, prepared_windows, run_kernel, unique,
                       window_labels)
@@ -763,6 +763,8 @@ def _key_columns(keys, func: str, arg: str, names: list | None) -> tuple[list, l
                                             f"string names")
         return [_read_key(keys, c, arg, func) for c in use], use
     arr = np.asarray(keys)
+    if arr.dtype.kind == "i":  # what _read_key gives such keys, without a pandas table per call
+        return [_KeyColumn("integer", np.ascontiguousarray(arr, dtype=np.int64), None)], []
     table = pd.DataFrame({arg: pd.Series(arr, dtype=object if arr.dtype.kind in "OU" else None)})
     return [_read_key(table, arg, arg, func)], []
 
