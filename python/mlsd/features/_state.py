@@ -15,7 +15,7 @@ from .._params import ArrayLike, Check, Options, validate_params
 from .._results import Result, result_type
 from .._state import MergeableState, array_from_json
 from .._validation import InvalidParameterError
-from ._encode import TimeSpec, _read_key, encode_times, is_arrow
+from ._encode import TimeSpec, _KeyColumn, _read_key, encode_times, is_arrow
 from ._partials import sort_order
 from ._window import (AGG_LIST, AGGS, CLOSED, TABLE, WINDOWS, as_list, feature_names, prepared_windows, run_kernel, unique,
                       window_labels)
@@ -92,7 +92,10 @@ class WindowState(MergeableState):
 
     Build it with :meth:`from_arrays` (the first batch, possibly empty, fixes the kind of keys and
     times).  Memory is bounded per entity: only events that a window of a lookup at or after the
-    watermark can reach (time >= watermark - longest window) are kept; older ones are evicted.
+    watermark can reach (time >= watermark - longest window) are kept; older ones are evicted (in
+    bulk, once they are a quarter of the events held: until then no lookup, count or dict sees
+    them).  An update costs about the batch's own size times the log of the events held (amortised),
+    not the events held.
 
     Lateness: an event whose time is before the watermark as it stood before its batch
     (``max_time - allowed_lateness``) is late: ``on_late="raise"`` (the default) rejects the whole
@@ -132,8 +135,8 @@ class WindowState(MergeableState):
     """
 
     __slots__ = ("_names", "_windows", "_labels", "_aggs", "_closed", "_lateness", "_on_late", "_spec",
-                 "_kinds", "_key_names", "_ids", "_entity_keys", "_int_index", "_ent", "_times", "_values", "_max_time",
-                 "_n_late")
+                 "_kinds", "_key_names", "_ids", "_entity_keys", "_int_index", "_ent", "_times", "_values", "_recent",
+                 "_n_held", "_unchecked", "_n_touched", "_max_time", "_n_late")
 
     # -- construction ----------------------------------------------------------------------------
     @classmethod
@@ -209,6 +212,7 @@ class WindowState(MergeableState):
         ent = np.fromiter((s._id_of(key) for key in (entity_keys or ())), dtype=np.int64, count=len(times))
         order = sort_order(ent, times) if ent.size else np.empty(0, np.int64)
         s._ent, s._times, s._values = ent[order], np.asarray(times, np.int64)[order], values[order]
+        s._recent, s._n_held, s._unchecked, s._n_touched = [], int(ent.size), int(ent.size), 0
         return s
 
     def _id_of(self, key: tuple) -> int:
@@ -271,36 +275,34 @@ class WindowState(MergeableState):
             kinds = [a if a is not None else b for a, b in zip(kinds, o._kinds)]
         parts = [self, *others]
         maxes = [p._max_time for p in parts if p._max_time is not None]
-        keys = [key for p in parts for key in p._event_keys()]
+        held = [p._held() for p in parts]
+        keys = [p._entity_keys[i] for p, (ent, _, _) in zip(parts, held) for i in ent.tolist()]
         out = self._make(self._names, self._windows, self._labels, self._aggs, self._closed, self._lateness,
-                         self._on_late, self._spec, kinds, keys, np.concatenate([p._times for p in parts]),
-                         np.concatenate([p._values for p in parts]), max(maxes) if maxes else None,
+                         self._on_late, self._spec, kinds, keys, np.concatenate([h[1] for h in held]),
+                         np.concatenate([h[2] for h in held]), max(maxes) if maxes else None,
                          sum(p._n_late for p in parts), key_names=self._key_names)
-        out._evict()
+        out._compact()
         return out
 
     def _config(self) -> tuple:
         return (self._names, self._windows.tolist(), self._labels, self._aggs, self._closed, self._lateness,
                 self._on_late, self._spec, self._key_names)
 
-    def _event_keys(self) -> list[tuple]:
-        """The key tuple of each held event, in the held (entity, time) order."""
-        return [self._entity_keys[i] for i in self._ent.tolist()]
-
     def _to_dict_body(self) -> dict:
         # Entities in the order of their keys (not of their ids, which depend on the history), each
         # entity's events in the held (time, arrival) order: equal states write equal dicts.
-        held = np.unique(self._ent)
+        ent, times, values = self._held()
+        held = np.unique(ent)
         held = held[sorted(range(held.size), key=lambda i: self._entity_keys[held[i]])]
-        rows = _ranges(np.searchsorted(self._ent, held, side="left"), np.searchsorted(self._ent, held, side="right"))
-        keys = [self._entity_keys[i] for i in self._ent[rows].tolist()]
+        rows = _ranges(np.searchsorted(ent, held, side="left"), np.searchsorted(ent, held, side="right"))
+        keys = [self._entity_keys[i] for i in ent[rows].tolist()]
         return {
             "names": list(self._names), "windows": self._windows.tolist(), "labels": list(self._labels),
             "aggs": list(self._aggs), "closed": self._closed, "allowed_lateness": self._lateness,
             "on_late": self._on_late, "time_kind": self._spec.kind, "time_zone": self._spec.tz,
             "key_names": list(self._key_names), "key_kinds": list(self._kinds),
-            "keys": [[_key_to_json(key[j]) for key in keys] for j in range(len(self._kinds))], "times": self._times[rows].tolist(),
-            "values": [[None if np.isnan(x) else x for x in col] for col in self._values[rows].T.tolist()],
+            "keys": [[_key_to_json(key[j]) for key in keys] for j in range(len(self._kinds))], "times": times[rows].tolist(),
+            "values": [[None if np.isnan(x) else x for x in col] for col in values[rows].T.tolist()],
             "max_time": self._max_time, "n_late": self._n_late,
         }
 
@@ -371,8 +373,11 @@ class WindowState(MergeableState):
     @validate_params()
     def result(self) -> WindowStateSummary:
         """How many entities and events the state holds, late events dropped, its watermark."""
-        n_entities = int(np.count_nonzero(np.diff(self._ent)) + 1) if self._ent.size else 0
-        return WindowStateSummary(n_entities, int(self._times.size), int(self._n_late), self._max_time,
+        n_events, seen = 0, np.zeros(len(self._entity_keys), dtype=bool)
+        for ent, _, _ in self._alive():
+            n_events += ent.size
+            seen[ent] = True
+        return WindowStateSummary(int(np.count_nonzero(seen)), n_events, int(self._n_late), self._max_time,
                                   self.watermark)
 
     # -- serving ---------------------------------------------------------------------------------
@@ -419,14 +424,10 @@ class WindowState(MergeableState):
             raise ValueError(f"{func}: at_time must not be before the state's watermark {wm} (the latest event time "
                              f"minus allowed_lateness); got {int(q_times.min())}: events it needs may be evicted")
         q_ent = self._entity_ids(cols, func, "entity_keys", create=False)
-        wanted = np.unique(q_ent[q_ent >= 0])
-        lo = np.searchsorted(self._ent, wanted, side="left")
-        hi = np.searchsorted(self._ent, wanted, side="right")
-        rows = _ranges(lo, hi)  # the looked-up entities' events, still in (entity, time) order
-        sub = self._values[rows]
+        ent, times, sub = self._events_of(np.unique(q_ent[q_ent >= 0]))
         vals = [np.ascontiguousarray(sub[:, j]) for j in range(len(self._names))]
-        res = run_kernel(func, self._ent[rows], self._times[rows], vals, q_ent, q_times, self._windows, self._closed,
-                         self._aggs, order=np.arange(rows.size, dtype=np.int64))
+        res = run_kernel(func, ent, times, vals, q_ent, q_times, self._windows, self._closed,
+                         self._aggs, order=np.arange(ent.size, dtype=np.int64))
         out = {}
         names = self.feature_names
         i = 0
@@ -438,13 +439,16 @@ class WindowState(MergeableState):
         return pd.DataFrame(out)
 
     def __repr__(self) -> str:
-        return (f"WindowState(values={self._names}, windows={self._labels}, n_events={self._times.size}, "
+        return (f"WindowState(values={self._names}, windows={self._labels}, n_events={self.result().n_events}, "
                 f"watermark={self.watermark})")
 
     # -- internals -------------------------------------------------------------------------------
     def _ticks(self, times, func, arg):
+        times = np.asarray(times)
+        if self._spec.kind == "integer" and times.dtype.kind == "i":  # encode_times' answer, without its tables
+            return np.ascontiguousarray(times, dtype=np.int64), None
         ref = pd.DataFrame({"t": _reference_times(self._spec)})
-        got = pd.DataFrame({"t": pd.Series(np.asarray(times))})
+        got = pd.DataFrame({"t": pd.Series(times)})
         out, valid, _ = encode_times([ref, got], ["t", "t"], ["the state", arg], func, arg=arg)
         return out[1], valid[1]
 
@@ -525,9 +529,9 @@ class WindowState(MergeableState):
         keep &= ~late
         if not keep.any():
             return
-        self._insert(ent[keep], ticks[keep], values[keep])
         top = int(ticks[keep].max())
         self._max_time = top if self._max_time is None else max(self._max_time, top)
+        self._insert(ent[keep], ticks[keep], values[keep])
         self._evict()
 
     def _forget(self, kinds: list, n_ids: int) -> None:
@@ -539,43 +543,142 @@ class WindowState(MergeableState):
             del self._ids[key]
         del self._entity_keys[n_ids:]
 
+    # -- the held events --------------------------------------------------------------------------
+    # The held events are runs, each sorted by (entity, time, arrival): the base (_ent, _times,
+    # _values) and the newer runs of _recent, oldest first; every event of a run arrived after every
+    # event of the runs before it, so putting runs together with a stable sort by (entity, time)
+    # keeps ties in arrival order.  A batch becomes a run of its own, and the newest two runs are
+    # merged while the older one is at most twice the newer (a binary counter): an event is merged
+    # O(log(held / batch)) times, and a batch never copies the larger runs it does not join (a
+    # batch slotted into one sorted array copied all held events).  A lookup reads its entities'
+    # events from each run by binary search.
+    #
+    # Eviction is lazy.  The horizon is watermark - longest window.  Lookups are at t >= watermark,
+    # and a window w <= longest frames [t - w, t) ("left"), [t - w, t] ("both"), (t - w, t]
+    # ("right") or (t - w, t) ("neither"): the lowest time any frame can take is t - w >= horizon
+    # (closed ends) or above it (open ends), so no frame of any `closed` option holds an event
+    # below the horizon (a window reaching below int64's range keeps every earlier event: then
+    # nothing is evicted).  The watermark never moves back, so an event once below the horizon
+    # stays there.  Such events are dropped when their run is merged, and by a pass over all runs
+    # once they make up a quarter of the held events, counted after every held/8 new events:
+    # amortised O(1) per event; at each check the held events exceed the live ones by at most a
+    # third.  Until then nothing sees them: lookups, result(), to_dict() and merge() read only the
+    # events at or after the horizon -- exactly the events an eager eviction keeps, in the same
+    # order, so the kernel's running sums start from the same events and give the same bits.
+    # _n_touched counts the rows this upkeep reads or writes: the tests' measure of the work per
+    # batch, which must not grow with the events held.
+    def _horizon(self) -> int | None:
+        """Events before this time are in no frame of any lookup the state answers; None: all
+        events may be (no lateness limit, or a window reaching below int64's range)."""
+        wm = self.watermark
+        if wm is None:
+            return None
+        horizon = wm - int(self._windows.max())
+        return None if horizon <= _I64_MIN else horizon
+
+    def _runs(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        return [(self._ent, self._times, self._values), *self._recent]
+
+    def _set_runs(self, runs: list) -> None:
+        empty = (np.empty(0, np.int64), np.empty(0, np.int64), self._values[:0])
+        runs = [r for r in runs if r[0].size] or [empty]
+        (self._ent, self._times, self._values), self._recent = runs[0], runs[1:]
+        self._n_held = sum(r[0].size for r in runs)
+
+    def _alive(self, runs: list | None = None) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """The non-empty runs (default: all) without their events below the horizon (copied only
+        where there are some)."""
+        horizon, out = self._horizon(), []
+        for ent, times, values in self._runs() if runs is None else runs:
+            if horizon is not None:
+                keep = times >= horizon
+                if not keep.all():
+                    ent, times, values = ent[keep], times[keep], values[keep]
+            if ent.size:
+                out.append((ent, times, values))
+        return out
+
+    def _held(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The events at or after the horizon, sorted by (entity, time, arrival), in one run."""
+        return _joined(self._alive(), self._values[:0])
+
+    def _events_of(self, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`_held` restricted to the entity ids ``wanted`` (sorted, distinct), reading only
+        their events: a binary search per run for each entity's range."""
+        horizon, parts = self._horizon(), []
+        for ent, times, values in self._runs():
+            rows = _ranges(np.searchsorted(ent, wanted, side="left"), np.searchsorted(ent, wanted, side="right"))
+            if horizon is not None:
+                rows = rows[times[rows] >= horizon]
+            if rows.size:
+                parts.append((ent[rows], times[rows], values[rows]))
+        return _joined(parts, self._values[:0])
+
     def _insert(self, ent, ticks, values):
-        """Adds events, keeping the held ones sorted by (entity, time, arrival)."""
-        n, b = self._ent.size, ent.size
-        if b * 16 >= n:  # a large batch: one stable radix sort of everything (held events first)
-            ent, ticks = np.concatenate([self._ent, ent]), np.concatenate([self._times, ticks])
-            values = np.concatenate([self._values, values])
-            order = sort_order(ent, ticks)
-            self._ent, self._times, self._values = ent[order], ticks[order], values[order]
-            return
-        order = sort_order(ent, ticks)  # a small one: sorted, then slotted in after equal (entity, time)
-        ent, ticks, values = ent[order], ticks[order], values[order]
-        pos = _insert_positions(self._ent, self._times, ent, ticks)
-        self._ent = np.insert(self._ent, pos, ent)
-        self._times = np.insert(self._times, pos, ticks)
-        self._values = np.insert(self._values, pos, values, axis=0)
+        """Adds accepted events as a run, then merges runs as described above."""
+        order = sort_order(ent, ticks)
+        runs = [*self._runs(), (ent[order], ticks[order], values[order])]
+        while len(runs) > 1 and runs[-2][0].size <= 2 * runs[-1][0].size:
+            newer = runs.pop()
+            runs[-1] = self._merge_runs(runs[-1], newer)
+        self._set_runs(runs)
+        self._unchecked += ent.size
+
+    def _merge_runs(self, older: tuple, newer: tuple) -> tuple:
+        """One run of two (``newer``'s events after ``older``'s equal (entity, time) ones), without
+        the events below the horizon.  The runs merged are of comparable sizes (the older at most
+        twice the newer), where one stable radix sort of both beats slotting one into the other."""
+        if older[0].size == 0:
+            return newer
+        run = _joined(self._alive([older, newer]), older[2][:0])
+        self._n_touched += run[0].size
+        return run
 
     def _evict(self):
-        wm = self.watermark
-        if wm is None or self._times.size == 0:
+        """Drops the events below the horizon once they are a quarter of the held ones, and the
+        entities without events once there are twice as many entities as events (the keys of
+        dropped late events), checked after every held/8 new events."""
+        horizon = self._horizon()
+        if horizon is None or self._unchecked * 8 < self._n_held:
             return
-        horizon = wm - int(self._windows.max())
-        if horizon <= _I64_MIN:
-            return
-        keep = self._times >= horizon
-        if not keep.all():
-            self._ent, self._times, self._values = self._ent[keep], self._times[keep], self._values[keep]
-        # Entities without events left are forgotten once they are most of the dictionary (ids are
-        # renumbered in order, so the held events stay sorted).
-        if len(self._entity_keys) > 64 and len(self._entity_keys) > 2 * self.result().n_entities:
-            held = np.unique(self._ent)
+        self._unchecked = 0
+        self._n_touched += self._n_held
+        expired = sum(int(np.count_nonzero(times < horizon)) for _, times, _ in self._runs())
+        if (expired and expired * 4 >= self._n_held) or len(self._entity_keys) > max(64, 2 * self._n_held):
+            self._compact()
+
+    def _compact(self):
+        """Drops the events below the horizon from every run, and forgets the entities left without
+        events once they are most of the dictionary (ids are renumbered in order, so the runs stay
+        sorted)."""
+        runs = self._alive()
+        self._n_touched += sum(r[0].size for r in runs)
+        self._unchecked = 0
+        seen = np.zeros(len(self._entity_keys), dtype=bool)
+        for ent, _, _ in runs:
+            seen[ent] = True
+        held = np.flatnonzero(seen)
+        if len(self._entity_keys) > 64 and len(self._entity_keys) > 2 * held.size:
             remap = np.full(len(self._entity_keys), -1, dtype=np.int64)
             remap[held] = np.arange(held.size)
             self._entity_keys = [self._entity_keys[i] for i in held.tolist()]
             self._ids = {k: i for i, k in enumerate(self._entity_keys)}
             if self._int_index is not None:
                 self._int_index.renumber(remap)
-            self._ent = remap[self._ent]
+            runs = [(remap[ent], times, values) for ent, times, values in runs]
+        self._set_runs(runs)
+
+
+def _joined(runs: list, no_values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Runs (each sorted by (entity, time), in arrival order) as one sorted run; ``no_values``:
+    the empty values array when there are none."""
+    if len(runs) == 1:
+        return runs[0]
+    if not runs:
+        return np.empty(0, np.int64), np.empty(0, np.int64), no_values
+    ent, times = np.concatenate([r[0] for r in runs]), np.concatenate([r[1] for r in runs])
+    order = sort_order(ent, times)  # stable: equal (entity, time) keep the runs' arrival order
+    return ent[order], times[order], np.concatenate([r[2] for r in runs])[order]
 
 
 class _IntegerIndex:
@@ -660,6 +763,8 @@ def _key_columns(keys, func: str, arg: str, names: list | None) -> tuple[list, l
                                             f"string names")
         return [_read_key(keys, c, arg, func) for c in use], use
     arr = np.asarray(keys)
+    if arr.dtype.kind == "i":  # what _read_key gives such keys, without a pandas table per call
+        return [_KeyColumn("integer", np.ascontiguousarray(arr, dtype=np.int64), None)], []
     table = pd.DataFrame({arg: pd.Series(arr, dtype=object if arr.dtype.kind in "OU" else None)})
     return [_read_key(table, arg, arg, func)], []
 
@@ -736,21 +841,6 @@ def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         return np.empty(0, dtype=np.int64)
     starts = np.cumsum(lens) - lens
     return np.repeat(lo - starts, lens) + np.arange(total, dtype=np.int64)
-
-
-def _insert_positions(ent: np.ndarray, times: np.ndarray, new_ent: np.ndarray, new_times: np.ndarray) -> np.ndarray:
-    """Where each new (entity, time) goes among held rows sorted by (entity, time): after the
-    equal ones (they arrived earlier).  A binary search per new row within its entity's rows."""
-    lo = np.searchsorted(ent, new_ent, side="left")
-    hi = np.searchsorted(ent, new_ent, side="right")
-    while True:
-        active = lo < hi
-        if not active.any():
-            return lo
-        mid = (lo + hi) // 2
-        right = active & (times[np.minimum(mid, times.size - 1)] <= new_times)
-        lo = np.where(right, mid + 1, lo)
-        hi = np.where(active & ~right, mid, hi)
 
 
 def _spec_of(times, func) -> TimeSpec:
