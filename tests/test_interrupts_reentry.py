@@ -274,3 +274,67 @@ def test_a_probes_exception_is_not_kept_after_the_call():
             assert not t.is_alive()
         gc.collect()
         assert refs and all(r() is None for r in refs)
+
+
+def test_a_probes_exception_that_loses_the_race_to_a_workers_error_is_not_kept():
+    """The race of issue #17's leftover: the probe raises on the calling thread while a worker's
+    task has already failed on bad data (a row out of range, found in the block a worker takes
+    last).  oneTBB reports the first error, so the call raises ValueError; the probe's exception,
+    which the bindings had kept for an interrupt, used to stay referenced from its thread until
+    that thread's next call with a probe (forever once the probe was gone).  Now it is dropped when
+    the call ends.  The probe is slow on purpose (300 ms of work, as a probe that asks a scheduler
+    over the network) so the worker's error usually comes first; whichever comes first, the call
+    raises one of the two and nothing of the probe's outlives it."""
+    import gc
+    import time
+    import weakref
+
+    from mlsd import _core
+
+    class Stop(Exception):
+        pass
+
+    rng = np.random.default_rng(0)
+    columns = [rng.integers(0, 1 << 60, 1000) for _ in range(2)]
+    rows = rng.integers(0, 1000, 8_000_000)
+    rows[-1] = 5000  # out of range
+
+    def run(outcomes):
+        refs, calls = [], []
+
+        def probe():
+            calls.append(1)
+            if len(calls) < 2:  # the call at the kernel's start
+                return
+            end = time.perf_counter() + 0.3
+            while time.perf_counter() < end:
+                pass
+            e = Stop()
+            refs.append(weakref.ref(e))
+            raise e
+
+        with cancel_probe(probe):
+            try:
+                _core.features.take_rows(rows, columns, [0, 0])  # the kernel under point_in_time_join
+            except ValueError as e:
+                assert "row 5000 is out of range" in str(e)
+                outcomes.append("ValueError after the probe raised" if refs else "ValueError")
+            except Stop:
+                outcomes.append("Stop")
+        gc.collect()
+        assert all(r() is None for r in refs), outcomes
+
+    import mlsd
+
+    previous = mlsd.get_num_threads()
+    mlsd.set_num_threads(2)
+    try:
+        outcomes: list[str] = []
+        for _ in range(2):
+            run(outcomes)
+        t = threading.Thread(target=run, args=(outcomes,), daemon=True)
+        t.start()
+        t.join(HANG_TIMEOUT)
+        assert not t.is_alive() and len(outcomes) == 3, outcomes
+    finally:
+        mlsd.set_num_threads(previous)
