@@ -658,3 +658,46 @@ TEST(Index, AKernelCalledFromTheTrainingsHookRunsNoHookUnderFaissMutex) {
   EXPECT_FALSE(ix.is_trained());
   mlsd::set_num_threads(0);
 }
+
+// A hook run by a search (in Python: a signal handler, a cancel probe) that adds to the index being
+// searched would wait for its own thread's read lock forever: it gets a runtime_error naming the
+// call instead.  A search inside the search (a read inside a read) goes ahead.  Afterwards the
+// index takes writes again (the thread's record of its locks is clean).
+namespace same_index {
+mr::Index* ix = nullptr;
+const std::vector<float>* rows = nullptr;
+std::string add_error;
+int inner_searches = 0;
+bool hook() {
+  try {
+    ix->add(std::span<const float>(*rows).first(8), {});
+  } catch (const std::runtime_error& e) {
+    add_error = e.what();
+  }
+  inner_searches += static_cast<int>(ix->search(std::span<const float>(*rows).first(8), 3).ids.size() == 3);
+  return true;
+}
+}  // namespace same_index
+
+TEST(Index, AHookThatChangesTheIndexItsCallReadsGetsAnErrorNotADeadlock) {
+  mlsd::set_num_threads(1);
+  const index_t d = 8;
+  const auto x = random_matrix(100000, d, 43);
+  mr::Index ix(d, mr::Metric::l2, "Flat");
+  ix.add(x, {});
+  same_index::ix = &ix;
+  same_index::rows = &x;
+  same_index::add_error.clear();
+  same_index::inner_searches = 0;
+  {
+    mlsd::interrupt_scope scope(&same_index::hook);
+    EXPECT_THROW(ix.search(x, 10), mlsd::interrupted);  // 100,000 x 100,000: stopped at the first poll
+  }
+  EXPECT_EQ(same_index::add_error.rfind("Index.add: the index is in use by a call on this same thread", 0), 0u)
+      << same_index::add_error;
+  EXPECT_EQ(same_index::inner_searches, 1);
+  EXPECT_EQ(ix.size(), 100000);
+  ix.add(std::span<const float>(x).first(8), {});
+  EXPECT_EQ(ix.size(), 100001);
+  mlsd::set_num_threads(0);
+}
