@@ -111,6 +111,11 @@ inline py::object set_cancel_probe(py::object probe) {
   return previous;
 }
 
+// Called with the GIL held: drops the exception a hook kept (see mlsd::call_with_interrupts).
+inline void drop_pending() {
+  for (PyObject*& p : pending) Py_CLEAR(p);
+}
+
 // Called with the GIL held; sets the Python error for an mlsd::interrupted.
 inline void restore_interrupt() {
   if (pending[0] != nullptr) {
@@ -121,15 +126,15 @@ inline void restore_interrupt() {
   }
 }
 
-// The scope every kernel call runs in (constructed while the GIL is held).  An interrupt kept by
-// an earlier call that ended with another error (which won the race inside TBB) is dropped here,
-// so it neither fires late nor keeps its traceback's frames alive.
+// The hook of every kernel call (chosen while the GIL is held).  The exception a hook keeps lives
+// no longer than its call: handed to Python when the call ends by mlsd::interrupted, dropped by
+// drop_pending when another error won the race inside TBB (call_with_interrupts, in the wrappers
+// below), so it neither fires in a later call nor keeps its traceback's frames alive.
 // A thread whose probe was last called kInterruptPollMs or more ago calls it here, at the kernel's
 // start (the GIL is held: no extra cost), and raises its exception at once.
 inline mlsd::interrupt_hook hook_for_this_thread() {
   const bool main = PyThread_get_thread_ident() == main_thread_ident;
   if (!main && cancel_probe == nullptr) return nullptr;
-  for (PyObject*& p : pending) Py_CLEAR(p);
   if (cancel_probe != nullptr &&
       std::chrono::steady_clock::now() - last_probe >= std::chrono::milliseconds(mlsd::kInterruptPollMs) &&
       probe_raised()) {
@@ -140,22 +145,22 @@ inline mlsd::interrupt_hook hook_for_this_thread() {
 }
 }  // namespace interrupts
 
+// fn() with the GIL released, for kernels whose inputs are not plain arrays (views built above the
+// call); the one place where bindings release the GIL.  The GIL is held again before
+// call_with_interrupts hands over or drops what the hook kept.
+template <class Fn>
+auto without_gil(Fn&& fn) {
+  return mlsd::call_with_interrupts(interrupts::hook_for_this_thread(), &interrupts::drop_pending, [&] {
+    py::gil_scoped_release release;
+    return std::forward<Fn>(fn)();
+  });
+}
+
 // Views of the arrays (no copy), then fn(views...) with the GIL released.
 template <class Fn, class... Arrays>
 auto call_without_gil(Fn&& fn, const Arrays&... arrays) {
   auto views = std::make_tuple(view(arrays)...);
-  mlsd::interrupt_scope interrupts(interrupts::hook_for_this_thread());
-  py::gil_scoped_release release;
-  return std::apply(std::forward<Fn>(fn), views);
-}
-
-// fn() with the GIL released, for kernels whose inputs are not plain arrays (views built above the
-// call); the one other place, besides call_without_gil, where bindings release the GIL.
-template <class Fn>
-auto without_gil(Fn&& fn) {
-  mlsd::interrupt_scope interrupts(interrupts::hook_for_this_thread());
-  py::gil_scoped_release release;
-  return std::forward<Fn>(fn)();
+  return without_gil([&] { return std::apply(std::forward<Fn>(fn), views); });
 }
 
 // A tuple of NumPy arrays that take over the vectors' storage.

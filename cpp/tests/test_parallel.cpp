@@ -231,6 +231,127 @@ TEST(Interrupts, NestedKernelsStopOnEveryThread) {
   EXPECT_LT(done.load(), per_branch / 10);
 }
 
+// ---- what a hook keeps lives no longer than its call (call_with_interrupts) -------------------
+
+// The Python bindings' hook keeps the exception that made it say stop (a KeyboardInterrupt, a
+// cancel probe's error), to be raised when mlsd::interrupted reaches them.  This fake hook keeps a
+// count instead; release() is what the bindings' drop_pending does.
+struct KeepingHook {
+  static inline std::atomic<bool> asked{false};
+  static inline int kept = 0;
+  static inline int released = 0;
+  static inline bool (*before_stop)() = nullptr;  // runs inside the hook before it says stop
+  static void reset() {
+    asked = false;
+    kept = released = 0;
+    before_stop = nullptr;
+  }
+  static bool hook() {
+    asked = true;
+    if (before_stop != nullptr && !before_stop()) return false;
+    ++kept;
+    return true;
+  }
+  static void release() {
+    kept = 0;
+    ++released;
+  }
+};
+
+// Waits for the hook's first poll (kInterruptPollMs after the scope opened) and lets it say stop.
+bool poll_until_stopped() {
+  for (;;) {
+    if (mlsd::interrupt_requested()) return true;
+    std::this_thread::yield();
+  }
+}
+
+TEST(Interrupts, WhatTheHookKeptIsReleasedWhenAnotherErrorEndsTheCall) {
+  KeepingHook::reset();
+  EXPECT_THROW(mlsd::call_with_interrupts(&KeepingHook::hook, &KeepingHook::release,
+                                          [] {
+                                            poll_until_stopped();  // the hook kept its reason
+                                            throw std::invalid_argument("bad data found later");
+                                          }),
+               std::invalid_argument);
+  EXPECT_EQ(KeepingHook::kept, 0);
+  EXPECT_EQ(KeepingHook::released, 1);
+  // The call returns after the hook said stop (nothing checked again): released too.
+  KeepingHook::reset();
+  EXPECT_EQ(mlsd::call_with_interrupts(&KeepingHook::hook, &KeepingHook::release, [] { return poll_until_stopped() ? 7 : 0; }),
+            7);
+  EXPECT_EQ(KeepingHook::kept, 0);
+  EXPECT_EQ(KeepingHook::released, 1);
+}
+
+TEST(Interrupts, WhatTheHookKeptIsHandedOverWhenTheCallEndsInterrupted) {
+  KeepingHook::reset();
+  EXPECT_THROW(mlsd::call_with_interrupts(&KeepingHook::hook, &KeepingHook::release,
+                                          [] {
+                                            for (;;) {
+                                              mlsd::check_interrupt();
+                                              std::this_thread::yield();
+                                            }
+                                          }),
+               mlsd::interrupted);
+  EXPECT_EQ(KeepingHook::kept, 1);  // for the caller (the bindings raise it)
+  EXPECT_EQ(KeepingHook::released, 0);
+  // A call whose hook never said stop releases nothing, whatever ends it.
+  KeepingHook::reset();
+  EXPECT_THROW(mlsd::call_with_interrupts(&KeepingHook::hook, &KeepingHook::release,
+                                          [] { throw std::invalid_argument("bad"); }),
+               std::invalid_argument);
+  EXPECT_EQ(KeepingHook::released, 0);
+  EXPECT_FALSE(KeepingHook::asked);
+  EXPECT_EQ(mlsd::current_interrupt_scope(), nullptr);
+}
+
+// The race itself, inside oneTBB: a worker's error is the loop's first exception while the
+// calling thread's hook is saying stop.  The hook waits (inside the loop) until the worker's error
+// has cancelled the loop, so the order is fixed: the call ends with the worker's error, and the
+// hook's kept reason is released, not left for a later call.
+namespace race {
+std::atomic<bool> worker_threw{false};
+bool wait_for_the_workers_error() {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!tbb::is_current_task_group_canceling() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  return true;
+}
+}  // namespace race
+
+TEST(Interrupts, AHookThatLosesTheRaceToAWorkersErrorKeepsNothing) {
+  ThreadGuard g;
+  if (mlsd::default_num_threads() < 2) GTEST_SKIP() << "needs a second thread";
+  mlsd::set_num_threads(2);
+  KeepingHook::reset();
+  KeepingHook::before_stop = &race::wait_for_the_workers_error;
+  race::worker_threw = false;
+  const auto caller = std::this_thread::get_id();
+  EXPECT_THROW(mlsd::call_with_interrupts(&KeepingHook::hook, &KeepingHook::release,
+                                          [&] {
+                                            mlsd::run_in_arena([&] {
+                                              tbb::parallel_for(tbb::blocked_range<int>(0, 2, 1), [&](const auto&) {
+                                                if (std::this_thread::get_id() == caller) {
+                                                  for (;;) {
+                                                    mlsd::check_interrupt();
+                                                    std::this_thread::yield();
+                                                  }
+                                                }
+                                                while (!KeepingHook::asked) std::this_thread::yield();
+                                                race::worker_threw = true;
+                                                throw std::invalid_argument("bad data found by a worker");
+                                              });
+                                            });
+                                          }),
+               std::invalid_argument);
+  EXPECT_TRUE(race::worker_threw);
+  EXPECT_TRUE(KeepingHook::asked);
+  EXPECT_EQ(KeepingHook::released, 1);  // the hook did say stop, and what it kept was dropped
+  EXPECT_EQ(KeepingHook::kept, 0);
+}
+
 // A kernel called from inside a task still runs isolated: a thread waiting in its loops never
 // picks up another task of the outer loop (which could, say, hold per-thread state mid-use).
 TEST(Parallel, NestedKernelRunsIsolated) {

@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include <faiss/impl/AuxIndexStructures.h>
+
 #include "mlsd/common/parallel.hpp"
 #include "mlsd/detail/topk.hpp"
 #include "mlsd/retrieval.hpp"
@@ -585,5 +587,117 @@ TEST(Index, CtrlCDuringTrainingStopsKMeansAndLeavesTheIndexUntrained) {
   mr::SearchParams p;
   p.nprobe = 1;  // one list per query: other centroids would give other neighbours
   EXPECT_EQ(ix.search(q, 10, p).ids, fresh.search(q, 10, p).ids);
+  mlsd::set_num_threads(0);
+}
+
+// The training's hook may run Python (a signal handler, a cancel probe) that calls mlsd again, for
+// instance an IVF search.  That nested kernel runs in an interrupt scope of its own (every binding
+// opens one), and no hook may run from its FAISS interrupt points: IVF searches ask FAISS's
+// callback on every query while holding FAISS's one global mutex, so a hook run there whose Python
+// reached another IVF search would lock that mutex again on the same thread and never return.
+namespace nested_in_train {
+const mr::Index* other = nullptr;
+const std::vector<float>* queries = nullptr;
+std::atomic<int> outer_calls{0}, inner_calls{0}, under_faiss_lock{0};
+
+// Asked from another thread, since this one may be the holder.  With one OpenMP thread nothing
+// else takes the mutex, and a holder other than this thread would let go within the retries.
+bool faiss_lock_free() {
+  bool free = false;
+  std::thread t([&] {
+    for (int i = 0; i < 1000 && !free; ++i) {
+      if (faiss::InterruptCallback::lock.try_lock()) {
+        faiss::InterruptCallback::lock.unlock();
+        free = true;
+      } else {
+        std::this_thread::yield();
+      }
+    }
+  });
+  t.join();
+  return free;
+}
+bool inner() {
+  ++inner_calls;
+  if (!faiss_lock_free()) ++under_faiss_lock;
+  return false;
+}
+bool outer() {
+  if (!faiss_lock_free()) ++under_faiss_lock;
+  if (++outer_calls == 1) {
+    mlsd::interrupt_scope scope(&inner);  // what a binding opens around the nested call
+    mr::SearchParams p;
+    p.nprobe = 4;
+    other->search(*queries, 10, p);
+  }
+  return outer_calls >= 2;
+}
+}  // namespace nested_in_train
+
+TEST(Index, AKernelCalledFromTheTrainingsHookRunsNoHookUnderFaissMutex) {
+  mr::enable_faiss_interrupts();
+  mlsd::set_num_threads(1);
+  const index_t d = 8;
+  const auto y = random_matrix(20000, d, 41);
+  mr::Index other(d, mr::Metric::l2, "IVF4,Flat");
+  other.train(y);
+  other.add(y, {});
+  const auto q = random_matrix(8192, d, 42);  // two of mlsd's query blocks, many polling intervals
+  nested_in_train::other = &other;
+  nested_in_train::queries = &q;
+  nested_in_train::outer_calls = nested_in_train::inner_calls = nested_in_train::under_faiss_lock = 0;
+  const auto x = random_matrix(60000, 32, 39);
+  mr::Index ix(32, mr::Metric::l2, "IVF256,Flat");
+  {
+    mlsd::interrupt_scope scope(&nested_in_train::outer);
+    EXPECT_THROW(ix.train(x), mlsd::interrupted);  // seconds uninterrupted; stopped at the hook's second call
+  }
+  EXPECT_EQ(nested_in_train::outer_calls.load(), 2);
+  EXPECT_GE(nested_in_train::inner_calls.load(), 1);  // the nested search was polled (between mlsd's blocks)
+  EXPECT_EQ(nested_in_train::under_faiss_lock.load(), 0);
+  EXPECT_FALSE(ix.is_trained());
+  mlsd::set_num_threads(0);
+}
+
+// A hook run by a search (in Python: a signal handler, a cancel probe) that adds to the index being
+// searched would wait for its own thread's read lock forever: it gets a runtime_error naming the
+// call instead.  A search inside the search (a read inside a read) goes ahead.  Afterwards the
+// index takes writes again (the thread's record of its locks is clean).
+namespace same_index {
+mr::Index* ix = nullptr;
+const std::vector<float>* rows = nullptr;
+std::string add_error;
+int inner_searches = 0;
+bool hook() {
+  try {
+    ix->add(std::span<const float>(*rows).first(8), {});
+  } catch (const std::runtime_error& e) {
+    add_error = e.what();
+  }
+  inner_searches += static_cast<int>(ix->search(std::span<const float>(*rows).first(8), 3).ids.size() == 3);
+  return true;
+}
+}  // namespace same_index
+
+TEST(Index, AHookThatChangesTheIndexItsCallReadsGetsAnErrorNotADeadlock) {
+  mlsd::set_num_threads(1);
+  const index_t d = 8;
+  const auto x = random_matrix(100000, d, 43);
+  mr::Index ix(d, mr::Metric::l2, "Flat");
+  ix.add(x, {});
+  same_index::ix = &ix;
+  same_index::rows = &x;
+  same_index::add_error.clear();
+  same_index::inner_searches = 0;
+  {
+    mlsd::interrupt_scope scope(&same_index::hook);
+    EXPECT_THROW(ix.search(x, 10), mlsd::interrupted);  // 100,000 x 100,000: stopped at the first poll
+  }
+  EXPECT_EQ(same_index::add_error.rfind("Index.add: the index is in use by a call on this same thread", 0), 0u)
+      << same_index::add_error;
+  EXPECT_EQ(same_index::inner_searches, 1);
+  EXPECT_EQ(ix.size(), 100000);
+  ix.add(std::span<const float>(x).first(8), {});
+  EXPECT_EQ(ix.size(), 100001);
   mlsd::set_num_threads(0);
 }

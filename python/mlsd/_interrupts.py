@@ -19,7 +19,9 @@ def cancel_probe(probe: Callable[[], object]) -> Iterator[None]:
     probe's exception.  Meant for threads other than the main one, which get no Ctrl-C (mlsd.dask's
     tasks in a distributed worker stop this way once their task is cancelled); on the main thread
     Ctrl-C is checked first.  The previous probe is restored on exit, so blocks nest.  The probe may call mlsd kernels
-    itself: they do not call it again while it runs."""
+    itself, retrieval included: they do not call it again while it runs.  It may not change an index whose call is
+    running on this thread, nor use one that call changes (a RuntimeError says so).  The probe's exception lives no
+    longer than the call: raised by it, or dropped when another error ends the call first."""
     previous = _core._set_cancel_probe(probe)
     try:
         yield

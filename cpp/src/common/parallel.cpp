@@ -17,21 +17,28 @@ struct InterruptState {
   interrupt_hook hook = nullptr;
   std::chrono::steady_clock::time_point last_poll{};
   bool tripped = false;
+  const interrupt_scope* scope = nullptr;  // the innermost
 };
 thread_local InterruptState t_interrupt;
 }  // namespace
 
 interrupt_scope::interrupt_scope(interrupt_hook hook)
-    : previous_(t_interrupt.hook), previous_tripped_(t_interrupt.tripped) {
+    : previous_(t_interrupt.hook), previous_tripped_(t_interrupt.tripped), previous_scope_(t_interrupt.scope) {
   t_interrupt.hook = hook;
   t_interrupt.tripped = false;
   t_interrupt.last_poll = std::chrono::steady_clock::now();
+  t_interrupt.scope = this;
 }
 
 interrupt_scope::~interrupt_scope() {
   t_interrupt.hook = previous_;
   t_interrupt.tripped = previous_tripped_;
+  t_interrupt.scope = previous_scope_;
 }
+
+bool interrupt_scope::tripped() const { return t_interrupt.scope == this && t_interrupt.tripped; }
+
+const interrupt_scope* current_interrupt_scope() { return t_interrupt.scope; }
 
 bool interrupt_requested() {
   InterruptState& st = t_interrupt;

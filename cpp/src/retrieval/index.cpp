@@ -22,6 +22,7 @@
 #include "hnsw_search.hpp"
 #include "id_checks.hpp"
 #include "index_impl.hpp"
+#include "index_lock.hpp"
 #include "mlsd/common/checks.hpp"
 #include "mlsd/common/error.hpp"
 #include "mlsd/common/parallel.hpp"
@@ -65,21 +66,40 @@ void call_faiss(const char* what, F&& f) {
 // also inside IVF searches and HNSW adds) ask one process-wide InterruptCallback.  mlsd's says yes
 // only on a thread inside a FaissInterruptible scope (training) whose hook says stop: searches and
 // adds are stopped between mlsd's own blocks, so that an interrupted add keeps whole blocks.
+//
+// The hook may run Python (a signal handler, a cancel probe), which may call mlsd again, even
+// search an IVF index or train another one.  FAISS calls the callback either bare (check(), from
+// k-means: the only interrupt points training reaches in FAISS 1.7.3 with mlsd's specs) or under
+// its one global mutex (is_interrupted(), from IVF searches and HNSW adds on every OpenMP thread).
+// A hook run under that mutex whose Python reached an IVF search would lock it again on the same
+// thread, a deadlock.  So the callback answers only in the interrupt scope the train started in:
+// a kernel called by the hook's Python runs in a scope of its own (every binding opens one), and
+// its FAISS calls never run the hook (it is stopped between mlsd's own blocks, as any search).
+thread_local const mlsd::interrupt_scope* t_faiss_scope = nullptr;
 thread_local bool t_faiss_interruptible = false;
 
 struct InterruptCallback final : faiss::InterruptCallback {
-  bool want_interrupt() override { return t_faiss_interruptible && mlsd::interrupt_requested(); }
+  bool want_interrupt() override {
+    return t_faiss_interruptible && t_faiss_scope == mlsd::current_interrupt_scope() && mlsd::interrupt_requested();
+  }
 };
 
 class FaissInterruptible {
  public:
-  FaissInterruptible() : previous_(t_faiss_interruptible) { t_faiss_interruptible = true; }
-  ~FaissInterruptible() { t_faiss_interruptible = previous_; }
+  FaissInterruptible() : previous_(t_faiss_interruptible), previous_scope_(t_faiss_scope) {
+    t_faiss_interruptible = true;
+    t_faiss_scope = mlsd::current_interrupt_scope();
+  }
+  ~FaissInterruptible() {
+    t_faiss_interruptible = previous_;
+    t_faiss_scope = previous_scope_;
+  }
   FaissInterruptible(const FaissInterruptible&) = delete;
   FaissInterruptible& operator=(const FaissInterruptible&) = delete;
 
  private:
   bool previous_;
+  const mlsd::interrupt_scope* previous_scope_;
 };
 
 // A copy of x with unit rows for cosine; otherwise x itself.
@@ -244,12 +264,12 @@ Metric Index::metric() const { return impl_->metric; }
 const std::string& Index::spec() const { return impl_->spec; }
 
 index_t Index::size() const {
-  std::shared_lock lock(impl_->mutex);
+  detail::IndexLock lock(impl_->mutex, detail::IndexLock::shared, "len(Index)");
   return impl_->n_live;
 }
 
 bool Index::is_trained() const {
-  std::shared_lock lock(impl_->mutex);
+  detail::IndexLock lock(impl_->mutex, detail::IndexLock::shared, "Index.is_trained");
   return impl_->own_flat || impl_->faiss->is_trained;
 }
 
@@ -265,7 +285,7 @@ std::string Index::kind() const {
 }
 
 void Index::set_l2_center(std::span<const float> center) {
-  std::unique_lock lock(impl_->mutex);
+  detail::IndexLock lock(impl_->mutex, detail::IndexLock::exclusive, "Index");
   Impl& s = *impl_;
   MLSD_REQUIRE(s.own_flat && s.metric == Metric::l2 && s.pos2id.empty() &&
                    static_cast<index_t>(center.size()) == s.dim,
@@ -274,7 +294,7 @@ void Index::set_l2_center(std::span<const float> center) {
 }
 
 void Index::adopt_trained_state(Index&& trained) {
-  std::unique_lock lock(impl_->mutex);
+  detail::IndexLock lock(impl_->mutex, detail::IndexLock::exclusive, "Index");
   Impl& s = *impl_;
   Impl& t = *trained.impl_;
   MLSD_REQUIRE(!s.own_flat && s.pos2id.empty() && t.pos2id.empty() && t.spec == s.spec && t.dim == s.dim &&
@@ -291,7 +311,7 @@ void Index::train(std::span<const float> x) {
   check_rows(s, x, "training vectors");
   const index_t n = static_cast<index_t>(x.size()) / s.dim;
   MLSD_REQUIRE(n >= 1, kFn, "train needs at least one vector");
-  std::unique_lock lock(s.mutex);
+  detail::IndexLock lock(s.mutex, detail::IndexLock::exclusive, "Index.train");
   if (s.own_flat) return;
   const index_t needed = s.parsed.min_training_vectors();
   MLSD_REQUIRE(n >= needed, kFn, "spec ", detail::quote_spec(s.spec), " needs at least ", needed,
@@ -325,7 +345,7 @@ void Index::add(std::span<const float> x, std::span<const index_t> ids) {
   const index_t n = static_cast<index_t>(x.size()) / s.dim;
   MLSD_REQUIRE(ids.empty() || static_cast<index_t>(ids.size()) == n, kFn, "ids has ", ids.size(),
                " entries but vectors has ", n, " rows");
-  std::unique_lock lock(s.mutex);
+  detail::IndexLock lock(s.mutex, detail::IndexLock::exclusive, "Index.add");
   MLSD_REQUIRE(s.own_flat || s.faiss->is_trained, kFn, "index with spec ", detail::quote_spec(s.spec),
                " must be trained before vectors are added: call train() first");
   if (n == 0) return;
@@ -401,7 +421,7 @@ void Index::add(std::span<const float> x, std::span<const index_t> ids) {
 index_t Index::remove(std::span<const index_t> ids) {
   Impl& s = *impl_;
   MLSD_REQUIRE(supports_remove(), kFn, "spec ", detail::quote_spec(s.spec), " does not support removing items");
-  std::unique_lock lock(s.mutex);
+  detail::IndexLock lock(s.mutex, detail::IndexLock::exclusive, "Index.remove");
   std::vector<index_t> positions;
   for (index_t id : ids) {
     auto it = s.id2pos.find(id);
@@ -442,7 +462,7 @@ index_t Index::remove(std::span<const index_t> ids) {
 }
 
 std::vector<index_t> Index::ids() const {
-  std::shared_lock lock(impl_->mutex);
+  detail::IndexLock lock(impl_->mutex, detail::IndexLock::shared, "Index.ids");
   std::vector<index_t> out;
   out.reserve(static_cast<std::size_t>(impl_->n_live));
   for (index_t id : impl_->pos2id) {
@@ -452,14 +472,14 @@ std::vector<index_t> Index::ids() const {
 }
 
 index_t Index::count_present(std::span<const index_t> ids) const {
-  std::shared_lock lock(impl_->mutex);
+  detail::IndexLock lock(impl_->mutex, detail::IndexLock::shared, "Index.add");
   index_t n = 0;
   for (index_t id : ids) n += impl_->id2pos.contains(id) ? 1 : 0;
   return n;
 }
 
 index_t Index::next_id() const {
-  std::shared_lock lock(impl_->mutex);
+  detail::IndexLock lock(impl_->mutex, detail::IndexLock::shared, "Index.next_id");
   return impl_->next_id;
 }
 
@@ -490,7 +510,7 @@ std::pair<std::vector<std::uint8_t>, index_t> Index::Impl::allow_bits(const Allo
 }
 
 std::vector<float> Index::vectors() const {
-  std::shared_lock lock(impl_->mutex);
+  detail::IndexLock lock(impl_->mutex, detail::IndexLock::shared, "Index.vectors");
   const Impl& s = *impl_;
   if (s.own_flat) {
     return s.vectors;
@@ -511,7 +531,7 @@ TopK Index::search(std::span<const float> queries, index_t k, const SearchParams
   const Impl& s = *impl_;
   check_rows(s, queries, "queries");
   MLSD_REQUIRE(k >= 1, kFn, "k must be >= 1, got ", k);
-  std::shared_lock lock(s.mutex);
+  detail::IndexLock lock(s.mutex, detail::IndexLock::shared, "Index.search");
   MLSD_REQUIRE(s.own_flat || s.faiss->is_trained, kFn, "index with spec ", detail::quote_spec(s.spec),
                " is not trained: call train() and add() before searching");
   MLSD_REQUIRE(s.n_live > 0, kFn, "the index is empty: add() vectors before searching");

@@ -27,6 +27,7 @@
 #include "exact_rows.hpp"
 #include "faiss_check.hpp"
 #include "index_impl.hpp"
+#include "index_lock.hpp"
 #include "mlsd/common/error.hpp"
 #include "mlsd/common/parallel.hpp"
 
@@ -118,7 +119,7 @@ std::uint32_t crc32(std::span<const std::uint8_t> data, std::uint32_t crc) {
 }
 
 std::vector<std::uint8_t> Index::serialize() const {
-  std::shared_lock lock(impl_->mutex);
+  detail::IndexLock lock(impl_->mutex, detail::IndexLock::shared, "Index.save");
   const Impl& s = *impl_;
   Writer w;
   w.bytes(kFileMagic, sizeof(kFileMagic));

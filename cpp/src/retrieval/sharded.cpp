@@ -6,6 +6,7 @@
 
 #include "exact_rows.hpp"
 #include "id_checks.hpp"
+#include "index_lock.hpp"
 #include "mlsd/common/checks.hpp"
 #include "mlsd/common/error.hpp"
 #include "mlsd/common/parallel.hpp"
@@ -64,7 +65,7 @@ index_t ShardedIndex::size() const {
 bool ShardedIndex::is_trained() const { return shards_.front().is_trained(); }
 
 void ShardedIndex::train(std::span<const float> x) {
-  std::unique_lock lock(mutex_);
+  detail::IndexLock lock(mutex_, detail::IndexLock::exclusive, "ShardedIndex.train");
   MLSD_REQUIRE(size() == 0, kFn, "train must be called before any vector is added");
   shards_.front().train(x);
   // Every shard shares the first shard's trained state (centroids, codebooks); the shard objects
@@ -74,7 +75,7 @@ void ShardedIndex::train(std::span<const float> x) {
 }
 
 void ShardedIndex::add(std::span<const float> x, std::span<const index_t> ids) {
-  std::unique_lock lock(mutex_);
+  detail::IndexLock lock(mutex_, detail::IndexLock::exclusive, "ShardedIndex.add");
   const Index& first = shards_.front();
   const index_t d = first.dim();
   MLSD_REQUIRE(x.size() % static_cast<std::size_t>(d) == 0, kFn, "vectors must have ", d, " columns");
@@ -156,7 +157,7 @@ void ShardedIndex::add(std::span<const float> x, std::span<const index_t> ids) {
 }
 
 index_t ShardedIndex::remove(std::span<const index_t> ids) {
-  std::unique_lock lock(mutex_);
+  detail::IndexLock lock(mutex_, detail::IndexLock::exclusive, "ShardedIndex.remove");
   MLSD_REQUIRE(shards_.front().supports_remove(), kFn, "spec ", detail::quote_spec(shards_.front().spec()),
                " does not support removing items");
   const auto rows = rows_by_shard(ids, n_shards());
@@ -172,7 +173,7 @@ index_t ShardedIndex::remove(std::span<const index_t> ids) {
 TopK ShardedIndex::search(std::span<const float> queries, index_t k, const SearchParams& params,
                           const Allow& allow) const {
   MLSD_REQUIRE(allow.mask.empty(), kFn, "allow must be ids: a mask over one shard's rows has no meaning across shards");
-  std::shared_lock lock(mutex_);
+  detail::IndexLock lock(mutex_, detail::IndexLock::shared, "ShardedIndex.search");
   MLSD_REQUIRE(size() > 0, kFn, "the index is empty: add() vectors before searching");
   const int ns = n_shards();
   std::vector<TopK> parts(static_cast<std::size_t>(ns));

@@ -64,10 +64,21 @@ class interrupt_scope {
   interrupt_scope(const interrupt_scope&) = delete;
   interrupt_scope& operator=(const interrupt_scope&) = delete;
 
+  // The hook said stop in this scope (meaningful while it is the thread's innermost scope).
+  bool tripped() const;
+
  private:
   interrupt_hook previous_;
   bool previous_tripped_;
+  const interrupt_scope* previous_scope_;
 };
+
+// The current thread's innermost interrupt_scope (nullptr: none).  Code that lets a third-party
+// library ask interrupt_requested() through a process-wide callback (FAISS's InterruptCallback)
+// keeps the scope it was started in and answers only while that scope is still the innermost: a
+// kernel called from inside the hook (by a Python signal handler or cancel probe) runs in a scope
+// of its own, and the hook never runs again from inside the library's own call.
+const interrupt_scope* current_interrupt_scope();
 
 void check_interrupt();
 
@@ -76,6 +87,30 @@ void check_interrupt();
 // or earlier in the scope (then check_interrupt() throws too).  Never true on a thread without a
 // hook, and never asks the hook more often than check_interrupt does.
 bool interrupt_requested();
+
+// Runs f() in an interrupt_scope with `hook`.  A hook may keep what made it say stop (the bindings
+// keep a Python exception, to raise when mlsd::interrupted reaches them); `release` (may be null)
+// drops it when the call ends some other way after the hook said stop: another task's error
+// reached the caller first (oneTBB rethrows the first exception of a loop; that one is the call's
+// error), or f returned.  So nothing a hook keeps outlives the call whose hook kept it.
+template <class F>
+decltype(auto) call_with_interrupts(interrupt_hook hook, void (*release)(), F&& f) {
+  interrupt_scope scope(hook);
+  struct Release {
+    const interrupt_scope& scope;
+    void (*release)();
+    bool handed_over = false;
+    ~Release() {
+      if (!handed_over && release != nullptr && scope.tripped()) release();
+    }
+  } guard{scope, release};
+  try {
+    return std::forward<F>(f)();
+  } catch (const interrupted&) {
+    guard.handed_over = true;
+    throw;
+  }
+}
 
 namespace detail {
 

@@ -1,0 +1,70 @@
+// An index's lock, refused with a clear error where this thread would wait for itself.
+//
+// Index and ShardedIndex calls check for Ctrl-C while they hold their lock, and the check may run
+// Python (a signal handler, a cancel probe).  Should that Python change the index a call on this
+// thread is reading, or use the index a call on this thread is changing, taking the lock would
+// never return (a writer waits for this thread's own read lock) or fail with an obscure "Resource
+// deadlock avoided"; it raises std::runtime_error (RuntimeError) saying so.  A read inside a read
+// (a search from a handler run by a search) goes ahead: glibc's rwlock, which std::shared_mutex
+// uses, prefers readers, so a second read lock never waits.  Other threads wait as before.
+#pragma once
+
+#include <algorithm>
+#include <iterator>
+#include <shared_mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace mlsd::retrieval::detail {
+
+class IndexLock {
+ public:
+  enum Mode { shared, exclusive };
+
+  IndexLock(std::shared_mutex& mutex, Mode mode, const char* function) : mutex_(mutex), mode_(mode) {
+    std::vector<Held>& held = held_here();
+    const bool conflict = std::any_of(held.begin(), held.end(), [&](const Held& h) {
+      return h.mutex == &mutex && (mode == exclusive || h.mode == exclusive);
+    });
+    if (conflict) {
+      throw std::runtime_error(std::string(function) +
+                               ": the index is in use by a call on this same thread (a signal handler or cancel "
+                               "probe run by that call's Ctrl-C check cannot change an index the call reads, nor "
+                               "use one it changes); use the index after that call returns");
+    }
+    if (mode == exclusive) {
+      mutex.lock();
+    } else {
+      mutex.lock_shared();
+    }
+    held.push_back({&mutex, mode});
+  }
+  ~IndexLock() {
+    std::vector<Held>& held = held_here();
+    // The innermost entry for this mutex: locks nest, so it is the most recent one.
+    const auto it = std::find_if(held.rbegin(), held.rend(), [&](const Held& h) { return h.mutex == &mutex_; });
+    held.erase(std::next(it).base());
+    if (mode_ == exclusive) {
+      mutex_.unlock();
+    } else {
+      mutex_.unlock_shared();
+    }
+  }
+  IndexLock(const IndexLock&) = delete;
+  IndexLock& operator=(const IndexLock&) = delete;
+
+ private:
+  struct Held {
+    const std::shared_mutex* mutex;
+    Mode mode;
+  };
+  static std::vector<Held>& held_here() {
+    thread_local std::vector<Held> held;
+    return held;
+  }
+  std::shared_mutex& mutex_;
+  Mode mode_;
+};
+
+}  // namespace mlsd::retrieval::detail
