@@ -406,7 +406,9 @@ class WindowState(MergeableState):
         ``window_aggregate(events fed so far, at=...)``'s feature columns for those (key, time)
         pairs.  A time before the :attr:`watermark` raises ValueError (the events it needs may have
         been evicted).  The work is proportional to the keys looked up and their events: the held
-        events stay sorted by entity, so a lookup neither sorts nor reads the others.
+        events are a few runs each sorted by entity, so a lookup reads only the looked-up
+        entities' events (a binary search per run) and sorts only them (one radix sort when they
+        come from several runs) and its queries.
         """
         func = "WindowState.lookup"
         cols = _key_columns(entity_keys, func, "entity_keys", self._key_names)[0]
