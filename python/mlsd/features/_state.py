@@ -564,8 +564,8 @@ class WindowState(MergeableState):
     # stays there.  Such events are dropped when their run is merged, and by a pass over all runs
     # once they make up a quarter of the held events (amortised O(1) per event).  Events expire
     # when the watermark moves, which a few events far ahead can do to all of them, so they are
-    # counted after every batch, from a few order statistics of each run's times (_Marks, to
-    # within 1/64 of the run): after every update the expired events are under 17/64 of those
+    # counted after every batch, from each run's earliest time and, once the horizon passes it, a
+    # few order statistics of its times (_Marks, to within 1/64 of the run): after every update the expired events are under 17/64 of those
     # held, i.e. the held ones under 1.37 times the live ones (plus one per run).  Until then
     # nothing sees them: lookups, result(), to_dict() and merge() read only the
     # events at or after the horizon -- exactly the events an eager eviction keeps, in the same
@@ -624,14 +624,14 @@ class WindowState(MergeableState):
     def _insert(self, ent, ticks, values):
         """Adds accepted events as a run, then merges runs as described above."""
         order = sort_order(ent, ticks)
-        runs = [*self._runs(), (ent[order], ticks[order], values[order])]
-        marks = [*self._marks, None]
+        batch = (ent[order], ticks[order], values[order])
+        runs, marks = [*self._runs(), batch], [*self._marks, None]
         while len(runs) > 1 and runs[-2][0].size <= 2 * runs[-1][0].size:
             newer = runs.pop()
             marks.pop()
             runs[-1], marks[-1] = self._merge_runs(runs[-1], newer), None
-        if marks[-1] is None:
-            marks[-1] = _Marks(runs[-1][1])
+        if marks[-1] is None:  # the batch's own run: its order statistics now (one pass over the batch)
+            marks[-1] = _Marks(runs[-1][1], now=runs[-1] is batch)
             self._n_touched += runs[-1][1].size
         self._set_runs(runs, marks)
 
@@ -652,7 +652,10 @@ class WindowState(MergeableState):
         horizon = self._horizon()
         if horizon is None:
             return
-        expired = sum(m.below_at_least(horizon) for m in self._marks)
+        expired = 0
+        for m in self._marks:
+            below, read = m.below_at_least(horizon)
+            expired, self._n_touched = expired + below, self._n_touched + read
         if (expired and expired * 4 >= self._n_held) or len(self._entity_keys) > max(64, 2 * self._n_held):
             self._compact()
 
@@ -675,7 +678,7 @@ class WindowState(MergeableState):
                 self._int_index.renumber(remap)
             runs = [(remap[ent], times, values) for ent, times, values in runs]
         self._n_touched += sum(r[0].size for r in runs)
-        self._set_runs(runs, [_Marks(r[1]) for r in runs])
+        self._set_runs(runs, [_Marks(r[1], now=True) for r in runs])
 
 
 def _joined(runs: list, no_values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -691,25 +694,40 @@ def _joined(runs: list, no_values: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
 
 
 class _Marks:
-    """A few order statistics of a run's times: the times of ranks 0, r/64, 2r/64, ... (all of
-    them, sorted, for a run of at most 64), enough to bound how many of its events are below a
-    time to within r/64 without reading the run."""
+    """A few order statistics of a run's times, to bound how many of its events are below a
+    time to within 1/64 of the run without reading it: the times of ranks 0, r/64, 2r/64, ...
+    (all of them, sorted, for a run of at most 64).  Unless asked for ``now`` (a batch's own
+    run, or the runs a compaction leaves: read then anyway), only the run's earliest time is
+    taken up front, the order statistics once a time above it is asked about (a run merged away
+    before the horizon reaches it never needs them: eager ones cost merges a fifth more)."""
 
-    __slots__ = ("times", "ranks")
+    __slots__ = ("run", "low", "times", "ranks")
     N = 64
 
-    def __init__(self, times: np.ndarray):
-        r = times.size
+    def __init__(self, times: np.ndarray, now: bool = False):
+        self.run, self.low, self.times, self.ranks = times, (int(times.min()) if times.size else None), None, None
+        if now and times.size:
+            self._order_statistics()
+
+    def _order_statistics(self) -> int:
+        """Takes the order statistics from the run; returns the rows read."""
+        times, r = self.run, self.run.size
         if r <= self.N:
             self.times, self.ranks = np.sort(times), np.arange(r, dtype=np.int64)
         else:
             self.ranks = np.arange(self.N, dtype=np.int64) * r // self.N  # distinct, increasing
             self.times = np.partition(times, self.ranks)[self.ranks]
+        self.run = None
+        return r
 
-    def below_at_least(self, t: int) -> int:
-        """A lower bound, at most r/64 short, of the number of the run's times below ``t``."""
+    def below_at_least(self, t: int) -> tuple[int, int]:
+        """(a lower bound, at most r/64 short, of the number of the run's times below ``t``; the
+        rows read to answer)."""
+        if self.low is None or t <= self.low:
+            return 0, 0
+        read = self._order_statistics() if self.times is None else 0
         i = int(np.searchsorted(self.times, t, side="left"))  # marks below t; rank ranks[i-1] is one
-        return 0 if i == 0 else int(self.ranks[i - 1]) + 1
+        return (0 if i == 0 else int(self.ranks[i - 1]) + 1), read
 
 
 class _IntegerIndex:
