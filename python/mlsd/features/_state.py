@@ -565,11 +565,12 @@ class WindowState(MergeableState):
     # once they make up a quarter of the held events (amortised O(1) per event).  Events expire
     # when the watermark moves, which a few events far ahead can do to all of them, so they are
     # counted after every batch, from each run's earliest time and, once the horizon passes it, a
-    # few order statistics of its times (_Marks, to within 1/64 of the run): after every update the expired events are under 17/64 of those
-    # held, i.e. the held ones under 1.37 times the live ones (plus one per run).  Until then
-    # nothing sees them: lookups, result(), to_dict() and merge() read only the
-    # events at or after the horizon -- exactly the events an eager eviction keeps, in the same
-    # order, so the kernel's running sums start from the same events and give the same bits.
+    # few order statistics of its times (_Marks, to within 1/64 of the run): after every update
+    # the expired events are under 17/64 of those held, i.e. the held ones under 1.37 times the
+    # live ones (plus one per run).  Until then nothing sees them: lookups, result(), to_dict()
+    # and merge() read only the events at or after the horizon -- exactly the events an eager
+    # eviction keeps, in the same order, so the kernel's running sums start from the same events
+    # and give the same bits.
     # _n_touched counts the rows this upkeep reads or writes: the tests' measure of the work per
     # batch, which must not grow with the events held.
     def _horizon(self) -> int | None:
