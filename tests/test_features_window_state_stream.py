@@ -241,3 +241,23 @@ def test_keys_of_late_events_do_not_pile_up():
     want = window_aggregate(pd.DataFrame({"k": ent, "t": t, "value": v}), by="k", on="t", values="value",
                             windows=[10**9], at=pd.DataFrame({"k": q, "t": t[-1]}))
     pd.testing.assert_frame_equal(state.lookup(q, t[-1]), want[state.feature_names], check_exact=True)
+
+
+def test_expired_events_are_dropped_when_time_moves_on_without_many_events():
+    """Events expire when the watermark moves, not when events arrive: a state of 40,000 events
+    then fed one event per batch far ahead in time must drop the expired ones within a batch of
+    their reaching a quarter of those held (the held events stay below 1.4 times the live ones
+    plus a few per run, the class docstring's bound), not after another 5,000 events."""
+    n = 40_000
+    state = WindowState.from_arrays(np.arange(n) % 1_000, np.zeros(n, dtype=np.int64), np.ones(n), windows=[10])
+    ent, t = [np.arange(n) % 1_000], [np.zeros(n, dtype=np.int64)]
+    for i in range(1, 200):
+        state.update(np.array([i % 7]), np.array([100 * i]), np.ones(1))
+        ent.append(np.array([i % 7])), t.append(np.array([100 * i]))
+        live = state.result().n_events
+        assert state._n_held < 1.4 * live + 2 * (1 + len(state._recent))
+    ent, t = np.concatenate(ent), np.concatenate(t)
+    q = np.arange(8)
+    want = window_aggregate(pd.DataFrame({"k": ent, "t": t, "value": np.ones(t.size)}), by="k", on="t",
+                            values="value", windows=[10], at=pd.DataFrame({"k": q, "t": t[-1]}))
+    pd.testing.assert_frame_equal(state.lookup(q, t[-1]), want[state.feature_names], check_exact=True)

@@ -136,7 +136,7 @@ class WindowState(MergeableState):
 
     __slots__ = ("_names", "_windows", "_labels", "_aggs", "_closed", "_lateness", "_on_late", "_spec",
                  "_kinds", "_key_names", "_ids", "_entity_keys", "_int_index", "_ent", "_times", "_values", "_recent",
-                 "_n_held", "_unchecked", "_n_touched", "_max_time", "_n_late")
+                 "_n_held", "_marks", "_n_touched", "_max_time", "_n_late")
 
     # -- construction ----------------------------------------------------------------------------
     @classmethod
@@ -212,7 +212,7 @@ class WindowState(MergeableState):
         ent = np.fromiter((s._id_of(key) for key in (entity_keys or ())), dtype=np.int64, count=len(times))
         order = sort_order(ent, times) if ent.size else np.empty(0, np.int64)
         s._ent, s._times, s._values = ent[order], np.asarray(times, np.int64)[order], values[order]
-        s._recent, s._n_held, s._unchecked, s._n_touched = [], int(ent.size), int(ent.size), 0
+        s._recent, s._n_held, s._marks, s._n_touched = [], int(ent.size), [_Marks(s._times)], 0
         return s
 
     def _id_of(self, key: tuple) -> int:
@@ -406,7 +406,9 @@ class WindowState(MergeableState):
         ``window_aggregate(events fed so far, at=...)``'s feature columns for those (key, time)
         pairs.  A time before the :attr:`watermark` raises ValueError (the events it needs may have
         been evicted).  The work is proportional to the keys looked up and their events: the held
-        events stay sorted by entity, so a lookup neither sorts nor reads the others.
+        events are a few runs each sorted by entity, so a lookup reads only the looked-up
+        entities' events (a binary search per run) and sorts only them (one radix sort when they
+        come from several runs) and its queries.
         """
         func = "WindowState.lookup"
         cols = _key_columns(entity_keys, func, "entity_keys", self._key_names)[0]
@@ -560,11 +562,15 @@ class WindowState(MergeableState):
     # below the horizon (a window reaching below int64's range keeps every earlier event: then
     # nothing is evicted).  The watermark never moves back, so an event once below the horizon
     # stays there.  Such events are dropped when their run is merged, and by a pass over all runs
-    # once they make up a quarter of the held events, counted after every held/8 new events:
-    # amortised O(1) per event; at each check the held events exceed the live ones by at most a
-    # third.  Until then nothing sees them: lookups, result(), to_dict() and merge() read only the
-    # events at or after the horizon -- exactly the events an eager eviction keeps, in the same
-    # order, so the kernel's running sums start from the same events and give the same bits.
+    # once they make up a quarter of the held events (amortised O(1) per event).  Events expire
+    # when the watermark moves, which a few events far ahead can do to all of them, so they are
+    # counted after every batch, from each run's earliest time and, once the horizon passes it, a
+    # few order statistics of its times (_Marks, to within 1/64 of the run): after every update
+    # the expired events are under 17/64 of those held, i.e. the held ones under 1.37 times the
+    # live ones (plus one per run).  Until then nothing sees them: lookups, result(), to_dict()
+    # and merge() read only the events at or after the horizon -- exactly the events an eager
+    # eviction keeps, in the same order, so the kernel's running sums start from the same events
+    # and give the same bits.
     # _n_touched counts the rows this upkeep reads or writes: the tests' measure of the work per
     # batch, which must not grow with the events held.
     def _horizon(self) -> int | None:
@@ -579,9 +585,11 @@ class WindowState(MergeableState):
     def _runs(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         return [(self._ent, self._times, self._values), *self._recent]
 
-    def _set_runs(self, runs: list) -> None:
+    def _set_runs(self, runs: list, marks: list) -> None:
+        """Holds ``runs`` (oldest first) with their :class:`_Marks`."""
         empty = (np.empty(0, np.int64), np.empty(0, np.int64), self._values[:0])
-        runs = [r for r in runs if r[0].size] or [empty]
+        kept = [i for i, r in enumerate(runs) if r[0].size]
+        runs, self._marks = [runs[i] for i in kept] or [empty], [marks[i] for i in kept] or [_Marks(empty[1])]
         (self._ent, self._times, self._values), self._recent = runs[0], runs[1:]
         self._n_held = sum(r[0].size for r in runs)
 
@@ -617,12 +625,16 @@ class WindowState(MergeableState):
     def _insert(self, ent, ticks, values):
         """Adds accepted events as a run, then merges runs as described above."""
         order = sort_order(ent, ticks)
-        runs = [*self._runs(), (ent[order], ticks[order], values[order])]
+        batch = (ent[order], ticks[order], values[order])
+        runs, marks = [*self._runs(), batch], [*self._marks, None]
         while len(runs) > 1 and runs[-2][0].size <= 2 * runs[-1][0].size:
             newer = runs.pop()
-            runs[-1] = self._merge_runs(runs[-1], newer)
-        self._set_runs(runs)
-        self._unchecked += ent.size
+            marks.pop()
+            runs[-1], marks[-1] = self._merge_runs(runs[-1], newer), None
+        if marks[-1] is None:  # the batch's own run: its order statistics now (one pass over the batch)
+            marks[-1] = _Marks(runs[-1][1], now=runs[-1] is batch)
+            self._n_touched += runs[-1][1].size
+        self._set_runs(runs, marks)
 
     def _merge_runs(self, older: tuple, newer: tuple) -> tuple:
         """One run of two (``newer``'s events after ``older``'s equal (entity, time) ones), without
@@ -635,15 +647,16 @@ class WindowState(MergeableState):
         return run
 
     def _evict(self):
-        """Drops the events below the horizon once they are a quarter of the held ones, and the
-        entities without events once there are twice as many entities as events (the keys of
-        dropped late events), checked after every held/8 new events."""
+        """Drops the events below the horizon once they are a quarter of the held ones (to within
+        1/64 of each run), and the entities without events once there are twice as many entities
+        as events (the keys of dropped late events); checked after every batch, in O(runs)."""
         horizon = self._horizon()
-        if horizon is None or self._unchecked * 8 < self._n_held:
+        if horizon is None:
             return
-        self._unchecked = 0
-        self._n_touched += self._n_held
-        expired = sum(int(np.count_nonzero(times < horizon)) for _, times, _ in self._runs())
+        expired = 0
+        for m in self._marks:
+            below, read = m.below_at_least(horizon)
+            expired, self._n_touched = expired + below, self._n_touched + read
         if (expired and expired * 4 >= self._n_held) or len(self._entity_keys) > max(64, 2 * self._n_held):
             self._compact()
 
@@ -653,7 +666,6 @@ class WindowState(MergeableState):
         sorted)."""
         runs = self._alive()
         self._n_touched += sum(r[0].size for r in runs)
-        self._unchecked = 0
         seen = np.zeros(len(self._entity_keys), dtype=bool)
         for ent, _, _ in runs:
             seen[ent] = True
@@ -666,7 +678,8 @@ class WindowState(MergeableState):
             if self._int_index is not None:
                 self._int_index.renumber(remap)
             runs = [(remap[ent], times, values) for ent, times, values in runs]
-        self._set_runs(runs)
+        self._n_touched += sum(r[0].size for r in runs)
+        self._set_runs(runs, [_Marks(r[1], now=True) for r in runs])
 
 
 def _joined(runs: list, no_values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -679,6 +692,43 @@ def _joined(runs: list, no_values: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     ent, times = np.concatenate([r[0] for r in runs]), np.concatenate([r[1] for r in runs])
     order = sort_order(ent, times)  # stable: equal (entity, time) keep the runs' arrival order
     return ent[order], times[order], np.concatenate([r[2] for r in runs])[order]
+
+
+class _Marks:
+    """A few order statistics of a run's times, to bound how many of its events are below a
+    time to within 1/64 of the run without reading it: the times of ranks 0, r/64, 2r/64, ...
+    (all of them, sorted, for a run of at most 64).  Unless asked for ``now`` (a batch's own
+    run, or the runs a compaction leaves: read then anyway), only the run's earliest time is
+    taken up front, the order statistics once a time above it is asked about (a run merged away
+    before the horizon reaches it never needs them: eager ones cost merges a fifth more)."""
+
+    __slots__ = ("run", "low", "times", "ranks")
+    N = 64
+
+    def __init__(self, times: np.ndarray, now: bool = False):
+        self.run, self.low, self.times, self.ranks = times, (int(times.min()) if times.size else None), None, None
+        if now and times.size:
+            self._order_statistics()
+
+    def _order_statistics(self) -> int:
+        """Takes the order statistics from the run; returns the rows read."""
+        times, r = self.run, self.run.size
+        if r <= self.N:
+            self.times, self.ranks = np.sort(times), np.arange(r, dtype=np.int64)
+        else:
+            self.ranks = np.arange(self.N, dtype=np.int64) * r // self.N  # distinct, increasing
+            self.times = np.partition(times, self.ranks)[self.ranks]
+        self.run = None
+        return r
+
+    def below_at_least(self, t: int) -> tuple[int, int]:
+        """(a lower bound, at most r/64 short, of the number of the run's times below ``t``; the
+        rows read to answer)."""
+        if self.low is None or t <= self.low:
+            return 0, 0
+        read = self._order_statistics() if self.times is None else 0
+        i = int(np.searchsorted(self.times, t, side="left"))  # marks below t; rank ranks[i-1] is one
+        return (0 if i == 0 else int(self.ranks[i - 1]) + 1), read
 
 
 class _IntegerIndex:
