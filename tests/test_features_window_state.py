@@ -184,6 +184,35 @@ def test_numpy_timedelta_allowed_lateness():
         assert d["allowed_lateness"] == 0 and WindowState.from_dict(d).to_dict() == z.to_dict()
 
 
+def test_a_datetime_states_times_read_as_timestamps():
+    """watermark and result()'s times are what the user fed (Timestamps for datetime times, ints for
+    integer ones), and the lateness errors name times so; lookups accept the watermark as it is."""
+    rng = np.random.default_rng(5)
+    k, t, v = _stream(rng, 300)
+    dt = np.datetime64("2024-01-01T00:00:00", "s") + t.astype("timedelta64[m]")
+    s = WindowState.from_arrays(k, dt, v[:, 0], windows=["1h"], allowed_lateness="5min")
+    top = pd.Timestamp(dt.max())
+    assert s.watermark == top - pd.Timedelta("5min") and isinstance(s.watermark, pd.Timestamp)
+    res = s.result()
+    assert res.max_time == top and res.watermark == s.watermark
+    assert str(s.watermark) in repr(s)
+    pd.testing.assert_frame_equal(s.lookup(np.arange(5), s.watermark), s.lookup(np.arange(5), s.watermark.to_datetime64()))
+    with pytest.raises(ValueError, match=f"watermark {s.watermark}.*got {s.watermark - pd.Timedelta('1s')}"):
+        s.lookup(np.arange(5), s.watermark - pd.Timedelta("1s"))
+    late = (s.watermark - pd.Timedelta("1min")).to_datetime64()
+    with pytest.raises(ValueError, match=f"time {pd.Timestamp(late)} is before the watermark {s.watermark}"):
+        s.update(k[:1], np.array([late]), v[:1, 0])
+    assert WindowState.from_dict(s.to_dict()).watermark == s.watermark
+    at = [s.watermark + pd.Timedelta(n, "ns") for n in (0, 1, 61_000_000_001, 3_600_000_000_000, 7)]
+    pd.testing.assert_frame_equal(s.lookup(np.arange(5), at),  # Timestamps keep their nanoseconds
+                                  s.lookup(np.arange(5), np.array([x.to_datetime64() for x in at])))
+    with pytest.raises((TypeError, ValueError), match="at_time"):
+        s.lookup(np.arange(1), s.watermark.tz_localize("UTC"))  # an aware time: not this state's kind
+    i = WindowState.from_arrays(k, t, v[:, 0], windows=[60], allowed_lateness=5)  # integer times: ints
+    assert i.watermark == int(t.max()) - 5 and type(i.watermark) is int and type(i.result().max_time) is int
+    assert WindowState.from_arrays(k[:0], dt[:0], v[:0, 0], windows=["1h"]).watermark is None
+
+
 def test_windows_that_give_one_column_name_twice_are_rejected():
     dt = np.array(["2024-01-01T00:00", "2024-01-01T00:30"], dtype="datetime64[s]")
     with pytest.raises(ValueError, match=r"WindowState.from_arrays: windows\[0\] and windows\[1\] both give"):

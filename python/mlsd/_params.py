@@ -50,6 +50,7 @@ which the common bad-input test reads to feed every parameter values it must rej
 
 from __future__ import annotations
 
+import datetime
 import functools
 import inspect
 import math
@@ -174,6 +175,18 @@ _KIND_NAMES = {"b": "bool", "i": "integer", "u": "unsigned integer", "f": "float
                "U": "str", "S": "bytes", "M": "datetime", "m": "timedelta", "V": "void"}
 
 
+def _datetimes(arr: np.ndarray) -> np.ndarray:
+    """An object array of naive datetimes (pandas Timestamps keep their nanoseconds) as datetime64;
+    unchanged when they do not convert so (time zones: aware times are not datetime64 values)."""
+    import pandas as pd
+
+    try:
+        out = np.asarray(pd.DatetimeIndex(arr.ravel()))
+    except (TypeError, ValueError, OverflowError):
+        return arr
+    return out.reshape(arr.shape) if out.dtype.kind == "M" else arr
+
+
 @dataclass(frozen=True)
 class ArrayLike:
     """Array-like input: ``np.asarray(value)`` must have a dtype kind in ``kinds`` (default:
@@ -192,6 +205,9 @@ class ArrayLike:
             arr = np.asarray(v)
         except Exception:  # ragged lists and other unconvertible objects
             return _MISSING
+        if arr.dtype.kind == "O" and "M" in self.kinds and arr.size and all(
+                isinstance(x, (datetime.datetime, np.datetime64)) for x in arr.flat):
+            arr = _datetimes(arr)  # pandas Timestamps / datetimes (a scalar one too) as datetime64
         if arr.dtype.kind == "O" and "O" not in self.kinds:
             try:
                 arr = arr.astype(np.float64)

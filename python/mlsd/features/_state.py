@@ -66,16 +66,17 @@ class WindowStateSummary(Result):
         state can still answer are evicted).
     n_late : int
         Late events dropped (``on_late="count"``).
-    max_time, watermark : int or None
+    max_time, watermark : int, pandas.Timestamp or None
         The latest event time seen and the earliest lookup time the state answers exactly
-        (``max_time - allowed_lateness``), in the times' integer ticks; None before any event.
+        (``max_time - allowed_lateness``), as the state's times: an int for integer times, a
+        ``pandas.Timestamp`` (in the times' time zone) for datetimes; None before any event.
     """
 
     n_entities: int
     n_events: int
     n_late: int
-    max_time: int | None
-    watermark: int | None
+    max_time: int | pd.Timestamp | None
+    watermark: int | pd.Timestamp | None
 
 
 class WindowState(MergeableState):
@@ -377,17 +378,31 @@ class WindowState(MergeableState):
         for ent, _, _ in self._alive():
             n_events += ent.size
             seen[ent] = True
-        return WindowStateSummary(int(np.count_nonzero(seen)), n_events, int(self._n_late), self._max_time,
-                                  self.watermark)
+        return WindowStateSummary(int(np.count_nonzero(seen)), n_events, int(self._n_late),
+                                  self._as_time(self._max_time), self.watermark)
 
     # -- serving ---------------------------------------------------------------------------------
     @property
-    def watermark(self) -> int | None:
-        """The earliest lookup time answered exactly (``max_time - allowed_lateness``, in integer
-        ticks: ns for datetimes); None before any event or without a lateness limit."""
+    def watermark(self) -> int | pd.Timestamp | None:
+        """The earliest lookup time answered exactly (``max_time - allowed_lateness``), as the
+        state's times: an int for integer times, a ``pandas.Timestamp`` (in the times' time zone)
+        for datetimes; None before any event or without a lateness limit."""
+        return self._as_time(self._watermark_ticks())
+
+    def _watermark_ticks(self) -> int | None:
+        """:attr:`watermark` in the times' integer ticks (the unit of the state's times)."""
         if self._max_time is None or self._lateness is None:
             return None
         return max(self._max_time - self._lateness, int(_I64_MIN))
+
+    def _as_time(self, ticks: int | None) -> int | pd.Timestamp | None:
+        """Integer ticks as the state's times show them (what users pass and read): an int for
+        integer times, a Timestamp in the times' unit and time zone for datetimes (the smallest
+        int64, which is NaT there, as the earliest Timestamp of that unit)."""
+        if ticks is None or self._spec.kind != "datetime":
+            return ticks
+        ts = pd.Timestamp(np.datetime64(max(ticks, int(_I64_MIN) + 1), self._spec.unit))
+        return ts.tz_localize("UTC").tz_convert(self._spec.tz) if self._spec.tz is not None else ts
 
     @property
     def feature_names(self) -> list[str]:
@@ -421,10 +436,11 @@ class WindowState(MergeableState):
         q_times, valid = self._ticks(t, func, "at_time")
         if valid is not None:
             raise InvalidParameterError(f"{func}: at_time holds a missing time (NaT)")
-        wm = self.watermark
+        wm = self._watermark_ticks()
         if wm is not None and q_times.size and q_times.min() < wm:
-            raise ValueError(f"{func}: at_time must not be before the state's watermark {wm} (the latest event time "
-                             f"minus allowed_lateness); got {int(q_times.min())}: events it needs may be evicted")
+            raise ValueError(f"{func}: at_time must not be before the state's watermark {self._as_time(wm)} (the latest "
+                             f"event time minus allowed_lateness); got {self._as_time(int(q_times.min()))}: events it "
+                             f"needs may be evicted")
         q_ent = self._entity_ids(cols, func, "entity_keys", create=False)
         ent, times, sub = self._events_of(np.unique(q_ent[q_ent >= 0]))
         vals = [np.ascontiguousarray(sub[:, j]) for j in range(len(self._names))]
@@ -442,7 +458,7 @@ class WindowState(MergeableState):
 
     def __repr__(self) -> str:
         return (f"WindowState(values={self._names}, windows={self._labels}, n_events={self.result().n_events}, "
-                f"watermark={self.watermark})")
+                f"watermark={self.watermark!s})")
 
     # -- internals -------------------------------------------------------------------------------
     def _ticks(self, times, func, arg):
@@ -519,13 +535,14 @@ class WindowState(MergeableState):
         n_ids = len(self._entity_keys)
         ent = self._entity_ids(cols, func, "keys", create=True)
         keep = ent >= 0 if valid is None else (ent >= 0) & valid  # rows without a key or a time: no entity
-        wm = self.watermark
+        wm = self._watermark_ticks()
         late = keep & (ticks < wm) if wm is not None else np.zeros_like(keep)
         if late.any() and self._on_late == "raise":
             self._forget(kinds, n_ids)  # nothing was added
             i = int(np.flatnonzero(late)[0])
-            raise ValueError(f"{func}: times holds a late event at row {i} (time {int(ticks[i])} is before the "
-                             f"watermark {wm}, the latest time seen minus allowed_lateness); nothing was added. "
+            raise ValueError(f"{func}: times holds a late event at row {i} (time {self._as_time(int(ticks[i]))} is "
+                             f"before the watermark {self._as_time(wm)}, the latest time seen minus allowed_lateness); "
+                             f"nothing was added. "
                              f"Raise allowed_lateness, or pass on_late='count' to drop and count late events")
         self._n_late += int(late.sum())
         keep &= ~late
@@ -576,7 +593,7 @@ class WindowState(MergeableState):
     def _horizon(self) -> int | None:
         """Events before this time are in no frame of any lookup the state answers; None: all
         events may be (no lateness limit, or a window reaching below int64's range)."""
-        wm = self.watermark
+        wm = self._watermark_ticks()
         if wm is None:
             return None
         horizon = wm - int(self._windows.max())
