@@ -169,22 +169,6 @@ struct TrackedSum {
   bool rounded() const { return std::isfinite(k.sum) && std::isfinite(err) && rounded_once(k, err); }
 };
 
-// The sum of the non-NaN values v[lo, hi) rounded once (a direct frame's: TrackedSum, the exact
-// sum where it cannot show that rounding); NaN for none.
-template <class Value>
-double rounded_sum(Value v, std::int64_t lo, std::int64_t hi) {
-  TrackedSum sum;
-  bool any = false;
-  for (std::int64_t i = lo; i < hi; ++i) {
-    const double x = v(i);
-    if (std::isnan(x)) continue;
-    sum.add(x);
-    any = true;
-  }
-  if (!any) return kNaN;
-  return sum.rounded() ? sum.value() : detail::exact_sum(v, lo, hi).rounded();
-}
-
 // The walk's running sum of a sliding frame: a TrackedSum, which knows what its compensation rounded
 // off.  Large values passing through a sliding frame leave errors of their size in the compensation,
 // which then swallows the small values added meanwhile: once the large values leave, the value can
@@ -280,8 +264,8 @@ WindowResult new_result(std::int64_t m, std::size_t k, std::size_t n_w, unsigned
 
 // Entities with more events than this are walked with sliding pointers (O(1) per query and window);
 // smaller ones are aggregated directly from their few events, query by query in the caller's row
-// order, which writes the result columns sequentially instead of through a sorted copy (the walk
-// sums such an entity's frames directly too: the same numbers on every path).
+// order, which writes the result columns sequentially instead of through a sorted copy (both give
+// every sum as the exact sum rounded once: the same numbers on every path).
 constexpr std::int64_t kDirectMax = 32;
 static_assert(kDirectMax < 128, "frame offsets and lengths are stored in bytes");
 
@@ -364,10 +348,7 @@ void walk(const Sorted& ev, const Sorted& qs, std::span<const std::int64_t> wind
             if (!f.sum.rounded()) f.sum = RunningSum(restart_sum(v, f.lo, hi));
             double* o = table + row * n_cols + c * lay.value_block + wi;
             const bool any = f.cnt > 0;
-            double total = any ? f.sum.value() : kNaN;
-            // an entity that the grouped paths aggregate directly: its frame's sum as they give it
-            if (any && b - a <= kDirectMax && (lay.sum >= 0 || lay.mean >= 0))
-              total = rounded_sum([v](std::int64_t i) { return v[i]; }, f.lo, hi);
+            const double total = any ? f.sum.value() : kNaN;
             if (lay.count >= 0) o[lay.count] = static_cast<double>(f.cnt);
             if (lay.sum >= 0) o[lay.sum] = total;
             if (lay.mean >= 0) o[lay.mean] = any ? total / static_cast<double>(f.cnt) : kNaN;
