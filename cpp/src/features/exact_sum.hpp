@@ -2,14 +2,14 @@
 // sum falls back on when its fast compensated sum cannot vouch for its value (window.cpp).
 //
 // The sum is kept as an integer counting units of 2^-1074, the doubles' smallest step: any finite
-// double is an integer number of such units below 2^2098, and 68 digits of 32 bits (2,176 bits)
-// hold the sum of up to 2^77 of them.  Each digit has a 64-bit word for the positive values and
-// one for the negative ones, so that adding a double adds its 53-bit significand, split into three
-// digits, to three words, with no carry to propagate and no branch on its sign; the words are
-// normalised (carries moved up, the two halves merged into two's complement digits) every 2^28
-// additions, long before a word could overflow, and before the sum is read.  Only reading it
-// rounds: `rounded()` to the nearest double (ties to even, as math.fsum), `split()` to that double
-// and the remainder, so that a compensated sum can carry on from the exact value.
+// double is an integer number of such units below 2^2098.  The integer is held in bins of 32 bits'
+// reach, one 128-bit count per bin and sign: adding a double adds its 53-bit significand, shifted
+// by less than 32 bits (below 2^85), to the 128-bit count of its bin and sign, with no carry to
+// propagate beyond it and no branch on the sign.  A count takes 2^42 additions before it could
+// overflow; the bins are folded into two's complement digits of 32 bits (68 of them, 2,176 bits:
+// the sum of up to 2^77 doubles) before the sum is read, and every 2^28 additions.  Only reading
+// the sum rounds: `rounded()` to the nearest double (ties to even, as math.fsum), `split()` to
+// that double and the remainder, so that a compensated sum can carry on from the exact value.
 #pragma once
 
 #include <algorithm>
@@ -45,7 +45,7 @@ class ExactSum {
         const bool nan = (bits << 1) > (std::uint64_t{0x7ff} << 53);
         put(bits & (static_cast<std::uint64_t>(nan) - 1));  // NaN: +0, no branch to mispredict
       }
-      pending_ += static_cast<int>(end - lo);
+      pending_ += end - lo;
       if (pending_ == kMaxPending) normalise();
       lo = end;
     }
@@ -54,9 +54,9 @@ class ExactSum {
   // The sum rounded once to the nearest double, ties to even; +-inf for a sum that rounds beyond
   // +-DBL_MAX (where math.fsum raises OverflowError).
   double rounded() const {
-    ExactSum s = *this;
-    s.normalise();
-    return s.round();
+    std::int64_t d[kDigits];
+    fold(d);
+    return round(d);
   }
 
   // The sum as (rounded(), the remainder sum - rounded() rounded to the nearest double), a
@@ -65,54 +65,33 @@ class ExactSum {
   // 2^53 + 2, its remainder -1 + 2^-1074 to -1, and (2^53 + 2) + -1 ties to the even 2^53; such a
   // remainder is taken one step towards zero (it was below half an ulp before rounding).
   SplitSum split() const {
-    ExactSum rest = *this;
-    rest.normalise();
+    std::int64_t d[kDigits];
+    fold(d);
     SplitSum out;
     mlsd::detail::KahanSum& k = out.sum;
-    k.sum = rest.round();
+    k.sum = round(d);
     if (k.sum == 0) return out;
     if (!std::isfinite(k.sum)) {
       out.exact = false;
       return out;
     }
-    rest.add(-k.sum);
-    rest.normalise();
-    k.comp = rest.round();
+    subtract(d, k.sum);
+    k.comp = round(d);
     if (k.value() != k.sum) k.comp = std::nextafter(k.comp, 0.0);
-    rest.add(-k.comp);
-    rest.normalise();
-    out.exact = rest.round() == 0;
+    subtract(d, k.comp);
+    out.exact = round(d) == 0;
     return out;
   }
 
  private:
   static constexpr int kDigits = 68;  // 2,176 bits: the doubles' 2,098 and 78 for the count and sign
-  static constexpr int kMaxPending = 1 << 28;
+  static constexpr std::int64_t kMaxPending = std::int64_t{1} << 28;  // far below the 2^42 a count takes
   static constexpr std::uint64_t kFraction = (std::uint64_t{1} << 52) - 1;
   static constexpr std::uint64_t kDigit = 0xffffffffu;
-  // The sum is sum_i (digits_[0][i] - digits_[1][i]) 2^(32 i) units: the positive values' digits,
-  // then the negative ones'; each addition adds less than 2^33 to three words of one of them.
-  std::uint64_t digits_[2][kDigits] = {};
-  int pending_ = 0;  // additions since the digits were last normalised
-
-  // The sum's two's complement digits: digits_[0][i] in [0, 2^32) and digits_[1][i] = 0 for every
-  // digit but the top one, which holds the sign (its magnitude in digits_[1] when negative).
-  void normalise() {
-    std::int64_t carry = 0;
-    for (int i = 0; i < kDigits; ++i) {
-      // |.| < 2^62: normalised digits are below 2^32 and kMaxPending additions add below 2^61
-      const std::int64_t v = static_cast<std::int64_t>(digits_[0][i]) - static_cast<std::int64_t>(digits_[1][i]) + carry;
-      digits_[1][i] = 0;
-      if (i + 1 == kDigits) {
-        digits_[0][i] = v >= 0 ? static_cast<std::uint64_t>(v) : 0;
-        digits_[1][i] = v >= 0 ? 0 : static_cast<std::uint64_t>(-v);
-      } else {
-        carry = v >> 32;  // floor(v / 2^32)
-        digits_[0][i] = static_cast<std::uint64_t>(v) & kDigit;
-      }
-    }
-    pending_ = 0;
-  }
+  // The sum is sum_j (bins_[0][j] - bins_[1][j]) 2^(32 j) units, bins_[s][j] a 128-bit count
+  // (low word, high word): the positive values', then the negative ones'.
+  std::uint64_t bins_[2][kDigits][2] = {};
+  std::int64_t pending_ = 0;  // additions since the bins were last folded
 
   // Adds the finite double of these bits, without counting it.
   [[gnu::always_inline]] void put(std::uint64_t bits) {
@@ -120,22 +99,72 @@ class ExactSum {
     const unsigned normal = biased != 0;
     const std::uint64_t mant = (bits & kFraction) | (static_cast<std::uint64_t>(normal) << 52);
     const unsigned shift = biased - normal;  // |x| = mant 2^(shift - 1074)
-    // |x| in units of 2^(32 i): mant 2^b, b < 32, as three digits of at most 33 bits
-    const unsigned i = shift / 32, b = shift % 32;
-    const std::uint64_t lo = (mant & kDigit) << b, hi = (mant >> 32) << b;
-    std::uint64_t* d = digits_[bits >> 63];  // (an index, not a branch: signs are random)
-    d[i] += lo & kDigit;
-    d[i + 1] += (lo >> 32) + (hi & kDigit);
-    d[i + 2] += hi >> 32;
+    const unsigned j = shift / 32, b = shift % 32;  // |x| = (mant << b) 2^(32 j) units
+    const std::uint64_t lo = mant << b, hi = (mant >> 1) >> (63 - b);
+    std::uint64_t* bin = bins_[bits >> 63][j];  // (an index, not a branch: signs are random)
+    const bool carry = __builtin_add_overflow(bin[0], lo, &bin[0]);
+    bin[1] += hi + carry;
   }
 
-  // The normalised sum rounded to the nearest double, ties to even.
-  double round() const {
-    std::uint64_t a[kDigits / 2];  // the two's complement value in 64-bit words
+  // The sum's two's complement digits: d[i] in [0, 2^32) but the top one, which is signed.
+  void fold(std::int64_t (&d)[kDigits]) const {
+    for (auto& x : d) x = 0;
+    for (int sign = 0; sign < 2; ++sign) {
+      const std::int64_t m = sign == 0 ? 1 : -1;
+      for (int j = 0; j < kDigits; ++j) {
+        const std::uint64_t lo = bins_[sign][j][0], hi = bins_[sign][j][1];  // hi < 2^50
+        const std::int64_t part[4] = {static_cast<std::int64_t>(lo & kDigit), static_cast<std::int64_t>(lo >> 32),
+                                      static_cast<std::int64_t>(hi & kDigit), static_cast<std::int64_t>(hi >> 32)};
+        for (int p = 0; p < 4 && j + p < kDigits; ++p) d[j + p] += m * part[p];  // |d| < 2^35
+      }
+    }
+    carry(d);
+  }
+
+  // Folds the bins into digits and keeps those (one digit per bin), so that counting starts over.
+  void normalise() {
+    std::int64_t d[kDigits];
+    fold(d);
+    for (int j = 0; j < kDigits; ++j) {
+      bins_[0][j][0] = d[j] >= 0 ? static_cast<std::uint64_t>(d[j]) : 0;
+      bins_[1][j][0] = d[j] >= 0 ? 0 : static_cast<std::uint64_t>(-d[j]);  // the top digit only
+      bins_[0][j][1] = bins_[1][j][1] = 0;
+    }
+    pending_ = 0;
+  }
+
+  // d -= x (a finite double), d staying two's complement digits.
+  static void subtract(std::int64_t (&d)[kDigits], double x) {
+    const auto bits = std::bit_cast<std::uint64_t>(x);
+    const auto biased = static_cast<unsigned>(bits >> 52) & 0x7ffu;
+    const unsigned normal = biased != 0;
+    const std::uint64_t mant = (bits & kFraction) | (static_cast<std::uint64_t>(normal) << 52);
+    const unsigned shift = biased - normal;
+    const unsigned j = shift / 32, b = shift % 32;
+    const std::uint64_t lo = (mant & kDigit) << b, hi = (mant >> 32) << b;  // (mant << b) in 3 digits
+    const std::int64_t m = (bits >> 63) ? 1 : -1;
+    d[j] += m * static_cast<std::int64_t>(lo & kDigit);
+    d[j + 1] += m * static_cast<std::int64_t>((lo >> 32) + (hi & kDigit));
+    d[j + 2] += m * static_cast<std::int64_t>(hi >> 32);
+    carry(d);
+  }
+
+  // Moves each digit's excess over [0, 2^32) up, to the top digit (signed).
+  static void carry(std::int64_t (&d)[kDigits]) {
+    for (int i = 0; i + 1 < kDigits; ++i) {
+      const std::int64_t c = d[i] >> 32;  // floor(d / 2^32)
+      d[i] -= static_cast<std::int64_t>(static_cast<std::uint64_t>(c) << 32);
+      d[i + 1] += c;
+    }
+  }
+
+  // The sum of two's complement digits d rounded to the nearest double, ties to even.
+  static double round(const std::int64_t (&d)[kDigits]) {
     constexpr int kWords = kDigits / 2;
+    std::uint64_t a[kWords];  // the two's complement value in 64-bit words
     for (int j = 0; j < kWords; ++j)
-      a[j] = digits_[0][2 * j] | ((digits_[0][2 * j + 1] - digits_[1][2 * j + 1]) << 32);  // (the top: signed)
-    const bool negative = digits_[1][kDigits - 1] != 0;
+      a[j] = static_cast<std::uint64_t>(d[2 * j]) | (static_cast<std::uint64_t>(d[2 * j + 1]) << 32);
+    const bool negative = d[kDigits - 1] < 0;
     if (negative) {  // |sum|
       bool carry = true;
       for (auto& w : a) {
