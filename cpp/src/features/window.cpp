@@ -142,13 +142,18 @@ inline bool rounded_once(const mlsd::detail::KahanSum& k, double err) {
   const double r = (k.sum - (v - bb)) + (k.comp - bb);  // sum + comp = v + r exactly
   const std::uint64_t bits = std::bit_cast<std::uint64_t>(v) & ~(std::uint64_t{1} << 63);
   const std::uint64_t e = bits >> 52;
+  const bool power_of_two = (bits & ((std::uint64_t{1} << 52) - 1)) == 0;
+  if (e >= 54 && e < 0x7ff) [[likely]] {
+    double gap = std::bit_cast<double>((e - 52) << 52);  // ulp(v); below a power of two, half of it
+    if (power_of_two) gap *= 0.5;
+    return std::fabs(r) + err * 0x1.0001p0 < 0.5 * gap;  // the factor: err's own rounding
+  }
   if (e >= 0x7ff) return false;
-  // ulp(v), a double (subnormal below 2^-969); the midpoints lie half of it away, a quarter below a
-  // power of two (but the smallest normal one): twice the distances are compared, which stay exact
-  // where half an ulp is not a double
-  double gap = std::bit_cast<double>(e > 52 ? (e - 52) << 52 : std::uint64_t{1} << (e > 0 ? e - 1 : 0));
-  if ((bits & ((std::uint64_t{1} << 52) - 1)) == 0 && e > 1) gap *= 0.5;
-  return 2 * (std::fabs(r) + err * 0x1.0001p0) < gap;  // the factor: err's own rounding
+  // Below 2^-969 ulp(v) is subnormal and half of it may not be a double: twice the distances are
+  // compared (the smallest normal number's lower neighbour is as far as its upper one)
+  double gap = std::bit_cast<double>(std::uint64_t{1} << (e > 0 ? e - 1 : 0));
+  if (power_of_two && e > 1) gap *= 0.5;
+  return 2 * (std::fabs(r) + err * 0x1.0001p0) < gap;
 }
 
 // A compensated (Neumaier) sum that also adds up exactly what its compensation rounded off (each
@@ -447,6 +452,13 @@ std::vector<std::int64_t> group_times(const E* first, std::int64_t g) {
   return time;
 }
 
+// The exact sum of value c of the records [lo, end) rounded once, for the direct frames whose
+// compensated sum cannot show that rounding.
+[[gnu::noinline]]  // rare: kept out of the per-query loops
+double exact_rounded(const Frames& fr, std::size_t c, std::int64_t lo, std::int64_t end) {
+  return detail::exact_sum([&](std::int64_t q) { return fr.value(c, q); }, lo, end).rounded();
+}
+
 // The aggregates of one query whose window w's frame is the grouped positions [end - len[w], end)
 // of `fr` (frames nested: windows visited by increasing size, each continuing the smaller one's
 // sum backwards from `end`), written through put(column, value).  The self path and the spine path
@@ -479,7 +491,7 @@ inline void aggregate_frames(const Frames& fr, std::int64_t end, const std::uint
       // doubles (large values cancelling, ties of values of very different magnitudes): summed
       // exactly, so that every sum is the exact one rounded once, as math.fsum
       if (any && (lay.sum >= 0 || lay.mean >= 0) && !sum.rounded())
-        total = detail::exact_sum([&](std::int64_t q) { return fr.value(c, q); }, lo, end).rounded();
+        total = exact_rounded(fr, c, lo, end);
       const std::size_t o = c * lay.value_block + wi;
       if (lay.count >= 0) put(o + lay.count, static_cast<double>(cnt));
       if (lay.sum >= 0) put(o + lay.sum, total);
