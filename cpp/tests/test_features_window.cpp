@@ -463,3 +463,195 @@ TEST(FeaturesWindow, DirectFrameSumsAreTheExactSumsRoundedOnceOnEveryPath) {
   EXPECT_EQ(run(c, windows, mf::Closed::left, mf::kSum).table[0], exact);
   EXPECT_EQ(run_self(c, windows, mf::Closed::left, mf::kSum).table[4], exact);
 }
+
+// ---- the exact sum (detail::ExactSum): every frame sum that the compensated sums cannot vouch for --
+
+#include "../src/features/exact_sum.hpp"
+
+namespace {
+
+namespace fd = mf::detail;
+__extension__ typedef __int128 i128;
+
+const double kMax = std::numeric_limits<double>::max();
+const double kTiny = std::numeric_limits<double>::denorm_min();  // 2^-1074
+
+fd::ExactSum exact_of(const dv& v) {
+  fd::ExactSum s;
+  for (double x : v)
+    if (!std::isnan(x)) s.add(x);
+  return s;
+}
+
+// The double nearest S 2^-unit, ties to even, found independently of ExactSum's rounding: the
+// conversion of S to double and its two neighbours are compared by their exact distance to S
+// (integers of at most 53 bits: exact in 128 bits).  S may have any sign; |S| < 2^120.
+double nearest(i128 s, int unit) {
+  const double d = static_cast<double>(s);
+  if (static_cast<i128>(d) == s) return std::ldexp(d, -unit);  // exact (53 bits at most)
+  // |S| >= 2^53: the candidates are integers
+  double best = d;
+  i128 best_dist = -1;
+  for (double c : {std::nextafter(d, -INFINITY), d, std::nextafter(d, INFINITY)}) {
+    const i128 diff = s - static_cast<i128>(c);
+    const i128 dist = diff < 0 ? -diff : diff;
+    const bool even = (std::bit_cast<std::uint64_t>(c) & 1) == 0;
+    if (best_dist < 0 || dist < best_dist || (dist == best_dist && even)) {
+      best = c;
+      best_dist = dist;
+    }
+  }
+  return std::ldexp(best, -unit);  // exact: no underflow at these units
+}
+
+// Checks ExactSum on values whose exact sum is S 2^-unit: rounded() is the nearest double, and
+// split() is that double with the remainder's nearest double (or, where that would tip the pair
+// to the other neighbour, the next double towards zero), so that value() is rounded() too.
+void expect_exact(const dv& v, i128 s, int unit, const char* what) {
+  const fd::ExactSum e = exact_of(v);
+  const double want = nearest(s, unit);
+  ASSERT_EQ(e.rounded(), want) << what;
+  const fd::SplitSum split = e.split();
+  const mlsd::detail::KahanSum& k = split.sum;
+  ASSERT_EQ(k.sum, want) << what;
+  ASSERT_EQ(k.value(), want) << what;
+  const i128 rest = s - static_cast<i128>(std::ldexp(want, unit));
+  const double r = nearest(rest, unit);
+  ASSERT_EQ(split.exact, static_cast<i128>(std::ldexp(k.comp, unit)) == rest) << what;
+  if (k.comp != r) {
+    ASSERT_NE(want + r, want) << what << " comp " << k.comp << " nearest remainder " << r << " rest/2^64 "
+                              << static_cast<double>(rest) / 0x1p64 << " " << static_cast<std::int64_t>(rest);  // nudged only where the nearest remainder tips the pair
+    ASSERT_EQ(k.comp, std::nextafter(r, 0.0)) << what;
+  }
+}
+
+}  // namespace
+
+TEST(FeaturesExactSum, HandMadeSumsAreRoundedOnce) {
+  struct Hand {
+    dv v;
+    double sum, comp;
+    bool exact = true;  // sum + comp is the exact sum
+  };
+  const double p53 = 0x1p53;
+  const std::vector<Hand> cases{
+      {{}, 0.0, 0.0},
+      {{kNaN, kNaN}, 0.0, 0.0},
+      {{1e300, 1.0, -1e300}, 1.0, 0.0},  // cancellation
+      {{1.7e308, 1e-300, -1.7e308, kTiny}, 1e-300, kTiny},
+      {{1e16, 1.0, -1e16, -1.0, 0x1p-60}, 0x1p-60, 0.0},
+      {{0.1, 0.2, -0.3}, 0x1p-55, 0.0},  // the doubles 0.1 + 0.2 - 0.3, exactly (Fraction)
+      // midpoints: ties to even, and just off them
+      {{p53, 1.0}, p53, 1.0},
+      {{p53 + 2, 1.0}, p53 + 4, -1.0},
+      {{p53, 1.0, kTiny}, p53 + 2, -std::nextafter(1.0, 0.0), false},  // the remainder -1 + 2^-1074: not -1
+      {{p53, 1.0, -kTiny}, p53, 1.0, false},  // the remainder 1 - 2^-1074 rounds to 1, which keeps 2^53
+      {{1.0, 0x1p-53}, 1.0, 0x1p-53},
+      {{1.0, 0x1p-53, 0x1p-1000}, 1.0 + 0x1p-52, -std::nextafter(0x1p-53, 0.0), false},
+      {{1.0, -0x1p-54}, 1.0, -0x1p-54},  // below a power of two: half of the smaller ulp, to even
+      {{1.0, -0x1p-54, -kTiny}, 1.0 - 0x1p-53, std::nextafter(0x1p-54, 0.0), false},
+      // subnormals: exact
+      {{kTiny, kTiny, kTiny}, 3 * kTiny, 0.0},
+      {{std::numeric_limits<double>::min(), -kTiny}, std::nextafter(std::numeric_limits<double>::min(), 0.0), 0.0},
+      {{-kTiny, -kTiny, 2 * kTiny, -kTiny}, -kTiny, 0.0},
+      {{0x1p-1022, 0x1p-1022, -0x1p-1023}, 0x1.8p-1022, 0.0},
+      // near and beyond DBL_MAX (math.fsum raises there; the exact sum rounds to +-inf)
+      {{kMax, kMax}, INFINITY, 0.0, false},
+      {{-kMax, -kMax, 1.0}, -INFINITY, 0.0, false},
+      {{kMax, kMax, -kMax}, kMax, 0.0},  // an intermediate sum beyond the doubles does not matter
+      {{kMax, 0x1p970}, INFINITY, 0.0, false},  // the midpoint to 2^1024: ties to even, i.e. beyond
+      // just below it: DBL_MAX; the remainder 2^970 - 2^900 rounds to 2^970, which would tip the
+      // pair to inf: one step towards zero
+      {{kMax, 0x1p970, -0x1p900}, kMax, std::nextafter(0x1p970, 0.0), false},
+      {{-kMax, -0x1p969, -0x1p968}, -kMax, -(0x1p969 + 0x1p968)},
+      {{1.7e308, 1.7e308, -1.7e308, -1.7e308, 2.0}, 2.0, 0.0},
+  };
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const Hand& h = cases[i];
+    const fd::ExactSum e = exact_of(h.v);
+    EXPECT_EQ(e.rounded(), h.sum) << "case " << i;
+    EXPECT_EQ(std::signbit(e.rounded()), std::signbit(h.sum)) << "case " << i;
+    const fd::SplitSum split = e.split();
+    const mlsd::detail::KahanSum& k = split.sum;
+    EXPECT_EQ(k.sum, h.sum) << "case " << i;
+    EXPECT_EQ(k.comp, h.comp) << "case " << i;
+    EXPECT_EQ(split.exact, h.exact) << "case " << i;
+    if (std::isfinite(h.sum)) EXPECT_EQ(k.value(), h.sum) << "case " << i;
+    // the range form (NaN skipped) gives the same sum
+    fd::ExactSum r;
+    r.add([&](std::int64_t j) { return h.v[j]; }, 0, static_cast<std::int64_t>(h.v.size()));
+    EXPECT_EQ(r.rounded(), h.sum) << "case " << i;
+  }
+}
+
+TEST(FeaturesExactSum, MatchesAnExact128BitIntegerSumOnRandomCancellingValues) {
+  // Values m 2^e (|m| < 2^53, e in [-112, -60]) are integers in units of 2^-112 and their sums
+  // fit in 128 bits: the reference is that integer sum, rounded by `nearest`.  Some values are
+  // cancelled later in the list, some are powers of two (midpoints), so that sums end near ties.
+  std::mt19937_64 rng(11);
+  for (int trial = 0; trial < 3000; ++trial) {
+    const int n = 1 + static_cast<int>(rng() % 120);
+    const int e_lo = -112 + static_cast<int>(rng() % 40);
+    dv v;
+    std::vector<std::pair<std::int64_t, int>> terms;
+    i128 s = 0;
+    auto push = [&](std::int64_t m, int e) {
+      v.push_back(std::ldexp(static_cast<double>(m), e));
+      terms.emplace_back(m, e);
+      s += static_cast<i128>(m) * (i128{1} << (e + 112));
+    };
+    for (int j = 0; j < n; ++j) {
+      const int e = e_lo + static_cast<int>(rng() % static_cast<std::uint64_t>(-60 - e_lo + 1));
+      const std::uint64_t kind = rng() % 8;
+      const std::int64_t sign = (rng() & 1) ? 1 : -1;
+      if (kind == 0 && !terms.empty()) {  // cancel an earlier value
+        const auto [m, e0] = terms[rng() % terms.size()];
+        push(-m, e0);
+      } else if (kind == 1) {
+        push(sign, e);  // a power of two
+      } else {
+        push(sign * static_cast<std::int64_t>(rng() >> 11), e);
+      }
+    }
+    if (trial % 3 == 0) v.insert(v.begin() + static_cast<std::ptrdiff_t>(rng() % (v.size() + 1)), kNaN);
+    expect_exact(v, s, 112, "units of 2^-112");
+  }
+}
+
+TEST(FeaturesExactSum, MatchesAnExact128BitIntegerSumAmongTheSubnormals) {
+  // Values of at most 60 bits in units of 2^-1074: subnormals and the smallest normal numbers.
+  std::mt19937_64 rng(12);
+  for (int trial = 0; trial < 3000; ++trial) {
+    const int n = 1 + static_cast<int>(rng() % 60);
+    const int bits = 1 + static_cast<int>(rng() % 60);
+    dv v;
+    i128 s = 0;
+    for (int j = 0; j < n; ++j) {
+      // m 2^k with m < 2^min(bits, 53): a double (no rounding) whatever its size
+      const int mb = std::min(bits, 53);
+      const auto m = static_cast<std::int64_t>(rng() >> (64 - mb));
+      const int k = bits - mb;
+      const std::int64_t sign = (rng() & 1) ? 1 : -1;
+      v.push_back(std::ldexp(static_cast<double>(sign * m), k - 1074));
+      s += static_cast<i128>(sign * m) * (i128{1} << k);
+    }
+    expect_exact(v, s, 1074, "units of 2^-1074");
+  }
+}
+
+TEST(FeaturesExactSum, StaysExactPastItsNormalisationInterval) {
+  // More additions than the words take between normalisations (2^28): 0.1 (m 2^-56) added
+  // 2^28 + 5 times, then one -0.1: exactly (2^28 + 4) m 2^-56.
+  const double x = 0.1;
+  int ex;
+  const auto m = static_cast<std::int64_t>(std::ldexp(std::frexp(x, &ex), 53));  // x = m 2^(ex - 53)
+  const std::int64_t n = (std::int64_t{1} << 28) + 5;
+  fd::ExactSum s;
+  s.add([&](std::int64_t) { return x; }, 0, n);
+  s.add(-x);
+  const i128 want = static_cast<i128>(m) * (n - 1);
+  EXPECT_EQ(s.rounded(), nearest(want, 53 - ex));
+  fd::ExactSum one_by_one;  // the single-value form counts too
+  for (std::int64_t i = 0; i < (std::int64_t{1} << 28) + 3; ++i) one_by_one.add(1.0);
+  EXPECT_EQ(one_by_one.rounded(), static_cast<double>((std::int64_t{1} << 28) + 3));
+}

@@ -15,10 +15,15 @@
 // sum, mean, min, max and last (the non-NaN value of the latest event; among events at one time,
 // the last in row order) are NaN when that count is 0.
 //
+// Every sum is the exact sum of its frame rounded once (as math.fsum; +-inf beyond the doubles),
+// every mean that sum over the count.
+//
 // Cost: with orders given, the events and queries of one entity are walked once per value column
-// with monotone pointers (one per window), compensated running sums and monotonic deques for min
-// and max, so the whole call is O((n + m) k W) after the sort; the rows, written in sorted order,
-// are then moved to the caller's.  Without orders the kernel does not sort: dense entity codes are
+// with monotone pointers (one per window), compensated running sums (summed again exactly, by the
+// one exact summation of features/exact_sum.hpp, where they cannot show their value is the exact
+// sum rounded once: rare but for huge values cancelling or sums at a midpoint between two doubles)
+// and monotonic deques for min and max, so the whole call is O((n + m) k W) after the sort; the
+// rows, written in sorted order, are then moved to the caller's.  Without orders the kernel does not sort: dense entity codes are
 // grouped with the as-of join's two-level counting scatter (features/group.hpp) and each entity's
 // few events ordered by time in cache (sparse integer codes are numbered densely first, group.hpp's
 // Dictionary).  When the queries are the events themselves, the grouping records next to each
@@ -34,8 +39,8 @@
 // sorted copy of the table.  Codes the grouping gives up on (crafted hash collisions), or an entity
 // of more than 65,536 events, are sorted instead: the events themselves by a radix sort of one
 // packed (entity, time, row) word per event (the shared multi-key sort order when those three do
-// not fit in 64 bits), a spine and its events by their sort orders, then walked; the walk sums an
-// entity of at most 32 events as above, so every path gives the same numbers.  Entities (or rows)
+// not fit in 64 bits), a spine and its events by their sort orders, then walked; every sum being
+// the exact one rounded once, every path gives the same numbers.  Entities (or rows)
 // run in parallel; each is computed sequentially, so results do not depend on the thread count.
 #pragma once
 

@@ -18,6 +18,7 @@
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
+#include "exact_sum.hpp"
 #include "group.hpp"
 #include "keys.hpp"
 #include "mlsd/common/error.hpp"
@@ -132,136 +133,27 @@ struct MonotoneDeque {
   std::int64_t front() const { return q[head]; }
 };
 
-// The sum of the non-NaN values v[lo, hi) to rounding, as a KahanSum that the sliding window then
-// continues; its value is inf only when the sum itself is beyond the doubles.  First the
-// compensated (Neumaier) sum in long double (no partial sum of finite doubles overflows there): its
-// error is at most about 2u |sum| + n u^2 sum |x| (u = 2^-64), far below a double's rounding unless
-// the values cancel by a factor beyond 2^66 / n.  Then -- values of 1e300 and 1.7e308 cancelling
-// inside the frame leave rounding errors of ~1e290 in one compensation term, which swallow the
-// rest -- the exact sum (Shewchuk's non-overlapping partials, as Python's math.fsum).
-template <class Value>
-[[gnu::noinline, gnu::cold]]  // rare (a suspect frame): kept out of the per-row loops it is called from
-mlsd::detail::KahanSum frame_sum(Value v, std::int64_t lo, std::int64_t hi) {
-  long double sum = 0, comp = 0, magnitude = 0;
-  std::int64_t count = 0;
-  for (std::int64_t i = lo; i < hi; ++i) {
-    if (std::isnan(v(i))) continue;
-    const long double x = v(i), t = sum + x;
-    comp += std::fabs(sum) >= std::fabs(x) ? (sum - t) + x : (x - t) + sum;
-    sum = t;
-    magnitude += std::fabs(x);
-    ++count;
-  }
-  if (static_cast<long double>(count) * magnitude > std::fabs(sum + comp) * 0x1p66L) {
-    thread_local std::vector<long double> partials;  // increasing magnitudes, non-overlapping
-    partials.clear();
-    for (std::int64_t i = lo; i < hi; ++i) {
-      if (std::isnan(v(i))) continue;
-      long double x = v(i);
-      std::size_t kept = 0;
-      for (long double y : partials) {
-        if (std::fabs(x) < std::fabs(y)) std::swap(x, y);
-        const long double s = x + y, err = y - (s - x);  // x + y = s + err exactly
-        if (err != 0) partials[kept++] = err;
-        x = s;
-      }
-      partials.resize(kept);
-      partials.push_back(x);
-    }
-    // From the largest partial down: sum, the long double nearest the total, and comp, the rest.
-    sum = comp = 0;
-    std::size_t j = partials.size();
-    if (j > 0) sum = partials[--j];
-    while (j > 0) {
-      const long double x = sum, y = partials[--j];
-      sum = x + y;
-      comp = y - (sum - x);
-      if (comp != 0) break;
-    }
-    while (j > 0) comp += partials[--j];  // far below sum's last bit
-  }
-  mlsd::detail::KahanSum s;
-  s.sum = static_cast<double>(sum);
-  if (std::isfinite(s.sum)) s.comp = static_cast<double>((sum - static_cast<long double>(s.sum)) + comp);
-  return s;
-}
-
-// The sum of the non-NaN values v[lo, hi) rounded once to the nearest double (ties to even), as
-// math.fsum (which raises where this gives +-inf: a sum beyond +-DBL_MAX).  Exact: the values are
-// added into a two's complement integer counting units of 2^-1074, the doubles' smallest step
-// (2,098 bits hold any double, 34 words leave 78 bits for the count), which is then rounded.  For
-// the direct frames whose compensated sum cannot be shown to round to that double (TrackedSum).
-template <class Value>
-[[gnu::noinline, gnu::cold]]  // rare: kept out of the per-row loops it is called from
-double exact_sum(Value v, std::int64_t lo, std::int64_t hi) {
-  constexpr int kWords = 34;
-  std::uint64_t acc[kWords] = {};
-  for (std::int64_t i = lo; i < hi; ++i) {
-    const double x = v(i);
-    if (std::isnan(x) || x == 0) continue;
-    const auto bits = std::bit_cast<std::uint64_t>(x);
-    const auto biased = static_cast<int>((bits >> 52) & 0x7ff);
-    const std::uint64_t mant = (bits & ((std::uint64_t{1} << 52) - 1)) | (biased > 0 ? std::uint64_t{1} << 52 : 0);
-    const int shift = biased > 0 ? biased - 1 : 0;  // x = mant 2^(shift - 1074)
-    const int b = shift % 64;  // mant << shift spans words shift / 64 and the next
-    const std::uint64_t part[2] = {mant << b, b == 0 ? 0 : mant >> (64 - b)};
-    const bool negative = bits >> 63;
-    bool carry = false;
-    for (int w = shift / 64, j = 0; w < kWords && (j < 2 || carry); ++w, ++j) {
-      const std::uint64_t y = j < 2 ? part[j] : 0;
-      if (negative) {
-        const std::uint64_t d = acc[w] - y, d2 = d - carry;
-        carry = acc[w] < y || d < static_cast<std::uint64_t>(carry);
-        acc[w] = d2;
-      } else {
-        const std::uint64_t a = acc[w] + y, a2 = a + carry;
-        carry = a < y || a2 < a;
-        acc[w] = a2;
-      }
-    }
-  }
-  const bool negative = acc[kWords - 1] >> 63;
-  if (negative) {  // |sum|
-    bool carry = true;
-    for (auto& w : acc) {
-      w = ~w + carry;
-      carry = carry && w == 0;
-    }
-  }
-  int top = kWords - 1;
-  while (top >= 0 && acc[top] == 0) --top;
-  if (top < 0) return 0.0;
-  const int h = top * 64 + 63 - std::countl_zero(acc[top]);  // the highest bit set
-  auto bit = [&](int b) { return static_cast<int>((acc[b / 64] >> (b % 64)) & 1); };
-  double out;
-  if (h < 53) {  // at most 53 bits: exact, normal or subnormal
-    out = std::ldexp(static_cast<double>(acc[0]), -1074);
-  } else {
-    std::uint64_t m = 0;  // bits h - 52 .. h
-    for (int b = h; b >= h - 52; --b) m = (m << 1) | static_cast<std::uint64_t>(bit(b));
-    const int r = h - 53;  // the rounding bit, then whether any bit below it is set
-    bool sticky = false;
-    for (int w = 0; w < r / 64 && !sticky; ++w) sticky = acc[w] != 0;
-    if (!sticky && r % 64 != 0) sticky = (acc[r / 64] & ((std::uint64_t{1} << (r % 64)) - 1)) != 0;
-    if (bit(r) && (sticky || (m & 1))) ++m;  // 2^53 after a carry: still exact as a double
-    out = std::ldexp(static_cast<double>(m), h - 52 - 1074);
-  }
-  return negative ? -out : out;
-}
-
 // True when k.sum + k.comp, within `err` of the exact sum, rounds to the exact sum's nearest double:
 // no midpoint between k.value() and a neighbour lies within err of sum + comp (err 0: sum + comp is
-// the exact sum).  Not shown near the subnormals, nor when the sum lies within err of a midpoint.
+// the exact sum).  Not shown past +-DBL_MAX, nor when the sum lies within err of a midpoint.
 inline bool rounded_once(const mlsd::detail::KahanSum& k, double err) {
   if (err == 0) return true;
   const double v = k.sum + k.comp, bb = v - k.sum;
   const double r = (k.sum - (v - bb)) + (k.comp - bb);  // sum + comp = v + r exactly
   const std::uint64_t bits = std::bit_cast<std::uint64_t>(v) & ~(std::uint64_t{1} << 63);
   const std::uint64_t e = bits >> 52;
-  if (e < 54 || e >= 0x7ff) return false;
-  double gap = std::bit_cast<double>((e - 52) << 52);  // ulp(v); below a power of two, half of it
-  if ((bits & ((std::uint64_t{1} << 52) - 1)) == 0) gap *= 0.5;
-  return std::fabs(r) + err * 0x1.0001p0 < 0.5 * gap;  // the factor: err's own rounding
+  const bool power_of_two = (bits & ((std::uint64_t{1} << 52) - 1)) == 0;
+  if (e >= 54 && e < 0x7ff) [[likely]] {
+    double gap = std::bit_cast<double>((e - 52) << 52);  // ulp(v); below a power of two, half of it
+    if (power_of_two) gap *= 0.5;
+    return std::fabs(r) + err * 0x1.0001p0 < 0.5 * gap;  // the factor: err's own rounding
+  }
+  if (e >= 0x7ff) return false;
+  // Below 2^-969 ulp(v) is subnormal and half of it may not be a double: twice the distances are
+  // compared (the smallest normal number's lower neighbour is as far as its upper one)
+  double gap = std::bit_cast<double>(std::uint64_t{1} << (e > 0 ? e - 1 : 0));
+  if (power_of_two && e > 1) gap *= 0.5;
+  return 2 * (std::fabs(r) + err * 0x1.0001p0) < gap;
 }
 
 // A compensated (Neumaier) sum that also adds up exactly what its compensation rounded off (each
@@ -282,47 +174,32 @@ struct TrackedSum {
   bool rounded() const { return std::isfinite(k.sum) && std::isfinite(err) && rounded_once(k, err); }
 };
 
-// The sum of the non-NaN values v[lo, hi) rounded once (a direct frame's: TrackedSum, exact_sum
-// where it cannot show that rounding); NaN for none.
-template <class Value>
-double rounded_sum(Value v, std::int64_t lo, std::int64_t hi) {
-  TrackedSum sum;
-  bool any = false;
-  for (std::int64_t i = lo; i < hi; ++i) {
-    const double x = v(i);
-    if (std::isnan(x)) continue;
-    sum.add(x);
-    any = true;
-  }
-  if (!any) return kNaN;
-  return sum.rounded() ? sum.value() : exact_sum(v, lo, hi);
-}
-
-// A running compensated sum that also bounds the rounding of its compensation: each step rounds
-// `comp` by at most eps/2 |comp|, so `drift` (the sum of |comp| after every step) bounds what the
-// compensation lost.  Large values passing through a sliding frame leave errors of their size in
-// `comp`, which then swallows the small values added meanwhile: once the large values leave, the
-// value can be off by far more than rounding (-3 + -3 read as 0).  Such a sum, or one past
-// +-DBL_MAX, is `suspect` and the frame is summed again from its values.
+// The walk's running sum of a sliding frame: a TrackedSum, which knows what its compensation rounded
+// off.  Large values passing through a sliding frame leave errors of their size in the compensation,
+// which then swallows the small values added meanwhile: once the large values leave, the value can
+// be off by far more than rounding (-3 + -3 read as 0), and the tracked error says so.  A sum whose
+// value is not shown to be the exact sum rounded once (TrackedSum::rounded; never past +-DBL_MAX)
+// is summed again from the frame's values.
 struct RunningSum {
-  mlsd::detail::KahanSum s;
-  double drift = 0;
+  TrackedSum t;
   RunningSum() = default;
-  // A restart from a frame's re-sum: its compensation is already rounded (the values far below its
-  // last bit are gone), which counts as a step, so that the sum turns suspect again once the large
-  // values leave and the compensation no longer hides that loss.
-  explicit RunningSum(const mlsd::detail::KahanSum& k) : s(k), drift(std::fabs(k.comp)) {}
-  void add(double x) {
-    s.add(x);
-    drift += std::fabs(s.comp);
+  // A restart from a frame's exact sum: its double and the remainder (ExactSum::split), the
+  // remainder's own rounding (none when exact, else at most 2^-52 of it) as the error so far.
+  explicit RunningSum(const detail::SplitSum& k) {
+    t.k = k.sum;
+    t.err = k.exact ? 0.0 : std::fabs(k.sum.comp) * 0x1p-52;
   }
-  double value() const { return s.value(); }
-  // the compensation's rounding above 1/512 of an ulp of the value, or not finite
-  bool suspect() const {
-    const double v = value();
-    return !std::isfinite(v) || drift > std::fabs(v) * 0x1p-8;
-  }
+  void add(double x) { t.add(x); }
+  double value() const { return t.value(); }
+  bool rounded() const { return t.rounded(); }
 };
+
+// The exact sum of the non-NaN values v[lo, hi) as a compensated sum (ExactSum::split) for the walk
+// to restart from.
+[[gnu::noinline]]  // rare: kept out of the walk's loop
+detail::SplitSum restart_sum(const double* v, std::int64_t lo, std::int64_t hi) {
+  return detail::exact_sum([v](std::int64_t i) { return v[i]; }, lo, hi).split();
+}
 
 struct Less {
   bool operator()(double a, double b) const { return a < b; }
@@ -392,8 +269,8 @@ WindowResult new_result(std::int64_t m, std::size_t k, std::size_t n_w, unsigned
 
 // Entities with more events than this are walked with sliding pointers (O(1) per query and window);
 // smaller ones are aggregated directly from their few events, query by query in the caller's row
-// order, which writes the result columns sequentially instead of through a sorted copy (the walk
-// sums such an entity's frames directly too: the same numbers on every path).
+// order, which writes the result columns sequentially instead of through a sorted copy (both give
+// every sum as the exact sum rounded once: the same numbers on every path).
 constexpr std::int64_t kDirectMax = 32;
 static_assert(kDirectMax < 128, "frame offsets and lengths are stored in bytes");
 
@@ -469,15 +346,14 @@ void walk(const Sorted& ev, const Sorted& qs, std::span<const std::int64_t> wind
             if (f.cnt == 0) f.sum = RunningSum{};  // no drift carried over an empty window
             // A frame that summed past +-DBL_MAX leaves the running sum inf or NaN for good, even
             // after the large values leave it, and large values that left may have taken small
-            // ones with them (RunningSum): recompute such a frame's sum (long double: a wider
-            // exponent) and restart from it.  O(frame), only while the running sum is suspect.
-            if (f.sum.suspect()) f.sum = RunningSum(frame_sum([v](std::int64_t i) { return v[i]; }, f.lo, hi));
+            // ones with them (RunningSum); a sum may also end too near a midpoint between two
+            // doubles for its compensation's rounding.  Unless its value is shown to be the exact
+            // sum rounded once, restart from the frame's exact sum (so every sum is math.fsum's,
+            // as on the direct path).  O(frame), rare but for such frames.
+            if (!f.sum.rounded()) f.sum = RunningSum(restart_sum(v, f.lo, hi));
             double* o = table + row * n_cols + c * lay.value_block + wi;
             const bool any = f.cnt > 0;
-            double total = any ? f.sum.value() : kNaN;
-            // an entity that the grouped paths aggregate directly: its frame's sum as they give it
-            if (any && b - a <= kDirectMax && (lay.sum >= 0 || lay.mean >= 0))
-              total = rounded_sum([v](std::int64_t i) { return v[i]; }, f.lo, hi);
+            const double total = any ? f.sum.value() : kNaN;
             if (lay.count >= 0) o[lay.count] = static_cast<double>(f.cnt);
             if (lay.sum >= 0) o[lay.sum] = total;
             if (lay.mean >= 0) o[lay.mean] = any ? total / static_cast<double>(f.cnt) : kNaN;
@@ -576,6 +452,13 @@ std::vector<std::int64_t> group_times(const E* first, std::int64_t g) {
   return time;
 }
 
+// The exact sum of value c of the records [lo, end) rounded once, for the direct frames whose
+// compensated sum cannot show that rounding.
+[[gnu::noinline]]  // rare: kept out of the per-query loops
+double exact_rounded(const Frames& fr, std::size_t c, std::int64_t lo, std::int64_t end) {
+  return detail::exact_sum([&](std::int64_t q) { return fr.value(c, q); }, lo, end).rounded();
+}
+
 // The aggregates of one query whose window w's frame is the grouped positions [end - len[w], end)
 // of `fr` (frames nested: windows visited by increasing size, each continuing the smaller one's
 // sum backwards from `end`), written through put(column, value).  The self path and the spine path
@@ -608,7 +491,7 @@ inline void aggregate_frames(const Frames& fr, std::int64_t end, const std::uint
       // doubles (large values cancelling, ties of values of very different magnitudes): summed
       // exactly, so that every sum is the exact one rounded once, as math.fsum
       if (any && (lay.sum >= 0 || lay.mean >= 0) && !sum.rounded())
-        total = exact_sum([&](std::int64_t q) { return fr.value(c, q); }, lo, end);
+        total = exact_rounded(fr, c, lo, end);
       const std::size_t o = c * lay.value_block + wi;
       if (lay.count >= 0) put(o + lay.count, static_cast<double>(cnt));
       if (lay.sum >= 0) put(o + lay.sum, total);

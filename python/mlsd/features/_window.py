@@ -267,9 +267,10 @@ def window_aggregate(events, *, by, on, values, windows=("1h", "1d", "7d"),
     32 events is then aggregated directly from its frame's events for each row, in the row order of
     ``at`` (or ``events``), so the feature columns are written sequentially, its sums the exact
     sums rounded once (as ``math.fsum``); a larger one is walked once per value with monotone
-    pointers (one per window), compensated running sums and monotonic deques for min and max.
-    Exact (sums to rounding), O(n log n) at most overall, entities in
-    parallel, the same numbers for any thread count.  An entity of more than 65,536 events makes
+    pointers (one per window), compensated running sums (summed again exactly where they cannot
+    show that rounding) and monotonic deques for min and max.  Exact (every sum is ``math.fsum``
+    of its frame; +-inf beyond the doubles), O(n log n) at most overall, entities in parallel,
+    the same numbers for any thread count.  An entity of more than 65,536 events makes
     the kernel sort both tables by (entity, time) with a parallel radix sort and walk every entity
     instead, with the same numbers.
 
