@@ -7,6 +7,14 @@
 // deadlock avoided"; it raises std::runtime_error (RuntimeError) saying so.  A read inside a read
 // (a search from a handler run by a search) goes ahead: glibc's rwlock, which std::shared_mutex
 // uses, prefers readers, so a second read lock never waits.  Other threads wait as before.
+//
+// What it does not cover: the check sees this thread's own locks only.  A hook whose Python waits
+// for another thread that needs the index (or two threads whose hooks each change the index the
+// other's call holds) still waits forever, as would a lock held by a worker whose task the calling
+// thread is running.  Readers being preferred, overlapping searches from several threads keep an
+// add, remove or train waiting until they pause (it never starves a search).  On a C++ library
+// whose std::shared_mutex prefers writers (libc++), the read inside a read would wait for a writer
+// queued on another thread: there, a hook must not search the index its own call is searching.
 #pragma once
 
 #include <algorithm>
