@@ -401,3 +401,43 @@ def test_a_kernel_called_by_a_probe_is_not_cut_short_by_its_calls_error():
         mlsd.set_num_threads(previous)
     assert on_main and all(on_main), on_main
     assert on_thread and all(on_thread), on_thread
+
+
+def test_a_probe_asking_a_sharded_index_about_its_own_call_is_told_so_by_name():
+    """len() and is_trained of a ShardedIndex asked by a probe during that index's own train or
+    add: the RuntimeError names the ShardedIndex accessor (it named len(Index) and
+    Index.is_trained, the shard's, which the caller never called)."""
+
+    class Stop(Exception):
+        pass
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((100_000, 64)).astype(np.float32)
+
+    def ask(sh, call):
+        calls, said = [], []
+
+        def probe():
+            calls.append(1)
+            if len(calls) < 2:  # the first call is at the kernel's start, before the lock
+                return
+            for question in (lambda: len(sh), lambda: sh.is_trained):
+                try:
+                    said.append(question())
+                except RuntimeError as e:
+                    said.append(str(e).split(":")[0])
+            raise Stop()
+
+        with cancel_probe(probe):
+            with pytest.raises(Stop):
+                call()
+        return said
+
+    sh = R.ShardedIndex(64, "l2", "IVF1024,Flat", n_shards=2)  # seconds of k-means unless stopped
+    assert ask(sh, lambda: sh.train(x)) == ["len(ShardedIndex)", "ShardedIndex.is_trained"]
+    assert not sh.is_trained and len(sh) == 0
+
+    hnsw = R.ShardedIndex(64, "l2", "HNSW8", n_shards=2)  # checked between blocks of 10,000 rows
+    said = ask(hnsw, lambda: hnsw.add(x[:60_000]))
+    # is_trained reads the first shard, which the add may have finished with by then
+    assert said[0] == "len(ShardedIndex)" and said[1] in ("ShardedIndex.is_trained", True), said

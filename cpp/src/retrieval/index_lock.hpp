@@ -31,16 +31,8 @@ class IndexLock {
   enum Mode { shared, exclusive };
 
   IndexLock(std::shared_mutex& mutex, Mode mode, const char* function) : mutex_(mutex), mode_(mode) {
+    refuse_if_held_here(mutex, mode, function);
     std::vector<Held>& held = held_here();
-    const bool conflict = std::any_of(held.begin(), held.end(), [&](const Held& h) {
-      return h.mutex == &mutex && (mode == exclusive || h.mode == exclusive);
-    });
-    if (conflict) {
-      throw std::runtime_error(std::string(function) +
-                               ": the index is in use by a call on this same thread (a signal handler or cancel "
-                               "probe run by that call's Ctrl-C check cannot change an index the call reads, nor "
-                               "use one it changes); use the index after that call returns");
-    }
     if (mode == exclusive) {
       mutex.lock();
     } else {
@@ -61,6 +53,21 @@ class IndexLock {
   }
   IndexLock(const IndexLock&) = delete;
   IndexLock& operator=(const IndexLock&) = delete;
+
+  // The same refusal without taking the lock, for an accessor that reads its parts under their own
+  // locks (ShardedIndex's len and is_trained, from its shards): its error names the accessor.
+  static void refuse_if_held_here(const std::shared_mutex& mutex, Mode mode, const char* function) {
+    const std::vector<Held>& held = held_here();
+    const bool conflict = std::any_of(held.begin(), held.end(), [&](const Held& h) {
+      return h.mutex == &mutex && (mode == exclusive || h.mode == exclusive);
+    });
+    if (conflict) {
+      throw std::runtime_error(std::string(function) +
+                               ": the index is in use by a call on this same thread (a signal handler or cancel "
+                               "probe run by that call's Ctrl-C check cannot change an index the call reads, nor "
+                               "use one it changes); use the index after that call returns");
+    }
+  }
 
  private:
   struct Held {
