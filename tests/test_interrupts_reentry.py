@@ -338,3 +338,106 @@ def test_a_probes_exception_that_loses_the_race_to_a_workers_error_is_not_kept()
         assert not t.is_alive() and len(outcomes) == 3, outcomes
     finally:
         mlsd.set_num_threads(previous)
+
+
+def test_a_kernel_called_by_a_probe_is_not_cut_short_by_its_calls_error():
+    """The probe runs while a worker's error is cancelling the probe's own call (the race above):
+    a kernel the probe calls then is a call of its own and returns its whole result.  It used to
+    run under the cancelled call's task context: its loops were skipped and it returned zeros as
+    if whole.  Whether the worker's error comes while the probe runs is up to the scheduler, so
+    the call is repeated until it did a few times; each nested result must be whole."""
+    import time
+
+    import mlsd
+    from mlsd import _core
+
+    class Stop(Exception):
+        pass
+
+    rng = np.random.default_rng(0)
+    # Gathers from columns far larger than the caches: the call lasts several of the probe's
+    # 20 ms polling intervals.
+    columns = [rng.integers(0, 1 << 60, 4_000_000) for _ in range(2)]
+    rows = rng.integers(0, 4_000_000, 8_000_000)
+    rows[-1] = 4_000_000  # out of range, in a block a worker takes late
+    good = rng.integers(0, 4_000_000, 1_000_000)
+    want = [c[good] for c in columns]
+
+    def run(nested):
+        calls = []
+
+        def probe():
+            calls.append(1)
+            if len(calls) != 2:  # the first call is at the kernel's start
+                return
+            end = time.perf_counter() + 0.3  # meanwhile a worker finds the bad row
+            while time.perf_counter() < end:
+                pass
+            got = _core.features.take_rows(good, columns, [0, 0])
+            nested.append(all(np.array_equal(g.view(np.int64), w) for g, w in zip(got, want)))
+            raise Stop()
+
+        with cancel_probe(probe):
+            with pytest.raises((ValueError, Stop)):
+                _core.features.take_rows(rows, columns, [0, 0])
+
+    def repeat(nested):
+        for _ in range(30):
+            run(nested)
+            if len(nested) >= 2:
+                return
+
+    previous = mlsd.get_num_threads()
+    mlsd.set_num_threads(2)
+    try:
+        on_main: list[bool] = []
+        repeat(on_main)
+        on_thread: list[bool] = []
+        t = threading.Thread(target=repeat, args=(on_thread,), daemon=True)
+        t.start()
+        t.join(HANG_TIMEOUT)
+        assert not t.is_alive()
+    finally:
+        mlsd.set_num_threads(previous)
+    assert on_main and all(on_main), on_main
+    assert on_thread and all(on_thread), on_thread
+
+
+def test_a_probe_asking_a_sharded_index_about_its_own_call_is_told_so_by_name():
+    """len() and is_trained of a ShardedIndex asked by a probe during that index's own train or
+    add: the RuntimeError names the ShardedIndex accessor (it named len(Index) and
+    Index.is_trained, the shard's, which the caller never called)."""
+
+    class Stop(Exception):
+        pass
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((100_000, 64)).astype(np.float32)
+
+    def ask(sh, call):
+        calls, said = [], []
+
+        def probe():
+            calls.append(1)
+            if len(calls) < 2:  # the first call is at the kernel's start, before the lock
+                return
+            for question in (lambda: len(sh), lambda: sh.is_trained):
+                try:
+                    said.append(question())
+                except RuntimeError as e:
+                    said.append(str(e).split(":")[0])
+            raise Stop()
+
+        with cancel_probe(probe):
+            with pytest.raises(Stop):
+                call()
+        return said
+
+    sh = R.ShardedIndex(64, "l2", "IVF1024,Flat", n_shards=2)  # seconds of k-means unless stopped
+    assert ask(sh, lambda: sh.train(x)) == ["len(ShardedIndex)", "ShardedIndex.is_trained"]
+    assert not sh.is_trained and len(sh) == 0
+
+    hnsw = R.ShardedIndex(64, "l2", "HNSW8", n_shards=2)  # checked between blocks of 10,000 rows
+    said = ask(hnsw, lambda: hnsw.add(x[:60_000]))
+    # is_trained reads the first shard, which the add may have finished with by then
+    assert said[0] == "len(ShardedIndex)" and said[1] in ("ShardedIndex.is_trained", True), said

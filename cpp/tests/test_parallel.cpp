@@ -9,6 +9,7 @@
 #include <numeric>
 #include <random>
 #include <stdexcept>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -350,6 +351,58 @@ TEST(Interrupts, AHookThatLosesTheRaceToAWorkersErrorKeepsNothing) {
   EXPECT_TRUE(KeepingHook::asked);
   EXPECT_EQ(KeepingHook::released, 1);  // the hook did say stop, and what it kept was dropped
   EXPECT_EQ(KeepingHook::kept, 0);
+}
+
+// A hook's code (Python run by a Ctrl-C check: a signal handler, a cancel probe) may call another
+// kernel while the hook's own call is being cancelled by a worker's error.  That kernel is a call of
+// its own (the bindings open it with call_with_interrupts): the other call's cancellation must not
+// cut its loops short (it returned partial sums as if whole, or raised a spurious interrupt).
+namespace own_call {
+std::atomic<bool> asked{false};
+std::int64_t nested_sum = -1;
+std::string nested_error;
+bool hook() {
+  asked = true;
+  race::wait_for_the_workers_error();
+  try {
+    nested_sum = mlsd::call_with_interrupts(nullptr, nullptr, [] {
+      return mlsd::run_in_arena([] {
+        return mlsd::detail::ordered_reduce<std::int64_t>(
+            1'000'000, 0, [](std::int64_t b, std::int64_t e) { return (b + e - 1) * (e - b) / 2; },
+            [](std::int64_t a, std::int64_t p) { return a + p; }, 1000);
+      });
+    });
+  } catch (const std::exception& e) {
+    nested_error = e.what();
+  }
+  return false;
+}
+}  // namespace own_call
+
+TEST(Interrupts, AKernelCalledByAHookIsNotCancelledWithTheHooksCall) {
+  ThreadGuard g;
+  if (mlsd::default_num_threads() < 2) GTEST_SKIP() << "needs a second thread";
+  mlsd::set_num_threads(2);
+  own_call::asked = false;
+  own_call::nested_sum = -1;
+  own_call::nested_error.clear();
+  const auto caller = std::this_thread::get_id();
+  EXPECT_THROW(mlsd::call_with_interrupts(&own_call::hook, nullptr,
+                                          [&] {
+                                            mlsd::run_in_arena([&] {
+                                              tbb::parallel_for(tbb::blocked_range<int>(0, 2, 1), [&](const auto&) {
+                                                if (std::this_thread::get_id() == caller) {
+                                                  while (!own_call::asked) mlsd::check_interrupt();
+                                                  return;
+                                                }
+                                                while (!own_call::asked) std::this_thread::yield();
+                                                throw std::invalid_argument("bad data found by a worker");
+                                              });
+                                            });
+                                          }),
+               std::invalid_argument);
+  EXPECT_EQ(own_call::nested_error, "");
+  EXPECT_EQ(own_call::nested_sum, std::int64_t{999'999} * 1'000'000 / 2);
 }
 
 // A kernel called from inside a task still runs isolated: a thread waiting in its loops never

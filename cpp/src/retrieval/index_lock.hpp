@@ -7,6 +7,14 @@
 // deadlock avoided"; it raises std::runtime_error (RuntimeError) saying so.  A read inside a read
 // (a search from a handler run by a search) goes ahead: glibc's rwlock, which std::shared_mutex
 // uses, prefers readers, so a second read lock never waits.  Other threads wait as before.
+//
+// What it does not cover: the check sees this thread's own locks only.  A hook whose Python waits
+// for another thread that needs the index (or two threads whose hooks each change the index the
+// other's call holds) still waits forever, as would a lock held by a worker whose task the calling
+// thread is running.  Readers being preferred, overlapping searches from several threads keep an
+// add, remove or train waiting until they pause (it never starves a search).  On a C++ library
+// whose std::shared_mutex prefers writers (libc++), the read inside a read would wait for a writer
+// queued on another thread: there, a hook must not search the index its own call is searching.
 #pragma once
 
 #include <algorithm>
@@ -23,16 +31,8 @@ class IndexLock {
   enum Mode { shared, exclusive };
 
   IndexLock(std::shared_mutex& mutex, Mode mode, const char* function) : mutex_(mutex), mode_(mode) {
+    refuse_if_held_here(mutex, mode, function);
     std::vector<Held>& held = held_here();
-    const bool conflict = std::any_of(held.begin(), held.end(), [&](const Held& h) {
-      return h.mutex == &mutex && (mode == exclusive || h.mode == exclusive);
-    });
-    if (conflict) {
-      throw std::runtime_error(std::string(function) +
-                               ": the index is in use by a call on this same thread (a signal handler or cancel "
-                               "probe run by that call's Ctrl-C check cannot change an index the call reads, nor "
-                               "use one it changes); use the index after that call returns");
-    }
     if (mode == exclusive) {
       mutex.lock();
     } else {
@@ -53,6 +53,21 @@ class IndexLock {
   }
   IndexLock(const IndexLock&) = delete;
   IndexLock& operator=(const IndexLock&) = delete;
+
+  // The same refusal without taking the lock, for an accessor that reads its parts under their own
+  // locks (ShardedIndex's len and is_trained, from its shards): its error names the accessor.
+  static void refuse_if_held_here(const std::shared_mutex& mutex, Mode mode, const char* function) {
+    const std::vector<Held>& held = held_here();
+    const bool conflict = std::any_of(held.begin(), held.end(), [&](const Held& h) {
+      return h.mutex == &mutex && (mode == exclusive || h.mode == exclusive);
+    });
+    if (conflict) {
+      throw std::runtime_error(std::string(function) +
+                               ": the index is in use by a call on this same thread (a signal handler or cancel "
+                               "probe run by that call's Ctrl-C check cannot change an index the call reads, nor "
+                               "use one it changes); use the index after that call returns");
+    }
+  }
 
  private:
   struct Held {

@@ -6,6 +6,7 @@
 
 #include "exact_rows.hpp"
 #include "id_checks.hpp"
+#include "index_impl.hpp"
 #include "index_lock.hpp"
 #include "mlsd/common/checks.hpp"
 #include "mlsd/common/error.hpp"
@@ -56,13 +57,22 @@ int ShardedIndex::n_shards() const { return static_cast<int>(shards_.size()); }
 Index& ShardedIndex::shard(int s) { return shards_.at(static_cast<std::size_t>(s)); }
 const Index& ShardedIndex::shard(int s) const { return shards_.at(static_cast<std::size_t>(s)); }
 
+// A shard in use by a call on this thread is refused as Index::size and is_trained refuse it, but
+// in the words of the caller's own accessor (the shard's would name len(Index)).
 index_t ShardedIndex::size() const {
   index_t n = 0;
-  for (const Index& s : shards_) n += s.size();
+  for (const Index& s : shards_) {
+    detail::IndexLock::refuse_if_held_here(s.impl_->mutex, detail::IndexLock::shared, "len(ShardedIndex)");
+    n += s.size();
+  }
   return n;
 }
 
-bool ShardedIndex::is_trained() const { return shards_.front().is_trained(); }
+bool ShardedIndex::is_trained() const {
+  const Index& first = shards_.front();
+  detail::IndexLock::refuse_if_held_here(first.impl_->mutex, detail::IndexLock::shared, "ShardedIndex.is_trained");
+  return first.is_trained();
+}
 
 void ShardedIndex::train(std::span<const float> x) {
   detail::IndexLock lock(mutex_, detail::IndexLock::exclusive, "ShardedIndex.train");

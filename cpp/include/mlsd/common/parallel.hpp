@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <exception>
+#include <optional>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -14,6 +16,7 @@
 #include <tbb/parallel_for.h>
 #include <tbb/task.h>
 #include <tbb/task_arena.h>
+#include <tbb/task_group.h>
 
 namespace mlsd {
 
@@ -88,8 +91,34 @@ void check_interrupt();
 // hook, and never asks the hook more often than check_interrupt does.
 bool interrupt_requested();
 
-// Runs f() in an interrupt_scope with `hook`.  A hook may keep what made it say stop (the bindings
-// keep a Python exception, to raise when mlsd::interrupted reaches them); `release` (may be null)
+namespace detail {
+
+// f() as a call of its own.  Called from inside a task (by a hook's code, such as Python run by
+// another call's Ctrl-C check), f runs on this thread under a task_group_context of its own
+// (isolated: not bound to that task's), so the other call's cancellation (a worker's error, its
+// Ctrl-C) neither skips f's loops, which would return partial results as whole, nor makes f's
+// check_interrupt() throw.  Elsewhere f() runs as it is.
+template <class F>
+std::invoke_result_t<F&> run_as_own_call(F& f) {
+  using R = std::invoke_result_t<F&>;
+  static_assert(!std::is_reference_v<R>, "a call returns a value");
+  if (tbb::task::current_context() == nullptr) return f();
+  tbb::task_group_context own(tbb::task_group_context::isolated);
+  tbb::task_group group(own);
+  if constexpr (std::is_void_v<R>) {
+    tbb::this_task_arena::isolate([&] { group.run_and_wait([&] { f(); }); });
+  } else {
+    std::optional<R> result;
+    tbb::this_task_arena::isolate([&] { group.run_and_wait([&] { result.emplace(f()); }); });
+    return std::move(*result);
+  }
+}
+
+}  // namespace detail
+
+// Runs f() in an interrupt_scope with `hook`, as a call of its own (detail::run_as_own_call).  A
+// hook may keep what made it say stop (the bindings keep a Python exception, to raise when
+// mlsd::interrupted reaches them); `release` (may be null)
 // drops it when the call ends some other way after the hook said stop: another task's error
 // reached the caller first (oneTBB rethrows the first exception of a loop; that one is the call's
 // error), or f returned.  So nothing a hook keeps outlives the call whose hook kept it.
@@ -105,7 +134,7 @@ decltype(auto) call_with_interrupts(interrupt_hook hook, void (*release)(), F&& 
     }
   } guard{scope, release};
   try {
-    return std::forward<F>(f)();
+    return detail::run_as_own_call(f);
   } catch (const interrupted&) {
     guard.handed_over = true;
     throw;
