@@ -32,13 +32,20 @@ class IndexLock {
 
   IndexLock(std::shared_mutex& mutex, Mode mode, const char* function) : mutex_(mutex), mode_(mode) {
     refuse_if_held_here(mutex, mode, function);
+    // Noted before the lock is taken: a push_back that ran out of memory after it would leave the
+    // index locked for good.  Taking the lock can throw too (std::system_error): then the note goes.
     std::vector<Held>& held = held_here();
-    if (mode == exclusive) {
-      mutex.lock();
-    } else {
-      mutex.lock_shared();
-    }
     held.push_back({&mutex, mode});
+    try {
+      if (mode == exclusive) {
+        mutex.lock();
+      } else {
+        mutex.lock_shared();
+      }
+    } catch (...) {
+      held.pop_back();
+      throw;
+    }
   }
   ~IndexLock() {
     std::vector<Held>& held = held_here();
