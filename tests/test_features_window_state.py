@@ -196,6 +196,7 @@ def test_a_datetime_states_times_read_as_timestamps():
     res = s.result()
     assert res.max_time == top and res.watermark == s.watermark
     assert str(s.watermark) in repr(s)
+    assert f"max_time={top}, watermark={s.watermark})" in repr(res) and str(top) in res._repr_html_()
     pd.testing.assert_frame_equal(s.lookup(np.arange(5), s.watermark), s.lookup(np.arange(5), s.watermark.to_datetime64()))
     with pytest.raises(ValueError, match=f"watermark {s.watermark}.*got {s.watermark - pd.Timedelta('1s')}"):
         s.lookup(np.arange(5), s.watermark - pd.Timedelta("1s"))

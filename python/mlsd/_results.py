@@ -28,6 +28,7 @@ What every result has:
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import html
 import numbers
 from typing import Any, Iterator
@@ -40,8 +41,11 @@ _INLINE = 6  # arrays with at most this many elements are shown inline
 _PREVIEW_ROWS = 10
 
 
+_TIMES = (datetime.date, datetime.time, datetime.timedelta, np.datetime64, np.timedelta64)  # pandas' Timestamp, Timedelta too
+
+
 def _is_scalar(v: Any) -> bool:
-    return v is None or isinstance(v, (numbers.Number, str, bytes, np.generic)) or (
+    return v is None or isinstance(v, (numbers.Number, str, bytes, np.generic, *_TIMES)) or (
         isinstance(v, np.ndarray) and v.ndim == 0)
 
 
@@ -54,6 +58,8 @@ def _fmt_scalar(v: Any) -> str:
         return str(bool(v))
     if isinstance(v, (numbers.Integral, np.integer)):
         return str(int(v))
+    if isinstance(v, _TIMES):  # as pandas prints them: 2024-01-07 23:59:59, 0 days 01:00:00
+        return str(v)
     if isinstance(v, np.generic):
         return repr(v.item())
     return repr(v)
