@@ -161,3 +161,20 @@ def test_a_walked_frame_that_stays_near_a_midpoint_takes_linear_time():
 
     res = subprocess.run([sys.executable, "-c", _NEAR_A_MIDPOINT], capture_output=True, text=True, timeout=60)
     assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr
+
+
+@pytest.mark.parametrize("closed", CLOSED)
+def test_sliding_frames_restarted_at_every_step_sum_to_their_exact_sums(closed):
+    """Frames near a midpoint restart at every step from an exact sum that the walk brings up to
+    date with the values that entered and left since: every frame, sliding or growing, with NaN
+    and gaps in time, is still math.fsum's (or +-inf)."""
+    rng = np.random.default_rng(CLOSED.index(closed))
+    n = 300
+    v = rng.choice([2.0**53, 1.0, 2.0, -2.0, 1e-300, -1e-300, 2.0**-1074, MAX, -MAX, 2.0**970], n,
+                   p=[.05, .05, .3, .3, .05, .05, .05, .05, .05, .05])
+    v[rng.random(n) < 0.05] = np.nan
+    ev = pd.DataFrame({"k": 0, "t": np.cumsum(rng.integers(0, 3, n)), "v": v})
+    kw = dict(by="k", on="t", values="v", windows=WINDOWS, aggs=["count", "sum", "mean"], closed=closed)
+    _check(window_aggregate(ev, **kw), ev, ev["k"].to_numpy(), ev["t"].to_numpy(), closed)
+    spine = pd.DataFrame({"k": 0, "t": np.arange(-2, ev["t"].max() + 3)})
+    _check(window_aggregate(ev, at=spine, **kw), ev, spine["k"].to_numpy(), spine["t"].to_numpy(), closed)
