@@ -179,7 +179,7 @@ struct TrackedSum {
 // which then swallows the small values added meanwhile: once the large values leave, the value can
 // be off by far more than rounding (-3 + -3 read as 0), and the tracked error says so.  A sum whose
 // value is not shown to be the exact sum rounded once (TrackedSum::rounded; never past +-DBL_MAX)
-// is summed again from the frame's values.
+// restarts from the frame's exact sum (FrameExactSum).
 struct RunningSum {
   TrackedSum t;
   RunningSum() = default;
