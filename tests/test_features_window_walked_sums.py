@@ -132,3 +132,49 @@ def test_a_walked_frame_near_a_midpoint_or_past_the_doubles_is_the_exact_sum_rou
         assert got["v_sum_100"].iloc[-1] == want
         assert got["v_mean_100"].iloc[-1] == want / len(vals)
     assert _exact_sum(vals) == want
+
+
+_NEAR_A_MIDPOINT = """
+import math, time
+import numpy as np, pandas as pd
+from mlsd.features import window_aggregate
+n = 400_000
+v = np.full(n, 2.0)
+v[:3] = [2.0**53, 1.0, 1e-300]
+ev = pd.DataFrame({"k": np.zeros(n, np.int64), "t": np.arange(n), "v": v})
+for windows in ([10**9], [n // 3]):  # one frame growing, one also sliding
+    out = window_aggregate(ev, by="k", on="t", values="v", windows=windows, aggs=["sum"])
+    got = out[f"v_sum_{windows[0]}"].to_numpy()
+    for i in (3, 4, 1000, n // 3 - 1, n - 1):
+        x = v[max(0, i - windows[0]):i]
+        assert got[i] == math.fsum(x), (windows, i, got[i], math.fsum(x))
+print("ok")
+"""
+
+
+def test_a_walked_frame_that_stays_near_a_midpoint_takes_linear_time():
+    """2^53 + 1 + 10^-300 and 2.0s after it: every frame's exact sum lies 10^-300 from a midpoint,
+    so no running sum can show its rounding and the walk restarts it at every step; re-summing the
+    whole frame each time made one entity of 400k events take O(n^2) (minutes).  In a child process
+    with a timeout, so a regression fails instead of hanging the suite."""
+    import subprocess
+
+    res = subprocess.run([sys.executable, "-c", _NEAR_A_MIDPOINT], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr
+
+
+@pytest.mark.parametrize("closed", CLOSED)
+def test_sliding_frames_restarted_at_every_step_sum_to_their_exact_sums(closed):
+    """Frames near a midpoint restart at every step from an exact sum that the walk brings up to
+    date with the values that entered and left since: every frame, sliding or growing, with NaN
+    and gaps in time, is still math.fsum's (or +-inf)."""
+    rng = np.random.default_rng(CLOSED.index(closed))
+    n = 300
+    v = rng.choice([2.0**53, 1.0, 2.0, -2.0, 1e-300, -1e-300, 2.0**-1074, MAX, -MAX, 2.0**970], n,
+                   p=[.05, .05, .3, .3, .05, .05, .05, .05, .05, .05])
+    v[rng.random(n) < 0.05] = np.nan
+    ev = pd.DataFrame({"k": 0, "t": np.cumsum(rng.integers(0, 3, n)), "v": v})
+    kw = dict(by="k", on="t", values="v", windows=WINDOWS, aggs=["count", "sum", "mean"], closed=closed)
+    _check(window_aggregate(ev, **kw), ev, ev["k"].to_numpy(), ev["t"].to_numpy(), closed)
+    spine = pd.DataFrame({"k": 0, "t": np.arange(-2, ev["t"].max() + 3)})
+    _check(window_aggregate(ev, at=spine, **kw), ev, spine["k"].to_numpy(), spine["t"].to_numpy(), closed)

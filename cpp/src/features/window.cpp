@@ -179,7 +179,7 @@ struct TrackedSum {
 // which then swallows the small values added meanwhile: once the large values leave, the value can
 // be off by far more than rounding (-3 + -3 read as 0), and the tracked error says so.  A sum whose
 // value is not shown to be the exact sum rounded once (TrackedSum::rounded; never past +-DBL_MAX)
-// is summed again from the frame's values.
+// restarts from the frame's exact sum (FrameExactSum).
 struct RunningSum {
   TrackedSum t;
   RunningSum() = default;
@@ -194,12 +194,34 @@ struct RunningSum {
   bool rounded() const { return t.rounded(); }
 };
 
-// The exact sum of the non-NaN values v[lo, hi) as a compensated sum (ExactSum::split) for the walk
-// to restart from.
-[[gnu::noinline]]  // rare: kept out of the walk's loop
-detail::SplitSum restart_sum(const double* v, std::int64_t lo, std::int64_t hi) {
-  return detail::exact_sum([v](std::int64_t i) { return v[i]; }, lo, hi).split();
-}
+// The exact sum of the walk's sliding frame [lo, hi) of the non-NaN values v, for its running sum
+// to restart from (ExactSum::split).  It is brought up to date only when read, from the values
+// that entered and left the frame since (or summed again when that is more), so that each value
+// enters and leaves it at most once: a frame whose sum stays near a midpoint (2^53 + 1 + 10^-300,
+// then 2.0s coming and going) needs a restart at every step, which must not re-sum the frame.
+class FrameExactSum {
+ public:
+  // Forgets the values held: the next split() sums its frame afresh.
+  void reset() { lo_ = hi_ = -1; }
+
+  [[gnu::noinline]]  // rare: kept out of the walk's loop
+  detail::SplitSum split(const double* v, std::int64_t lo, std::int64_t hi) {
+    if (lo_ < 0 || (lo - lo_) + (hi - hi_) > hi - lo) {
+      sum_ = detail::ExactSum{};
+      sum_.add([v](std::int64_t i) { return v[i]; }, lo, hi);
+    } else {
+      sum_.add([v](std::int64_t i) { return v[i]; }, hi_, hi);
+      sum_.add([v](std::int64_t i) { return -v[i]; }, lo_, lo);
+    }
+    lo_ = lo;
+    hi_ = hi;
+    return sum_.split();
+  }
+
+ private:
+  detail::ExactSum sum_;
+  std::int64_t lo_ = -1, hi_ = -1;  // the frame held (lo_ < 0: none)
+};
 
 struct Less {
   bool operator()(double a, double b) const { return a < b; }
@@ -290,6 +312,7 @@ void walk(const Sorted& ev, const Sorted& qs, std::span<const std::int64_t> wind
   struct Frame {
     std::int64_t lo = 0, cnt = 0;
     RunningSum sum;
+    FrameExactSum exact;
     MonotoneDeque<Less> min;
     MonotoneDeque<Greater> max;
   };
@@ -309,6 +332,7 @@ void walk(const Sorted& ev, const Sorted& qs, std::span<const std::int64_t> wind
           f.lo = a;
           f.cnt = 0;
           f.sum = RunningSum{};
+          f.exact.reset();
           f.min.reset();
           f.max.reset();
         }
@@ -349,8 +373,8 @@ void walk(const Sorted& ev, const Sorted& qs, std::span<const std::int64_t> wind
             // ones with them (RunningSum); a sum may also end too near a midpoint between two
             // doubles for its compensation's rounding.  Unless its value is shown to be the exact
             // sum rounded once, restart from the frame's exact sum (so every sum is math.fsum's,
-            // as on the direct path).  O(frame), rare but for such frames.
-            if (!f.sum.rounded()) f.sum = RunningSum(restart_sum(v, f.lo, hi));
+            // as on the direct path).  O(1) amortised (FrameExactSum), rare but for such frames.
+            if (!f.sum.rounded()) f.sum = RunningSum(f.exact.split(v, f.lo, hi));
             double* o = table + row * n_cols + c * lay.value_block + wi;
             const bool any = f.cnt > 0;
             const double total = any ? f.sum.value() : kNaN;
