@@ -1,3 +1,5 @@
+import threading
+
 import numpy as np
 import pytest
 
@@ -46,6 +48,18 @@ def assert_releases_gil(kernel):
         spins += 1
     t.join()
     assert spins > 1000
+
+
+def run_here_or_on_a_thread(run, on_main, timeout, what="the call did not return"):
+    """Runs `run()` on this thread, or on a new one that must end within `timeout` seconds (a call
+    run from another Python thread must behave as on the main one)."""
+    if on_main:
+        run()
+        return
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(timeout)
+    assert not t.is_alive(), what
 
 
 def interrupted_child(source, interrupt, timeout, what):

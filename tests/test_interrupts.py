@@ -15,7 +15,7 @@ import textwrap
 import time
 
 import pytest
-from conftest import interrupted_child
+from conftest import interrupted_child, run_here_or_on_a_thread
 
 HANG_TIMEOUT = 60  # seconds after SIGINT; uninterrupted, every call below runs for minutes
 
@@ -186,13 +186,7 @@ def test_a_cancel_probe_stops_a_kernel_on_any_thread():
             out["after"] = A.bootstrap(x, n_resamples=2000)  # the probe is gone
             out["thread"] = threading.get_ident()
 
-        if on_main:
-            run()
-        else:
-            t = threading.Thread(target=run, daemon=True)
-            t.start()
-            t.join(HANG_TIMEOUT)
-            assert not t.is_alive(), "the probe did not stop the kernel"
+        run_here_or_on_a_thread(run, on_main, HANG_TIMEOUT, "the probe did not stop the kernel")
         assert isinstance(out["stopped"], Stop)
         assert calls == [out["thread"]] * 3
         assert out["after"].confidence_interval == expected.confidence_interval

@@ -16,7 +16,7 @@ import threading
 
 import numpy as np
 import pytest
-from conftest import interrupted_child
+from conftest import interrupted_child, run_here_or_on_a_thread
 
 import mlsd.retrieval as R
 from mlsd._interrupts import cancel_probe
@@ -265,13 +265,7 @@ def test_a_probes_exception_is_not_kept_after_the_call():
 
     for on_main in (True, False):
         refs.clear()
-        if on_main:
-            run()
-        else:
-            t = threading.Thread(target=run, daemon=True)
-            t.start()
-            t.join(HANG_TIMEOUT)
-            assert not t.is_alive()
+        run_here_or_on_a_thread(run, on_main, HANG_TIMEOUT)
         gc.collect()
         assert refs and all(r() is None for r in refs)
 
