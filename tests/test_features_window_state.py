@@ -214,6 +214,27 @@ def test_a_datetime_states_times_read_as_timestamps():
     assert WindowState.from_arrays(k[:0], dt[:0], v[:0, 0], windows=["1h"]).watermark is None
 
 
+@pytest.mark.parametrize("mags", [(1e16, 1.0, 1e-3, 3e15, 0.1), (1e300, 1.0, 1e-300, 2.0**53, 0.1, 1e308)])
+def test_lookups_after_evictions_equal_offline_bit_for_bit_on_values_of_every_magnitude(mags):
+    """Entities of more than 32 events (walked) whose early events the state has evicted: the sums
+    and means still equal offline window_aggregate over every event fed, bit for bit (each frame's
+    sum is its exact sum rounded once, whatever the walk started from)."""
+    rng = np.random.default_rng(9)
+    n, windows = 4000, [500, 2000]
+    k, t = rng.integers(0, 3, n), np.sort(rng.integers(0, 20_000, n))
+    v = rng.choice(mags, n) * rng.choice([-1, 1], n) * rng.random(n)
+    s = WindowState.from_arrays(k[:100], t[:100], v[:100], windows=windows, aggs=["sum", "mean"], allowed_lateness=0)
+    q = np.arange(3)
+    for b in range(100, n, 100):
+        s.update(k[b:b + 100], t[b:b + 100], v[b:b + 100])
+        now = int(t[min(b + 99, n - 1)])
+        ev = pd.DataFrame({"k": k[:b + 100], "t": t[:b + 100], "value": v[:b + 100]})
+        want = window_aggregate(ev, by="k", on="t", values="value", windows=windows, aggs=["sum", "mean"],
+                                at=pd.DataFrame({"k": q, "t": np.repeat(now, 3)}))[s.feature_names]
+        pd.testing.assert_frame_equal(s.lookup(q, now), want, check_exact=True)
+    assert s.result().n_events < n // 2  # events were evicted
+
+
 def test_windows_that_give_one_column_name_twice_are_rejected():
     dt = np.array(["2024-01-01T00:00", "2024-01-01T00:30"], dtype="datetime64[s]")
     with pytest.raises(ValueError, match=r"WindowState.from_arrays: windows\[0\] and windows\[1\] both give"):

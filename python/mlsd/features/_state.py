@@ -85,11 +85,9 @@ class WindowState(MergeableState):
     Fed events in batches (:meth:`update`), it answers :meth:`lookup` ``(entity_keys, at_time)``
     with exactly the values that ``window_aggregate(events_so_far, at=...)`` computes offline
     for those pairs (the same kernel runs on the events the state keeps), for any lookup time
-    at or after the :attr:`watermark`.  One exception, in the last bits: the sums (and means) of
-    an entity of more than 32 events, once the state has evicted some of its events, on values
-    whose compensated running sum rounds differently without them (values of very different
-    magnitudes): such an entity is walked with a running sum, which starts from the events it is
-    given; an entity of at most 32 events gets the exact sum rounded once either way.
+    at or after the :attr:`watermark`, bit for bit: every sum is its frame's exact sum rounded
+    once (``math.fsum``) whichever events before the frame the state still holds, and every mean
+    that sum over the count.
 
     Build it with :meth:`from_arrays` (the first batch, possibly empty, fixes the kind of keys and
     times).  Memory is bounded per entity: only events that a window of a lookup at or after the
