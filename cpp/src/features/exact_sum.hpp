@@ -93,13 +93,22 @@ class ExactSum {
   std::uint64_t bins_[2][kDigits][2] = {};
   std::int64_t pending_ = 0;  // additions since the bins were last folded
 
-  // Adds the finite double of these bits, without counting it.
-  [[gnu::always_inline]] void put(std::uint64_t bits) {
+  // Where a finite double lies among the digits: |x| = (mant << b) 2^(32 j) units of 2^-1074.
+  struct Place {
+    std::uint64_t mant;
+    unsigned j, b;
+  };
+  [[gnu::always_inline]] static Place place(std::uint64_t bits) {
     const auto biased = static_cast<unsigned>(bits >> 52) & 0x7ffu;
     const unsigned normal = biased != 0;
     const std::uint64_t mant = (bits & kFraction) | (static_cast<std::uint64_t>(normal) << 52);
     const unsigned shift = biased - normal;  // |x| = mant 2^(shift - 1074)
-    const unsigned j = shift / 32, b = shift % 32;  // |x| = (mant << b) 2^(32 j) units
+    return {mant, shift / 32, shift % 32};
+  }
+
+  // Adds the finite double of these bits, without counting it.
+  [[gnu::always_inline]] void put(std::uint64_t bits) {
+    const auto [mant, j, b] = place(bits);
     const std::uint64_t lo = mant << b, hi = (mant >> 1) >> (63 - b);
     std::uint64_t* bin = bins_[bits >> 63][j];  // (an index, not a branch: signs are random)
     const bool carry = __builtin_add_overflow(bin[0], lo, &bin[0]);
@@ -136,11 +145,7 @@ class ExactSum {
   // d -= x (a finite double), d staying two's complement digits.
   static void subtract(std::int64_t (&d)[kDigits], double x) {
     const auto bits = std::bit_cast<std::uint64_t>(x);
-    const auto biased = static_cast<unsigned>(bits >> 52) & 0x7ffu;
-    const unsigned normal = biased != 0;
-    const std::uint64_t mant = (bits & kFraction) | (static_cast<std::uint64_t>(normal) << 52);
-    const unsigned shift = biased - normal;
-    const unsigned j = shift / 32, b = shift % 32;
+    const auto [mant, j, b] = place(bits);
     const std::uint64_t lo = (mant & kDigit) << b, hi = (mant >> 32) << b;  // (mant << b) in 3 digits
     const std::int64_t m = (bits >> 63) ? 1 : -1;
     d[j] += m * static_cast<std::int64_t>(lo & kDigit);
